@@ -1,0 +1,35 @@
+# Two commands a newcomer needs: `make demo` and `make test`.
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+FLASK := $(BIN)/flask --app wsgi
+STAMP := $(VENV)/.installed
+
+.PHONY: demo test install browser seed serve clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+## demo: install, migrate a SQLite database under instance/, seed the demo organisation, serve it.
+demo: install
+	$(FLASK) db upgrade
+	$(FLASK) seed-demo
+	COOKIE_SECURE=0 $(FLASK) run --host 127.0.0.1 --port 5000
+
+## browser: Debian's Chromium, which the browser tests drive through Playwright.
+browser:
+	@command -v chromium >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq chromium >/dev/null)
+
+## test: install what the suite needs and run all of it (TEST_DATABASE_URL picks the database).
+test: install browser
+	$(BIN)/pytest -q
+
+clean:
+	rm -rf $(VENV) instance .pytest_cache

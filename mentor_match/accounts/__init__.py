@@ -1,0 +1,1 @@
+"""Accounts: sign-up, log-in and log-out, passwords and their reset."""

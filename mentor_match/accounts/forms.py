@@ -1,0 +1,66 @@
+"""Forms for signing up, logging in and managing a password."""
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, EmailField, PasswordField, SelectField, StringField
+from wtforms.validators import DataRequired, Email, EqualTo, Length, ValidationError
+
+from ..forms import TimezoneField
+from .passwords import MAX_LENGTH, MIN_LENGTH, password_problem
+
+
+def _strong_password(form, field):
+    problem = password_problem(field.data or "")
+    if problem:
+        raise ValidationError(problem)
+
+
+_PASSWORD_HELP = f"{MIN_LENGTH} to {MAX_LENGTH} characters; a passphrase of several words is good."
+
+
+class SignupForm(FlaskForm):
+    name = StringField("Full name", validators=[DataRequired(), Length(max=120)])
+    email = EmailField("Email", validators=[DataRequired(), Email(), Length(max=254)])
+    password = PasswordField(
+        "Password", validators=[DataRequired(), _strong_password], description=_PASSWORD_HELP
+    )
+    confirm = PasswordField(
+        "Repeat password",
+        validators=[DataRequired(), EqualTo("password", message="The two passwords differ.")],
+    )
+    is_master = BooleanField("I am a master: others can learn by watching me work")
+    is_apprentice = BooleanField("I am an apprentice: I want to learn by watching masters")
+    site = SelectField("Where you work", coerce=int)
+    timezone = TimezoneField()
+
+    def validate_is_apprentice(self, field):
+        if not (field.data or self.is_master.data):
+            raise ValidationError("Choose master, apprentice, or both.")
+
+
+class LoginForm(FlaskForm):
+    email = EmailField("Email", validators=[DataRequired(), Email()])
+    password = PasswordField("Password", validators=[DataRequired()])
+
+
+class ChangePasswordForm(FlaskForm):
+    current = PasswordField("Current password", validators=[DataRequired()])
+    password = PasswordField(
+        "New password", validators=[DataRequired(), _strong_password], description=_PASSWORD_HELP
+    )
+    confirm = PasswordField(
+        "Repeat new password",
+        validators=[DataRequired(), EqualTo("password", message="The two passwords differ.")],
+    )
+
+
+class ForgotPasswordForm(FlaskForm):
+    email = EmailField("Email", validators=[DataRequired(), Email()])
+
+
+class ResetPasswordForm(FlaskForm):
+    password = PasswordField(
+        "New password", validators=[DataRequired(), _strong_password], description=_PASSWORD_HELP
+    )
+    confirm = PasswordField(
+        "Repeat new password",
+        validators=[DataRequired(), EqualTo("password", message="The two passwords differ.")],
+    )

@@ -1,0 +1,140 @@
+"""Rules for accounts: registration, authentication with lock-out, and password changes."""
+from datetime import datetime, timedelta, timezone
+
+from flask import current_app
+from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+from sqlalchemy import func, select
+
+from ..extensions import db
+from ..mail.services import send_mail
+from ..models import FailedLogin, Person, Site
+from .passwords import hash_password, verify_password
+
+# Compared against when the email is unknown, so a wrong email takes as long as a wrong password.
+_DUMMY_HASH = hash_password("not-a-real-password-for-timing")
+
+
+class AccountError(Exception):
+    """A refusal a person can act on; the message is shown to them as it is."""
+
+
+def normalise_email(email: str) -> str:
+    return email.strip().lower()
+
+
+def find_person_by_email(email: str) -> Person | None:
+    return db.session.scalar(select(Person).where(Person.email == normalise_email(email)))
+
+
+def register_person(
+    *,
+    name: str,
+    email: str,
+    password: str,
+    is_master: bool,
+    is_apprentice: bool,
+    site: Site | None,
+    timezone_name: str,
+) -> Person:
+    """Create a person who signed themselves up, and commit."""
+    if find_person_by_email(email) is not None:
+        raise AccountError("An account with that email already exists. Log in instead.")
+    person = Person(
+        name=name.strip(),
+        email=normalise_email(email),
+        password_hash=hash_password(password),
+        is_master=is_master,
+        is_apprentice=is_apprentice,
+        site=site,
+        timezone=timezone_name,
+    )
+    db.session.add(person)
+    db.session.commit()
+    return person
+
+
+def _recent_failures(person: Person) -> int:
+    since = datetime.now(timezone.utc) - timedelta(hours=1)
+    return db.session.scalar(
+        select(func.count()).where(FailedLogin.person_id == person.id, FailedLogin.at >= since)
+    ) or 0
+
+
+def authenticate(email: str, password: str) -> Person:
+    """The person with these credentials, or AccountError saying why not.
+
+    After LOGIN_FAILURES_PER_HOUR failed attempts in the last hour the account is locked
+    whatever the password, so guessing cannot continue.
+    """
+    person = find_person_by_email(email)
+    if person is None:
+        verify_password(_DUMMY_HASH, password)
+        raise AccountError("That email and password do not match an account.")
+    limit = current_app.config["LOGIN_FAILURES_PER_HOUR"]
+    if _recent_failures(person) >= limit:
+        raise AccountError(
+            "This account is locked after too many failed log-ins. Try again in an hour, "
+            "or reset your password."
+        )
+    if not verify_password(person.password_hash, password):
+        db.session.add(FailedLogin(person_id=person.id))
+        db.session.commit()
+        raise AccountError("That email and password do not match an account.")
+    if not person.active:
+        raise AccountError("This account has been deactivated. Ask an admin to restore it.")
+    return person
+
+
+def change_password(person: Person, new_password: str) -> None:
+    """Set a new password and end every existing session of the person; commits."""
+    person.password_hash = hash_password(new_password)
+    person.password_changed_at = datetime.now(timezone.utc)
+    person.end_sessions()
+    db.session.commit()
+
+
+def end_all_sessions(person: Person) -> None:
+    """Log the person out everywhere (used at log-out so an old cookie cannot be replayed)."""
+    person.end_sessions()
+    db.session.commit()
+
+
+def _reset_serializer() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt="password-reset")
+
+
+def make_reset_token(person: Person) -> str:
+    # Part of the password hash is signed in, so a token dies once the password changes.
+    return _reset_serializer().dumps({"id": person.id, "pw": person.password_hash[-16:]})
+
+
+def send_password_reset(email: str, reset_url_for) -> None:
+    """Mail a time-limited reset link if the address has an account; silent otherwise."""
+    person = find_person_by_email(email)
+    if person is None or not person.active:
+        return
+    minutes = int(current_app.config["PASSWORD_RESET_MAX_AGE"].total_seconds() // 60)
+    link = reset_url_for(make_reset_token(person))
+    send_mail(
+        person.email,
+        "Reset your Mentor Match password",
+        f"Hello {person.name},\n\nSomeone (hopefully you) asked to reset your password.\n"
+        f"Follow this link within {minutes} minutes to choose a new one:\n\n{link}\n\n"
+        "If you did not ask for this, ignore this message: your password stays as it is.\n",
+    )
+    db.session.commit()
+
+
+def person_for_reset_token(token: str) -> Person:
+    """The person a reset token was issued to, or AccountError if it is bad, used or expired."""
+    max_age = int(current_app.config["PASSWORD_RESET_MAX_AGE"].total_seconds())
+    try:
+        payload = _reset_serializer().loads(token, max_age=max_age)
+    except SignatureExpired:
+        raise AccountError("That reset link has expired. Ask for a new one.") from None
+    except BadSignature:
+        raise AccountError("That reset link is not valid. Ask for a new one.") from None
+    person = db.session.get(Person, payload.get("id")) if isinstance(payload, dict) else None
+    if person is None or person.password_hash[-16:] != payload.get("pw") or not person.active:
+        raise AccountError("That reset link has already been used. Ask for a new one.")
+    return person

@@ -1,0 +1,134 @@
+"""Sign-up, log-in, log-out and password pages."""
+from datetime import datetime, timezone
+from urllib.parse import urlsplit
+
+from flask import Blueprint, flash, redirect, render_template, request, session, url_for
+from flask_login import current_user, login_required, login_user, logout_user
+
+from ..forms import site_choices, site_from_choice
+from . import services
+from .forms import ChangePasswordForm, ForgotPasswordForm, LoginForm, ResetPasswordForm, SignupForm
+from .passwords import verify_password
+
+bp = Blueprint("accounts", __name__)
+
+
+def _safe_next(target: str | None) -> str:
+    """Only follow a `next` link that stays on this site."""
+    if target:
+        parts = urlsplit(target)
+        if not parts.scheme and not parts.netloc and target.startswith("/") and not target.startswith("//"):
+            return target
+    return url_for("home.dashboard")
+
+
+def _start_session(person) -> None:
+    session.clear()
+    login_user(person)
+    session.permanent = True
+    session["signed_in_at"] = datetime.now(timezone.utc).timestamp()
+
+
+@bp.route("/signup", methods=["GET", "POST"])
+def signup():
+    """Create an account as a master, an apprentice, or both."""
+    if current_user.is_authenticated:
+        return redirect(url_for("home.dashboard"))
+    form = SignupForm()
+    form.site.choices = site_choices()
+    if form.validate_on_submit():
+        try:
+            person = services.register_person(
+                name=form.name.data,
+                email=form.email.data,
+                password=form.password.data,
+                is_master=form.is_master.data,
+                is_apprentice=form.is_apprentice.data,
+                site=site_from_choice(form.site.data),
+                timezone_name=form.timezone.data,
+            )
+        except services.AccountError as refusal:
+            form.email.errors.append(str(refusal))
+        else:
+            _start_session(person)
+            flash("Welcome to Mentor Match! Next, add your micro skills.", "success")
+            return redirect(url_for("profiles.skills"))
+    return render_template("accounts/signup.html", form=form)
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login():
+    """Log in with email and password."""
+    if current_user.is_authenticated:
+        return redirect(url_for("home.dashboard"))
+    form = LoginForm()
+    if form.validate_on_submit():
+        try:
+            person = services.authenticate(form.email.data, form.password.data)
+        except services.AccountError as refusal:
+            flash(str(refusal), "error")
+        else:
+            _start_session(person)
+            return redirect(_safe_next(request.args.get("next")))
+    return render_template("accounts/login.html", form=form)
+
+
+@bp.route("/logout", methods=["POST"])
+@login_required
+def logout():
+    """Log out, and void the session cookie so it cannot be replayed."""
+    services.end_all_sessions(current_user._get_current_object())
+    logout_user()
+    session.clear()
+    flash("You have logged out.", "info")
+    return redirect(url_for("accounts.login"))
+
+
+@bp.route("/account/password", methods=["GET", "POST"])
+@login_required
+def change_password():
+    """Change your password; every other session of yours ends."""
+    form = ChangePasswordForm()
+    if form.validate_on_submit():
+        person = current_user._get_current_object()
+        if not verify_password(person.password_hash, form.current.data):
+            form.current.errors.append("That is not your current password.")
+        else:
+            services.change_password(person, form.password.data)
+            _start_session(person)
+            flash("Your password has changed. Other devices have been logged out.", "success")
+            return redirect(url_for("home.dashboard"))
+    return render_template("accounts/change_password.html", form=form)
+
+
+@bp.route("/forgot-password", methods=["GET", "POST"])
+def forgot_password():
+    """Ask for a password-reset link by mail."""
+    form = ForgotPasswordForm()
+    if form.validate_on_submit():
+        services.send_password_reset(
+            form.email.data,
+            lambda token: url_for("accounts.reset_password", token=token, _external=True),
+        )
+        flash(
+            "If that address has an account, a reset link is on its way. It works for one hour.",
+            "info",
+        )
+        return redirect(url_for("accounts.login"))
+    return render_template("accounts/forgot_password.html", form=form)
+
+
+@bp.route("/reset-password/<token>", methods=["GET", "POST"])
+def reset_password(token: str):
+    """Choose a new password from a mailed link."""
+    try:
+        person = services.person_for_reset_token(token)
+    except services.AccountError as refusal:
+        flash(str(refusal), "error")
+        return redirect(url_for("accounts.forgot_password"))
+    form = ResetPasswordForm()
+    if form.validate_on_submit():
+        services.change_password(person, form.password.data)
+        flash("Your password has been reset. Log in with the new one.", "success")
+        return redirect(url_for("accounts.login"))
+    return render_template("accounts/reset_password.html", form=form)

@@ -1,0 +1,55 @@
+"""Settings read from the environment, with defaults that run with no other service."""
+import os
+from datetime import timedelta
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def _flag(name: str, default: bool) -> bool:
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+class Config:
+    """Production-leaning defaults; every one can be overridden by an environment variable."""
+
+    SECRET_KEY = os.environ.get("SECRET_KEY", "")
+    SQLALCHEMY_DATABASE_URI = os.environ.get(
+        "DATABASE_URL", f"sqlite:///{PROJECT_ROOT / 'instance' / 'mentor_match.sqlite'}"
+    )
+    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+
+    # Sessions: idle timeout 30 minutes (refreshed on each request), absolute limit 12 hours.
+    PERMANENT_SESSION_LIFETIME = timedelta(minutes=30)
+    SESSION_ABSOLUTE_LIFETIME = timedelta(hours=12)
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    SESSION_COOKIE_SECURE = _flag("COOKIE_SECURE", True)
+
+    # At most this many failed log-ins per account per hour, then a lock-out message.
+    LOGIN_FAILURES_PER_HOUR = 100
+    PASSWORD_RESET_MAX_AGE = timedelta(hours=1)
+
+    # Mail: SMTP when MAIL_SERVER is set, otherwise the outbox an admin reads on the site.
+    MAIL_SERVER = os.environ.get("MAIL_SERVER", "")
+    MAIL_PORT = int(os.environ.get("MAIL_PORT", "587"))
+    MAIL_USERNAME = os.environ.get("MAIL_USERNAME", "")
+    MAIL_PASSWORD = os.environ.get("MAIL_PASSWORD", "")
+    MAIL_USE_TLS = _flag("MAIL_USE_TLS", True)
+    MAIL_SENDER = os.environ.get("MAIL_SENDER", "Mentor Match <no-reply@mentor-match.local>")
+
+    # Used to build absolute links in mail (password resets, invitations).
+    SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:5000")
+
+
+class TestConfig(Config):
+    """Settings for the test suite: a throwaway database, no real mail, fast hashing off."""
+
+    TESTING = True
+    SECRET_KEY = "test-secret-key"
+    SQLALCHEMY_DATABASE_URI = os.environ.get("TEST_DATABASE_URL", "sqlite://")
+    SESSION_COOKIE_SECURE = False
+    MAIL_SERVER = ""

@@ -1,0 +1,27 @@
+"""What a person should see first when they sign in."""
+from dataclasses import dataclass, field
+
+from ..models import Person
+
+
+@dataclass
+class Dashboard:
+    """A signed-in person's checklist of what is set up and what is missing."""
+
+    person: Person
+    steps: list[tuple[str, str, bool]] = field(default_factory=list)  # (label, endpoint, done)
+
+
+def dashboard_for(person: Person) -> Dashboard:
+    """Build the checklist of next steps for a person."""
+    board = Dashboard(person=person)
+    hosted = any(skill.hosts for skill in person.skills)
+    developed = any(skill.develops for skill in person.skills)
+    board.steps.append(("Add your micro skills and stages", "profiles.skills", bool(person.skills)))
+    if person.is_master:
+        board.steps.append(("Choose the micro skills you can be observed doing", "profiles.skills", hosted))
+    if person.is_apprentice:
+        board.steps.append(("Choose the micro skills you want to develop", "profiles.skills", developed))
+    board.steps.append(("Set your weekly availability", "availability.weekly", bool(person.weekly_windows)))
+    board.steps.append(("Write a short bio", "profiles.edit", bool(person.bio.strip())))
+    return board

@@ -1,0 +1,114 @@
+"""People: everyone who signs in, whether master, apprentice, both, or admin."""
+from __future__ import annotations
+
+import secrets
+from datetime import datetime
+from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo
+
+from flask_login import UserMixin
+from sqlalchemy import ForeignKey, Index, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ..extensions import db
+from .types import UTCDateTime, utcnow
+
+if TYPE_CHECKING:
+    from .availability import AvailabilityChange, MonthPlan, WeeklyWindow
+    from .sites import Site
+    from .skills import PersonArea, PersonSkill
+
+
+def new_session_token() -> str:
+    """A fresh random token; changing it ends every signed-in session of the person."""
+    return secrets.token_urlsafe(24)
+
+
+class Person(UserMixin, db.Model):
+    """Someone who signs in. Masters host observers; apprentices observe; admins run rounds."""
+
+    __tablename__ = "people"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    name: Mapped[str] = mapped_column(String(120))
+    password_hash: Mapped[str] = mapped_column(String(255))
+    is_admin: Mapped[bool] = mapped_column(default=False)
+    is_master: Mapped[bool] = mapped_column(default=False)
+    is_apprentice: Mapped[bool] = mapped_column(default=False)
+    active: Mapped[bool] = mapped_column(default=True)
+    # None means the person works remotely and can only observe or host on video.
+    site_id: Mapped[int | None] = mapped_column(
+        ForeignKey("sites.id", ondelete="SET NULL"), index=True
+    )
+    timezone: Mapped[str] = mapped_column(String(64), default="UTC")
+    bio: Mapped[str] = mapped_column(Text, default="")
+    session_token: Mapped[str] = mapped_column(String(64), default=new_session_token)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    password_changed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    site: Mapped[Site | None] = relationship(back_populates="people")
+    skills: Mapped[list[PersonSkill]] = relationship(
+        back_populates="person", cascade="all, delete-orphan"
+    )
+    areas: Mapped[list[PersonArea]] = relationship(
+        back_populates="person", cascade="all, delete-orphan"
+    )
+    weekly_windows: Mapped[list[WeeklyWindow]] = relationship(
+        back_populates="person", cascade="all, delete-orphan",
+        order_by="(WeeklyWindow.weekday, WeeklyWindow.start_time)",
+    )
+    availability_changes: Mapped[list[AvailabilityChange]] = relationship(
+        back_populates="person", cascade="all, delete-orphan",
+        order_by="(AvailabilityChange.day, AvailabilityChange.start_time)",
+    )
+    month_plans: Mapped[list[MonthPlan]] = relationship(
+        back_populates="person", cascade="all, delete-orphan"
+    )
+
+    # Flask-Login: inactive people cannot sign in, and the id carries the session token so
+    # that rotating the token (log-out, password change, deactivation) voids old cookies.
+    @property
+    def is_active(self) -> bool:  # type: ignore[override]
+        return self.active
+
+    def get_id(self) -> str:
+        return f"{self.id}:{self.session_token}"
+
+    def end_sessions(self) -> None:
+        """Void every session cookie issued to this person so far."""
+        self.session_token = new_session_token()
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    @property
+    def is_remote(self) -> bool:
+        return self.site_id is None
+
+    @property
+    def roles(self) -> list[str]:
+        return [
+            role
+            for role, held in (
+                ("admin", self.is_admin),
+                ("master", self.is_master),
+                ("apprentice", self.is_apprentice),
+            )
+            if held
+        ]
+
+    def __repr__(self) -> str:
+        return f"<Person {self.email}>"
+
+
+class FailedLogin(db.Model):
+    """One failed log-in attempt, kept to lock an account out after too many in an hour."""
+
+    __tablename__ = "failed_logins"
+    __table_args__ = (Index("ix_failed_logins_person_at", "person_id", "at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"))
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

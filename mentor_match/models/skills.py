@@ -1,0 +1,131 @@
+"""Areas of mastery, the micro skills they are made of, and the stages people reach."""
+from __future__ import annotations
+
+import enum
+import re
+from typing import TYPE_CHECKING
+
+from sqlalchemy import Enum, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ..extensions import db
+
+if TYPE_CHECKING:
+    from .people import Person
+
+
+class Stage(enum.StrEnum):
+    """Stages of mastery, in order."""
+
+    APPRENTICE = "apprentice"
+    JOURNEYMAN = "journeyman"
+    MASTER = "master"
+
+    @property
+    def rank(self) -> int:
+        return list(Stage).index(self)
+
+    @property
+    def label(self) -> str:
+        return self.value.capitalize()
+
+
+def slugify(text: str) -> str:
+    """Lower-case words joined by hyphens: the stable key used in round files."""
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
+
+
+class Area(db.Model):
+    """An area of mastery, such as negotiation, made of micro skills."""
+
+    __tablename__ = "areas"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(120), unique=True)
+    description: Mapped[str] = mapped_column(Text, default="")
+
+    micro_skills: Mapped[list[MicroSkill]] = relationship(
+        back_populates="area", cascade="all, delete-orphan", order_by="MicroSkill.name"
+    )
+
+    def __repr__(self) -> str:
+        return f"<Area {self.name}>"
+
+
+class MicroSkill(db.Model):
+    """One observable skill within an area, such as anchoring within negotiation."""
+
+    __tablename__ = "micro_skills"
+    __table_args__ = (UniqueConstraint("area_id", "name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    area_id: Mapped[int] = mapped_column(ForeignKey("areas.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(120))
+    description: Mapped[str] = mapped_column(Text, default="")
+
+    area: Mapped[Area] = relationship(back_populates="micro_skills")
+    holders: Mapped[list[PersonSkill]] = relationship(
+        back_populates="micro_skill", cascade="all, delete-orphan"
+    )
+
+    @property
+    def key(self) -> str:
+        """The key a round file uses for this skill, e.g. ``negotiation/anchoring``."""
+        return f"{slugify(self.area.name)}/{slugify(self.name)}"
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.area.name}: {self.name}"
+
+    def __repr__(self) -> str:
+        return f"<MicroSkill {self.full_name}>"
+
+
+class PersonSkill(db.Model):
+    """A person's stage in one micro skill, and whether they host or want to develop it."""
+
+    __tablename__ = "person_skills"
+
+    person_id: Mapped[int] = mapped_column(
+        ForeignKey("people.id", ondelete="CASCADE"), primary_key=True
+    )
+    micro_skill_id: Mapped[int] = mapped_column(
+        ForeignKey("micro_skills.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+    stage: Mapped[Stage] = mapped_column(
+        Enum(Stage, native_enum=False, length=20, values_callable=lambda e: [s.value for s in e])
+    )
+    # A master (or journeyman) can be observed doing this skill.
+    hosts: Mapped[bool] = mapped_column(default=False)
+    # An apprentice wants to develop this skill by observing others.
+    develops: Mapped[bool] = mapped_column(default=False)
+
+    person: Mapped[Person] = relationship(back_populates="skills")
+    micro_skill: Mapped[MicroSkill] = relationship(back_populates="holders")
+
+
+class AreaIntent(enum.StrEnum):
+    """Why an area is on a person's profile."""
+
+    MASTERS_NOW = "masters_now"
+    WANTS_NEXT = "wants_next"
+
+
+class PersonArea(db.Model):
+    """An area a person masters now, or wants to master next."""
+
+    __tablename__ = "person_areas"
+
+    person_id: Mapped[int] = mapped_column(
+        ForeignKey("people.id", ondelete="CASCADE"), primary_key=True
+    )
+    area_id: Mapped[int] = mapped_column(
+        ForeignKey("areas.id", ondelete="CASCADE"), primary_key=True
+    )
+    intent: Mapped[AreaIntent] = mapped_column(
+        Enum(AreaIntent, native_enum=False, length=20, values_callable=lambda e: [s.value for s in e]),
+        primary_key=True,
+    )
+
+    person: Mapped[Person] = relationship(back_populates="areas")
+    area: Mapped[Area] = relationship()

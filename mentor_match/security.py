@@ -1,0 +1,83 @@
+"""Who is signed in, how long a session lasts, and the security headers on every response."""
+import secrets
+from datetime import datetime, timezone
+from functools import wraps
+
+from flask import Flask, abort, flash, redirect, request, session, url_for
+from flask_login import current_user, logout_user
+
+from .extensions import db, login_manager
+from .models import Person
+
+CONTENT_SECURITY_POLICY = "; ".join(
+    [
+        "default-src 'self'",
+        "script-src 'self'",
+        "style-src 'self'",
+        "img-src 'self' data:",
+        "object-src 'none'",
+        "base-uri 'none'",
+        "frame-ancestors 'none'",
+        "form-action 'self'",
+    ]
+)
+
+
+@login_manager.user_loader
+def load_person(user_id: str) -> Person | None:
+    """Find the signed-in person, refusing cookies whose session token has been rotated."""
+    person_id, _, token = user_id.partition(":")
+    if not person_id.isdigit() or not token:
+        return None
+    person = db.session.get(Person, int(person_id))
+    if person is None or not secrets.compare_digest(person.session_token, token):
+        return None
+    return person
+
+
+def admin_required(view):
+    """Let only signed-in admins through; everyone else gets 403 (or the log-in page)."""
+
+    @wraps(view)
+    def guarded(*args, **kwargs):
+        if not current_user.is_authenticated:
+            return login_manager.unauthorized()
+        if not current_user.is_admin:
+            abort(403)
+        return view(*args, **kwargs)
+
+    return guarded
+
+
+def init_security(app: Flask) -> None:
+    """Install session limits and security headers on the app."""
+    login_manager.login_view = "accounts.login"
+    login_manager.login_message = "Please log in to see that page."
+    login_manager.login_message_category = "info"
+    login_manager.session_protection = "basic"
+
+    @app.before_request
+    def enforce_absolute_session_lifetime():
+        # The idle limit is PERMANENT_SESSION_LIFETIME, refreshed on each request; this is
+        # the hard limit after which a person signs in again however active they have been.
+        if not current_user.is_authenticated:
+            return None
+        started = session.get("signed_in_at")
+        limit = app.config["SESSION_ABSOLUTE_LIFETIME"].total_seconds()
+        now = datetime.now(timezone.utc).timestamp()
+        if started is None or now - float(started) > limit:
+            logout_user()
+            session.clear()
+            flash("Your session has expired. Please log in again.", "info")
+            return redirect(url_for("accounts.login", next=request.full_path))
+        return None
+
+    @app.after_request
+    def set_security_headers(response):
+        response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        if current_user.is_authenticated:
+            response.headers.setdefault("Cache-Control", "no-store")
+        return response

@@ -1,0 +1,39 @@
+"""Jinja filters and globals: times in the viewer's own zone, stage labels, error pages."""
+from datetime import datetime
+
+from flask import Flask, render_template
+from flask_login import current_user
+
+from .zones import in_zone
+
+
+def local_time(moment: datetime | None, fmt: str = "%a %d %b %Y, %H:%M %Z") -> str:
+    """An instant shown in the signed-in person's time zone (UTC for visitors)."""
+    if moment is None:
+        return ""
+    zone = current_user.timezone if current_user.is_authenticated else "UTC"
+    return in_zone(moment, zone).strftime(fmt)
+
+
+def init_templating(app: Flask) -> None:
+    app.add_template_filter(local_time, "local_time")
+
+    @app.errorhandler(403)
+    def forbidden(error):
+        return render_template("errors/error.html", code=403,
+                               message="You do not have access to that page."), 403
+
+    @app.errorhandler(404)
+    def not_found(error):
+        return render_template("errors/error.html", code=404,
+                               message="There is nothing at that address."), 404
+
+    @app.errorhandler(400)
+    def bad_request(error):
+        message = getattr(error, "description", None) or "The request could not be understood."
+        return render_template("errors/error.html", code=400, message=message), 400
+
+    @app.errorhandler(500)
+    def server_error(error):
+        return render_template("errors/error.html", code=500,
+                               message="Something went wrong on our side. It has been logged."), 500

@@ -1,0 +1,128 @@
+"""Fixtures: an app whose schema comes from the Alembic migrations, clients, and log-in."""
+import os
+
+import pytest
+from flask import g, request_started
+from flask_migrate import upgrade
+from sqlalchemy import create_engine, inspect, text
+
+from mentor_match import create_app
+from mentor_match.config import TestConfig
+from mentor_match.extensions import db
+
+from .factories import DEFAULT_PASSWORD
+
+POSTGRES_URL = os.environ.get(
+    "TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
+
+
+def need_service(reason: str) -> None:
+    """In CI a missing service is a failure; on a laptop the test skips and says why."""
+    if os.environ.get("CI"):
+        pytest.fail(f"CI needs this service: {reason}")
+    pytest.skip(reason)
+
+
+def _reset_database(url: str) -> None:
+    """Drop every table (and Alembic's record) so the migrations build the schema afresh."""
+    if url.startswith("sqlite"):
+        return
+    engine = create_engine(url)
+    with engine.begin() as connection:
+        if connection.dialect.name == "postgresql":
+            connection.execute(text("DROP SCHEMA public CASCADE"))
+            connection.execute(text("CREATE SCHEMA public"))
+    engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def app():
+    """One app per test run, its schema built by `flask db upgrade` only."""
+    _reset_database(TestConfig.SQLALCHEMY_DATABASE_URI)
+    app = create_app(TestConfig)
+    # Tests hold an app context open, so requests share its `g`; forget the cached
+    # signed-in person at each request, as a fresh context in production would.
+    request_started.connect(lambda sender, **extra: g.pop("_login_user", None), app, weak=False)
+    with app.app_context():
+        upgrade()
+    yield app
+    with app.app_context():
+        db.engine.dispose()
+
+
+@pytest.fixture(autouse=True)
+def _clean_tables(app):
+    """Each test runs inside an app context and leaves every table empty behind it."""
+    with app.app_context():
+        yield
+        db.session.rollback()
+        db.session.remove()
+        with db.engine.begin() as connection:
+            for table in reversed(db.metadata.sorted_tables):
+                connection.execute(table.delete())
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+@pytest.fixture
+def csrf_enabled(app):
+    """Turn CSRF checking on for one test (it is on by default; tests may switch it off)."""
+    previous = app.config.get("WTF_CSRF_ENABLED", True)
+    app.config["WTF_CSRF_ENABLED"] = True
+    yield
+    app.config["WTF_CSRF_ENABLED"] = previous
+
+
+@pytest.fixture(autouse=True)
+def _no_csrf_by_default(app, request):
+    """Most tests post forms without a token; the CSRF tests turn it back on."""
+    if "csrf_enabled" in request.fixturenames:
+        yield
+        return
+    app.config["WTF_CSRF_ENABLED"] = False
+    yield
+    app.config["WTF_CSRF_ENABLED"] = True
+
+
+def log_in(client, person, password: str = DEFAULT_PASSWORD):
+    """Log a person in through the real log-in form; returns the response."""
+    return client.post("/login", data={"email": person.email, "password": password})
+
+
+@pytest.fixture
+def login(client):
+    """Call login(person) to sign that person in on the test client."""
+
+    def _login(person, password: str = DEFAULT_PASSWORD):
+        response = log_in(client, person, password)
+        assert response.status_code == 302, response.get_data(as_text=True)[:500]
+        return client
+
+    return _login
+
+
+@pytest.fixture
+def postgres_url():
+    """A reachable PostgreSQL URL, for tests that need PostgreSQL whatever the main database."""
+    try:
+        engine = create_engine(POSTGRES_URL)
+        with engine.connect():
+            pass
+        engine.dispose()
+    except Exception as failure:  # noqa: BLE001 - any connection failure means "not reachable"
+        need_service(f"PostgreSQL at {POSTGRES_URL} is not reachable: {failure}")
+    return POSTGRES_URL
+
+
+def table_names(app) -> set[str]:
+    with app.app_context():
+        return set(inspect(db.engine).get_table_names())

@@ -1,0 +1,154 @@
+"""Factories that build test data through the models, with sensible defaults."""
+import itertools
+from datetime import date, time
+from functools import cache
+
+from mentor_match.accounts.passwords import hash_password
+from mentor_match.extensions import db
+from mentor_match.models import (
+    Area,
+    AvailabilityChange,
+    ChangeKind,
+    MicroSkill,
+    MonthPlan,
+    Person,
+    PersonSkill,
+    Site,
+    Stage,
+    WeeklyWindow,
+)
+
+DEFAULT_PASSWORD = "watch-the-master-work"
+_counter = itertools.count(1)
+
+
+@cache
+def _default_hash() -> str:
+    # scrypt is slow on purpose; hash the shared test password once per run.
+    return hash_password(DEFAULT_PASSWORD)
+
+
+def make_site(name: str | None = None, timezone: str = "Europe/London") -> Site:
+    site = Site(name=name or f"Site {next(_counter)}", timezone=timezone)
+    db.session.add(site)
+    db.session.commit()
+    return site
+
+
+def make_person(
+    name: str | None = None,
+    *,
+    email: str | None = None,
+    password: str | None = None,
+    is_admin: bool = False,
+    is_master: bool = False,
+    is_apprentice: bool = False,
+    site: Site | None = None,
+    timezone: str = "Europe/London",
+    active: bool = True,
+    bio: str = "",
+) -> Person:
+    n = next(_counter)
+    person = Person(
+        name=name or f"Person {n}",
+        email=email or f"person{n}@example.org",
+        password_hash=hash_password(password) if password else _default_hash(),
+        is_admin=is_admin,
+        is_master=is_master,
+        is_apprentice=is_apprentice,
+        site=site,
+        timezone=timezone,
+        active=active,
+        bio=bio,
+    )
+    db.session.add(person)
+    db.session.commit()
+    return person
+
+
+def make_master(name: str | None = None, **kwargs) -> Person:
+    return make_person(name, is_master=True, **kwargs)
+
+
+def make_apprentice(name: str | None = None, **kwargs) -> Person:
+    return make_person(name, is_apprentice=True, **kwargs)
+
+
+def make_admin(name: str | None = None, **kwargs) -> Person:
+    return make_person(name, is_admin=True, **kwargs)
+
+
+def make_area(name: str | None = None, skills: tuple[str, ...] = ()) -> Area:
+    area = Area(name=name or f"Area {next(_counter)}")
+    area.micro_skills = [MicroSkill(name=skill) for skill in skills]
+    db.session.add(area)
+    db.session.commit()
+    return area
+
+
+def make_micro_skill(name: str | None = None, area: Area | None = None) -> MicroSkill:
+    skill = MicroSkill(name=name or f"Skill {next(_counter)}", area=area or make_area())
+    db.session.add(skill)
+    db.session.commit()
+    return skill
+
+
+def give_skill(
+    person: Person,
+    micro_skill: MicroSkill,
+    stage: Stage | str = Stage.APPRENTICE,
+    *,
+    hosts: bool = False,
+    develops: bool = False,
+) -> PersonSkill:
+    held = PersonSkill(
+        person=person, micro_skill=micro_skill, stage=Stage(stage), hosts=hosts, develops=develops
+    )
+    db.session.add(held)
+    db.session.commit()
+    return held
+
+
+def make_weekly_window(
+    person: Person,
+    weekday: int = 1,
+    start: time = time(9),
+    end: time = time(12),
+    *,
+    in_person: bool = True,
+    virtual: bool = True,
+) -> WeeklyWindow:
+    window = WeeklyWindow(
+        person=person, weekday=weekday, start_time=start, end_time=end,
+        in_person=in_person, virtual=virtual,
+    )
+    db.session.add(window)
+    db.session.commit()
+    return window
+
+
+def make_availability_change(
+    person: Person,
+    day: date,
+    kind: ChangeKind | str = ChangeKind.UNAVAILABLE,
+    start: time | None = None,
+    end: time | None = None,
+    *,
+    in_person: bool = True,
+    virtual: bool = True,
+    note: str = "",
+) -> AvailabilityChange:
+    change = AvailabilityChange(
+        person=person, day=day, kind=ChangeKind(kind), start_time=start, end_time=end,
+        in_person=in_person, virtual=virtual, note=note,
+    )
+    db.session.add(change)
+    db.session.commit()
+    return change
+
+
+def make_month_plan(person: Person, month: str = "2026-12", **limits) -> MonthPlan:
+    plan = MonthPlan(person=person, month=month, **limits)
+    db.session.add(plan)
+    db.session.commit()
+    return plan

@@ -1,0 +1,168 @@
+"""Sign-up, log-in with lock-out, log-out and password changes."""
+import re
+
+from sqlalchemy import func, select
+
+from mentor_match.accounts.passwords import password_problem, verify_password
+from mentor_match.extensions import db
+from mentor_match.models import FailedLogin, OutboxMessage, Person
+
+from .factories import DEFAULT_PASSWORD, make_person, make_site
+
+
+def _signup(client, **overrides):
+    data = {
+        "name": "Ada Lovelace",
+        "email": "ada@example.org",
+        "password": "analytical engine notes",
+        "confirm": "analytical engine notes",
+        "is_master": "y",
+        "site": "0",
+        "timezone": "Europe/London",
+    }
+    data.update(overrides)
+    return client.post("/signup", data=data)
+
+
+def test_signup_creates_a_master_and_signs_them_in(client):
+    site = make_site("London HQ")
+    response = _signup(client, site=str(site.id), email="Ada@Example.org")
+    assert response.status_code == 302
+    person = db.session.scalar(select(Person))
+    assert person.email == "ada@example.org"
+    assert person.is_master and not person.is_apprentice
+    assert person.site == site
+    assert person.password_hash.startswith("scrypt:")
+    assert client.get("/dashboard").status_code == 200
+
+
+def test_signup_refuses_bad_fields_and_saves_nothing(client):
+    response = _signup(
+        client, email="not-an-email", password="password", confirm="other", is_master="",
+        timezone="Mars/Olympus_Mons",
+    )
+    page = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert "Invalid email address" in page
+    assert "at least 8 characters" not in page and "most common" in page
+    assert "The two passwords differ." in page
+    assert "Choose master, apprentice, or both." in page
+    assert "Choose a time zone from the list." in page
+    assert db.session.scalar(select(func.count()).select_from(Person)) == 0
+
+
+def test_signup_refuses_a_taken_email(client):
+    make_person(email="ada@example.org")
+    page = _signup(client).get_data(as_text=True)
+    assert "already exists" in page
+    assert db.session.scalar(select(func.count()).select_from(Person)) == 1
+
+
+def test_password_policy():
+    assert password_problem("short") == "Use at least 8 characters."
+    assert "common" in password_problem("password1")
+    assert password_problem("x" * 64) is None
+    assert password_problem("x" * 129) is not None
+    assert password_problem("four rivers meet at dusk") is None
+
+
+def test_login_refuses_wrong_password_and_records_it(client):
+    person = make_person()
+    response = client.post("/login", data={"email": person.email, "password": "wrong one!"},
+                           follow_redirects=True)
+    assert "do not match an account" in response.get_data(as_text=True)
+    assert db.session.scalar(select(func.count()).select_from(FailedLogin)) == 1
+
+
+def test_login_locks_out_after_100_failures_in_an_hour(client, app):
+    person = make_person()
+    db.session.add_all(FailedLogin(person_id=person.id) for _ in range(99))
+    db.session.commit()
+    # The 100th failure is still an ordinary refusal...
+    page = client.post("/login", data={"email": person.email, "password": "nope nope"},
+                       follow_redirects=True).get_data(as_text=True)
+    assert "do not match" in page
+    # ...and then even the right password is refused with a clear lock-out message.
+    page = client.post("/login", data={"email": person.email, "password": DEFAULT_PASSWORD},
+                       follow_redirects=True).get_data(as_text=True)
+    assert "locked after too many failed log-ins" in page
+    assert client.get("/dashboard").status_code == 302
+
+
+def test_login_refuses_off_site_next(client):
+    person = make_person()
+    response = client.post("/login?next=https://evil.example/", data={
+        "email": person.email, "password": DEFAULT_PASSWORD})
+    assert response.headers["Location"] == "/dashboard"
+
+
+def test_deactivated_person_cannot_log_in(client):
+    person = make_person(active=False)
+    page = client.post("/login", data={"email": person.email, "password": DEFAULT_PASSWORD},
+                       follow_redirects=True).get_data(as_text=True)
+    assert "deactivated" in page
+
+
+def test_logout_voids_the_old_cookie(client, login):
+    person = make_person()
+    login(person)
+    stolen = client.get_cookie("session").value
+    assert client.post("/logout").status_code == 302
+    client.set_cookie("session", stolen)
+    assert client.get("/dashboard").status_code == 302
+
+
+def test_password_change_voids_other_sessions(app, login):
+    person = make_person()
+    other_device = app.test_client()
+    assert other_device.post("/login", data={"email": person.email, "password": DEFAULT_PASSWORD}).status_code == 302
+    client = login(person)
+    response = client.post("/account/password", data={
+        "current": DEFAULT_PASSWORD, "password": "a much longer passphrase", "confirm": "a much longer passphrase"})
+    assert response.status_code == 302
+    assert client.get("/dashboard").status_code == 200  # this device stays signed in
+    assert other_device.get("/dashboard").status_code == 302  # the other one is out
+    db.session.refresh(person)
+    assert verify_password(person.password_hash, "a much longer passphrase")
+
+
+def test_password_change_needs_the_current_password(login):
+    person = make_person()
+    client = login(person)
+    page = client.post("/account/password", data={
+        "current": "not it at all", "password": "a much longer passphrase",
+        "confirm": "a much longer passphrase"}).get_data(as_text=True)
+    assert "not your current password" in page
+    db.session.refresh(person)
+    assert verify_password(person.password_hash, DEFAULT_PASSWORD)
+
+
+def test_password_reset_by_mailed_link_works_once(client):
+    person = make_person(email="reset@example.org")
+    client.post("/forgot-password", data={"email": "reset@example.org"})
+    mail = db.session.scalar(select(OutboxMessage).where(OutboxMessage.recipient == "reset@example.org"))
+    assert mail is not None and mail.delivered_via == "outbox"
+    link = re.search(r"http://localhost(/reset-password/\S+)", mail.body).group(1)
+    response = client.post(link, data={"password": "brand new passphrase", "confirm": "brand new passphrase"})
+    assert response.status_code == 302
+    db.session.refresh(person)
+    assert verify_password(person.password_hash, "brand new passphrase")
+    again = client.get(link, follow_redirects=True).get_data(as_text=True)
+    assert "already been used" in again
+
+
+def test_forgot_password_says_the_same_for_unknown_addresses(client):
+    page = client.post("/forgot-password", data={"email": "nobody@example.org"},
+                       follow_redirects=True).get_data(as_text=True)
+    assert "If that address has an account" in page
+    assert db.session.scalar(select(func.count()).select_from(OutboxMessage)) == 0
+
+
+def test_expired_reset_link_is_refused(client, app, monkeypatch):
+    from datetime import timedelta
+    person = make_person()
+    from mentor_match.accounts.services import make_reset_token
+    token = make_reset_token(person)
+    monkeypatch.setitem(app.config, "PASSWORD_RESET_MAX_AGE", timedelta(seconds=-1))
+    page = client.get(f"/reset-password/{token}", follow_redirects=True).get_data(as_text=True)
+    assert "expired" in page
