@@ -1,5 +1,6 @@
 """Fixtures: an app whose schema comes from the Alembic migrations, clients, and log-in."""
 import os
+import threading
 
 import pytest
 from flask import g, request_started
@@ -126,3 +127,46 @@ def postgres_url():
 def table_names(app) -> set[str]:
     with app.app_context():
         return set(inspect(db.engine).get_table_names())
+
+
+CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]
+
+
+@pytest.fixture
+def live_server(app):
+    """The app served over real HTTP on a free loopback port, for the browser tests."""
+    from werkzeug.serving import make_server
+
+    server = make_server("127.0.0.1", 0, app, threaded=False)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    thread.join(timeout=5)
+
+
+@pytest.fixture(scope="session")
+def chromium():
+    """Debian's Chromium driven by Playwright (Playwright's own browser download is unavailable)."""
+    if not os.path.exists(CHROMIUM):
+        need_service(f"Chromium is not installed at {CHROMIUM} (make browser installs it)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(chromium):
+    """A fresh browser context and page; phone-sized tests make their own context."""
+    context = chromium.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    yield page
+    context.close()

@@ -1,0 +1,79 @@
+"""Session lifetimes, cookie flags and security headers (reliability guide points 5 and 8)."""
+import time
+
+import itsdangerous.timed
+from flask import session
+
+from mentor_match import create_app
+from mentor_match.config import TestConfig
+
+from .factories import DEFAULT_PASSWORD, make_person
+
+
+def test_security_headers_on_every_page(client):
+    response = client.get("/login")
+    csp = response.headers["Content-Security-Policy"]
+    for directive in ("object-src 'none'", "base-uri 'none'", "frame-ancestors 'none'", "default-src 'self'"):
+        assert directive in csp
+    assert "unsafe-inline" not in csp
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    assert response.headers["X-Frame-Options"] == "DENY"
+
+
+def test_session_cookie_is_httponly_and_samesite(client):
+    person = make_person()
+    response = client.post("/login", data={"email": person.email, "password": DEFAULT_PASSWORD})
+    cookie = response.headers["Set-Cookie"]
+    assert "HttpOnly" in cookie
+    assert "SameSite=Lax" in cookie
+
+
+def test_session_cookie_is_secure_outside_local_use(monkeypatch):
+    """The production default marks the cookie Secure; only COOKIE_SECURE=0 turns it off."""
+
+    class ProductionLike(TestConfig):
+        SESSION_COOKIE_SECURE = True
+
+    app = create_app(ProductionLike)
+    app.config["WTF_CSRF_ENABLED"] = False
+    with app.test_request_context():
+        session["probe"] = 1
+        response = app.make_response("ok")
+        app.session_interface.save_session(app, session, response)
+    assert "Secure" in response.headers["Set-Cookie"]
+
+
+def test_idle_session_expires_after_30_minutes(client, login, monkeypatch):
+    login(make_person())
+    assert client.get("/dashboard").status_code == 200
+    real_time = time.time
+    monkeypatch.setattr(itsdangerous.timed.time, "time", lambda: real_time() + 29 * 60)
+    assert client.get("/dashboard").status_code == 200  # activity refreshes the cookie
+    monkeypatch.setattr(itsdangerous.timed.time, "time", lambda: real_time() + 29 * 60 + 31 * 60)
+    response = client.get("/dashboard")
+    assert response.status_code == 302 and "/login" in response.headers["Location"]
+
+
+def test_session_ends_after_12_hours_however_active(client, login):
+    login(make_person())
+    with client.session_transaction() as cookie_session:
+        cookie_session["signed_in_at"] -= 12 * 3600 + 1
+    response = client.get("/dashboard", follow_redirects=True)
+    assert "Your session has expired" in response.get_data(as_text=True)
+    assert client.get("/dashboard").status_code == 302
+
+
+def test_a_session_without_a_start_time_is_refused(client, login):
+    login(make_person())
+    with client.session_transaction() as cookie_session:
+        del cookie_session["signed_in_at"]
+    assert client.get("/dashboard").status_code == 302
+
+
+def test_tampered_user_id_is_refused(client, login):
+    person = make_person()
+    other = make_person()
+    login(person)
+    with client.session_transaction() as cookie_session:
+        cookie_session["_user_id"] = f"{other.id}:guessed-token"
+    assert client.get("/dashboard").status_code == 302
