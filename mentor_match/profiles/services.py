@@ -1,0 +1,354 @@
+"""Rules for profiles: what a person says about themself, their micro skills, and finding people."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from flask_sqlalchemy.pagination import Pagination
+from sqlalchemy import exists, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import contains_eager
+
+from ..extensions import db
+from ..models import Area, AreaIntent, MicroSkill, Person, PersonArea, PersonSkill, Site, Stage
+
+PEOPLE_PER_PAGE = 25
+
+
+class ProfileError(Exception):
+    """A refusal a person can act on, keyed by the form field it concerns ("" for the form)."""
+
+    def __init__(self, problems: dict[str, str]):
+        super().__init__(" ".join(problems.values()))
+        self.problems = problems
+
+
+# --- Seeing a profile --------------------------------------------------------------------------
+
+
+@dataclass
+class ProfileView:
+    """What a profile page shows: the person, their skills grouped by area, and their areas."""
+
+    person: Person
+    skills_by_area: list[tuple[Area, list[PersonSkill]]]
+    masters_now: list[Area]
+    wants_next: list[Area]
+
+
+def visible_person(viewer: Person, person_id: int) -> Person | None:
+    """The person whose profile the viewer may see: anyone active, or anyone at all for admins."""
+    person = db.session.get(Person, person_id)
+    if person is None or not (person.active or viewer.is_admin):
+        return None
+    return person
+
+
+def held_skills(person: Person) -> list[PersonSkill]:
+    """A person's micro skills, ordered by area and then skill name."""
+    return list(
+        db.session.scalars(
+            select(PersonSkill)
+            .join(PersonSkill.micro_skill)
+            .join(MicroSkill.area)
+            .where(PersonSkill.person_id == person.id)
+            .order_by(Area.name, MicroSkill.name)
+            .options(contains_eager(PersonSkill.micro_skill).contains_eager(MicroSkill.area))
+        )
+    )
+
+
+def _group_by_area(held: list[PersonSkill]) -> list[tuple[Area, list[PersonSkill]]]:
+    groups: list[tuple[Area, list[PersonSkill]]] = []
+    for skill in held:
+        if not groups or groups[-1][0] is not skill.micro_skill.area:
+            groups.append((skill.micro_skill.area, []))
+        groups[-1][1].append(skill)
+    return groups
+
+
+def _areas_with_intent(person: Person, intent: AreaIntent) -> list[Area]:
+    return sorted(
+        (link.area for link in person.areas if link.intent == intent), key=lambda area: area.name
+    )
+
+
+def profile_view(person: Person) -> ProfileView:
+    """Everything the profile page shows about a person."""
+    return ProfileView(
+        person=person,
+        skills_by_area=_group_by_area(held_skills(person)),
+        masters_now=_areas_with_intent(person, AreaIntent.MASTERS_NOW),
+        wants_next=_areas_with_intent(person, AreaIntent.WANTS_NEXT),
+    )
+
+
+# --- Editing one's own profile -----------------------------------------------------------------
+
+
+def all_areas() -> list[Area]:
+    return list(db.session.scalars(select(Area).order_by(Area.name)))
+
+
+def areas_by_ids(area_ids: list[int]) -> list[Area]:
+    if not area_ids:
+        return []
+    return list(db.session.scalars(select(Area).where(Area.id.in_(area_ids)).order_by(Area.name)))
+
+
+def area_ids_with_intent(person: Person, intent: AreaIntent) -> list[int]:
+    return [link.area_id for link in person.areas if link.intent == intent]
+
+
+def profile_problems(
+    *, is_master: bool, is_apprentice: bool, masters_now_ids: list[int], wants_next_ids: list[int]
+) -> dict[str, str]:
+    """Why a profile's roles and areas do not fit together, by form field."""
+    problems = {}
+    if not (is_master or is_apprentice):
+        problems["is_apprentice"] = "Choose master, apprentice, or both."
+    if set(masters_now_ids) & set(wants_next_ids):
+        problems["wants_next"] = (
+            "An area cannot be both one you master now and one you want to master next."
+        )
+    return problems
+
+
+def update_profile(
+    person: Person,
+    *,
+    name: str,
+    bio: str,
+    site: Site | None,
+    timezone_name: str,
+    is_master: bool,
+    is_apprentice: bool,
+    masters_now: list[Area],
+    wants_next: list[Area],
+) -> list[str]:
+    """Save a person's own profile and commit; returns notes on flags that no longer apply.
+
+    Hosting needs the master role and developing the apprentice role, so dropping a role
+    clears the matching flags rather than leaving skills no one can act on.
+    """
+    problems = profile_problems(
+        is_master=is_master,
+        is_apprentice=is_apprentice,
+        masters_now_ids=[area.id for area in masters_now],
+        wants_next_ids=[area.id for area in wants_next],
+    )
+    if problems:
+        raise ProfileError(problems)
+    notes = []
+    if not is_master:
+        hosted = [skill for skill in person.skills if skill.hosts]
+        for skill in hosted:
+            skill.hosts = False
+        if hosted:
+            notes.append(
+                f"As you are no longer a master, you no longer host {len(hosted)} skill(s)."
+            )
+    if not is_apprentice:
+        developed = [skill for skill in person.skills if skill.develops]
+        for skill in developed:
+            skill.develops = False
+        if developed:
+            notes.append(
+                "As you are no longer an apprentice, "
+                f"you no longer develop {len(developed)} skill(s)."
+            )
+    person.name = name.strip()
+    person.bio = bio.strip()
+    person.site = site
+    person.timezone = timezone_name
+    person.is_master = is_master
+    person.is_apprentice = is_apprentice
+    wanted = {(area.id, AreaIntent.MASTERS_NOW) for area in masters_now} | {
+        (area.id, AreaIntent.WANTS_NEXT) for area in wants_next
+    }
+    kept = [link for link in person.areas if (link.area_id, link.intent) in wanted]
+    present = {(link.area_id, link.intent) for link in kept}
+    person.areas = kept + [
+        PersonArea(area_id=area_id, intent=intent) for area_id, intent in sorted(wanted - present)
+    ]
+    db.session.commit()
+    return notes
+
+
+# --- Micro skills on a profile -----------------------------------------------------------------
+
+
+def micro_skills_by_area() -> list[MicroSkill]:
+    """Every micro skill in the taxonomy, ordered by area and then name."""
+    return list(
+        db.session.scalars(
+            select(MicroSkill)
+            .join(MicroSkill.area)
+            .order_by(Area.name, MicroSkill.name)
+            .options(contains_eager(MicroSkill.area))
+        )
+    )
+
+
+def flag_problems(person: Person, stage: Stage, hosts: bool, develops: bool) -> dict[str, str]:
+    """Why these hosting and developing flags cannot go with this stage and person, by field."""
+    problems = {}
+    if hosts:
+        if not person.is_master:
+            problems["hosts"] = (
+                "Only masters can be observed. "
+                "Tick \u201cI am a master\u201d on your profile first."
+            )
+        elif stage == Stage.APPRENTICE:
+            problems["hosts"] = (
+                "You can be observed only in a skill where you are a journeyman or a master."
+            )
+    if develops:
+        if not person.is_apprentice:
+            problems["develops"] = (
+                "Only apprentices develop skills by observing. "
+                "Tick \u201cI am an apprentice\u201d on your profile first."
+            )
+        elif stage == Stage.MASTER:
+            problems["develops"] = (
+                "You have mastered this skill already; choose a lower stage to develop it."
+            )
+    return problems
+
+
+def held_skill(person: Person, micro_skill_id: int) -> PersonSkill | None:
+    return db.session.get(PersonSkill, (person.id, micro_skill_id))
+
+
+def add_skill(
+    person: Person, micro_skill: MicroSkill, stage: Stage, *, hosts: bool, develops: bool
+) -> PersonSkill:
+    """Put a micro skill on a person's profile at a stage, with its flags, and commit."""
+    duplicate = f"{micro_skill.full_name} is already on your profile; change it in the list below."
+    if held_skill(person, micro_skill.id) is not None:
+        raise ProfileError({"micro_skill": duplicate})
+    problems = flag_problems(person, stage, hosts, develops)
+    if problems:
+        raise ProfileError(problems)
+    held = PersonSkill(
+        person_id=person.id, micro_skill=micro_skill, stage=stage, hosts=hosts, develops=develops
+    )
+    db.session.add(held)
+    try:
+        db.session.commit()
+    except IntegrityError:
+        # The same skill added from two tabs at once: the primary key refuses the second.
+        db.session.rollback()
+        raise ProfileError({"micro_skill": duplicate}) from None
+    return held
+
+
+def change_skill(
+    person: Person, held: PersonSkill, stage: Stage, *, hosts: bool, develops: bool
+) -> None:
+    """Change the stage and flags of a micro skill on a person's profile, and commit."""
+    problems = flag_problems(person, stage, hosts, develops)
+    if problems:
+        raise ProfileError(problems)
+    held.stage = stage
+    held.hosts = hosts
+    held.develops = develops
+    db.session.commit()
+
+
+def remove_skill(person: Person, held: PersonSkill) -> None:
+    """Take a micro skill off a person's profile, and commit."""
+    person.skills.remove(held)
+    db.session.commit()
+
+
+# --- Finding people ----------------------------------------------------------------------------
+
+
+class Mode(StrEnum):
+    """How an observation would happen, which decides whether a site matters."""
+
+    ANY = "any"
+    IN_PERSON = "in_person"  # only people at a site
+    VIDEO = "video"  # anyone, remote or not
+
+    @property
+    def label(self) -> str:
+        return {
+            Mode.ANY: "In person or video",
+            Mode.IN_PERSON: "In person (people at a site)",
+            Mode.VIDEO: "Video (anyone)",
+        }[self]
+
+
+@dataclass
+class SearchCriteria:
+    """What to look for; every part is optional and they all must hold together."""
+
+    micro_skill: MicroSkill | None = None
+    area: Area | None = None
+    min_stage: Stage | None = None
+    site: Site | None = None
+    mode: Mode = Mode.ANY
+    hosts_only: bool = False
+
+    @property
+    def concerns_skills(self) -> bool:
+        return bool(self.micro_skill or self.area or self.min_stage or self.hosts_only)
+
+
+@dataclass
+class SearchResults:
+    """One page of matching people, and for each the micro skills that made them match."""
+
+    criteria: SearchCriteria
+    page: Pagination
+    matches: dict[int, list[PersonSkill]] = field(default_factory=dict)
+
+
+def _skill_conditions(criteria: SearchCriteria) -> list:
+    conditions = []
+    if criteria.micro_skill is not None:
+        conditions.append(PersonSkill.micro_skill_id == criteria.micro_skill.id)
+    if criteria.area is not None:
+        conditions.append(
+            PersonSkill.micro_skill_id.in_(
+                select(MicroSkill.id).where(MicroSkill.area_id == criteria.area.id)
+            )
+        )
+    if criteria.min_stage is not None:
+        conditions.append(
+            PersonSkill.stage.in_([s for s in Stage if s.rank >= criteria.min_stage.rank])
+        )
+    if criteria.hosts_only:
+        conditions.append(PersonSkill.hosts.is_(True))
+    return conditions
+
+
+def search_people(criteria: SearchCriteria, page: int = 1) -> SearchResults:
+    """Active people who match the criteria, a page at a time, ordered by name."""
+    people = select(Person).where(Person.active.is_(True))
+    if criteria.site is not None:
+        people = people.where(Person.site_id == criteria.site.id)
+    if criteria.mode == Mode.IN_PERSON:
+        people = people.where(Person.site_id.is_not(None))
+    skill_conditions = _skill_conditions(criteria)
+    if criteria.concerns_skills:
+        people = people.where(exists().where(PersonSkill.person_id == Person.id, *skill_conditions))
+    people = people.order_by(Person.name, Person.id)
+    found = db.paginate(people, page=page, per_page=PEOPLE_PER_PAGE, error_out=False)
+    results = SearchResults(criteria=criteria, page=found)
+    ids = [person.id for person in found.items]
+    if ids:
+        held = db.session.scalars(
+            select(PersonSkill)
+            .join(PersonSkill.micro_skill)
+            .join(MicroSkill.area)
+            .where(PersonSkill.person_id.in_(ids), *skill_conditions)
+            .order_by(Area.name, MicroSkill.name)
+            .options(contains_eager(PersonSkill.micro_skill).contains_eager(MicroSkill.area))
+        )
+        for skill in held:
+            results.matches.setdefault(skill.person_id, []).append(skill)
+    return results

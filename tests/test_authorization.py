@@ -1,0 +1,282 @@
+"""Walk every route of the url map for every kind of visitor (reliability guide points 3 and 4).
+
+Each endpoint must be listed in ACCESS with who may use it; a new route that is not listed
+fails the suite, so no route can be added without deciding its guard.
+"""
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timezone
+
+import pytest
+from flask import url_for
+from sqlalchemy import func, select
+
+from mentor_match.extensions import db
+
+from .factories import (
+    give_skill,
+    make_admin,
+    make_apprentice,
+    make_area,
+    make_availability_change,
+    make_master,
+    make_month_plan,
+    make_site,
+    make_weekly_window,
+)
+
+ACTORS = ("anonymous", "apprentice_a", "apprentice_b", "master_a", "master_b", "admin")
+
+
+@dataclass
+class World:
+    """Two apprentices, two masters and an admin, each with objects of their own."""
+
+    people: dict
+    objects: dict = field(default_factory=dict)
+
+
+def build_world() -> World:
+    site = make_site("Walk HQ", "Europe/London")
+    area = make_area("Negotiation", skills=("Anchoring", "Active listening"))
+    anchoring = area.micro_skills[0]
+    people = {
+        "apprentice_a": make_apprentice("Apprentice A", site=site),
+        "apprentice_b": make_apprentice("Apprentice B"),
+        "master_a": make_master("Master A", site=site),
+        "master_b": make_master("Master B"),
+        "admin": make_admin("Admin"),
+    }
+    world = World(people=people)
+    for key, person in people.items():
+        world.objects[key] = {
+            "window": make_weekly_window(person, weekday=1, start=time(9), end=time(12)),
+            "change": make_availability_change(person, date(2026, 12, 24)),
+            "plan": make_month_plan(person),
+            "skill": give_skill(person, anchoring, "master" if "master" in key else "apprentice",
+                                hosts="master" in key, develops="apprentice" in key),
+        }
+    world.objects["site"] = site
+    world.objects["area"] = area
+    world.objects["micro_skill"] = anchoring
+    return world
+
+
+# Who may use each endpoint:
+#   public      anyone, signed in or not
+#   guest       pages for visitors (signed-in people are sent on to their dashboard)
+#   signed_in   any signed-in person
+#   admin       admins only (others 403, visitors to the log-in page)
+#   own         signed-in people, on their own objects only (someone else's: 404)
+# and, for routes with URL parameters, how to fill them for the object of `owner`.
+@dataclass(frozen=True)
+class Access:
+    who: str
+    params: object = None  # callable(world, owner_key) -> dict of URL values
+    admin_too: bool = False  # for "own": admins may act on anyone's object
+
+
+def _person(world, owner):
+    return {"person_id": world.people[owner].id}
+
+
+def _skill(world, owner):
+    return {"micro_skill_id": world.objects["micro_skill"].id}
+
+
+def _own(kind, key):
+    return lambda world, owner: {key: world.objects[owner][kind].id}
+
+
+def _outbox_message(world, owner):
+    from mentor_match.mail.services import send_mail
+
+    message = send_mail("someone@example.org", "Hello", "A message in the outbox.")
+    db.session.commit()
+    return {"message_id": message.id}
+
+
+ACCESS: dict[str, Access] = {
+    "static": Access("public", lambda world, owner: {"filename": "style.css"}),
+    "home.index": Access("public"),
+    "home.dashboard": Access("signed_in"),
+    "accounts.signup": Access("guest"),
+    "accounts.login": Access("guest"),
+    "accounts.logout": Access("signed_in"),
+    "accounts.change_password": Access("signed_in"),
+    "accounts.forgot_password": Access("public"),
+    "accounts.reset_password": Access("public", lambda world, owner: {"token": "not-a-token"}),
+    "profiles.show": Access("signed_in", _person),
+    "profiles.search": Access("signed_in"),
+    "profiles.edit": Access("signed_in"),
+    "profiles.skills": Access("signed_in"),
+    "profiles.change_skill": Access("signed_in", _skill),
+    "profiles.remove_skill": Access("signed_in", _skill),
+    "availability.calendar": Access("signed_in"),
+    "availability.weekly": Access("signed_in"),
+    "availability.changes": Access("signed_in"),
+    "availability.plan": Access("signed_in"),
+    "availability.delete_window": Access("own", _own("window", "window_id")),
+    "availability.delete_change": Access("own", _own("change", "change_id")),
+    "admin.index": Access("admin"),
+    "admin.people": Access("admin"),
+    "admin.deactivate": Access("admin", _person),
+    "admin.reactivate": Access("admin", _person),
+    "admin.grant_admin": Access("admin", _person),
+    "admin.revoke_admin": Access("admin", _person),
+    "admin.areas": Access("admin"),
+    "admin.edit_area": Access("admin", lambda world, owner: {"area_id": world.objects["area"].id}),
+    "admin.delete_area": Access("admin", lambda world, owner: {"area_id": world.objects["area"].id}),
+    "admin.create_micro_skill": Access("admin", lambda world, owner: {"area_id": world.objects["area"].id}),
+    "admin.edit_micro_skill": Access("admin", _skill),
+    "admin.delete_micro_skill": Access("admin", _skill),
+    "admin.sites": Access("admin"),
+    "admin.edit_site": Access("admin", lambda world, owner: {"site_id": world.objects["site"].id}),
+    "admin.delete_site": Access("admin", lambda world, owner: {"site_id": world.objects["site"].id}),
+    "admin.outbox": Access("admin"),
+    "admin.outbox_message": Access("admin", _outbox_message),
+}
+
+
+def _sign_in(client, person):
+    """Put a person's session in the cookie directly: the walk makes thousands of requests."""
+    with client.session_transaction() as session:
+        session["_user_id"] = person.get_id()
+        session["_fresh"] = True
+        session["signed_in_at"] = datetime.now(timezone.utc).timestamp()
+
+
+def _endpoints(app):
+    return sorted({rule.endpoint for rule in app.url_map.iter_rules()})
+
+
+def _methods(app, endpoint):
+    rule = next(r for r in app.url_map.iter_rules() if r.endpoint == endpoint)
+    return sorted(rule.methods - {"HEAD", "OPTIONS"})
+
+
+def test_every_route_has_a_declared_guard(app):
+    missing = [endpoint for endpoint in _endpoints(app) if endpoint not in ACCESS]
+    stale = [endpoint for endpoint in ACCESS if endpoint not in _endpoints(app)]
+    assert missing == [], f"routes with no declared access rule: {missing}"
+    assert stale == [], f"access rules for routes that no longer exist: {stale}"
+
+
+def _expected(access: Access, actor: str, owner: str) -> str:
+    """'allowed', 'login' (sent to log in), 'forbidden' (403) or 'hidden' (404)."""
+    if access.who == "public":
+        return "allowed"
+    if actor == "anonymous":
+        return "allowed" if access.who == "guest" else "login"
+    if access.who in ("guest", "signed_in"):
+        return "allowed"
+    if access.who == "admin":
+        return "allowed" if actor == "admin" else "forbidden"
+    if access.who == "own":
+        if actor == owner or (actor == "admin" and access.admin_too):
+            return "allowed"
+        return "hidden"
+    raise AssertionError(f"unknown access rule {access.who}")
+
+
+def _outcome(response) -> str:
+    status = response.status_code
+    location = response.headers.get("Location", "")
+    if status >= 500:
+        return f"server error {status}"
+    if status == 302 and "/login?next=" in location:
+        return "login"
+    if status == 403:
+        return "forbidden"
+    if status == 404:
+        return "hidden"
+    return "allowed"
+
+
+@pytest.mark.parametrize("endpoint", sorted(ACCESS))
+def test_route_allows_exactly_who_it_should(app, endpoint):
+    """Each visitor on their own object and on someone else's gets what ACCESS says."""
+    access = ACCESS[endpoint]
+    owners = ("apprentice_a", "master_a") if access.who == "own" else ("apprentice_a",)
+    failures = []
+    for method in _methods(app, endpoint):
+        for owner in owners:
+            for actor in ACTORS:
+                world = build_world()
+                client = app.test_client()
+                if actor != "anonymous":
+                    _sign_in(client, world.people[actor])
+                with app.test_request_context():
+                    params = access.params(world, owner) if access.params else {}
+                    url = url_for(endpoint, **params)
+                response = client.open(url, method=method, data={})
+                outcome = _outcome(response)
+                response.close()
+                expected = _expected(access, actor, owner)
+                if outcome != expected:
+                    failures.append(f"{method} {url} as {actor} (object of {owner}): "
+                                    f"got {outcome} ({response.status_code}), expected {expected}")
+                _wipe()
+    assert failures == []
+
+
+def _wipe():
+    db.session.rollback()
+    with db.engine.begin() as connection:
+        for table in reversed(db.metadata.sorted_tables):
+            connection.execute(table.delete())
+
+
+STATE_CHANGING = ("POST", "PUT", "PATCH", "DELETE")
+
+
+@pytest.mark.usefixtures("csrf_enabled")
+@pytest.mark.parametrize(
+    "endpoint", [e for e in sorted(ACCESS) if e != "static"]
+)
+def test_state_changing_requests_without_a_csrf_token_are_refused(app, endpoint):
+    access = ACCESS[endpoint]
+    methods = [m for m in _methods(app, endpoint) if m in STATE_CHANGING]
+    if not methods:
+        pytest.skip("GET-only route; the GET walk checks it changes nothing")
+    world = build_world()
+    actor = "admin" if access.who == "admin" else "apprentice_a"
+    client = app.test_client()
+    if access.who not in ("public", "guest"):
+        _sign_in(client, world.people[actor])
+    with app.test_request_context():
+        params = access.params(world, "apprentice_a") if access.params else {}
+        url = url_for(endpoint, **params)
+    before = _row_counts()
+    for method in methods:
+        response = client.open(url, method=method, data={"anything": "x"})
+        assert response.status_code == 400, f"{method} {url} without a CSRF token gave {response.status_code}"
+        assert "CSRF" in response.get_data(as_text=True)
+    assert _row_counts() == before
+
+
+def _row_counts() -> dict[str, int]:
+    return {
+        table.name: db.session.scalar(select(func.count()).select_from(table))
+        for table in db.metadata.sorted_tables
+    }
+
+
+@pytest.mark.parametrize("endpoint", [e for e in sorted(ACCESS) if e != "static"])
+def test_get_requests_change_nothing(app, endpoint):
+    """No GET changes state, whoever asks (for the owner and an admin, with a real session)."""
+    access = ACCESS[endpoint]
+    if "GET" not in _methods(app, endpoint):
+        pytest.skip("no GET on this route")
+    for actor in ("apprentice_a", "admin"):
+        world = build_world()
+        client = app.test_client()
+        _sign_in(client, world.people[actor])
+        with app.test_request_context():
+            params = access.params(world, actor) if access.params else {}
+            url = url_for(endpoint, **params)
+        before = _row_counts()
+        response = client.get(url)
+        response.close()
+        assert response.status_code < 500
+        assert _row_counts() == before, f"GET {url} as {actor} changed the database"
+        _wipe()
