@@ -1,0 +1,220 @@
+"""The round, or a neighbourhood of it, as one CP-SAT model.
+
+For a small round the whole model is solved (proven optimal when time allows); for the
+direct-CP-SAT baseline it is the whole round with no help; in large-neighbourhood search
+it is a few masters with all their candidate pairs free and everything else held fixed.
+
+One boolean per free pair, per (pair, slot, mode) session and per (master, slot) hosting
+hour, with every rule of the round format as a constraint. The objective counts slots
+first and then newly paired apprentices (favoured ones double), so hours always win.
+"""
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+
+import numpy as np
+from ortools.sat.python import cp_model
+
+from .heuristic import IN_PERSON, VIRTUAL, Schedule, Scheduler
+
+
+@dataclass
+class Scope:
+    """What a model may change: these pairs, within what the fixed rest leaves over."""
+
+    pairs: np.ndarray                      # candidate-pair indices that are free
+    observing_slots: np.ndarray            # per apprentice: slots they may still observe
+    max_masters: np.ndarray                # per apprentice: pairings they may still take
+    already_paired: np.ndarray             # per apprentice: has a fixed pairing (no tie-break bonus)
+    busy: dict[int, set[int]] = field(default_factory=dict)  # person -> slots held by fixed sessions
+
+
+def whole_round(scheduler: Scheduler) -> Scope:
+    ar = scheduler.arrays
+    return Scope(
+        pairs=np.arange(len(scheduler.candidates.apprentice)),
+        observing_slots=ar.observing_slots.copy(),
+        max_masters=ar.max_masters.copy(),
+        already_paired=np.zeros(len(ar.observing_slots), dtype=bool),
+    )
+
+
+def neighbourhood(scheduler: Scheduler, current: Schedule, masters: set[int]) -> Scope:
+    """Free every candidate pair of these masters; hold every other session fixed."""
+    ar, cand = scheduler.arrays, scheduler.candidates
+    in_set = np.zeros(len(ar.hosting_slots), dtype=bool)
+    in_set[list(masters)] = True
+    observing = ar.observing_slots.copy()
+    max_masters = ar.max_masters.copy()
+    paired = np.zeros(len(observing), dtype=bool)
+    busy: dict[int, set[int]] = {}
+    for pair, sessions in current.sessions.items():
+        m = int(cand.master[pair])
+        if in_set[m]:
+            continue
+        a = int(cand.apprentice[pair])
+        observing[a] -= len(sessions)
+        max_masters[a] -= 1
+        paired[a] = True
+        slots = {t for t, _ in sessions}
+        busy.setdefault(int(ar.apprentice_person[a]), set()).update(slots)
+        busy.setdefault(int(ar.master_person[m]), set()).update(slots)
+    free = np.flatnonzero(in_set[cand.master])
+    return Scope(free, observing, max_masters, paired, busy)
+
+
+@dataclass
+class ExactResult:
+    schedule: Schedule | None   # sessions of the scope's pairs only
+    bound_slots: int | None     # proven bound on the scope's slots
+    optimal: bool
+    variables: int
+
+
+class _Reporter(cp_model.CpSolverSolutionCallback):
+    def __init__(self, weight: int, on_solution, cancel: threading.Event | None):
+        super().__init__()
+        self.weight = weight
+        self.on_solution = on_solution
+        self.cancel = cancel
+
+    def on_solution_callback(self) -> None:
+        if self.on_solution:
+            self.on_solution(int(self.objective_value) // self.weight,
+                             int(self.best_objective_bound) // self.weight)
+        if self.cancel is not None and self.cancel.is_set():
+            self.stop_search()
+
+
+def solve_scope(
+    scheduler: Scheduler,
+    scope: Scope,
+    hint: Schedule | None,
+    time_limit: float,
+    seed: int,
+    favour: np.ndarray,
+    cancel: threading.Event | None = None,
+    on_solution=None,
+    workers: int = 2,
+) -> ExactResult:
+    """Solve the scope with CP-SAT within the time limit, from an optional hint."""
+    ar, cand = scheduler.arrays, scheduler.candidates
+    n_a = len(ar.observing_slots)
+    weight = 2 * n_a + 2
+    minimum = ar.min_pairing_slots
+    model = cp_model.CpModel()
+    sessions: dict[tuple[int, int, int], cp_model.IntVar] = {}
+    pair_var: dict[int, cp_model.IntVar] = {}
+    by_person_slot: dict[tuple[int, int], list] = {}
+    by_master_slot_mode: dict[tuple[int, int, int], list] = {}
+    pairs_of_apprentice: dict[int, list] = {}
+    pairs_of_master: dict[int, list] = {}
+    slots_of_apprentice: dict[int, list] = {}
+    for p in scope.pairs.tolist():
+        a, m = int(cand.apprentice[p]), int(cand.master[p])
+        if scope.max_masters[a] <= 0 or scope.observing_slots[a] < minimum:
+            continue
+        person = int(ar.apprentice_person[a])
+        blocked = scope.busy.get(person, ())
+        host_blocked = scope.busy.get(int(ar.master_person[m]), ())
+        virtual, in_person = scheduler.pair_slots(p)
+        keys = [
+            (t, mode)
+            for mode, mask in ((VIRTUAL, virtual), (IN_PERSON, in_person))
+            for t in np.flatnonzero(mask).tolist()
+            if t not in blocked and t not in host_blocked
+        ]
+        if len(keys) < minimum:
+            continue
+        xs = []
+        for t, mode in keys:
+            x = model.new_bool_var(f"x{p}_{t}_{mode}")
+            sessions[(p, t, mode)] = x
+            xs.append(x)
+            by_person_slot.setdefault((person, t), []).append(x)
+            by_master_slot_mode.setdefault((m, t, mode), []).append(x)
+        z = pair_var[p] = model.new_bool_var(f"z{p}")
+        model.add(sum(xs) <= len(xs) * z)
+        model.add(sum(xs) >= minimum * z)
+        pairs_of_apprentice.setdefault(a, []).append(z)
+        pairs_of_master.setdefault(m, []).append(z)
+        slots_of_apprentice.setdefault(a, []).extend(xs)
+    hosting: dict[tuple[int, int], cp_model.IntVar] = {}
+    for (m, t, mode), xs in by_master_slot_mode.items():
+        if (m, t) not in hosting:
+            hosting[(m, t)] = model.new_bool_var(f"h{m}_{t}")
+        capacity = int(ar.virtual_capacity[m] if mode == VIRTUAL else ar.in_person_capacity[m])
+        model.add(sum(xs) <= capacity * hosting[(m, t)])
+    # One place at a time: a person observes at most once per slot, and never while hosting.
+    for (m, t), h in hosting.items():
+        by_person_slot.setdefault((int(ar.master_person[m]), t), []).append(h)
+    for terms in by_person_slot.values():
+        if len(terms) > 1:
+            model.add(sum(terms) <= 1)
+    hosted: dict[int, list] = {}
+    for (m, t), h in hosting.items():
+        hosted.setdefault(m, []).append(h)
+    for m, hs in hosted.items():
+        if len(hs) > ar.hosting_slots[m]:
+            model.add(sum(hs) <= int(ar.hosting_slots[m]))
+    for a, xs in slots_of_apprentice.items():
+        if len(xs) > scope.observing_slots[a]:
+            model.add(sum(xs) <= int(scope.observing_slots[a]))
+    for a, zs in pairs_of_apprentice.items():
+        if len(zs) > scope.max_masters[a]:
+            model.add(sum(zs) <= int(scope.max_masters[a]))
+    for m, zs in pairs_of_master.items():
+        if len(zs) > ar.max_apprentices[m]:
+            model.add(sum(zs) <= int(ar.max_apprentices[m]))
+    paired_terms = []
+    for a, zs in pairs_of_apprentice.items():
+        if scope.already_paired[a]:
+            continue
+        paired = model.new_bool_var(f"paired{a}")
+        model.add(paired <= sum(zs))
+        paired_terms.append((1 + int(favour[a])) * paired)
+    model.maximize(weight * sum(sessions.values()) + sum(paired_terms))
+
+    if hint is not None:
+        chosen = {(p, t, mode) for p, slots in hint.sessions.items() for t, mode in slots}
+        for key, x in sessions.items():
+            model.add_hint(x, key in chosen)
+        for p, z in pair_var.items():
+            model.add_hint(z, p in hint.sessions)
+        hosted_hint = {(int(cand.master[p]), t) for p, slots in hint.sessions.items() for t, _ in slots}
+        for key, h in hosting.items():
+            model.add_hint(h, key in hosted_hint)
+
+    solver = cp_model.CpSolver()
+    solver.parameters.max_time_in_seconds = max(0.05, time_limit)
+    solver.parameters.num_workers = workers
+    solver.parameters.random_seed = seed
+    status = solver.solve(model, _Reporter(weight, on_solution, cancel))
+    bound = int(solver.best_objective_bound) // weight if status != cp_model.MODEL_INVALID else None
+    if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+        return ExactResult(None, bound if status == cp_model.UNKNOWN else None, False, len(sessions))
+    result = Schedule()
+    for (p, t, mode), x in sessions.items():
+        if solver.boolean_value(x):
+            result.sessions.setdefault(p, []).append((t, mode))
+    return ExactResult(result, bound, status == cp_model.OPTIMAL, len(sessions))
+
+
+def solve_exact(scheduler: Scheduler, hint: Schedule | None, time_limit: float, seed: int,
+                favour: np.ndarray, cancel: threading.Event | None = None, on_solution=None,
+                workers: int = 2) -> ExactResult:
+    """The whole round as one CP-SAT model."""
+    return solve_scope(scheduler, whole_round(scheduler), hint, time_limit, seed, favour,
+                       cancel, on_solution, workers)
+
+
+def count_session_variables(scheduler: Scheduler, pairs: np.ndarray | None = None) -> int:
+    """How many session booleans a model over these pairs (default: all) would need."""
+    candidates = scheduler.candidates
+    pairs = np.arange(len(candidates.apprentice)) if pairs is None else pairs
+    total = 0
+    for pair in pairs.tolist():
+        virtual, in_person = scheduler.pair_slots(pair)
+        total += int(virtual.sum()) + int(in_person.sum())
+    return total

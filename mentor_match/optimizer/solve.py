@@ -1,0 +1,138 @@
+"""solve(problem, time_limit, on_progress, cancel): the optimizer's one entry point."""
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+
+from .bound import pair_capacity, upper_bound_slots
+from . import lns
+from .exact import count_session_variables, solve_exact
+from .heuristic import Schedule, Scheduler, b_matching, improve
+from .model import build_arrays, find_candidates
+from .problem import Problem, load_problem
+from .solution import solution_document, unmatched_reasons
+
+# Rounds whose whole CP-SAT model stays this small are solved exactly (proven optimal
+# when time allows); larger ones use the flow heuristic and its bound.
+EXACT_MODEL_LIMIT = 25_000
+
+
+class Cancelled(Exception):
+    """The caller asked the optimizer to stop; no solution is returned."""
+
+
+@dataclass(frozen=True)
+class Progress:
+    """Where the search is: for progress bars and logs."""
+
+    phase: str
+    elapsed: float
+    observation_hours: float | None
+    upper_bound: float | None
+
+    @property
+    def gap(self) -> float | None:
+        if self.observation_hours is None or not self.upper_bound:
+            return None
+        return (self.upper_bound - self.observation_hours) / self.upper_bound
+
+
+def solve(
+    problem: dict | Problem,
+    time_limit: float = 60.0,
+    on_progress: Callable[[Progress], None] | None = None,
+    cancel: threading.Event | None = None,
+    seed: int = 0,
+) -> dict:
+    """Pair apprentices with masters and schedule sessions; returns a solution document.
+
+    Raises ProblemError for a malformed problem and Cancelled if `cancel` is set.
+    """
+    started = time.monotonic()
+    deadline = started + time_limit
+
+    def elapsed() -> float:
+        return time.monotonic() - started
+
+    def check_cancel() -> None:
+        if cancel is not None and cancel.is_set():
+            raise Cancelled()
+
+    def report(phase: str, slots: int | None, bound: int | None) -> None:
+        if on_progress is not None:
+            hours = None if slots is None else slots * arrays.slot_hours
+            on_progress(Progress(phase, elapsed(), hours, None if bound is None else bound * arrays.slot_hours))
+
+    if not isinstance(problem, Problem):
+        problem = load_problem(problem)
+    arrays = build_arrays(problem)
+    candidates = find_candidates(arrays)
+    check_cancel()
+    bound = upper_bound_slots(arrays, candidates)
+    report("bound", None, bound)
+
+    favour = np.array([a.id in problem.favour for a in problem.apprentices], dtype=np.int64)
+    scheduler = Scheduler(arrays, candidates)
+    n_a, n_m = len(arrays.observing_slots), len(arrays.hosting_slots)
+    # Weights: slots first; then one point for pairing someone, two for someone favoured.
+    scale = 4
+    weight = pair_capacity(arrays, candidates) * scale + 1 + favour[candidates.apprentice]
+    # First give as many apprentices as possible one master each, then fill leftover hours.
+    first = b_matching(
+        n_a, n_m, candidates.apprentice, candidates.master, weight,
+        np.minimum(arrays.max_masters, 1), arrays.max_apprentices,
+    )
+    schedule = scheduler.schedule(first)
+    report("first schedule", schedule.slots, bound)
+    check_cancel()
+    out_of_time = lambda: time.monotonic() > deadline - 0.1 * time_limit or (cancel is not None and cancel.is_set())  # noqa: E731
+    schedule = improve(scheduler, schedule, scale, favour, rounds=6, out_of_time=out_of_time)
+    report("improved", schedule.slots, bound)
+    check_cancel()
+
+    optimal = bound == schedule.slots
+    method = "flow heuristic"
+    exact_size = count_session_variables(scheduler) if len(candidates.apprentice) < 5_000 else None
+    remaining = deadline - time.monotonic() - 0.05 * time_limit
+    if not optimal and remaining > 0.5 and exact_size is not None and exact_size <= EXACT_MODEL_LIMIT:
+        exact = solve_exact(
+            scheduler, schedule, remaining, seed, favour, cancel,
+            on_solution=lambda slots, b: report("exact search", slots, min(b, bound)),
+        )
+        check_cancel()
+        if exact.bound_slots is not None:
+            bound = min(bound, exact.bound_slots)
+        if exact.schedule is not None and (
+            exact.schedule.slots, exact.schedule.apprentices_paired(candidates)
+        ) >= (schedule.slots, schedule.apprentices_paired(candidates)):
+            schedule = exact.schedule
+            method = "CP-SAT (whole round)"
+        optimal = exact.optimal or bound == schedule.slots
+    elif not optimal and remaining > 0.5:
+        schedule, tried = lns.search(
+            scheduler, schedule, deadline - 0.05 * time_limit, seed, favour, cancel,
+            on_improvement=lambda better: report("neighbourhood search", better.slots, bound),
+        )
+        check_cancel()
+        method = f"flow heuristic + CP-SAT neighbourhood search ({tried} neighbourhoods)"
+        optimal = bound == schedule.slots
+    bound = max(bound, schedule.slots)
+    report("done", schedule.slots, bound)
+    stats = {
+        "solve_seconds": round(elapsed(), 3),
+        "method": method,
+        "proven_optimal": bool(optimal),
+        "candidate_pairs": int(len(candidates.apprentice)),
+        "slots": int(arrays.n_slots),
+        "seed": seed,
+    }
+    return solution_document(
+        arrays, candidates, schedule, bound, unmatched_reasons(arrays, candidates, schedule), stats
+    )
+
+
+__all__ = ["Cancelled", "Progress", "Schedule", "solve"]
