@@ -1,16 +1,24 @@
 """Mentor Match: learn a craft by watching a master do it."""
+from __future__ import annotations
+
 import logging
 import secrets
 from pathlib import Path
-
-from flask import Flask
+from typing import TYPE_CHECKING
 
 from .config import PROJECT_ROOT, Config
-from .extensions import csrf, db, login_manager, migrate
+
+if TYPE_CHECKING:
+    from flask import Flask
 
 
 def create_app(config: type[Config] | dict | None = None) -> Flask:
     """Build the Flask application; `config` is a Config class or a dict of overrides."""
+    # Imported here, not at the top, so `mentor_match.optimizer` stays free of Flask.
+    from flask import Flask
+
+    from .extensions import csrf, db, login_manager, migrate
+
     app = Flask(
         __name__,
         template_folder=str(PROJECT_ROOT / "templates"),
