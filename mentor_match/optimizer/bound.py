@@ -55,13 +55,103 @@ def upper_bound_slots(arrays: RoundArrays, candidates: Candidates) -> int:
         arrays.hosting_slots * seats,
         top_k_sums(candidates.master, pair_cap, arrays.max_apprentices, n_m),
     )
+    return _flow(n_a, n_m, candidates, apprentice_cap, pair_cap, master_cap)
+
+
+def master_capacity(
+    scheduler, m: int, pair_cap: np.ndarray, pairs: np.ndarray, work_limit: float
+) -> tuple[int, float]:
+    """A proven bound on the slots master m alone could host, whoever else is in the round.
+
+    Solves the master's own problem exactly (which apprentices, which hosting hours, which
+    seats), with every other master and the apprentices' other commitments relaxed away.
+    CP-SAT's best bound is used even when it stops early, so the result is always valid.
+    Returns the bound and the deterministic time spent.
+    """
+    from ortools.sat.python import cp_model
+
+    ar = scheduler.arrays
+    model = cp_model.CpModel()
+    by_slot: dict[tuple[int, int], list] = {}
+    chosen = []
+    total = []
+    per_apprentice_slot: dict[tuple[int, int], list] = {}
+    for p in pairs.tolist():
+        virtual, in_person = scheduler.pair_slots(p)
+        y = model.new_bool_var("")
+        xs = []
+        for mode, mask in ((0, virtual), (1, in_person)):
+            for t in np.flatnonzero(mask).tolist():
+                x = model.new_bool_var("")
+                xs.append(x)
+                by_slot.setdefault((t, mode), []).append(x)
+                per_apprentice_slot.setdefault((p, t), []).append(x)
+        if len(xs) < ar.min_pairing_slots:
+            continue
+        model.add(sum(xs) <= int(pair_cap[p]) * y)
+        model.add(sum(xs) >= ar.min_pairing_slots * y)
+        chosen.append(y)
+        total.extend(xs)
+    for xs in per_apprentice_slot.values():
+        if len(xs) > 1:
+            model.add(sum(xs) <= 1)
+    hosts = {}
+    for (t, mode), xs in by_slot.items():
+        h = hosts.setdefault(t, model.new_bool_var(""))
+        seats = int(ar.virtual_capacity[m] if mode == 0 else ar.in_person_capacity[m])
+        model.add(sum(xs) <= seats * h)
+    if not total:
+        return 0, 0.0
+    model.add(sum(hosts.values()) <= int(ar.hosting_slots[m]))
+    model.add(sum(chosen) <= int(ar.max_apprentices[m]))
+    model.maximize(sum(total))
+    solver = cp_model.CpSolver()
+    solver.parameters.num_workers = 1
+    solver.parameters.max_deterministic_time = work_limit
+    solver.parameters.max_time_in_seconds = max(1.0, 20 * work_limit)
+    status = solver.solve(model)
+    if status == cp_model.MODEL_INVALID:
+        raise RuntimeError("per-master bound model is invalid")
+    return int(np.floor(solver.best_objective_bound + 1e-6)), solver.deterministic_time
+
+
+def refined_upper_bound_slots(arrays, candidates, scheduler, delivered: np.ndarray, deadline: float,
+                              work_budget: float, work_per_master: float = 0.3) -> tuple[int, int]:
+    """The flow bound with masters' capacities replaced by their own exact bounds where time allows.
+
+    Masters are taken in order of slack (capacity minus what the current schedule gives
+    them), so the time goes where the bound is loosest. Returns (bound, masters refined).
+    """
+    import time
+
+    n_a, n_m = len(arrays.observing_slots), len(arrays.hosting_slots)
+    pair_cap = pair_capacity(arrays, candidates)
+    seats = arrays.virtual_capacity + arrays.in_person_capacity
+    master_cap = np.minimum(
+        arrays.hosting_slots * seats, top_k_sums(candidates.master, pair_cap, arrays.max_apprentices, n_m)
+    )
+    order = np.argsort(candidates.master, kind="stable")
+    starts = np.searchsorted(candidates.master[order], np.arange(n_m + 1))
+    refined = 0
+    work = 0.0
+    for m in np.argsort(-(master_cap - delivered), kind="stable").tolist():
+        if work >= work_budget or time.monotonic() > deadline or master_cap[m] <= delivered[m]:
+            break
+        pairs = order[starts[m]:starts[m + 1]]
+        capacity, spent = master_capacity(scheduler, m, pair_cap, pairs, work_per_master)
+        master_cap[m] = min(master_cap[m], capacity)
+        work += max(spent, 0.01)  # building the model costs too, even when CP-SAT is quick
+        refined += 1
+    apprentice_cap = np.minimum(
+        arrays.observing_slots, top_k_sums(candidates.apprentice, pair_cap, arrays.max_masters, n_a)
+    )
+    return _flow(n_a, n_m, candidates, apprentice_cap, pair_cap, master_cap), refined
+
+
+def _flow(n_a, n_m, candidates, apprentice_cap, pair_cap, master_cap) -> int:
     source, sink = n_a + n_m, n_a + n_m + 1
-    tails = np.concatenate([
-        np.full(n_a, source), candidates.apprentice, n_a + np.arange(n_m),
-    ])
-    heads = np.concatenate([
-        np.arange(n_a), n_a + candidates.master, np.full(n_m, sink),
-    ])
+    tails = np.concatenate([np.full(n_a, source), candidates.apprentice, n_a + np.arange(n_m)])
+    heads = np.concatenate([np.arange(n_a), n_a + candidates.master, np.full(n_m, sink)])
     caps = np.concatenate([apprentice_cap, pair_cap, master_cap])
     flow = max_flow.SimpleMaxFlow()
     flow.add_arcs_with_capacity(tails.astype(np.int32), heads.astype(np.int32), caps.astype(np.int64))

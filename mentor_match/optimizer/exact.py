@@ -1,8 +1,9 @@
-"""The round, or a neighbourhood of it, as one CP-SAT model.
+"""The whole round as one CP-SAT model.
 
-For a small round the whole model is solved (proven optimal when time allows); for the
-direct-CP-SAT baseline it is the whole round with no help; in large-neighbourhood search
-it is a few masters with all their candidate pairs free and everything else held fixed.
+For a small round the optimizer solves it from the heuristic's schedule (proven optimal
+when time allows); the benchmark's direct-CP-SAT baseline solves it with no help. A Scope
+says which pairs are free and what fixed sessions leave over, so a part of a round can be
+modelled the same way.
 
 One boolean per free pair, per (pair, slot, mode) session and per (master, slot) hosting
 hour, with every rule of the round format as a constraint. The objective counts slots
@@ -40,36 +41,13 @@ def whole_round(scheduler: Scheduler) -> Scope:
     )
 
 
-def neighbourhood(scheduler: Scheduler, current: Schedule, masters: set[int]) -> Scope:
-    """Free every candidate pair of these masters; hold every other session fixed."""
-    ar, cand = scheduler.arrays, scheduler.candidates
-    in_set = np.zeros(len(ar.hosting_slots), dtype=bool)
-    in_set[list(masters)] = True
-    observing = ar.observing_slots.copy()
-    max_masters = ar.max_masters.copy()
-    paired = np.zeros(len(observing), dtype=bool)
-    busy: dict[int, set[int]] = {}
-    for pair, sessions in current.sessions.items():
-        m = int(cand.master[pair])
-        if in_set[m]:
-            continue
-        a = int(cand.apprentice[pair])
-        observing[a] -= len(sessions)
-        max_masters[a] -= 1
-        paired[a] = True
-        slots = {t for t, _ in sessions}
-        busy.setdefault(int(ar.apprentice_person[a]), set()).update(slots)
-        busy.setdefault(int(ar.master_person[m]), set()).update(slots)
-    free = np.flatnonzero(in_set[cand.master])
-    return Scope(free, observing, max_masters, paired, busy)
-
-
 @dataclass
 class ExactResult:
     schedule: Schedule | None   # sessions of the scope's pairs only
     bound_slots: int | None     # proven bound on the scope's slots
     optimal: bool
     variables: int
+    work: float = 0.0           # CP-SAT deterministic time spent
 
 
 class _Reporter(cp_model.CpSolverSolutionCallback):
@@ -96,9 +74,14 @@ def solve_scope(
     favour: np.ndarray,
     cancel: threading.Event | None = None,
     on_solution=None,
-    workers: int = 2,
+    workers: int = 1,
+    work_limit: float | None = None,
 ) -> ExactResult:
-    """Solve the scope with CP-SAT within the time limit, from an optional hint."""
+    """Solve the scope with CP-SAT within the time limit, from an optional hint.
+
+    `work_limit` caps CP-SAT's deterministic time: with one worker the same model and seed
+    then give the same answer whatever the machine's load; `time_limit` is a safety net.
+    """
     ar, cand = scheduler.arrays, scheduler.candidates
     n_a = len(ar.observing_slots)
     weight = 2 * n_a + 2
@@ -188,25 +171,28 @@ def solve_scope(
 
     solver = cp_model.CpSolver()
     solver.parameters.max_time_in_seconds = max(0.05, time_limit)
+    if work_limit is not None:
+        solver.parameters.max_deterministic_time = max(0.01, work_limit)
     solver.parameters.num_workers = workers
     solver.parameters.random_seed = seed
     status = solver.solve(model, _Reporter(weight, on_solution, cancel))
+    work_done = solver.deterministic_time
     bound = int(solver.best_objective_bound) // weight if status != cp_model.MODEL_INVALID else None
     if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
-        return ExactResult(None, bound if status == cp_model.UNKNOWN else None, False, len(sessions))
+        return ExactResult(None, bound if status == cp_model.UNKNOWN else None, False, len(sessions), work_done)
     result = Schedule()
     for (p, t, mode), x in sessions.items():
         if solver.boolean_value(x):
             result.sessions.setdefault(p, []).append((t, mode))
-    return ExactResult(result, bound, status == cp_model.OPTIMAL, len(sessions))
+    return ExactResult(result, bound, status == cp_model.OPTIMAL, len(sessions), work_done)
 
 
 def solve_exact(scheduler: Scheduler, hint: Schedule | None, time_limit: float, seed: int,
                 favour: np.ndarray, cancel: threading.Event | None = None, on_solution=None,
-                workers: int = 2) -> ExactResult:
+                workers: int = 1, work_limit: float | None = None) -> ExactResult:
     """The whole round as one CP-SAT model."""
     return solve_scope(scheduler, whole_round(scheduler), hint, time_limit, seed, favour,
-                       cancel, on_solution, workers)
+                       cancel, on_solution, workers, work_limit)
 
 
 def count_session_variables(scheduler: Scheduler, pairs: np.ndarray | None = None) -> int:

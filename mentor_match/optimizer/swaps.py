@@ -1,0 +1,208 @@
+"""Swap search: give each master apprentices who are free at the same times.
+
+A master's hosting hours are few, so an hour that three apprentices can watch together is
+worth three of an hour that suits only one. For each master in turn, try replacing one of
+their apprentices with a candidate (or adding one while there is room), re-plan that
+master's hosting hours and sessions greedily, and keep the move if the round gains hours.
+Every other master's sessions stay as they are, so each move is checked exactly.
+"""
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+from .heuristic import IN_PERSON, VIRTUAL, Schedule, Scheduler
+
+CANDIDATES_PER_MASTER = 20
+
+
+class MasterPlanner:
+    """Plans one master's hosting hours and sessions for a given set of apprentices."""
+
+    def __init__(self, scheduler: Scheduler):
+        self.scheduler = scheduler
+        self.arrays = scheduler.arrays
+        self.candidates = scheduler.candidates
+
+    def plan(self, m: int, pairs: list[int], budget: dict[int, int], blocked: dict[int, np.ndarray],
+             host_blocked: np.ndarray) -> dict[int, list[tuple[int, int]]]:
+        """Sessions per pair for master m, greedily filling their hosting hours."""
+        ar, cand = self.arrays, self.candidates
+        minimum = ar.min_pairing_slots
+        while True:
+            plan = self._greedy(m, pairs, budget, blocked, host_blocked)
+            short = [p for p in pairs if len(plan.get(p, ())) < minimum]
+            if not short:
+                return plan
+            pairs = [p for p in pairs if p not in short]
+            if not pairs:
+                return {}
+
+    def _greedy(self, m, pairs, budget, blocked, host_blocked):
+        ar, cand = self.arrays, self.candidates
+        if not pairs:
+            return {}
+        virtual = np.array([self.scheduler.pair_slots(p)[0] for p in pairs])
+        in_person = np.array([self.scheduler.pair_slots(p)[1] for p in pairs])
+        for i, p in enumerate(pairs):
+            a = int(cand.apprentice[p])
+            mask = blocked.get(a)
+            if mask is not None:
+                virtual[i] &= ~mask
+                in_person[i] &= ~mask
+        virtual &= ~host_blocked
+        in_person &= ~host_blocked
+        need = np.array([budget[int(cand.apprentice[p])] for p in pairs], dtype=np.int64)
+        v_seats, ip_seats = int(ar.virtual_capacity[m]), int(ar.in_person_capacity[m])
+        either = virtual | in_person
+        sessions: dict[int, list[tuple[int, int]]] = {}
+        open_slots = either.any(axis=0)
+        for _ in range(int(ar.hosting_slots[m])):
+            wanting = (need > 0)[:, None] & either & open_slots
+            counts = wanting.sum(axis=0)
+            if counts.max(initial=0) == 0:
+                break
+            gain = np.minimum(counts, v_seats + ip_seats)
+            t = int(np.argmax(gain))
+            open_slots[t] = False
+            # Scarce apprentices first: those free in the fewest of the remaining slots.
+            order = sorted(np.flatnonzero(wanting[:, t]).tolist(),
+                           key=lambda i: (int((either[i] & open_slots).sum()), i))
+            v_left, ip_left = v_seats, ip_seats
+            for i in order:
+                if in_person[i, t] and ip_left > 0 and not (virtual[i, t] and v_left > 0 and ip_left <= 0):
+                    mode = IN_PERSON
+                    ip_left -= 1
+                elif virtual[i, t] and v_left > 0:
+                    mode = VIRTUAL
+                    v_left -= 1
+                else:
+                    continue
+                sessions.setdefault(pairs[i], []).append((t, mode))
+                need[i] -= 1
+        return sessions
+
+
+class _RoundState:
+    """Hours, pairings and busy slots per person, kept up to date as sessions move."""
+
+    def __init__(self, scheduler: Scheduler, sessions: dict[int, list[tuple[int, int]]]):
+        ar = scheduler.arrays
+        self.scheduler = scheduler
+        self.used = np.zeros(len(ar.observing_slots), dtype=np.int64)
+        self.degree = np.zeros(len(ar.observing_slots), dtype=np.int64)
+        self.busy: dict[int, np.ndarray] = {}
+        self.pairs_of_master: dict[int, set[int]] = {}
+        self.sessions = {}
+        for pair, slots in sessions.items():
+            self.add(pair, slots)
+
+    def _people(self, pair: int) -> tuple[int, int, int, int]:
+        ar, cand = self.scheduler.arrays, self.scheduler.candidates
+        a, m = int(cand.apprentice[pair]), int(cand.master[pair])
+        return a, m, int(ar.apprentice_person[a]), int(ar.master_person[m])
+
+    def _mark(self, person: int, slots: list[int], step: int) -> None:
+        counts = self.busy.get(person)
+        if counts is None:
+            counts = self.busy[person] = np.zeros(self.scheduler.arrays.n_slots, dtype=np.int32)
+        np.add.at(counts, slots, step)
+
+    def add(self, pair: int, slots: list[tuple[int, int]]) -> None:
+        a, m, apprentice_person, master_person = self._people(pair)
+        self.sessions[pair] = slots
+        self.used[a] += len(slots)
+        self.degree[a] += 1
+        self.pairs_of_master.setdefault(m, set()).add(pair)
+        times = [t for t, _ in slots]
+        self._mark(apprentice_person, times, 1)
+        # A master's hour is one busy hour however many watch it.
+        hosted = self.busy.setdefault(master_person, np.zeros(self.scheduler.arrays.n_slots, dtype=np.int32))
+        np.add.at(hosted, times, 1)
+
+    def remove(self, pair: int) -> list[tuple[int, int]]:
+        a, m, apprentice_person, master_person = self._people(pair)
+        slots = self.sessions.pop(pair)
+        self.used[a] -= len(slots)
+        self.degree[a] -= 1
+        self.pairs_of_master[m].discard(pair)
+        times = [t for t, _ in slots]
+        self._mark(apprentice_person, times, -1)
+        self._mark(master_person, times, -1)
+        return slots
+
+    def busy_mask(self, person: int) -> np.ndarray:
+        counts = self.busy.get(person)
+        if counts is None:
+            return np.zeros(self.scheduler.arrays.n_slots, dtype=bool)
+        return counts > 0
+
+
+def swap_search(
+    scheduler: Scheduler, schedule: Schedule, deadline: float, max_plans: int, sweeps: int = 20
+) -> tuple[Schedule, int]:
+    """Improve the schedule master by master until no swap helps or the work budget is spent.
+
+    The budget counts master plans evaluated, so the same round gives the same answer
+    whatever the machine's load; the wall-clock deadline only guards a much slower machine.
+    Returns the schedule and the number of plans evaluated.
+    """
+    plans = 0
+    ar, cand = scheduler.arrays, scheduler.candidates
+    planner = MasterPlanner(scheduler)
+    n_m = len(ar.hosting_slots)
+    state = _RoundState(scheduler, schedule.sessions)
+    order = np.argsort(cand.master, kind="stable")
+    bounds = np.searchsorted(cand.master[order], np.arange(n_m + 1))
+    # Each master's candidates, most common time first: a short list keeps sweeps fast.
+    pool = []
+    for m in range(n_m):
+        mine = order[bounds[m]:bounds[m + 1]]
+        pool.append(mine[np.argsort(-cand.common[mine], kind="stable")].tolist())
+    minimum = ar.min_pairing_slots
+    for _ in range(sweeps):
+        improved = False
+        for m in range(n_m):
+            if plans >= max_plans or time.monotonic() > deadline:
+                return Schedule(state.sessions), plans
+            current = sorted(state.pairs_of_master.get(m, ()))
+            own = {p: state.remove(p) for p in current}
+            base_total = sum(len(s) for s in own.values())
+            host_blocked = state.busy_mask(int(ar.master_person[m]))
+
+            def plan_for(pairs):
+                budget, blocked = {}, {}
+                for p in pairs:
+                    a = int(cand.apprentice[p])
+                    budget[a] = int(ar.observing_slots[a] - state.used[a])
+                    blocked[a] = state.busy_mask(int(ar.apprentice_person[a]))
+                return planner.plan(m, pairs, budget, blocked, host_blocked)
+
+            free = []
+            for p in pool[m]:
+                if p in own:
+                    continue
+                a = int(cand.apprentice[p])
+                if state.degree[a] < ar.max_masters[a] and ar.observing_slots[a] - state.used[a] >= minimum:
+                    free.append(p)
+                    if len(free) == CANDIDATES_PER_MASTER:
+                        break
+            options = [current]
+            if len(current) < ar.max_apprentices[m]:
+                options += [current + [q] for q in free]
+            for p in current:
+                options += [[x for x in current if x != p] + [q] for q in free]
+            best_total, best_plan = base_total, own
+            plans += len(options)
+            for pairs in options:
+                plan = plan_for(pairs)
+                total = sum(len(s) for s in plan.values())
+                if total > best_total:
+                    best_total, best_plan = total, plan
+            for p, slots in best_plan.items():
+                state.add(p, slots)
+            improved |= best_plan is not own
+        if not improved:
+            break
+    return Schedule(state.sessions), plans
