@@ -1,0 +1,63 @@
+"""Signed-in pages in a real browser: no serious accessibility faults, and no sideways scroll on a phone."""
+import pytest
+
+from .browser import PHONE, overflows_sideways, serious_accessibility_faults
+from .factories import DEFAULT_PASSWORD, give_skill, make_admin, make_area, make_master, make_site
+from mentor_match.mail.services import send_mail
+from mentor_match.extensions import db
+
+pytestmark = pytest.mark.browser
+
+
+def _world():
+    site = make_site("London", "Europe/London")
+    area = make_area("Negotiation", skills=("Anchoring", "Closing"))
+    admin = make_admin("Morgan Admin", site=site, is_master=True)
+    master = make_master("Amara Master", site=site, bio="Commercial director.")
+    give_skill(master, area.micro_skills[0], "master", hosts=True)
+    give_skill(admin, area.micro_skills[1], "journeyman", hosts=True)
+    send_mail("someone@example.org", "Reset your password", "A link.")
+    db.session.commit()
+    return admin, master, area, site
+
+
+def _pages(admin, master, area, site):
+    return [
+        "/dashboard", f"/people/{master.id}", "/people", "/people?what=area-1&min_stage=master",
+        "/profile", "/profile/skills", "/account/password",
+        "/admin/", "/admin/people", "/admin/areas", f"/admin/areas/{area.id}",
+        f"/admin/skills/{area.micro_skills[0].id}", "/admin/sites", f"/admin/sites/{site.id}",
+        "/admin/outbox",
+    ]
+
+
+def _log_in(page, base, person):
+    page.goto(base + "/login")
+    page.get_by_label("Email").fill(person.email)
+    page.get_by_label("Password").fill(DEFAULT_PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_url(lambda url: "/login" not in url)
+
+
+def test_signed_in_pages_are_accessible_and_fit_a_phone(chromium, live_server):
+    admin, master, area, site = _world()
+    problems = []
+    for viewport in ({"width": 1280, "height": 900}, PHONE):
+        context = chromium.new_context(viewport=viewport)
+        page = context.new_page()
+        page.set_default_timeout(10_000)
+        _log_in(page, live_server, admin)
+        for path in _pages(admin, master, area, site):
+            response = page.goto(live_server + path)
+            if response.status != 200:
+                problems.append(f"{path}: HTTP {response.status}")
+                continue
+            if page.locator("h1").count() != 1:
+                problems.append(f"{path}: {page.locator('h1').count()} h1 headings")
+            if viewport is PHONE:
+                if overflows_sideways(page):
+                    problems.append(f"{path}: scrolls sideways at phone width")
+            else:
+                problems += [f"{path}: {fault}" for fault in serious_accessibility_faults(page)]
+        context.close()
+    assert problems == []
