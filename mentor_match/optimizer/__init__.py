@@ -7,4 +7,4 @@ decodes the solution back.
 from .problem import ProblemError, load_problem
 from .solve import Cancelled, Progress, solve
 
-__all__ = ["Cancelled", "Progress", "ProblemError", "load_problem", "solve"]
+__all__ = ["Cancelled", "ProblemError", "Progress", "load_problem", "solve"]

@@ -60,7 +60,7 @@ def upper_bound_slots(arrays: RoundArrays, candidates: Candidates) -> int:
 
 def master_capacity(
     scheduler, m: int, pair_cap: np.ndarray, pairs: np.ndarray, work_limit: float
-) -> tuple[int, float]:
+) -> tuple[int | None, float]:
     """A proven bound on the slots master m alone could host, whoever else is in the round.
 
     Solves the master's own problem exactly (which apprentices, which hosting hours, which
@@ -69,6 +69,8 @@ def master_capacity(
     Returns the bound and the deterministic time spent.
     """
     from ortools.sat.python import cp_model
+
+    from .exact import configured_solver
 
     ar = scheduler.arrays
     model = cp_model.CpModel()
@@ -105,18 +107,17 @@ def master_capacity(
     model.add(sum(hosts.values()) <= int(ar.hosting_slots[m]))
     model.add(sum(chosen) <= int(ar.max_apprentices[m]))
     model.maximize(sum(total))
-    solver = cp_model.CpSolver()
-    solver.parameters.num_workers = 1
-    solver.parameters.max_deterministic_time = work_limit
-    solver.parameters.max_time_in_seconds = max(1.0, 20 * work_limit)
+    solver = configured_solver(max(1.0, 20 * work_limit), 0, 1, work_limit)
     status = solver.solve(model)
     if status == cp_model.MODEL_INVALID:
         raise RuntimeError("per-master bound model is invalid")
+    if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+        return None, solver.deterministic_time  # no statement about this master
     return int(np.floor(solver.best_objective_bound + 1e-6)), solver.deterministic_time
 
 
 def refined_upper_bound_slots(arrays, candidates, scheduler, delivered: np.ndarray, deadline: float,
-                              work_budget: float, work_per_master: float = 0.3) -> tuple[int, int]:
+                              work_budget: float, cancel=None, work_per_master: float = 0.3) -> tuple[int, int]:
     """The flow bound with masters' capacities replaced by their own exact bounds where time allows.
 
     Masters are taken in order of slack (capacity minus what the current schedule gives
@@ -137,9 +138,12 @@ def refined_upper_bound_slots(arrays, candidates, scheduler, delivered: np.ndarr
     for m in np.argsort(-(master_cap - delivered), kind="stable").tolist():
         if work >= work_budget or time.monotonic() > deadline or master_cap[m] <= delivered[m]:
             break
+        if cancel is not None and cancel.is_set():
+            break
         pairs = order[starts[m]:starts[m + 1]]
         capacity, spent = master_capacity(scheduler, m, pair_cap, pairs, work_per_master)
-        master_cap[m] = min(master_cap[m], capacity)
+        if capacity is not None:
+            master_cap[m] = min(master_cap[m], capacity)
         work += max(spent, 0.01)  # building the model costs too, even when CP-SAT is quick
         refined += 1
     apprentice_cap = np.minimum(

@@ -12,6 +12,7 @@ first and then newly paired apprentices (favoured ones double), so hours always 
 from __future__ import annotations
 
 import threading
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -50,6 +51,45 @@ class ExactResult:
     work: float = 0.0           # CP-SAT deterministic time spent
 
 
+def configured_solver(time_limit: float, seed: int, workers: int, work_limit: float | None) -> cp_model.CpSolver:
+    """A CP-SAT solver set up the way every model here is solved."""
+    solver = cp_model.CpSolver()
+    solver.parameters.max_time_in_seconds = max(0.05, time_limit)
+    solver.parameters.num_workers = workers
+    solver.parameters.random_seed = seed % 2**31
+    # Rounds are solved in worker threads: CP-SAT must not take over Ctrl-C there.
+    solver.parameters.catch_sigint_signal = False
+    if work_limit is not None:
+        solver.parameters.max_deterministic_time = max(0.01, work_limit)
+        # Interleaved workers take turns on one thread: a portfolio's strength (it proves
+        # small rounds optimal in seconds) with the same answer on every run.
+        solver.parameters.interleave_search = True
+    return solver
+
+
+@contextmanager
+def stop_when_set(solver: cp_model.CpSolver, cancel: threading.Event | None):
+    """Stop the solver promptly when `cancel` is set, not only at its next solution."""
+    if cancel is None:
+        yield
+        return
+    finished = threading.Event()
+
+    def watch() -> None:
+        while not finished.wait(0.05):
+            if cancel.is_set():
+                solver.stop_search()
+                return
+
+    watcher = threading.Thread(target=watch, name="cp-sat-cancel", daemon=True)
+    watcher.start()
+    try:
+        yield
+    finally:
+        finished.set()
+        watcher.join()
+
+
 class _Reporter(cp_model.CpSolverSolutionCallback):
     def __init__(self, weight: int, on_solution, cancel: threading.Event | None):
         super().__init__()
@@ -74,13 +114,14 @@ def solve_scope(
     favour: np.ndarray,
     cancel: threading.Event | None = None,
     on_solution=None,
-    workers: int = 1,
+    workers: int = 4,
     work_limit: float | None = None,
 ) -> ExactResult:
     """Solve the scope with CP-SAT within the time limit, from an optional hint.
 
-    `work_limit` caps CP-SAT's deterministic time: with one worker the same model and seed
-    then give the same answer whatever the machine's load; `time_limit` is a safety net.
+    With `work_limit` the search is deterministic (CP-SAT's interleaved workers and its
+    deterministic time), so the same model and seed give the same answer whatever the
+    machine's load; `time_limit` is a safety net. Without it, `workers` run in parallel.
     """
     ar, cand = scheduler.arrays, scheduler.candidates
     n_a = len(ar.observing_slots)
@@ -118,7 +159,12 @@ def solve_scope(
             by_person_slot.setdefault((person, t), []).append(x)
             by_master_slot_mode.setdefault((m, t, mode), []).append(x)
         z = pair_var[p] = model.new_bool_var(f"z{p}")
-        model.add(sum(xs) <= len(xs) * z)
+        # Link each session to its pair, not just the sum: the LP relaxation is much
+        # tighter, which is what lets CP-SAT prove small rounds optimal.
+        for x in xs:
+            model.add_implication(x, z)
+        cap = min(len(xs), int(scope.observing_slots[a]), int(ar.hosting_slots[m]))
+        model.add(sum(xs) <= cap * z)
         model.add(sum(xs) >= minimum * z)
         pairs_of_apprentice.setdefault(a, []).append(z)
         pairs_of_master.setdefault(m, []).append(z)
@@ -129,6 +175,8 @@ def solve_scope(
             hosting[(m, t)] = model.new_bool_var(f"h{m}_{t}")
         capacity = int(ar.virtual_capacity[m] if mode == VIRTUAL else ar.in_person_capacity[m])
         model.add(sum(xs) <= capacity * hosting[(m, t)])
+        for x in xs:
+            model.add_implication(x, hosting[(m, t)])
     # One place at a time: a person observes at most once per slot, and never while hosting.
     for (m, t), h in hosting.items():
         by_person_slot.setdefault((int(ar.master_person[m]), t), []).append(h)
@@ -169,17 +217,14 @@ def solve_scope(
         for key, h in hosting.items():
             model.add_hint(h, key in hosted_hint)
 
-    solver = cp_model.CpSolver()
-    solver.parameters.max_time_in_seconds = max(0.05, time_limit)
-    if work_limit is not None:
-        solver.parameters.max_deterministic_time = max(0.01, work_limit)
-    solver.parameters.num_workers = workers
-    solver.parameters.random_seed = seed
-    status = solver.solve(model, _Reporter(weight, on_solution, cancel))
+    solver = configured_solver(time_limit, seed, workers, work_limit)
+    with stop_when_set(solver, cancel):
+        status = solver.solve(model, _Reporter(weight, on_solution, cancel))
     work_done = solver.deterministic_time
-    bound = int(solver.best_objective_bound) // weight if status != cp_model.MODEL_INVALID else None
     if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
-        return ExactResult(None, bound if status == cp_model.UNKNOWN else None, False, len(sessions), work_done)
+        # With no solution CP-SAT's "bound" is not a statement about the round: drop it.
+        return ExactResult(None, None, False, len(sessions), work_done)
+    bound = int(solver.best_objective_bound) // weight
     result = Schedule()
     for (p, t, mode), x in sessions.items():
         if solver.boolean_value(x):
@@ -189,7 +234,7 @@ def solve_scope(
 
 def solve_exact(scheduler: Scheduler, hint: Schedule | None, time_limit: float, seed: int,
                 favour: np.ndarray, cancel: threading.Event | None = None, on_solution=None,
-                workers: int = 1, work_limit: float | None = None) -> ExactResult:
+                workers: int = 4, work_limit: float | None = None) -> ExactResult:
     """The whole round as one CP-SAT model."""
     return solve_scope(scheduler, whole_round(scheduler), hint, time_limit, seed, favour,
                        cancel, on_solution, workers, work_limit)

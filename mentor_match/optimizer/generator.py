@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import calendar
 import random
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from .problem import PROBLEM_FORMAT
@@ -42,7 +42,7 @@ def _month_days(month: str) -> list[date]:
 
 
 def _utc(day: date, clock: time, zone: ZoneInfo) -> str:
-    moment = datetime.combine(day, clock, tzinfo=zone).astimezone(timezone.utc)
+    moment = datetime.combine(day, clock, tzinfo=zone).astimezone(UTC)
     return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from itertools import chain
 
 import numpy as np
 
@@ -96,7 +97,7 @@ def build_arrays(problem: Problem) -> RoundArrays:
     for row, apprentice in enumerate(problem.apprentices):
         if apprentice.site is None:
             ap[row] = False
-    to_slots = lambda hours: _hours_to_slots(hours, problem.slot_minutes)  # noqa: E731
+    to_slots = lambda hours: _hours_to_slots(hours, problem.slot_minutes)
     return RoundArrays(
         problem=problem,
         slot_ids=slot_ids,
@@ -114,7 +115,7 @@ def build_arrays(problem: Problem) -> RoundArrays:
         virtual_capacity=np.array([m.virtual_capacity for m in problem.masters], dtype=np.int64),
         observing_slots=np.array([to_slots(a.max_hours) for a in problem.apprentices], dtype=np.int64),
         max_masters=np.array([a.max_masters for a in problem.apprentices], dtype=np.int64),
-        min_pairing_slots=max(1, -(-int(round(problem.min_pairing_hours * 60)) // problem.slot_minutes)),
+        min_pairing_slots=max(1, -(-round(problem.min_pairing_hours * 60) // problem.slot_minutes)),
     )
 
 
@@ -155,7 +156,7 @@ def _teaching_pairs(problem: Problem) -> tuple[np.ndarray, np.ndarray]:
             key = (skill, RANK[stage])
             if key not in above:
                 by_rank = teachers[skill]
-                above[key] = np.array(sum(by_rank[RANK[stage] + 1:], []), dtype=np.int64)
+                above[key] = np.array(list(chain.from_iterable(by_rank[RANK[stage] + 1:])), dtype=np.int64)
             found = above[key]
             if len(found):
                 masters.append(found)

@@ -5,13 +5,18 @@ ISO 8601 UTC time``, so whoever produced the file can fix it.
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 PROBLEM_FORMAT = "mentor-match/round@1"
 SOLUTION_FORMAT = "mentor-match/solution@1"
 STAGES = ("apprentice", "journeyman", "master")
+# Sanity limits: beyond these a problem is a mistake, and would only exhaust memory.
+MAX_HOURS = 10_000
+MAX_COUNT = 10_000
+MAX_SPAN_DAYS = 400
 RANK = {stage: rank for rank, stage in enumerate(STAGES)}
 MODES = ("in_person", "virtual")
 
@@ -82,11 +87,11 @@ def parse_time(value: Any, path: str) -> int:
         raise ProblemError(path, "not an ISO 8601 UTC time (like 2026-12-01T09:00:00Z)") from None
     if moment.tzinfo is not None:
         raise ProblemError(path, "give the time in UTC with a Z and no other offset")
-    return int(moment.replace(tzinfo=timezone.utc).timestamp())
+    return int(moment.replace(tzinfo=UTC).timestamp())
 
 
 def format_time(seconds: int) -> str:
-    return datetime.fromtimestamp(seconds, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _get(record: dict, key: str, path: str, kinds: type | tuple, *, optional: bool = False, default=None):
@@ -108,20 +113,24 @@ def _get(record: dict, key: str, path: str, kinds: type | tuple, *, optional: bo
     return value
 
 
-def _non_negative(value: float, path: str) -> float:
+def _non_negative(value: float, path: str, limit: float) -> float:
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ProblemError(path, "must be a finite number")
     if value < 0:
         raise ProblemError(path, "must not be negative")
+    if value > limit:
+        raise ProblemError(path, f"must be at most {limit:g}")
     return value
 
 
 def _count(record: dict, key: str, path: str) -> int:
     value = _get(record, key, path, int)
-    return int(_non_negative(value, f"{path}.{key}"))
+    return int(_non_negative(value, f"{path}.{key}", MAX_COUNT))
 
 
 def _hours(record: dict, key: str, path: str) -> float:
     value = _get(record, key, path, (int, float))
-    return float(_non_negative(value, f"{path}.{key}"))
+    return float(_non_negative(value, f"{path}.{key}" if path else key, MAX_HOURS))
 
 
 def _stages(record: dict, key: str, path: str) -> dict[str, str]:
@@ -129,7 +138,7 @@ def _stages(record: dict, key: str, path: str) -> dict[str, str]:
     for skill, stage in mapping.items():
         if not isinstance(skill, str) or not skill:
             raise ProblemError(f"{path}.{key}", "skill keys must be non-empty strings")
-        if stage not in RANK:
+        if not isinstance(stage, str) or stage not in RANK:
             raise ProblemError(f"{path}.{key}.{skill}", f"stage must be one of {', '.join(STAGES)}")
     return dict(mapping)
 
@@ -142,6 +151,8 @@ def _windows(record: dict, path: str) -> list[Window]:
         end = parse_time(_get(raw, "end", where, str), f"{where}.end")
         if end <= start:
             raise ProblemError(f"{where}.end", "must be after start")
+        if end - start > MAX_SPAN_DAYS * 86400:
+            raise ProblemError(f"{where}.end", f"a window may span at most {MAX_SPAN_DAYS} days")
         modes = _get(raw, "modes", where, list)
         unknown = [mode for mode in modes if mode not in MODES]
         if unknown or not modes:
@@ -207,5 +218,12 @@ def load_problem(document: Any) -> Problem:
         if not (isinstance(pair, list) and len(pair) == 2 and all(isinstance(p, str) for p in pair)):
             raise ProblemError(f"exclude[{index}]", "must be a pair [apprentice id, master id]")
         exclude.add((pair[0], pair[1]))
-    favour = set(_get(document, "favour", "", list, optional=True, default=[]))
-    return Problem(round_name, slot_minutes, min_hours, masters, apprentices, exclude, favour)
+    favour = _get(document, "favour", "", list, optional=True, default=[])
+    for index, ident in enumerate(favour):
+        if not isinstance(ident, str):
+            raise ProblemError(f"favour[{index}]", "must be an apprentice id (a string)")
+    starts = [w.start for r in (*masters, *apprentices) for w in r.availability]
+    ends = [w.end for r in (*masters, *apprentices) for w in r.availability]
+    if starts and max(ends) - min(starts) > MAX_SPAN_DAYS * 86400:
+        raise ProblemError("availability", f"all windows together may span at most {MAX_SPAN_DAYS} days")
+    return Problem(round_name, slot_minutes, min_hours, masters, apprentices, exclude, set(favour))

@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 
-from .bound import pair_capacity, refined_upper_bound_slots, upper_bound_slots
 from . import swaps
+from .bound import pair_capacity, refined_upper_bound_slots, upper_bound_slots
 from .exact import count_session_variables, solve_exact
 from .heuristic import Schedule, Scheduler, b_matching, improve
 from .model import build_arrays, find_candidates
@@ -110,7 +110,7 @@ def solve(
     schedule = scheduler.schedule(first)
     report("first schedule", schedule.slots, bound)
     check_cancel()
-    out_of_time = lambda: time.monotonic() > deadline - 0.1 * time_limit or (cancel is not None and cancel.is_set())  # noqa: E731
+    out_of_time = lambda: time.monotonic() > deadline - 0.1 * time_limit or (cancel is not None and cancel.is_set())
     schedule = improve(scheduler, schedule, scale, favour, rounds=6, out_of_time=out_of_time)
     report("improved", schedule.slots, bound)
     schedule, plans = swaps.swap_search(
@@ -118,35 +118,20 @@ def solve(
     )
     report("swaps", schedule.slots, bound)
     check_cancel()
-    # Tighten the bound where it is loosest: each master's own exact capacity.
-    delivered = np.zeros(n_m, dtype=np.int64)
-    for pair, sessions in schedule.sessions.items():
-        delivered[candidates.master[pair]] += len(sessions)
-    refined_bound, refined = refined_upper_bound_slots(
-        arrays, candidates, scheduler, delivered, deadline - 0.1 * time_limit,
-        work_budget=max(
-            0.0,
-            USABLE_SHARE * time_limit
-            - SETUP_SECONDS_PER_PAIR * len(candidates.apprentice)
-            - plans / SWAP_PLANS_PER_SECOND,
-        ),
-    )
-    bound = min(bound, refined_bound)
-    report("bound refined", schedule.slots, bound)
-    check_cancel()
-
     optimal = bound == schedule.slots
     method = "flow heuristic + swap search"
+    refined = 0
     exact_size = count_session_variables(scheduler) if len(candidates.apprentice) < 5_000 else None
-    remaining = deadline - time.monotonic() - 0.05 * time_limit
-    if not optimal and remaining > 0.5 and exact_size is not None and exact_size <= EXACT_MODEL_LIMIT:
+    if not optimal and exact_size is not None and exact_size <= EXACT_MODEL_LIMIT:
+        # Small enough to solve whole: CP-SAT's own bound covers the entire round.
+        remaining = deadline - time.monotonic() - 0.05 * time_limit
         exact = solve_exact(
-            scheduler, schedule, remaining, seed, favour, cancel,
+            scheduler, schedule, max(0.1, remaining), seed, favour, cancel,
             on_solution=lambda slots, b: report("exact search", slots, min(b, bound)),
             work_limit=WORK_SHARE * time_limit,
         )
         check_cancel()
-        if exact.bound_slots is not None:
+        if exact.bound_slots is not None and exact.bound_slots >= schedule.slots:
             bound = min(bound, exact.bound_slots)
         if exact.schedule is not None and (
             exact.schedule.slots, exact.schedule.apprentices_paired(candidates)
@@ -154,13 +139,32 @@ def solve(
             schedule = exact.schedule
             method = "CP-SAT (whole round)"
         optimal = exact.optimal or bound == schedule.slots
+    elif not optimal:
+        # Tighten the bound where it is loosest: each master's own exact capacity.
+        delivered = np.zeros(n_m, dtype=np.int64)
+        for pair, sessions in schedule.sessions.items():
+            delivered[candidates.master[pair]] += len(sessions)
+        refined_bound, refined = refined_upper_bound_slots(
+            arrays, candidates, scheduler, delivered, deadline - 0.1 * time_limit,
+            work_budget=max(
+                0.0,
+                USABLE_SHARE * time_limit
+                - SETUP_SECONDS_PER_PAIR * len(candidates.apprentice)
+                - plans / SWAP_PLANS_PER_SECOND,
+            ),
+            cancel=cancel,
+        )
+        check_cancel()
+        bound = min(bound, max(refined_bound, schedule.slots))
+        optimal = bound == schedule.slots
+        report("bound refined", schedule.slots, bound)
     bound = max(bound, schedule.slots)
     report("done", schedule.slots, bound)
     stats = {
         "solve_seconds": round(elapsed(), 3),
         "method": method,
         "proven_optimal": bool(optimal),
-        "candidate_pairs": int(len(candidates.apprentice)),
+        "candidate_pairs": len(candidates.apprentice),
         "slots": int(arrays.n_slots),
         "seed": seed,
         "swap_plans": plans,

@@ -28,8 +28,7 @@ class MasterPlanner:
     def plan(self, m: int, pairs: list[int], budget: dict[int, int], blocked: dict[int, np.ndarray],
              host_blocked: np.ndarray) -> dict[int, list[tuple[int, int]]]:
         """Sessions per pair for master m, greedily filling their hosting hours."""
-        ar, cand = self.arrays, self.candidates
-        minimum = ar.min_pairing_slots
+        minimum = self.arrays.min_pairing_slots
         while True:
             plan = self._greedy(m, pairs, budget, blocked, host_blocked)
             short = [p for p in pairs if len(plan.get(p, ())) < minimum]
@@ -171,14 +170,6 @@ def swap_search(
             base_total = sum(len(s) for s in own.values())
             host_blocked = state.busy_mask(int(ar.master_person[m]))
 
-            def plan_for(pairs):
-                budget, blocked = {}, {}
-                for p in pairs:
-                    a = int(cand.apprentice[p])
-                    budget[a] = int(ar.observing_slots[a] - state.used[a])
-                    blocked[a] = state.busy_mask(int(ar.apprentice_person[a]))
-                return planner.plan(m, pairs, budget, blocked, host_blocked)
-
             free = []
             for p in pool[m]:
                 if p in own:
@@ -196,7 +187,12 @@ def swap_search(
             best_total, best_plan = base_total, own
             plans += len(options)
             for pairs in options:
-                plan = plan_for(pairs)
+                budget, blocked = {}, {}
+                for p in pairs:
+                    a = int(cand.apprentice[p])
+                    budget[a] = int(ar.observing_slots[a] - state.used[a])
+                    blocked[a] = state.busy_mask(int(ar.apprentice_person[a]))
+                plan = planner.plan(m, pairs, budget, blocked, host_blocked)
                 total = sum(len(s) for s in plan.values())
                 if total > best_total:
                     best_total, best_plan = total, plan
