@@ -1,6 +1,8 @@
 """Fixtures: an app whose schema comes from the Alembic migrations, clients, and log-in."""
+import importlib.util
 import os
 import threading
+from pathlib import Path
 
 import pytest
 from flask import g, request_started
@@ -13,6 +15,9 @@ from mentor_match.extensions import db
 
 from .factories import DEFAULT_PASSWORD
 
+REPO_ROOT = Path(__file__).resolve().parents[1]
+# The independent checker of round solutions lives in shared/, beside the project.
+VERIFY_PATH = REPO_ROOT.parent / "shared" / "verify_round.py"
 POSTGRES_URL = os.environ.get(
     "TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )
@@ -170,3 +175,14 @@ def page(chromium):
     page.set_default_timeout(10_000)
     yield page
     context.close()
+
+
+@pytest.fixture(scope="session")
+def verify_round():
+    """verify(problem, solution) from ../shared/verify_round.py, the independent checker."""
+    if not VERIFY_PATH.exists():
+        need_service(f"the independent checker {VERIFY_PATH} is missing")
+    spec = importlib.util.spec_from_file_location("verify_round", VERIFY_PATH)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.verify

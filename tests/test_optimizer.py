@@ -1,11 +1,9 @@
 """The optimizer on its own (no app): every solution passes the independent checker, and the
 rules that are easy to get wrong are kept on rounds made by hand to need them."""
 
-import importlib.util
 import threading
 from collections import defaultdict
 from datetime import datetime, timedelta
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -17,22 +15,9 @@ from mentor_match.optimizer.generator import generate_round
 from mentor_match.optimizer.heuristic import Scheduler
 from mentor_match.optimizer.model import build_arrays, find_candidates
 
-from .conftest import need_service
-
-REPO_ROOT = Path(__file__).resolve().parents[1]
-VERIFY_PATH = REPO_ROOT.parent / "shared" / "verify_round.py"
-OPTIMIZER = REPO_ROOT / "mentor_match" / "optimizer"
 
 
-@pytest.fixture(scope="module")
-def verify_round():
-    """verify(problem, solution) from ../shared/verify_round.py, the independent checker."""
-    if not VERIFY_PATH.exists():
-        need_service(f"the independent checker {VERIFY_PATH} is missing")
-    spec = importlib.util.spec_from_file_location("verify_round", VERIFY_PATH)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.verify
+
 
 
 # --- Building rounds by hand ------------------------------------------------------------------

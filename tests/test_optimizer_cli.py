@@ -1,6 +1,5 @@
 """mentor-match-solve as a person runs it: a separate process, files in and out, exit status."""
 
-import importlib.util
 import json
 import signal
 import subprocess
@@ -12,10 +11,8 @@ import pytest
 
 from mentor_match.optimizer.generator import generate_round
 
-from .conftest import need_service
+from .conftest import REPO_ROOT
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
-VERIFY_PATH = REPO_ROOT.parent / "shared" / "verify_round.py"
 COMMAND = [sys.executable, "-m", "mentor_match.optimizer"]
 
 
@@ -31,14 +28,6 @@ def run_cli(*args, timeout: float = 60) -> subprocess.CompletedProcess:
     )
 
 
-@pytest.fixture(scope="module")
-def verify_round():
-    if not VERIFY_PATH.exists():
-        need_service(f"the independent checker {VERIFY_PATH} is missing")
-    spec = importlib.util.spec_from_file_location("verify_round", VERIFY_PATH)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.verify
 
 
 @pytest.fixture(scope="module")

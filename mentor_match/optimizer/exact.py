@@ -1,9 +1,7 @@
 """The whole round as one CP-SAT model.
 
 For a small round the optimizer solves it from the heuristic's schedule (proven optimal
-when time allows); the benchmark's direct-CP-SAT baseline solves it with no help. A Scope
-says which pairs are free and what fixed sessions leave over, so a part of a round can be
-modelled the same way.
+when time allows); the benchmark's direct-CP-SAT baseline solves it with no help.
 
 One boolean per free pair, per (pair, slot, mode) session and per (master, slot) hosting
 hour, with every rule of the round format as a constraint. The objective counts slots
@@ -13,7 +11,7 @@ from __future__ import annotations
 
 import threading
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 from ortools.sat.python import cp_model
@@ -22,30 +20,9 @@ from .heuristic import IN_PERSON, VIRTUAL, Schedule, Scheduler
 
 
 @dataclass
-class Scope:
-    """What a model may change: these pairs, within what the fixed rest leaves over."""
-
-    pairs: np.ndarray                      # candidate-pair indices that are free
-    observing_slots: np.ndarray            # per apprentice: slots they may still observe
-    max_masters: np.ndarray                # per apprentice: pairings they may still take
-    already_paired: np.ndarray             # per apprentice: has a fixed pairing (no tie-break bonus)
-    busy: dict[int, set[int]] = field(default_factory=dict)  # person -> slots held by fixed sessions
-
-
-def whole_round(scheduler: Scheduler) -> Scope:
-    ar = scheduler.arrays
-    return Scope(
-        pairs=np.arange(len(scheduler.candidates.apprentice)),
-        observing_slots=ar.observing_slots.copy(),
-        max_masters=ar.max_masters.copy(),
-        already_paired=np.zeros(len(ar.observing_slots), dtype=bool),
-    )
-
-
-@dataclass
 class ExactResult:
-    schedule: Schedule | None   # sessions of the scope's pairs only
-    bound_slots: int | None     # proven bound on the scope's slots
+    schedule: Schedule | None
+    bound_slots: int | None     # proven bound on the round's slots
     optimal: bool
     variables: int
     work: float = 0.0           # CP-SAT deterministic time spent
@@ -105,9 +82,8 @@ class _Reporter(cp_model.CpSolverSolutionCallback):
             self.stop_search()
 
 
-def solve_scope(
+def solve_exact(
     scheduler: Scheduler,
-    scope: Scope,
     hint: Schedule | None,
     time_limit: float,
     seed: int,
@@ -117,7 +93,7 @@ def solve_scope(
     workers: int = 4,
     work_limit: float | None = None,
 ) -> ExactResult:
-    """Solve the scope with CP-SAT within the time limit, from an optional hint.
+    """Solve the whole round with CP-SAT within the time limit, from an optional hint.
 
     With `work_limit` the search is deterministic (CP-SAT's interleaved workers and its
     deterministic time), so the same model and seed give the same answer whatever the
@@ -135,19 +111,14 @@ def solve_scope(
     pairs_of_apprentice: dict[int, list] = {}
     pairs_of_master: dict[int, list] = {}
     slots_of_apprentice: dict[int, list] = {}
-    for p in scope.pairs.tolist():
+    for p in range(len(cand.apprentice)):
         a, m = int(cand.apprentice[p]), int(cand.master[p])
-        if scope.max_masters[a] <= 0 or scope.observing_slots[a] < minimum:
-            continue
         person = int(ar.apprentice_person[a])
-        blocked = scope.busy.get(person, ())
-        host_blocked = scope.busy.get(int(ar.master_person[m]), ())
         virtual, in_person = scheduler.pair_slots(p)
         keys = [
             (t, mode)
             for mode, mask in ((VIRTUAL, virtual), (IN_PERSON, in_person))
             for t in np.flatnonzero(mask).tolist()
-            if t not in blocked and t not in host_blocked
         ]
         if len(keys) < minimum:
             continue
@@ -163,7 +134,7 @@ def solve_scope(
         # tighter, which is what lets CP-SAT prove small rounds optimal.
         for x in xs:
             model.add_implication(x, z)
-        cap = min(len(xs), int(scope.observing_slots[a]), int(ar.hosting_slots[m]))
+        cap = min(len(xs), int(ar.observing_slots[a]), int(ar.hosting_slots[m]))
         model.add(sum(xs) <= cap * z)
         model.add(sum(xs) >= minimum * z)
         pairs_of_apprentice.setdefault(a, []).append(z)
@@ -190,18 +161,16 @@ def solve_scope(
         if len(hs) > ar.hosting_slots[m]:
             model.add(sum(hs) <= int(ar.hosting_slots[m]))
     for a, xs in slots_of_apprentice.items():
-        if len(xs) > scope.observing_slots[a]:
-            model.add(sum(xs) <= int(scope.observing_slots[a]))
+        if len(xs) > ar.observing_slots[a]:
+            model.add(sum(xs) <= int(ar.observing_slots[a]))
     for a, zs in pairs_of_apprentice.items():
-        if len(zs) > scope.max_masters[a]:
-            model.add(sum(zs) <= int(scope.max_masters[a]))
+        if len(zs) > ar.max_masters[a]:
+            model.add(sum(zs) <= int(ar.max_masters[a]))
     for m, zs in pairs_of_master.items():
         if len(zs) > ar.max_apprentices[m]:
             model.add(sum(zs) <= int(ar.max_apprentices[m]))
     paired_terms = []
     for a, zs in pairs_of_apprentice.items():
-        if scope.already_paired[a]:
-            continue
         paired = model.new_bool_var(f"paired{a}")
         model.add(paired <= sum(zs))
         paired_terms.append((1 + int(favour[a])) * paired)
@@ -230,14 +199,6 @@ def solve_scope(
         if solver.boolean_value(x):
             result.sessions.setdefault(p, []).append((t, mode))
     return ExactResult(result, bound, status == cp_model.OPTIMAL, len(sessions), work_done)
-
-
-def solve_exact(scheduler: Scheduler, hint: Schedule | None, time_limit: float, seed: int,
-                favour: np.ndarray, cancel: threading.Event | None = None, on_solution=None,
-                workers: int = 4, work_limit: float | None = None) -> ExactResult:
-    """The whole round as one CP-SAT model."""
-    return solve_scope(scheduler, whole_round(scheduler), hint, time_limit, seed, favour,
-                       cancel, on_solution, workers, work_limit)
 
 
 def count_session_variables(scheduler: Scheduler, pairs: np.ndarray | None = None) -> int:

@@ -110,7 +110,6 @@ class Scheduler:
         hosting: dict[int, np.ndarray] = {}
         for m, plist in by_master.items():
             masks = np.array([np.logical_or(*self.pair_slots(p)) for p in plist])
-            virtual_ok = np.array([self.pair_slots(p)[0] for p in plist])
             # Each apprentice's hours are split between their masters for this estimate.
             need = np.array([
                 max(ar.min_pairing_slots,
@@ -133,7 +132,6 @@ class Scheduler:
                     break
                 chosen[best] = True
                 covered += masks[:, best]
-            del virtual_ok
             hosting[m] = chosen
         return hosting
 
