@@ -23,7 +23,7 @@ def _world():
 
 def _pages(admin, master, area, site):
     return [
-        "/dashboard", f"/people/{master.id}", "/people", "/people?what=area-1&min_stage=master",
+        "/dashboard", f"/people/{master.id}", "/people", f"/people?what=area-{area.id}&min_stage=master",
         "/profile", "/profile/skills", "/account/password",
         "/admin/", "/admin/people", "/admin/areas", f"/admin/areas/{area.id}",
         f"/admin/skills/{area.micro_skills[0].id}", "/admin/sites", f"/admin/sites/{site.id}",
