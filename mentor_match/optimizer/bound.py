@@ -40,11 +40,9 @@ def pair_capacity(arrays: RoundArrays, candidates: Candidates) -> np.ndarray:
     ])
 
 
-def upper_bound_slots(arrays: RoundArrays, candidates: Candidates) -> int:
-    """The max-flow bound, in slots."""
+def capacities(arrays: RoundArrays, candidates: Candidates) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The relaxation's arc capacities: (per pair, per apprentice, per master), in slots."""
     n_a, n_m = len(arrays.observing_slots), len(arrays.hosting_slots)
-    if len(candidates.apprentice) == 0:
-        return 0
     pair_cap = pair_capacity(arrays, candidates)
     apprentice_cap = np.minimum(
         arrays.observing_slots,
@@ -55,7 +53,15 @@ def upper_bound_slots(arrays: RoundArrays, candidates: Candidates) -> int:
         arrays.hosting_slots * seats,
         top_k_sums(candidates.master, pair_cap, arrays.max_apprentices, n_m),
     )
-    return _flow(n_a, n_m, candidates, apprentice_cap, pair_cap, master_cap)
+    return pair_cap, apprentice_cap, master_cap
+
+
+def upper_bound_slots(arrays: RoundArrays, candidates: Candidates) -> int:
+    """The max-flow bound, in slots."""
+    if len(candidates.apprentice) == 0:
+        return 0
+    pair_cap, apprentice_cap, master_cap = capacities(arrays, candidates)
+    return _flow(arrays, candidates, apprentice_cap, pair_cap, master_cap)
 
 
 def master_capacity(
@@ -125,12 +131,8 @@ def refined_upper_bound_slots(arrays, candidates, scheduler, delivered: np.ndarr
     """
     import time
 
-    n_a, n_m = len(arrays.observing_slots), len(arrays.hosting_slots)
-    pair_cap = pair_capacity(arrays, candidates)
-    seats = arrays.virtual_capacity + arrays.in_person_capacity
-    master_cap = np.minimum(
-        arrays.hosting_slots * seats, top_k_sums(candidates.master, pair_cap, arrays.max_apprentices, n_m)
-    )
+    n_m = len(arrays.hosting_slots)
+    pair_cap, apprentice_cap, master_cap = capacities(arrays, candidates)
     order = np.argsort(candidates.master, kind="stable")
     starts = np.searchsorted(candidates.master[order], np.arange(n_m + 1))
     refined = 0
@@ -146,13 +148,11 @@ def refined_upper_bound_slots(arrays, candidates, scheduler, delivered: np.ndarr
             master_cap[m] = min(master_cap[m], capacity)
         work += max(spent, 0.01)  # building the model costs too, even when CP-SAT is quick
         refined += 1
-    apprentice_cap = np.minimum(
-        arrays.observing_slots, top_k_sums(candidates.apprentice, pair_cap, arrays.max_masters, n_a)
-    )
-    return _flow(n_a, n_m, candidates, apprentice_cap, pair_cap, master_cap), refined
+    return _flow(arrays, candidates, apprentice_cap, pair_cap, master_cap), refined
 
 
-def _flow(n_a, n_m, candidates, apprentice_cap, pair_cap, master_cap) -> int:
+def _flow(arrays, candidates, apprentice_cap, pair_cap, master_cap) -> int:
+    n_a, n_m = len(arrays.observing_slots), len(arrays.hosting_slots)
     source, sink = n_a + n_m, n_a + n_m + 1
     tails = np.concatenate([np.full(n_a, source), candidates.apprentice, n_a + np.arange(n_m)])
     heads = np.concatenate([np.arange(n_a), n_a + candidates.master, np.full(n_m, sink)])
