@@ -1,13 +1,28 @@
 """Typed SQLAlchemy models, one module per concept; imported here so Alembic sees them all."""
 from .availability import AvailabilityChange, ChangeKind, MonthPlan, WeeklyWindow
 from .mail import OutboxMessage
+from .notifications import Notification
 from .people import FailedLogin, Person
+from .rounds import (
+    Pairing,
+    Response,
+    Round,
+    RoundExclusion,
+    RoundRun,
+    RoundStatus,
+    RunKind,
+    RunStatus,
+    pairing_skills,
+)
+from .sessions import SessionMode, SessionObserver, ShadowingSession
 from .sites import Site
 from .skills import Area, AreaIntent, MicroSkill, PersonArea, PersonSkill, Stage, slugify
 from .types import UTCDateTime, utcnow
 
 __all__ = [
     "Area", "AreaIntent", "AvailabilityChange", "ChangeKind", "FailedLogin", "MicroSkill",
-    "MonthPlan", "OutboxMessage", "Person", "PersonArea", "PersonSkill", "Site", "Stage",
-    "UTCDateTime", "WeeklyWindow", "slugify", "utcnow",
+    "MonthPlan", "Notification", "OutboxMessage", "Pairing", "Person", "PersonArea", "PersonSkill",
+    "Response", "Round", "RoundExclusion", "RoundRun", "RoundStatus", "RunKind", "RunStatus",
+    "SessionMode", "SessionObserver", "ShadowingSession", "Site", "Stage", "UTCDateTime",
+    "WeeklyWindow", "pairing_skills", "slugify", "utcnow",
 ]

@@ -2,13 +2,14 @@
 from __future__ import annotations
 
 import enum
-from datetime import date, time
+from datetime import date, datetime, time
 from typing import TYPE_CHECKING
 
 from sqlalchemy import CheckConstraint, Enum, ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
+from .types import UTCDateTime
 
 if TYPE_CHECKING:
     from .people import Person
@@ -103,5 +104,7 @@ class MonthPlan(db.Model):
     # As an apprentice:
     observation_hours: Mapped[int] = mapped_column(default=6)
     max_masters: Mapped[int] = mapped_column(default=2)
+    # Set when the person confirms this plan and their availability for the month's round.
+    confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     person: Mapped[Person] = relationship(back_populates="month_plans")

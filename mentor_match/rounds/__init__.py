@@ -1,0 +1,1 @@
+"""Monthly matching rounds: open, confirm, run, review, publish, accept."""
