@@ -48,8 +48,9 @@ def create_app(config: type[Config] | dict | None = None) -> Flask:
     from .availability.views import bp as availability_bp
     from .home.views import bp as home_bp
     from .profiles.views import bp as profiles_bp
+    from .rounds.views import bp as rounds_bp
 
-    for blueprint in (home_bp, accounts_bp, profiles_bp, availability_bp, admin_bp):
+    for blueprint in (home_bp, accounts_bp, profiles_bp, availability_bp, admin_bp, rounds_bp):
         app.register_blueprint(blueprint)
 
     from .cli import register_commands

@@ -1,5 +1,6 @@
 """Settings read from the environment, with defaults that run with no other service."""
 import os
+import tempfile
 from datetime import timedelta
 from pathlib import Path
 
@@ -44,12 +45,25 @@ class Config:
     # Used to build absolute links in mail (password resets, invitations).
     SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:5000")
 
+    # Matching rounds: with a Redis URL, runs and round mail go to RQ workers (`make worker`);
+    # without one, the site runs them in a background thread.
+    REDIS_URL = os.environ.get("REDIS_URL", "")
+    ROUND_TIME_LIMIT = float(os.environ.get("ROUND_TIME_LIMIT", "60"))
+    # A running run's worker writes a heartbeat this often; one silent this long is failed.
+    ROUND_HEARTBEAT_SECONDS = 2.0
+    ROUND_RUN_STALE_SECONDS = float(os.environ.get("ROUND_RUN_STALE_SECONDS", "30"))
+
 
 class TestConfig(Config):
     """Settings for the test suite: a throwaway database, no real mail, fast hashing off."""
 
     TESTING = True
     SECRET_KEY = "test-secret-key"
-    SQLALCHEMY_DATABASE_URI = os.environ.get("TEST_DATABASE_URL", "sqlite://")
+    # A file, not an in-memory database, so background threads and worker processes see it.
+    SQLALCHEMY_DATABASE_URI = os.environ.get("TEST_DATABASE_URL") or (
+        f"sqlite:///{tempfile.gettempdir()}/mentor-match-tests-{os.getpid()}.sqlite"
+    )
+    REDIS_URL = ""
+    ROUND_HEARTBEAT_SECONDS = 0.2
     SESSION_COOKIE_SECURE = False
     MAIL_SERVER = ""

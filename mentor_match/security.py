@@ -1,6 +1,6 @@
 """Who is signed in, how long a session lasts, and the security headers on every response."""
 import secrets
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from functools import wraps
 
 from flask import Flask, abort, flash, redirect, request, session, url_for
@@ -64,7 +64,7 @@ def init_security(app: Flask) -> None:
             return None
         started = session.get("signed_in_at")
         limit = app.config["SESSION_ABSOLUTE_LIFETIME"].total_seconds()
-        now = datetime.now(timezone.utc).timestamp()
+        now = datetime.now(UTC).timestamp()
         if started is None or now - float(started) > limit:
             logout_user()
             session.clear()

@@ -18,6 +18,23 @@ def local_time(moment: datetime | None, fmt: str = "%a %d %b %Y, %H:%M %Z") -> s
 def init_templating(app: Flask) -> None:
     app.add_template_filter(local_time, "local_time")
 
+    @app.context_processor
+    def unread_notifications() -> dict:
+        """How many notifications the signed-in person has not read, for the menu."""
+        if not current_user.is_authenticated:
+            return {"unread_notifications": 0}
+        from sqlalchemy import func, select
+
+        from .extensions import db
+        from .models import Notification
+
+        count = db.session.scalar(
+            select(func.count()).select_from(Notification).where(
+                Notification.person_id == current_user.id, Notification.read_at.is_(None)
+            )
+        )
+        return {"unread_notifications": count}
+
     @app.errorhandler(403)
     def forbidden(error):
         return render_template("errors/error.html", code=403,

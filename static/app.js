@@ -14,3 +14,36 @@ document.addEventListener("DOMContentLoaded", () => {
     });
   }
 });
+
+// A matching run's live progress: poll its state every second and reload when it ends.
+document.addEventListener("DOMContentLoaded", () => {
+  const panel = document.querySelector("[data-progress-url]");
+  if (!panel) return;
+  const bar = panel.querySelector("progress");
+  const show = (name, value) => {
+    const field = panel.querySelector(`[data-field="${name}"]`);
+    if (field) field.textContent = value;
+  };
+  const hours = (value) => (value === null || value === undefined ? "—" : value.toFixed(1));
+  const poll = async () => {
+    try {
+      const response = await fetch(panel.dataset.progressUrl, { headers: { Accept: "application/json" } });
+      if (!response.ok) throw new Error(`status ${response.status}`);
+      const run = await response.json();
+      bar.value = Math.min(run.elapsed, run.time_limit);
+      show("status", run.status);
+      show("elapsed", run.elapsed.toFixed(1));
+      show("best_hours", hours(run.best_hours));
+      show("bound", hours(run.bound));
+      show("phase", run.phase || (run.status === "queued" ? "waiting for a worker" : ""));
+      if (run.done) {
+        window.location.assign(run.status === "succeeded" ? run.review_url : window.location.href);
+        return;
+      }
+    } catch (error) {
+      show("phase", "lost contact with the server; retrying");
+    }
+    window.setTimeout(poll, 1000);
+  };
+  window.setTimeout(poll, 1000);
+});

@@ -30,9 +30,16 @@ def need_service(reason: str) -> None:
     pytest.skip(reason)
 
 
+def _remove_sqlite_file(url: str) -> None:
+    path = url.removeprefix("sqlite:///")
+    if url.startswith("sqlite:///") and os.path.exists(path):
+        os.remove(path)
+
+
 def _reset_database(url: str) -> None:
     """Drop every table (and Alembic's record) so the migrations build the schema afresh."""
     if url.startswith("sqlite"):
+        _remove_sqlite_file(url)
         return
     engine = create_engine(url)
     with engine.begin() as connection:
@@ -55,6 +62,7 @@ def app():
     yield app
     with app.app_context():
         db.engine.dispose()
+    _remove_sqlite_file(TestConfig.SQLALCHEMY_DATABASE_URI)
 
 
 @pytest.fixture(autouse=True)

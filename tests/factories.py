@@ -1,6 +1,6 @@
 """Factories that build test data through the models, with sensible defaults."""
 import itertools
-from datetime import date, time
+from datetime import UTC, date, datetime, time, timedelta
 from functools import cache
 
 from mentor_match.accounts.passwords import hash_password
@@ -13,9 +13,12 @@ from mentor_match.models import (
     MonthPlan,
     Person,
     PersonSkill,
+    Round,
+    RoundStatus,
     Site,
     Stage,
     WeeklyWindow,
+    utcnow,
 )
 
 DEFAULT_PASSWORD = "watch-the-master-work"
@@ -152,3 +155,27 @@ def make_month_plan(person: Person, month: str = "2026-12", **limits) -> MonthPl
     db.session.add(plan)
     db.session.commit()
     return plan
+
+
+def next_month(today: date | None = None) -> str:
+    """The month after today's, as "YYYY-MM": rounds are always for a month still to come."""
+    today = today or datetime.now(UTC).date()
+    return f"{today.year + 1}-01" if today.month == 12 else f"{today.year}-{today.month + 1:02d}"
+
+
+def make_round(month: str | None = None, status: RoundStatus = RoundStatus.OPEN) -> Round:
+    month = month or next_month()
+    year, number = map(int, month.split("-"))
+    round_ = Round(
+        month=month, status=status,
+        confirm_by=datetime(year, number, 1, tzinfo=UTC) - timedelta(days=2),
+        opened_at=None if status is RoundStatus.DRAFT else utcnow(),
+    )
+    db.session.add(round_)
+    db.session.commit()
+    return round_
+
+
+def make_confirmed_plan(person: Person, month: str | None = None, **limits) -> MonthPlan:
+    """A month plan the person has confirmed for that month's round."""
+    return make_month_plan(person, month or next_month(), confirmed_at=utcnow(), **limits)

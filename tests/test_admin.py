@@ -1,7 +1,7 @@
 """Admin: access, people, the skill taxonomy, sites and the outbox."""
 
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import func, select
@@ -424,7 +424,7 @@ def test_deleting_a_site_makes_its_people_remote(login):
 
 def test_outbox_lists_newest_first_and_shows_a_body(login):
     older = send_mail("old@example.org", "Older mail", "first body")
-    older.created_at = datetime.now(timezone.utc) - timedelta(days=1)
+    older.created_at = datetime.now(UTC) - timedelta(days=1)
     send_mail("new@example.org", "Newer mail", "Follow this link: http://x/reset/abc")
     db.session.commit()
     client = login(make_admin())

@@ -3,8 +3,9 @@
 Each endpoint must be listed in ACCESS with who may use it; a new route that is not listed
 fails the suite, so no route can be added without deciding its guard.
 """
+import json
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timezone
+from datetime import UTC, date, datetime, time
 
 import pytest
 from flask import url_for
@@ -13,6 +14,7 @@ from sqlalchemy import func, select
 from mentor_match import create_app
 from mentor_match.config import TestConfig
 from mentor_match.extensions import db
+from mentor_match.models import Pairing, RoundExclusion, RoundRun, RunStatus
 
 from .factories import (
     give_skill,
@@ -22,6 +24,7 @@ from .factories import (
     make_availability_change,
     make_master,
     make_month_plan,
+    make_round,
     make_site,
     make_weekly_window,
 )
@@ -60,7 +63,38 @@ def build_world() -> World:
     world.objects["site"] = site
     world.objects["area"] = area
     world.objects["micro_skill"] = anchoring
+    _add_round(world)
     return world
+
+
+def _add_round(world: World) -> None:
+    """An open round with a finished run, an exclusion, and a pairing of each owner's own.
+
+    Each pairing's other side is someone outside the walk's actors, so only its owner
+    (and not the other actors) may answer it.
+    """
+    round_ = make_round()
+    empty_problem = {"format": "mentor-match/round@1", "round": round_.month, "slot_minutes": 60,
+                     "min_pairing_hours": 2, "masters": [], "apprentices": [], "exclude": []}
+    empty_solution = {"format": "mentor-match/solution@1", "round": round_.month,
+                      "observation_hours": 0, "upper_bound": 0, "pairings": [], "unmatched": []}
+    run = RoundRun(round_id=round_.id, status=RunStatus.SUCCEEDED, time_limit=5,
+                   problem_json=json.dumps(empty_problem), solution_json=json.dumps(empty_solution),
+                   observation_hours=0, upper_bound=0)
+    exclusion = RoundExclusion(round_id=round_.id, apprentice_id=world.people["apprentice_a"].id,
+                               master_id=world.people["master_a"].id)
+    outside_master, outside_apprentice = make_master("Outside Master"), make_apprentice("Outside Apprentice")
+    pairings = {
+        "apprentice_a": Pairing(round_id=round_.id, apprentice_id=world.people["apprentice_a"].id,
+                                master_id=outside_master.id),
+        "master_a": Pairing(round_id=round_.id, apprentice_id=outside_apprentice.id,
+                            master_id=world.people["master_a"].id),
+    }
+    db.session.add_all([run, exclusion, *pairings.values()])
+    db.session.commit()
+    world.objects["round"], world.objects["run"], world.objects["exclusion"] = round_, run, exclusion
+    for owner, pairing in pairings.items():
+        world.objects[owner]["pairing"] = pairing
 
 
 # Who may use each endpoint:
@@ -87,6 +121,14 @@ def _skill(world, owner):
 
 def _own(kind, key):
     return lambda world, owner: {key: world.objects[owner][kind].id}
+
+
+def _month(world, owner):
+    return {"month": world.objects["round"].month}
+
+
+def _run(world, owner):
+    return {"month": world.objects["round"].month, "run_id": world.objects["run"].id}
 
 
 def _outbox_message(world, owner):
@@ -136,6 +178,26 @@ ACCESS: dict[str, Access] = {
     "admin.delete_site": Access("admin", lambda world, owner: {"site_id": world.objects["site"].id}),
     "admin.outbox": Access("admin"),
     "admin.outbox_message": Access("admin", _outbox_message),
+    "rounds.index": Access("admin"),
+    "rounds.show": Access("admin", _month),
+    "rounds.open_round": Access("admin", _month),
+    "rounds.start_run": Access("admin", _month),
+    "rounds.exclude": Access("admin", _month),
+    "rounds.remove_exclusion": Access("admin", lambda world, owner: {
+        "month": world.objects["round"].month, "exclusion_id": world.objects["exclusion"].id}),
+    "rounds.progress": Access("admin", _run),
+    "rounds.cancel": Access("admin", _run),
+    "rounds.review": Access("admin", _run),
+    "rounds.problem_file": Access("admin", _run),
+    "rounds.solution_file": Access("admin", _run),
+    "rounds.upload": Access("admin", _run),
+    "rounds.remove_pairing": Access("admin", _run),
+    "rounds.publish_run": Access("admin", _run),
+    "rounds.confirm": Access("signed_in", _month),
+    "rounds.my_pairings": Access("signed_in"),
+    "rounds.respond": Access("own", _own("pairing", "pairing_id")),
+    "rounds.notifications": Access("signed_in"),
+    "rounds.read_notifications": Access("signed_in"),
 }
 
 
@@ -144,7 +206,7 @@ def _sign_in(client, person):
     with client.session_transaction() as session:
         session["_user_id"] = person.get_id()
         session["_fresh"] = True
-        session["signed_in_at"] = datetime.now(timezone.utc).timestamp()
+        session["signed_in_at"] = datetime.now(UTC).timestamp()
 
 
 def _endpoints(app):

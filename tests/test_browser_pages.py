@@ -1,10 +1,11 @@
 """Signed-in pages in a real browser: no serious accessibility faults, and no sideways scroll on a phone."""
 import pytest
 
+from mentor_match.extensions import db
+from mentor_match.mail.services import send_mail
+
 from .browser import PHONE, overflows_sideways, serious_accessibility_faults
 from .factories import DEFAULT_PASSWORD, give_skill, make_admin, make_area, make_master, make_site
-from mentor_match.mail.services import send_mail
-from mentor_match.extensions import db
 
 pytestmark = pytest.mark.browser
 

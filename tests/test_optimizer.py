@@ -15,11 +15,6 @@ from mentor_match.optimizer.generator import generate_round
 from mentor_match.optimizer.heuristic import Scheduler
 from mentor_match.optimizer.model import build_arrays, find_candidates
 
-
-
-
-
-
 # --- Building rounds by hand ------------------------------------------------------------------
 
 

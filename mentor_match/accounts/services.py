@@ -1,5 +1,5 @@
 """Rules for accounts: registration, authentication with lock-out, and password changes."""
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from flask import current_app
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
@@ -54,7 +54,7 @@ def register_person(
 
 
 def _recent_failures(person: Person) -> int:
-    since = datetime.now(timezone.utc) - timedelta(hours=1)
+    since = datetime.now(UTC) - timedelta(hours=1)
     return db.session.scalar(
         select(func.count()).where(FailedLogin.person_id == person.id, FailedLogin.at >= since)
     ) or 0
@@ -88,7 +88,7 @@ def authenticate(email: str, password: str) -> Person:
 def change_password(person: Person, new_password: str) -> None:
     """Set a new password and end every existing session of the person; commits."""
     person.password_hash = hash_password(new_password)
-    person.password_changed_at = datetime.now(timezone.utc)
+    person.password_changed_at = datetime.now(UTC)
     person.end_sessions()
     db.session.commit()
 

@@ -1,5 +1,5 @@
 """Sign-up, log-in, log-out and password pages."""
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
 from flask import Blueprint, flash, redirect, render_template, request, session, url_for
@@ -26,7 +26,7 @@ def _start_session(person) -> None:
     session.clear()
     login_user(person)
     session.permanent = True
-    session["signed_in_at"] = datetime.now(timezone.utc).timestamp()
+    session["signed_in_at"] = datetime.now(UTC).timestamp()
 
 
 @bp.route("/signup", methods=["GET", "POST"])

@@ -2,6 +2,7 @@
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
+from ..rounds.services import round_call_for
 from . import services
 from .forms import ChangeForm, MonthPlanForm, WeeklyWindowForm
 
@@ -116,4 +117,7 @@ def plan():
         else:
             flash(f"Your plan for {month.label} is saved.", "success")
             return redirect(url_for("availability.plan", month=str(month)))
-    return render_template("availability/plan.html", form=form, draft=draft, month=month)
+    return render_template(
+        "availability/plan.html", form=form, draft=draft, month=month,
+        round_call=round_call_for(_me(), str(month)),
+    )

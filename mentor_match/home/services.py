@@ -1,7 +1,11 @@
 """What a person should see first when they sign in."""
 from dataclasses import dataclass, field
 
-from ..models import Person
+from sqlalchemy import select
+
+from ..extensions import db
+from ..models import Pairing, Person, Response
+from ..rounds.services import RoundCall, round_call_for
 
 
 @dataclass
@@ -10,6 +14,8 @@ class Dashboard:
 
     person: Person
     steps: list[tuple[str, str, bool]] = field(default_factory=list)  # (label, endpoint, done)
+    round_call: RoundCall | None = None
+    pairings_to_answer: int = 0
 
 
 def dashboard_for(person: Person) -> Dashboard:
@@ -24,4 +30,11 @@ def dashboard_for(person: Person) -> Dashboard:
         board.steps.append(("Choose the micro skills you want to develop", "profiles.skills", developed))
     board.steps.append(("Set your weekly availability", "availability.weekly", bool(person.weekly_windows)))
     board.steps.append(("Write a short bio", "profiles.edit", bool(person.bio.strip())))
+    board.round_call = round_call_for(person)
+    board.pairings_to_answer = len(db.session.scalars(
+        select(Pairing.id).where(
+            ((Pairing.apprentice_id == person.id) & (Pairing.apprentice_response == Response.PENDING))
+            | ((Pairing.master_id == person.id) & (Pairing.master_response == Response.PENDING))
+        )
+    ).all())
     return board

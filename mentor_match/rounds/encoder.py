@@ -1,0 +1,288 @@
+"""Snapshot a round's confirmed people into a round problem (mentor-match/round@1).
+
+Ids in the problem are stable and readable: `m-<person id>` for someone as a master,
+`a-<person id>` as an apprentice, `p-<person id>` for the person behind both, and
+`site-<id>` for a workplace. The decoder in `publication` reads them back.
+"""
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from datetime import UTC, datetime
+
+from sqlalchemy import select
+
+from ..availability.services import Interval, availability_by_person
+from ..extensions import db
+from ..models import (
+    MicroSkill,
+    MonthPlan,
+    Pairing,
+    Person,
+    PersonSkill,
+    Response,
+    Round,
+    RoundExclusion,
+    SessionObserver,
+    ShadowingSession,
+    Stage,
+)
+from ..models.skills import Area
+
+FORMAT = "mentor-match/round@1"
+SLOT_MINUTES = 60
+MIN_PAIRING_HOURS = 2
+
+
+def master_ref(person_id: int) -> str:
+    return f"m-{person_id}"
+
+
+def apprentice_ref(person_id: int) -> str:
+    return f"a-{person_id}"
+
+
+def person_id_of(ref: str) -> int:
+    """The person id behind `m-17`, `a-17` or `p-17`."""
+    return int(ref.split("-", 1)[1])
+
+
+def _iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _windows(intervals: Iterable[Interval], remote: bool) -> list[dict]:
+    windows = []
+    for interval in intervals:
+        modes = []
+        if interval.in_person and not remote:
+            modes.append("in_person")
+        if interval.virtual:
+            modes.append("virtual")
+        if modes:
+            windows.append(
+                {"start": _iso(interval.start_utc), "end": _iso(interval.end_utc), "modes": modes}
+            )
+    return windows
+
+
+def confirmed_people(round_: Round) -> list[tuple[Person, MonthPlan]]:
+    """Active masters and apprentices who confirmed their plan for the round's month."""
+    rows = db.session.execute(
+        select(Person, MonthPlan)
+        .join(MonthPlan, MonthPlan.person_id == Person.id)
+        .where(
+            MonthPlan.month == round_.month,
+            MonthPlan.confirmed_at.is_not(None),
+            Person.active,
+            Person.is_master | Person.is_apprentice,
+        )
+        .order_by(Person.id)
+    )
+    return [(person, plan) for person, plan in rows]
+
+
+def _skills_by_person(person_ids: list[int]) -> dict[int, list[tuple[str, Stage, bool, bool]]]:
+    """(micro skill key, stage, hosts, develops) for each person, in two queries."""
+    skills: dict[int, list[tuple[str, Stage, bool, bool]]] = defaultdict(list)
+    keys = {skill.id: skill.key for skill in db.session.scalars(
+        select(MicroSkill).join(Area).order_by(MicroSkill.id)
+    )}
+    for chunk in _chunks(person_ids):
+        rows = db.session.execute(
+            select(
+                PersonSkill.person_id, PersonSkill.micro_skill_id, PersonSkill.stage,
+                PersonSkill.hosts, PersonSkill.develops,
+            ).where(PersonSkill.person_id.in_(chunk))
+        )
+        for row in rows:
+            skills[row.person_id].append((keys[row.micro_skill_id], row.stage, row.hosts, row.develops))
+    return skills
+
+
+def _chunks(ids: list[int], size: int = 5000) -> Iterable[list[int]]:
+    """Keep IN lists within what every database accepts."""
+    for start in range(0, len(ids), size):
+        yield ids[start:start + size]
+
+
+def favoured_apprentices(round_: Round, candidates: Iterable[int]) -> list[str]:
+    """Apprentices in last month's published round who ended it with no standing pairing."""
+    year, month = map(int, round_.month.split("-"))
+    previous_month = f"{year - 1}-12" if month == 1 else f"{year}-{month - 1:02d}"
+    previous = db.session.scalar(select(Round).where(Round.month == previous_month))
+    if previous is None or previous.published_at is None:
+        return []
+    confirmed_then = set(db.session.scalars(
+        select(MonthPlan.person_id).where(
+            MonthPlan.month == previous_month, MonthPlan.confirmed_at.is_not(None)
+        )
+    ))
+    paired_then = set(db.session.scalars(
+        select(Pairing.apprentice_id).where(
+            Pairing.round_id == previous.id,
+            Pairing.apprentice_response != Response.DECLINED,
+            Pairing.master_response != Response.DECLINED,
+        )
+    ))
+    return [apprentice_ref(pid) for pid in candidates if pid in confirmed_then - paired_then]
+
+
+def encode_round(round_: Round) -> dict:
+    """The whole round: every confirmed person, their availability, limits and exclusions."""
+    people = confirmed_people(round_)
+    return _encode(round_, people, usage=None)
+
+
+def encode_fill(round_: Round) -> dict:
+    """Only the capacity that the published pairings left free (declined pairings' included).
+
+    Pairings still standing stay as they are: their sessions' hours come off the limits,
+    their times come out of everyone's availability, and no pair already made (or declined)
+    in this round can be made again.
+    """
+    people = confirmed_people(round_)
+    return _encode(round_, people, usage=_usage(round_))
+
+
+class _Usage:
+    """What the round's standing pairings already take from each person."""
+
+    def __init__(self) -> None:
+        self.hosting_hours: dict[int, float] = defaultdict(float)
+        self.apprentices: dict[int, int] = defaultdict(int)
+        self.observed_hours: dict[int, float] = defaultdict(float)
+        self.masters: dict[int, int] = defaultdict(int)
+        self.busy: dict[int, list[tuple[datetime, datetime]]] = defaultdict(list)
+        self.pairs: set[tuple[int, int]] = set()
+
+
+def _usage(round_: Round) -> _Usage:
+    usage = _Usage()
+    for pairing in db.session.scalars(select(Pairing).where(Pairing.round_id == round_.id)):
+        usage.pairs.add((pairing.apprentice_id, pairing.master_id))
+        if pairing.status is not Response.DECLINED:
+            usage.apprentices[pairing.master_id] += 1
+            usage.masters[pairing.apprentice_id] += 1
+    sessions = db.session.execute(
+        select(ShadowingSession.master_id, ShadowingSession.starts_at, ShadowingSession.ends_at,
+               SessionObserver.apprentice_id)
+        .join(SessionObserver, SessionObserver.session_id == ShadowingSession.id)
+        .where(ShadowingSession.round_id == round_.id)
+    )
+    hosted: dict[int, set[tuple[datetime, datetime]]] = defaultdict(set)
+    for master_id, starts_at, ends_at, apprentice_id in sessions:
+        hours = (ends_at - starts_at).total_seconds() / 3600
+        usage.observed_hours[apprentice_id] += hours
+        usage.busy[apprentice_id].append((starts_at, ends_at))
+        usage.busy[master_id].append((starts_at, ends_at))
+        hosted[master_id].add((starts_at, ends_at))
+    for master_id, spans in hosted.items():
+        # Sessions of one master can overlap (several modes); count each hour once.
+        slot = SLOT_MINUTES * 60
+        slots = {
+            index
+            for starts_at, ends_at in spans
+            for index in range(int(starts_at.timestamp()) // slot, int(ends_at.timestamp()) // slot)
+        }
+        usage.hosting_hours[master_id] = len(slots) * SLOT_MINUTES / 60
+    return usage
+
+
+def _without(intervals: list[Interval], busy: list[tuple[datetime, datetime]]) -> list[Interval]:
+    """Availability with the busy times cut out."""
+    result = list(intervals)
+    for busy_start, busy_end in busy:
+        cut = []
+        for interval in result:
+            if interval.end_utc <= busy_start or interval.start_utc >= busy_end:
+                cut.append(interval)
+                continue
+            if interval.start_utc < busy_start:
+                cut.append(interval._replace(end_utc=busy_start))
+            if interval.end_utc > busy_end:
+                cut.append(interval._replace(start_utc=busy_end))
+        result = cut
+    return result
+
+
+def _encode(round_: Round, people: list[tuple[Person, MonthPlan]], usage: _Usage | None) -> dict:
+    ids = [person.id for person, _ in people]
+    availability = availability_by_person(round_.month, ids)
+    skills = _skills_by_person(ids)
+    masters, apprentices = [], []
+    for person, plan in people:
+        remote = person.site_id is None
+        intervals = availability.get(person.id, [])
+        if usage is not None:
+            intervals = _without(intervals, usage.busy.get(person.id, []))
+        windows = _windows(intervals, remote)
+        site = None if remote else f"site-{person.site_id}"
+        teaches = {
+            key: stage.value for key, stage, hosts, _ in skills[person.id]
+            if hosts and stage is not Stage.APPRENTICE
+        }
+        wants = {
+            key: stage.value for key, stage, _, develops in skills[person.id]
+            if develops and stage is not Stage.MASTER
+        }
+        if person.is_master and teaches:
+            hosting = plan.max_hosting_hours
+            taken = plan.max_apprentices
+            if usage is not None:
+                hosting = max(0, int(hosting - usage.hosting_hours.get(person.id, 0)))
+                taken = max(0, taken - usage.apprentices.get(person.id, 0))
+            if hosting and taken:
+                masters.append({
+                    "id": master_ref(person.id), "person": f"p-{person.id}", "site": site,
+                    "skills": teaches, "max_hosting_hours": hosting, "max_apprentices": taken,
+                    "in_person_capacity": 0 if remote else plan.in_person_seats,
+                    "virtual_capacity": plan.virtual_seats, "availability": windows,
+                })
+        if person.is_apprentice and wants:
+            hours = plan.observation_hours
+            masters_left = plan.max_masters
+            if usage is not None:
+                hours = max(0, int(hours - usage.observed_hours.get(person.id, 0)))
+                masters_left = max(0, masters_left - usage.masters.get(person.id, 0))
+            if hours and masters_left:
+                apprentices.append({
+                    "id": apprentice_ref(person.id), "person": f"p-{person.id}", "site": site,
+                    "wants": wants, "max_hours": hours, "max_masters": masters_left,
+                    "availability": windows,
+                })
+
+    excluded = {
+        (row.apprentice_id, row.master_id)
+        for row in db.session.execute(
+            select(RoundExclusion.apprentice_id, RoundExclusion.master_id)
+            .where(RoundExclusion.round_id == round_.id)
+        )
+    }
+    if usage is not None:
+        excluded |= usage.pairs
+    apprentice_ids = {person_id_of(a["id"]) for a in apprentices}
+    master_ids = {person_id_of(m["id"]) for m in masters}
+    exclude = sorted(
+        [apprentice_ref(a), master_ref(m)] for a, m in excluded
+        if a in apprentice_ids and m in master_ids
+    )
+    problem = {
+        "format": FORMAT,
+        "round": round_.month,
+        "slot_minutes": SLOT_MINUTES,
+        "min_pairing_hours": MIN_PAIRING_HOURS,
+        "masters": masters,
+        "apprentices": apprentices,
+        "exclude": exclude,
+    }
+    favour = favoured_apprentices(round_, sorted(apprentice_ids))
+    if favour:
+        problem["favour"] = favour
+    return problem
+
+
+__all__ = [
+    "FORMAT", "MIN_PAIRING_HOURS", "SLOT_MINUTES", "apprentice_ref", "confirmed_people",
+    "encode_fill", "encode_round", "favoured_apprentices", "master_ref", "person_id_of",
+]

@@ -1,0 +1,191 @@
+"""Publish a reviewed run: its pairings and every session, in one transaction."""
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+from ..availability.expansion import Month
+from ..extensions import db
+from ..models import (
+    MicroSkill,
+    Pairing,
+    Person,
+    Round,
+    RoundRun,
+    RoundStatus,
+    RunKind,
+    RunStatus,
+    SessionMode,
+    SessionObserver,
+    ShadowingSession,
+    pairing_skills,
+    utcnow,
+)
+from ..models.skills import Area
+from .encoder import person_id_of
+from .notices import notify_many
+from .services import RoundRefusal, _absolute, _zone
+
+
+@dataclass(frozen=True)
+class Published:
+    pairings: int
+    sessions: int
+    people: int
+
+
+def _instant(text: str) -> datetime:
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+def publish(run: RoundRun) -> Published:
+    """Create the run's pairings and sessions and tell everyone, all or nothing.
+
+    The first statement is a conditional update of the run (and, for a full run, of the
+    round), so two admins pressing Publish at once give one publication: the second finds
+    the run already published and changes nothing.
+    """
+    round_ = run.round
+    if run.status is not RunStatus.SUCCEEDED or run.solution_json is None:
+        raise RoundRefusal("Only a finished run can be published.")
+    now = utcnow()
+    won = db.session.execute(
+        update(RoundRun)
+        .where(RoundRun.id == run.id, RoundRun.published_at.is_(None), RoundRun.status == RunStatus.SUCCEEDED)
+        .values(published_at=now)
+    ).rowcount
+    if won and run.kind is RunKind.FULL:
+        won = db.session.execute(
+            update(Round)
+            .where(Round.id == round_.id, Round.status == RoundStatus.OPEN)
+            .values(status=RoundStatus.PUBLISHED, published_at=now)
+        ).rowcount
+    elif won and round_.status is not RoundStatus.PUBLISHED:
+        won = 0
+    if not won:
+        db.session.rollback()
+        raise RoundRefusal("This round or run has already been published.")
+    try:
+        result = _create_everything(run, round_, json.loads(run.problem_json), json.loads(run.solution_json))
+        db.session.commit()
+    except IntegrityError:
+        db.session.rollback()
+        raise RoundRefusal(
+            "Publishing would pair people who are already paired this month; run a fill instead."
+        ) from None
+    except Exception:
+        db.session.rollback()
+        raise
+    return result
+
+
+def _create_everything(run: RoundRun, round_: Round, problem: dict, solution: dict) -> Published:
+    masters = {m["id"]: m for m in problem["masters"]}
+    skill_ids = {
+        key: skill_id for skill_id, key in (
+            (skill.id, skill.key) for skill in db.session.scalars(select(MicroSkill).join(Area))
+        )
+    }
+    pairings = solution["pairings"]
+    rows = [
+        {"round_id": round_.id, "run_id": run.id, "apprentice_id": person_id_of(p["apprentice"]),
+         "master_id": person_id_of(p["master"])}
+        for p in pairings
+    ]
+    pairing_ids: list[int] = []
+    if rows:
+        pairing_ids = list(db.session.scalars(
+            insert(Pairing).returning(Pairing.id, sort_by_parameter_order=True), rows
+        ))
+    skill_rows = [
+        {"pairing_id": pairing_id, "micro_skill_id": skill_ids[key]}
+        for pairing_id, p in zip(pairing_ids, pairings, strict=True)
+        for key in p["skills"] if key in skill_ids
+    ]
+    if skill_rows:
+        db.session.execute(insert(pairing_skills), skill_rows)
+
+    # One session per master, time and mode; every apprentice there takes a seat in it.
+    seats_taken: dict[tuple, list[tuple[int, int]]] = defaultdict(list)
+    for pairing_id, p in zip(pairing_ids, pairings, strict=True):
+        for session in p["sessions"]:
+            key = (p["master"], session["start"], session["end"], session["mode"])
+            seats_taken[key].append((person_id_of(p["apprentice"]), pairing_id))
+    session_rows = []
+    for master_ref, start, end, mode in seats_taken:
+        master = masters[master_ref]
+        capacity = master["in_person_capacity"] if mode == "in_person" else master["virtual_capacity"]
+        site = master["site"] if mode == "in_person" else None
+        session_rows.append({
+            "master_id": person_id_of(master_ref), "starts_at": _instant(start), "ends_at": _instant(end),
+            "mode": SessionMode(mode), "seats": max(1, capacity),
+            "site_id": person_id_of(site) if site else None, "round_id": round_.id,
+        })
+    session_ids: list[int] = []
+    if session_rows:
+        session_ids = list(db.session.scalars(
+            insert(ShadowingSession).returning(ShadowingSession.id, sort_by_parameter_order=True),
+            session_rows,
+        ))
+    observer_rows = [
+        {"session_id": session_id, "apprentice_id": apprentice_id, "pairing_id": pairing_id}
+        for session_id, taken in zip(session_ids, seats_taken.values(), strict=True)
+        for apprentice_id, pairing_id in taken
+    ]
+    if observer_rows:
+        db.session.execute(insert(SessionObserver), observer_rows)
+
+    people = _tell_everyone(round_, pairings)
+    return Published(len(pairing_ids), len(session_ids), people)
+
+
+def _tell_everyone(round_: Round, pairings: list[dict]) -> int:
+    """One notification and mail per person, listing their pairings and session times locally."""
+    label = Month.parse(round_.month).label
+    by_person: dict[int, list[tuple[str, dict]]] = defaultdict(list)
+    for p in pairings:
+        by_person[person_id_of(p["apprentice"])].append(("observe", p))
+        by_person[person_id_of(p["master"])].append(("host", p))
+    if not by_person:
+        return 0
+    people = {
+        row.id: row for row in db.session.execute(
+            select(Person.id, Person.name, Person.timezone).where(Person.id.in_(
+                select(Pairing.apprentice_id).where(Pairing.round_id == round_.id)
+                .union(select(Pairing.master_id).where(Pairing.round_id == round_.id))
+            ))
+        )
+    }
+    link = _absolute("rounds.my_pairings")
+    notices = []
+    for person_id, roles in by_person.items():
+        person = people[person_id]
+        zone = _zone(person.timezone)
+        lines = []
+        for role, p in roles:
+            other_id = person_id_of(p["master"] if role == "observe" else p["apprentice"])
+            other = people[other_id].name
+            what = f"You observe {other}" if role == "observe" else f"{other} observes you"
+            lines.append(f"{what} ({', '.join(p['skills'])}):")
+            for session in p["sessions"]:
+                start = _instant(session["start"]).astimezone(zone)
+                end = _instant(session["end"]).astimezone(zone)
+                mode = "in the room" if session["mode"] == "in_person" else "on video"
+                lines.append(f"  {start:%a %d %b %H:%M}-{end:%H:%M} {mode}")
+        count = len(roles)
+        text = f"Your {label} pairings are published: {count} pairing{'s' if count != 1 else ''}. Accept or decline each."
+        body = (
+            f"Hello {person.name},\n\n{text}\n\n" + "\n".join(lines)
+            + f"\n\nTimes are in {person.timezone}.\nAccept or decline here: {link}\n"
+        )
+        notices.append({
+            "person_id": person_id, "text": text, "link": link,
+            "mail_subject": f"Your {label} pairings", "mail_body": body,
+        })
+    notify_many(notices)
+    return len(notices)

@@ -1,0 +1,385 @@
+"""Round pages: admins create, open, run, review and publish; people confirm and answer."""
+from __future__ import annotations
+
+import json
+
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    flash,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_login import current_user, login_required
+from sqlalchemy import select
+
+from ..extensions import db
+from ..models import Pairing, Person, RoundRun, RunKind
+from ..security import admin_required
+from . import jobs, services
+from .forms import ExcludeForm, NewRoundForm, RemovePairingForm, RunForm, UploadSolutionForm
+from .publication import publish
+from .review import compare, summarise
+
+bp = Blueprint("rounds", __name__)
+
+PAIRINGS_PER_PAGE = 100
+
+
+def _round_or_404(month: str):
+    round_ = services.round_for(month)
+    if round_ is None:
+        abort(404)
+    return round_
+
+
+def _run_or_404(month: str, run_id: int) -> RoundRun:
+    run = db.session.get(RoundRun, run_id)
+    if run is None or run.round.month != month:
+        abort(404)
+    return run
+
+
+# Admin: rounds ----------------------------------------------------------------------------
+
+
+@bp.route("/admin/rounds", methods=["GET", "POST"])
+@admin_required
+def index():
+    """Every round, newest month first, and a form to create the next."""
+    form = NewRoundForm()
+    if form.validate_on_submit():
+        try:
+            round_ = services.create_round(form.month.data, form.confirm_by.data)
+        except services.RoundRefusal as refusal:
+            form.month.errors.append(str(refusal))
+        else:
+            flash(f"Round {round_.month} created. Open it to ask people to confirm.", "success")
+            return redirect(url_for("rounds.show", month=round_.month))
+    return render_template("rounds/index.html", rounds=services.all_rounds(), form=form)
+
+
+@bp.route("/admin/rounds/<month>")
+@admin_required
+def show(month: str):
+    """Confirmations, the run under way or the latest result, exclusions and past runs."""
+    round_ = _round_or_404(month)
+    services.reap_stale_runs()
+    db.session.refresh(round_)
+    exclude_form = ExcludeForm()
+    confirmations = services.confirmations(round_)
+    _exclusion_choices(exclude_form)
+    return render_template(
+        "rounds/show.html", round=round_, confirmations=confirmations,
+        active=services.active_run(round_), latest=services.latest_result(round_),
+        run_form=RunForm(time_limit=int(_default_limit())), exclude_form=exclude_form,
+        declined=services.declined_count(round_),
+    )
+
+
+def _default_limit() -> float:
+    from flask import current_app
+
+    return current_app.config["ROUND_TIME_LIMIT"]
+
+
+def _exclusion_choices(form: ExcludeForm) -> None:
+    from wtforms.fields.choices import SelectChoice
+
+    people = db.session.execute(
+        select(Person.id, Person.name, Person.email, Person.is_master, Person.is_apprentice)
+        .where(Person.active).order_by(Person.name)
+    ).all()
+    form.apprentice_id.choices = [
+        SelectChoice(p.id, f"{p.name} ({p.email})") for p in people if p.is_apprentice
+    ]
+    form.master_id.choices = [SelectChoice(p.id, f"{p.name} ({p.email})") for p in people if p.is_master]
+
+
+@bp.post("/admin/rounds/<month>/open")
+@admin_required
+def open_round(month: str):
+    round_ = _round_or_404(month)
+    try:
+        asked = services.open_round(round_)
+    except services.RoundRefusal as refusal:
+        flash(str(refusal), "error")
+    else:
+        _send_mail_in_background()
+        flash(f"Round opened: {asked} people were asked to confirm by mail and on the site.", "success")
+    return redirect(url_for("rounds.show", month=month))
+
+
+def _send_mail_in_background() -> None:
+    try:
+        jobs.dispatch_mail()
+    except jobs.QueueUnavailable as failure:
+        flash(f"{failure}. The mail is kept and goes out once the queue is back "
+              "(or run `flask rounds deliver-mail`).", "error")
+
+
+@bp.post("/admin/rounds/<month>/runs")
+@admin_required
+def start_run(month: str):
+    round_ = _round_or_404(month)
+    form = RunForm()
+    if not form.validate_on_submit():
+        for errors in form.errors.values():
+            flash(" ".join(errors), "error")
+        return redirect(url_for("rounds.show", month=month))
+    kind = RunKind.FILL if form.kind.data == "fill" else RunKind.FULL
+    try:
+        run = services.start_run(round_, current_user, kind=kind, time_limit=form.time_limit.data)
+    except services.RoundRefusal as refusal:
+        flash(str(refusal), "error")
+        return redirect(url_for("rounds.show", month=month))
+    try:
+        jobs.dispatch_run(run.id)
+    except jobs.QueueUnavailable as failure:
+        services.fail_undispatched(run, str(failure))
+        flash(f"{failure}. Nothing was run; try again once the queue is back.", "error")
+        return redirect(url_for("rounds.show", month=month))
+    flash("The run has started; you can watch it here.", "success")
+    return redirect(url_for("rounds.show", month=month))
+
+
+@bp.route("/admin/rounds/<month>/runs/<int:run_id>/progress")
+@admin_required
+def progress(month: str, run_id: int):
+    """The run's state for the progress bar, polled by the round page."""
+    run = _run_or_404(month, run_id)
+    services.reap_stale_runs()
+    db.session.refresh(run)
+    return jsonify(
+        status=run.status.value, phase=run.phase, elapsed=round(run.elapsed, 1),
+        time_limit=run.time_limit, best_hours=run.best_hours, bound=run.bound,
+        gap=run.gap if run.observation_hours is not None else _progress_gap(run),
+        error=run.error, done=not run.status.is_active,
+        review_url=url_for("rounds.review", month=month, run_id=run.id),
+    )
+
+
+def _progress_gap(run: RoundRun) -> float | None:
+    if run.best_hours is None or not run.bound:
+        return None
+    return (run.bound - run.best_hours) / run.bound
+
+
+@bp.post("/admin/rounds/<month>/runs/<int:run_id>/cancel")
+@admin_required
+def cancel(month: str, run_id: int):
+    run = _run_or_404(month, run_id)
+    try:
+        services.cancel_run(run)
+    except services.RoundRefusal as refusal:
+        flash(str(refusal), "error")
+    else:
+        flash("Cancelling: the run stops within a few seconds and nothing is published.", "success")
+    return redirect(url_for("rounds.show", month=month))
+
+
+@bp.route("/admin/rounds/<month>/runs/<int:run_id>")
+@admin_required
+def review(month: str, run_id: int):
+    """Everything to decide on before publishing, side by side with last month."""
+    run = _run_or_404(month, run_id)
+    summary = previous = None
+    pairings: list[dict] = []
+    names: dict[str, str] = {}
+    if run.solution_json and run.problem_json:
+        problem, solution = json.loads(run.problem_json), json.loads(run.solution_json)
+        summary = summarise(problem, solution)
+        previous = services.previous_summary(run.round)
+        pairings = solution["pairings"]
+        names = services.names_for_refs(
+            [p["apprentice"] for p in pairings] + [p["master"] for p in pairings]
+            + [u.apprentice for u in summary.unmatched]
+        )
+    page = max(1, request.args.get("page", 1, type=int))
+    shown = pairings[(page - 1) * PAIRINGS_PER_PAGE: page * PAIRINGS_PER_PAGE]
+    return render_template(
+        "rounds/review.html", run=run, round=run.round, summary=summary,
+        comparison=compare(summary, previous) if summary else [], has_previous=previous is not None,
+        pairings=shown, pairing_count=len(pairings), page=page,
+        pages=max(1, -(-len(pairings) // PAIRINGS_PER_PAGE)), names=names,
+        remove_form=RemovePairingForm(), upload_form=UploadSolutionForm(),
+        can_publish=services.can_publish(run),
+    )
+
+
+@bp.route("/admin/rounds/<month>/runs/<int:run_id>/problem.json")
+@admin_required
+def problem_file(month: str, run_id: int):
+    run = _run_or_404(month, run_id)
+    if run.problem_json is None:
+        abort(404)
+    return _download(run.problem_json, f"round-{month}-run-{run.id}-problem.json")
+
+
+@bp.route("/admin/rounds/<month>/runs/<int:run_id>/solution.json")
+@admin_required
+def solution_file(month: str, run_id: int):
+    run = _run_or_404(month, run_id)
+    if run.solution_json is None:
+        abort(404)
+    return _download(run.solution_json, f"round-{month}-run-{run.id}-solution.json")
+
+
+def _download(body: str, filename: str) -> Response:
+    return Response(
+        body, mimetype="application/json",
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )
+
+
+@bp.post("/admin/rounds/<month>/runs/<int:run_id>/upload")
+@admin_required
+def upload(month: str, run_id: int):
+    run = _run_or_404(month, run_id)
+    form = UploadSolutionForm()
+    if not form.validate_on_submit():
+        for errors in form.errors.values():
+            flash(" ".join(errors), "error")
+        return redirect(url_for("rounds.review", month=month, run_id=run.id))
+    try:
+        uploaded = services.upload_solution(run, form.solution.data.read(), current_user)
+    except services.RoundRefusal as refusal:
+        flash(str(refusal), "error")
+        return redirect(url_for("rounds.review", month=month, run_id=run.id))
+    flash("The uploaded solution keeps every rule; review it below.", "success")
+    return redirect(url_for("rounds.review", month=month, run_id=uploaded.id))
+
+
+@bp.post("/admin/rounds/<month>/runs/<int:run_id>/remove-pairing")
+@admin_required
+def remove_pairing(month: str, run_id: int):
+    run = _run_or_404(month, run_id)
+    form = RemovePairingForm()
+    if form.validate_on_submit():
+        try:
+            services.remove_pairing(run, form.apprentice.data, form.master.data)
+        except services.RoundRefusal as refusal:
+            flash(str(refusal), "error")
+        else:
+            flash("Pairing removed from this run.", "success")
+    return redirect(url_for("rounds.review", month=month, run_id=run.id))
+
+
+@bp.post("/admin/rounds/<month>/runs/<int:run_id>/publish")
+@admin_required
+def publish_run(month: str, run_id: int):
+    run = _run_or_404(month, run_id)
+    try:
+        result = publish(run)
+    except services.RoundRefusal as refusal:
+        flash(str(refusal), "error")
+        return redirect(url_for("rounds.review", month=month, run_id=run.id))
+    _send_mail_in_background()
+    flash(
+        f"Published {result.pairings} pairings and {result.sessions} sessions; "
+        f"{result.people} people were told on the site and by mail.", "success",
+    )
+    return redirect(url_for("rounds.show", month=month))
+
+
+@bp.post("/admin/rounds/<month>/exclusions")
+@admin_required
+def exclude(month: str):
+    round_ = _round_or_404(month)
+    form = ExcludeForm()
+    _exclusion_choices(form)
+    if not form.validate_on_submit():
+        for errors in form.errors.values():
+            flash(" ".join(errors), "error")
+    else:
+        try:
+            services.exclude_pair(round_, form.apprentice_id.data, form.master_id.data)
+        except services.RoundRefusal as refusal:
+            flash(str(refusal), "error")
+        else:
+            flash("Pair excluded: the next run keeps them apart.", "success")
+    return redirect(url_for("rounds.show", month=month))
+
+
+@bp.post("/admin/rounds/<month>/exclusions/<int:exclusion_id>/delete")
+@admin_required
+def remove_exclusion(month: str, exclusion_id: int):
+    round_ = _round_or_404(month)
+    try:
+        services.remove_exclusion(round_, exclusion_id)
+    except services.RoundRefusal as refusal:
+        flash(str(refusal), "error")
+    else:
+        flash("Exclusion removed.", "success")
+    return redirect(url_for("rounds.show", month=month))
+
+
+# People: confirming, pairings, notifications -------------------------------------------------
+
+
+@bp.post("/rounds/<month>/confirm")
+@login_required
+def confirm(month: str):
+    try:
+        services.confirm_month(current_user, month)
+    except services.RoundRefusal as refusal:
+        flash(str(refusal), "error")
+    except ValueError:
+        abort(404)
+    else:
+        flash("Confirmed: you are in this month's matching round.", "success")
+    return redirect(request.form.get("next_page") if _safe(request.form.get("next_page"))
+                    else url_for("home.dashboard"))
+
+
+def _safe(target: str | None) -> bool:
+    return bool(target) and target.startswith("/") and not target.startswith("//")
+
+
+@bp.route("/pairings")
+@login_required
+def my_pairings():
+    """The person's pairings, with sessions in their own time zone, to accept or decline."""
+    return render_template("rounds/pairings.html", pairings=services.pairings_of(current_user))
+
+
+@bp.post("/pairings/<int:pairing_id>/respond")
+@login_required
+def respond(pairing_id: int):
+    pairing = db.session.get(Pairing, pairing_id)
+    if pairing is None or current_user.id not in (pairing.apprentice_id, pairing.master_id):
+        abort(404)
+    answer = request.form.get("answer")
+    if answer not in ("accept", "decline"):
+        flash("Choose accept or decline.", "error")
+        return redirect(url_for("rounds.my_pairings"))
+    try:
+        services.respond(pairing, current_user, accept=answer == "accept")
+    except services.RoundRefusal as refusal:
+        flash(str(refusal), "error")
+    else:
+        flash("Accepted: see you at the sessions." if answer == "accept"
+              else "Declined: its sessions are freed and the other side is told.", "success")
+    return redirect(url_for("rounds.my_pairings"))
+
+
+@bp.route("/notifications")
+@login_required
+def notifications():
+    from .notices import unread_for
+
+    return render_template("rounds/notifications.html", notices=unread_for(current_user, limit=100))
+
+
+@bp.post("/notifications/read")
+@login_required
+def read_notifications():
+    from .notices import mark_all_read
+
+    mark_all_read(current_user)
+    return redirect(url_for("rounds.notifications"))
+

@@ -1,0 +1,148 @@
+"""A round's life through its services: snapshot, run, publish, answer, fill, favour."""
+import json
+from datetime import time
+
+import pytest
+from sqlalchemy import func, select
+
+from mentor_match.extensions import db
+from mentor_match.models import (
+    Notification,
+    Pairing,
+    Response,
+    RoundRun,
+    RoundStatus,
+    RunKind,
+    RunStatus,
+    SessionObserver,
+)
+from mentor_match.rounds import services
+from mentor_match.rounds.encoder import encode_round
+from mentor_match.rounds.publication import publish
+
+from .factories import (
+    give_skill,
+    make_apprentice,
+    make_area,
+    make_confirmed_plan,
+    make_master,
+    make_month_plan,
+    make_round,
+    make_site,
+    make_weekly_window,
+    next_month,
+)
+
+
+@pytest.fixture
+def organisation():
+    """Two masters of anchoring and three apprentices, free on Tuesday and Thursday mornings."""
+    site = make_site("Round HQ", "Europe/London")
+    skill = make_area("Negotiation", skills=("Anchoring",)).micro_skills[0]
+    masters = [make_master(f"Master {n}", site=site) for n in (1, 2)]
+    apprentices = [make_apprentice(f"Apprentice {n}", site=site) for n in (1, 2, 3)]
+    for person in masters + apprentices:
+        is_master = person in masters
+        give_skill(person, skill, "master" if is_master else "apprentice",
+                   hosts=is_master, develops=not is_master)
+        for weekday in (1, 3):
+            make_weekly_window(person, weekday=weekday, start=time(9), end=time(12))
+        make_confirmed_plan(person, max_hosting_hours=6, observation_hours=4, max_apprentices=2)
+    return {"site": site, "skill": skill, "masters": masters, "apprentices": apprentices}
+
+
+def run_now(round_, kind=RunKind.FULL):
+    run = services.start_run(round_, None, kind=kind, time_limit=5)
+    assert services.perform_run(run.id) is True
+    db.session.refresh(run)
+    return run
+
+
+def test_snapshot_holds_only_confirmed_people(organisation, verify_round):
+    late = make_apprentice("Late Apprentice")
+    give_skill(late, organisation["skill"], "apprentice", develops=True)
+    make_month_plan(late, next_month())  # saved but never confirmed
+    problem = encode_round(make_round())
+    ids = {a["id"] for a in problem["apprentices"]}
+    assert ids == {f"a-{p.id}" for p in organisation["apprentices"]}
+    assert {m["id"] for m in problem["masters"]} == {f"m-{p.id}" for p in organisation["masters"]}
+    master = problem["masters"][0]
+    assert master["max_hosting_hours"] == 6 and master["max_apprentices"] == 2
+    assert master["availability"] and master["availability"][0]["modes"] == ["in_person", "virtual"]
+
+
+def test_run_solves_and_publish_creates_pairings_and_sessions(organisation, verify_round):
+    round_ = make_round()
+    run = run_now(round_)
+    assert run.status is RunStatus.SUCCEEDED, run.error
+    problem, solution = json.loads(run.problem_json), json.loads(run.solution_json)
+    assert verify_round(problem, solution)["valid"]
+    assert run.observation_hours == 12  # three apprentices, four hours each, room to spare
+
+    result = publish(run)
+    assert result.pairings == len(solution["pairings"]) == db.session.scalar(
+        select(func.count()).select_from(Pairing))
+    seats = db.session.scalars(select(SessionObserver)).all()
+    assert sum(seat.session.hours for seat in seats) == 12
+    assert all(seat.session.mode.value in ("in_person", "virtual") for seat in seats)
+    db.session.refresh(round_)
+    assert round_.status is RoundStatus.PUBLISHED
+    # Everyone paired hears about it on the site, with a mail waiting to go.
+    told = db.session.scalar(select(func.count()).select_from(Notification))
+    assert told == 5
+
+
+def test_publishing_twice_publishes_once(organisation):
+    round_ = make_round()
+    run = run_now(round_)
+    publish(run)
+    pairings = db.session.scalar(select(func.count()).select_from(Pairing))
+    with pytest.raises(services.RoundRefusal, match="already been published"):
+        publish(db.session.get(RoundRun, run.id))
+    assert db.session.scalar(select(func.count()).select_from(Pairing)) == pairings
+
+
+def test_second_run_while_one_is_under_way_is_refused(organisation):
+    round_ = make_round()
+    services.start_run(round_, None, time_limit=5)
+    with pytest.raises(services.RoundRefusal, match="already under way"):
+        services.start_run(round_, None, time_limit=5)
+    assert db.session.scalar(select(func.count()).select_from(RoundRun)) == 1
+
+
+def test_a_job_delivered_twice_runs_once(organisation):
+    run = services.start_run(make_round(), None, time_limit=5)
+    assert services.perform_run(run.id) is True
+    finished = db.session.get(RoundRun, run.id).finished_at
+    assert services.perform_run(run.id) is False
+    db.session.expire_all()
+    assert db.session.get(RoundRun, run.id).finished_at == finished
+
+
+def test_declining_frees_sessions_and_a_fill_run_reuses_them(organisation, verify_round):
+    round_ = make_round()
+    publish(run_now(round_))
+    pairing = db.session.scalars(select(Pairing)).first()
+    apprentice = pairing.apprentice
+    services.respond(pairing, apprentice, accept=False)
+    assert pairing.status is Response.DECLINED
+    assert not db.session.scalars(
+        select(SessionObserver).where(SessionObserver.pairing_id == pairing.id)).all()
+
+    fill = run_now(round_, RunKind.FILL)
+    assert fill.status is RunStatus.SUCCEEDED, fill.error
+    problem = json.loads(fill.problem_json)
+    assert [f"a-{apprentice.id}", f"m-{pairing.master_id}"] in problem["exclude"]
+    # Standing pairings keep their time: nobody is offered a slot they already spend.
+    result = publish(fill)
+    assert result.pairings <= 1
+
+
+def test_answering_twice_is_refused(organisation):
+    round_ = make_round()
+    publish(run_now(round_))
+    pairing = db.session.scalars(select(Pairing)).first()
+    services.respond(pairing, pairing.master, accept=True)
+    with pytest.raises(services.RoundRefusal, match="already answered"):
+        services.respond(pairing, pairing.master, accept=False)
+    assert pairing.master_response is Response.ACCEPTED
