@@ -3,7 +3,7 @@ import random
 import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
@@ -17,9 +17,12 @@ from ..models import (
     ChangeKind,
     MicroSkill,
     MonthPlan,
+    Notification,
     Person,
     PersonArea,
     PersonSkill,
+    Round,
+    RoundStatus,
     Site,
     Stage,
     WeeklyWindow,
@@ -328,6 +331,7 @@ def seed_demo_organisation(
     _ensure_most_wanted_are_hosted(people, most_wanted)
     changes = _one_off_changes(people, month_start)
     db.session.add_all(changes)
+    _open_round(people, month, month_start, today or date.today(), rng)
 
     everyone = list(people.values())
     summary = DemoSummary(
@@ -348,6 +352,32 @@ def seed_demo_organisation(
     )
     db.session.commit()
     return summary
+
+
+def _open_round(
+    people: dict[str, Person], month: str, month_start: date, today: date, rng: random.Random
+) -> None:
+    """Next month's round, open, with most people confirmed.
+
+    The featured log-ins have not confirmed yet, so a demo visitor can confirm as them,
+    and a few others never do, so the round page shows who would be left out.
+    """
+    deadline = min(today + timedelta(days=5), month_start - timedelta(days=1))
+    now = datetime.now(UTC)
+    db.session.add(Round(
+        month=month, status=RoundStatus.OPEN, opened_at=now,
+        confirm_by=datetime.combine(deadline, time(23, 59), UTC),
+    ))
+    featured = {name for _, name in FEATURED}
+    for name, person in people.items():
+        if name not in featured and rng.random() > 0.1:
+            person.month_plans[0].confirmed_at = now
+        if person.is_master or person.is_apprentice:
+            db.session.add(Notification(
+                person=person, link=f"/availability/plan?month={month}",
+                text=f"The {month} matching round is open: confirm your availability, hours and "
+                     f"seats by {deadline:%d %b %Y} to be included.",
+            ))
 
 
 def _login(role: str, person: Person) -> DemoLogin:

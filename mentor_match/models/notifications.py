@@ -4,9 +4,10 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import ForeignKey, String, Text
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
+from .people import Person
 from .types import UTCDateTime, utcnow
 
 
@@ -25,3 +26,5 @@ class Notification(db.Model):
     mail_body: Mapped[str] = mapped_column(Text, default="")
     # Set when the mail is claimed for sending, so a second delivery job never sends it again.
     mailed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+
+    person: Mapped[Person] = relationship()

@@ -11,6 +11,7 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 
 from sqlalchemy import select
+from sqlalchemy.orm import contains_eager
 
 from ..availability.services import Interval, availability_by_person
 from ..extensions import db
@@ -86,7 +87,7 @@ def _skills_by_person(person_ids: list[int]) -> dict[int, list[tuple[str, Stage,
     """(micro skill key, stage, hosts, develops) for each person, in two queries."""
     skills: dict[int, list[tuple[str, Stage, bool, bool]]] = defaultdict(list)
     keys = {skill.id: skill.key for skill in db.session.scalars(
-        select(MicroSkill).join(Area).order_by(MicroSkill.id)
+        select(MicroSkill).join(Area).options(contains_eager(MicroSkill.area))
     )}
     for chunk in _chunks(person_ids):
         rows = db.session.execute(

@@ -8,6 +8,7 @@ from datetime import datetime
 
 from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import contains_eager
 
 from ..availability.expansion import Month
 from ..extensions import db
@@ -86,11 +87,11 @@ def publish(run: RoundRun) -> Published:
 
 def _create_everything(run: RoundRun, round_: Round, problem: dict, solution: dict) -> Published:
     masters = {m["id"]: m for m in problem["masters"]}
-    skill_ids = {
-        key: skill_id for skill_id, key in (
-            (skill.id, skill.key) for skill in db.session.scalars(select(MicroSkill).join(Area))
-        )
-    }
+    skills = list(db.session.scalars(
+        select(MicroSkill).join(Area).options(contains_eager(MicroSkill.area))
+    ))
+    skill_ids = {skill.key: skill.id for skill in skills}
+    skill_names = {skill.key: skill.full_name for skill in skills}
     pairings = solution["pairings"]
     rows = [
         {"round_id": round_.id, "run_id": run.id, "apprentice_id": person_id_of(p["apprentice"]),
@@ -140,11 +141,11 @@ def _create_everything(run: RoundRun, round_: Round, problem: dict, solution: di
     if observer_rows:
         db.session.execute(insert(SessionObserver), observer_rows)
 
-    people = _tell_everyone(round_, pairings)
+    people = _tell_everyone(round_, pairings, skill_names)
     return Published(len(pairing_ids), len(session_ids), people)
 
 
-def _tell_everyone(round_: Round, pairings: list[dict]) -> int:
+def _tell_everyone(round_: Round, pairings: list[dict], skill_names: dict[str, str]) -> int:
     """One notification and mail per person, listing their pairings and session times locally."""
     label = Month.parse(round_.month).label
     by_person: dict[int, list[tuple[str, dict]]] = defaultdict(list)
@@ -171,7 +172,8 @@ def _tell_everyone(round_: Round, pairings: list[dict]) -> int:
             other_id = person_id_of(p["master"] if role == "observe" else p["apprentice"])
             other = people[other_id].name
             what = f"You observe {other}" if role == "observe" else f"{other} observes you"
-            lines.append(f"{what} ({', '.join(p['skills'])}):")
+            skills = ", ".join(skill_names.get(key, key) for key in p["skills"])
+            lines.append(f"{what} ({skills}):")
             for session in p["sessions"]:
                 start = _instant(session["start"]).astimezone(zone)
                 end = _instant(session["end"]).astimezone(zone)

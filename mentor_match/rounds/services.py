@@ -11,6 +11,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from flask import current_app, url_for
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import contains_eager
 
 from ..availability.expansion import Month, MonthError
 from ..extensions import db
@@ -88,7 +89,7 @@ def open_round(round_: Round) -> int:
         db.session.rollback()
         raise RoundRefusal("This round is already open.")
     month = Month.parse(round_.month)
-    link = _absolute("availability.month", month=round_.month)
+    link = _absolute("availability.plan", month=round_.month)
     people = db.session.execute(
         select(Person.id, Person.name, Person.timezone)
         .where(Person.active, Person.is_master | Person.is_apprentice)
@@ -458,6 +459,16 @@ def previous_summary(round_: Round):
     if run is None:
         return None
     return summarise(json.loads(run.problem_json), json.loads(run.solution_json))
+
+
+def skill_names() -> dict[str, str]:
+    """Micro skill keys of round files ("negotiation/anchoring") to names people read."""
+    from ..models import MicroSkill
+    from ..models.skills import Area
+
+    return {skill.key: skill.full_name for skill in db.session.scalars(
+        select(MicroSkill).join(Area).options(contains_eager(MicroSkill.area))
+    )}
 
 
 def names_for_refs(refs: list[str]) -> dict[str, str]:

@@ -206,7 +206,8 @@ def review(month: str, run_id: int):
         comparison=compare(summary, previous) if summary else [], has_previous=previous is not None,
         pairings=shown, pairing_count=len(pairings), page=page,
         pages=max(1, -(-len(pairings) // PAIRINGS_PER_PAGE)), names=names,
-        remove_form=RemovePairingForm(), upload_form=UploadSolutionForm(),
+        skill_names=services.skill_names(), remove_form=RemovePairingForm(),
+        upload_form=UploadSolutionForm(),
         can_publish=services.can_publish(run),
     )
 

@@ -1,0 +1,481 @@
+"""The round pages: what admins and people see and do, through real requests."""
+import io
+import json
+import threading
+from datetime import UTC, datetime, time, timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+from mentor_match.extensions import db
+from mentor_match.models import (
+    MonthPlan,
+    Notification,
+    OutboxMessage,
+    Pairing,
+    Response,
+    Round,
+    RoundRun,
+    RoundStatus,
+    RunStatus,
+    SessionObserver,
+    utcnow,
+)
+from mentor_match.optimizer.solve import Cancelled, solve
+from mentor_match.rounds import jobs, services
+from mentor_match.rounds.encoder import encode_round
+from mentor_match.rounds.publication import publish
+
+from .factories import (
+    give_skill,
+    make_admin,
+    make_apprentice,
+    make_area,
+    make_confirmed_plan,
+    make_master,
+    make_month_plan,
+    make_round,
+    make_site,
+    make_weekly_window,
+    next_month,
+)
+
+
+def count(model) -> int:
+    return db.session.scalar(select(func.count()).select_from(model))
+
+
+@pytest.fixture
+def admin():
+    return make_admin("Ada Admin")
+
+
+@pytest.fixture
+def people():
+    """Two masters and three apprentices who have all confirmed for next month."""
+    site = make_site("Pages HQ", "Europe/London")
+    skill = make_area("Negotiation", skills=("Anchoring",)).micro_skills[0]
+    masters = [make_master(f"Master {n}", site=site) for n in (1, 2)]
+    apprentices = [make_apprentice(f"Apprentice {n}", site=site) for n in (1, 2, 3)]
+    for person in masters + apprentices:
+        is_master = person in masters
+        give_skill(person, skill, "master" if is_master else "apprentice",
+                   hosts=is_master, develops=not is_master)
+        make_weekly_window(person, weekday=1, start=time(9), end=time(12))
+        make_weekly_window(person, weekday=3, start=time(9), end=time(12))
+        make_confirmed_plan(person, observation_hours=4)
+    return {"masters": masters, "apprentices": apprentices, "skill": skill}
+
+
+def finished_run(round_) -> RoundRun:
+    run = services.start_run(round_, None, time_limit=5)
+    services.perform_run(run.id)
+    db.session.refresh(run)
+    assert run.status is RunStatus.SUCCEEDED, run.error
+    return run
+
+
+# Creating and opening -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("month", "deadline", "message"), [
+    ("December", 1, "YYYY-MM"),
+    ("2020-01", 1, "already started"),
+    (None, 60, "confirmation deadline"),
+])
+def test_a_bad_round_is_refused_and_nothing_is_created(login, admin, month, deadline, message):
+    client = login(admin)
+    response = client.post("/admin/rounds", data={
+        "month": month or next_month(),
+        "confirm_by": (datetime.now(UTC).date() + timedelta(days=deadline)).isoformat(),
+    })
+    assert response.status_code == 200
+    assert message in response.get_data(as_text=True)
+    assert count(Round) == 0
+
+
+def test_one_round_per_month(login, admin):
+    client = login(admin)
+    form = {"month": next_month(), "confirm_by": datetime.now(UTC).date().isoformat()}
+    assert client.post("/admin/rounds", data=form).status_code == 302
+    response = client.post("/admin/rounds", data=form)
+    assert "already a round" in response.get_data(as_text=True)
+    assert count(Round) == 1
+
+
+def test_opening_asks_everyone_on_the_site_and_by_mail(login, admin, people):
+    round_ = make_round(status=RoundStatus.DRAFT)
+    response = login(admin).post(f"/admin/rounds/{round_.month}/open", follow_redirects=True)
+    assert "5 people were asked to confirm" in response.get_data(as_text=True)
+    jobs.wait_for_background_jobs()
+    db.session.expire_all()
+    assert count(Notification) == 5
+    mails = db.session.scalars(select(OutboxMessage)).all()
+    assert sorted(m.recipient for m in mails) == sorted(
+        p.email for p in people["masters"] + people["apprentices"])
+    assert all("Confirm your availability" in m.subject for m in mails)
+    # Opening twice changes nothing.
+    login(admin).post(f"/admin/rounds/{round_.month}/open")
+    assert count(Notification) == 5
+
+
+def test_mail_is_delivered_once_even_by_two_deliveries(app, people):
+    make_round(status=RoundStatus.DRAFT)
+    services.open_round(db.session.scalars(select(Round)).one())
+    from mentor_match.rounds.notices import deliver_pending_mail
+
+    workers = [threading.Thread(target=lambda: _deliver(app, deliver_pending_mail)) for _ in range(2)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    assert count(OutboxMessage) == 5
+
+
+def _deliver(app, deliver):
+    with app.app_context():
+        deliver()
+
+
+# Confirming ---------------------------------------------------------------------------------
+
+
+def test_a_person_confirms_from_their_plan_page(login, people):
+    round_ = make_round()
+    newcomer = make_apprentice("Newcomer")
+    client = login(newcomer)
+    assert "is open" in client.get("/dashboard").get_data(as_text=True)
+    page = client.get(f"/availability/plan?month={round_.month}").get_data(as_text=True)
+    assert "Confirm for" in page
+    response = client.post(f"/rounds/{round_.month}/confirm", follow_redirects=True)
+    assert "Confirmed" in response.get_data(as_text=True)
+    plan = db.session.scalar(select(MonthPlan).where(MonthPlan.person_id == newcomer.id))
+    assert plan.month == round_.month and plan.confirmed_at is not None
+    assert newcomer.id in {row[0] for row in services.confirmations(round_).confirmed}
+
+
+def test_confirming_after_the_deadline_is_refused(login):
+    round_ = make_round()
+    round_.confirm_by = utcnow() - timedelta(minutes=1)
+    db.session.commit()
+    late = make_apprentice("Late")
+    response = login(late).post(f"/rounds/{round_.month}/confirm", follow_redirects=True)
+    assert "deadline to confirm" in response.get_data(as_text=True)
+    assert count(MonthPlan) == 0
+
+
+def test_people_who_did_not_confirm_are_left_out_and_listed(login, admin, people):
+    round_ = make_round()
+    quiet = make_apprentice("Quiet Apprentice")
+    make_month_plan(quiet, round_.month)
+    page = login(admin).get(f"/admin/rounds/{round_.month}").get_data(as_text=True)
+    assert "Quiet Apprentice" in page.split("Not confirmed")[1]
+    assert f"a-{quiet.id}" not in {a["id"] for a in encode_round(round_)["apprentices"]}
+
+
+# Running ------------------------------------------------------------------------------------
+
+
+def test_run_from_the_round_page_happens_in_the_background(login, admin, people, verify_round):
+    round_ = make_round()
+    client = login(admin)
+    response = client.post(f"/admin/rounds/{round_.month}/runs", data={"time_limit": 5, "kind": "full"})
+    assert response.status_code == 302
+    jobs.wait_for_background_jobs()
+    db.session.expire_all()
+    run = db.session.scalars(select(RoundRun)).one()
+    assert run.status is RunStatus.SUCCEEDED, run.error
+    assert verify_round(json.loads(run.problem_json), json.loads(run.solution_json))["valid"]
+    progress = client.get(f"/admin/rounds/{round_.month}/runs/{run.id}/progress").get_json()
+    assert progress["done"] is True and progress["status"] == "succeeded"
+    assert progress["best_hours"] == run.observation_hours == 12
+
+
+def test_run_needs_a_sane_time_limit(login, admin, people):
+    round_ = make_round()
+    response = login(admin).post(f"/admin/rounds/{round_.month}/runs", data={"time_limit": 100000},
+                                 follow_redirects=True)
+    assert "Choose from 5 to 600 seconds" in response.get_data(as_text=True)
+    assert count(RoundRun) == 0
+
+
+def test_run_is_refused_while_another_is_under_way(login, admin, people):
+    round_ = make_round()
+    db.session.add(RoundRun(round_id=round_.id, status=RunStatus.QUEUED, time_limit=5))
+    db.session.commit()
+    response = login(admin).post(f"/admin/rounds/{round_.month}/runs", data={"time_limit": 5},
+                                 follow_redirects=True)
+    assert "already under way" in response.get_data(as_text=True)
+    assert count(RoundRun) == 1
+
+
+def test_cancel_stops_a_running_run_through_its_heartbeat(app, people, monkeypatch):
+    """Cancel sets a flag; the heartbeat sees it and stops the solver within seconds."""
+    started = threading.Event()
+
+    def solve_until_cancelled(problem, time_limit, on_progress, cancel):
+        started.set()
+        if not cancel.wait(20):
+            raise AssertionError("the heartbeat never passed the cancel on")
+        raise Cancelled()
+
+    monkeypatch.setattr(services, "solve", solve_until_cancelled)
+    run = services.start_run(make_round(), None, time_limit=30)
+    run_id = run.id
+    worker = threading.Thread(target=lambda: _perform(app, run_id))
+    worker.start()
+    assert started.wait(10)
+    services.cancel_run(run)
+    worker.join(30)
+    db.session.expire_all()
+    stopped = db.session.get(RoundRun, run.id)
+    assert stopped.status is RunStatus.CANCELLED
+    assert "Cancelled" in stopped.error
+    assert count(Pairing) == 0
+
+
+def _perform(app, run_id):
+    with app.app_context():
+        services.perform_run(run_id)
+
+
+def test_a_queued_run_is_cancelled_at_once(login, admin, people):
+    round_ = make_round()
+    run = RoundRun(round_id=round_.id, status=RunStatus.QUEUED, time_limit=5)
+    db.session.add(run)
+    db.session.commit()
+    login(admin).post(f"/admin/rounds/{round_.month}/runs/{run.id}/cancel")
+    db.session.refresh(run)
+    assert run.status is RunStatus.CANCELLED
+
+
+def test_a_run_whose_worker_went_silent_is_failed_and_can_be_run_again(login, admin, people):
+    round_ = make_round()
+    stale = RoundRun(round_id=round_.id, status=RunStatus.RUNNING, time_limit=60,
+                     started_at=utcnow() - timedelta(minutes=5),
+                     heartbeat_at=utcnow() - timedelta(minutes=2))
+    db.session.add(stale)
+    db.session.commit()
+    client = login(admin)
+    page = client.get(f"/admin/rounds/{round_.month}").get_data(as_text=True)
+    assert "stopped responding" in page
+    db.session.refresh(stale)
+    assert stale.status is RunStatus.FAILED
+    assert client.post(f"/admin/rounds/{round_.month}/runs", data={"time_limit": 5}).status_code == 302
+    jobs.wait_for_background_jobs()
+    assert db.session.scalars(select(RoundRun).order_by(RoundRun.id.desc())).first().status is RunStatus.SUCCEEDED
+
+
+def test_a_failing_run_says_why(app, people, monkeypatch):
+    def broken(*args, **kwargs):
+        raise RuntimeError("out of memory")
+
+    monkeypatch.setattr(services, "solve", broken)
+    run = services.start_run(make_round(), None, time_limit=5)
+    services.perform_run(run.id)
+    db.session.refresh(run)
+    assert run.status is RunStatus.FAILED and "out of memory" in run.error
+
+
+# Review: downloads, uploads, edits ------------------------------------------------------------
+
+
+def test_review_shows_the_figures_and_downloads(login, admin, people):
+    round_ = make_round()
+    run = finished_run(round_)
+    client = login(admin)
+    page = client.get(f"/admin/rounds/{round_.month}/runs/{run.id}").get_data(as_text=True)
+    for text in ("Observation hours", "Proven bound", "Where masters are scarce", "Apprentice 1",
+                 "Negotiation: Anchoring", "Remote workers"):
+        assert text in page
+    problem = client.get(f"/admin/rounds/{round_.month}/runs/{run.id}/problem.json")
+    assert problem.headers["Content-Disposition"].startswith("attachment")
+    assert problem.get_json()["round"] == round_.month
+    assert client.get(f"/admin/rounds/{round_.month}/runs/{run.id}/solution.json").get_json() == \
+        json.loads(run.solution_json)
+
+
+def test_an_uploaded_solution_that_keeps_the_rules_becomes_a_run(login, admin, people):
+    round_ = make_round()
+    run = finished_run(round_)
+    solution = solve(json.loads(run.problem_json), time_limit=3, seed=7)
+    response = login(admin).post(
+        f"/admin/rounds/{round_.month}/runs/{run.id}/upload",
+        data={"solution": (io.BytesIO(json.dumps(solution).encode()), "solution.json")},
+        content_type="multipart/form-data",
+    )
+    assert response.status_code == 302
+    uploaded = db.session.scalars(select(RoundRun).where(RoundRun.source == "upload")).one()
+    assert uploaded.observation_hours == solution["observation_hours"]
+    assert uploaded.problem_json == run.problem_json
+
+
+@pytest.mark.parametrize(("body", "message"), [
+    (b"{not json", "not JSON"),
+    (b'{"format": "mentor-match/solution@1"}', "breaks the round"),
+])
+def test_an_uploaded_solution_that_breaks_the_rules_is_refused_with_reasons(
+    login, admin, people, body, message
+):
+    round_ = make_round()
+    run = finished_run(round_)
+    response = login(admin).post(
+        f"/admin/rounds/{round_.month}/runs/{run.id}/upload",
+        data={"solution": (io.BytesIO(body), "solution.json")},
+        content_type="multipart/form-data", follow_redirects=True,
+    )
+    assert message in response.get_data(as_text=True)
+    assert count(RoundRun) == 1
+
+
+def test_an_uploaded_solution_over_a_masters_seats_is_refused(login, admin, people):
+    round_ = make_round()
+    run = finished_run(round_)
+    solution = json.loads(run.solution_json)
+    solution["pairings"][0]["sessions"][0]["start"] = "2001-01-01T00:30:00Z"
+    response = login(admin).post(
+        f"/admin/rounds/{round_.month}/runs/{run.id}/upload",
+        data={"solution": (io.BytesIO(json.dumps(solution).encode()), "s.json")},
+        content_type="multipart/form-data", follow_redirects=True,
+    )
+    assert "pairings[0].sessions[0]" in response.get_data(as_text=True)
+    assert count(RoundRun) == 1
+
+
+def test_removing_a_pairing_in_review(login, admin, people, verify_round):
+    round_ = make_round()
+    run = finished_run(round_)
+    first = json.loads(run.solution_json)["pairings"][0]
+    login(admin).post(f"/admin/rounds/{round_.month}/runs/{run.id}/remove-pairing",
+                      data={"apprentice": first["apprentice"], "master": first["master"]})
+    db.session.refresh(run)
+    solution = json.loads(run.solution_json)
+    assert (first["apprentice"], first["master"]) not in {
+        (p["apprentice"], p["master"]) for p in solution["pairings"]}
+    assert verify_round(json.loads(run.problem_json), solution)["valid"]
+    assert run.observation_hours < 12
+
+
+def test_excluding_a_pair_reaches_the_next_run(login, admin, people):
+    round_ = make_round()
+    apprentice, master = people["apprentices"][0], people["masters"][0]
+    client = login(admin)
+    client.post(f"/admin/rounds/{round_.month}/exclusions",
+                data={"apprentice_id": apprentice.id, "master_id": master.id})
+    assert [f"a-{apprentice.id}", f"m-{master.id}"] in encode_round(round_)["exclude"]
+    response = client.post(f"/admin/rounds/{round_.month}/exclusions",
+                           data={"apprentice_id": apprentice.id, "master_id": master.id},
+                           follow_redirects=True)
+    assert "already excluded" in response.get_data(as_text=True)
+
+
+# Publishing and answering ---------------------------------------------------------------------
+
+
+def test_publish_from_review_tells_people_and_twice_publishes_once(login, admin, people):
+    round_ = make_round()
+    run = finished_run(round_)
+    client = login(admin)
+    first = client.post(f"/admin/rounds/{round_.month}/runs/{run.id}/publish", follow_redirects=True)
+    assert "Published" in first.get_data(as_text=True)
+    pairings = count(Pairing)
+    second = client.post(f"/admin/rounds/{round_.month}/runs/{run.id}/publish", follow_redirects=True)
+    assert "already been published" in second.get_data(as_text=True)
+    assert count(Pairing) == pairings > 0
+    jobs.wait_for_background_jobs()
+    paired = db.session.execute(select(Pairing.apprentice_id, Pairing.master_id)).all()
+    assert count(OutboxMessage) == len({person for pair in paired for person in pair})
+
+
+def test_two_admins_publishing_at_once_publish_once(app, people):
+    round_ = make_round()
+    run_id = finished_run(round_).id
+    outcomes = []
+
+    def press_publish():
+        with app.app_context():
+            try:
+                outcomes.append(publish(db.session.get(RoundRun, run_id)).pairings)
+            except services.RoundRefusal as refusal:
+                outcomes.append(str(refusal))
+            except Exception as error:  # noqa: BLE001 - SQLite's lock is also "one publication"
+                db.session.rollback()
+                outcomes.append(type(error).__name__)
+
+    admins = [threading.Thread(target=press_publish) for _ in range(2)]
+    for thread in admins:
+        thread.start()
+    for thread in admins:
+        thread.join()
+    assert sum(isinstance(outcome, int) for outcome in outcomes) == 1, outcomes
+    assert count(Pairing) == next(o for o in outcomes if isinstance(o, int))
+
+
+def test_a_person_sees_their_pairings_in_their_zone_and_accepts(login, people):
+    round_ = make_round()
+    publish(finished_run(round_))
+    apprentice = people["apprentices"][0]
+    apprentice.timezone = "Asia/Kolkata"
+    db.session.commit()
+    pairing = db.session.scalars(select(Pairing).where(Pairing.apprentice_id == apprentice.id)).first()
+    seat = db.session.scalars(select(SessionObserver).where(SessionObserver.pairing_id == pairing.id)).first()
+    client = login(apprentice)
+    page = client.get("/pairings").get_data(as_text=True)
+    local = seat.session.starts_at.astimezone(apprentice.zone)
+    assert f"{local:%H:%M}" in page and "IST" in page
+    client.post(f"/pairings/{pairing.id}/respond", data={"answer": "accept"})
+    db.session.refresh(pairing)
+    assert pairing.apprentice_response is Response.ACCEPTED
+
+
+def test_nobody_else_can_answer_a_pairing(login, people):
+    round_ = make_round()
+    publish(finished_run(round_))
+    pairing = db.session.scalars(select(Pairing)).first()
+    stranger = make_apprentice("Stranger")
+    assert login(stranger).post(f"/pairings/{pairing.id}/respond", data={"answer": "decline"}).status_code == 404
+    db.session.refresh(pairing)
+    assert pairing.status is Response.PENDING
+
+
+def test_declining_tells_the_other_side(login, people):
+    round_ = make_round()
+    publish(finished_run(round_))
+    pairing = db.session.scalars(select(Pairing)).first()
+    login(pairing.master).post(f"/pairings/{pairing.id}/respond", data={"answer": "decline"})
+    told = db.session.scalars(
+        select(Notification).where(Notification.person_id == pairing.apprentice_id)
+        .order_by(Notification.id.desc())
+    ).first()
+    assert "declined" in told.text
+
+
+def test_notifications_page_and_mark_read(login, people):
+    round_ = make_round()
+    publish(finished_run(round_))
+    apprentice = people["apprentices"][0]
+    client = login(apprentice)
+    page = client.get("/notifications").get_data(as_text=True)
+    assert "pairings are published" in page
+    assert 'aria-label="1 unread"' in page
+    client.post("/notifications/read")
+    assert 'aria-label="1 unread"' not in client.get("/notifications").get_data(as_text=True)
+
+
+# Favouring last month's unmatched -------------------------------------------------------------
+
+
+def test_apprentices_left_out_last_month_are_favoured(people):
+    this_month = make_round()
+    year, month = map(int, this_month.month.split("-"))
+    last = f"{year - 1}-12" if month == 1 else f"{year}-{month - 1:02d}"
+    previous = make_round(last, RoundStatus.PUBLISHED)
+    previous.published_at = utcnow()
+    db.session.commit()
+    left_out, paired = people["apprentices"][0], people["apprentices"][1]
+    for apprentice in (left_out, paired):
+        make_confirmed_plan(apprentice, last)
+    db.session.add(Pairing(round_id=previous.id, apprentice_id=paired.id,
+                           master_id=people["masters"][0].id))
+    db.session.commit()
+    assert encode_round(this_month)["favour"] == [f"a-{left_out.id}"]
