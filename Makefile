@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 FLASK := $(BIN)/flask --app wsgi
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test install browser seed serve clean
+.PHONY: demo test install browser seed serve clean worker
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
@@ -30,6 +30,11 @@ browser:
 ## test: install what the suite needs and run all of it (TEST_DATABASE_URL picks the database).
 test: install browser
 	$(BIN)/pytest -q
+
+## worker: run queued round runs and round mail from the Redis queue at REDIS_URL (default local db 0).
+worker: REDIS_URL ?= redis://127.0.0.1:6379/0
+worker: install
+	REDIS_URL='$(REDIS_URL)' $(FLASK) rounds worker
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache

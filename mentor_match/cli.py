@@ -60,5 +60,8 @@ def seed_demo_command(reset: bool) -> None:
 
 def register_commands(app: Flask) -> None:
     """Attach the project's commands to `flask`."""
+    from .rounds.cli import rounds_cli
+
     app.cli.add_command(seed_demo_command)
     app.cli.add_command(taxonomy_cli)
+    app.cli.add_command(rounds_cli)

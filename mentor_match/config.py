@@ -50,7 +50,7 @@ class Config:
     REDIS_URL = os.environ.get("REDIS_URL", "")
     ROUND_TIME_LIMIT = float(os.environ.get("ROUND_TIME_LIMIT", "60"))
     # A running run's worker writes a heartbeat this often; one silent this long is failed.
-    ROUND_HEARTBEAT_SECONDS = 2.0
+    ROUND_HEARTBEAT_SECONDS = float(os.environ.get("ROUND_HEARTBEAT_SECONDS", "2"))
     ROUND_RUN_STALE_SECONDS = float(os.environ.get("ROUND_RUN_STALE_SECONDS", "30"))
 
 

@@ -479,3 +479,36 @@ def test_apprentices_left_out_last_month_are_favoured(people):
                            master_id=people["masters"][0].id))
     db.session.commit()
     assert encode_round(this_month)["favour"] == [f"a-{left_out.id}"]
+
+
+def test_a_queued_run_whose_job_was_lost_is_failed(login, admin, people):
+    """Without Redis a run is claimed at once; one still queued later lost its thread."""
+    round_ = make_round()
+    lost = RoundRun(round_id=round_.id, status=RunStatus.QUEUED, time_limit=5,
+                    created_at=utcnow() - timedelta(minutes=5))
+    waiting = RoundRun(round_id=make_round(f"{int(round_.month[:4]) + 1}-01").id,
+                       status=RunStatus.QUEUED, time_limit=5)
+    db.session.add_all([lost, waiting])
+    db.session.commit()
+    assert services.reap_stale_runs() == 1
+    db.session.refresh(lost)
+    db.session.refresh(waiting)
+    assert lost.status is RunStatus.FAILED and "never reached a worker" in lost.error
+    assert waiting.status is RunStatus.QUEUED
+
+
+def test_the_form_defaults_create_a_round_even_late_in_the_month(login, admin, monkeypatch):
+    """The default deadline never falls in the round's own month, whatever today is."""
+    from mentor_match.rounds import forms
+
+    for today in ("2026-11-28", "2026-12-31", "2027-02-26"):
+        class Frozen(datetime):
+            @classmethod
+            def now(cls, tz=None, _today=today):
+                return datetime.fromisoformat(f"{_today}T12:00:00+00:00")
+
+        monkeypatch.setattr(forms, "datetime", Frozen)
+        deadline = forms._default_confirm_by()
+        month = forms._next_month()
+        assert deadline < datetime.fromisoformat(f"{month}-01").date(), (today, deadline)
+        services.create_round(month, deadline, today=datetime.fromisoformat(today).date())

@@ -14,6 +14,13 @@ def _next_month() -> str:
     return f"{today.year + 1}-01" if today.month == 12 else f"{today.year}-{today.month + 1:02d}"
 
 
+def _default_confirm_by():
+    """Four days from now, but never later than the day before next month starts."""
+    today = datetime.now(UTC).date()
+    first_of_next = (today.replace(day=1) + timedelta(days=32)).replace(day=1)
+    return min(today + timedelta(days=4), first_of_next - timedelta(days=1))
+
+
 class NewRoundForm(FlaskForm):
     month = StringField(
         "Month",
@@ -27,7 +34,7 @@ class NewRoundForm(FlaskForm):
     )
     confirm_by = DateField(
         "Confirm by",
-        default=lambda: datetime.now(UTC).date() + timedelta(days=4),
+        default=_default_confirm_by,
         validators=[InputRequired("Choose the last day people can confirm.")],
         description="People who have not confirmed by the end of this day (UTC) are left out.",
     )

@@ -58,6 +58,7 @@ def _dispatch(function, *args, job_id: str | None = None) -> None:
             target=_in_app_context, args=(app, function, *args), daemon=True,
             name=f"mentor-match-{function.__name__}",
         )
+        _threads[:] = [running for running in _threads if running.is_alive()]
         _threads.append(thread)
         thread.start()
         return
@@ -67,6 +68,24 @@ def _dispatch(function, *args, job_id: str | None = None) -> None:
         rq_queue.enqueue(function, *args, job_id=job_id, failure_ttl=86400)
     except RedisError as error:
         raise QueueUnavailable(f"The job queue at {app.config['REDIS_URL']} cannot be reached: {error}") from error
+
+
+def run_job_is_lost(run_id: int) -> bool:
+    """Whether a queued run's job can no longer reach a worker (gone from Redis, or failed)."""
+    rq_queue = queue()
+    if rq_queue is None:
+        return False
+    from redis.exceptions import RedisError
+    from rq.exceptions import NoSuchJobError
+    from rq.job import Job, JobStatus
+
+    try:
+        job = Job.fetch(f"round-run-{run_id}", connection=rq_queue.connection)
+        return job.get_status() in (JobStatus.FAILED, JobStatus.STOPPED, JobStatus.CANCELED)
+    except NoSuchJobError:
+        return True
+    except RedisError:
+        return False  # the queue is unreachable: say nothing until it is back
 
 
 def _in_app_context(app: Flask, function, *args) -> None:

@@ -271,7 +271,13 @@ def cancel_run(run: RoundRun) -> None:
 
 
 def reap_stale_runs() -> int:
-    """Mark as failed every running run whose worker has stopped sending heartbeats."""
+    """Fail runs that can no longer finish, so the round can be run again.
+
+    A running run whose worker stopped sending heartbeats, and a queued run whose job
+    was lost (Redis flushed, a thread's process restarted) before any worker claimed it.
+    """
+    from . import jobs
+
     stale_after = timedelta(seconds=current_app.config["ROUND_RUN_STALE_SECONDS"])
     now = utcnow()
     reaped = db.session.execute(
@@ -282,9 +288,27 @@ def reap_stale_runs() -> int:
             error="The worker running this stopped responding; nothing was published. Run it again.",
         )
     ).rowcount
+    waiting = db.session.scalars(
+        select(RoundRun.id).where(
+            RoundRun.status == RunStatus.QUEUED, RoundRun.created_at < now - stale_after
+        )
+    ).all()
+    for run_id in waiting:
+        # With a thread, a run is claimed within moments; still queued means its process
+        # went away. With Redis, it may be waiting its turn: only a lost job is failed.
+        lost = jobs.run_job_is_lost(run_id) if current_app.config.get("REDIS_URL") else True
+        if lost:
+            reaped += db.session.execute(
+                update(RoundRun)
+                .where(RoundRun.id == run_id, RoundRun.status == RunStatus.QUEUED)
+                .values(
+                    status=RunStatus.FAILED, finished_at=now,
+                    error="This run never reached a worker (its job was lost). Run it again.",
+                )
+            ).rowcount
     db.session.commit()
     if reaped:
-        log.warning("marked %d round runs as failed: their workers stopped responding", reaped)
+        log.warning("marked %d round runs as failed: their workers or jobs are gone", reaped)
     return reaped
 
 

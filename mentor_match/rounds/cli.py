@@ -1,0 +1,213 @@
+"""`flask rounds ...`: the job worker, runs from a terminal, mail delivery and the stale check.
+
+    flask rounds worker [--burst]      run queued runs and round mail (needs REDIS_URL)
+    flask rounds run MONTH [--fill]    run a round here, with a progress bar; Ctrl-C cancels
+    flask rounds deliver-mail          send the notification mails still pending
+    flask rounds reap                  fail runs whose worker stopped (for a scheduler)
+"""
+from __future__ import annotations
+
+import json
+import sys
+import threading
+
+import click
+from flask import current_app
+from flask.cli import AppGroup
+from sqlalchemy import select
+
+from ..extensions import db
+from ..models import RoundRun, RunKind, RunStatus, utcnow
+
+rounds_cli = AppGroup(
+    "rounds",
+    help="Matching rounds: the job worker, running a round from here, mail and stale runs.",
+)
+
+# How often `flask rounds run` reads the run's row to redraw its progress bar.
+POLL_SECONDS = 0.5
+
+
+@rounds_cli.command("worker")
+@click.option("--burst", is_flag=True, help="Stop once the queue is empty instead of waiting for jobs.")
+def worker_command(burst: bool) -> None:
+    """Run queued round runs and round mail from the job queue (RQ on REDIS_URL)."""
+    from redis import Redis
+    from redis.exceptions import RedisError
+    from rq import Queue, Worker
+
+    from . import jobs
+
+    url = current_app.config.get("REDIS_URL")
+    if not url:
+        raise click.ClickException(
+            "REDIS_URL is not set, so there is no job queue to work on: without it the site runs "
+            "rounds and mail in a background thread itself. Set REDIS_URL (for example "
+            "redis://127.0.0.1:6379/0) to use a worker."
+        )
+    connection = Redis.from_url(url)
+    try:
+        connection.ping()
+    except RedisError as error:
+        raise click.ClickException(f"The job queue at {url} cannot be reached: {error}") from None
+    # Jobs run in a work horse that RQ forks from this process for each one; they use this app.
+    jobs.use_app_in_worker(current_app._get_current_object())
+    queue = Queue(jobs.QUEUE_NAME, connection=connection)
+    worker = Worker([queue], connection=connection)
+    click.echo(f"Working on the {jobs.QUEUE_NAME!r} queue at {url}" + (" until it is empty." if burst else "."))
+    worker.work(burst=burst, logging_level="INFO")
+
+
+@rounds_cli.command("run")
+@click.argument("month")
+@click.option("--time-limit", type=float, default=None, metavar="SECONDS",
+              help="How long the optimizer may search (default: ROUND_TIME_LIMIT).")
+@click.option("--fill", is_flag=True,
+              help="A fill run: re-use capacity freed by declines in a published round.")
+def run_command(month: str, time_limit: float | None, fill: bool) -> None:
+    """Run the round of MONTH (YYYY-MM) in this process, showing its progress; Ctrl-C cancels."""
+    from ..availability.expansion import Month, MonthError
+    from . import services
+
+    try:
+        month = str(Month.parse(month))
+    except MonthError as error:
+        raise click.ClickException(str(error)) from None
+    round_ = services.round_for(month)
+    if round_ is None:
+        raise click.ClickException(f"No round for {month}; create it on /admin/rounds")
+    kind = RunKind.FILL if fill else RunKind.FULL
+    try:
+        run = services.start_run(round_, None, kind=kind, time_limit=time_limit)
+    except services.RoundRefusal as refusal:
+        raise click.ClickException(str(refusal)) from None
+    run_id, limit = run.id, run.time_limit
+    click.echo(f"Run {run_id}: a {kind.value} run of the {month} round, for up to {limit:g} s.", err=True)
+
+    worker = _RunThread(current_app._get_current_object(), run_id)
+    worker.start()
+    interrupted = False
+    with click.progressbar(
+        length=max(1, int(limit * 10)), label="Solving", file=sys.stderr,
+        item_show_func=lambda text: text, show_eta=False,
+    ) as bar:
+        # Wait on an Event, not Thread.join: on Python 3.11 a join interrupted by Ctrl-C
+        # leaves is_alive() False while the thread still runs.
+        while not worker.done.is_set():
+            try:
+                worker.done.wait(POLL_SECONDS)
+                row = _fresh(run_id)
+                elapsed = _elapsed(row)
+                shown = bar.length if not row.status.is_active else min(bar.length, int(elapsed * 10))
+                bar.update(shown - bar.pos, _progress_text(row, elapsed, limit))
+            except KeyboardInterrupt:
+                if interrupted:
+                    click.echo(
+                        "\nLeaving without waiting; the run is marked failed once its heartbeat stops.",
+                        err=True,
+                    )
+                    raise SystemExit(1) from None
+                interrupted = True
+                click.echo("\nCancelling the run; waiting for it to stop (Ctrl-C again to leave)...", err=True)
+                try:
+                    services.cancel_run(_fresh(run_id))
+                except services.RoundRefusal:
+                    pass  # it finished meanwhile
+    if worker.failure is not None:
+        db.session.rollback()
+        raise click.ClickException(f"The run stopped with an error: {worker.failure}")
+    row = _fresh(run_id)
+    if row.status is not RunStatus.SUCCEEDED:
+        raise click.ClickException(f"Run {run_id} {row.status.value}: {row.error or 'no result'}")
+    click.echo(_result_text(row))
+
+
+class _RunThread(threading.Thread):
+    """Performs the run with its own app context (and so its own database session)."""
+
+    def __init__(self, app, run_id: int) -> None:
+        super().__init__(name=f"round-run-{run_id}", daemon=True)
+        self.app = app
+        self.run_id = run_id
+        self.failure: BaseException | None = None
+        self.done = threading.Event()
+
+    def run(self) -> None:
+        from .services import perform_run
+
+        with self.app.app_context():
+            try:
+                perform_run(self.run_id)
+            except BaseException as failure:  # noqa: BLE001 - reported by the main thread
+                self.failure = failure
+            finally:
+                db.session.remove()
+                self.done.set()
+
+
+def _fresh(run_id: int) -> RoundRun:
+    """The run's row as the database has it now, not as this session last saw it."""
+    db.session.rollback()  # end the previous read so the next one sees committed changes
+    return db.session.execute(
+        select(RoundRun).where(RoundRun.id == run_id).execution_options(populate_existing=True)
+    ).scalar_one()
+
+
+def _elapsed(run: RoundRun) -> float:
+    if run.started_at is None:
+        return 0.0
+    if run.finished_at is not None:
+        return (run.finished_at - run.started_at).total_seconds()
+    return max(run.elapsed or 0.0, (utcnow() - run.started_at).total_seconds())
+
+
+def _hours(value: float | None) -> str:
+    return "-" if value is None else f"{value:g} h"
+
+
+def _progress_text(run: RoundRun, elapsed: float, limit: float) -> str:
+    if run.status is RunStatus.QUEUED:
+        return "waiting to start"
+    gap = None
+    if run.best_hours is not None and run.bound:
+        gap = (run.bound - run.best_hours) / run.bound
+    parts = [
+        f"{elapsed:.0f}/{limit:g} s",
+        run.phase or run.status.value,
+        f"best {_hours(run.best_hours)}",
+        f"bound {_hours(run.bound)}",
+        "gap -" if gap is None else f"gap {gap:.1%}",
+    ]
+    if run.cancel_requested:
+        parts.append("cancelling")
+    return "  ".join(parts)
+
+
+def _result_text(run: RoundRun) -> str:
+    solution = json.loads(run.solution_json)
+    paired = len({pairing["apprentice"] for pairing in solution["pairings"]})
+    left_out = len(solution.get("unmatched", []))
+    gap = run.gap
+    return (
+        f"Run {run.id} succeeded in {_elapsed(run):.1f} s: {_hours(run.observation_hours)} of "
+        f"observation, bound {_hours(run.upper_bound)}, gap {0 if gap is None else gap:.1%}; "
+        f"{paired} apprentices paired, {left_out} left out. Review it on /admin/rounds."
+    )
+
+
+@rounds_cli.command("deliver-mail")
+def deliver_mail_command() -> None:
+    """Send the mail of every notification not yet mailed."""
+    from .notices import deliver_pending_mail
+
+    sent = deliver_pending_mail()
+    click.echo(f"Sent {sent} notification mail{'' if sent == 1 else 's'}.")
+
+
+@rounds_cli.command("reap")
+def reap_command() -> None:
+    """Mark as failed every running run whose worker stopped sending heartbeats."""
+    from .services import reap_stale_runs
+
+    reaped = reap_stale_runs()
+    click.echo(f"Marked {reaped} stale run{'' if reaped == 1 else 's'} as failed.")
