@@ -512,3 +512,27 @@ def test_the_form_defaults_create_a_round_even_late_in_the_month(login, admin, m
         month = forms._next_month()
         assert deadline < datetime.fromisoformat(f"{month}-01").date(), (today, deadline)
         services.create_round(month, deadline, today=datetime.fromisoformat(today).date())
+
+
+def test_two_admins_pressing_run_at_once_start_one_run(app, people):
+    round_id = make_round().id
+    barrier = threading.Barrier(2)
+    outcomes = []
+
+    def press_run():
+        with app.app_context():
+            round_ = db.session.get(Round, round_id)
+            barrier.wait()
+            try:
+                outcomes.append(services.start_run(round_, None, time_limit=5).id)
+            except services.RoundRefusal as refusal:
+                outcomes.append(str(refusal))
+
+    admins = [threading.Thread(target=press_run) for _ in range(2)]
+    for thread in admins:
+        thread.start()
+    for thread in admins:
+        thread.join()
+    assert sum(isinstance(outcome, int) for outcome in outcomes) == 1, outcomes
+    assert any("already under way" in str(outcome) for outcome in outcomes)
+    assert count(RoundRun) == 1

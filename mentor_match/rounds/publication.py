@@ -41,7 +41,7 @@ class Published:
 
 
 def _instant(text: str) -> datetime:
-    return datetime.fromisoformat(text.replace("Z", "+00:00"))
+    return datetime.fromisoformat(text)  # Python 3.11 reads the trailing Z as UTC
 
 
 def publish(run: RoundRun) -> Published:

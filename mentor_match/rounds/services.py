@@ -34,6 +34,7 @@ from ..optimizer.check import check_solution
 from ..optimizer.solve import Cancelled, Progress, solve
 from .encoder import encode_fill, encode_round
 from .notices import notify, notify_many
+from .review import session_hours
 
 log = logging.getLogger(__name__)
 
@@ -549,7 +550,7 @@ def remove_pairing(run: RoundRun, apprentice: str, master: str) -> None:
     if len(kept) == len(solution["pairings"]):
         raise RoundRefusal("That pairing is not in this run.")
     solution["pairings"] = kept
-    hours = sum(_session_hours(session) for p in kept for session in p["sessions"])
+    hours = sum(session_hours(session) for p in kept for session in p["sessions"])
     solution["observation_hours"] = hours
     if not any(p["apprentice"] == apprentice for p in kept):
         solution.setdefault("unmatched", []).append({
@@ -560,12 +561,6 @@ def remove_pairing(run: RoundRun, apprentice: str, master: str) -> None:
     run.observation_hours = hours
     run.best_hours = hours
     db.session.commit()
-
-
-def _session_hours(session: dict) -> float:
-    start = datetime.fromisoformat(session["start"].replace("Z", "+00:00"))
-    end = datetime.fromisoformat(session["end"].replace("Z", "+00:00"))
-    return (end - start).total_seconds() / 3600
 
 
 def exclude_pair(round_: Round, apprentice_id: int, master_id: int) -> None:
