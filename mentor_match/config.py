@@ -45,6 +45,9 @@ class Config:
     # Used to build absolute links in mail (password resets, invitations).
     SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:5000")
 
+    # The largest request body accepted (uploaded round solutions are the largest files).
+    MAX_CONTENT_LENGTH = 64 * 1024 * 1024
+
     # Matching rounds: with a Redis URL, runs and round mail go to RQ workers (`make worker`);
     # without one, the site runs them in a background thread.
     REDIS_URL = os.environ.get("REDIS_URL", "")

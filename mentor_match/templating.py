@@ -50,6 +50,13 @@ def init_templating(app: Flask) -> None:
         message = getattr(error, "description", None) or "The request could not be understood."
         return render_template("errors/error.html", code=400, message=message), 400
 
+    @app.errorhandler(413)
+    def too_large(error):
+        limit = app.config["MAX_CONTENT_LENGTH"]
+        size = f"{limit // 1024 ** 2} MB" if limit >= 1024 ** 2 else f"{limit // 1024} KB"
+        return render_template("errors/error.html", code=413,
+                               message=f"That upload is larger than {size}; nothing was saved."), 413
+
     @app.errorhandler(500)
     def server_error(error):
         return render_template("errors/error.html", code=500,

@@ -536,3 +536,20 @@ def test_two_admins_pressing_run_at_once_start_one_run(app, people):
     assert sum(isinstance(outcome, int) for outcome in outcomes) == 1, outcomes
     assert any("already under way" in str(outcome) for outcome in outcomes)
     assert count(RoundRun) == 1
+
+
+def test_an_oversized_upload_is_refused_clearly(app, login, admin, people):
+    round_ = make_round()
+    run = finished_run(round_)
+    app.config["MAX_CONTENT_LENGTH"] = 4 * 1024  # small, so the test body stays in memory
+    try:
+        response = login(admin).post(
+            f"/admin/rounds/{round_.month}/runs/{run.id}/upload",
+            data={"solution": (io.BytesIO(b" " * (16 * 1024)), "big.json")},
+            content_type="multipart/form-data",
+        )
+    finally:
+        app.config["MAX_CONTENT_LENGTH"] = 64 * 1024 * 1024
+    assert response.status_code == 413
+    assert "larger than 4 KB" in response.get_data(as_text=True)
+    assert count(RoundRun) == 1

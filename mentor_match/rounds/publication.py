@@ -129,8 +129,12 @@ def _create_everything(run: RoundRun, round_: Round, problem: dict, solution: di
         })
     session_ids: list[int] = []
     if session_rows:
+        # render_nulls keeps every row's keys the same (site_id is None for video), so the
+        # rows go in a few large batches instead of one batch per change of shape.
         session_ids = list(db.session.scalars(
-            insert(ShadowingSession).returning(ShadowingSession.id, sort_by_parameter_order=True),
+            insert(ShadowingSession)
+            .returning(ShadowingSession.id, sort_by_parameter_order=True)
+            .execution_options(render_nulls=True),
             session_rows,
         ))
     observer_rows = [
