@@ -46,11 +46,16 @@ def create_app(config: type[Config] | dict | None = None) -> Flask:
     from .accounts.views import bp as accounts_bp
     from .admin.views import bp as admin_bp
     from .availability.views import bp as availability_bp
+    from .booking.views import bp as booking_bp
+    from .calendars.views import bp as calendars_bp
     from .home.views import bp as home_bp
     from .profiles.views import bp as profiles_bp
     from .rounds.views import bp as rounds_bp
 
-    for blueprint in (home_bp, accounts_bp, profiles_bp, availability_bp, admin_bp, rounds_bp):
+    for blueprint in (
+        home_bp, accounts_bp, profiles_bp, availability_bp, admin_bp, rounds_bp, booking_bp,
+        calendars_bp,
+    ):
         app.register_blueprint(blueprint)
 
     from .cli import register_commands

@@ -60,8 +60,10 @@ def seed_demo_command(reset: bool) -> None:
 
 def register_commands(app: Flask) -> None:
     """Attach the project's commands to `flask`."""
+    from .calendars.cli import sessions_cli
     from .rounds.cli import rounds_cli
 
     app.cli.add_command(seed_demo_command)
     app.cli.add_command(taxonomy_cli)
     app.cli.add_command(rounds_cli)
+    app.cli.add_command(sessions_cli)

@@ -48,6 +48,9 @@ class Config:
     # The largest request body accepted (uploaded round solutions are the largest files).
     MAX_CONTENT_LENGTH = 64 * 1024 * 1024
 
+    # Virtual sessions meet at VIDEO_BASE_URL/<the session's unguessable room name>.
+    VIDEO_BASE_URL = os.environ.get("VIDEO_BASE_URL") or "https://meet.jit.si"
+
     # Matching rounds: with a Redis URL, runs and round mail go to RQ workers (`make worker`);
     # without one, the site runs them in a background thread.
     REDIS_URL = os.environ.get("REDIS_URL", "")

@@ -2,6 +2,7 @@
 import importlib.util
 import os
 import threading
+from datetime import time
 from pathlib import Path
 
 import pytest
@@ -13,7 +14,17 @@ from mentor_match import create_app
 from mentor_match.config import TestConfig
 from mentor_match.extensions import db
 
-from .factories import DEFAULT_PASSWORD
+from .factories import (
+    DEFAULT_PASSWORD,
+    give_skill,
+    make_apprentice,
+    make_area,
+    make_master,
+    make_month_plan,
+    make_site,
+    make_weekly_window,
+    next_month,
+)
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 # The independent checker of round solutions lives in shared/, beside the project.
@@ -194,3 +205,23 @@ def verify_round():
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module.verify
+
+
+@pytest.fixture
+def office():
+    """A master open to bookings, free on weekdays 09-17 in London, and three apprentices."""
+    site = make_site("Booking HQ", "Europe/London")
+    skill = make_area("Negotiation", skills=("Anchoring",)).micro_skills[0]
+    master = make_master("Amara Master", site=site, open_to_bookings=True)
+    give_skill(master, skill, "master", hosts=True)
+    for weekday in range(5):
+        make_weekly_window(master, weekday=weekday, start=time(9), end=time(17))
+    make_month_plan(master, next_month(), max_hosting_hours=10, max_apprentices=3,
+                    in_person_seats=1, virtual_seats=2)
+    apprentices = []
+    for name in ("Tom", "Priya", "Lena"):
+        person = make_apprentice(f"{name} Apprentice", site=site)
+        give_skill(person, skill, "apprentice", develops=True)
+        make_month_plan(person, next_month(), observation_hours=6, max_masters=2)
+        apprentices.append(person)
+    return {"site": site, "skill": skill, "master": master, "apprentices": apprentices}

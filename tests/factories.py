@@ -4,6 +4,8 @@ from datetime import UTC, date, datetime, time, timedelta
 from functools import cache
 
 from mentor_match.accounts.passwords import hash_password
+from mentor_match.availability.expansion import Month
+from mentor_match.booking import services as booking
 from mentor_match.extensions import db
 from mentor_match.models import (
     Area,
@@ -50,6 +52,7 @@ def make_person(
     timezone: str = "Europe/London",
     active: bool = True,
     bio: str = "",
+    open_to_bookings: bool = False,
 ) -> Person:
     n = next(_counter)
     person = Person(
@@ -63,6 +66,7 @@ def make_person(
         timezone=timezone,
         active=active,
         bio=bio,
+        open_to_bookings=open_to_bookings,
     )
     db.session.add(person)
     db.session.commit()
@@ -179,3 +183,10 @@ def make_round(month: str | None = None, status: RoundStatus = RoundStatus.OPEN)
 def make_confirmed_plan(person: Person, month: str | None = None, **limits) -> MonthPlan:
     """A month plan the person has confirmed for that month's round."""
     return make_month_plan(person, month or next_month(), confirmed_at=utcnow(), **limits)
+
+
+def first_open_slot(master, apprentice, day_offset: int = 0):
+    """The master's first bookable hour on the n-th day with open times next month."""
+    slots = [s for s in booking.open_slots(master, apprentice, Month.parse(next_month())) if s.bookable]
+    day = sorted({s.starts_at.date() for s in slots})[day_offset]
+    return next(s for s in slots if s.starts_at.date() == day)

@@ -64,6 +64,7 @@ def build_world() -> World:
     world.objects["area"] = area
     world.objects["micro_skill"] = anchoring
     _add_round(world)
+    _add_calendar_sessions(world)
     return world
 
 
@@ -97,12 +98,37 @@ def _add_round(world: World) -> None:
         world.objects[owner]["pairing"] = pairing
 
 
+def _add_calendar_sessions(world: World) -> None:
+    """A shadowing session of each owner's own, its other side outside the walk's actors.
+
+    apprentice_a (and admin, for the GET walk) observe an outside master; master_a hosts an
+    outside apprentice. So only the owner takes part in their session.
+    """
+    from mentor_match.models import SessionMode, SessionObserver, ShadowingSession
+
+    outside_master = make_master("Calendar Outside Master")
+    outside_apprentice = make_apprentice("Calendar Outside Apprentice")
+    starts, ends = datetime(2027, 1, 13, 3, tzinfo=UTC), datetime(2027, 1, 13, 5, tzinfo=UTC)
+    hosts = {"apprentice_a": outside_master, "admin": outside_master,
+             "master_a": world.people["master_a"]}
+    for owner, master in hosts.items():
+        observer = outside_apprentice if owner == "master_a" else world.people[owner]
+        session = ShadowingSession(master_id=master.id, starts_at=starts, ends_at=ends,
+                                   mode=SessionMode.VIRTUAL, seats=1)
+        session.observers.append(SessionObserver(apprentice_id=observer.id, starts_at=starts,
+                                                 ends_at=ends))
+        db.session.add(session)
+        world.objects[owner]["calendar_session"] = session
+    db.session.commit()
+
+
 # Who may use each endpoint:
 #   public      anyone, signed in or not
 #   guest       pages for visitors (signed-in people are sent on to their dashboard)
 #   signed_in   any signed-in person
 #   admin       admins only (others 403, visitors to the log-in page)
 #   own         signed-in people, on their own objects only (someone else's: 404)
+#   master      masters only (other signed-in people 403, visitors to the log-in page)
 # and, for routes with URL parameters, how to fill them for the object of `owner`.
 @dataclass(frozen=True)
 class Access:
@@ -198,6 +224,23 @@ ACCESS: dict[str, Access] = {
     "rounds.respond": Access("own", _own("pairing", "pairing_id")),
     "rounds.notifications": Access("signed_in"),
     "rounds.read_notifications": Access("signed_in"),
+    "calendars.session_ics": Access("own", _own("calendar_session", "session_id")),
+    "calendars.feed": Access("public", lambda world, owner: {
+        "token": world.people["apprentice_a"].calendar_token}),
+    "calendars.settings": Access("signed_in"),
+    "booking.diary": Access("signed_in"),
+    "booking.session": Access("own", _own("calendar_session", "session_id")),
+    "booking.cancel": Access("own", _own("calendar_session", "session_id")),
+    "booking.move": Access("own", _own("calendar_session", "session_id")),
+    "booking.book": Access("signed_in"),
+    "booking.book_master": Access("signed_in", lambda world, owner: {
+        "master_id": world.people["master_a"].id}),
+    "booking.join": Access("signed_in", lambda world, owner: {
+        "session_id": world.objects["apprentice_a"]["calendar_session"].id}),
+    "booking.open_session": Access("master"),
+    "booking.toggle_open_to_bookings": Access("master"),
+    "booking.settings": Access("admin"),
+    "calendars.reset": Access("signed_in"),
 }
 
 
@@ -235,6 +278,8 @@ def _expected(access: Access, actor: str, owner: str) -> str:
         return "allowed"
     if access.who == "admin":
         return "allowed" if actor == "admin" else "forbidden"
+    if access.who == "master":
+        return "allowed" if actor.startswith("master") else "forbidden"
     if access.who == "own":
         if actor == owner or (actor == "admin" and access.admin_too):
             return "allowed"

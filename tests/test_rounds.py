@@ -1,6 +1,6 @@
 """A round's life through its services: snapshot, run, publish, answer, fill, favour."""
 import json
-from datetime import time
+from datetime import datetime, time, timedelta
 
 import pytest
 from sqlalchemy import func, select
@@ -15,6 +15,7 @@ from mentor_match.models import (
     RunKind,
     RunStatus,
     SessionObserver,
+    ShadowingSession,
 )
 from mentor_match.rounds import services
 from mentor_match.rounds.encoder import encode_round
@@ -146,3 +147,29 @@ def test_answering_twice_is_refused(organisation):
     with pytest.raises(services.RoundRefusal, match="already answered"):
         services.respond(pairing, pairing.master, accept=False)
     assert pairing.master_response is Response.ACCEPTED
+
+
+def test_sessions_booked_in_the_month_come_off_the_snapshot(organisation):
+    """A seat booked before the run takes its hours and its time from the apprentice."""
+    from mentor_match.models import SessionMode
+
+    apprentice, master = organisation["apprentices"][0], organisation["masters"][0]
+    round_ = make_round()
+    window = next(
+        w for a in encode_round(round_)["apprentices"] if a["id"] == f"a-{apprentice.id}"
+        for w in a["availability"]
+    )
+    starts_at = datetime.fromisoformat(window["start"])
+    session = ShadowingSession(master_id=master.id, starts_at=starts_at,
+                               ends_at=starts_at + timedelta(hours=1), mode=SessionMode.VIRTUAL, seats=2)
+    db.session.add(session)
+    db.session.flush()
+    db.session.add(SessionObserver(session_id=session.id, apprentice_id=apprentice.id,
+                                   starts_at=session.starts_at, ends_at=session.ends_at))
+    db.session.commit()
+    problem = encode_round(round_)
+    entry = next(a for a in problem["apprentices"] if a["id"] == f"a-{apprentice.id}")
+    assert entry["max_hours"] == 3  # 4 wanted, 1 booked
+    assert entry["availability"][0]["start"] != window["start"]
+    host = next(m for m in problem["masters"] if m["id"] == f"m-{master.id}")
+    assert host["max_hosting_hours"] == 5 and host["max_apprentices"] == 1

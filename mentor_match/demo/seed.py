@@ -23,6 +23,8 @@ from ..models import (
     PersonSkill,
     Round,
     RoundStatus,
+    SessionMode,
+    ShadowingSession,
     Site,
     Stage,
     WeeklyWindow,
@@ -332,6 +334,7 @@ def seed_demo_organisation(
     changes = _one_off_changes(people, month_start)
     db.session.add_all(changes)
     _open_round(people, month, month_start, today or date.today(), rng)
+    _open_to_bookings(people, month_start, rng)
 
     everyone = list(people.values())
     summary = DemoSummary(
@@ -378,6 +381,24 @@ def _open_round(
                 text=f"The {month} matching round is open: confirm your availability, hours and "
                      f"seats by {deadline:%d %b %Y} to be included.",
             ))
+
+
+def _open_to_bookings(people: dict[str, Person], month_start: date, rng: random.Random) -> None:
+    """About half the masters take bookings from anyone who can learn from them, and the
+    featured master has opened an evening session for observers to join."""
+    for person in people.values():
+        if person.is_master and rng.random() < 0.5:
+            person.open_to_bookings = True
+    amara = people["Amara Okafor"]
+    amara.open_to_bookings = True
+    hosted = next(ps for ps in amara.skills if ps.hosts)
+    day = _first_weekday_on_or_after(month_start + timedelta(days=7), 2)  # a Wednesday
+    starts_at = datetime.combine(day, time(17), amara.zone).astimezone(UTC)
+    db.session.add(ShadowingSession(
+        master=amara, starts_at=starts_at, ends_at=starts_at + timedelta(hours=1),
+        mode=SessionMode.VIRTUAL, seats=6, micro_skill=hosted.micro_skill, opened_by_master=True,
+        note="A live supplier negotiation: join muted, questions afterwards.",
+    ))
 
 
 def _login(role: str, person: Person) -> DemoLogin:

@@ -14,15 +14,41 @@ from .rounds import (
     RunStatus,
     pairing_skills,
 )
-from .sessions import SessionMode, SessionObserver, ShadowingSession
+from .sessions import BookingSettings, SessionMode, SessionObserver, ShadowingSession
 from .sites import Site
 from .skills import Area, AreaIntent, MicroSkill, PersonArea, PersonSkill, Stage, slugify
 from .types import UTCDateTime, utcnow
 
 __all__ = [
-    "Area", "AreaIntent", "AvailabilityChange", "ChangeKind", "FailedLogin", "MicroSkill",
-    "MonthPlan", "Notification", "OutboxMessage", "Pairing", "Person", "PersonArea", "PersonSkill",
-    "Response", "Round", "RoundExclusion", "RoundRun", "RoundStatus", "RunKind", "RunStatus",
-    "SessionMode", "SessionObserver", "ShadowingSession", "Site", "Stage", "UTCDateTime",
-    "WeeklyWindow", "pairing_skills", "slugify", "utcnow",
+    "Area",
+    "AreaIntent",
+    "AvailabilityChange",
+    "BookingSettings",
+    "ChangeKind",
+    "FailedLogin",
+    "MicroSkill",
+    "MonthPlan",
+    "Notification",
+    "OutboxMessage",
+    "Pairing",
+    "Person",
+    "PersonArea",
+    "PersonSkill",
+    "Response",
+    "Round",
+    "RoundExclusion",
+    "RoundRun",
+    "RoundStatus",
+    "RunKind",
+    "RunStatus",
+    "SessionMode",
+    "SessionObserver",
+    "ShadowingSession",
+    "Site",
+    "Stage",
+    "UTCDateTime",
+    "WeeklyWindow",
+    "pairing_skills",
+    "slugify",
+    "utcnow",
 ]

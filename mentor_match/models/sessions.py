@@ -2,10 +2,11 @@
 from __future__ import annotations
 
 import enum
+import secrets
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import CheckConstraint, Enum, ForeignKey, UniqueConstraint
+from sqlalchemy import CheckConstraint, Enum, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
@@ -15,6 +16,12 @@ if TYPE_CHECKING:
     from .people import Person
     from .rounds import Pairing
     from .sites import Site
+    from .skills import MicroSkill
+
+
+def new_video_room() -> str:
+    """An unguessable room name, so only the people in a session find its video call."""
+    return f"mentor-match-{secrets.token_urlsafe(12)}"
 
 
 class SessionMode(enum.StrEnum):
@@ -47,10 +54,23 @@ class ShadowingSession(db.Model):
     round_id: Mapped[int | None] = mapped_column(
         ForeignKey("rounds.id", ondelete="CASCADE"), index=True
     )
+    # What the master will be doing, for sessions a master opens or an apprentice books.
+    micro_skill_id: Mapped[int | None] = mapped_column(
+        ForeignKey("micro_skills.id", ondelete="SET NULL")
+    )
+    note: Mapped[str] = mapped_column(Text, default="")
+    # True for a session the master opened for observers to join; such a session stays
+    # when its observers cancel, where a booked one ends with its last observer.
+    opened_by_master: Mapped[bool] = mapped_column(default=False)
+    video_room: Mapped[str] = mapped_column(String(80), default=new_video_room)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Claimed by the reminder command before it mails, so no session is reminded twice.
+    reminded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     master: Mapped[Person] = relationship()
     site: Mapped[Site | None] = relationship()
+    micro_skill: Mapped[MicroSkill | None] = relationship()
     observers: Mapped[list[SessionObserver]] = relationship(
         back_populates="session", cascade="all, delete-orphan", passive_deletes=True
     )
@@ -59,12 +79,41 @@ class ShadowingSession(db.Model):
     def hours(self) -> float:
         return (self.ends_at - self.starts_at).total_seconds() / 3600
 
+    @property
+    def is_cancelled(self) -> bool:
+        return self.cancelled_at is not None
+
+    @property
+    def observers_live(self) -> list[SessionObserver]:
+        """Seats not cancelled."""
+        return [seat for seat in self.observers if seat.cancelled_at is None]
+
+
+class BookingSettings(db.Model):
+    """Organisation-wide booking rules an admin sets: one row."""
+
+    __tablename__ = "booking_settings"
+    __table_args__ = (CheckConstraint("notice_hours >= 0", name="non_negative_notice"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # Cancelling or moving a session needs at least this much notice before it starts.
+    notice_hours: Mapped[int] = mapped_column(default=24)
+
 
 class SessionObserver(db.Model):
-    """An apprentice's seat in a session, through a pairing when a round gave it."""
+    """An apprentice's seat in a session, through a pairing when a round gave it.
+
+    The session's times are copied here so the database can refuse overlapping seats: on
+    PostgreSQL an exclusion constraint (`no_overlapping_seats`, made by the migration with
+    btree_gist) stops one apprentice holding two live seats at overlapping times.
+    """
 
     __tablename__ = "session_observers"
-    __table_args__ = (UniqueConstraint("session_id", "apprentice_id"),)
+    __table_args__ = (
+        UniqueConstraint("session_id", "apprentice_id"),
+        CheckConstraint("ends_at > starts_at", name="ends_after_start"),
+        Index("ix_session_observers_apprentice_time", "apprentice_id", "starts_at"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     session_id: Mapped[int] = mapped_column(
@@ -76,7 +125,10 @@ class SessionObserver(db.Model):
     pairing_id: Mapped[int | None] = mapped_column(
         ForeignKey("pairings.id", ondelete="CASCADE"), index=True
     )
+    starts_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    ends_at: Mapped[datetime] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     session: Mapped[ShadowingSession] = relationship(back_populates="observers")
     apprentice: Mapped[Person] = relationship()

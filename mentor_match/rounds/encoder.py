@@ -8,11 +8,13 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import contains_eager
 
+from ..availability.expansion import Month
 from ..availability.services import Interval, availability_by_person
 from ..extensions import db
 from ..models import (
@@ -130,9 +132,13 @@ def favoured_apprentices(round_: Round, candidates: Iterable[int]) -> list[str]:
 
 
 def encode_round(round_: Round) -> dict:
-    """The whole round: every confirmed person, their availability, limits and exclusions."""
+    """The whole round: every confirmed person, their availability, limits and exclusions.
+
+    Sessions people have already booked in the month come off their time and limits.
+    """
     people = confirmed_people(round_)
-    return _encode(round_, people, usage=None)
+    zones = {person.id: person.timezone for person, _ in people}
+    return _encode(round_, people, usage=_usage(round_, zones, with_pairings=False))
 
 
 def encode_fill(round_: Round) -> dict:
@@ -143,51 +149,79 @@ def encode_fill(round_: Round) -> dict:
     in this round can be made again.
     """
     people = confirmed_people(round_)
-    return _encode(round_, people, usage=_usage(round_))
+    zones = {person.id: person.timezone for person, _ in people}
+    return _encode(round_, people, usage=_usage(round_, zones, with_pairings=True))
 
 
 class _Usage:
-    """What the round's standing pairings already take from each person."""
+    """What sessions already booked in the month take from each person.
+
+    For a full run these are sessions people booked themselves; for a fill run also the
+    round's standing pairings, whose pairs cannot be made again.
+    """
 
     def __init__(self) -> None:
         self.hosting_hours: dict[int, float] = defaultdict(float)
-        self.apprentices: dict[int, int] = defaultdict(int)
+        self.apprentices: dict[int, set[int]] = defaultdict(set)
         self.observed_hours: dict[int, float] = defaultdict(float)
-        self.masters: dict[int, int] = defaultdict(int)
+        self.masters: dict[int, set[int]] = defaultdict(set)
         self.busy: dict[int, list[tuple[datetime, datetime]]] = defaultdict(list)
         self.pairs: set[tuple[int, int]] = set()
 
 
-def _usage(round_: Round) -> _Usage:
+def _usage(round_: Round, zones: dict[int, str], with_pairings: bool) -> _Usage:
     usage = _Usage()
-    for pairing in db.session.scalars(select(Pairing).where(Pairing.round_id == round_.id)):
-        usage.pairs.add((pairing.apprentice_id, pairing.master_id))
-        if pairing.status is not Response.DECLINED:
-            usage.apprentices[pairing.master_id] += 1
-            usage.masters[pairing.apprentice_id] += 1
-    sessions = db.session.execute(
+    if with_pairings:
+        for pairing in db.session.scalars(select(Pairing).where(Pairing.round_id == round_.id)):
+            usage.pairs.add((pairing.apprentice_id, pairing.master_id))
+            if pairing.status is not Response.DECLINED:
+                usage.apprentices[pairing.master_id].add(pairing.apprentice_id)
+                usage.masters[pairing.apprentice_id].add(pairing.master_id)
+    month = Month.parse(round_.month)
+    # Wide enough for every zone's view of the month; each person's own month is kept below.
+    window_start = datetime.combine(month.first_day, time(0), UTC) - timedelta(days=1)
+    window_end = datetime.combine(month.next.first_day, time(0), UTC) + timedelta(days=1)
+    seats = db.session.execute(
         select(ShadowingSession.master_id, ShadowingSession.starts_at, ShadowingSession.ends_at,
                SessionObserver.apprentice_id)
         .join(SessionObserver, SessionObserver.session_id == ShadowingSession.id)
-        .where(ShadowingSession.round_id == round_.id)
+        .where(
+            ShadowingSession.cancelled_at.is_(None), SessionObserver.cancelled_at.is_(None),
+            ShadowingSession.ends_at > window_start, ShadowingSession.starts_at < window_end,
+        )
     )
+
+    def in_month(person_id: int, moment: datetime) -> bool:
+        zone = _zone_of(zones.get(person_id, "UTC"))
+        return Month.containing(moment.astimezone(zone).date()) == month
+
     hosted: dict[int, set[tuple[datetime, datetime]]] = defaultdict(set)
-    for master_id, starts_at, ends_at, apprentice_id in sessions:
-        hours = (ends_at - starts_at).total_seconds() / 3600
-        usage.observed_hours[apprentice_id] += hours
+    for master_id, starts_at, ends_at, apprentice_id in seats:
         usage.busy[apprentice_id].append((starts_at, ends_at))
         usage.busy[master_id].append((starts_at, ends_at))
-        hosted[master_id].add((starts_at, ends_at))
+        if in_month(apprentice_id, starts_at):
+            usage.observed_hours[apprentice_id] += (ends_at - starts_at).total_seconds() / 3600
+            usage.masters[apprentice_id].add(master_id)
+        if in_month(master_id, starts_at):
+            hosted[master_id].add((starts_at, ends_at))
+            usage.apprentices[master_id].add(apprentice_id)
     for master_id, spans in hosted.items():
         # Sessions of one master can overlap (several modes); count each hour once.
         slot = SLOT_MINUTES * 60
         slots = {
             index
             for starts_at, ends_at in spans
-            for index in range(int(starts_at.timestamp()) // slot, int(ends_at.timestamp()) // slot)
+            for index in range(int(starts_at.timestamp()) // slot, -(-int(ends_at.timestamp()) // slot))
         }
         usage.hosting_hours[master_id] = len(slots) * SLOT_MINUTES / 60
     return usage
+
+
+def _zone_of(name: str) -> ZoneInfo:
+    try:
+        return ZoneInfo(name)
+    except (KeyError, ValueError):
+        return ZoneInfo("UTC")
 
 
 def _without(intervals: list[Interval], busy: list[tuple[datetime, datetime]]) -> list[Interval]:
@@ -207,16 +241,14 @@ def _without(intervals: list[Interval], busy: list[tuple[datetime, datetime]]) -
     return result
 
 
-def _encode(round_: Round, people: list[tuple[Person, MonthPlan]], usage: _Usage | None) -> dict:
+def _encode(round_: Round, people: list[tuple[Person, MonthPlan]], usage: _Usage) -> dict:
     ids = [person.id for person, _ in people]
     availability = availability_by_person(round_.month, ids)
     skills = _skills_by_person(ids)
     masters, apprentices = [], []
     for person, plan in people:
         remote = person.site_id is None
-        intervals = availability.get(person.id, [])
-        if usage is not None:
-            intervals = _without(intervals, usage.busy.get(person.id, []))
+        intervals = _without(availability.get(person.id, []), usage.busy.get(person.id, []))
         windows = _windows(intervals, remote)
         site = None if remote else f"site-{person.site_id}"
         teaches = {
@@ -228,11 +260,8 @@ def _encode(round_: Round, people: list[tuple[Person, MonthPlan]], usage: _Usage
             if develops and stage is not Stage.MASTER
         }
         if person.is_master and teaches:
-            hosting = plan.max_hosting_hours
-            taken = plan.max_apprentices
-            if usage is not None:
-                hosting = max(0, int(hosting - usage.hosting_hours.get(person.id, 0)))
-                taken = max(0, taken - usage.apprentices.get(person.id, 0))
+            hosting = max(0, int(plan.max_hosting_hours - usage.hosting_hours.get(person.id, 0)))
+            taken = max(0, plan.max_apprentices - len(usage.apprentices.get(person.id, ())))
             if hosting and taken:
                 masters.append({
                     "id": master_ref(person.id), "person": f"p-{person.id}", "site": site,
@@ -241,11 +270,8 @@ def _encode(round_: Round, people: list[tuple[Person, MonthPlan]], usage: _Usage
                     "virtual_capacity": plan.virtual_seats, "availability": windows,
                 })
         if person.is_apprentice and wants:
-            hours = plan.observation_hours
-            masters_left = plan.max_masters
-            if usage is not None:
-                hours = max(0, int(hours - usage.observed_hours.get(person.id, 0)))
-                masters_left = max(0, masters_left - usage.masters.get(person.id, 0))
+            hours = max(0, int(plan.observation_hours - usage.observed_hours.get(person.id, 0)))
+            masters_left = max(0, plan.max_masters - len(usage.masters.get(person.id, ())))
             if hours and masters_left:
                 apprentices.append({
                     "id": apprentice_ref(person.id), "person": f"p-{person.id}", "site": site,
@@ -260,8 +286,7 @@ def _encode(round_: Round, people: list[tuple[Person, MonthPlan]], usage: _Usage
             .where(RoundExclusion.round_id == round_.id)
         )
     }
-    if usage is not None:
-        excluded |= usage.pairs
+    excluded |= usage.pairs
     apprentice_ids = {person_id_of(a["id"]) for a in apprentices}
     master_ids = {person_id_of(m["id"]) for m in masters}
     exclude = sorted(

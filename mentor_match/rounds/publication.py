@@ -12,6 +12,7 @@ from sqlalchemy.orm import contains_eager
 
 from ..availability.expansion import Month
 from ..extensions import db
+from ..links import absolute_url
 from ..models import (
     MicroSkill,
     Pairing,
@@ -30,7 +31,7 @@ from ..models import (
 from ..models.skills import Area
 from .encoder import person_id_of
 from .notices import notify_many
-from .services import RoundRefusal, _absolute, _zone
+from .services import RoundRefusal, _zone
 
 
 @dataclass(frozen=True)
@@ -138,8 +139,9 @@ def _create_everything(run: RoundRun, round_: Round, problem: dict, solution: di
             session_rows,
         ))
     observer_rows = [
-        {"session_id": session_id, "apprentice_id": apprentice_id, "pairing_id": pairing_id}
-        for session_id, taken in zip(session_ids, seats_taken.values(), strict=True)
+        {"session_id": session_id, "apprentice_id": apprentice_id, "pairing_id": pairing_id,
+         "starts_at": row["starts_at"], "ends_at": row["ends_at"]}
+        for session_id, row, taken in zip(session_ids, session_rows, seats_taken.values(), strict=True)
         for apprentice_id, pairing_id in taken
     ]
     if observer_rows:
@@ -166,7 +168,7 @@ def _tell_everyone(round_: Round, pairings: list[dict], skill_names: dict[str, s
             ))
         )
     }
-    link = _absolute("rounds.my_pairings")
+    link = absolute_url("rounds.my_pairings")
     notices = []
     for person_id, roles in by_person.items():
         person = people[person_id]

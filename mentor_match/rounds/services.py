@@ -8,13 +8,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
-from flask import current_app, url_for
+from flask import current_app
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import contains_eager
 
 from ..availability.expansion import Month, MonthError
 from ..extensions import db
+from ..links import absolute_url
 from ..models import (
     MonthPlan,
     Pairing,
@@ -90,7 +91,7 @@ def open_round(round_: Round) -> int:
         db.session.rollback()
         raise RoundRefusal("This round is already open.")
     month = Month.parse(round_.month)
-    link = _absolute("availability.plan", month=round_.month)
+    link = absolute_url("availability.plan", month=round_.month)
     people = db.session.execute(
         select(Person.id, Person.name, Person.timezone)
         .where(Person.active, Person.is_master | Person.is_apprentice)
@@ -122,16 +123,6 @@ def _zone(name: str):
         return ZoneInfo(name)
     except (KeyError, ValueError):
         return UTC
-
-
-def _absolute(endpoint: str, **values) -> str:
-    """A full link for mail: the request's host when there is one, else SITE_URL."""
-    try:
-        return url_for(endpoint, _external=True, **values)
-    except RuntimeError:
-        base = current_app.config["SITE_URL"].rstrip("/")
-        with current_app.test_request_context(base_url=base):
-            return url_for(endpoint, _external=True, **values)
 
 
 # Confirmation -----------------------------------------------------------------------------
@@ -621,7 +612,7 @@ def respond(pairing: Pairing, person: Person, accept: bool) -> None:
         text = f"{person.name} declined your pairing for {Month.parse(pairing.round.month).label}."
     else:
         text = f"{person.name} accepted your pairing for {Month.parse(pairing.round.month).label}."
-    link = _absolute("rounds.my_pairings")
+    link = absolute_url("rounds.my_pairings")
     notify(other, text, link, subject=text, body=f"Hello {other.name},\n\n{text}\n\nSee it here: {link}\n")
     db.session.commit()
 

@@ -1,0 +1,1 @@
+"""Booking shadowing sessions: open slots, book, join, move and cancel, never double booked."""
