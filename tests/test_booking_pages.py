@@ -44,6 +44,8 @@ def test_booking_through_the_page_and_seeing_the_session(login, office):
     confirmation = db.session.scalars(select(Notification).where(Notification.person_id == tom.id)).one()
     assert seat.session.video_room in confirmation.mail_body and "calendar.ics" in confirmation.mail_body
     assert "Amara Master" in client.get("/sessions").get_data(as_text=True)
+    dashboard = client.get("/dashboard").get_data(as_text=True)
+    assert "Your next sessions" in dashboard and "You observe Amara Master" in dashboard
     month_page = client.get(f"/sessions?view=month&month={next_month()}").get_data(as_text=True)
     assert f"{slot.starts_at.astimezone(tom.zone):%H:%M} Amara Master" in month_page
 

@@ -57,3 +57,50 @@ def test_migrations_upgrade_and_downgrade_on_sqlite(tmp_path):
         downgrade(revision="base")
         assert set(inspect(db.engine).get_table_names()) <= {"alembic_version"}
         db.engine.dispose()
+
+
+ROUNDS_REVISION = "9081530cb5d8"  # before booking: seats had no times of their own
+
+
+def test_upgrading_a_database_with_data_keeps_every_row_on_sqlite(tmp_path):
+    """Batch migrations rebuild SQLite tables; rows that refer to them must survive.
+
+    With foreign keys enforced, rebuilding `people` once cascaded into every pairing,
+    session, window and plan of a live demo database.
+    """
+    class FileConfig(TestConfig):
+        SQLALCHEMY_DATABASE_URI = f"sqlite:///{tmp_path / 'old.sqlite'}"
+
+    other = create_app(FileConfig)
+    with other.app_context():
+        upgrade(revision=ROUNDS_REVISION)
+        with db.engine.begin() as connection:
+            run = connection.exec_driver_sql
+            run("INSERT INTO people (id, email, name, password_hash, is_admin, is_master, is_apprentice,"
+                " active, timezone, bio, session_token, created_at, password_changed_at) VALUES"
+                " (1, 'm@x.org', 'M', 'h', 0, 1, 0, 1, 'UTC', '', 't1', '2026-11-01', '2026-11-01'),"
+                " (2, 'a@x.org', 'A', 'h', 0, 0, 1, 1, 'UTC', '', 't2', '2026-11-01', '2026-11-01')")
+            run("INSERT INTO weekly_windows (person_id, weekday, start_time, end_time, in_person, virtual)"
+                " VALUES (1, 1, '09:00:00', '12:00:00', 1, 1)")
+            run("INSERT INTO rounds (id, month, status, confirm_by, created_at) VALUES"
+                " (1, '2026-12', 'published', '2026-11-28', '2026-11-01')")
+            run("INSERT INTO pairings (id, round_id, apprentice_id, master_id, apprentice_response,"
+                " master_response, created_at) VALUES (1, 1, 2, 1, 'pending', 'pending', '2026-11-01')")
+            run("INSERT INTO shadowing_sessions (id, master_id, starts_at, ends_at, mode, seats, round_id,"
+                " created_at) VALUES (1, 1, '2026-12-01 09:00:00', '2026-12-01 11:00:00', 'virtual', 2, 1,"
+                " '2026-11-01')")
+            run("INSERT INTO session_observers (id, session_id, apprentice_id, pairing_id, created_at)"
+                " VALUES (1, 1, 2, 1, '2026-11-01')")
+        upgrade()
+        with db.engine.connect() as connection:
+            one = connection.exec_driver_sql
+            assert one("SELECT count(*) FROM people").scalar() == 2
+            assert one("SELECT count(*) FROM weekly_windows").scalar() == 1
+            assert one("SELECT count(*) FROM pairings").scalar() == 1
+            assert one("SELECT starts_at, ends_at FROM session_observers").one() == (
+                "2026-12-01 09:00:00", "2026-12-01 11:00:00")
+            tokens = one("SELECT calendar_token FROM people").scalars().all()
+            assert len(set(tokens)) == 2 and all(len(token) >= 32 for token in tokens)
+            assert one("SELECT video_room FROM shadowing_sessions").scalar().startswith("mentor-match-")
+            assert one("PRAGMA foreign_keys").scalar() == 1  # enforced again after the migration
+        db.engine.dispose()

@@ -5,6 +5,7 @@ from sqlalchemy import select
 
 from ..extensions import db
 from ..models import Pairing, Person, Response
+from ..booking.services import upcoming
 from ..rounds.services import RoundCall, round_call_for
 
 
@@ -16,6 +17,7 @@ class Dashboard:
     steps: list[tuple[str, str, bool]] = field(default_factory=list)  # (label, endpoint, done)
     round_call: RoundCall | None = None
     pairings_to_answer: int = 0
+    next_sessions: list = field(default_factory=list)
 
 
 def dashboard_for(person: Person) -> Dashboard:
@@ -31,6 +33,7 @@ def dashboard_for(person: Person) -> Dashboard:
     board.steps.append(("Set your weekly availability", "availability.weekly", bool(person.weekly_windows)))
     board.steps.append(("Write a short bio", "profiles.edit", bool(person.bio.strip())))
     board.round_call = round_call_for(person)
+    board.next_sessions = upcoming(person)[:3]
     board.pairings_to_answer = len(db.session.scalars(
         select(Pairing.id).where(
             ((Pairing.apprentice_id == person.id) & (Pairing.apprentice_response == Response.PENDING))
