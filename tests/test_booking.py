@@ -244,3 +244,17 @@ def test_a_remote_master_opens_video_sessions_only(office):
     start = datetime.combine(Month.parse(next_month()).first_day + timedelta(days=9), time(10), UTC)
     with pytest.raises(BookingRefusal, match="video only"):
         services.open_session(remote, start, start + timedelta(hours=1), SessionMode.IN_PERSON, 2, None, "")
+
+
+def test_a_seat_can_move_into_hours_it_overlaps_now(office):
+    """Moving 09:00-11:00 to 10:00-12:00: the seat's own hour is free to move into."""
+    master, tom = office["master"], office["apprentices"][0]
+    slot = first_open_slot(master, tom)
+    seat = services.book(tom, master, slot.starts_at, slot.starts_at + timedelta(hours=2), SessionMode.VIRTUAL)
+    month = Month.parse(next_month())
+    later = slot.starts_at + timedelta(hours=1)
+    offered = {s.starts_at: s for s in services.open_slots(master, tom, month, exclude_seat=seat.id)}
+    assert offered[later].bookable and offered[later].video_seats == 2
+    assert not {s.starts_at: s for s in services.open_slots(master, tom, month)}[later].bookable
+    moved = services.reschedule_seat(tom, seat, later, later + timedelta(hours=2), SessionMode.VIRTUAL)
+    assert moved.starts_at == later

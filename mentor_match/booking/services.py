@@ -678,8 +678,13 @@ class OpenSlot:
         return not self.you_are_busy and bool(self.room_seats or self.video_seats)
 
 
-def open_slots(master: Person, apprentice: Person, month: Month) -> list[OpenSlot]:
-    """The master's free hours in the month from now on, with seats left per mode."""
+def open_slots(master: Person, apprentice: Person, month: Month,
+               exclude_seat: int | None = None) -> list[OpenSlot]:
+    """The master's free hours in the month from now on, with seats left per mode.
+
+    When moving a seat, `exclude_seat` leaves that seat out: its time is free to move into.
+    """
+    others = SessionObserver.id != exclude_seat if exclude_seat is not None else True
     intervals = availability_by_person(month, [master.id]).get(master.id, [])
     earliest = utcnow() + MIN_LEAD
     same_site = apprentice.site_id is not None and apprentice.site_id == master.site_id
@@ -691,7 +696,7 @@ def open_slots(master: Person, apprentice: Person, month: Month) -> list[OpenSlo
             .where(
                 ShadowingSession.master_id == master.id, ShadowingSession.mode == mode,
                 ShadowingSession.cancelled_at.is_(None), SessionObserver.cancelled_at.is_(None),
-                SessionObserver.ends_at > span_start, SessionObserver.starts_at < span_end,
+                SessionObserver.ends_at > span_start, SessionObserver.starts_at < span_end, others,
             )
         ).all()
         for mode in SessionMode
@@ -700,7 +705,7 @@ def open_slots(master: Person, apprentice: Person, month: Month) -> list[OpenSlo
     mine = list(db.session.execute(
         select(SessionObserver.starts_at, SessionObserver.ends_at).where(
             SessionObserver.apprentice_id == apprentice.id, SessionObserver.cancelled_at.is_(None),
-            SessionObserver.ends_at > span_start, SessionObserver.starts_at < span_end,
+            SessionObserver.ends_at > span_start, SessionObserver.starts_at < span_end, others,
         )
     ))
     master_observing = list(db.session.execute(

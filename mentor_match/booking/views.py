@@ -154,7 +154,7 @@ def move(session_id: int):
             return redirect(url_for("booking.session", session_id=moved.session_id))
     return render_template(
         "booking/slots.html", master=session.master, month=month, form=form, moving=session,
-        days=_slots_by_day(services.open_slots(session.master, me, month), me),
+        days=_slots_by_day(services.open_slots(session.master, me, month, exclude_seat=seat.id), me),
     )
 
 
