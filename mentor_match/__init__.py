@@ -50,11 +50,15 @@ def create_app(config: type[Config] | dict | None = None) -> Flask:
     from .calendars.views import bp as calendars_bp
     from .home.views import bp as home_bp
     from .profiles.views import bp as profiles_bp
+    from .progress.views import bp as progress_bp
+    from .records.views import bp as records_bp
+    from .reports.views import bp as reports_bp
     from .rounds.views import bp as rounds_bp
+    from .tracking.views import bp as tracking_bp
 
     for blueprint in (
         home_bp, accounts_bp, profiles_bp, availability_bp, admin_bp, rounds_bp, booking_bp,
-        calendars_bp,
+        calendars_bp, tracking_bp, records_bp, reports_bp, progress_bp,
     ):
         app.register_blueprint(blueprint)
 

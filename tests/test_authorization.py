@@ -5,7 +5,7 @@ fails the suite, so no route can be added without deciding its guard.
 """
 import json
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
 from flask import url_for
@@ -65,7 +65,50 @@ def build_world() -> World:
     world.objects["micro_skill"] = anchoring
     _add_round(world)
     _add_calendar_sessions(world)
+    _add_tracking(world)
     return world
+
+
+def _add_tracking(world: World) -> None:
+    """Past sessions each owner hosted and observed, a practice attempt, a dispute, records."""
+    from mentor_match.models import (
+        Attendance,
+        PracticeAttempt,
+        SessionMode,
+        SessionObserver,
+        ShadowingSession,
+    )
+    from mentor_match.records.services import publish_record
+
+    outside_master = make_master("Tracking Outside Master")
+    outside_apprentice = make_apprentice("Tracking Outside Apprentice")
+    base = datetime(2026, 1, 5, 9, tzinfo=UTC)
+    for index, owner in enumerate(("apprentice_a", "master_a", "admin")):
+        person = world.people[owner]
+        hosted_at, observed_at = base + timedelta(hours=4 * index), base + timedelta(days=1, hours=4 * index)
+        hosted = ShadowingSession(master_id=person.id, starts_at=hosted_at,
+                                  ends_at=hosted_at + timedelta(hours=1), mode=SessionMode.VIRTUAL, seats=1)
+        hosted.observers.append(SessionObserver(apprentice_id=outside_apprentice.id, starts_at=hosted_at,
+                                                ends_at=hosted_at + timedelta(hours=1)))
+        observed = ShadowingSession(master_id=outside_master.id, starts_at=observed_at,
+                                    ends_at=observed_at + timedelta(hours=1), mode=SessionMode.VIRTUAL, seats=1)
+        observed.observers.append(SessionObserver(apprentice_id=person.id, starts_at=observed_at,
+                                                  ends_at=observed_at + timedelta(hours=1)))
+        attempt = PracticeAttempt(apprentice_id=outside_apprentice.id, master_id=person.id,
+                                  micro_skill_id=world.objects["micro_skill"].id,
+                                  practised_on=base.date(), description="Anchored high on a call.")
+        db.session.add_all([hosted, observed, attempt])
+        db.session.flush()
+        world.objects[owner]["hosted_seat"] = hosted.observers[0]
+        world.objects[owner]["own_seat"] = observed.observers[0]
+        world.objects[owner]["attempt"] = attempt
+    dispute = Attendance(seat_id=world.objects["apprentice_a"]["own_seat"].id, minutes=30,
+                         disputed_at=base, dispute_reason="I stayed the whole hour.")
+    db.session.add(dispute)
+    db.session.commit()
+    world.objects["attendance"] = dispute
+    for key, person in world.people.items():
+        world.objects[key]["mastery_record"] = publish_record(person)
 
 
 def _add_round(world: World) -> None:
@@ -240,6 +283,30 @@ ACCESS: dict[str, Access] = {
     "booking.open_session": Access("master"),
     "booking.toggle_open_to_bookings": Access("master"),
     "booking.settings": Access("admin"),
+    "tracking.to_confirm": Access("master"),
+    "tracking.confirm_attendance": Access("own", _own("hosted_seat", "seat_id")),
+    "tracking.dispute": Access("own", _own("own_seat", "seat_id")),
+    "tracking.observation": Access("own", _own("own_seat", "seat_id")),
+    "tracking.rate_session": Access("own", _own("own_seat", "seat_id")),
+    "tracking.practice": Access("signed_in"),
+    "tracking.to_rate": Access("master"),
+    "tracking.rate_practice": Access("own", _own("attempt", "attempt_id")),
+    "tracking.disputes": Access("admin"),
+    "tracking.resolve": Access("admin", lambda world, owner: {"attendance_id": world.objects["attendance"].id}),
+    "progress.mine": Access("signed_in"),
+    "progress.hosting": Access("master"),
+    "progress.endorse": Access("master"),
+    "progress.thresholds": Access("admin"),
+    "reports.index": Access("admin"),
+    "reports.csv": Access("admin", lambda world, owner: {"table": "participation"}),
+    "records.mine": Access("signed_in"),
+    "records.publish": Access("signed_in"),
+    "records.revoke": Access("own", _own("mastery_record", "record_id")),
+    "records.public": Access("public", lambda world, owner: {
+        "code": world.objects["apprentice_a"]["mastery_record"].code}),
+    "records.document": Access("public", lambda world, owner: {
+        "code": world.objects["apprentice_a"]["mastery_record"].code}),
+    "records.verify": Access("public"),
     "calendars.reset": Access("signed_in"),
 }
 

@@ -7,7 +7,13 @@ from sqlalchemy import func, select
 from mentor_match.availability.expansion import Month
 from mentor_match.booking import services
 from mentor_match.extensions import db
-from mentor_match.models import BookingSettings, Notification, SessionMode, SessionObserver, ShadowingSession
+from mentor_match.models import (
+    BookingSettings,
+    Notification,
+    SessionMode,
+    SessionObserver,
+    ShadowingSession,
+)
 
 from .factories import first_open_slot, make_admin, make_apprentice, next_month
 

@@ -283,6 +283,21 @@ def count(model) -> int:
 # a. A dispatched run is done by the worker -------------------------------------------------
 
 
+
+def latest_result(job, seconds: float):
+    """The job's result once it has one, polled with a deadline.
+
+    RQ's own blocking wait holds a Redis read open longer than the client's socket
+    timeout, which fails on a busy machine; polling does not.
+    """
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        result = job.latest_result()
+        if result is not None:
+            return result
+        time.sleep(0.2)
+    raise AssertionError(f"job {job.id} gave no result within {seconds} s")
+
 def test_dispatched_run_is_performed_by_the_worker(app, organisation, start_worker, redis_queue, verify_round):
     round_ = make_round()
     run = services.start_run(round_, None, time_limit=5)
@@ -296,7 +311,7 @@ def test_dispatched_run_is_performed_by_the_worker(app, organisation, start_work
     problem, solution = json.loads(done.problem_json), json.loads(done.solution_json)
     assert verify_round(problem, solution)["valid"]
     assert done.observation_hours == 12 and done.heartbeat_at is not None
-    result = rq_job(redis_queue, f"round-run-{run.id}").latest_result(timeout=10)
+    result = latest_result(rq_job(redis_queue, f"round-run-{run.id}"), 30)
     assert result is not None and result.return_value is True, worker.log()
 
 
@@ -313,7 +328,7 @@ def test_a_job_delivered_twice_runs_once(app, big_organisation, start_worker, re
     workers = [start_worker(), start_worker()]
 
     started_at = wait_until_solving(run.id, 30, workers[0]).started_at
-    results = [job.latest_result(timeout=40) for job in (first, second)]
+    results = [latest_result(job, 60) for job in (first, second)]
     logs = "\n".join(worker.log() for worker in workers)
     assert all(result is not None for result in results), logs
     assert [result.type.name for result in results] == ["SUCCESSFUL", "SUCCESSFUL"], logs
@@ -389,7 +404,7 @@ def test_a_killed_work_horse_fails_its_job_and_the_worker_takes_the_next_run(
     assert len(horses) == 1
     os.kill(horses[0], signal.SIGKILL)
 
-    result = rq_job(redis_queue, f"round-run-{run.id}").latest_result(timeout=20)
+    result = latest_result(rq_job(redis_queue, f"round-run-{run.id}"), 40)
     assert result is not None and result.type.name == "FAILED", worker.log()
     assert "Work-horse terminated unexpectedly" in result.exc_string
     assert worker.process.poll() is None, "the worker itself should survive its horse"

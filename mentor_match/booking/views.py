@@ -88,12 +88,25 @@ def session(session_id: int):
     session = _session_or_404(session_id)
     me = _me()
     from ..calendars.services import video_url
+    from ..tracking.services import after_session
 
+    after = after_session(me, session)
     return render_template(
         "booking/session.html", session=session, seat=services.participant_seat(me, session),
         hosting=session.master_id == me.id, video_url=video_url(session),
-        notice_hours=services.booking_settings().notice_hours,
+        notice_hours=services.booking_settings().notice_hours, after=after,
+        skill_choices=_skills() if after.seat else [],
     )
+
+
+def _skills():
+    from sqlalchemy import select
+    from sqlalchemy.orm import selectinload
+
+    from ..models import MicroSkill
+
+    return sorted(db.session.scalars(select(MicroSkill).options(selectinload(MicroSkill.area))),
+                  key=lambda skill: skill.full_name)
 
 
 @bp.post("/sessions/<int:session_id>/cancel")

@@ -3,10 +3,11 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import select
 
+from ..booking.services import upcoming
 from ..extensions import db
 from ..models import Pairing, Person, Response
-from ..booking.services import upcoming
 from ..rounds.services import RoundCall, round_call_for
+from ..tracking.services import seats_to_confirm
 
 
 @dataclass
@@ -18,6 +19,7 @@ class Dashboard:
     round_call: RoundCall | None = None
     pairings_to_answer: int = 0
     next_sessions: list = field(default_factory=list)
+    seats_to_confirm: int = 0
 
 
 def dashboard_for(person: Person) -> Dashboard:
@@ -34,6 +36,8 @@ def dashboard_for(person: Person) -> Dashboard:
     board.steps.append(("Write a short bio", "profiles.edit", bool(person.bio.strip())))
     board.round_call = round_call_for(person)
     board.next_sessions = upcoming(person)[:3]
+    if person.is_master:
+        board.seats_to_confirm = len(seats_to_confirm(person))
     board.pairings_to_answer = len(db.session.scalars(
         select(Pairing.id).where(
             ((Pairing.apprentice_id == person.id) & (Pairing.apprentice_response == Response.PENDING))

@@ -17,9 +17,31 @@ from .rounds import (
 from .sessions import BookingSettings, SessionMode, SessionObserver, ShadowingSession
 from .sites import Site
 from .skills import Area, AreaIntent, MicroSkill, PersonArea, PersonSkill, Stage, slugify
+from .tracking import (
+    Attendance,
+    ChangeRecord,
+    Endorsement,
+    Feedback,
+    FeedbackKind,
+    MasteryRecord,
+    Observation,
+    PracticeAttempt,
+    StageThreshold,
+    observation_skills,
+)
 from .types import UTCDateTime, utcnow
 
 __all__ = [
+    "Attendance",
+    "ChangeRecord",
+    "Endorsement",
+    "Feedback",
+    "FeedbackKind",
+    "MasteryRecord",
+    "Observation",
+    "PracticeAttempt",
+    "StageThreshold",
+    "observation_skills",
     "Area",
     "AreaIntent",
     "AvailabilityChange",

@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from .rounds import Pairing
     from .sites import Site
     from .skills import MicroSkill
+    from .tracking import Attendance, Observation
 
 
 def new_video_room() -> str:
@@ -133,3 +134,9 @@ class SessionObserver(db.Model):
     session: Mapped[ShadowingSession] = relationship(back_populates="observers")
     apprentice: Mapped[Person] = relationship()
     pairing: Mapped[Pairing | None] = relationship(back_populates="observers")
+    attendance: Mapped[Attendance | None] = relationship(
+        back_populates="seat", uselist=False, cascade="all, delete-orphan", passive_deletes=True
+    )
+    observation: Mapped[Observation | None] = relationship(
+        back_populates="seat", uselist=False, cascade="all, delete-orphan", passive_deletes=True
+    )

@@ -1,0 +1,375 @@
+"""Mastery records: publish a signed snapshot of someone's verified mastery, verify it, revoke it.
+
+A record's content is canonical JSON (sorted keys, no spaces, UTF-8), so the same facts
+always give the same bytes. The site signs those bytes with HMAC-SHA256 under a key derived
+from SECRET_KEY, and keeps content and signature together. Anyone holding the record's
+public code can ask the site whether the record is authentic, revoked or altered.
+
+The signature is a keyed MAC, not a public-key signature: only this site can check it, so
+verification always goes through the site (the public page, the JSON download, /verify).
+"""
+from __future__ import annotations
+
+import enum
+import hashlib
+import hmac
+import json
+import logging
+import secrets
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from flask import current_app
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+from ..extensions import db
+from ..models import Endorsement, MasteryRecord, MicroSkill, Person, PersonSkill, utcnow
+from ..tracking.hours import (
+    average_ratings,
+    hours_by_skill,
+    record_change,
+    skill_names,
+    verified_seats,
+)
+
+log = logging.getLogger(__name__)
+
+RECORD_VERSION = "mentor-match/mastery-record@1"
+SIGNATURE_ALGORITHM = "HMAC-SHA256"
+# The label that separates the record-signing key from every other use of SECRET_KEY.
+KEY_LABEL = b"mastery-record"
+CHANGE_SUBJECT = "mastery_record"
+
+# Crockford's base32: no I, L, O or U, so a code read out loud or copied by hand survives.
+CODE_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+CODE_GROUPS = 4
+CODE_GROUP_LENGTH = 5  # 4 x 5 characters x 5 bits = 100 random bits
+_CODE_LENGTH = CODE_GROUPS * CODE_GROUP_LENGTH
+# What people type by mistake for the characters Crockford leaves out.
+_LOOKALIKES = str.maketrans({"O": "0", "I": "1", "L": "1"})
+_IGNORED_IN_CODES = " -_\t\r\n"
+
+
+class RecordStatus(enum.StrEnum):
+    AUTHENTIC = "authentic"  # signed by the site, unaltered, not revoked
+    REVOKED = "revoked"  # withdrawn by its owner
+    UNKNOWN = "unknown"  # no record has this code
+    ALTERED = "altered"  # the content does not match what the site signed
+
+
+@dataclass(frozen=True)
+class Verification:
+    """The site's answer about one code: the status, the record if any, and why, in words."""
+
+    status: RecordStatus
+    record: MasteryRecord | None
+    reason: str
+
+    @property
+    def is_authentic(self) -> bool:
+        return self.status is RecordStatus.AUTHENTIC
+
+
+class NotOwner(Exception):
+    """Someone other than the record's owner tried to change it."""
+
+
+class DocumentError(ValueError):
+    """Pasted text that is not a mastery record document; the message says what is wrong."""
+
+
+# Codes -------------------------------------------------------------------------------------
+
+
+def new_code() -> str:
+    """A fresh verification code such as ``7K3QX-M9D2P-...``: 100 bits from `secrets`."""
+    characters = "".join(secrets.choice(CODE_ALPHABET) for _ in range(_CODE_LENGTH))
+    return _grouped(characters)
+
+
+def _grouped(characters: str) -> str:
+    return "-".join(
+        characters[start:start + CODE_GROUP_LENGTH]
+        for start in range(0, _CODE_LENGTH, CODE_GROUP_LENGTH)
+    )
+
+
+def normalise_code(typed: str | None) -> str | None:
+    """The stored form of a code as someone typed it (any case, spaces or dashes), or None."""
+    if not typed:
+        return None
+    characters = "".join(c for c in typed.upper() if c not in _IGNORED_IN_CODES)
+    characters = characters.translate(_LOOKALIKES)
+    if len(characters) != _CODE_LENGTH or any(c not in CODE_ALPHABET for c in characters):
+        return None
+    return _grouped(characters)
+
+
+# Signing -----------------------------------------------------------------------------------
+
+
+def canonical_json(content: dict) -> str:
+    """The one serialisation that is signed: sorted keys, no spaces, UTF-8 kept as is."""
+    return json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def _signing_key() -> bytes:
+    """HMAC-SHA256(SECRET_KEY, "mastery-record"): a key used for nothing but records.
+
+    Deriving it keeps record signatures apart from sessions and CSRF tokens, which use
+    SECRET_KEY too. A site that rotates SECRET_KEY invalidates every record signed before:
+    they then verify as altered, and their owners have to publish again.
+    """
+    secret = current_app.config["SECRET_KEY"]
+    secret_bytes = secret if isinstance(secret, bytes) else secret.encode("utf-8")
+    return hmac.new(secret_bytes, KEY_LABEL, hashlib.sha256).digest()
+
+
+def sign(content_json: str) -> str:
+    """The hex HMAC-SHA256 of the canonical content under the record-signing key."""
+    return hmac.new(_signing_key(), content_json.encode("utf-8"), hashlib.sha256).hexdigest()
+
+
+def _signature_matches(content_json: str, signature: str) -> bool:
+    return hmac.compare_digest(sign(content_json), signature)
+
+
+# Content -----------------------------------------------------------------------------------
+
+
+def _instant(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _hours(value: float) -> float:
+    return round(value, 2)
+
+
+def record_content(person: Person, code: str, issued_at: datetime) -> dict:
+    """What a record states: stages, verified hours, masters, endorsements, feedback summary.
+
+    Feedback appears only as a count and an average per micro skill; the written notes
+    stay private between giver and receiver.
+    """
+    seats = verified_seats(apprentice_ids=[person.id])
+    hours = hours_by_skill(seats)
+    ratings = average_ratings(person.id)
+    held = db.session.scalars(
+        select(PersonSkill).where(PersonSkill.person_id == person.id)
+        .options(selectinload(PersonSkill.micro_skill).selectinload(MicroSkill.area))
+    ).all()
+    stages = {skill.micro_skill_id: skill.stage for skill in held}
+    hour_skill_ids = {skill_id for skill_id in hours if skill_id is not None}
+    skill_ids = set(stages) | set(ratings) | hour_skill_ids
+    names = skill_names(skill_ids)
+
+    micro_skills = []
+    for skill_id in skill_ids:
+        average, count = ratings.get(skill_id, (None, 0))
+        micro_skills.append({
+            "micro_skill": names[skill_id],
+            "stage": stages[skill_id].value if skill_id in stages else None,
+            "verified_hours": _hours(hours.get(skill_id, 0.0)),
+            "practice_feedback": {
+                "count": count,
+                "average_rating": None if average is None else round(average, 2),
+            },
+        })
+    micro_skills.sort(key=lambda entry: entry["micro_skill"])
+
+    return {
+        "version": RECORD_VERSION,
+        "code": code,
+        "issued_at": _instant(issued_at),
+        "issued_by": "Mentor Match",
+        "person": {"name": person.name},
+        "micro_skills": micro_skills,
+        "hours_without_micro_skill": _hours(hours.get(None, 0.0)),
+        "total_verified_hours": _hours(sum(seat.hours for seat in seats)),
+        "masters_observed": _masters_observed(seats),
+        "endorsements": _endorsements(person),
+    }
+
+
+def _masters_observed(seats) -> list[dict]:
+    by_master: dict[int, float] = defaultdict(float)
+    for seat in seats:
+        by_master[seat.master_id] += seat.hours
+    if not by_master:
+        return []
+    names = {person_id: name for person_id, name in db.session.execute(
+        select(Person.id, Person.name).where(Person.id.in_(list(by_master)))
+    )}
+    masters = [{"name": names[master_id], "verified_hours": _hours(total)}
+               for master_id, total in by_master.items()]
+    return sorted(masters, key=lambda master: (-master["verified_hours"], master["name"]))
+
+
+def _endorsements(person: Person) -> list[dict]:
+    endorsements = db.session.scalars(
+        select(Endorsement).where(Endorsement.person_id == person.id)
+        .order_by(Endorsement.created_at, Endorsement.id)
+        .options(selectinload(Endorsement.micro_skill).selectinload(MicroSkill.area),
+                 selectinload(Endorsement.endorsed_by))
+    )
+    return [{
+        "micro_skill": endorsement.micro_skill.full_name,
+        "from_stage": endorsement.from_stage.value,
+        "to_stage": endorsement.to_stage.value,
+        "endorsed_by": endorsement.endorsed_by.name if endorsement.endorsed_by else None,
+        "endorsed_at": _instant(endorsement.created_at),
+    } for endorsement in endorsements]
+
+
+def content_of(record: MasteryRecord) -> dict:
+    """The record's signed content as data, for pages and the download."""
+    return json.loads(record.content_json)
+
+
+# Publishing and revoking ------------------------------------------------------------------
+
+
+def _unused_code() -> str:
+    # 100 random bits make a collision all but impossible; checking costs one query.
+    while True:
+        code = new_code()
+        if db.session.scalar(select(MasteryRecord.id).where(MasteryRecord.code == code)) is None:
+            return code
+
+
+def publish_record(person: Person) -> MasteryRecord:
+    """Snapshot the person's verified mastery now, sign it, keep it, and log who did it."""
+    issued_at = utcnow().replace(microsecond=0)
+    code = _unused_code()
+    content_json = canonical_json(record_content(person, code, issued_at))
+    record = MasteryRecord(person_id=person.id, code=code, content_json=content_json,
+                           signature=sign(content_json), created_at=issued_at)
+    db.session.add(record)
+    db.session.flush()
+    record_change(person, CHANGE_SUBJECT, record.id, "published", after=code)
+    db.session.commit()
+    return record
+
+
+def revoke(person: Person, record: MasteryRecord) -> bool:
+    """Withdraw the owner's record, so its page and /verify say revoked; False if it already was."""
+    if record.person_id != person.id:
+        raise NotOwner(f"person {person.id} may not revoke mastery record {record.id}")
+    if record.revoked_at is not None:
+        return False
+    record.revoked_at = utcnow()
+    record_change(person, CHANGE_SUBJECT, record.id, "revoked", before="active", after="revoked")
+    db.session.commit()
+    return True
+
+
+def records_of(person: Person) -> list[MasteryRecord]:
+    """The person's records, newest first, revoked ones included."""
+    return list(db.session.scalars(
+        select(MasteryRecord).where(MasteryRecord.person_id == person.id)
+        .order_by(MasteryRecord.created_at.desc(), MasteryRecord.id.desc())
+    ))
+
+
+def own_record(person: Person, record_id: int) -> MasteryRecord | None:
+    """The person's record with this id; None for someone else's, so it stays hidden."""
+    record = db.session.get(MasteryRecord, record_id)
+    return record if record is not None and record.person_id == person.id else None
+
+
+def record_for_code(typed_code: str) -> MasteryRecord | None:
+    code = normalise_code(typed_code)
+    if code is None:
+        return None
+    return db.session.scalar(select(MasteryRecord).where(MasteryRecord.code == code))
+
+
+# Verifying -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PastedDocument:
+    """A document a visitor pasted: its content in canonical form, and what it claims."""
+
+    content_json: str
+    code: str | None
+    signature: str | None
+
+
+def read_document(text: str) -> PastedDocument:
+    """Read a pasted record: the download (content under "record") or the bare content."""
+    try:
+        document = json.loads(text)
+    except ValueError as error:
+        raise DocumentError(
+            f"That is not a JSON document ({error.msg}, line {error.lineno})."
+        ) from None
+    if not isinstance(document, dict):
+        raise DocumentError("That JSON is not a mastery record document.")
+    content = document.get("record", document)
+    if not isinstance(content, dict) or content.get("version") != RECORD_VERSION:
+        raise DocumentError(
+            f'That JSON is not a mastery record ("version" should be {RECORD_VERSION}).'
+        )
+    signature = document.get("signature")
+    code = document.get("code", content.get("code"))
+    return PastedDocument(
+        content_json=canonical_json(content),
+        code=code if isinstance(code, str) else None,
+        signature=signature if isinstance(signature, str) else None,
+    )
+
+
+def verify(code: str | None, content_json: str | None = None) -> Verification:
+    """Whether the record with this code is authentic, revoked, unknown or altered.
+
+    The stored content is checked against its signature every time, so a record changed
+    in the database shows as altered. With `content_json` (a pasted document, as the
+    download or as bare content), that document must also equal what the site signed.
+    """
+    pasted = read_document(content_json) if content_json else None
+    typed = code or (pasted.code if pasted else None)
+    record = record_for_code(typed) if typed else None
+    if record is None:
+        return Verification(RecordStatus.UNKNOWN, None, "No mastery record has this code.")
+
+    if not _signature_matches(record.content_json, record.signature):
+        log.warning("mastery record %s (code %s) no longer matches its signature: altered "
+                    "in the database, or SECRET_KEY changed", record.id, record.code)
+        return Verification(RecordStatus.ALTERED, record,
+                            "The record kept under this code does not match the site's signature.")
+    if pasted is not None:
+        reason = _pasted_mismatch(record, pasted)
+        if reason:
+            return Verification(RecordStatus.ALTERED, record, reason)
+    if record.revoked_at is not None:
+        return Verification(RecordStatus.REVOKED, record, "Its owner has withdrawn this record.")
+    return Verification(RecordStatus.AUTHENTIC, record,
+                        "Signed by Mentor Match and unaltered since it was issued.")
+
+
+def _pasted_mismatch(record: MasteryRecord, pasted: PastedDocument) -> str | None:
+    """Why a pasted document is not the record the site signed, or None if it is."""
+    if pasted.code is not None and normalise_code(pasted.code) != record.code:
+        return "The document carries a different code from the one given."
+    if not hmac.compare_digest(pasted.content_json.encode("utf-8"),
+                               record.content_json.encode("utf-8")):
+        return "The document differs from the record the site signed under this code."
+    signature = pasted.signature
+    if signature is not None and not _signature_matches(pasted.content_json, signature):
+        return "The document's signature is not the site's signature for its content."
+    return None
+
+
+def signed_document(record: MasteryRecord, verify_url: str) -> dict:
+    """The download: the signed content with its signature and code, and where to check it."""
+    return {
+        "record": content_of(record),
+        "code": record.code,
+        "signature": record.signature,
+        "signature_algorithm": SIGNATURE_ALGORITHM,
+        "signed_content": 'canonical JSON of "record": sorted keys, separators "," and ":", UTF-8',
+        "verify_at": verify_url,
+    }

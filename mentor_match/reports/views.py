@@ -1,0 +1,47 @@
+"""Admin reports: every table for a period on one page, and each as a CSV download."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from flask import Blueprint, Response, abort, render_template, request
+from flask_login import current_user
+
+from ..security import admin_required
+from . import services
+
+bp = Blueprint("reports", __name__)
+
+
+def _period_asked() -> services.PeriodChoice:
+    """The period in ``?from=&to=``, read in the admin's own months."""
+    today = datetime.now(current_user.zone).date()
+    return services.choose_period(request.args.get("from"), request.args.get("to"), today)
+
+
+@bp.get("/admin/reports")
+@admin_required
+def index():
+    """Every report for the chosen period (the last 12 months by default)."""
+    choice = _period_asked()
+    return render_template(
+        "reports/index.html",
+        period=choice.period,
+        problem=choice.problem,
+        tables=services.all_tables(choice.period, current_user.zone),
+    )
+
+
+@bp.get("/admin/reports/<table>.csv", endpoint="csv")
+@admin_required
+def download_csv(table: str):
+    """One report as a CSV file for a spreadsheet, for the same period as the page."""
+    period = _period_asked().period
+    report = services.one_table(table, period, current_user.zone)
+    if report is None:
+        abort(404)
+    filename = services.csv_filename(report, period)
+    return Response(
+        services.csv_bytes(report),
+        mimetype="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )

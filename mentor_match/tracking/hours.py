@@ -1,0 +1,122 @@
+"""Verified observation hours and ratings: the figures progress, reports and records share.
+
+An hour is verified once the master has confirmed the seat's attendance. A seat's hours
+go to the micro skill of its session or, for a round's session, to the pairing's micro
+skills, split evenly so that no hour is counted twice.
+"""
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload
+
+from ..extensions import db
+from ..models import (
+    Attendance,
+    ChangeRecord,
+    Feedback,
+    FeedbackKind,
+    MicroSkill,
+    Pairing,
+    Person,
+    SessionMode,
+    SessionObserver,
+    ShadowingSession,
+)
+
+
+def record_change(actor: Person | None, subject: str, subject_id: int, action: str,
+                  before: str = "", after: str = "") -> None:
+    """Keep who changed what and when; the caller commits with the change itself."""
+    db.session.add(ChangeRecord(
+        actor_id=actor.id if actor else None, subject=subject, subject_id=subject_id,
+        action=action, before=before, after=after,
+    ))
+
+
+@dataclass(frozen=True)
+class VerifiedSeat:
+    """One seat with host-verified attendance, and what it counts towards."""
+
+    seat_id: int
+    apprentice_id: int
+    master_id: int
+    starts_at: datetime
+    mode: SessionMode
+    hours: float
+    skill_ids: tuple[int, ...]
+
+
+def verified_seats(apprentice_ids: list[int] | None = None, master_ids: list[int] | None = None) -> list[VerifiedSeat]:
+    """Seats whose attendance the master confirmed (more than zero minutes)."""
+    query = (
+        select(SessionObserver)
+        .join(Attendance, Attendance.seat_id == SessionObserver.id)
+        .join(ShadowingSession, ShadowingSession.id == SessionObserver.session_id)
+        .where(Attendance.minutes > 0)
+        .options(
+            selectinload(SessionObserver.attendance),
+            selectinload(SessionObserver.session),
+            selectinload(SessionObserver.pairing).selectinload(Pairing.micro_skills),
+        )
+    )
+    if apprentice_ids is not None:
+        query = query.where(SessionObserver.apprentice_id.in_(apprentice_ids))
+    if master_ids is not None:
+        query = query.where(ShadowingSession.master_id.in_(master_ids))
+    seats = []
+    for seat in db.session.scalars(query):
+        session = seat.session
+        if session.micro_skill_id is not None:
+            skills = (session.micro_skill_id,)
+        elif seat.pairing is not None:
+            skills = tuple(skill.id for skill in seat.pairing.micro_skills)
+        else:
+            skills = ()
+        seats.append(VerifiedSeat(
+            seat.id, seat.apprentice_id, session.master_id, session.starts_at, session.mode,
+            seat.attendance.minutes / 60, skills,
+        ))
+    return seats
+
+
+def hours_by_skill(seats: list[VerifiedSeat]) -> dict[int | None, float]:
+    """Hours per micro skill id (None: a session with no micro skill named)."""
+    totals: dict[int | None, float] = defaultdict(float)
+    for seat in seats:
+        if not seat.skill_ids:
+            totals[None] += seat.hours
+        for skill_id in seat.skill_ids:
+            totals[skill_id] += seat.hours / len(seat.skill_ids)
+    return dict(totals)
+
+
+def hours_by_month(seats: list[VerifiedSeat], zone) -> dict[str, float]:
+    """Hours per "YYYY-MM", by the month of each session in the given time zone."""
+    totals: dict[str, float] = defaultdict(float)
+    for seat in seats:
+        totals[seat.starts_at.astimezone(zone).strftime("%Y-%m")] += seat.hours
+    return dict(sorted(totals.items()))
+
+
+def average_ratings(person_id: int) -> dict[int, tuple[float, int]]:
+    """Per micro skill id, the average practice rating masters gave the person and how many."""
+    rows = db.session.execute(
+        select(Feedback.micro_skill_id, func.avg(Feedback.rating), func.count())
+        .where(Feedback.receiver_id == person_id, Feedback.kind == FeedbackKind.PRACTICE,
+               Feedback.micro_skill_id.is_not(None))
+        .group_by(Feedback.micro_skill_id)
+    )
+    return {skill_id: (float(average), count) for skill_id, average, count in rows}
+
+
+def skill_names(skill_ids) -> dict[int, str]:
+    ids = [skill_id for skill_id in set(skill_ids) if skill_id is not None]
+    if not ids:
+        return {}
+    return {skill.id: skill.full_name for skill in db.session.scalars(
+        select(MicroSkill).where(MicroSkill.id.in_(ids)).options(selectinload(MicroSkill.area))
+    )}

@@ -1,0 +1,230 @@
+"""Pages after a session: confirm attendance, dispute, observe, rate, practise, settle."""
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask_login import current_user, login_required
+from wtforms.fields.choices import SelectChoice
+
+from ..extensions import db
+from ..models import Attendance, Person, PracticeAttempt, SessionObserver
+from ..security import admin_required
+from . import services
+from .forms import (
+    AttendanceForm,
+    DisputeForm,
+    ObservationForm,
+    PracticeForm,
+    RatingForm,
+    ResolveForm,
+)
+
+bp = Blueprint("tracking", __name__)
+
+
+def _me() -> Person:
+    return current_user._get_current_object()
+
+
+def _flash_errors(form) -> None:
+    for errors in form.errors.values():
+        flash(" ".join(errors), "error")
+
+
+def _refused(refusal: services.TrackingRefusal) -> None:
+    db.session.rollback()
+    flash(str(refusal), "error")
+
+
+def _hosted_seat(seat_id: int) -> SessionObserver:
+    seat = db.session.get(SessionObserver, seat_id)
+    if seat is None or seat.session.master_id != current_user.id:
+        abort(404)
+    return seat
+
+
+def _own_seat(seat_id: int) -> SessionObserver:
+    seat = db.session.get(SessionObserver, seat_id)
+    if seat is None or seat.apprentice_id != current_user.id:
+        abort(404)
+    return seat
+
+
+def _back_to(seat: SessionObserver):
+    return redirect(url_for("booking.session", session_id=seat.session_id))
+
+
+# The master confirms ---------------------------------------------------------------------------
+
+
+@bp.route("/sessions/to-confirm")
+@login_required
+def to_confirm():
+    """Finished sessions whose observers the master has not confirmed: hours wait for this."""
+    if not current_user.is_master:
+        abort(403)
+    return render_template("tracking/to_confirm.html", seats=services.seats_to_confirm(_me()),
+                           form=AttendanceForm())
+
+
+@bp.post("/seats/<int:seat_id>/attendance")
+@login_required
+def confirm_attendance(seat_id: int):
+    seat = _hosted_seat(seat_id)
+    form = AttendanceForm()
+    if not form.validate_on_submit():
+        _flash_errors(form)
+    else:
+        try:
+            services.confirm_attendance(_me(), seat, form.minutes.data)
+        except services.TrackingRefusal as refusal:
+            _refused(refusal)
+        else:
+            flash(f"Confirmed {form.minutes.data} minutes for {seat.apprentice.name}.", "success")
+    return redirect(url_for("tracking.to_confirm"))
+
+
+# The apprentice records -----------------------------------------------------------------------
+
+
+@bp.post("/seats/<int:seat_id>/dispute")
+@login_required
+def dispute(seat_id: int):
+    seat = _own_seat(seat_id)
+    form = DisputeForm()
+    if not form.validate_on_submit():
+        _flash_errors(form)
+    else:
+        try:
+            services.dispute(_me(), seat, form.reason.data)
+        except services.TrackingRefusal as refusal:
+            _refused(refusal)
+        else:
+            flash("Disputed: an admin will look at it and tell you both.", "success")
+    return _back_to(seat)
+
+
+@bp.post("/seats/<int:seat_id>/observation")
+@login_required
+def observation(seat_id: int):
+    seat = _own_seat(seat_id)
+    form = ObservationForm()
+    form.micro_skills.choices = _skill_choices()
+    if not form.validate_on_submit():
+        _flash_errors(form)
+    else:
+        try:
+            services.save_observation(_me(), seat, form.notes.data or "", form.micro_skills.data or [])
+        except services.TrackingRefusal as refusal:
+            _refused(refusal)
+        else:
+            flash("Your observation notes are saved.", "success")
+    return _back_to(seat)
+
+
+def _skill_choices() -> list[SelectChoice]:
+    from sqlalchemy import select
+    from sqlalchemy.orm import selectinload
+
+    from ..models import MicroSkill
+
+    skills = db.session.scalars(select(MicroSkill).options(selectinload(MicroSkill.area)))
+    return sorted((SelectChoice(s.id, s.full_name) for s in skills), key=lambda c: c.label)
+
+
+@bp.post("/seats/<int:seat_id>/rating")
+@login_required
+def rate_session(seat_id: int):
+    seat = _own_seat(seat_id)
+    form = RatingForm()
+    if not form.validate_on_submit():
+        _flash_errors(form)
+    else:
+        try:
+            services.rate_session(_me(), seat, form.rating.data, form.note.data or "")
+        except services.TrackingRefusal as refusal:
+            _refused(refusal)
+        else:
+            flash("Thank you: the master sees your rating; nobody else does.", "success")
+    return _back_to(seat)
+
+
+# Practice ---------------------------------------------------------------------------------------
+
+
+@bp.route("/practice", methods=["GET", "POST"])
+@login_required
+def practice():
+    """Log a practice attempt for a master to rate, and see the ratings you got."""
+    me = _me()
+    skills = services.developing_skills(me)
+    form = PracticeForm()
+    form.micro_skill_id.choices = [SelectChoice(s.id, s.full_name) for s in skills]
+    masters = {m.id: m for s in skills for m in services.masters_for(s.id, me)}
+    form.master_id.choices = [SelectChoice(m.id, m.name) for m in sorted(masters.values(), key=lambda m: m.name)]
+    if skills and form.validate_on_submit():
+        try:
+            services.log_practice(me, form.micro_skill_id.data, form.master_id.data,
+                                  form.practised_on.data, form.description.data)
+        except services.TrackingRefusal as refusal:
+            _refused(refusal)
+        else:
+            flash("Logged: the master has been asked to rate it.", "success")
+            return redirect(url_for("tracking.practice"))
+    return render_template("tracking/practice.html", form=form, skills=skills,
+                           attempts=services.attempts_of(me))
+
+
+@bp.route("/practice/to-rate")
+@login_required
+def to_rate():
+    if not current_user.is_master:
+        abort(403)
+    return render_template("tracking/to_rate.html", attempts=services.attempts_to_rate(_me()),
+                           form=RatingForm())
+
+
+@bp.post("/practice/<int:attempt_id>/feedback")
+@login_required
+def rate_practice(attempt_id: int):
+    attempt = db.session.get(PracticeAttempt, attempt_id)
+    if attempt is None or attempt.master_id != current_user.id:
+        abort(404)
+    form = RatingForm()
+    if not form.validate_on_submit():
+        _flash_errors(form)
+    else:
+        try:
+            services.rate_practice(_me(), attempt, form.rating.data, form.note.data or "")
+        except services.TrackingRefusal as refusal:
+            _refused(refusal)
+        else:
+            flash(f"Your feedback is with {attempt.apprentice.name}.", "success")
+    return redirect(url_for("tracking.to_rate"))
+
+
+# Admin: disputes --------------------------------------------------------------------------------
+
+
+@bp.route("/admin/disputes")
+@admin_required
+def disputes():
+    return render_template("tracking/disputes.html", disputes=services.open_disputes(), form=ResolveForm())
+
+
+@bp.post("/admin/disputes/<int:attendance_id>")
+@admin_required
+def resolve(attendance_id: int):
+    attendance = db.session.get(Attendance, attendance_id)
+    if attendance is None:
+        abort(404)
+    form = ResolveForm()
+    if not form.validate_on_submit():
+        _flash_errors(form)
+    else:
+        try:
+            services.resolve_dispute(_me(), attendance, form.minutes.data)
+        except services.TrackingRefusal as refusal:
+            _refused(refusal)
+        else:
+            flash("Settled; both sides were told.", "success")
+    return redirect(url_for("tracking.disputes"))
