@@ -20,7 +20,7 @@ from mentor_match.models import (
     ShadowingSession,
     Site,
 )
-from mentor_match.reports.services import Period, choose_period, period_seats, spreadsheet_safe
+from mentor_match.reports.services import Period, choose_period, spreadsheet_safe
 from mentor_match.tracking.hours import verified_seats
 
 from .factories import (
@@ -295,20 +295,19 @@ def test_unverified_seats_count_nothing(client, org):
     assert [row[4] for row in tables.tables["skills-gap"][1:]] == ["0.00"] * 4
 
 
-def test_period_seats_are_verified_seats_of_the_period(org):
-    """The reports' period-bounded loader agrees seat for seat with tracking's verified_seats."""
+def test_verified_seats_of_a_period_are_those_starting_in_it(org):
+    """The period filter the reports use agrees seat for seat with filtering every seat."""
     def comparable(seats):
         return sorted((seat.seat_id, seat.apprentice_id, seat.master_id, seat.starts_at, seat.mode,
-                       seat.hours, tuple(sorted(seat.skill_ids))) for seat in seats)
+                       seat.hours, tuple(sorted(seat.skill_ids)), seat.session_id) for seat in seats)
 
     for starts, ends in [(at(2025, 1, 1, 0), at(2026, 1, 1, 0)), (at(2024, 1, 1, 0), at(2027, 1, 1, 0)),
                          (at(2025, 7, 1, 10), at(2025, 7, 1, 11))]:
-        loaded, session_of_seat = period_seats(starts, ends)
+        loaded = verified_seats(starts=starts, ends=ends)
         expected = [seat for seat in verified_seats() if starts <= seat.starts_at < ends]
         assert comparable(loaded) == comparable(expected) and expected
-        assert set(session_of_seat) == {seat.seat_id for seat in expected}
-        for seat_id, session_id in session_of_seat.items():
-            assert db.session.get(SessionObserver, seat_id).session_id == session_id
+        for seat in loaded:
+            assert db.session.get(SessionObserver, seat.seat_id).session_id == seat.session_id
 
 
 # --- The period ----------------------------------------------------------------------------------

@@ -22,17 +22,13 @@ from sqlalchemy import and_, case, func, select
 from ..extensions import db
 from ..models import (
     Area,
-    Attendance,
     MicroSkill,
     Person,
     PersonSkill,
     SessionMode,
-    SessionObserver,
-    ShadowingSession,
     Stage,
-    pairing_skills,
 )
-from ..tracking.hours import VerifiedSeat, hours_by_skill, skill_names
+from ..tracking.hours import VerifiedSeat, hours_by_skill, skill_names, verified_seats
 
 DEFAULT_MONTHS = 12
 MONTH_PATTERN = re.compile(r"(\d{4})-(\d{2})")
@@ -236,52 +232,6 @@ class RosterEntry:
     active: bool
 
 
-def period_seats(starts: datetime, ends: datetime) -> tuple[list[VerifiedSeat], dict[int, int]]:
-    """The verified seats of sessions starting in [starts, ends), and each seat's session id.
-
-    The same seats, hours and micro skills as `tracking.hours.verified_seats` (a test holds
-    the two together), read as plain columns and bounded by the period in SQL: that one
-    loads every verified seat ever as objects, which takes seconds at 100,000 seats.
-    """
-    in_period = (
-        select(SessionObserver.id)
-        .join(Attendance, Attendance.seat_id == SessionObserver.id)
-        .join(ShadowingSession, ShadowingSession.id == SessionObserver.session_id)
-        .where(Attendance.minutes > 0, ShadowingSession.starts_at >= starts,
-               ShadowingSession.starts_at < ends)
-    )
-    rows = db.session.execute(
-        in_period.with_only_columns(
-            SessionObserver.id, SessionObserver.session_id, SessionObserver.apprentice_id,
-            SessionObserver.pairing_id, ShadowingSession.master_id, ShadowingSession.starts_at,
-            ShadowingSession.mode, ShadowingSession.micro_skill_id, Attendance.minutes,
-        )
-    ).all()
-    skills_of_pairing: dict[int, list[int]] = defaultdict(list)
-    for pairing_id, skill_id in db.session.execute(
-        select(pairing_skills.c.pairing_id, pairing_skills.c.micro_skill_id).where(
-            pairing_skills.c.pairing_id.in_(
-                in_period.with_only_columns(SessionObserver.pairing_id).distinct()
-            )
-        )
-    ):
-        skills_of_pairing[pairing_id].append(skill_id)
-    seats, session_of_seat = [], {}
-    for (seat_id, session_id, apprentice_id, pairing_id, master_id, starts_at, mode,
-         session_skill_id, minutes) in rows:
-        # As verified_seats: the session's micro skill, else its pairing's, else none.
-        if session_skill_id is not None:
-            skill_ids: tuple[int, ...] = (session_skill_id,)
-        elif pairing_id is not None:
-            skill_ids = tuple(sorted(skills_of_pairing.get(pairing_id, ())))
-        else:
-            skill_ids = ()
-        seats.append(VerifiedSeat(seat_id, apprentice_id, master_id, starts_at, mode,
-                                  minutes / 60, skill_ids))
-        session_of_seat[seat_id] = session_id
-    return seats, session_of_seat
-
-
 @dataclass
 class PeriodActivity:
     """One period's verified seats and who took part, loaded once and shared by the tables."""
@@ -289,13 +239,13 @@ class PeriodActivity:
     period: Period
     zone: tzinfo
     seats: list[VerifiedSeat] = field(init=False)
-    session_of_seat: dict[int, int] = field(init=False)
 
     def __post_init__(self) -> None:
-        self.seats, self.session_of_seat = period_seats(*self.period.bounds(self.zone))
+        starts, ends = self.period.bounds(self.zone)
+        self.seats = verified_seats(starts=starts, ends=ends)
 
     def session_id(self, seat: VerifiedSeat) -> int:
-        return self.session_of_seat[seat.seat_id]
+        return seat.session_id
 
     @cached_property
     def observer_ids(self) -> set[int]:

@@ -20,11 +20,11 @@ from ..models import (
     Feedback,
     FeedbackKind,
     MicroSkill,
-    Pairing,
     Person,
     SessionMode,
     SessionObserver,
     ShadowingSession,
+    pairing_skills,
 )
 
 
@@ -48,38 +48,56 @@ class VerifiedSeat:
     mode: SessionMode
     hours: float
     skill_ids: tuple[int, ...]
+    session_id: int
 
 
-def verified_seats(apprentice_ids: list[int] | None = None, master_ids: list[int] | None = None) -> list[VerifiedSeat]:
-    """Seats whose attendance the master confirmed (more than zero minutes)."""
+def verified_seats(
+    apprentice_ids: list[int] | None = None, master_ids: list[int] | None = None,
+    starts: datetime | None = None, ends: datetime | None = None,
+) -> list[VerifiedSeat]:
+    """Seats whose attendance the master confirmed (more than zero minutes).
+
+    Read as plain columns in two queries, optionally only for sessions starting in
+    [starts, ends): reports over a year of a large organisation stay fast.
+    """
     query = (
-        select(SessionObserver)
+        select(SessionObserver.id)
         .join(Attendance, Attendance.seat_id == SessionObserver.id)
         .join(ShadowingSession, ShadowingSession.id == SessionObserver.session_id)
         .where(Attendance.minutes > 0)
-        .options(
-            selectinload(SessionObserver.attendance),
-            selectinload(SessionObserver.session),
-            selectinload(SessionObserver.pairing).selectinload(Pairing.micro_skills),
-        )
     )
     if apprentice_ids is not None:
         query = query.where(SessionObserver.apprentice_id.in_(apprentice_ids))
     if master_ids is not None:
         query = query.where(ShadowingSession.master_id.in_(master_ids))
+    if starts is not None:
+        query = query.where(ShadowingSession.starts_at >= starts)
+    if ends is not None:
+        query = query.where(ShadowingSession.starts_at < ends)
+    rows = db.session.execute(query.with_only_columns(
+        SessionObserver.id, SessionObserver.session_id, SessionObserver.apprentice_id,
+        SessionObserver.pairing_id, ShadowingSession.master_id, ShadowingSession.starts_at,
+        ShadowingSession.mode, ShadowingSession.micro_skill_id, Attendance.minutes,
+    ).order_by(ShadowingSession.starts_at, SessionObserver.id)).all()
+    skills_of_pairing: dict[int, list[int]] = defaultdict(list)
+    for pairing_id, skill_id in db.session.execute(
+        select(pairing_skills.c.pairing_id, pairing_skills.c.micro_skill_id).where(
+            pairing_skills.c.pairing_id.in_(query.with_only_columns(SessionObserver.pairing_id).distinct())
+        )
+    ):
+        skills_of_pairing[pairing_id].append(skill_id)
     seats = []
-    for seat in db.session.scalars(query):
-        session = seat.session
-        if session.micro_skill_id is not None:
-            skills = (session.micro_skill_id,)
-        elif seat.pairing is not None:
-            skills = tuple(skill.id for skill in seat.pairing.micro_skills)
+    for (seat_id, session_id, apprentice_id, pairing_id, master_id, starts_at, mode,
+         session_skill_id, minutes) in rows:
+        # The session's micro skill, else its pairing's (split evenly later), else none.
+        if session_skill_id is not None:
+            skill_ids: tuple[int, ...] = (session_skill_id,)
+        elif pairing_id is not None:
+            skill_ids = tuple(sorted(skills_of_pairing.get(pairing_id, ())))
         else:
-            skills = ()
-        seats.append(VerifiedSeat(
-            seat.id, seat.apprentice_id, session.master_id, session.starts_at, session.mode,
-            seat.attendance.minutes / 60, skills,
-        ))
+            skill_ids = ()
+        seats.append(VerifiedSeat(seat_id, apprentice_id, master_id, starts_at, mode,
+                                  minutes / 60, skill_ids, session_id))
     return seats
 
 
