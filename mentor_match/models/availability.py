@@ -5,11 +5,11 @@ import enum
 from datetime import date, datetime, time
 from typing import TYPE_CHECKING
 
-from sqlalchemy import CheckConstraint, Enum, ForeignKey, String, UniqueConstraint
+from sqlalchemy import CheckConstraint, ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
-from .types import UTCDateTime
+from .types import UTCDateTime, value_enum
 
 if TYPE_CHECKING:
     from .people import Person
@@ -69,7 +69,7 @@ class AvailabilityChange(db.Model):
     )
     day: Mapped[date]
     kind: Mapped[ChangeKind] = mapped_column(
-        Enum(ChangeKind, native_enum=False, length=20, values_callable=lambda e: [s.value for s in e])
+        value_enum(ChangeKind)
     )
     start_time: Mapped[time | None]
     end_time: Mapped[time | None]

@@ -8,7 +8,6 @@ from typing import TYPE_CHECKING
 from sqlalchemy import (
     CheckConstraint,
     Column,
-    Enum,
     Float,
     ForeignKey,
     Index,
@@ -21,17 +20,12 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
-from .types import UTCDateTime, utcnow
+from .types import UTCDateTime, utcnow, value_enum
 
 if TYPE_CHECKING:
     from .people import Person
     from .sessions import SessionObserver
     from .skills import MicroSkill
-
-
-def _enum(kind: type[enum.Enum]) -> Enum:
-    """Store an enum by its value as a short string, the same on SQLite and PostgreSQL."""
-    return Enum(kind, native_enum=False, length=20, values_callable=lambda e: [m.value for m in e])
 
 
 class RoundStatus(enum.StrEnum):
@@ -49,7 +43,7 @@ class Round(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     month: Mapped[str] = mapped_column(String(7), unique=True)  # "YYYY-MM"
-    status: Mapped[RoundStatus] = mapped_column(_enum(RoundStatus), default=RoundStatus.DRAFT)
+    status: Mapped[RoundStatus] = mapped_column(value_enum(RoundStatus), default=RoundStatus.DRAFT)
     confirm_by: Mapped[datetime] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     opened_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -108,8 +102,8 @@ class RoundRun(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     round_id: Mapped[int] = mapped_column(ForeignKey("rounds.id", ondelete="CASCADE"), index=True)
-    kind: Mapped[RunKind] = mapped_column(_enum(RunKind), default=RunKind.FULL)
-    status: Mapped[RunStatus] = mapped_column(_enum(RunStatus), default=RunStatus.QUEUED)
+    kind: Mapped[RunKind] = mapped_column(value_enum(RunKind), default=RunKind.FULL)
+    status: Mapped[RunStatus] = mapped_column(value_enum(RunStatus), default=RunStatus.QUEUED)
     # "optimizer" for runs solved here; "upload" for a solution an admin brought in.
     source: Mapped[str] = mapped_column(String(20), default="optimizer")
     time_limit: Mapped[float] = mapped_column(Float, default=60.0)
@@ -195,8 +189,8 @@ class Pairing(db.Model):
         ForeignKey("people.id", ondelete="CASCADE"), index=True
     )
     master_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"), index=True)
-    apprentice_response: Mapped[Response] = mapped_column(_enum(Response), default=Response.PENDING)
-    master_response: Mapped[Response] = mapped_column(_enum(Response), default=Response.PENDING)
+    apprentice_response: Mapped[Response] = mapped_column(value_enum(Response), default=Response.PENDING)
+    master_response: Mapped[Response] = mapped_column(value_enum(Response), default=Response.PENDING)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     responded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 

@@ -6,11 +6,11 @@ import secrets
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import CheckConstraint, Enum, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
-from .types import UTCDateTime, utcnow
+from .types import UTCDateTime, utcnow, value_enum
 
 if TYPE_CHECKING:
     from .people import Person
@@ -48,7 +48,7 @@ class ShadowingSession(db.Model):
     starts_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     ends_at: Mapped[datetime] = mapped_column(UTCDateTime)
     mode: Mapped[SessionMode] = mapped_column(
-        Enum(SessionMode, native_enum=False, length=20, values_callable=lambda e: [m.value for m in e])
+        value_enum(SessionMode)
     )
     seats: Mapped[int]
     site_id: Mapped[int | None] = mapped_column(ForeignKey("sites.id", ondelete="SET NULL"))

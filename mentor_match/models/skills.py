@@ -5,10 +5,11 @@ import enum
 import re
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Enum, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy import ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
+from .types import value_enum
 
 if TYPE_CHECKING:
     from .people import Person
@@ -93,7 +94,7 @@ class PersonSkill(db.Model):
         ForeignKey("micro_skills.id", ondelete="CASCADE"), primary_key=True, index=True
     )
     stage: Mapped[Stage] = mapped_column(
-        Enum(Stage, native_enum=False, length=20, values_callable=lambda e: [s.value for s in e])
+        value_enum(Stage)
     )
     # A master (or journeyman) can be observed doing this skill.
     hosts: Mapped[bool] = mapped_column(default=False)
@@ -123,7 +124,7 @@ class PersonArea(db.Model):
         ForeignKey("areas.id", ondelete="CASCADE"), primary_key=True
     )
     intent: Mapped[AreaIntent] = mapped_column(
-        Enum(AreaIntent, native_enum=False, length=20, values_callable=lambda e: [s.value for s in e]),
+        value_enum(AreaIntent),
         primary_key=True,
     )
 

@@ -12,7 +12,6 @@ from typing import TYPE_CHECKING
 from sqlalchemy import (
     CheckConstraint,
     Column,
-    Enum,
     Float,
     ForeignKey,
     Index,
@@ -25,16 +24,12 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
 from .skills import Stage
-from .types import UTCDateTime, utcnow
+from .types import UTCDateTime, utcnow, value_enum
 
 if TYPE_CHECKING:
     from .people import Person
     from .sessions import SessionObserver
     from .skills import MicroSkill
-
-
-def _enum(kind: type[enum.Enum]) -> Enum:
-    return Enum(kind, native_enum=False, length=20, values_callable=lambda e: [m.value for m in e])
 
 
 class Attendance(db.Model):
@@ -131,7 +126,7 @@ class Feedback(db.Model):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    kind: Mapped[FeedbackKind] = mapped_column(_enum(FeedbackKind))
+    kind: Mapped[FeedbackKind] = mapped_column(value_enum(FeedbackKind))
     giver_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"), index=True)
     receiver_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"))
     micro_skill_id: Mapped[int | None] = mapped_column(ForeignKey("micro_skills.id", ondelete="SET NULL"))
@@ -159,7 +154,7 @@ class StageThreshold(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     # The stage reached: journeyman (from apprentice) or master (from journeyman).
-    stage: Mapped[Stage] = mapped_column(_enum(Stage), unique=True)
+    stage: Mapped[Stage] = mapped_column(value_enum(Stage), unique=True)
     verified_hours: Mapped[float] = mapped_column(Float)
     average_rating: Mapped[float] = mapped_column(Float)
 
@@ -173,8 +168,8 @@ class Endorsement(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"), index=True)
     micro_skill_id: Mapped[int] = mapped_column(ForeignKey("micro_skills.id", ondelete="CASCADE"))
-    from_stage: Mapped[Stage] = mapped_column(_enum(Stage))
-    to_stage: Mapped[Stage] = mapped_column(_enum(Stage))
+    from_stage: Mapped[Stage] = mapped_column(value_enum(Stage))
+    to_stage: Mapped[Stage] = mapped_column(value_enum(Stage))
     endorsed_by_id: Mapped[int | None] = mapped_column(ForeignKey("people.id", ondelete="SET NULL"))
     verified_hours: Mapped[float] = mapped_column(Float)  # at the time of the endorsement
     average_rating: Mapped[float | None] = mapped_column(Float)

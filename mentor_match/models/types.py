@@ -1,7 +1,8 @@
 """Column types shared by the models."""
+import enum
 from datetime import UTC, datetime
 
-from sqlalchemy import DateTime
+from sqlalchemy import DateTime, Enum
 from sqlalchemy.types import TypeDecorator
 
 
@@ -34,3 +35,8 @@ class UTCDateTime(TypeDecorator[datetime]):
         if value.tzinfo is None:
             return value.replace(tzinfo=UTC)
         return value.astimezone(UTC)
+
+
+def value_enum(kind: type[enum.Enum]) -> Enum:
+    """An enum stored by its value as a short string, the same on SQLite and PostgreSQL."""
+    return Enum(kind, native_enum=False, length=20, values_callable=lambda e: [m.value for m in e])
