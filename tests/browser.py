@@ -1,5 +1,7 @@
-"""Helpers for the browser tests: accessibility checks and phone-width layout checks."""
+"""Helpers for the browser tests: log-in, accessibility checks and phone-width layout checks."""
 from axe_playwright_python.sync_playwright import Axe
+
+from .factories import DEFAULT_PASSWORD
 
 PHONE = {"width": 375, "height": 740}
 _axe = Axe()
@@ -21,3 +23,46 @@ def serious_accessibility_faults(page) -> list[str]:
 def overflows_sideways(page) -> bool:
     """True when the page is wider than the viewport, so a phone user must scroll sideways."""
     return page.evaluate("document.documentElement.scrollWidth > window.innerWidth + 1")
+
+
+DESKTOP = {"width": 1280, "height": 900}
+
+
+def new_page(chromium, viewport=None):
+    """A fresh browser context (its own cookies) and page; returns both, close the context."""
+    context = chromium.new_context(viewport=viewport or DESKTOP)
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    return context, page
+
+
+def log_in(page, base, person, password=DEFAULT_PASSWORD):
+    """Log in through the real form and wait to leave the log-in page."""
+    page.goto(base + "/login")
+    page.get_by_label("Email").fill(person.email)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_url(lambda url: "/login" not in url)
+
+
+def page_problems(chromium, base, person, paths, viewport=None) -> list[str]:
+    """Problems on each page: an HTTP error, not one h1, axe faults, or (on a phone) sideways scroll."""
+    problems = []
+    context, page = new_page(chromium, viewport)
+    try:
+        log_in(page, base, person)
+        for path in paths:
+            response = page.goto(base + path)
+            if response.status != 200:
+                problems.append(f"{path}: HTTP {response.status}")
+                continue
+            if page.locator("h1").count() != 1:
+                problems.append(f"{path}: {page.locator('h1').count()} h1 headings")
+            if viewport is PHONE:
+                if overflows_sideways(page):
+                    problems.append(f"{path}: scrolls sideways at phone width")
+            else:
+                problems += [f"{path}: {fault}" for fault in serious_accessibility_faults(page)]
+    finally:
+        context.close()
+    return problems

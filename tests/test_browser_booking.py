@@ -15,8 +15,13 @@ from mentor_match.booking import services
 from mentor_match.extensions import db
 from mentor_match.models import Notification, SessionMode, SessionObserver, ShadowingSession
 
-from .browser import PHONE, overflows_sideways, serious_accessibility_faults
-from .factories import DEFAULT_PASSWORD, first_open_slot, make_admin, next_month
+from .browser import (
+    PHONE,
+    log_in,
+    new_page,
+    page_problems,
+)
+from .factories import first_open_slot, make_admin, next_month
 
 pytestmark = pytest.mark.browser
 
@@ -25,19 +30,6 @@ LONDON = ZoneInfo("Europe/London")
 WHEN = "%a %d %b %Y, %H:%M"  # the session page's "When", before the end time and zone
 
 
-def _new_page(chromium, viewport=None):
-    context = chromium.new_context(viewport=viewport or {"width": 1280, "height": 900})
-    page = context.new_page()
-    page.set_default_timeout(10_000)
-    return context, page
-
-
-def _log_in(page, base, person):
-    page.goto(base + "/login")
-    page.get_by_label("Email").fill(person.email)
-    page.get_by_label("Password").fill(DEFAULT_PASSWORD)
-    page.get_by_role("button", name="Log in").click()
-    page.wait_for_url(lambda url: "/login" not in url)
 
 
 def _menu(page):
@@ -98,10 +90,10 @@ def test_an_apprentice_books_moves_and_cancels_a_seat(chromium, live_server, off
     # No notice period, so the journey also works on the last day of a month, when next
     # month's first slot may be less than the default 24 hours away.
     services.save_notice_hours(0)
-    context, page = _new_page(chromium)
+    context, page = new_page(chromium)
 
     # Tom lives by Kolkata time: he says so on his profile first.
-    _log_in(page, live_server, tom)
+    log_in(page, live_server, tom)
     page.goto(live_server + "/profile")
     page.get_by_label("Time zone").select_option("Asia/Kolkata")
     page.get_by_role("button", name="Save profile").click()
@@ -232,8 +224,8 @@ def test_an_apprentice_books_moves_and_cancels_a_seat(chromium, live_server, off
     assert texts[1].startswith("Tom Apprentice moved their seat from")
     assert texts[2].startswith("Tom Apprentice cancelled their seat in your session on")
     assert all(notice.read_at is None and notice.mail_subject for notice in notices)
-    context, page = _new_page(chromium)
-    _log_in(page, live_server, master)
+    context, page = new_page(chromium)
+    log_in(page, live_server, master)
     expect(_menu(page).get_by_label("3 unread")).to_have_text("3")
     context.close()
 
@@ -245,11 +237,11 @@ def test_a_master_opens_a_session_an_apprentice_joins_and_the_master_cancels(chr
     day = date(month.first_day.year, month.first_day.month, 10)
     starts_at = datetime.combine(day, clock(18), LONDON).astimezone(UTC)
     when = _when_text(starts_at, starts_at + timedelta(hours=1), LONDON)
-    amara_context, amara = _new_page(chromium)
-    priya_context, apprentice = _new_page(chromium)
+    amara_context, amara = new_page(chromium)
+    priya_context, apprentice = new_page(chromium)
 
     # Amara opens a video session at 18:00 on the 10th of next month, with two seats.
-    _log_in(amara, live_server, master)
+    log_in(amara, live_server, master)
     _menu(amara).get_by_role("link", name="Sessions").click()
     amara.wait_for_url(re.compile(r"/sessions$"))
     _sessions_nav(amara).get_by_role("link", name="Open a session").click()
@@ -274,7 +266,7 @@ def test_a_master_opens_a_session_an_apprentice_joins_and_the_master_cancels(chr
     assert (session.starts_at, session.seats, session.opened_by_master) == (starts_at, 2, True)
 
     # Priya finds it under "Open sessions to join" and joins.
-    _log_in(apprentice, live_server, priya)
+    log_in(apprentice, live_server, priya)
     _menu(apprentice).get_by_role("link", name="Sessions").click()
     _sessions_nav(apprentice).get_by_role("link", name="Book a session").click()
     apprentice.wait_for_url(re.compile(r"/book$"))
@@ -323,28 +315,6 @@ def test_a_master_opens_a_session_an_apprentice_joins_and_the_master_cancels(chr
     assert all(seat.cancelled_at is not None for seat in session.observers)
 
 
-def _check_pages(chromium, base, person, paths, viewport):
-    """Problems on each page: an HTTP error, not one h1, axe faults, or (on a phone) sideways scroll."""
-    problems = []
-    context, page = _new_page(chromium, viewport)
-    try:
-        _log_in(page, base, person)
-        for path in paths:
-            response = page.goto(base + path)
-            if response.status != 200:
-                problems.append(f"{path}: HTTP {response.status}")
-                continue
-            if page.locator("h1").count() != 1:
-                problems.append(f"{path}: {page.locator('h1').count()} h1 headings")
-            if viewport is PHONE:
-                if overflows_sideways(page):
-                    problems.append(f"{path}: scrolls sideways at phone width")
-            else:
-                problems += [f"{path}: {fault}" for fault in serious_accessibility_faults(page)]
-    finally:
-        context.close()
-    return problems
-
 
 @pytest.mark.parametrize("viewport", [None, PHONE], ids=["desktop", "phone"])
 def test_booking_pages_are_accessible_and_fit_a_phone(chromium, live_server, office, viewport):
@@ -363,13 +333,13 @@ def test_booking_pages_are_accessible_and_fit_a_phone(chromium, live_server, off
     services.join(priya, opened)
     month_view = f"/sessions?view=month&month={month}"
 
-    problems = _check_pages(chromium, live_server, tom, [
+    problems = page_problems(chromium, live_server, tom, [
         "/book", f"/book/{master.id}?month={month}", f"/sessions/{seat.session_id}",
         f"/sessions/{seat.session_id}/move?month={month}", "/sessions", "/sessions?view=month",
         month_view, "/calendar",
     ], viewport)
-    problems += _check_pages(chromium, live_server, master, [
+    problems += page_problems(chromium, live_server, master, [
         "/sessions/open", f"/sessions/{opened.id}", f"/sessions/{seat.session_id}", "/sessions", month_view,
     ], viewport)
-    problems += _check_pages(chromium, live_server, admin, ["/admin/booking"], viewport)
+    problems += page_problems(chromium, live_server, admin, ["/admin/booking"], viewport)
     assert problems == []

@@ -21,17 +21,24 @@ from mentor_match.models import (
     FeedbackKind,
     MasteryRecord,
     PracticeAttempt,
+    SessionMode,
     SessionObserver,
     ShadowingSession,
 )
 
-from .browser import PHONE, overflows_sideways, serious_accessibility_faults
-from .factories import DEFAULT_PASSWORD, first_open_slot, next_month
+from .browser import (
+    DESKTOP,
+    PHONE,
+    log_in,
+    new_page,
+    overflows_sideways,
+    serious_accessibility_faults,
+)
+from .factories import first_open_slot, next_month
 
 pytestmark = pytest.mark.browser
 
 LONDON = ZoneInfo("Europe/London")
-DESKTOP = {"width": 1280, "height": 900}
 SKILL = "Negotiation: Anchoring"
 OBSERVED = "Amara named a high anchor first and held it through two counter-offers."
 SESSION_NOTE = "Clear, and she stopped to explain each move afterwards."
@@ -39,19 +46,6 @@ PRACTICE = "Opened a supplier call with a firm anchor 20% above our target price
 TOUGH_NOTE = "Firm opening, but you explained the anchor away at once. Say it and stop talking."
 
 
-def _new_page(chromium, viewport=None):
-    context = chromium.new_context(viewport=viewport or DESKTOP)
-    page = context.new_page()
-    page.set_default_timeout(10_000)
-    return context, page
-
-
-def _log_in(page, base, person):
-    page.goto(base + "/login")
-    page.get_by_label("Email").fill(person.email)
-    page.get_by_label("Password").fill(DEFAULT_PASSWORD)
-    page.get_by_role("button", name="Log in").click()
-    page.wait_for_url(lambda url: "/login" not in url)
 
 
 def _menu(page):
@@ -97,6 +91,7 @@ def _move_into_the_past(session_id: int) -> ShadowingSession:
         seat.starts_at, seat.ends_at = session.starts_at, session.ends_at
     db.session.commit()
     assert session.ends_at < datetime.now(UTC) and session.hours == 2
+    assert session.mode is SessionMode.VIRTUAL and session.micro_skill.full_name == SKILL
     return session
 
 
@@ -105,11 +100,11 @@ def test_a_session_goes_from_booking_to_a_verified_mastery_record(chromium, live
     base, problems = live_server, []
     # No notice period, so booking works on the last day of a month too (as in the booking test).
     booking.save_notice_hours(0)
-    tom_context, tom_page = _new_page(chromium)
-    amara_context, amara = _new_page(chromium)
+    tom_context, tom_page = new_page(chromium)
+    amara_context, amara = new_page(chromium)
 
     # 1. Tom books two hours on video with Amara, through the pages.
-    _log_in(tom_page, base, tom)
+    log_in(tom_page, base, tom)
     _menu(tom_page).get_by_role("link", name="Sessions").click()
     _sessions_nav(tom_page).get_by_role("link", name="Book a session").click()
     tom_page.wait_for_url(re.compile(r"/book$"))
@@ -135,7 +130,7 @@ def test_a_session_goes_from_booking_to_a_verified_mastery_record(chromium, live
     month_label = local_start.strftime("%B %Y")  # Tom's charts count months in London time
 
     # 2. Amara's dashboard asks her to confirm; she confirms the full two hours.
-    _log_in(amara, base, master)
+    log_in(amara, base, master)
     amara.goto(base + "/dashboard")
     card = _card(amara, "Attendance to confirm")
     expect(card).to_contain_text("1 observer in your past sessions waits for you to confirm their hours")
@@ -154,6 +149,8 @@ def test_a_session_goes_from_booking_to_a_verified_mastery_record(chromium, live
     amara.wait_for_url(re.compile(r"/sessions/to-confirm$"))
     _flash(amara, "Confirmed 120 minutes for Tom Apprentice.")
     expect(amara.get_by_text("Nothing to confirm: every finished session is done.")).to_be_visible()
+    amara.goto(base + "/dashboard")
+    expect(_card(amara, "Attendance to confirm")).to_have_count(0)
     db.session.expire_all()
     attendance = db.session.scalar(select(Attendance).where(Attendance.seat_id == seat_id))
     assert (attendance.minutes, attendance.confirmed_by_id) == (120, master.id)
@@ -203,6 +200,7 @@ def test_a_session_goes_from_booking_to_a_verified_mastery_record(chromium, live
     _check(tom_page, problems, "/practice")
 
     # 4. Amara gives tough feedback on the practice, and sees Tom's rating of her session.
+    _menu(amara).get_by_role("link", name="Sessions").click()
     _sessions_nav(amara).get_by_role("link", name="Practice to rate").click()
     amara.wait_for_url(re.compile(r"/practice/to-rate$"))
     attempt = amara.locator("li[id^=attempt-]")
@@ -280,7 +278,7 @@ def test_a_session_goes_from_booking_to_a_verified_mastery_record(chromium, live
     assert public_url == f"{base}/r/{code}"
 
     # A stranger opens the link in a new browser, logged out: authentic, two hours with Amara.
-    stranger_context, stranger = _new_page(chromium)
+    stranger_context, stranger = new_page(chromium)
     response = stranger.goto(public_url)
     assert response.status == 200 and response.headers["x-robots-tag"] == "noindex"
     expect(_menu(stranger).get_by_role("link", name="Log in")).to_be_visible()
@@ -299,7 +297,7 @@ def test_a_session_goes_from_booking_to_a_verified_mastery_record(chromium, live
     # The notes stay private: a record carries counts and averages only.
     expect(stranger.get_by_text(TOUGH_NOTE)).to_have_count(0)
     _check(stranger, problems, "the public record page")
-    phone_context, phone = _new_page(chromium, PHONE)
+    phone_context, phone = new_page(chromium, PHONE)
     phone.goto(public_url)
     expect(phone.locator(".record-banner")).to_contain_text("authentic")
     assert not overflows_sideways(phone), "the public record page scrolls sideways on a phone"

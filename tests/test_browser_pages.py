@@ -4,8 +4,8 @@ import pytest
 from mentor_match.extensions import db
 from mentor_match.mail.services import send_mail
 
-from .browser import PHONE, overflows_sideways, serious_accessibility_faults
-from .factories import DEFAULT_PASSWORD, give_skill, make_admin, make_area, make_master, make_site
+from .browser import PHONE, log_in, overflows_sideways, serious_accessibility_faults
+from .factories import give_skill, make_admin, make_area, make_master, make_site
 
 pytestmark = pytest.mark.browser
 
@@ -32,13 +32,6 @@ def _pages(admin, master, area, site):
     ]
 
 
-def _log_in(page, base, person):
-    page.goto(base + "/login")
-    page.get_by_label("Email").fill(person.email)
-    page.get_by_label("Password").fill(DEFAULT_PASSWORD)
-    page.get_by_role("button", name="Log in").click()
-    page.wait_for_url(lambda url: "/login" not in url)
-
 
 def test_signed_in_pages_are_accessible_and_fit_a_phone(chromium, live_server):
     admin, master, area, site = _world()
@@ -47,7 +40,7 @@ def test_signed_in_pages_are_accessible_and_fit_a_phone(chromium, live_server):
         context = chromium.new_context(viewport=viewport)
         page = context.new_page()
         page.set_default_timeout(10_000)
-        _log_in(page, live_server, admin)
+        log_in(page, live_server, admin)
         for path in _pages(admin, master, area, site):
             response = page.goto(live_server + path)
             if response.status != 200:

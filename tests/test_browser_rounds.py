@@ -15,9 +15,14 @@ from mentor_match.models import Notification, Pairing, Response, RoundRun, Sessi
 from mentor_match.rounds import jobs, services
 from mentor_match.rounds.publication import publish
 
-from .browser import PHONE, overflows_sideways, serious_accessibility_faults
+from .browser import (
+    PHONE,
+    log_in,
+    new_page,
+    page_problems,
+    serious_accessibility_faults,
+)
 from .factories import (
-    DEFAULT_PASSWORD,
     give_skill,
     make_admin,
     make_apprentice,
@@ -72,26 +77,13 @@ def _organisation():
     return {"admin": admin, "masters": masters, "priya": priya, "others": others, "late": late}
 
 
-def _log_in(page, base, person):
-    page.goto(base + "/login")
-    page.get_by_label("Email").fill(person.email)
-    page.get_by_label("Password").fill(DEFAULT_PASSWORD)
-    page.get_by_role("button", name="Log in").click()
-    page.wait_for_url(lambda url: "/login" not in url)
-
-
-def _new_page(chromium, viewport=None):
-    context = chromium.new_context(viewport=viewport or {"width": 1280, "height": 900})
-    page = context.new_page()
-    page.set_default_timeout(10_000)
-    return context, page
 
 
 def _confirm_in_browser(chromium, base, person, month_label):
     """The person sees the open round on the dashboard, follows it and confirms their plan."""
-    context, page = _new_page(chromium)
+    context, page = new_page(chromium)
     try:
-        _log_in(page, base, person)
+        log_in(page, base, person)
         page.goto(base + "/dashboard")
         card = page.locator("section.card", has=page.get_by_role(
             "heading", name=re.compile(r"matching round is open")))
@@ -136,10 +128,10 @@ def test_a_round_from_creation_to_an_accepted_pairing(chromium, live_server, rel
     people = _organisation()
     month = next_month()
     month_label = Month.parse(month).label
-    admin_context, admin = _new_page(chromium)
+    admin_context, admin = new_page(chromium)
 
     # The admin creates next month's round (the form's default) with a deadline, and opens it.
-    _log_in(admin, live_server, people["admin"])
+    log_in(admin, live_server, people["admin"])
     admin.goto(live_server + "/admin/")
     admin.get_by_role("navigation", name="Admin").get_by_role("link", name="Rounds").click()
     admin.wait_for_url(re.compile(r"/admin/rounds$"))
@@ -243,8 +235,8 @@ def test_a_round_from_creation_to_an_accepted_pairing(chromium, live_server, rel
         Notification.person_id == priya.id, Notification.read_at.is_(None))).all())
     assert unread == 2  # the round opened; her pairing was published
 
-    context, page = _new_page(chromium)
-    _log_in(page, live_server, priya)
+    context, page = new_page(chromium)
+    log_in(page, live_server, priya)
     menu = page.get_by_role("navigation", name="Main")
     assert menu.get_by_label(f"{unread} unread").inner_text() == str(unread)
     menu.get_by_role("link", name="Pairings").click()
@@ -288,39 +280,17 @@ def _admin_pages(month, run_id):
 PERSON_PAGES = ["/pairings", "/notifications", "/dashboard"]
 
 
-def _check_pages(chromium, base, person, paths, viewport):
-    """Problems on each page: an HTTP error, not one h1, axe faults, or (on a phone) sideways scroll."""
-    problems = []
-    context, page = _new_page(chromium, viewport)
-    try:
-        _log_in(page, base, person)
-        for path in paths:
-            response = page.goto(base + path)
-            if response.status != 200:
-                problems.append(f"{path}: HTTP {response.status}")
-                continue
-            if page.locator("h1").count() != 1:
-                problems.append(f"{path}: {page.locator('h1').count()} h1 headings")
-            if viewport is PHONE:
-                if overflows_sideways(page):
-                    problems.append(f"{path}: scrolls sideways at phone width")
-            else:
-                problems += [f"{path}: {fault}" for fault in serious_accessibility_faults(page)]
-    finally:
-        context.close()
-    return problems
-
 
 @pytest.mark.parametrize("viewport", [None, PHONE], ids=["desktop", "phone"])
 def test_round_pages_are_accessible_and_fit_a_phone(chromium, live_server, viewport):
     """Axe finds no serious faults and nothing scrolls sideways on a phone, before and after publishing."""
     people, round_, run = _round_with_a_finished_run()
     admin, priya = people["admin"], people["priya"]
-    problems = _check_pages(chromium, live_server, admin, _admin_pages(round_.month, run.id), viewport)
+    problems = page_problems(chromium, live_server, admin, _admin_pages(round_.month, run.id), viewport)
 
     publish(run)
     assert db.session.scalars(select(Pairing).where(Pairing.apprentice_id == priya.id)).first()
-    problems += _check_pages(chromium, live_server, admin, _admin_pages(round_.month, run.id), viewport)
+    problems += page_problems(chromium, live_server, admin, _admin_pages(round_.month, run.id), viewport)
     # Priya has pairings to answer and unread notifications.
-    problems += _check_pages(chromium, live_server, priya, PERSON_PAGES, viewport)
+    problems += page_problems(chromium, live_server, priya, PERSON_PAGES, viewport)
     assert problems == []
