@@ -258,3 +258,21 @@ def test_a_seat_can_move_into_hours_it_overlaps_now(office):
     assert not {s.starts_at: s for s in services.open_slots(master, tom, month)}[later].bookable
     moved = services.reschedule_seat(tom, seat, later, later + timedelta(hours=2), SessionMode.VIRTUAL)
     assert moved.starts_at == later
+
+
+def test_bookings_cancellations_and_moves_are_in_the_event_log(office):
+    import json
+
+    from mentor_match.models import Event
+
+    master, tom = office["master"], office["apprentices"][0]
+    first, second = first_open_slot(master, tom, 0), first_open_slot(master, tom, 1)
+    seat = services.book(tom, master, first.starts_at, first.ends_at, SessionMode.VIRTUAL)
+    moved = services.reschedule_seat(tom, seat, second.starts_at, second.ends_at, SessionMode.VIRTUAL)
+    services.cancel_session(master, moved.session)
+    events = db.session.scalars(select(Event).order_by(Event.id)).all()
+    assert [e.kind for e in events] == ["session.booked", "session.moved", "session.cancelled"]
+    assert json.loads(events[1].payload_json)["starts_at"] == second.starts_at.isoformat()
+    with pytest.raises(BookingRefusal):
+        services.book(tom, master, first.starts_at, first.ends_at + timedelta(minutes=30), SessionMode.VIRTUAL)
+    assert count(Event) == 3  # a refused booking leaves no event

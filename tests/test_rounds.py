@@ -173,3 +173,13 @@ def test_sessions_booked_in_the_month_come_off_the_snapshot(organisation):
     assert entry["availability"][0]["start"] != window["start"]
     host = next(m for m in problem["masters"] if m["id"] == f"m-{master.id}")
     assert host["max_hosting_hours"] == 5 and host["max_apprentices"] == 1
+
+
+def test_publishing_and_confirming_are_in_the_event_log(organisation):
+    from mentor_match.models import Event
+
+    publish(run_now(make_round()))
+    event = db.session.scalars(select(Event)).one()
+    payload = json.loads(event.payload_json)
+    assert event.kind == "round.published" and payload["pairings"] == db.session.scalar(
+        select(func.count()).select_from(Pairing))

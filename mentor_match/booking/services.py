@@ -18,6 +18,7 @@ from sqlalchemy.orm import selectinload
 from ..availability.expansion import Month
 from ..availability.services import availability_by_person, month_plan_for
 from ..extensions import db
+from ..integrations.events import SESSION_BOOKED, SESSION_CANCELLED, SESSION_MOVED, record_event
 from ..links import absolute_url
 from ..models import (
     BookingSettings,
@@ -374,6 +375,7 @@ def book(apprentice: Person, master: Person, starts_at: datetime, ends_at: datet
     """Book a seat with a master at a time they are free, joining their session if one exists."""
     try:
         seat = _book(apprentice, master, starts_at, ends_at, mode)
+        _seat_event(SESSION_BOOKED, seat)
         db.session.commit()
     except BookingRefusal:
         db.session.rollback()
@@ -531,6 +533,7 @@ def cancel_seat(apprentice: Person, seat: SessionObserver) -> None:
     db.session.flush()
     if not session.opened_by_master and not session.observers_live:
         session.cancelled_at = now
+    _seat_event(SESSION_CANCELLED, seat, by="apprentice")
     db.session.commit()
     link = _session_link(session)
     text = (f"{apprentice.name} cancelled their seat in your session on "
@@ -552,6 +555,7 @@ def cancel_session(master: Person, session: ShadowingSession) -> int:
     session.cancelled_at = now
     for seat in observers:
         seat.cancelled_at = now
+        _seat_event(SESSION_CANCELLED, seat, by="master")
     link = absolute_url("booking.book")
     for seat in observers:
         person = seat.apprentice
@@ -576,6 +580,7 @@ def reschedule_seat(apprentice: Person, seat: SessionObserver, starts_at: dateti
         if not old.opened_by_master and not old.observers_live:
             old.cancelled_at = now
         new_seat = _book(apprentice, old.master, starts_at, ends_at, mode)
+        _seat_event(SESSION_MOVED, new_seat, previous_session_id=old.id)
         db.session.commit()
     except BookingRefusal:
         db.session.rollback()
@@ -613,6 +618,7 @@ def reschedule_session(master: Person, session: ShadowingSession, starts_at: dat
     session.reminded_at = None
     for seat in observers:
         seat.starts_at, seat.ends_at = starts_at, ends_at
+        _seat_event(SESSION_MOVED, seat, previous_session_id=session.id)
     try:
         db.session.flush()
     except IntegrityError as error:
@@ -628,6 +634,16 @@ def reschedule_session(master: Person, session: ShadowingSession, starts_at: dat
         notify(person, text, link, subject="A session was moved",
                body=f"Hello {person.name},\n\n{text}\n\n{link}\n")
     db.session.commit()
+
+
+def _seat_event(kind: str, seat: SessionObserver, **extra) -> None:
+    """Tell pollers about a seat: who, with whom, when, in which mode."""
+    session = seat.session
+    record_event(
+        kind, session_id=session.id, seat_id=seat.id, apprentice_id=seat.apprentice_id,
+        master_id=session.master_id, starts_at=seat.starts_at.isoformat(),
+        ends_at=seat.ends_at.isoformat(), mode=session.mode.value, **extra,
+    )
 
 
 def _session_link(session: ShadowingSession) -> str:

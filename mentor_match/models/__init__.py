@@ -1,5 +1,6 @@
 """Typed SQLAlchemy models, one module per concept; imported here so Alembic sees them all."""
 from .availability import AvailabilityChange, ChangeKind, MonthPlan, WeeklyWindow
+from .integrations import ApiToken, Event
 from .mail import OutboxMessage
 from .notifications import Notification
 from .people import FailedLogin, Person
@@ -32,6 +33,7 @@ from .tracking import (
 from .types import UTCDateTime, utcnow
 
 __all__ = [
+    "ApiToken",
     "Area",
     "AreaIntent",
     "Attendance",
@@ -40,6 +42,7 @@ __all__ = [
     "ChangeKind",
     "ChangeRecord",
     "Endorsement",
+    "Event",
     "FailedLogin",
     "Feedback",
     "FeedbackKind",

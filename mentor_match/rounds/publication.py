@@ -12,6 +12,7 @@ from sqlalchemy.orm import contains_eager
 
 from ..availability.expansion import Month
 from ..extensions import db
+from ..integrations.events import ROUND_PUBLISHED, record_event
 from ..links import absolute_url
 from ..models import (
     MicroSkill,
@@ -148,6 +149,8 @@ def _create_everything(run: RoundRun, round_: Round, problem: dict, solution: di
         db.session.execute(insert(SessionObserver), observer_rows)
 
     people = _tell_everyone(round_, pairings, skill_names)
+    record_event(ROUND_PUBLISHED, round=round_.month, run_id=run.id, run_kind=run.kind.value,
+                 pairings=len(pairing_ids), sessions=len(session_ids))
     return Published(len(pairing_ids), len(session_ids), people)
 
 

@@ -13,6 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from ..extensions import db
+from ..integrations.events import ATTENDANCE_CONFIRMED, record_event
 from ..links import absolute_url
 from ..models import (
     Attendance,
@@ -86,6 +87,8 @@ def confirm_attendance(master: Person, seat: SessionObserver, minutes: int) -> A
         attendance.minutes, attendance.confirmed_by_id, attendance.confirmed_at = minutes, master.id, utcnow()
         action = "changed"
     record_change(master, "attendance", attendance.id, action, before, str(minutes))
+    record_event(ATTENDANCE_CONFIRMED, session_id=session.id, seat_id=seat.id,
+                 apprentice_id=seat.apprentice_id, master_id=master.id, minutes=minutes)
     apprentice = seat.apprentice
     text = (f"{master.name} confirmed {minutes / 60:g} hours of observation on {_when(session, apprentice)}."
             if minutes else f"{master.name} recorded that you did not attend on {_when(session, apprentice)}.")

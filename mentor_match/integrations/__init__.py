@@ -1,0 +1,1 @@
+"""Connecting other systems: the event log they poll (and, later, push to)."""
