@@ -8,6 +8,7 @@ from mentor_match.extensions import db
 from mentor_match.models import (
     Attendance,
     ChangeRecord,
+    Event,
     Feedback,
     Notification,
     Observation,
@@ -69,6 +70,7 @@ def test_the_master_sees_what_to_confirm_and_confirms(login, office):
     assert (change.actor_id, change.subject, change.action, change.after) == (
         office["master"].id, "attendance", "confirmed", "90")
     assert count(Notification, Notification.person_id == seat.apprentice_id) == 1
+    assert [event.kind for event in db.session.scalars(select(Event))] == ["session.confirmed"]
     # Hours now count, to the session's micro skill.
     assert hours_by_skill(verified_seats([seat.apprentice_id])) == {office["skill"].id: 1.5}
 
