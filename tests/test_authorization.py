@@ -172,6 +172,7 @@ def _add_calendar_sessions(world: World) -> None:
 #   admin       admins only (others 403, visitors to the log-in page)
 #   own         signed-in people, on their own objects only (someone else's: 404)
 #   master      masters only (other signed-in people 403, visitors to the log-in page)
+#   token       the JSON API: a bearer token only; a cookie session gets 401 for every actor
 # and, for routes with URL parameters, how to fill them for the object of `owner`.
 @dataclass(frozen=True)
 class Access:
@@ -190,6 +191,12 @@ def _skill(world, owner):
 
 def _own(kind, key):
     return lambda world, owner: {key: world.objects[owner][kind].id}
+
+
+def _api_token(world, owner):
+    from mentor_match.api.tokens import create_token
+
+    return {"token_id": create_token(world.people[owner], "walk")[0].id}
 
 
 def _month(world, owner):
@@ -307,6 +314,22 @@ ACCESS: dict[str, Access] = {
     "records.document": Access("public", lambda world, owner: {
         "code": world.objects["apprentice_a"]["mastery_record"].code}),
     "records.verify": Access("public"),
+    "api.openapi": Access("public"),
+    "api.get_me": Access("token"),
+    "api.list_people": Access("token"),
+    "api.get_person": Access("token", _person),
+    "api.list_skills": Access("token"),
+    "api.person_skills": Access("token", _person),
+    "api.person_availability": Access("token", _person),
+    "api.list_rounds": Access("token"),
+    "api.get_round": Access("token", _month),
+    "api.list_pairings": Access("token"),
+    "api.list_sessions": Access("token"),
+    "api.book_session": Access("token"),
+    "api.my_hours": Access("token"),
+    "api.list_events": Access("token"),
+    "api_tokens.index": Access("signed_in"),
+    "api_tokens.revoke": Access("own", _api_token),
     "calendars.reset": Access("signed_in"),
 }
 
@@ -337,6 +360,8 @@ def test_every_route_has_a_declared_guard(app):
 
 def _expected(access: Access, actor: str, owner: str) -> str:
     """'allowed', 'login' (sent to log in), 'forbidden' (403) or 'hidden' (404)."""
+    if access.who == "token":
+        return "token"
     if access.who == "public":
         return "allowed"
     if actor == "anonymous":
@@ -361,6 +386,8 @@ def _outcome(response) -> str:
         return f"server error {status}"
     if status == 302 and "/login?next=" in location:
         return "login"
+    if status == 401 and response.headers.get("WWW-Authenticate", "").startswith("Bearer"):
+        return "token"
     if status == 403:
         return "forbidden"
     if status == 404:
@@ -425,6 +452,10 @@ def test_state_changing_requests_without_a_csrf_token_are_refused(app, endpoint)
     before = _row_counts()
     for method in methods:
         response = client.open(url, method=method, data={"anything": "x"})
+        if access.who == "token":
+            # The API takes no cookies, so a signed-in browser cannot be led into it: 401.
+            assert response.status_code == 401, f"{method} {url} with only a cookie gave {response.status_code}"
+            continue
         assert response.status_code == 400, f"{method} {url} without a CSRF token gave {response.status_code}"
         assert "CSRF" in response.get_data(as_text=True)
     assert _row_counts() == before
