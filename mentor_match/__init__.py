@@ -44,13 +44,14 @@ def create_app(config: type[Config] | dict | None = None) -> Flask:
     init_security(app)
 
     from .accounts.views import bp as accounts_bp
+    from .admin.views import bp as admin_bp
     from .api.pages import bp as api_tokens_bp
     from .api.views import bp as api_bp
-    from .admin.views import bp as admin_bp
     from .availability.views import bp as availability_bp
     from .booking.views import bp as booking_bp
     from .calendars.views import bp as calendars_bp
     from .home.views import bp as home_bp
+    from .imports.views import bp as imports_bp
     from .profiles.views import bp as profiles_bp
     from .progress.views import bp as progress_bp
     from .records.views import bp as records_bp
@@ -61,7 +62,7 @@ def create_app(config: type[Config] | dict | None = None) -> Flask:
     for blueprint in (
         home_bp, accounts_bp, profiles_bp, availability_bp, admin_bp, rounds_bp, booking_bp,
         calendars_bp, tracking_bp, records_bp, reports_bp, progress_bp,
-        api_bp, api_tokens_bp,
+        api_bp, api_tokens_bp, imports_bp,
     ):
         app.register_blueprint(blueprint)
 

@@ -33,6 +33,8 @@ class Config:
     # At most this many failed log-ins per account per hour, then a lock-out message.
     LOGIN_FAILURES_PER_HOUR = 100
     PASSWORD_RESET_MAX_AGE = timedelta(hours=1)
+    # An invitation to a person added by import: its set-your-password link lasts a week.
+    INVITATION_MAX_AGE = timedelta(days=7)
 
     # Mail: SMTP when MAIL_SERVER is set, otherwise the outbox an admin reads on the site.
     MAIL_SERVER = os.environ.get("MAIL_SERVER", "")

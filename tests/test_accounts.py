@@ -1,13 +1,14 @@
 """Sign-up, log-in with lock-out, log-out and password changes."""
 import re
 
+import pytest
 from sqlalchemy import func, select
 
 from mentor_match.accounts.passwords import password_problem, verify_password
 from mentor_match.extensions import db
 from mentor_match.models import FailedLogin, OutboxMessage, Person
 
-from .factories import DEFAULT_PASSWORD, make_person, make_site
+from .factories import DEFAULT_PASSWORD, make_apprentice, make_person, make_site
 
 
 def _signup(client, **overrides):
@@ -166,3 +167,28 @@ def test_expired_reset_link_is_refused(client, app, monkeypatch):
     monkeypatch.setitem(app.config, "PASSWORD_RESET_MAX_AGE", timedelta(seconds=-1))
     page = client.get(f"/reset-password/{token}", follow_redirects=True).get_data(as_text=True)
     assert "expired" in page
+
+
+def test_an_invitation_link_lasts_a_week_where_a_reset_link_lasts_an_hour(app, monkeypatch):
+    """Tokens made two days ago: the invitation still works, the reset link has expired."""
+    import itsdangerous.timed
+
+    from mentor_match.accounts.services import (
+        AccountError,
+        make_reset_token,
+        person_for_reset_token,
+    )
+
+    person = make_apprentice("Invited Person")
+    real_time = itsdangerous.timed.time.time
+    monkeypatch.setattr(itsdangerous.timed.time, "time", lambda: real_time() - 2 * 86400)
+    invitation, reset = make_reset_token(person, invitation=True), make_reset_token(person)
+    monkeypatch.setattr(itsdangerous.timed.time, "time", real_time)
+    assert person_for_reset_token(invitation).id == person.id
+    with pytest.raises(AccountError, match="expired"):
+        person_for_reset_token(reset)
+    monkeypatch.setattr(itsdangerous.timed.time, "time", lambda: real_time() - 8 * 86400)
+    stale = make_reset_token(person, invitation=True)
+    monkeypatch.setattr(itsdangerous.timed.time, "time", real_time)
+    with pytest.raises(AccountError, match="expired"):
+        person_for_reset_token(stale)

@@ -314,6 +314,9 @@ ACCESS: dict[str, Access] = {
     "records.document": Access("public", lambda world, owner: {
         "code": world.objects["apprentice_a"]["mastery_record"].code}),
     "records.verify": Access("public"),
+    "imports.upload": Access("admin"),
+    "imports.confirm": Access("admin"),
+    "imports.export": Access("admin"),
     "api.openapi": Access("public"),
     "api.get_me": Access("token"),
     "api.list_people": Access("token"),

@@ -103,9 +103,13 @@ def _reset_serializer() -> URLSafeTimedSerializer:
     return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt="password-reset")
 
 
-def make_reset_token(person: Person) -> str:
+def make_reset_token(person: Person, invitation: bool = False) -> str:
+    """A link token to choose a password; an invitation's lasts INVITATION_MAX_AGE, not an hour."""
     # Part of the password hash is signed in, so a token dies once the password changes.
-    return _reset_serializer().dumps({"id": person.id, "pw": person.password_hash[-16:]})
+    payload = {"id": person.id, "pw": person.password_hash[-16:]}
+    if invitation:
+        payload["inv"] = 1
+    return _reset_serializer().dumps(payload)
 
 
 def send_password_reset(email: str, reset_url_for) -> None:
@@ -127,13 +131,19 @@ def send_password_reset(email: str, reset_url_for) -> None:
 
 def person_for_reset_token(token: str) -> Person:
     """The person a reset token was issued to, or AccountError if it is bad, used or expired."""
-    max_age = int(current_app.config["PASSWORD_RESET_MAX_AGE"].total_seconds())
+    reset_age = current_app.config["PASSWORD_RESET_MAX_AGE"]
+    longest = max(reset_age, current_app.config["INVITATION_MAX_AGE"])
+    expired = AccountError("That reset link has expired. Ask for a new one.")
     try:
-        payload = _reset_serializer().loads(token, max_age=max_age)
+        payload, issued = _reset_serializer().loads(
+            token, max_age=int(longest.total_seconds()), return_timestamp=True
+        )
     except SignatureExpired:
-        raise AccountError("That reset link has expired. Ask for a new one.") from None
+        raise expired from None
     except BadSignature:
         raise AccountError("That reset link is not valid. Ask for a new one.") from None
+    if isinstance(payload, dict) and not payload.get("inv") and datetime.now(UTC) - issued > reset_age:
+        raise expired
     person = db.session.get(Person, payload.get("id")) if isinstance(payload, dict) else None
     if person is None or person.password_hash[-16:] != payload.get("pw") or not person.active:
         raise AccountError("That reset link has already been used. Ask for a new one.")

@@ -1,0 +1,1 @@
+"""Importing and exporting people as CSV: a preview first, then one all-or-nothing change."""

@@ -1,0 +1,146 @@
+"""Admin pages to import people from CSV (preview, then confirm) and to export them.
+
+The upload is kept under the instance folder (IMPORTS_FOLDER, default instance/imports)
+with a random name; the preview page carries that name in a token signed with SECRET_KEY
+(salt "people-import"), valid for an hour and only for the admin who uploaded it.
+"""
+import re
+import secrets
+import time
+from pathlib import Path
+
+from flask import (
+    Blueprint,
+    Response,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    url_for,
+)
+from flask_login import current_user
+from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+from sqlalchemy.exc import IntegrityError
+
+from ..rounds import jobs
+from ..security import admin_required
+from . import services
+from .forms import ConfirmForm, UploadForm
+
+bp = Blueprint("imports", __name__, url_prefix="/admin")
+
+TOKEN_MAX_AGE = 3600
+_NAME = re.compile(r"^[A-Za-z0-9_-]{20,64}$")
+
+
+def _folder() -> Path:
+    folder = Path(current_app.config.get("IMPORTS_FOLDER") or Path(current_app.instance_path) / "imports")
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def _serializer() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt="people-import")
+
+
+def _forget_old_uploads(folder: Path) -> None:
+    """Delete uploads nobody confirmed within the token's lifetime."""
+    limit = time.time() - TOKEN_MAX_AGE
+    for path in [*folder.glob("*.csv"), *folder.glob("*.applying")]:
+        try:
+            if path.stat().st_mtime < limit:
+                path.unlink()
+        except OSError:
+            pass
+
+
+def _upload_path(token: str) -> Path:
+    """The saved upload a token names; ValueError with the reason if it cannot be used."""
+    try:
+        payload = _serializer().loads(token, max_age=TOKEN_MAX_AGE)
+    except SignatureExpired:
+        raise ValueError("That preview is more than an hour old. Upload the file again.") from None
+    except BadSignature:
+        raise ValueError("That import is not valid. Upload the file again.") from None
+    name = payload.get("file") if isinstance(payload, dict) else None
+    if not isinstance(name, str) or not _NAME.match(name) or payload.get("by") != current_user.id:
+        raise ValueError("That import is not valid. Upload the file again.")
+    path = _folder() / f"{name}.csv"
+    if not path.exists():
+        raise ValueError("That import has already been applied or has expired. Upload the file again.")
+    return path
+
+
+@bp.route("/import", methods=["GET", "POST"])
+@admin_required
+def upload():
+    """Upload a CSV and preview what it would create and change; nothing is written."""
+    form = UploadForm()
+    if form.validate_on_submit():
+        data = form.people.data.read(services.MAX_BYTES + 1)
+        try:
+            text = services.decode_upload(data)
+            plan = services.build_plan(text)
+        except services.ImportFileError as refusal:
+            form.people.errors.append(str(refusal))
+        else:
+            token = None
+            if not plan.problems:
+                folder = _folder()
+                _forget_old_uploads(folder)
+                name = secrets.token_urlsafe(24)
+                (folder / f"{name}.csv").write_text(text, encoding="utf-8")
+                token = _serializer().dumps({"file": name, "by": current_user.id})
+            return render_template(
+                "imports/preview.html", plan=plan, confirm=ConfirmForm(token=token), token=token,
+                filename=form.people.data.filename or "the file",
+            )
+    return render_template("imports/upload.html", form=form, columns=services.COLUMNS)
+
+
+@bp.route("/import/confirm", methods=["POST"])
+@admin_required
+def confirm():
+    """Apply a previewed file in one transaction, invite the new people, delete the file."""
+    form = ConfirmForm()
+    if not form.validate_on_submit():
+        flash("That import is not valid. Upload the file again.", "error")
+        return redirect(url_for("imports.upload"))
+    try:
+        path = _upload_path(form.token.data)
+    except ValueError as refusal:
+        flash(str(refusal), "error")
+        return redirect(url_for("imports.upload"))
+    # Claim the file first, so a double submission cannot apply it twice; it is used once.
+    claimed = path.with_suffix(".applying")
+    try:
+        path.rename(claimed)
+    except FileNotFoundError:
+        flash("That import has already been applied or has expired. Upload the file again.", "error")
+        return redirect(url_for("imports.upload"))
+    try:
+        plan = services.apply_import(claimed.read_text(encoding="utf-8"), current_user._get_current_object())
+    except services.ImportFileError as refusal:
+        flash(str(refusal), "error")
+        return redirect(url_for("imports.upload"))
+    except IntegrityError:
+        flash("Someone changed these people while the import ran; nothing was saved. "
+              "Upload the file again.", "error")
+        return redirect(url_for("imports.upload"))
+    finally:
+        claimed.unlink(missing_ok=True)
+    if plan.creations:
+        jobs.dispatch_mail()
+    flash(f"{len(plan.creations)} created, {len(plan.changes)} changed, {plan.unchanged} unchanged."
+          + (" The new people have been invited by mail." if plan.creations else ""), "success")
+    return redirect(url_for("imports.upload"))
+
+
+@bp.route("/export.csv")
+@admin_required
+def export():
+    """Every active master and apprentice, in the format the import reads."""
+    return Response(
+        services.export_csv(), mimetype="text/csv",
+        headers={"Content-Disposition": "attachment; filename=people.csv"},
+    )
