@@ -281,10 +281,14 @@ def publish_run(month: str, run_id: int):
         return redirect(url_for("rounds.review", month=month, run_id=run.id))
     _send_mail_in_background()
     flash(
-        f"Published {result.pairings} pairings and {result.sessions} sessions; "
+        f"Published {_count(result.pairings, 'pairing')} and {_count(result.sessions, 'session')}; "
         f"{result.people} people were told on the site and by mail.", "success",
     )
     return redirect(url_for("rounds.show", month=month))
+
+
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}{'' if number == 1 else 's'}"
 
 
 @bp.post("/admin/rounds/<month>/exclusions")
