@@ -780,11 +780,20 @@ def upcoming(person: Person, start: datetime | None = None, end: datetime | None
     if end is not None:
         hosted = hosted.where(ShadowingSession.starts_at < end)
         seats = seats.where(SessionObserver.starts_at < end)
+    # What a diary line shows (_item.html): skill and area, site, master, observers.
+    details = (
+        selectinload(ShadowingSession.micro_skill).selectinload(MicroSkill.area),
+        selectinload(ShadowingSession.site),
+    )
     items = [Appointment(s, None) for s in db.session.scalars(
-        hosted.options(selectinload(ShadowingSession.observers).selectinload(SessionObserver.apprentice))
+        hosted.options(
+            selectinload(ShadowingSession.observers).selectinload(SessionObserver.apprentice), *details
+        )
     )]
     items += [Appointment(seat.session, seat) for seat in db.session.scalars(
-        seats.options(selectinload(SessionObserver.session).selectinload(ShadowingSession.master))
+        seats.options(
+            selectinload(SessionObserver.session).options(selectinload(ShadowingSession.master), *details)
+        )
     )]
     return sorted(items, key=lambda item: item.session.starts_at)
 
