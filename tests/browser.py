@@ -1,5 +1,6 @@
 """Helpers for the browser tests: log-in, accessibility checks and phone-width layout checks."""
 from axe_playwright_python.sync_playwright import Axe
+from playwright.sync_api import expect
 
 from .factories import DEFAULT_PASSWORD
 
@@ -66,3 +67,23 @@ def page_problems(chromium, base, person, paths, viewport=None) -> list[str]:
     finally:
         context.close()
     return problems
+
+
+def menu(page):
+    """The site's main navigation."""
+    return page.get_by_role("navigation", name="Main")
+
+
+def sessions_nav(page):
+    """The navigation of the Sessions pages."""
+    return page.get_by_role("navigation", name="Sessions")
+
+
+def card_titled(page, heading: str):
+    """The card section whose heading is exactly `heading`."""
+    return page.locator("section.card", has=page.get_by_role("heading", name=heading, exact=True))
+
+
+def expect_flash(page, text: str) -> None:
+    """A flash message containing `text` is shown."""
+    expect(page.locator(".flashes")).to_contain_text(text)

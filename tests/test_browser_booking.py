@@ -15,12 +15,7 @@ from mentor_match.booking import services
 from mentor_match.extensions import db
 from mentor_match.models import Notification, SessionMode, SessionObserver, ShadowingSession
 
-from .browser import (
-    PHONE,
-    log_in,
-    new_page,
-    page_problems,
-)
+from .browser import PHONE, log_in, menu, new_page, page_problems, sessions_nav
 from .factories import first_open_slot, make_admin, next_month
 
 pytestmark = pytest.mark.browser
@@ -32,12 +27,6 @@ WHEN = "%a %d %b %Y, %H:%M"  # the session page's "When", before the end time an
 
 
 
-def _menu(page):
-    return page.get_by_role("navigation", name="Main")
-
-
-def _sessions_nav(page):
-    return page.get_by_role("navigation", name="Sessions")
 
 
 def _show_month(page, label: str) -> None:
@@ -102,9 +91,9 @@ def test_an_apprentice_books_moves_and_cancels_a_seat(chromium, live_server, off
     assert tom.timezone == "Asia/Kolkata"
 
     # Sessions > Book a session > Amara Master, and next month's open times in his zone.
-    _menu(page).get_by_role("link", name="Sessions").click()
+    menu(page).get_by_role("link", name="Sessions").click()
     page.wait_for_url(re.compile(r"/sessions$"))
-    _sessions_nav(page).get_by_role("link", name="Book a session").click()
+    sessions_nav(page).get_by_role("link", name="Book a session").click()
     page.wait_for_url(re.compile(r"/book$"))
     masters = page.locator("section.card", has=page.get_by_role("heading", name="Masters you can book"))
     masters.get_by_role("link", name="Amara Master").click()
@@ -150,7 +139,7 @@ def test_an_apprentice_books_moves_and_cancels_a_seat(chromium, live_server, off
     assert event.decoded("DTSTART") == booked_start
 
     # His feed: the address is on /calendar, and anyone holding it can read it.
-    _sessions_nav(page).get_by_role("link", name="Calendar feed").click()
+    sessions_nav(page).get_by_role("link", name="Calendar feed").click()
     page.wait_for_url(re.compile(r"/calendar$"))
     feed_url = page.get_by_label("Calendar address (copy this)").input_value()
     assert feed_url.startswith(live_server + "/calendar/") and feed_url.endswith(".ics")
@@ -226,7 +215,7 @@ def test_an_apprentice_books_moves_and_cancels_a_seat(chromium, live_server, off
     assert all(notice.read_at is None and notice.mail_subject for notice in notices)
     context, page = new_page(chromium)
     log_in(page, live_server, master)
-    expect(_menu(page).get_by_label("3 unread")).to_have_text("3")
+    expect(menu(page).get_by_label("3 unread")).to_have_text("3")
     context.close()
 
 
@@ -242,9 +231,9 @@ def test_a_master_opens_a_session_an_apprentice_joins_and_the_master_cancels(chr
 
     # Amara opens a video session at 18:00 on the 10th of next month, with two seats.
     log_in(amara, live_server, master)
-    _menu(amara).get_by_role("link", name="Sessions").click()
+    menu(amara).get_by_role("link", name="Sessions").click()
     amara.wait_for_url(re.compile(r"/sessions$"))
-    _sessions_nav(amara).get_by_role("link", name="Open a session").click()
+    sessions_nav(amara).get_by_role("link", name="Open a session").click()
     amara.wait_for_url(re.compile(r"/sessions/open$"))
     amara.get_by_label("Day").fill(day.isoformat())
     amara.get_by_label("Starts at").select_option(label="18:00")
@@ -267,8 +256,8 @@ def test_a_master_opens_a_session_an_apprentice_joins_and_the_master_cancels(chr
 
     # Priya finds it under "Open sessions to join" and joins.
     log_in(apprentice, live_server, priya)
-    _menu(apprentice).get_by_role("link", name="Sessions").click()
-    _sessions_nav(apprentice).get_by_role("link", name="Book a session").click()
+    menu(apprentice).get_by_role("link", name="Sessions").click()
+    sessions_nav(apprentice).get_by_role("link", name="Book a session").click()
     apprentice.wait_for_url(re.compile(r"/book$"))
     open_sessions = apprentice.locator(
         "section.card", has=apprentice.get_by_role("heading", name="Open sessions to join"))
@@ -300,8 +289,8 @@ def test_a_master_opens_a_session_an_apprentice_joins_and_the_master_cancels(chr
 
     # Priya is told, on her notifications page.
     apprentice.goto(live_server + "/dashboard")
-    expect(_menu(apprentice).get_by_label("2 unread")).to_have_text("2")  # joined; cancelled
-    _menu(apprentice).get_by_role("link", name=re.compile("^Notifications")).click()
+    expect(menu(apprentice).get_by_label("2 unread")).to_have_text("2")  # joined; cancelled
+    menu(apprentice).get_by_role("link", name=re.compile("^Notifications")).click()
     apprentice.wait_for_url(re.compile(r"/notifications$"))
     local = starts_at.astimezone(LONDON)
     notice = f"Amara Master cancelled the session on {local:%a %d %b %H:%M %Z}; your seat is freed."

@@ -34,7 +34,15 @@ from mentor_match.models import (
 )
 from mentor_match.rounds import jobs
 
-from .browser import log_in, new_page, serious_accessibility_faults
+from .browser import (
+    card_titled,
+    expect_flash,
+    log_in,
+    menu,
+    new_page,
+    serious_accessibility_faults,
+    sessions_nav,
+)
 from .factories import DEFAULT_PASSWORD, make_admin, make_area, make_site, next_month
 
 pytestmark = pytest.mark.browser
@@ -56,20 +64,8 @@ def background_jobs_finish():
     jobs.wait_for_background_jobs(timeout=30)
 
 
-def _menu(page):
-    return page.get_by_role("navigation", name="Main")
 
 
-def _sessions_nav(page):
-    return page.get_by_role("navigation", name="Sessions")
-
-
-def _card(page, heading: str):
-    return page.locator("section.card", has=page.get_by_role("heading", name=heading, exact=True))
-
-
-def _flash(page, text: str):
-    expect(page.locator(".flashes")).to_contain_text(text)
 
 
 def _sign_up(page, base, name, email, role_label):
@@ -194,7 +190,7 @@ def test_the_full_journey_from_sign_up_to_the_admin_reports(chromium, live_serve
     expect(admin.locator("h1")).to_contain_text("Draft")
     admin.get_by_role("button", name="Open round and notify people").click()
     expect(admin.get_by_text("Round opened: 2 people were asked to confirm")).to_be_visible()
-    confirmations = _card(admin, "Confirmations")
+    confirmations = card_titled(admin, "Confirmations")
     expect(confirmations).to_contain_text("0 confirmed · 2 not yet")
 
     # 4. Both confirm from their dashboards; the admin sees it.
@@ -230,7 +226,7 @@ def test_the_full_journey_from_sign_up_to_the_admin_reports(chromium, live_serve
     db.session.expire_all()
     pairing = db.session.scalars(select(Pairing).where(Pairing.apprentice_id == apprentice.id)).one()
     assert pairing.master_id == master.id
-    _menu(tom).get_by_role("link", name="Pairings").click()
+    menu(tom).get_by_role("link", name="Pairings").click()
     tom.wait_for_url(re.compile(r"/pairings$"))
     card = tom.locator(f"#pairing-{pairing.id}")
     expect(card.get_by_role("heading")).to_contain_text("you observe Amara Master")
@@ -241,10 +237,10 @@ def test_the_full_journey_from_sign_up_to_the_admin_reports(chromium, live_serve
     assert db.session.get(Pairing, pairing.id).apprentice_response is Response.ACCEPTED
 
     # 8. Amara opens herself to bookings on her Sessions page.
-    _menu(amara).get_by_role("link", name="Sessions").click()
+    menu(amara).get_by_role("link", name="Sessions").click()
     amara.wait_for_url(re.compile(r"/sessions$"))
     amara.get_by_role("button", name="Let any apprentice who can learn from me book").click()
-    _flash(amara, "Any apprentice who can learn from you may now book you.")
+    expect_flash(amara, "Any apprentice who can learn from you may now book you.")
     expect(amara.get_by_role("button", name="Only my paired apprentices")).to_be_visible()
     db.session.expire_all()
     assert db.session.get(Person, master.id).open_to_bookings is True
@@ -252,10 +248,10 @@ def test_the_full_journey_from_sign_up_to_the_admin_reports(chromium, live_serve
     # 9. Tom books a further two hours on video with her, next month. The round used all four
     # hours of his plan, so the booking is refused until he raises his plan to six.
     def book_two_hours_on_video():
-        _menu(tom).get_by_role("link", name="Sessions").click()
-        _sessions_nav(tom).get_by_role("link", name="Book a session").click()
+        menu(tom).get_by_role("link", name="Sessions").click()
+        sessions_nav(tom).get_by_role("link", name="Book a session").click()
         tom.wait_for_url(re.compile(r"/book$"))
-        _card(tom, "Masters you can book").get_by_role("link", name="Amara Master").click()
+        card_titled(tom, "Masters you can book").get_by_role("link", name="Amara Master").click()
         tom.wait_for_url(re.compile(rf"/book/{master.id}"))
         months = tom.get_by_role("navigation", name="Other months")
         if months.locator("strong").inner_text() != month_label:
@@ -301,7 +297,7 @@ def test_the_full_journey_from_sign_up_to_the_admin_reports(chromium, live_serve
 
     # 10. Amara confirms the full two hours (the round's sessions are still to come).
     amara.goto(base + "/dashboard")
-    waiting_card = _card(amara, "Attendance to confirm")
+    waiting_card = card_titled(amara, "Attendance to confirm")
     expect(waiting_card).to_contain_text("1 observer in your past sessions waits for you to confirm their hours")
     waiting_card.get_by_role("link", name="Confirm attendance").click()
     amara.wait_for_url(re.compile(r"/sessions/to-confirm$"))
@@ -310,35 +306,35 @@ def test_the_full_journey_from_sign_up_to_the_admin_reports(chromium, live_serve
     expect(waiting).to_contain_text("Tom Apprentice · On video")
     expect(waiting.get_by_label("Minutes watched")).to_have_value("120")
     waiting.get_by_role("button", name="Confirm").click()
-    _flash(amara, "Confirmed 120 minutes for Tom Apprentice.")
+    expect_flash(amara, "Confirmed 120 minutes for Tom Apprentice.")
     db.session.expire_all()
     attendance = db.session.scalar(select(Attendance).where(Attendance.seat_id == seat_id))
     assert (attendance.minutes, attendance.confirmed_by_id) == (120, master.id)
 
     # 11. Tom writes what he observed and rates the session.
     tom.goto(base + f"/sessions/{session_id}")
-    expect(_card(tom, "Hours")).to_contain_text(re.compile(r"Amara Master confirmed 2(\.0+)? hours on"))
-    observed = _card(tom, "What you observed")
+    expect(card_titled(tom, "Hours")).to_contain_text(re.compile(r"Amara Master confirmed 2(\.0+)? hours on"))
+    observed = card_titled(tom, "What you observed")
     observed.get_by_label("Notes").fill(OBSERVED)
     observed.get_by_role("checkbox", name=SKILL).check()
     observed.get_by_role("button", name="Save notes").click()
-    _flash(tom, "Your observation notes are saved.")
-    rate = _card(tom, "Rate the session")
+    expect_flash(tom, "Your observation notes are saved.")
+    rate = card_titled(tom, "Rate the session")
     rate.get_by_label("Rating").select_option("5")
     rate.get_by_label("Note", exact=True).fill(SESSION_NOTE)
     rate.get_by_role("button", name="Rate").click()
-    _flash(tom, "Thank you: the master sees your rating; nobody else does.")
+    expect_flash(tom, "Thank you: the master sees your rating; nobody else does.")
     expect(rate.get_by_label("Rating")).to_have_value("5")
 
     # 12. He logs practice; Amara rates it 4, and sees his 5 for her session.
-    _sessions_nav(tom).get_by_role("link", name="Practice").click()
+    sessions_nav(tom).get_by_role("link", name="Practice").click()
     tom.wait_for_url(re.compile(r"/practice$"))
     tom.get_by_label("Micro skill", exact=True).select_option(label=SKILL)
     tom.get_by_label("Master to rate it").select_option(label="Amara Master")
     tom.get_by_label("When").fill(local_start.date().isoformat())
     tom.get_by_label("What you did").fill(PRACTICE)
     tom.get_by_role("button", name="Ask for feedback").click()
-    _flash(tom, "Logged: the master has been asked to rate it.")
+    expect_flash(tom, "Logged: the master has been asked to rate it.")
     amara.goto(base + "/practice/to-rate")
     attempt = amara.locator("li[id^=attempt-]")
     expect(attempt).to_have_count(1)
@@ -346,16 +342,16 @@ def test_the_full_journey_from_sign_up_to_the_admin_reports(chromium, live_serve
     attempt.get_by_label("Rating").select_option("4")
     attempt.get_by_label("Note").fill(PRACTICE_NOTE)
     attempt.get_by_role("button", name="Give feedback").click()
-    _flash(amara, "Your feedback is with Tom Apprentice.")
+    expect_flash(amara, "Your feedback is with Tom Apprentice.")
     amara.goto(base + f"/sessions/{session_id}")
-    expect(_card(amara, "How your observers rated it")).to_contain_text(
+    expect(card_titled(amara, "How your observers rated it")).to_contain_text(
         f"5/5 from Tom Apprentice: {SESSION_NOTE}")
     db.session.expire_all()
     practice = db.session.scalar(select(PracticeAttempt).where(PracticeAttempt.apprentice_id == apprentice.id))
     assert (practice.feedback.rating, practice.feedback.note) == (4, PRACTICE_NOTE)
 
     # 13. Tom's progress: two verified hours with one master, charted by month and by skill.
-    _menu(tom).get_by_role("link", name="Progress").click()
+    menu(tom).get_by_role("link", name="Progress").click()
     tom.wait_for_url(re.compile(r"/progress$"))
     progress = tom.locator(".figures")
     expect(progress.locator("div", has_text="In all").locator("dd")).to_have_text("2 h")
@@ -366,23 +362,23 @@ def test_the_full_journey_from_sign_up_to_the_admin_reports(chromium, live_serve
     by_skill = tom.locator("figure#hours-by-skill")
     expect(by_skill.get_by_role("img", name=re.compile("Verified hours by micro skill"))).to_have_accessible_name(
         re.compile(rf"2 verified hours in all; the most, 2, in {SKILL}\."))
-    stage = _card(tom, "Toward the next stage").get_by_role("row", name=re.compile(SKILL))
+    stage = card_titled(tom, "Toward the next stage").get_by_role("row", name=re.compile(SKILL))
     expect(stage).to_contain_text(re.compile(r"2 of 40\s+· not yet"))
     expect(stage).to_contain_text(re.compile(r"4\.00 from 1 rating"))
     problems += [f"/progress: {f}" for f in serious_accessibility_faults(tom)]
 
     # 14. He publishes a mastery record; a logged-out stranger checks its code at /verify.
-    _menu(tom).get_by_role("link", name="Records").click()
+    menu(tom).get_by_role("link", name="Records").click()
     tom.wait_for_url(re.compile(r"/records$"))
     tom.get_by_role("button", name="Publish a mastery record").click()
     link = tom.locator("table.records-list a.record-code")
     expect(link).to_have_count(1)
     code = link.inner_text()
     assert re.fullmatch(r"[0-9A-Z]{5}(-[0-9A-Z]{5}){3}", code), code
-    _flash(tom, f"Your mastery record is published. Its verification code is {code}.")
+    expect_flash(tom, f"Your mastery record is published. Its verification code is {code}.")
     stranger_context, stranger = new_page(chromium)
     stranger.goto(base + "/verify")
-    expect(_menu(stranger).get_by_role("link", name="Log in")).to_be_visible()
+    expect(menu(stranger).get_by_role("link", name="Log in")).to_be_visible()
     stranger.get_by_label("Verification code").fill(code)
     stranger.get_by_role("button", name="Check").click()
     verdict = stranger.locator("section.record-banner")

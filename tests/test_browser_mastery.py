@@ -29,10 +29,14 @@ from mentor_match.models import (
 from .browser import (
     DESKTOP,
     PHONE,
+    card_titled,
+    expect_flash,
     log_in,
+    menu,
     new_page,
     overflows_sideways,
     serious_accessibility_faults,
+    sessions_nav,
 )
 from .factories import first_open_slot, next_month
 
@@ -48,20 +52,8 @@ TOUGH_NOTE = "Firm opening, but you explained the anchor away at once. Say it an
 
 
 
-def _menu(page):
-    return page.get_by_role("navigation", name="Main")
 
 
-def _sessions_nav(page):
-    return page.get_by_role("navigation", name="Sessions")
-
-
-def _card(page, heading: str):
-    return page.locator("section.card", has=page.get_by_role("heading", name=heading, exact=True))
-
-
-def _flash(page, text: str):
-    expect(page.locator(".flashes")).to_contain_text(text)
 
 
 def _check(page, problems: list[str], where: str) -> None:
@@ -105,10 +97,10 @@ def test_a_session_goes_from_booking_to_a_verified_mastery_record(chromium, live
 
     # 1. Tom books two hours on video with Amara, through the pages.
     log_in(tom_page, base, tom)
-    _menu(tom_page).get_by_role("link", name="Sessions").click()
-    _sessions_nav(tom_page).get_by_role("link", name="Book a session").click()
+    menu(tom_page).get_by_role("link", name="Sessions").click()
+    sessions_nav(tom_page).get_by_role("link", name="Book a session").click()
     tom_page.wait_for_url(re.compile(r"/book$"))
-    _card(tom_page, "Masters you can book").get_by_role("link", name="Amara Master").click()
+    card_titled(tom_page, "Masters you can book").get_by_role("link", name="Amara Master").click()
     tom_page.wait_for_url(re.compile(rf"/book/{master.id}"))
     label = Month.parse(next_month()).label
     months = tom_page.get_by_role("navigation", name="Other months")
@@ -132,7 +124,7 @@ def test_a_session_goes_from_booking_to_a_verified_mastery_record(chromium, live
     # 2. Amara's dashboard asks her to confirm; she confirms the full two hours.
     log_in(amara, base, master)
     amara.goto(base + "/dashboard")
-    card = _card(amara, "Attendance to confirm")
+    card = card_titled(amara, "Attendance to confirm")
     expect(card).to_contain_text("1 observer in your past sessions waits for you to confirm their hours")
     card.get_by_role("link", name="Confirm attendance").click()
     amara.wait_for_url(re.compile(r"/sessions/to-confirm$"))
@@ -147,35 +139,35 @@ def test_a_session_goes_from_booking_to_a_verified_mastery_record(chromium, live
     minutes.fill("120")
     waiting.get_by_role("button", name="Confirm").click()
     amara.wait_for_url(re.compile(r"/sessions/to-confirm$"))
-    _flash(amara, "Confirmed 120 minutes for Tom Apprentice.")
+    expect_flash(amara, "Confirmed 120 minutes for Tom Apprentice.")
     expect(amara.get_by_text("Nothing to confirm: every finished session is done.")).to_be_visible()
     amara.goto(base + "/dashboard")
-    expect(_card(amara, "Attendance to confirm")).to_have_count(0)
+    expect(card_titled(amara, "Attendance to confirm")).to_have_count(0)
     db.session.expire_all()
     attendance = db.session.scalar(select(Attendance).where(Attendance.seat_id == seat_id))
     assert (attendance.minutes, attendance.confirmed_by_id) == (120, master.id)
 
     # 3. Tom's session page: the confirmed hours, his observation notes and his rating.
     tom_page.goto(base + f"/sessions/{session_id}")
-    hours_card = _card(tom_page, "Hours")
+    hours_card = card_titled(tom_page, "Hours")
     expect(hours_card).to_contain_text(re.compile(r"Amara Master confirmed 2(\.0+)? hours on"))
     expect(hours_card.get_by_text("Not right? Dispute these hours")).to_be_visible()
     expect(tom_page.get_by_role("button", name="Cancel my seat")).to_have_count(0)  # it is over
-    observed = _card(tom_page, "What you observed")
+    observed = card_titled(tom_page, "What you observed")
     observed.get_by_label("Notes").fill(OBSERVED)
     observed.get_by_role("checkbox", name=SKILL).check()
     observed.get_by_role("button", name="Save notes").click()
     tom_page.wait_for_url(re.compile(rf"/sessions/{session_id}$"))
-    _flash(tom_page, "Your observation notes are saved.")
+    expect_flash(tom_page, "Your observation notes are saved.")
     expect(observed.get_by_label("Notes")).to_have_value(OBSERVED)
     expect(observed.get_by_role("checkbox", name=SKILL)).to_be_checked()
-    rate = _card(tom_page, "Rate the session")
+    rate = card_titled(tom_page, "Rate the session")
     expect(rate).to_contain_text("Only Amara Master sees your rating.")
     rate.get_by_label("Rating").select_option("5")
     rate.get_by_label("Note", exact=True).fill(SESSION_NOTE)
     rate.get_by_role("button", name="Rate").click()
     tom_page.wait_for_url(re.compile(rf"/sessions/{session_id}$"))
-    _flash(tom_page, "Thank you: the master sees your rating; nobody else does.")
+    expect_flash(tom_page, "Thank you: the master sees your rating; nobody else does.")
     expect(rate.get_by_label("Rating")).to_have_value("5")
     expect(rate.get_by_role("button", name="Change rating")).to_be_visible()
     _check(tom_page, problems, "the session page after the session")
@@ -185,7 +177,7 @@ def test_a_session_goes_from_booking_to_a_verified_mastery_record(chromium, live
     assert [skill.full_name for skill in seat.observation.micro_skills] == [SKILL]
 
     # He logs a practice attempt and asks Amara to rate it.
-    _sessions_nav(tom_page).get_by_role("link", name="Practice").click()
+    sessions_nav(tom_page).get_by_role("link", name="Practice").click()
     tom_page.wait_for_url(re.compile(r"/practice$"))
     tom_page.get_by_label("Micro skill", exact=True).select_option(label=SKILL)
     tom_page.get_by_label("Master to rate it").select_option(label="Amara Master")
@@ -193,15 +185,15 @@ def test_a_session_goes_from_booking_to_a_verified_mastery_record(chromium, live
     tom_page.get_by_label("What you did").fill(PRACTICE)
     tom_page.get_by_role("button", name="Ask for feedback").click()
     tom_page.wait_for_url(re.compile(r"/practice$"))
-    _flash(tom_page, "Logged: the master has been asked to rate it.")
-    attempts = _card(tom_page, "Your attempts and the feedback you got")
+    expect_flash(tom_page, "Logged: the master has been asked to rate it.")
+    attempts = card_titled(tom_page, "Your attempts and the feedback you got")
     expect(attempts).to_contain_text(f"{local_start:%d %b %Y} · {SKILL} · asked Amara Master")
     expect(attempts).to_contain_text("Waiting for feedback.")
     _check(tom_page, problems, "/practice")
 
     # 4. Amara gives tough feedback on the practice, and sees Tom's rating of her session.
-    _menu(amara).get_by_role("link", name="Sessions").click()
-    _sessions_nav(amara).get_by_role("link", name="Practice to rate").click()
+    menu(amara).get_by_role("link", name="Sessions").click()
+    sessions_nav(amara).get_by_role("link", name="Practice to rate").click()
     amara.wait_for_url(re.compile(r"/practice/to-rate$"))
     attempt = amara.locator("li[id^=attempt-]")
     expect(attempt).to_have_count(1)
@@ -212,11 +204,11 @@ def test_a_session_goes_from_booking_to_a_verified_mastery_record(chromium, live
     attempt.get_by_label("Note").fill(TOUGH_NOTE)
     attempt.get_by_role("button", name="Give feedback").click()
     amara.wait_for_url(re.compile(r"/practice/to-rate$"))
-    _flash(amara, "Your feedback is with Tom Apprentice.")
+    expect_flash(amara, "Your feedback is with Tom Apprentice.")
     expect(attempt.get_by_role("button", name="Change feedback")).to_be_visible()
     amara.goto(base + f"/sessions/{session_id}")
     expect(amara.locator("h1")).to_have_text("You host")
-    expect(_card(amara, "How your observers rated it")).to_contain_text(
+    expect(card_titled(amara, "How your observers rated it")).to_contain_text(
         f"5/5 from Tom Apprentice: {SESSION_NOTE}")
     db.session.expire_all()
     practice = db.session.scalar(select(PracticeAttempt).where(PracticeAttempt.apprentice_id == tom.id))
@@ -230,7 +222,7 @@ def test_a_session_goes_from_booking_to_a_verified_mastery_record(chromium, live
     expect(attempts).to_contain_text(f"4/5: {TOUGH_NOTE}")
 
     # 5. Tom's progress: two verified hours in the month charts, the skill chart, and toward journeyman.
-    _menu(tom_page).get_by_role("link", name="Progress").click()
+    menu(tom_page).get_by_role("link", name="Progress").click()
     tom_page.wait_for_url(re.compile(r"/progress$"))
     figures = tom_page.locator(".figures")
     expect(figures.locator("div", has_text="In all").locator("dd")).to_have_text("2 h")
@@ -247,15 +239,15 @@ def test_a_session_goes_from_booking_to_a_verified_mastery_record(chromium, live
         re.compile(rf"2 verified hours in all; the most, 2, in {SKILL}\."))
     by_skill.get_by_text("Verified hours by micro skill as a table").click()
     expect(by_skill.get_by_role("row", name=SKILL).get_by_role("cell")).to_have_text("2")
-    stage = _card(tom_page, "Toward the next stage").get_by_role("row", name=re.compile(SKILL))
+    stage = card_titled(tom_page, "Toward the next stage").get_by_role("row", name=re.compile(SKILL))
     expect(stage).to_contain_text("Apprentice")
     expect(stage).to_contain_text("Journeyman")
     expect(stage).to_contain_text(re.compile(r"2 of 40\s+· not yet"))
     expect(stage).to_contain_text(re.compile(r"4\.00 from 1 rating,\s+needs 3\.5\s+· reached"))
     expect(stage).to_contain_text("Not yet eligible")
-    masters_row = _card(tom_page, "Your masters").get_by_role("row", name=re.compile("Amara Master"))
+    masters_row = card_titled(tom_page, "Your masters").get_by_role("row", name=re.compile("Amara Master"))
     expect(masters_row.get_by_role("cell")).to_have_text(["2", "1"])
-    feedback = _card(tom_page, "Feedback on your practice").locator("ol.feedback-list > li")
+    feedback = card_titled(tom_page, "Feedback on your practice").locator("ol.feedback-list > li")
     expect(feedback).to_have_count(1)
     expect(feedback).to_contain_text(f"4 of 5 · {SKILL}")
     expect(feedback).to_contain_text("Amara Master,")
@@ -263,7 +255,7 @@ def test_a_session_goes_from_booking_to_a_verified_mastery_record(chromium, live
     _check(tom_page, problems, "/progress")
 
     # 6. Tom publishes a mastery record.
-    _menu(tom_page).get_by_role("link", name="Records").click()
+    menu(tom_page).get_by_role("link", name="Records").click()
     tom_page.wait_for_url(re.compile(r"/records$"))
     tom_page.get_by_role("button", name="Publish a mastery record").click()
     tom_page.wait_for_url(re.compile(r"/records$"))
@@ -271,7 +263,7 @@ def test_a_session_goes_from_booking_to_a_verified_mastery_record(chromium, live
     expect(link).to_have_count(1)
     code = link.inner_text()
     assert re.fullmatch(r"[0-9A-Z]{5}(-[0-9A-Z]{5}){3}", code), code
-    _flash(tom_page, f"Your mastery record is published. Its verification code is {code}.")
+    expect_flash(tom_page, f"Your mastery record is published. Its verification code is {code}.")
     expect(tom_page.locator("table.records-list tbody tr")).to_contain_text("Active")
     _check(tom_page, problems, "/records")
     public_url = base + link.get_attribute("href")
@@ -281,7 +273,7 @@ def test_a_session_goes_from_booking_to_a_verified_mastery_record(chromium, live
     stranger_context, stranger = new_page(chromium)
     response = stranger.goto(public_url)
     assert response.status == 200 and response.headers["x-robots-tag"] == "noindex"
-    expect(_menu(stranger).get_by_role("link", name="Log in")).to_be_visible()
+    expect(menu(stranger).get_by_role("link", name="Log in")).to_be_visible()
     banner = stranger.locator(".record-banner")
     expect(banner).to_contain_text("Verified by Mentor Match: authentic")
     expect(banner).to_contain_text("Signed by Mentor Match and unaltered since it was issued.")
@@ -327,7 +319,7 @@ def test_a_session_goes_from_booking_to_a_verified_mastery_record(chromium, live
     tom_page.get_by_role("button", name="Revoke").click()
     tom_page.wait_for_url(re.compile(r"/records$"))
     assert asked == ["Revoke this record? Its page will say it is revoked, for good."]
-    _flash(tom_page, f"Record {code} is revoked: its page now says so to anyone who checks.")
+    expect_flash(tom_page, f"Record {code} is revoked: its page now says so to anyone who checks.")
     expect(tom_page.locator("table.records-list .badge")).to_contain_text("Revoked")
     stranger.goto(public_url)
     expect(stranger.locator(".record-banner")).to_contain_text("REVOKED on")
