@@ -7,6 +7,7 @@ from sqlalchemy import func, select
 from mentor_match.availability.expansion import Month
 from mentor_match.booking import services
 from mentor_match.booking.services import BookingRefusal
+from mentor_match.calendars.services import session_event
 from mentor_match.extensions import db
 from mentor_match.models import (
     Notification,
@@ -225,6 +226,14 @@ def test_a_master_moves_a_session_only_to_a_time_every_observer_is_free(office):
     db.session.refresh(seat)
     db.session.refresh(priyas)
     assert (seat.starts_at, priyas.starts_at, seat.session.starts_at) == (later, later, later)
+    # Calendars that hold the event under its UID take the move, then the cancellation,
+    # as newer versions only if SEQUENCE rises each time.
+    event = session_event(seat.session, tom)
+    assert (event.decoded("DTSTART"), event.decoded("SEQUENCE")) == (later, 1)
+    services.cancel_session(master, seat.session)
+    db.session.refresh(seat.session)
+    cancelled = session_event(seat.session, tom)
+    assert (str(cancelled["STATUS"]), cancelled.decoded("SEQUENCE")) == ("CANCELLED", 2)
 
 
 def test_a_master_opens_a_session_and_apprentices_join_until_it_is_full(office):

@@ -616,6 +616,7 @@ def reschedule_session(master: Person, session: ShadowingSession, starts_at: dat
     old_start = session.starts_at
     session.starts_at, session.ends_at = starts_at, ends_at
     session.reminded_at = None
+    session.revision += 1
     for seat in observers:
         seat.starts_at, seat.ends_at = starts_at, ends_at
         _seat_event(SESSION_MOVED, seat, previous_session_id=session.id)

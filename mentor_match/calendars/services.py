@@ -138,9 +138,10 @@ def session_event(
         event.add("location", location)
     event.add("url", link)
     event.add("description", _description(session, for_person, video, link, cancelled))
-    # A cancelled event gets a higher SEQUENCE, so calendars take it as the newer version.
+    # Each move, and then a cancellation, raises SEQUENCE, so calendars holding the event
+    # take the new version in place of the old.
     event.add("status", "CANCELLED" if cancelled else "CONFIRMED")
-    event.add("sequence", 1 if cancelled else 0)
+    event.add("sequence", session.revision + (1 if cancelled else 0))
     event.add("transp", "TRANSPARENT" if cancelled else "OPAQUE")
     return event
 

@@ -68,6 +68,9 @@ class ShadowingSession(db.Model):
     cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # Claimed by the reminder command before it mails, so no session is reminded twice.
     reminded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Bumped each time the master moves the session, so calendars that already hold the
+    # event (same UID) take the new time as the newer version (RFC 5545 SEQUENCE).
+    revision: Mapped[int] = mapped_column(default=0, server_default="0")
 
     master: Mapped[Person] = relationship()
     site: Mapped[Site | None] = relationship()
