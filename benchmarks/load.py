@@ -105,6 +105,11 @@ def seed_or_reuse(args) -> tuple[str, str, float | None]:
         raise SystemExit(f"refusing the database {target.database!r}: give a scratch database "
                          "of this benchmark's own")
     if args.reuse and _existing_people(args.database_url) == args.people:
+        app, _ = rounds.build_app(args.database_url)
+        from flask_migrate import upgrade
+
+        with app.app_context():
+            upgrade()  # an organisation seeded before a newer migration gets its columns
         engine = create_engine(args.database_url)
         with engine.connect() as connection:
             version = connection.scalar(text("SELECT version()"))
