@@ -389,5 +389,16 @@ def _run(argv, clock_started: float, cancel: threading.Event, interrupted: list[
     return EXIT_OK
 
 
+def cli() -> None:
+    """The console script: run, then leave without interpreter teardown.
+
+    Unloading OR-Tools and NumPy takes a few tenths of a second on a busy machine, time
+    the limit has no room for; the solution is written and flushed by then.
+    """
+    code = main()
+    sys.stdout.flush()
+    _leave_now(code)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    cli()

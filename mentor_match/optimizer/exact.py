@@ -10,6 +10,7 @@ first and then newly paired apprentices (favoured ones double), so hours always 
 from __future__ import annotations
 
 import threading
+import time
 from contextlib import contextmanager
 from dataclasses import dataclass
 
@@ -98,7 +99,9 @@ def solve_exact(
     With `work_limit` the search is deterministic (CP-SAT's interleaved workers and its
     deterministic time), so the same model and seed give the same answer whatever the
     machine's load; `time_limit` is a safety net. Without it, `workers` run in parallel.
+    The time limit counts from the call, so building the model is inside it.
     """
+    called = time.monotonic()
     ar, cand = scheduler.arrays, scheduler.candidates
     n_a = len(ar.observing_slots)
     weight = 2 * n_a + 2
@@ -186,7 +189,8 @@ def solve_exact(
         for key, h in hosting.items():
             model.add_hint(h, key in hosted_hint)
 
-    solver = configured_solver(time_limit, seed, workers, work_limit)
+    left = time_limit - (time.monotonic() - called)
+    solver = configured_solver(left, seed, workers, work_limit)
     with stop_when_set(solver, cancel):
         status = solver.solve(model, _Reporter(weight, on_solution, cancel))
     work_done = solver.deterministic_time
