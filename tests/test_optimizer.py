@@ -10,6 +10,7 @@ import pytest
 
 from benchmarks.baselines import greedy_solution
 from mentor_match.optimizer import Cancelled, ProblemError, load_problem, solve
+from mentor_match.optimizer.bound import capacities, lagrangian_upper_bound_slots, upper_bound_slots
 from mentor_match.optimizer.exact import solve_exact
 from mentor_match.optimizer.generator import generate_round
 from mentor_match.optimizer.heuristic import Scheduler
@@ -164,6 +165,49 @@ def test_small_generated_round_is_solved_to_proven_optimality(verify_round):
 def test_greedy_baseline_keeps_every_rule(verify_round, n_apprentices, n_masters, seed):
     problem = generate_round(n_apprentices, n_masters, seed=seed)
     checked(verify_round, problem, greedy_solution(problem, time_limit=10))
+
+
+# --- Bounds ------------------------------------------------------------------------------------
+
+
+def _bounds(problem: dict) -> tuple[int, int]:
+    arrays = build_arrays(load_problem(problem))
+    candidates = find_candidates(arrays)
+    master_cap = capacities(arrays, candidates)[2]
+    return (
+        upper_bound_slots(arrays, candidates),
+        lagrangian_upper_bound_slots(arrays, candidates, master_cap, target=0, iterations=1_500),
+    )
+
+
+def test_pricing_apprentices_stops_masters_collecting_more_than_they_may_take():
+    # A and B take one apprentice each. x could fill either; y only fits A, z only B, for two
+    # hours each. The flow sends x two hours to each master beside y and z: 8. In truth a
+    # master picks one apprentice, so x goes to one of them: 6.
+    day_two = [window("09:00", "13:00", day=2)]
+    problem = round_doc(
+        [
+            master("m-a", {SKILL: "master"}, MORNING, max_apprentices=1, max_hosting_hours=4),
+            master("m-b", {SKILL: "master"}, day_two, max_apprentices=1, max_hosting_hours=4),
+        ],
+        [
+            apprentice("a-x", {SKILL: "apprentice"}, MORNING + day_two, max_hours=4),
+            apprentice("a-y", {SKILL: "apprentice"}, [window("09:00", "11:00")], max_hours=4),
+            apprentice("a-z", {SKILL: "apprentice"}, [window("09:00", "11:00", day=2)], max_hours=4),
+        ],
+    )
+    assert _bounds(problem) == (8, 6)
+    solution = solve(problem, time_limit=5)
+    assert solution["observation_hours"] == solution["upper_bound"] == 6
+
+
+@pytest.mark.parametrize("n_apprentices, n_masters, seed", [(60, 20, 0), (80, 25, 1), (90, 30, 2)])
+def test_the_priced_bound_is_never_below_a_proven_optimum(n_apprentices, n_masters, seed):
+    problem = generate_round(n_apprentices, n_masters, seed=seed)
+    solution = solve(problem, time_limit=10)
+    assert solution["stats"]["proven_optimal"]
+    flow, priced = _bounds(problem)
+    assert solution["observation_hours"] <= priced < flow
 
 
 # --- Rules that are easy to get wrong -----------------------------------------------------------

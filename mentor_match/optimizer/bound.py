@@ -10,6 +10,10 @@ best solution. The capacities keep what a pair, an apprentice and a master can g
 
 Dropped on purpose (so it stays a relaxation): the hour-by-hour timetable, "one place at a
 time", and the minimum hours per pairing.
+
+The flow lets a master collect a few hours from each of many apprentices, more than their
+`max_apprentices`. `lagrangian_upper_bound_slots` closes most of that: it prices each
+apprentice's hours and lets every master pick whole apprentices on their own.
 """
 from __future__ import annotations
 
@@ -122,12 +126,15 @@ def master_capacity(
     return int(np.floor(solver.best_objective_bound + 1e-6)), solver.deterministic_time
 
 
-def refined_upper_bound_slots(arrays, candidates, scheduler, delivered: np.ndarray, deadline: float,
-                              work_budget: float, cancel=None, work_per_master: float = 0.3) -> tuple[int, int]:
+def refined_upper_bound_slots(
+    arrays, candidates, scheduler, delivered: np.ndarray, deadline: float,
+    work_budget: float, cancel=None, work_per_master: float = 0.3,
+) -> tuple[int, int, np.ndarray]:
     """The flow bound with masters' capacities replaced by their own exact bounds where time allows.
 
     Masters are taken in order of slack (capacity minus what the current schedule gives
-    them), so the time goes where the bound is loosest. Returns (bound, masters refined).
+    them), so the time goes where the bound is loosest. Returns (bound, masters refined,
+    every master's capacity as refined).
     """
     import time
 
@@ -148,7 +155,82 @@ def refined_upper_bound_slots(arrays, candidates, scheduler, delivered: np.ndarr
             master_cap[m] = min(master_cap[m], capacity)
         work += max(spent, 0.01)  # building the model costs too, even when CP-SAT is quick
         refined += 1
-    return _flow(arrays, candidates, apprentice_cap, pair_cap, master_cap), refined
+    return _flow(arrays, candidates, apprentice_cap, pair_cap, master_cap), refined, master_cap
+
+
+def lagrangian_upper_bound_slots(
+    arrays: RoundArrays, candidates: Candidates, master_cap: np.ndarray, target: float,
+    iterations: int, deadline: float | None = None,
+) -> int:
+    """A bound that makes each master choose at most `max_apprentices` whole apprentices.
+
+    Relax "an apprentice observes at most their capacity" with a price lam[a] in [0, 1] per
+    slot. For any prices, the best round is worth at most
+
+        L(lam) = sum_a lam[a] * apprentice_cap[a] + sum_m F_m(lam),
+
+    where F_m bounds what master m alone can earn at value (1 - lam[a]) per slot of
+    apprentice a: the lesser of (a) their `max_apprentices` most valuable apprentices, each
+    at full pair capacity, and (b) their capacity `master_cap[m]` filled with the most
+    valuable slots first. Both keep every rule of master m's own plan, so L(lam) is a valid
+    bound for every lam; a subgradient search (Polyak steps towards `target`, a known
+    solution's value) looks for low ones and the lowest seen is returned, floored to whole
+    slots. A fixed number of iterations keeps it deterministic; `deadline` is a safety net.
+    """
+    import time
+
+    n_a, n_m = len(arrays.observing_slots), len(arrays.hosting_slots)
+    apprentice, master = candidates.apprentice, candidates.master
+    if len(apprentice) == 0:
+        return 0
+    pair_cap, apprentice_cap, _ = capacities(arrays, candidates)
+    pair_cap = pair_cap.astype(float)
+    k = arrays.max_apprentices
+    # Pairs grouped by master; within a master, (a) ranks by value and (b) by price.
+    first = np.searchsorted(master[np.argsort(master, kind="stable")], master, side="left")
+
+    def evaluate(lam: np.ndarray) -> tuple[float, np.ndarray]:
+        worth = (1.0 - lam)[apprentice]
+        value = worth * pair_cap
+        order = np.lexsort((-value, master))
+        rank = np.arange(len(order)) - first[order]
+        chosen = np.zeros(len(order), dtype=bool)
+        chosen[order[rank < k[master[order]]]] = True
+        chosen &= value > 0
+        by_apprentices = np.bincount(master[chosen], weights=value[chosen], minlength=n_m)
+        order = np.lexsort((-worth, master))
+        room = np.where(worth[order] > 0, pair_cap[order], 0.0)
+        filled = np.cumsum(room)
+        before = filled - room - (filled[first[order]] - room[first[order]])
+        taken = np.empty(len(order))
+        taken[order] = np.clip(master_cap[master[order]] - before, 0.0, room)
+        by_capacity = np.bincount(master, weights=worth * taken, minlength=n_m)
+        use_apprentices = (by_apprentices <= by_capacity)[master]
+        slots = np.where(use_apprentices, chosen * pair_cap, taken)
+        value = lam @ apprentice_cap + np.minimum(by_apprentices, by_capacity).sum()
+        return value, apprentice_cap - np.bincount(apprentice, weights=slots, minlength=n_a)
+
+    lam = np.zeros(n_a)
+    best = np.inf
+    step, stalled = 1.0, 0
+    for _ in range(iterations):
+        if deadline is not None and time.monotonic() > deadline:
+            break
+        value, slope = evaluate(lam)
+        if value < best - 1e-9:
+            best, stalled = value, 0
+        else:
+            stalled += 1
+            if stalled > 30:
+                step, stalled = step * 0.7, 0
+        norm = float(slope @ slope)
+        if norm == 0.0 or value <= target:
+            break
+        lam = np.clip(lam - step * (value - target) / norm * slope, 0.0, 1.0)
+    if not np.isfinite(best):
+        return upper_bound_slots(arrays, candidates)
+    # Sums of floats: keep a hair's margin so rounding can never cut below a valid bound.
+    return int(np.floor(best + 1e-6))
 
 
 def _flow(arrays, candidates, apprentice_cap, pair_cap, master_cap) -> int:

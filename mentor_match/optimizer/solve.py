@@ -2,7 +2,8 @@
 
 The pipeline: candidate pairs and a max-flow bound; a b-matching and a slot-level flow
 for a first schedule; a swap search that gives masters apprentices free at the same
-times; per-master exact capacities to tighten the bound; and, for rounds small enough,
+times; per-master exact capacities, then prices on apprentices' hours that make each master
+take whole apprentices, to tighten the bound; and, for rounds small enough,
 the whole round in CP-SAT from that schedule. Every phase is bounded by work, not the
 clock, so the same problem and seed give the same solution.
 """
@@ -16,7 +17,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import swaps
-from .bound import pair_capacity, refined_upper_bound_slots, upper_bound_slots
+from .bound import (
+    lagrangian_upper_bound_slots, pair_capacity, refined_upper_bound_slots, upper_bound_slots,
+)
 from .exact import count_session_variables, solve_exact
 from .heuristic import Schedule, Scheduler, b_matching, improve
 from .model import build_arrays, find_candidates
@@ -40,6 +43,14 @@ SWAP_SHARE = 0.7
 SETUP_SECONDS_PER_PAIR = 2.5e-5
 SWAP_PLANS_PER_SECOND = 5_500
 USABLE_SHARE = 0.8
+# The Lagrangian bound's subgradient steps: enough to settle on rounds of 1,000 x 200, fewer
+# when a round is so large that they would not fit in LAGRANGE_SHARE of the time limit at
+# about LAGRANGE_SECONDS_PER_PAIR per candidate pair and step, and none when too few to
+# help would fit (rounds of 10,000 x 2,000 in 90 s).
+LAGRANGE_ITERATIONS = 1_500
+LAGRANGE_SHARE = 0.05
+LAGRANGE_SECONDS_PER_PAIR = 4e-7
+LAGRANGE_MIN_ITERATIONS = 200
 
 
 class Cancelled(Exception):
@@ -120,7 +131,7 @@ def solve(
     check_cancel()
     optimal = bound == schedule.slots
     method = "flow heuristic + swap search"
-    refined = 0
+    refined = iterations = 0
     exact_size = count_session_variables(scheduler) if len(candidates.apprentice) < 5_000 else None
     if not optimal and exact_size is not None and exact_size <= EXACT_MODEL_LIMIT:
         # Small enough to solve whole: CP-SAT's own bound covers the entire round.
@@ -144,18 +155,34 @@ def solve(
         delivered = np.zeros(n_m, dtype=np.int64)
         for pair, sessions in schedule.sessions.items():
             delivered[candidates.master[pair]] += len(sessions)
-        refined_bound, refined = refined_upper_bound_slots(
-            arrays, candidates, scheduler, delivered, deadline - 0.1 * time_limit,
+        n_pairs = len(candidates.apprentice)
+        # Then make each master take whole apprentices, within the capacities refined. On
+        # rounds too large for enough steps, the refinement gets that time instead.
+        iterations = min(
+            LAGRANGE_ITERATIONS,
+            int(LAGRANGE_SHARE * time_limit / (LAGRANGE_SECONDS_PER_PAIR * max(n_pairs, 1))),
+        )
+        if iterations < LAGRANGE_MIN_ITERATIONS:
+            iterations = 0
+        priced_share = LAGRANGE_SHARE if iterations else 0.0
+        refined_bound, refined, master_cap = refined_upper_bound_slots(
+            arrays, candidates, scheduler, delivered, deadline - (0.1 + priced_share) * time_limit,
             work_budget=max(
                 0.0,
-                USABLE_SHARE * time_limit
-                - SETUP_SECONDS_PER_PAIR * len(candidates.apprentice)
+                (USABLE_SHARE - priced_share) * time_limit
+                - SETUP_SECONDS_PER_PAIR * n_pairs
                 - plans / SWAP_PLANS_PER_SECOND,
             ),
             cancel=cancel,
         )
         check_cancel()
-        bound = min(bound, max(refined_bound, schedule.slots))
+        priced_bound = refined_bound
+        if iterations:
+            priced_bound = lagrangian_upper_bound_slots(
+                arrays, candidates, master_cap, schedule.slots, iterations, deadline - 0.1 * time_limit
+            )
+            check_cancel()
+        bound = min(bound, max(min(refined_bound, priced_bound), schedule.slots))
         optimal = bound == schedule.slots
         report("bound refined", schedule.slots, bound)
     bound = max(bound, schedule.slots)
@@ -169,6 +196,7 @@ def solve(
         "seed": seed,
         "swap_plans": plans,
         "masters_bounded": refined,
+        "bound_iterations": iterations,
     }
     return solution_document(
         arrays, candidates, schedule, bound, unmatched_reasons(arrays, candidates, schedule), stats
