@@ -21,6 +21,9 @@ CONTENT_SECURITY_POLICY = "; ".join(
         "form-action 'self'",
     ]
 )
+# Browsers that once reached the site over https keep to https for a year. Sent only on https
+# responses: over http the header is ignored, and local http use must keep working.
+STRICT_TRANSPORT_SECURITY = "max-age=31536000"
 
 
 @login_manager.user_loader
@@ -33,6 +36,14 @@ def load_person(user_id: str) -> Person | None:
     if person is None or not secrets.compare_digest(person.session_token, token):
         return None
     return person
+
+
+def is_local_url(target: str | None) -> bool:
+    """Whether a redirect target is a path on this site: never //host, /\\host or a URL."""
+    # Browsers drop tabs and newlines from a URL ("/<tab>/evil.example" is //evil.example) and
+    # read a backslash as a slash; a newline in a Location header is a 500 besides.
+    return (bool(target) and target.startswith("/") and not target.startswith("//")
+            and "\\" not in target and target.isprintable())
 
 
 def admin_required(view):
@@ -78,6 +89,8 @@ def init_security(app: Flask) -> None:
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("X-Frame-Options", "DENY")
         response.headers.setdefault("Referrer-Policy", "same-origin")
+        if request.is_secure:
+            response.headers.setdefault("Strict-Transport-Security", STRICT_TRANSPORT_SECURITY)
         if current_user.is_authenticated:
             response.headers.setdefault("Cache-Control", "no-store")
         return response

@@ -90,11 +90,22 @@ def test_login_locks_out_after_100_failures_in_an_hour(client, app):
     assert client.get("/dashboard").status_code == 302
 
 
-def test_login_refuses_off_site_next(client):
+@pytest.mark.parametrize("target", [
+    "https://evil.example/", "//evil.example/", "/\\evil.example/", "/\t/evil.example/",
+    "/dashboard\r\nSet-Cookie: a=b",
+])
+def test_login_refuses_off_site_next(client, target):
     person = make_person()
-    response = client.post("/login?next=https://evil.example/", data={
+    response = client.post("/login", query_string={"next": target}, data={
         "email": person.email, "password": DEFAULT_PASSWORD})
     assert response.headers["Location"] == "/dashboard"
+
+
+def test_login_follows_a_next_on_this_site(client):
+    person = make_person()
+    response = client.post("/login", query_string={"next": "/sessions?view=month"}, data={
+        "email": person.email, "password": DEFAULT_PASSWORD})
+    assert response.headers["Location"] == "/sessions?view=month"
 
 
 def test_deactivated_person_cannot_log_in(client):

@@ -154,6 +154,19 @@ def test_a_person_confirms_from_their_plan_page(login, people):
     assert newcomer.id in {row[0] for row in services.confirmations(round_).confirmed}
 
 
+@pytest.mark.parametrize("target", [
+    "//evil.example/", "/\t/evil.example/", "/\\evil.example/", "/dashboard\r\nSet-Cookie: a=b",
+])
+def test_confirming_refuses_an_off_site_next_page(login, target):
+    round_ = make_round()
+    client = login(make_apprentice("Newcomer"))
+    response = client.post(f"/rounds/{round_.month}/confirm", data={"next_page": target})
+    assert response.headers["Location"] == "/dashboard"
+    response = client.post(f"/rounds/{round_.month}/confirm",
+                           data={"next_page": f"/availability/plan?month={round_.month}"})
+    assert response.headers["Location"] == f"/availability/plan?month={round_.month}"
+
+
 def test_confirming_after_the_deadline_is_refused(login):
     round_ = make_round()
     round_.confirm_by = utcnow() - timedelta(minutes=1)

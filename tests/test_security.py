@@ -20,6 +20,12 @@ def test_security_headers_on_every_page(client):
     assert response.headers["X-Frame-Options"] == "DENY"
 
 
+def test_strict_transport_security_on_https_only(client):
+    assert client.get("/login", base_url="https://localhost").headers[
+        "Strict-Transport-Security"] == "max-age=31536000"
+    assert "Strict-Transport-Security" not in client.get("/login").headers
+
+
 def test_session_cookie_is_httponly_and_samesite(client):
     person = make_person()
     response = client.post("/login", data={"email": person.email, "password": DEFAULT_PASSWORD})

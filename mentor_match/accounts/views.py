@@ -1,11 +1,11 @@
 """Sign-up, log-in, log-out and password pages."""
 from datetime import UTC, datetime
-from urllib.parse import urlsplit
 
 from flask import Blueprint, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 
 from ..forms import site_choices, site_from_choice
+from ..security import is_local_url
 from . import services
 from .forms import ChangePasswordForm, ForgotPasswordForm, LoginForm, ResetPasswordForm, SignupForm
 from .passwords import verify_password
@@ -15,11 +15,7 @@ bp = Blueprint("accounts", __name__)
 
 def _safe_next(target: str | None) -> str:
     """Only follow a `next` link that stays on this site."""
-    if target:
-        parts = urlsplit(target)
-        if not parts.scheme and not parts.netloc and target.startswith("/") and not target.startswith("//"):
-            return target
-    return url_for("home.dashboard")
+    return target if is_local_url(target) else url_for("home.dashboard")
 
 
 def _start_session(person) -> None:

@@ -19,7 +19,7 @@ from sqlalchemy import select
 
 from ..extensions import db
 from ..models import Pairing, Person, RoundRun, RunKind
-from ..security import admin_required
+from ..security import admin_required, is_local_url
 from . import jobs, services
 from .forms import ExcludeForm, NewRoundForm, RemovePairingForm, RunForm, UploadSolutionForm
 from .publication import publish
@@ -337,12 +337,8 @@ def confirm(month: str):
         abort(404)
     else:
         flash("Confirmed: you are in this month's matching round.", "success")
-    return redirect(request.form.get("next_page") if _safe(request.form.get("next_page"))
-                    else url_for("home.dashboard"))
-
-
-def _safe(target: str | None) -> bool:
-    return bool(target) and target.startswith("/") and not target.startswith("//")
+    next_page = request.form.get("next_page")
+    return redirect(next_page if is_local_url(next_page) else url_for("home.dashboard"))
 
 
 @bp.route("/pairings")
