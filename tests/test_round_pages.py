@@ -204,6 +204,21 @@ def test_run_from_the_round_page_happens_in_the_background(login, admin, people,
     assert progress["best_hours"] == run.observation_hours == 12
 
 
+def test_a_run_that_ends_before_its_page_loads_goes_to_its_review(login, admin, people):
+    round_ = make_round()
+    client = login(admin)
+    response = client.post(f"/admin/rounds/{round_.month}/runs", data={"time_limit": 5, "kind": "full"})
+    jobs.wait_for_background_jobs()
+    run = db.session.scalars(select(RoundRun)).one()
+    assert response.headers["Location"] == f"/admin/rounds/{round_.month}?run={run.id}"
+    landed = client.get(response.headers["Location"])
+    assert landed.status_code == 302
+    assert landed.headers["Location"] == f"/admin/rounds/{round_.month}/runs/{run.id}"
+    # Without a finished run to go to, the round page itself.
+    assert client.get(f"/admin/rounds/{round_.month}?run=9999").status_code == 200
+    assert client.get(f"/admin/rounds/{round_.month}?run=x").status_code == 200
+
+
 def test_run_needs_a_sane_time_limit(login, admin, people):
     round_ = make_round()
     response = login(admin).post(f"/admin/rounds/{round_.month}/runs", data={"time_limit": 100000},

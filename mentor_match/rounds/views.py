@@ -18,7 +18,7 @@ from flask_login import current_user, login_required
 from sqlalchemy import select
 
 from ..extensions import db
-from ..models import Pairing, Person, RoundRun, RunKind
+from ..models import Pairing, Person, RoundRun, RunKind, RunStatus
 from ..security import admin_required, is_local_url
 from . import jobs, services
 from .forms import ExcludeForm, NewRoundForm, RemovePairingForm, RunForm, UploadSolutionForm
@@ -70,12 +70,19 @@ def show(month: str):
     round_ = _round_or_404(month)
     services.reap_stale_runs()
     db.session.refresh(round_)
+    active = services.active_run(round_)
+    watched = db.session.get(RoundRun, request.args.get("run", type=int) or 0)
+    if active is None and watched is not None and watched.round_id == round_.id \
+            and watched.status is RunStatus.SUCCEEDED:
+        # The run just started ended before the page loaded (a small round): go to its review,
+        # as the progress panel would have on seeing it end.
+        return redirect(url_for("rounds.review", month=month, run_id=watched.id))
     exclude_form = ExcludeForm()
     confirmations = services.confirmations(round_)
     _exclusion_choices(exclude_form)
     return render_template(
         "rounds/show.html", round=round_, confirmations=confirmations,
-        active=services.active_run(round_), latest=services.latest_result(round_),
+        active=active, latest=services.latest_result(round_),
         run_form=RunForm(time_limit=int(_default_limit())), exclude_form=exclude_form,
         declined=services.declined_count(round_),
     )
@@ -143,8 +150,8 @@ def start_run(month: str):
         services.fail_undispatched(run, str(failure))
         flash(f"{failure}. Nothing was run; try again once the queue is back.", "error")
         return redirect(url_for("rounds.show", month=month))
-    flash("The run has started; you can watch it here.", "success")
-    return redirect(url_for("rounds.show", month=month))
+    flash(f"Run {run.id} has started.", "success")
+    return redirect(url_for("rounds.show", month=month, run=run.id))
 
 
 @bp.route("/admin/rounds/<month>/runs/<int:run_id>/progress")
