@@ -6,8 +6,9 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
+from functools import cache
 
-from sqlalchemy import select
+from sqlalchemy import Select, bindparam, select
 from sqlalchemy.exc import IntegrityError
 
 from ..extensions import db
@@ -350,14 +351,21 @@ class MonthCalendar:
         return [day for week in self.weeks for day in week if day.in_month]
 
 
+@cache
+def _month_changes_query() -> Select:
+    """A person's one-off changes from :first to :last, in order; built once, reused per page."""
+    return select(AvailabilityChange).where(
+        AvailabilityChange.person_id == bindparam("person_id"),
+        AvailabilityChange.day.between(bindparam("first"), bindparam("last")),
+    ).order_by(AvailabilityChange.day, AvailabilityChange.start_time)
+
+
 def month_calendar(person: Person, month: Month) -> MonthCalendar:
     """The person's availability for a month as it will be used, shown in their own zone."""
     zone = person.zone
     changes = list(db.session.scalars(
-        select(AvailabilityChange).where(
-            AvailabilityChange.person_id == person.id,
-            AvailabilityChange.day.between(month.first_day, month.days[-1]),
-        ).order_by(AvailabilityChange.day, AvailabilityChange.start_time)
+        _month_changes_query(),
+        {"person_id": person.id, "first": month.first_day, "last": month.days[-1]},
     ))
     intervals = expand_availability(zone, person.weekly_windows, changes, month)
 

@@ -10,10 +10,11 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import cache
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import Select, and_, bindparam, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import contains_eager, joinedload, selectinload
 
 from ..availability.expansion import Month
 from ..availability.services import availability_by_person, month_plan_for
@@ -767,43 +768,85 @@ class Appointment:
         return self.seat is None
 
 
-def upcoming(person: Person, start: datetime | None = None, end: datetime | None = None) -> list[Appointment]:
-    """Live sessions the person hosts or observes between start (default now) and end."""
-    start = start or utcnow()
+@cache
+def _diary_queries(bounded: bool, limited: bool, lines: bool) -> tuple[Select, Select]:
+    """The hosted and the observed halves of a diary, built once for each shape and reused.
+
+    Building these statements with their loader options costs more CPU than running them,
+    and they are on every dashboard and diary page; so the person, the times and the limit
+    are bound parameters (:person_id, :start, :end, :limit) and each shape is built once.
+    With `lines`, each session comes with what a diary line shows; without, with only what
+    the month calendar shows (the master's name).
+    """
     hosted = select(ShadowingSession).where(
-        ShadowingSession.master_id == person.id, ShadowingSession.cancelled_at.is_(None),
-        ShadowingSession.ends_at > start,
+        ShadowingSession.master_id == bindparam("person_id"),
+        ShadowingSession.cancelled_at.is_(None), ShadowingSession.ends_at > bindparam("start"),
     )
-    seats = select(SessionObserver).where(
-        SessionObserver.apprentice_id == person.id, SessionObserver.cancelled_at.is_(None),
-        SessionObserver.ends_at > start,
+    seats = select(SessionObserver).join(SessionObserver.session).where(
+        SessionObserver.apprentice_id == bindparam("person_id"),
+        SessionObserver.cancelled_at.is_(None), SessionObserver.ends_at > bindparam("start"),
     )
-    if end is not None:
-        hosted = hosted.where(ShadowingSession.starts_at < end)
-        seats = seats.where(SessionObserver.starts_at < end)
-    # What a diary line shows (_item.html): skill and area, site, master, observers.
-    details = (
-        selectinload(ShadowingSession.micro_skill).selectinload(MicroSkill.area),
-        selectinload(ShadowingSession.site),
-    )
-    items = [Appointment(s, None) for s in db.session.scalars(
+    if bounded:
+        hosted = hosted.where(ShadowingSession.starts_at < bindparam("end"))
+        seats = seats.where(SessionObserver.starts_at < bindparam("end"))
+    hosted = hosted.order_by(ShadowingSession.starts_at, ShadowingSession.id)
+    seats = seats.order_by(ShadowingSession.starts_at, SessionObserver.id)
+    if limited:
+        hosted, seats = hosted.limit(bindparam("limit")), seats.limit(bindparam("limit"))
+    if not lines:
+        return hosted, seats.options(
+            contains_eager(SessionObserver.session).joinedload(ShadowingSession.master)
+        )
+    # What a diary line shows (_item.html): skill and area, site, master, and for a host the
+    # number of observers. PostgreSQL plans every statement afresh (psycopg drops prepared
+    # statements at each request's ROLLBACK), and each joined table adds planning work
+    # whether or not a row comes back. So an observer's seats, which a dashboard or diary
+    # usually has, bring their session's details in the same statement; hosted sessions,
+    # which most people have none of, load theirs by IN queries only when there are some.
+    return (
         hosted.options(
-            selectinload(ShadowingSession.observers).selectinload(SessionObserver.apprentice), *details
-        )
-    )]
-    items += [Appointment(seat.session, seat) for seat in db.session.scalars(
-        seats.options(
-            selectinload(SessionObserver.session).options(selectinload(ShadowingSession.master), *details)
-        )
-    )]
-    return sorted(items, key=lambda item: item.session.starts_at)
+            selectinload(ShadowingSession.observers),
+            selectinload(ShadowingSession.micro_skill).joinedload(MicroSkill.area),
+            selectinload(ShadowingSession.site),
+        ),
+        seats.options(contains_eager(SessionObserver.session).options(
+            joinedload(ShadowingSession.master),
+            joinedload(ShadowingSession.micro_skill).joinedload(MicroSkill.area),
+            joinedload(ShadowingSession.site),
+        )),
+    )
+
+
+def _appointments(person: Person, start: datetime, end: datetime | None, limit: int | None,
+                  lines: bool) -> list[Appointment]:
+    """Live sessions the person hosts or observes from start to end, soonest first."""
+    hosted, seats = _diary_queries(end is not None, limit is not None, lines)
+    params: dict = {"person_id": person.id, "start": start}
+    if end is not None:
+        params["end"] = end
+    if limit is not None:
+        params["limit"] = limit
+    items = [Appointment(s, None) for s in db.session.scalars(hosted, params)]
+    items += [Appointment(seat.session, seat) for seat in db.session.scalars(seats, params)]
+    items.sort(key=lambda item: item.session.starts_at)
+    return items if limit is None else items[:limit]
+
+
+def upcoming(person: Person, start: datetime | None = None, end: datetime | None = None,
+             limit: int | None = None) -> list[Appointment]:
+    """Live sessions the person hosts or observes from start (default now) to end, soonest first.
+
+    With `limit`, only the first `limit` of them: each half is limited in the database, so
+    the dashboard never loads a whole diary to show three lines.
+    """
+    return _appointments(person, start or utcnow(), end, limit, lines=True)
 
 
 def month_diary(person: Person, month: Month) -> dict:
     """The person's sessions in a month, by their local day, for a month calendar."""
     start, end = _month_span(month, person)
     by_day: dict = defaultdict(list)
-    for item in upcoming(person, start, end):
+    for item in _appointments(person, start, end, None, lines=False):
         by_day[item.session.starts_at.astimezone(person.zone).date()].append(item)
     return by_day
 

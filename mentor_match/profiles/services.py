@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import StrEnum
+from functools import cache
 
 from flask_sqlalchemy.pagination import Pagination
-from sqlalchemy import exists, select
+from sqlalchemy import Select, bindparam, exists, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import contains_eager
+from sqlalchemy.orm import contains_eager, joinedload
 
 from ..extensions import db
 from ..models import Area, AreaIntent, MicroSkill, Person, PersonArea, PersonSkill, Site, Stage
@@ -39,24 +40,42 @@ class ProfileView:
 
 def visible_person(viewer: Person, person_id: int) -> Person | None:
     """The person whose profile the viewer may see: anyone active, or anyone at all for admins."""
-    person = db.session.get(Person, person_id)
+    # The site comes in the same statement: the profile shows where the person works.
+    person = db.session.get(Person, person_id, options=[joinedload(Person.site)])
     if person is None or not (person.active or viewer.is_admin):
         return None
     return person
 
 
+# Profiles are among the most visited pages, and building these statements with their
+# joins and loader options costs more CPU than running them: each is built once, with
+# :person_id bound at each call.
+
+
+@cache
+def _held_skills_query() -> Select:
+    """:person_id's micro skills with their skill and area loaded, by area and then name."""
+    return (
+        select(PersonSkill)
+        .join(PersonSkill.micro_skill)
+        .join(MicroSkill.area)
+        .where(PersonSkill.person_id == bindparam("person_id"))
+        .order_by(Area.name, MicroSkill.name)
+        .options(contains_eager(PersonSkill.micro_skill).contains_eager(MicroSkill.area))
+    )
+
+
+@cache
+def _areas_query() -> Select:
+    """(intent, area) for each area on :person_id's profile."""
+    return select(PersonArea.intent, Area).join(PersonArea.area).where(
+        PersonArea.person_id == bindparam("person_id")
+    )
+
+
 def held_skills(person: Person) -> list[PersonSkill]:
     """A person's micro skills, ordered by area and then skill name."""
-    return list(
-        db.session.scalars(
-            select(PersonSkill)
-            .join(PersonSkill.micro_skill)
-            .join(MicroSkill.area)
-            .where(PersonSkill.person_id == person.id)
-            .order_by(Area.name, MicroSkill.name)
-            .options(contains_eager(PersonSkill.micro_skill).contains_eager(MicroSkill.area))
-        )
-    )
+    return list(db.session.scalars(_held_skills_query(), {"person_id": person.id}))
 
 
 def _group_by_area(held: list[PersonSkill]) -> list[tuple[Area, list[PersonSkill]]]:
@@ -68,19 +87,24 @@ def _group_by_area(held: list[PersonSkill]) -> list[tuple[Area, list[PersonSkill
     return groups
 
 
-def _areas_with_intent(person: Person, intent: AreaIntent) -> list[Area]:
-    return sorted(
-        (link.area for link in person.areas if link.intent == intent), key=lambda area: area.name
-    )
+def _areas_by_intent(person: Person) -> dict[AreaIntent, list[Area]]:
+    """The person's areas for each intent, by name, in one query."""
+    by_intent: dict[AreaIntent, list[Area]] = {intent: [] for intent in AreaIntent}
+    for intent, area in db.session.execute(_areas_query(), {"person_id": person.id}):
+        by_intent[intent].append(area)
+    for areas in by_intent.values():
+        areas.sort(key=lambda area: area.name)
+    return by_intent
 
 
 def profile_view(person: Person) -> ProfileView:
     """Everything the profile page shows about a person."""
+    areas = _areas_by_intent(person)
     return ProfileView(
         person=person,
         skills_by_area=_group_by_area(held_skills(person)),
-        masters_now=_areas_with_intent(person, AreaIntent.MASTERS_NOW),
-        wants_next=_areas_with_intent(person, AreaIntent.WANTS_NEXT),
+        masters_now=areas[AreaIntent.MASTERS_NOW],
+        wants_next=areas[AreaIntent.WANTS_NEXT],
     )
 
 

@@ -7,9 +7,10 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from functools import cache
 
 from flask import current_app
-from sqlalchemy import func, select, update
+from sqlalchemy import Select, and_, bindparam, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import contains_eager
 
@@ -168,22 +169,34 @@ class RoundCall:
         return utcnow() > self.round.confirm_by
 
 
+@cache
+def _round_call_query(of_month: bool) -> Select:
+    """The first open round (of :month) with :person_id's confirmation, built once per shape.
+
+    The dashboard asks this on every visit, and building the statement costs more than
+    running it. The person's plan for the round's month (one a month) comes in the same row.
+    """
+    query = (
+        select(Round, MonthPlan.confirmed_at)
+        .outerjoin(MonthPlan, and_(
+            MonthPlan.person_id == bindparam("person_id"), MonthPlan.month == Round.month
+        ))
+        .where(Round.status == RoundStatus.OPEN)
+    )
+    if of_month:
+        query = query.where(Round.month == bindparam("month"))
+    return query.order_by(Round.month).limit(1)
+
+
 def round_call_for(person: Person, month: str | None = None) -> RoundCall | None:
     """The open round (of that month, or the next one open) a master or apprentice is asked to join."""
     if not (person.is_master or person.is_apprentice):
         return None
-    query = select(Round).where(Round.status == RoundStatus.OPEN)
-    if month is not None:
-        query = query.where(Round.month == month)
-    round_ = db.session.scalar(query.order_by(Round.month).limit(1))
-    if round_ is None:
+    params = {"person_id": person.id} if month is None else {"person_id": person.id, "month": month}
+    row = db.session.execute(_round_call_query(month is not None), params).first()
+    if row is None:
         return None
-    confirmed_at = db.session.scalar(
-        select(MonthPlan.confirmed_at).where(
-            MonthPlan.person_id == person.id, MonthPlan.month == round_.month
-        )
-    )
-    return RoundCall(round_, confirmed_at)
+    return RoundCall(row.Round, row.confirmed_at)
 
 
 def confirm_month(person: Person, month: str) -> MonthPlan:

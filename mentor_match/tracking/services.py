@@ -7,9 +7,9 @@ change to hours and ratings goes into the change log with who and when.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, ScalarSelect, Select, func, select
 from sqlalchemy.orm import selectinload
 
 from ..extensions import db
@@ -46,20 +46,35 @@ def _when(session: ShadowingSession, person: Person) -> str:
 # Attendance -----------------------------------------------------------------------------------
 
 
-def seats_to_confirm(master: Person) -> list[SessionObserver]:
-    """Seats in the master's finished sessions that they have not confirmed yet."""
-    return list(db.session.scalars(
-        select(SessionObserver)
+def _unconfirmed_seats(master_id: int | ColumnElement[int],
+                       now: datetime | ColumnElement[datetime], *columns) -> Select:
+    """Seats in the master's sessions ended by `now` with no attendance: the seats, or `columns`."""
+    return (
+        select(*columns or (SessionObserver,))
+        .select_from(SessionObserver)
         .join(ShadowingSession, ShadowingSession.id == SessionObserver.session_id)
         .outerjoin(Attendance, Attendance.seat_id == SessionObserver.id)
         .where(
-            ShadowingSession.master_id == master.id, ShadowingSession.cancelled_at.is_(None),
-            SessionObserver.cancelled_at.is_(None), ShadowingSession.ends_at <= utcnow(),
+            ShadowingSession.master_id == master_id, ShadowingSession.cancelled_at.is_(None),
+            SessionObserver.cancelled_at.is_(None), ShadowingSession.ends_at <= now,
             Attendance.id.is_(None),
         )
+    )
+
+
+def seats_to_confirm(master: Person) -> list[SessionObserver]:
+    """Seats in the master's finished sessions that they have not confirmed yet."""
+    return list(db.session.scalars(
+        _unconfirmed_seats(master.id, utcnow())
         .order_by(ShadowingSession.starts_at, SessionObserver.id)
         .options(selectinload(SessionObserver.session), selectinload(SessionObserver.apprentice))
     ))
+
+
+def count_seats_to_confirm(master_id: int | ColumnElement[int],
+                           now: datetime | ColumnElement[datetime]) -> ScalarSelect[int]:
+    """How many seats seats_to_confirm lists, as a subquery for a larger statement."""
+    return _unconfirmed_seats(master_id, now, func.count(SessionObserver.id)).scalar_subquery()
 
 
 def confirm_attendance(master: Person, seat: SessionObserver, minutes: int) -> Attendance:
