@@ -71,12 +71,13 @@ def show(month: str):
     services.reap_stale_runs()
     db.session.refresh(round_)
     active = services.active_run(round_)
-    watched = db.session.get(RoundRun, request.args.get("run", type=int) or 0)
-    if active is None and watched is not None and watched.round_id == round_.id \
-            and watched.status is RunStatus.SUCCEEDED:
+    watched_id = request.args.get("run", type=int)
+    if active is None and watched_id is not None:
         # The run just started ended before the page loaded (a small round): go to its review,
         # as the progress panel would have on seeing it end.
-        return redirect(url_for("rounds.review", month=month, run_id=watched.id))
+        watched = db.session.get(RoundRun, watched_id)
+        if watched is not None and watched.round_id == round_.id and watched.status is RunStatus.SUCCEEDED:
+            return redirect(url_for("rounds.review", month=month, run_id=watched.id))
     exclude_form = ExcludeForm()
     confirmations = services.confirmations(round_)
     _exclusion_choices(exclude_form)
