@@ -83,28 +83,54 @@ class _Reporter(cp_model.CpSolverSolutionCallback):
             self.stop_search()
 
 
-def solve_exact(
-    scheduler: Scheduler,
-    hint: Schedule | None,
-    time_limit: float,
-    seed: int,
-    favour: np.ndarray,
-    cancel: threading.Event | None = None,
-    on_solution=None,
-    workers: int = 4,
-    work_limit: float | None = None,
-) -> ExactResult:
-    """Solve the whole round with CP-SAT within the time limit, from an optional hint.
+@dataclass
+class RoundModel:
+    """A CP-SAT model of some pairs of a round, with its variables by key."""
 
-    With `work_limit` the search is deterministic (CP-SAT's interleaved workers and its
-    deterministic time), so the same model and seed give the same answer whatever the
-    machine's load; `time_limit` is a safety net. Without it, `workers` run in parallel.
-    The time limit counts from the call, so building the model is inside it.
+    model: cp_model.CpModel
+    weight: int                                             # objective points per slot
+    sessions: dict[tuple[int, int, int], cp_model.IntVar]   # (pair, slot, mode)
+    pair_var: dict[int, cp_model.IntVar]
+    hosting: dict[tuple[int, int], cp_model.IntVar]         # (master, slot)
+
+    def add_hint(self, hint: Schedule, candidates) -> None:
+        chosen = {(p, t, mode) for p, slots in hint.sessions.items() for t, mode in slots}
+        for key, x in self.sessions.items():
+            self.model.add_hint(x, key in chosen)
+        for p, z in self.pair_var.items():
+            self.model.add_hint(z, p in hint.sessions)
+        hosted = {(int(candidates.master[p]), t) for p, slots in hint.sessions.items() for t, _ in slots}
+        for key, h in self.hosting.items():
+            self.model.add_hint(h, key in hosted)
+
+    def schedule(self, solver: cp_model.CpSolver) -> Schedule:
+        result = Schedule()
+        for (p, t, mode), x in self.sessions.items():
+            if solver.boolean_value(x):
+                result.sessions.setdefault(p, []).append((t, mode))
+        return result
+
+
+def build_model(
+    scheduler: Scheduler,
+    pairs,
+    pairing_points: np.ndarray,
+    blocked: dict[int, np.ndarray] | None = None,
+    observing_left: np.ndarray | None = None,
+    masters_left: np.ndarray | None = None,
+) -> RoundModel:
+    """Every rule of the round format over `pairs`, as CP-SAT constraints.
+
+    The whole round by default. For a piece of it (the neighbourhoods of lns.py), people's
+    slots taken elsewhere are `blocked` (person -> bool per slot), and apprentices have
+    `observing_left` slots and `masters_left` pairings left. The objective counts slots,
+    then `pairing_points[a]` for each apprentice a newly paired (worth less than a slot).
     """
-    called = time.monotonic()
     ar, cand = scheduler.arrays, scheduler.candidates
-    n_a = len(ar.observing_slots)
-    weight = 2 * n_a + 2
+    blocked = blocked or {}
+    observing = ar.observing_slots if observing_left is None else observing_left
+    max_masters = ar.max_masters if masters_left is None else masters_left
+    weight = int(pairing_points.sum()) + 1
     minimum = ar.min_pairing_slots
     model = cp_model.CpModel()
     sessions: dict[tuple[int, int, int], cp_model.IntVar] = {}
@@ -114,10 +140,17 @@ def solve_exact(
     pairs_of_apprentice: dict[int, list] = {}
     pairs_of_master: dict[int, list] = {}
     slots_of_apprentice: dict[int, list] = {}
-    for p in range(len(cand.apprentice)):
+    for p in pairs:
         a, m = int(cand.apprentice[p]), int(cand.master[p])
-        person = int(ar.apprentice_person[a])
+        if observing[a] < minimum or max_masters[a] <= 0:
+            continue
+        person, host = int(ar.apprentice_person[a]), int(ar.master_person[m])
         virtual, in_person = scheduler.pair_slots(p)
+        taken = blocked.get(person)
+        if host in blocked:
+            taken = blocked[host] if taken is None else taken | blocked[host]
+        if taken is not None:
+            virtual, in_person = virtual & ~taken, in_person & ~taken
         keys = [
             (t, mode)
             for mode, mask in ((VIRTUAL, virtual), (IN_PERSON, in_person))
@@ -137,7 +170,7 @@ def solve_exact(
         # tighter, which is what lets CP-SAT prove small rounds optimal.
         for x in xs:
             model.add_implication(x, z)
-        cap = min(len(xs), int(ar.observing_slots[a]), int(ar.hosting_slots[m]))
+        cap = min(len(xs), int(observing[a]), int(ar.hosting_slots[m]))
         model.add(sum(xs) <= cap * z)
         model.add(sum(xs) >= minimum * z)
         pairs_of_apprentice.setdefault(a, []).append(z)
@@ -164,45 +197,59 @@ def solve_exact(
         if len(hs) > ar.hosting_slots[m]:
             model.add(sum(hs) <= int(ar.hosting_slots[m]))
     for a, xs in slots_of_apprentice.items():
-        if len(xs) > ar.observing_slots[a]:
-            model.add(sum(xs) <= int(ar.observing_slots[a]))
+        if len(xs) > observing[a]:
+            model.add(sum(xs) <= int(observing[a]))
     for a, zs in pairs_of_apprentice.items():
-        if len(zs) > ar.max_masters[a]:
-            model.add(sum(zs) <= int(ar.max_masters[a]))
+        if len(zs) > max_masters[a]:
+            model.add(sum(zs) <= int(max_masters[a]))
     for m, zs in pairs_of_master.items():
         if len(zs) > ar.max_apprentices[m]:
             model.add(sum(zs) <= int(ar.max_apprentices[m]))
     paired_terms = []
     for a, zs in pairs_of_apprentice.items():
-        paired = model.new_bool_var(f"paired{a}")
-        model.add(paired <= sum(zs))
-        paired_terms.append((1 + int(favour[a])) * paired)
+        if pairing_points[a]:
+            paired = model.new_bool_var(f"paired{a}")
+            model.add(paired <= sum(zs))
+            paired_terms.append(int(pairing_points[a]) * paired)
     model.maximize(weight * sum(sessions.values()) + sum(paired_terms))
+    return RoundModel(model, weight, sessions, pair_var, hosting)
 
+
+def solve_exact(
+    scheduler: Scheduler,
+    hint: Schedule | None,
+    time_limit: float,
+    seed: int,
+    favour: np.ndarray,
+    cancel: threading.Event | None = None,
+    on_solution=None,
+    workers: int = 4,
+    work_limit: float | None = None,
+) -> ExactResult:
+    """Solve the whole round with CP-SAT within the time limit, from an optional hint.
+
+    With `work_limit` the search is deterministic (CP-SAT's interleaved workers and its
+    deterministic time), so the same model and seed give the same answer whatever the
+    machine's load; `time_limit` is a safety net. Without it, `workers` run in parallel.
+    The time limit counts from the call, so building the model is inside it.
+    """
+    called = time.monotonic()
+    cand = scheduler.candidates
+    # A newly paired apprentice is worth one point, a favoured one two.
+    built = build_model(scheduler, range(len(cand.apprentice)), 1 + favour)
     if hint is not None:
-        chosen = {(p, t, mode) for p, slots in hint.sessions.items() for t, mode in slots}
-        for key, x in sessions.items():
-            model.add_hint(x, key in chosen)
-        for p, z in pair_var.items():
-            model.add_hint(z, p in hint.sessions)
-        hosted_hint = {(int(cand.master[p]), t) for p, slots in hint.sessions.items() for t, _ in slots}
-        for key, h in hosting.items():
-            model.add_hint(h, key in hosted_hint)
+        built.add_hint(hint, cand)
 
     left = time_limit - (time.monotonic() - called)
     solver = configured_solver(left, seed, workers, work_limit)
     with stop_when_set(solver, cancel):
-        status = solver.solve(model, _Reporter(weight, on_solution, cancel))
+        status = solver.solve(built.model, _Reporter(built.weight, on_solution, cancel))
     work_done = solver.deterministic_time
     if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
         # With no solution CP-SAT's "bound" is not a statement about the round: drop it.
-        return ExactResult(None, None, False, len(sessions), work_done)
-    bound = int(solver.best_objective_bound) // weight
-    result = Schedule()
-    for (p, t, mode), x in sessions.items():
-        if solver.boolean_value(x):
-            result.sessions.setdefault(p, []).append((t, mode))
-    return ExactResult(result, bound, status == cp_model.OPTIMAL, len(sessions), work_done)
+        return ExactResult(None, None, False, len(built.sessions), work_done)
+    bound = int(solver.best_objective_bound) // built.weight
+    return ExactResult(built.schedule(solver), bound, status == cp_model.OPTIMAL, len(built.sessions), work_done)
 
 
 def count_session_variables(scheduler: Scheduler, pairs: np.ndarray | None = None) -> int:

@@ -83,7 +83,7 @@ class MasterPlanner:
         return sessions
 
 
-class _RoundState:
+class RoundState:
     """Hours, pairings and busy slots per person, kept up to date as sessions move."""
 
     def __init__(self, scheduler: Scheduler, sessions: dict[int, list[tuple[int, int]]]):
@@ -151,7 +151,7 @@ def swap_search(
     ar, cand = scheduler.arrays, scheduler.candidates
     planner = MasterPlanner(scheduler)
     n_m = len(ar.hosting_slots)
-    state = _RoundState(scheduler, schedule.sessions)
+    state = RoundState(scheduler, schedule.sessions)
     order = np.argsort(cand.master, kind="stable")
     bounds = np.searchsorted(cand.master[order], np.arange(n_m + 1))
     # Each master's candidates, most common time first: a short list keeps sweeps fast.
