@@ -13,8 +13,11 @@ from mentor_match.optimizer import Cancelled, ProblemError, load_problem, solve
 from mentor_match.optimizer.bound import capacities, lagrangian_upper_bound_slots, upper_bound_slots
 from mentor_match.optimizer.exact import solve_exact
 from mentor_match.optimizer.generator import generate_round
-from mentor_match.optimizer.heuristic import Scheduler
+from mentor_match.optimizer.heuristic import Schedule, Scheduler
+from mentor_match.optimizer.lns import neighbourhood_search
 from mentor_match.optimizer.model import build_arrays, find_candidates
+from mentor_match.optimizer.solution import solution_document, unmatched_reasons
+from mentor_match.optimizer.swaps import swap_search
 
 # --- Building rounds by hand ------------------------------------------------------------------
 
@@ -508,6 +511,57 @@ def test_an_unfinished_exact_search_claims_no_bound_below_a_known_solution():
     assert result.schedule is not None or result.bound_slots is None
     if result.bound_slots is not None:
         assert result.bound_slots * arrays.slot_hours >= known
+
+
+# --- Neighbourhood search ------------------------------------------------------------------------
+
+
+def _settled_round(n_apprentices: int, n_masters: int, seed: int):
+    """A generated round and the schedule the swap search settles on, as solve() has it."""
+    problem = generate_round(n_apprentices, n_masters, seed=seed)
+    arrays = build_arrays(load_problem(problem))
+    candidates = find_candidates(arrays)
+    scheduler = Scheduler(arrays, candidates)
+    settled, _ = swap_search(scheduler, Schedule(), deadline=float("inf"), max_plans=10**7)
+    return problem, arrays, candidates, scheduler, settled
+
+
+def _as_solution(arrays, candidates, schedule: Schedule) -> dict:
+    return solution_document(
+        arrays, candidates, schedule, schedule.slots, unmatched_reasons(arrays, candidates, schedule), {}
+    )
+
+
+def test_the_neighbourhood_search_gains_hours_where_the_swap_search_settled(verify_round):
+    problem, arrays, candidates, scheduler, settled = _settled_round(300, 60, seed=2)
+    favour = np.zeros(len(arrays.observing_slots), dtype=np.int64)
+    better, solved = neighbourhood_search(scheduler, settled, favour, work_budget=3.0, deadline=float("inf"))
+    assert solved > 0
+    assert better.slots > settled.slots
+    checked(verify_round, problem, _as_solution(arrays, candidates, better))
+    # Its input is left as it was: the caller still holds the schedule it passed.
+    assert settled.slots == _settled_round(300, 60, seed=2)[4].slots
+
+
+def test_the_neighbourhood_search_gives_the_same_schedule_for_the_same_work_and_seed():
+    _, arrays, _, scheduler, settled = _settled_round(200, 40, seed=1)
+    favour = np.zeros(len(arrays.observing_slots), dtype=np.int64)
+    runs = [
+        neighbourhood_search(scheduler, settled, favour, work_budget=1.0, deadline=float("inf"), seed=5)
+        for _ in range(2)
+    ]
+    assert runs[0][0].sessions == runs[1][0].sessions and runs[0][1] == runs[1][1]
+
+
+def test_the_neighbourhood_search_stops_when_cancelled():
+    _, arrays, _, scheduler, settled = _settled_round(200, 40, seed=1)
+    cancel = threading.Event()
+    cancel.set()
+    favour = np.zeros(len(arrays.observing_slots), dtype=np.int64)
+    schedule, solved = neighbourhood_search(
+        scheduler, settled, favour, work_budget=100.0, deadline=float("inf"), cancel=cancel
+    )
+    assert solved == 0 and schedule.sessions == settled.sessions
 
 
 @pytest.mark.parametrize(
