@@ -2,9 +2,10 @@
 
 The pipeline: candidate pairs and a max-flow bound; a b-matching and a slot-level flow
 for a first schedule; a swap search that gives masters apprentices free at the same
-times; per-master exact capacities, then prices on apprentices' hours that make each master
-take whole apprentices, to tighten the bound; and, for rounds small enough,
-the whole round in CP-SAT from that schedule. Every phase is bounded by work, not the
+times; then, side by side on two threads, a neighbourhood search that re-solves a few
+masters at a time exactly with CP-SAT, and a tighter bound (per-master exact capacities,
+then prices on apprentices' hours that make each master take whole apprentices); and, for
+rounds small enough, the whole round in CP-SAT from that schedule instead. Every phase is bounded by work, not the
 clock, so the same problem and seed give the same solution.
 """
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -22,6 +24,7 @@ from .bound import (
 )
 from .exact import count_session_variables, solve_exact
 from .heuristic import Schedule, Scheduler, b_matching, improve
+from .lns import neighbourhood_search
 from .model import build_arrays, find_candidates
 from .problem import Problem, load_problem
 from .solution import solution_document, unmatched_reasons
@@ -51,6 +54,10 @@ LAGRANGE_ITERATIONS = 1_500
 LAGRANGE_SHARE = 0.05
 LAGRANGE_SECONDS_PER_PAIR = 4e-7
 LAGRANGE_MIN_ITERATIONS = 200
+# The neighbourhood search gets the same usable time as the bound, on the other core; one
+# unit of its work (CP-SAT deterministic time plus model building) takes about this many
+# seconds here.
+LNS_SECONDS_PER_WORK = 2.0
 
 
 class Cancelled(Exception):
@@ -131,7 +138,7 @@ def solve(
     check_cancel()
     optimal = bound == schedule.slots
     method = "flow heuristic + swap search"
-    refined = iterations = 0
+    refined = iterations = neighbourhoods = 0
     exact_size = count_session_variables(scheduler) if len(candidates.apprentice) < 5_000 else None
     if not optimal and exact_size is not None and exact_size <= EXACT_MODEL_LIMIT:
         # Small enough to solve whole: CP-SAT's own bound covers the entire round.
@@ -151,38 +158,26 @@ def solve(
             method = "CP-SAT (whole round)"
         optimal = exact.optimal or bound == schedule.slots
     elif not optimal:
-        # Tighten the bound where it is loosest: each master's own exact capacity.
-        delivered = np.zeros(n_m, dtype=np.int64)
-        for pair, sessions in schedule.sessions.items():
-            delivered[candidates.master[pair]] += len(sessions)
-        n_pairs = len(candidates.apprentice)
-        # Then make each master take whole apprentices, within the capacities refined. On
-        # rounds too large for enough steps, the refinement gets that time instead.
-        iterations = min(
-            LAGRANGE_ITERATIONS,
-            int(LAGRANGE_SHARE * time_limit / (LAGRANGE_SECONDS_PER_PAIR * max(n_pairs, 1))),
-        )
-        if iterations < LAGRANGE_MIN_ITERATIONS:
-            iterations = 0
-        priced_share = LAGRANGE_SHARE if iterations else 0.0
-        refined_bound, refined, master_cap = refined_upper_bound_slots(
-            arrays, candidates, scheduler, delivered, deadline - (0.1 + priced_share) * time_limit,
-            work_budget=max(
-                0.0,
-                (USABLE_SHARE - priced_share) * time_limit
-                - SETUP_SECONDS_PER_PAIR * n_pairs
-                - plans / SWAP_PLANS_PER_SECOND,
-            ),
-            cancel=cancel,
-        )
-        check_cancel()
-        priced_bound = refined_bound
-        if iterations:
-            priced_bound = lagrangian_upper_bound_slots(
-                arrays, candidates, master_cap, schedule.slots, iterations, deadline - 0.1 * time_limit
+        # Two things at once, one per core (CP-SAT leaves Python's lock while it searches):
+        # this thread improves the schedule a few masters at a time, the other tightens the
+        # bound. Each is bounded by its own work budget, so neither depends on the other's pace.
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="optimizer-bound") as pool:
+            tightening = pool.submit(
+                _tightened_bound, arrays, candidates, scheduler, schedule, plans, time_limit, deadline, cancel,
             )
-            check_cancel()
-        bound = min(bound, max(min(refined_bound, priced_bound), schedule.slots))
+            n_pairs = len(candidates.apprentice)
+            usable = USABLE_SHARE * time_limit - SETUP_SECONDS_PER_PAIR * n_pairs - plans / SWAP_PLANS_PER_SECOND
+            schedule, neighbourhoods = neighbourhood_search(
+                scheduler, schedule, favour, max(0.0, usable / LNS_SECONDS_PER_WORK),
+                deadline - 0.1 * time_limit, seed, cancel,
+                on_improvement=lambda slots: report("neighbourhood search", slots, bound),
+            )
+            tightened = tightening.result()
+        if neighbourhoods:
+            method += " + neighbourhood search"
+        check_cancel()
+        refined, iterations = tightened["refined"], tightened["iterations"]
+        bound = min(bound, max(tightened["bound"], schedule.slots))
         optimal = bound == schedule.slots
         report("bound refined", schedule.slots, bound)
     bound = max(bound, schedule.slots)
@@ -197,10 +192,46 @@ def solve(
         "swap_plans": plans,
         "masters_bounded": refined,
         "bound_iterations": iterations,
+        "neighbourhoods": neighbourhoods,
     }
     return solution_document(
         arrays, candidates, schedule, bound, unmatched_reasons(arrays, candidates, schedule), stats
     )
+
+
+def _tightened_bound(arrays, candidates, scheduler, schedule: Schedule, plans: int, time_limit: float,
+                     deadline: float, cancel: threading.Event | None) -> dict[str, int]:
+    """A tighter bound: each master's own exact capacity where the flow is loosest, then prices
+    on apprentices' hours that make each master take whole apprentices."""
+    n_m = len(arrays.hosting_slots)
+    delivered = np.zeros(n_m, dtype=np.int64)
+    for pair, sessions in schedule.sessions.items():
+        delivered[candidates.master[pair]] += len(sessions)
+    n_pairs = len(candidates.apprentice)
+    # On rounds too large for enough subgradient steps, the refinement gets that time instead.
+    iterations = min(
+        LAGRANGE_ITERATIONS,
+        int(LAGRANGE_SHARE * time_limit / (LAGRANGE_SECONDS_PER_PAIR * max(n_pairs, 1))),
+    )
+    if iterations < LAGRANGE_MIN_ITERATIONS:
+        iterations = 0
+    priced_share = LAGRANGE_SHARE if iterations else 0.0
+    refined_bound, refined, master_cap = refined_upper_bound_slots(
+        arrays, candidates, scheduler, delivered, deadline - (0.1 + priced_share) * time_limit,
+        work_budget=max(
+            0.0,
+            (USABLE_SHARE - priced_share) * time_limit
+            - SETUP_SECONDS_PER_PAIR * n_pairs
+            - plans / SWAP_PLANS_PER_SECOND,
+        ),
+        cancel=cancel,
+    )
+    priced_bound = refined_bound
+    if iterations and not (cancel is not None and cancel.is_set()):
+        priced_bound = lagrangian_upper_bound_slots(
+            arrays, candidates, master_cap, schedule.slots, iterations, deadline - 0.1 * time_limit
+        )
+    return {"bound": min(refined_bound, priced_bound), "refined": refined, "iterations": iterations}
 
 
 __all__ = ["Cancelled", "Progress", "Schedule", "solve"]
