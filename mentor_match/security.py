@@ -1,13 +1,14 @@
 """Who is signed in, how long a session lasts, and the security headers on every response."""
 import secrets
 from datetime import UTC, datetime
-from functools import wraps
+from functools import cache, wraps
 
-from flask import Flask, abort, flash, redirect, request, session, url_for
+from flask import Flask, abort, flash, g, redirect, request, session, url_for
 from flask_login import current_user, logout_user
+from sqlalchemy import Select, bindparam, func, select
 
 from .extensions import db, login_manager
-from .models import Person
+from .models import Notification, Person
 
 CONTENT_SECURITY_POLICY = "; ".join(
     [
@@ -26,16 +27,31 @@ CONTENT_SECURITY_POLICY = "; ".join(
 STRICT_TRANSPORT_SECURITY = "max-age=31536000"
 
 
+@cache
+def _signed_in_query() -> Select:
+    """The signed-in person and their unread notifications for the menu, in one statement.
+
+    Every page asks both, so they come in one round trip; built once, with :person_id bound.
+    """
+    unread = (
+        select(func.count()).select_from(Notification)
+        .where(Notification.person_id == Person.id, Notification.read_at.is_(None))
+        .scalar_subquery()
+    )
+    return select(Person, unread.label("unread")).where(Person.id == bindparam("person_id"))
+
+
 @login_manager.user_loader
 def load_person(user_id: str) -> Person | None:
     """Find the signed-in person, refusing cookies whose session token has been rotated."""
     person_id, _, token = user_id.partition(":")
     if not person_id.isdigit() or not token:
         return None
-    person = db.session.get(Person, int(person_id))
-    if person is None or not secrets.compare_digest(person.session_token, token):
+    row = db.session.execute(_signed_in_query(), {"person_id": int(person_id)}).first()
+    if row is None or not secrets.compare_digest(row.Person.session_token, token):
         return None
-    return person
+    g.unread_notifications = row.unread  # for the menu: see templating.unread_notifications
+    return row.Person
 
 
 def is_local_url(target: str | None) -> bool:

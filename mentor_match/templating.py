@@ -2,7 +2,7 @@
 from datetime import datetime
 from functools import cache
 
-from flask import Flask, render_template
+from flask import Flask, g, render_template, request
 from flask_login import current_user
 from sqlalchemy import Select, bindparam, func, select
 
@@ -35,9 +35,13 @@ def init_templating(app: Flask) -> None:
         """How many notifications the signed-in person has not read, for the menu."""
         if not current_user.is_authenticated:
             return {"unread_notifications": 0}
-        from .extensions import db
+        from .extensions import SAFE_METHODS, db
 
-        count = db.session.scalar(_unread_count(), {"person_id": current_user.id})
+        # Counted with the person when they were loaded for this request; a request that may
+        # have read or added notifications since counts again.
+        count = g.pop("unread_notifications", None)
+        if count is None or request.method not in SAFE_METHODS:
+            count = db.session.scalar(_unread_count(), {"person_id": current_user.id})
         return {"unread_notifications": count}
 
     @app.errorhandler(403)
