@@ -49,7 +49,7 @@ def init_reads(app) -> None:
     visit. No GET changes state (tests/test_authorization.py walks every route to show it).
     Registered before any other hook, so it runs before the signed-in person is loaded.
     """
-    from flask import request
+    from flask import g, request
 
     @app.before_request
     def read_in_autocommit() -> None:
@@ -58,3 +58,11 @@ def init_reads(app) -> None:
         if db.engine.dialect.name != "postgresql" or db.session().in_transaction():
             return
         db.session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+        g.read_in_autocommit = True
+
+    @app.teardown_request
+    def end_autocommit_read(error: BaseException | None) -> None:
+        # Hand the connection back, its isolation level reset, as the request ends (the app
+        # context's end does the same in production; tests keep one context across requests).
+        if g.pop("read_in_autocommit", False):
+            db.session.rollback()

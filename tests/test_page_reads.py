@@ -1,0 +1,79 @@
+"""How page views use the database: one statement for the signed-in person and their menu
+count, and on PostgreSQL reads without a transaction while writes keep theirs."""
+import pytest
+from sqlalchemy import event, select
+
+from mentor_match.extensions import db
+from mentor_match.models import Notification, Person
+
+from .factories import make_apprentice, make_master
+
+
+def _driver_autocommit_during(client, method: str, url: str, **kwargs) -> list[tuple[str, bool]]:
+    """Each statement the request ran, with whether its connection was in autocommit."""
+    seen: list[tuple[str, bool]] = []
+    # A request in production starts with a session of its own; this test holds one across
+    # requests, so end whatever it has open, as a fresh request would find it.
+    db.session.close()
+
+    def record(conn, cursor, statement, parameters, context, executemany):
+        seen.append((statement, conn.connection.driver_connection.autocommit))
+
+    event.listen(db.engine, "before_cursor_execute", record)
+    try:
+        response = getattr(client, method)(url, **kwargs)
+    finally:
+        event.remove(db.engine, "before_cursor_execute", record)
+    assert response.status_code < 400, response.status_code
+    return seen
+
+
+def _postgresql_only():
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("PostgreSQL behaviour: runs in the PostgreSQL pass of .ci/run (TEST_DATABASE_URL)")
+
+
+def test_the_menu_count_comes_with_the_signed_in_person(login):
+    person = make_apprentice("Ada Quill")
+    db.session.add_all([Notification(person_id=person.id, text=f"News {n}") for n in range(3)])
+    db.session.commit()
+    client = login(person)
+    statements: list[str] = []
+
+    def record(conn, cursor, statement, parameters, context, executemany):
+        statements.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", record)
+    try:
+        page = client.get("/dashboard").get_data(as_text=True)
+    finally:
+        event.remove(db.engine, "before_cursor_execute", record)
+    assert 'aria-label="3 unread"' in page
+    counts = [s for s in statements if "FROM notifications" in s]
+    assert len(counts) == 1 and "FROM people" in counts[0]
+
+
+def test_a_page_view_reads_in_autocommit_and_a_form_post_in_a_transaction(login):
+    _postgresql_only()
+    master_id = make_master("Grace Hopper").id
+    client = login(db.session.get(Person, master_id))
+    reads = _driver_autocommit_during(client, "get", "/dashboard")
+    assert reads and all(autocommit for _, autocommit in reads)
+    writes = _driver_autocommit_during(
+        client, "post", "/sessions/open-to-bookings", data={"open": "1"}
+    )
+    assert writes and not any(autocommit for _, autocommit in writes)
+    assert db.session.get(Person, master_id).open_to_bookings
+
+
+def test_after_a_page_view_the_session_writes_in_a_transaction_again(login):
+    _postgresql_only()
+    person = make_apprentice("Ada Quill")
+    client = login(person)
+    client.get("/dashboard")
+    # The request's connection went back to the pool with its isolation level reset: what
+    # the test writes next can still be rolled back.
+    db.session.add(Notification(person_id=person.id, text="Not kept"))
+    db.session.flush()
+    db.session.rollback()
+    assert db.session.scalars(select(Notification).where(Notification.text == "Not kept")).all() == []
