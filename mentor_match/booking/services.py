@@ -702,36 +702,33 @@ def open_slots(master: Person, apprentice: Person, month: Month,
 
     When moving a seat, `exclude_seat` leaves that seat out: its time is free to move into.
     """
-    others = SessionObserver.id != exclude_seat if exclude_seat is not None else True
     intervals = availability_by_person(month, [master.id]).get(master.id, [])
     earliest = utcnow() + MIN_LEAD
     same_site = apprentice.site_id is not None and apprentice.site_id == master.site_id
     span_start, span_end = _month_span(month, master)
-    seat_spans = {
-        mode: db.session.execute(
-            select(SessionObserver.starts_at, SessionObserver.ends_at)
-            .join(ShadowingSession, ShadowingSession.id == SessionObserver.session_id)
-            .where(
-                ShadowingSession.master_id == master.id, ShadowingSession.mode == mode,
-                ShadowingSession.cancelled_at.is_(None), SessionObserver.cancelled_at.is_(None),
-                SessionObserver.ends_at > span_start, SessionObserver.starts_at < span_end, others,
-            )
-        ).all()
-        for mode in SessionMode
-    }
+    in_span = (SessionObserver.cancelled_at.is_(None), SessionObserver.ends_at > span_start,
+               SessionObserver.starts_at < span_end)
+    # The seats taken in the master's sessions, by mode, in one statement.
+    seat_spans: dict[SessionMode, list] = {mode: [] for mode in SessionMode}
+    for mode, seat_id, start, end in db.session.execute(
+        select(ShadowingSession.mode, SessionObserver.id, SessionObserver.starts_at, SessionObserver.ends_at)
+        .join(ShadowingSession, ShadowingSession.id == SessionObserver.session_id)
+        .where(ShadowingSession.master_id == master.id, ShadowingSession.cancelled_at.is_(None), *in_span)
+    ):
+        if seat_id != exclude_seat:
+            seat_spans[mode].append((start, end))
     values = month_plan_for(master, month).values
-    mine = list(db.session.execute(
-        select(SessionObserver.starts_at, SessionObserver.ends_at).where(
-            SessionObserver.apprentice_id == apprentice.id, SessionObserver.cancelled_at.is_(None),
-            SessionObserver.ends_at > span_start, SessionObserver.starts_at < span_end, others,
-        )
-    ))
-    master_observing = list(db.session.execute(
-        select(SessionObserver.starts_at, SessionObserver.ends_at).where(
-            SessionObserver.apprentice_id == master.id, SessionObserver.cancelled_at.is_(None),
-            SessionObserver.ends_at > span_start, SessionObserver.starts_at < span_end,
-        )
-    ))
+    # When the apprentice and the master are themselves observing, in one statement.
+    mine, master_observing = [], []
+    for observer, seat_id, start, end in db.session.execute(
+        select(SessionObserver.apprentice_id, SessionObserver.id, SessionObserver.starts_at,
+               SessionObserver.ends_at)
+        .where(SessionObserver.apprentice_id.in_({apprentice.id, master.id}), *in_span)
+    ):
+        if observer == apprentice.id and seat_id != exclude_seat:
+            mine.append((start, end))
+        if observer == master.id:
+            master_observing.append((start, end))
     slots = []
     for interval in intervals:
         # Slots follow the master's own clock: on the hour where they are (10:00 in Kolkata).
