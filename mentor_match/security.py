@@ -87,7 +87,8 @@ def init_security(app: Flask) -> None:
     def enforce_absolute_session_lifetime():
         # The idle limit is PERMANENT_SESSION_LIFETIME, refreshed on each request; this is
         # the hard limit after which a person signs in again however active they have been.
-        if not current_user.is_authenticated:
+        # Static files are public: a browser fetching the style sheet needs no one loaded.
+        if request.endpoint == "static" or not current_user.is_authenticated:
             return None
         started = session.get("signed_in_at")
         limit = app.config["SESSION_ABSOLUTE_LIFETIME"].total_seconds()
@@ -107,6 +108,6 @@ def init_security(app: Flask) -> None:
         response.headers.setdefault("Referrer-Policy", "same-origin")
         if request.is_secure:
             response.headers.setdefault("Strict-Transport-Security", STRICT_TRANSPORT_SECURITY)
-        if current_user.is_authenticated:
+        if request.endpoint != "static" and current_user.is_authenticated:
             response.headers.setdefault("Cache-Control", "no-store")
         return response

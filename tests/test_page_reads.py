@@ -77,3 +77,23 @@ def test_after_a_page_view_the_session_writes_in_a_transaction_again(login):
     db.session.flush()
     db.session.rollback()
     assert db.session.scalars(select(Notification).where(Notification.text == "Not kept")).all() == []
+
+
+def test_static_files_need_no_one_loaded_and_stay_cacheable(login):
+    client = login(make_apprentice("Ada Quill"))
+    statements: list[str] = []
+
+    def record(conn, cursor, statement, parameters, context, executemany):
+        statements.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", record)
+    try:
+        response = client.get("/static/style.css")
+        response.close()
+    finally:
+        event.remove(db.engine, "before_cursor_execute", record)
+    assert response.status_code == 200
+    assert statements == []
+    assert "no-store" not in response.headers.get("Cache-Control", "")
+    # Pages still are never stored: they show a signed-in person's own things.
+    assert client.get("/dashboard").headers["Cache-Control"] == "no-store"
