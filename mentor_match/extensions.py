@@ -40,13 +40,14 @@ SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 def init_reads(app) -> None:
-    """Let page views (GET, HEAD) on PostgreSQL read in autocommit mode.
+    """Let page views (GET, HEAD, OPTIONS) on PostgreSQL read in autocommit mode.
 
     At PostgreSQL's READ COMMITTED every statement takes its own snapshot in a transaction
     too, so a request that only reads gives up nothing; it saves the BEGIN and ROLLBACK
     round trips, and psycopg keeps the statements it has prepared (it forgets them all at
     every ROLLBACK), so PostgreSQL stops planning the dashboard's statements afresh on each
-    visit. No GET changes state (tests/test_authorization.py walks every route to show it).
+    visit. No GET changes state (tests/test_authorization.py walks every route to show it)
+    but for an API token's last-used time, one single-row UPDATE, saved alike either way.
     Registered before any other hook, so it runs before the signed-in person is loaded.
     """
     from flask import g, request
