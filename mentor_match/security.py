@@ -62,6 +62,18 @@ def is_local_url(target: str | None) -> bool:
             and "\\" not in target and target.isprintable())
 
 
+def field_with_nul(values) -> str | None:
+    """The first field whose name or text holds a NUL character, if any.
+
+    No one types one; PostgreSQL cannot store one in text (SQLite would, silently); so a
+    request carrying one is refused whole, by name, before any view can half-save it.
+    """
+    for name, value in values.items(multi=True):
+        if "\x00" in name or "\x00" in value:
+            return name.replace("\x00", "\\0")
+    return None
+
+
 def admin_required(view):
     """Let only signed-in admins through; everyone else gets 403 (or the log-in page)."""
 
@@ -82,6 +94,14 @@ def init_security(app: Flask) -> None:
     login_manager.login_message = "Please log in to see that page."
     login_manager.login_message_category = "info"
     login_manager.session_protection = "basic"
+
+    @app.before_request
+    def refuse_nul_characters():
+        for values in (request.args, request.form):
+            name = field_with_nul(values)
+            if name is not None:
+                abort(400, description=f"The field {name!r} holds a NUL character, which text "
+                                       "cannot contain; the request was refused and nothing changed.")
 
     @app.before_request
     def enforce_absolute_session_lifetime():

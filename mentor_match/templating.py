@@ -68,5 +68,10 @@ def init_templating(app: Flask) -> None:
 
     @app.errorhandler(500)
     def server_error(error):
+        from .extensions import db
+
+        # A failed flush leaves the session unusable until it is rolled back, and the page
+        # (its menu's count) still asks the database something.
+        db.session.rollback()
         return render_template("errors/error.html", code=500,
                                message="Something went wrong on our side. It has been logged."), 500

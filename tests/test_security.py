@@ -83,3 +83,60 @@ def test_tampered_user_id_is_refused(client, login):
     with client.session_transaction() as cookie_session:
         cookie_session["_user_id"] = f"{other.id}:guessed-token"
     assert client.get("/dashboard").status_code == 302
+
+
+# --- NUL characters: PostgreSQL cannot store them, SQLite would; refused whole, by name ----------
+
+
+def test_a_form_field_with_a_nul_character_is_refused_by_name_and_nothing_is_saved(login):
+    from mentor_match.extensions import db
+    from mentor_match.models import ApiToken
+
+    client = login(make_person("Ada Quill"))
+    response = client.post("/account/tokens", data={"name": "laptop\x00"})
+    assert response.status_code == 400
+    assert "The field &#39;name&#39; holds a NUL character" in response.get_data(as_text=True)
+    assert db.session.query(ApiToken).count() == 0
+    # The same request without it goes through.
+    assert client.post("/account/tokens", data={"name": "laptop"}).status_code == 200
+    assert db.session.query(ApiToken).count() == 1
+
+
+def test_a_query_argument_with_a_nul_character_is_refused(login):
+    client = login(make_person("Ada Quill"))
+    response = client.get("/people?q=ada%00")
+    assert response.status_code == 400
+    assert "The field &#39;q&#39; holds a NUL character" in response.get_data(as_text=True)
+
+
+def test_the_api_refuses_a_nul_character_in_json(client):
+    response = client.get("/api/v1/sessions?from=2026-01-01%00")
+    assert response.status_code == 400
+    error = response.get_json()["error"]
+    assert error["code"] == "bad_request" and "'from' holds a NUL character" in error["message"]
+
+
+def test_after_a_failed_write_the_error_page_still_renders_for_a_signed_in_person(app):
+    """A flush that fails leaves the session unusable; the 500 page (its menu count) must not
+    fail in turn, or the person gets a bare server error instead of the site's page."""
+    from mentor_match.extensions import db
+    from mentor_match.models import Person
+
+    failing = create_app({**{k: getattr(TestConfig, k) for k in dir(TestConfig) if k.isupper()},
+                          "TESTING": False, "WTF_CSRF_ENABLED": False})
+
+    @failing.route("/write-twice")
+    def write_twice():
+        db.session.add(Person(email="ada@example.com", name="Copy", password_hash="x",
+                              timezone="UTC", session_token="t"))
+        db.session.flush()  # the email is taken: IntegrityError
+        return "not reached"
+
+    person = make_person("Ada Quill", email="ada@example.com")
+    client = failing.test_client()
+    assert client.post("/login", data={"email": person.email, "password": DEFAULT_PASSWORD}).status_code == 302
+    response = client.get("/write-twice")
+    assert response.status_code == 500
+    assert "Something went wrong on our side" in response.get_data(as_text=True)
+    with failing.app_context():
+        db.engine.dispose()

@@ -54,7 +54,13 @@ def _api_error(error: ApiError):
     return error_response(error.status, error.code, error.message, error.field)
 
 
+# The site's HTML pages for these codes are registered on the app by code, which Flask
+# prefers to a blueprint's handler by class; so the API names the codes too.
 @bp.errorhandler(HTTPException)
+@bp.errorhandler(400)
+@bp.errorhandler(403)
+@bp.errorhandler(404)
+@bp.errorhandler(413)
 def _http_error(error: HTTPException):
     code = (error.name or "error").lower().replace(" ", "_")
     return error_response(error.code or 500, code, error.description or error.name)
