@@ -208,6 +208,10 @@ def test_ctrl_c_stops_the_solver_and_exits_130(tmp_path):
         stdout=subprocess.DEVNULL,
         text=True,
         cwd=REPO_ROOT,
+        # A suite started in the background (`cmd &` in a script) hands SIGINT down ignored,
+        # and the command keeps an ignored SIGINT ignored, as nohup asks; start it as from a
+        # terminal, where Ctrl-C is heard.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     try:
         for line in child.stderr:  # wait until it is searching
