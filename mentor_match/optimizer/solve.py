@@ -4,9 +4,9 @@ The pipeline: candidate pairs and a max-flow bound; a b-matching and a slot-leve
 for a first schedule; a swap search that gives masters apprentices free at the same
 times; then, side by side on two threads, a neighbourhood search that re-solves a few
 masters at a time exactly with CP-SAT, and a tighter bound (per-master exact capacities,
-then prices on apprentices' hours that make each master take whole apprentices); and, for
-rounds small enough, the whole round in CP-SAT from that schedule instead. Every phase is bounded by work, not the
-clock, so the same problem and seed give the same solution.
+then prices on apprentices' hours that make each master take whole apprentices); or, for
+rounds small enough, the whole round in CP-SAT from that schedule instead. Every phase is
+bounded by work, not the clock, so the same problem and seed give the same solution.
 """
 from __future__ import annotations
 
@@ -165,8 +165,7 @@ def solve(
             tightening = pool.submit(
                 _tightened_bound, arrays, candidates, scheduler, schedule, plans, time_limit, deadline, cancel,
             )
-            n_pairs = len(candidates.apprentice)
-            usable = USABLE_SHARE * time_limit - SETUP_SECONDS_PER_PAIR * n_pairs - plans / SWAP_PLANS_PER_SECOND
+            usable = _seconds_left(USABLE_SHARE, time_limit, len(candidates.apprentice), plans)
             schedule, neighbourhoods = neighbourhood_search(
                 scheduler, schedule, favour, max(0.0, usable / LNS_SECONDS_PER_WORK),
                 deadline - 0.1 * time_limit, seed, cancel,
@@ -199,6 +198,12 @@ def solve(
     )
 
 
+def _seconds_left(share: float, time_limit: float, n_pairs: int, plans: int) -> float:
+    """`share` of the time limit less what the first schedule and the swaps are estimated to
+    have taken (from counts, not the clock, so every run gets the same)."""
+    return share * time_limit - SETUP_SECONDS_PER_PAIR * n_pairs - plans / SWAP_PLANS_PER_SECOND
+
+
 def _tightened_bound(arrays, candidates, scheduler, schedule: Schedule, plans: int, time_limit: float,
                      deadline: float, cancel: threading.Event | None) -> dict[str, int]:
     """A tighter bound: each master's own exact capacity where the flow is loosest, then prices
@@ -218,12 +223,7 @@ def _tightened_bound(arrays, candidates, scheduler, schedule: Schedule, plans: i
     priced_share = LAGRANGE_SHARE if iterations else 0.0
     refined_bound, refined, master_cap = refined_upper_bound_slots(
         arrays, candidates, scheduler, delivered, deadline - (0.1 + priced_share) * time_limit,
-        work_budget=max(
-            0.0,
-            (USABLE_SHARE - priced_share) * time_limit
-            - SETUP_SECONDS_PER_PAIR * n_pairs
-            - plans / SWAP_PLANS_PER_SECOND,
-        ),
+        work_budget=max(0.0, _seconds_left(USABLE_SHARE - priced_share, time_limit, n_pairs, plans)),
         cancel=cancel,
     )
     priced_bound = refined_bound

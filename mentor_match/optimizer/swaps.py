@@ -83,6 +83,13 @@ class MasterPlanner:
         return sessions
 
 
+def candidates_by_master(candidates, n_masters: int) -> list[np.ndarray]:
+    """Each master's candidate pairs, those with the most common time first (ties by pair)."""
+    order = np.lexsort((-candidates.common, candidates.master))
+    bounds = np.searchsorted(candidates.master[order], np.arange(n_masters + 1))
+    return [order[bounds[m]:bounds[m + 1]] for m in range(n_masters)]
+
+
 class RoundState:
     """Hours, pairings and busy slots per person, kept up to date as sessions move."""
 
@@ -152,13 +159,8 @@ def swap_search(
     planner = MasterPlanner(scheduler)
     n_m = len(ar.hosting_slots)
     state = RoundState(scheduler, schedule.sessions)
-    order = np.argsort(cand.master, kind="stable")
-    bounds = np.searchsorted(cand.master[order], np.arange(n_m + 1))
     # Each master's candidates, most common time first: a short list keeps sweeps fast.
-    pool = []
-    for m in range(n_m):
-        mine = order[bounds[m]:bounds[m + 1]]
-        pool.append(mine[np.argsort(-cand.common[mine], kind="stable")].tolist())
+    pool = [pairs.tolist() for pairs in candidates_by_master(cand, n_m)]
     minimum = ar.min_pairing_slots
     for _ in range(sweeps):
         improved = False
