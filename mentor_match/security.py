@@ -5,10 +5,11 @@ from functools import cache, wraps
 
 from flask import Flask, abort, flash, g, redirect, request, session, url_for
 from flask_login import current_user, logout_user
-from sqlalchemy import Select, bindparam, func, select
+from sqlalchemy import Select, bindparam, select
 
 from .extensions import db, login_manager
-from .models import Notification, Person
+from .models import Person
+from .templating import unread_count_of
 
 CONTENT_SECURITY_POLICY = "; ".join(
     [
@@ -33,11 +34,7 @@ def _signed_in_query() -> Select:
 
     Every page asks both, so they come in one round trip; built once, with :person_id bound.
     """
-    unread = (
-        select(func.count()).select_from(Notification)
-        .where(Notification.person_id == Person.id, Notification.read_at.is_(None))
-        .scalar_subquery()
-    )
+    unread = unread_count_of(Person.id).scalar_subquery()
     return select(Person, unread.label("unread")).where(Person.id == bindparam("person_id"))
 
 

@@ -17,14 +17,19 @@ def local_time(moment: datetime | None, fmt: str = "%a %d %b %Y, %H:%M %Z") -> s
     return in_zone(moment, zone).strftime(fmt)
 
 
-@cache
-def _unread_count() -> Select:
-    """The menu's unread count; built once, as it runs on every page and building costs more."""
+def unread_count_of(person_id) -> Select:
+    """How many notifications a person (an id, or a column to correlate with) has not read."""
     from .models import Notification
 
     return select(func.count()).select_from(Notification).where(
-        Notification.person_id == bindparam("person_id"), Notification.read_at.is_(None)
+        Notification.person_id == person_id, Notification.read_at.is_(None)
     )
+
+
+@cache
+def _unread_count() -> Select:
+    """The menu's unread count; built once, as it runs on every page and building costs more."""
+    return unread_count_of(bindparam("person_id"))
 
 
 def init_templating(app: Flask) -> None:
