@@ -1,5 +1,7 @@
 """How page views use the database: one statement for the signed-in person and their menu
 count, and on PostgreSQL reads without a transaction while writes keep theirs."""
+from contextlib import contextmanager
+
 import pytest
 from sqlalchemy import event, select
 
@@ -9,21 +11,29 @@ from mentor_match.models import Notification, Person
 from .factories import make_apprentice, make_master
 
 
-def _driver_autocommit_during(client, method: str, url: str, **kwargs) -> list[tuple[str, bool]]:
-    """Each statement the request ran, with whether its connection was in autocommit."""
-    seen: list[tuple[str, bool]] = []
-    # A request in production starts with a session of its own; this test holds one across
-    # requests, so end whatever it has open, as a fresh request would find it.
-    db.session.close()
+@contextmanager
+def _statements():
+    """Each statement run inside the block, with whether its connection was in autocommit
+    (psycopg says; Python 3.11's sqlite3 has no such attribute, so None there)."""
+    seen: list[tuple[str, bool | None]] = []
 
     def record(conn, cursor, statement, parameters, context, executemany):
-        seen.append((statement, conn.connection.driver_connection.autocommit))
+        seen.append((statement, getattr(conn.connection.driver_connection, "autocommit", None)))
 
     event.listen(db.engine, "before_cursor_execute", record)
     try:
-        response = getattr(client, method)(url, **kwargs)
+        yield seen
     finally:
         event.remove(db.engine, "before_cursor_execute", record)
+
+
+def _driver_autocommit_during(client, method: str, url: str, **kwargs) -> list[tuple[str, bool | None]]:
+    """Each statement the request ran, with whether its connection was in autocommit."""
+    # A request in production starts with a session of its own; this test holds one across
+    # requests, so end whatever it has open, as a fresh request would find it.
+    db.session.close()
+    with _statements() as seen:
+        response = getattr(client, method)(url, **kwargs)
     assert response.status_code < 400, response.status_code
     return seen
 
@@ -38,18 +48,10 @@ def test_the_menu_count_comes_with_the_signed_in_person(login):
     db.session.add_all([Notification(person_id=person.id, text=f"News {n}") for n in range(3)])
     db.session.commit()
     client = login(person)
-    statements: list[str] = []
-
-    def record(conn, cursor, statement, parameters, context, executemany):
-        statements.append(statement)
-
-    event.listen(db.engine, "before_cursor_execute", record)
-    try:
+    with _statements() as seen:
         page = client.get("/dashboard").get_data(as_text=True)
-    finally:
-        event.remove(db.engine, "before_cursor_execute", record)
     assert 'aria-label="3 unread"' in page
-    counts = [s for s in statements if "FROM notifications" in s]
+    counts = [s for s, _ in seen if "FROM notifications" in s]
     assert len(counts) == 1 and "FROM people" in counts[0]
 
 
@@ -81,19 +83,11 @@ def test_after_a_page_view_the_session_writes_in_a_transaction_again(login):
 
 def test_static_files_need_no_one_loaded_and_stay_cacheable(login):
     client = login(make_apprentice("Ada Quill"))
-    statements: list[str] = []
-
-    def record(conn, cursor, statement, parameters, context, executemany):
-        statements.append(statement)
-
-    event.listen(db.engine, "before_cursor_execute", record)
-    try:
+    with _statements() as seen:
         response = client.get("/static/style.css")
         response.close()
-    finally:
-        event.remove(db.engine, "before_cursor_execute", record)
     assert response.status_code == 200
-    assert statements == []
+    assert seen == []
     assert "no-store" not in response.headers.get("Cache-Control", "")
     # Pages still are never stored: they show a signed-in person's own things.
     assert client.get("/dashboard").headers["Cache-Control"] == "no-store"
