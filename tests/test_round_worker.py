@@ -132,6 +132,12 @@ class WorkerProcess:
             except ProcessLookupError:
                 pass
         self.process.wait(timeout=10)
+        # The horse is not our child, so nothing here waits for it; a killed process runs no
+        # more code but takes a moment to be torn down (a large solve's memory, on a busy
+        # machine), and until then /proc still lists it.
+        deadline = time.monotonic() + 5
+        while self.session_pids() and time.monotonic() < deadline:
+            time.sleep(0.05)
 
     def stop(self) -> None:
         if self.process.poll() is None or self.session_pids():
