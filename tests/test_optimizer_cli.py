@@ -77,6 +77,27 @@ def test_same_input_and_seed_give_the_same_bytes_but_for_solve_seconds(tmp_path)
     assert strip(first.stdout) == strip(second.stdout)
 
 
+def test_the_work_planned_does_not_depend_on_how_long_start_up_took(small_problem, monkeypatch):
+    """Every phase's work budget comes from --time-limit and the problem's size, so a slow
+    start (a busy disk, a cold import) moves only the deadline, never the answer."""
+    from mentor_match.optimizer import __main__ as command
+
+    calls, real_solve = [], command.solve
+
+    def recording_solve(problem, time_limit, on_progress, cancel, seed, deadline):
+        calls.append((time_limit, deadline - started))
+        return real_solve(problem, 0.5, on_progress, cancel, seed)
+
+    monkeypatch.setattr(command, "solve", recording_solve)
+    started = time.monotonic()
+    for slow_start in (0.0, 2.0):
+        argv = [str(small_problem), "--time-limit", "10", "--output", "/dev/null"]
+        assert command.main(argv, clock_started=started - slow_start) == 0
+    (work_fast, due_fast), (work_slow, due_slow) = calls
+    assert work_fast == work_slow < 10
+    assert due_fast - due_slow == pytest.approx(2.0, abs=0.01)
+
+
 def _broken(tmp_path: Path, change) -> Path:
     problem = generate_round(12, 5, seed=2)
     change(problem)

@@ -86,13 +86,18 @@ def solve(
     on_progress: Callable[[Progress], None] | None = None,
     cancel: threading.Event | None = None,
     seed: int = 0,
+    deadline: float | None = None,
 ) -> dict:
     """Pair apprentices with masters and schedule sessions; returns a solution document.
 
+    `time_limit` sets every phase's work budget, so the same problem, time limit and seed
+    give the same solution. `deadline` (a time.monotonic() instant, by default `time_limit`
+    from now) is when the answer is due: a machine too slow for the work is stopped by it.
     Raises ProblemError for a malformed problem and Cancelled if `cancel` is set.
     """
     started = time.monotonic()
-    deadline = started + time_limit
+    if deadline is None:
+        deadline = started + time_limit
 
     def elapsed() -> float:
         return time.monotonic() - started
