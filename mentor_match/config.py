@@ -21,7 +21,9 @@ class Config:
     SQLALCHEMY_DATABASE_URI = os.environ.get(
         "DATABASE_URL", f"sqlite:///{PROJECT_ROOT / 'instance' / 'mentor_match.sqlite'}"
     )
-    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+    # A pooled connection idle this long is checked (one round trip) before a request uses it;
+    # see extensions.init_connection_checks.
+    DATABASE_CHECK_AFTER_IDLE_SECONDS = 10.0
 
     # Sessions: idle timeout 30 minutes (refreshed on each request), absolute limit 12 hours.
     PERMANENT_SESSION_LIFETIME = timedelta(minutes=30)

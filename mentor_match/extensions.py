@@ -3,8 +3,11 @@ from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf.csrf import CSRFProtect
+import time
+
 from sqlalchemy import MetaData, event
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import DeclarativeBase
 
 # Stable constraint names so Alembic revisions are the same on SQLite and PostgreSQL.
@@ -67,3 +70,40 @@ def init_reads(app) -> None:
         # context's end does the same in production; tests keep one context across requests).
         if g.pop("read_in_autocommit", False):
             db.session.rollback()
+
+
+def init_connection_checks(app) -> None:
+    """Check a pooled connection before use only when it has sat idle for a while.
+
+    SQLAlchemy's pool_pre_ping checks every connection at every checkout: one more round trip
+    on every page, though under traffic a connection comes back to the pool and goes out again
+    within milliseconds. As PgBouncer does (server_check_delay), a connection is checked only
+    when it has been idle for DATABASE_CHECK_AFTER_IDLE_SECONDS; one that fails its check is
+    replaced before the request sees it. A database restarted while a connection was in use a
+    moment ago still fails that one statement, and SQLAlchemy then renews the whole pool.
+    """
+    idle_limit = app.config["DATABASE_CHECK_AFTER_IDLE_SECONDS"]
+    with app.app_context():
+        engines = list(db.engines.values())
+    for engine in engines:
+        _check_after_idle(engine, idle_limit)
+
+
+_clock = time.monotonic  # replaced in tests to let time pass
+
+
+def _check_after_idle(engine: Engine, idle_limit: float) -> None:
+    @event.listens_for(engine, "checkin")
+    def note_when_idle_began(dbapi_connection, record) -> None:
+        record.info["idle_since"] = _clock()
+
+    @event.listens_for(engine, "checkout")
+    def check_if_idle_long(dbapi_connection, record, proxy) -> None:
+        idle_since = record.info.get("idle_since")
+        if idle_since is None or _clock() - idle_since < idle_limit:
+            return  # new, or back in the pool a moment ago
+        try:
+            engine.dialect.do_ping(dbapi_connection)
+        except engine.dialect.loaded_dbapi.Error as error:
+            # The pool discards this connection and checks out another (a new one if need be).
+            raise DisconnectionError(f"an idle connection failed its check: {error}") from error

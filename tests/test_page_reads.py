@@ -3,7 +3,9 @@ count, and on PostgreSQL reads without a transaction while writes keep theirs.""
 from contextlib import contextmanager
 
 import pytest
-from sqlalchemy import event, select
+from flask import current_app
+from sqlalchemy import create_engine, event, select
+from sqlalchemy.pool import NullPool
 
 from mentor_match.extensions import db
 from mentor_match.models import Notification, Person
@@ -91,3 +93,36 @@ def test_static_files_need_no_one_loaded_and_stay_cacheable(login):
     assert "no-store" not in response.headers.get("Cache-Control", "")
     # Pages still are never stored: they show a signed-in person's own things.
     assert client.get("/dashboard").headers["Cache-Control"] == "no-store"
+
+
+def test_a_pooled_connection_is_checked_only_after_sitting_idle(login, monkeypatch):
+    """No round trip to check a connection used a moment ago; one idle for longer is checked,
+    and if its server process has gone, replaced before the page uses it."""
+    _postgresql_only()
+    from mentor_match import extensions
+
+    pings = []
+    real_ping = db.engine.dialect.do_ping
+    monkeypatch.setattr(db.engine.dialect, "do_ping", lambda conn: pings.append(conn) or real_ping(conn))
+    client = login(make_apprentice("Ada Quill"))
+    db.session.close()
+    for _ in range(3):
+        assert client.get("/dashboard").status_code == 200
+    assert pings == []
+
+    def backend_pid() -> int:
+        db.session.close()
+        pid = db.session.connection().connection.driver_connection.info.backend_pid
+        db.session.close()
+        return pid
+
+    pid = backend_pid()
+    other = create_engine(db.engine.url, poolclass=NullPool)  # not a connection of the pool's
+    with other.connect() as connection:
+        assert connection.exec_driver_sql(f"SELECT pg_terminate_backend({pid})").scalar()
+    other.dispose()
+    later = extensions._clock() + current_app.config["DATABASE_CHECK_AFTER_IDLE_SECONDS"] + 1
+    monkeypatch.setattr(extensions, "_clock", lambda: later)
+    assert client.get("/dashboard").status_code == 200
+    assert len(pings) >= 1
+    assert backend_pid() != pid
