@@ -815,28 +815,35 @@ def _diary_queries(bounded: bool, limited: bool, lines: bool) -> tuple[Select, S
 
 
 def _appointments(person: Person, start: datetime, end: datetime | None, limit: int | None,
-                  lines: bool) -> list[Appointment]:
-    """Live sessions the person hosts or observes from start to end, soonest first."""
+                  lines: bool, hosting: bool = True, observing: bool = True) -> list[Appointment]:
+    """Live sessions the person hosts or observes from start to end, soonest first.
+
+    A caller that knows the person hosts (or observes) nothing in that span says so with
+    hosting=False (observing=False), and that half is not asked for.
+    """
     hosted, seats = _diary_queries(end is not None, limit is not None, lines)
     params: dict = {"person_id": person.id, "start": start}
     if end is not None:
         params["end"] = end
     if limit is not None:
         params["limit"] = limit
-    items = [Appointment(s, None) for s in db.session.scalars(hosted, params)]
-    items += [Appointment(seat.session, seat) for seat in db.session.scalars(seats, params)]
+    items = [Appointment(s, None) for s in db.session.scalars(hosted, params)] if hosting else []
+    if observing:
+        items += [Appointment(seat.session, seat) for seat in db.session.scalars(seats, params)]
     items.sort(key=lambda item: item.session.starts_at)
     return items if limit is None else items[:limit]
 
 
 def upcoming(person: Person, start: datetime | None = None, end: datetime | None = None,
-             limit: int | None = None) -> list[Appointment]:
+             limit: int | None = None, hosting: bool = True, observing: bool = True,
+             ) -> list[Appointment]:
     """Live sessions the person hosts or observes from start (default now) to end, soonest first.
 
     With `limit`, only the first `limit` of them: each half is limited in the database, so
-    the dashboard never loads a whole diary to show three lines.
+    the dashboard never loads a whole diary to show three lines. hosting=False or
+    observing=False leaves out a half the caller knows to be empty.
     """
-    return _appointments(person, start or utcnow(), end, limit, lines=True)
+    return _appointments(person, start or utcnow(), end, limit, True, hosting, observing)
 
 
 def month_diary(person: Person, month: Month) -> dict:

@@ -2,12 +2,15 @@
 from dataclasses import dataclass, field
 from functools import cache
 
-from sqlalchemy import Select, bindparam, exists, func, literal, select
+from sqlalchemy import Select, and_, bindparam, exists, func, literal, select, true
 
 from ..booking.services import Appointment, upcoming
 from ..extensions import db
-from ..models import Pairing, Person, PersonSkill, Response, Site, WeeklyWindow, utcnow
-from ..rounds.services import RoundCall, round_call_for
+from ..models import (
+    MonthPlan, Pairing, Person, PersonSkill, Response, Round, RoundStatus, SessionObserver,
+    ShadowingSession, Site, WeeklyWindow, utcnow,
+)
+from ..rounds.services import RoundCall
 from ..tracking.services import count_seats_to_confirm
 
 NEXT_SESSIONS = 3
@@ -28,37 +31,65 @@ class Dashboard:
 
 @cache
 def _setup_facts_query(master: bool) -> Select:
-    """What the checklist and the counts need, as one statement rather than a query each.
+    """Everything the dashboard needs but the person and their sessions, in one statement.
 
     Built once (for masters and for others) and run with :person_id, :site_id and :now bound:
-    the dashboard is the most visited page, and building the statement costs more CPU
-    than running it.
+    the dashboard is the most visited page, and building the statement costs more CPU than
+    running it, as each statement's round trip to the database costs more than a subquery.
+    The row also says whether the person hosts or observes anything ahead, so the dashboard
+    asks for the halves of the diary that have sessions and skips the others, and brings the
+    first open round with the person's confirmation of it.
     """
-    person_id = bindparam("person_id")
+    person_id, now = bindparam("person_id"), bindparam("now")
     skills = select(PersonSkill.micro_skill_id).where(PersonSkill.person_id == person_id)
     pending_pairings = select(func.count(Pairing.id)).where(
         ((Pairing.apprentice_id == person_id) & (Pairing.apprentice_response == Response.PENDING))
         | ((Pairing.master_id == person_id) & (Pairing.master_response == Response.PENDING))
     )
-    seats_to_confirm = count_seats_to_confirm(person_id, bindparam("now")) if master else literal(0)
+    seats_to_confirm = count_seats_to_confirm(person_id, now) if master else literal(0)
     windows = select(WeeklyWindow.id).where(WeeklyWindow.person_id == person_id)
     site_name = select(Site.name).where(Site.id == bindparam("site_id"))
-    return select(
-        exists(skills).label("has_skills"),
-        exists(skills.where(PersonSkill.hosts)).label("hosts"),
-        exists(skills.where(PersonSkill.develops)).label("develops"),
-        exists(windows).label("has_windows"),
-        pending_pairings.scalar_subquery().label("pairings_to_answer"),
-        seats_to_confirm.label("seats_to_confirm"),
-        site_name.scalar_subquery().label("site_name"),
+    # The same live sessions booking.upcoming lists, from :now on.
+    hosting_ahead = select(ShadowingSession.id).where(
+        ShadowingSession.master_id == person_id, ShadowingSession.cancelled_at.is_(None),
+        ShadowingSession.ends_at > now,
+    )
+    observing_ahead = select(SessionObserver.id).where(
+        SessionObserver.apprentice_id == person_id, SessionObserver.cancelled_at.is_(None),
+        SessionObserver.ends_at > now,
+    )
+    open_round = (
+        select(Round.month, Round.confirm_by).where(Round.status == RoundStatus.OPEN)
+        .order_by(Round.month).limit(1).subquery("open_round")
+    )
+    return (
+        select(
+            exists(skills).label("has_skills"),
+            exists(skills.where(PersonSkill.hosts)).label("hosts"),
+            exists(skills.where(PersonSkill.develops)).label("develops"),
+            exists(windows).label("has_windows"),
+            pending_pairings.scalar_subquery().label("pairings_to_answer"),
+            seats_to_confirm.label("seats_to_confirm"),
+            site_name.scalar_subquery().label("site_name"),
+            exists(hosting_ahead).label("hosting_ahead"),
+            exists(observing_ahead).label("observing_ahead"),
+            open_round.c.month.label("round_month"),
+            open_round.c.confirm_by.label("round_confirm_by"),
+            MonthPlan.confirmed_at,
+        )
+        .select_from(Person)
+        .outerjoin(open_round, true())
+        .outerjoin(MonthPlan, and_(MonthPlan.person_id == Person.id, MonthPlan.month == open_round.c.month))
+        .where(Person.id == person_id)
     )
 
 
 def dashboard_for(person: Person) -> Dashboard:
     """Build the checklist of next steps for a person."""
+    now = utcnow()
     facts = db.session.execute(
         _setup_facts_query(person.is_master),
-        {"person_id": person.id, "site_id": person.site_id, "now": utcnow()},
+        {"person_id": person.id, "site_id": person.site_id, "now": now},
     ).one()
     board = Dashboard(person=person, site_name=facts.site_name)
     board.steps.append(("Add your micro skills and stages", "profiles.skills", facts.has_skills))
@@ -72,8 +103,14 @@ def dashboard_for(person: Person) -> Dashboard:
         )
     board.steps.append(("Set your weekly availability", "availability.weekly", facts.has_windows))
     board.steps.append(("Write a short bio", "profiles.edit", bool(person.bio.strip())))
-    board.round_call = round_call_for(person)
-    board.next_sessions = upcoming(person, limit=NEXT_SESSIONS)
+    # As rounds.round_call_for: an open round calls on masters and apprentices.
+    if facts.round_month is not None and (person.is_master or person.is_apprentice):
+        board.round_call = RoundCall(facts.round_month, facts.round_confirm_by, facts.confirmed_at)
+    if facts.hosting_ahead or facts.observing_ahead:
+        board.next_sessions = upcoming(
+            person, start=now, limit=NEXT_SESSIONS,
+            hosting=facts.hosting_ahead, observing=facts.observing_ahead,
+        )
     board.seats_to_confirm = facts.seats_to_confirm
     board.pairings_to_answer = facts.pairings_to_answer
     return board

@@ -161,12 +161,13 @@ def confirmations(round_: Round) -> Confirmations:
 class RoundCall:
     """An open round asking this person to confirm, and whether they have."""
 
-    round: Round
+    month: str
+    confirm_by: datetime
     confirmed_at: datetime | None
 
     @property
     def deadline_passed(self) -> bool:
-        return utcnow() > self.round.confirm_by
+        return utcnow() > self.confirm_by
 
 
 @cache
@@ -196,7 +197,7 @@ def round_call_for(person: Person, month: str | None = None) -> RoundCall | None
     row = db.session.execute(_round_call_query(month is not None), params).first()
     if row is None:
         return None
-    return RoundCall(row.Round, row.confirmed_at)
+    return RoundCall(row.Round.month, row.Round.confirm_by, row.confirmed_at)
 
 
 def confirm_month(person: Person, month: str) -> MonthPlan:

@@ -1,0 +1,73 @@
+"""The dashboard: a person's next sessions, the round that asks them to confirm, their checklist.
+
+Its facts come in one statement, which also says which halves of the diary (hosting,
+observing) have sessions ahead; these tests hold it to what the diary itself shows.
+"""
+from datetime import timedelta
+
+from mentor_match.booking import services as booking
+from mentor_match.extensions import db
+from sqlalchemy import select
+
+from mentor_match.models import MonthPlan, Person, SessionMode, utcnow
+
+from .conftest import log_in
+from .factories import first_open_slot, make_admin, make_round, next_month
+
+
+def _dashboard(app, person: Person) -> str:
+    """The person's dashboard, seen on a client of their own."""
+    client = app.test_client()
+    assert log_in(client, person).status_code == 302
+    return client.get("/dashboard").get_data(as_text=True)
+
+
+def test_the_host_and_the_observer_each_see_their_next_session(app, office):
+    master, tom = office["master"], office["apprentices"][0]
+    slot = first_open_slot(master, tom)
+    booking.book(tom, master, slot.starts_at, slot.starts_at + timedelta(hours=1), SessionMode.VIRTUAL)
+    assert "You observe Amara Master" in _dashboard(app, tom)
+    hosting = _dashboard(app, master)
+    assert "Your next sessions" in hosting and "You host 1 observer" in hosting
+    priya = office["apprentices"][1]
+    assert "Your next sessions" not in _dashboard(app, priya)
+
+
+def test_a_cancelled_seat_leaves_the_dashboard(app, office):
+    master, tom = office["master"], office["apprentices"][0]
+    slot = first_open_slot(master, tom)
+    seat = booking.book(tom, master, slot.starts_at, slot.starts_at + timedelta(hours=1), SessionMode.VIRTUAL)
+    booking.cancel_seat(tom, seat)
+    assert "Your next sessions" not in _dashboard(app, tom)
+    assert "Your next sessions" not in _dashboard(app, master)
+
+
+def test_someone_who_hosts_and_observes_sees_both_soonest_first(app, office):
+    master, tom = office["master"], office["apprentices"][0]
+    later = first_open_slot(master, tom, day_offset=1)
+    booking.book(tom, master, later.starts_at, later.starts_at + timedelta(hours=1), SessionMode.VIRTUAL)
+    # Tom also hosts a session of his own, sooner than the one he observes.
+    tom.is_master = True
+    db.session.commit()
+    soon = utcnow().replace(minute=0, second=0, microsecond=0) + timedelta(days=1)
+    booking.open_session(tom, soon, soon + timedelta(hours=1), SessionMode.VIRTUAL, 3, None, "")
+    page = _dashboard(app, tom)
+    assert page.index("You host 0 observers") < page.index("You observe Amara Master")
+
+
+def test_an_open_round_asks_masters_and_apprentices_to_confirm(app, office):
+    make_round(next_month())
+    tom, priya = office["apprentices"][:2]
+    plan = db.session.scalar(select(MonthPlan).where(MonthPlan.person_id == priya.id))
+    plan.confirmed_at = utcnow()
+    db.session.commit()
+    asked = _dashboard(app, tom)
+    assert f"The {next_month()} matching round is open" in asked and "Check and confirm" in asked
+    confirmed = _dashboard(app, priya)
+    assert "You confirmed on" in confirmed and "Check and confirm" not in confirmed
+    # An admin who neither hosts nor observes is not asked.
+    assert "matching round is open" not in _dashboard(app, make_admin())
+
+
+def test_no_open_round_no_call(app, office):
+    assert "matching round is open" not in _dashboard(app, office["apprentices"][0])
