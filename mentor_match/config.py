@@ -25,7 +25,8 @@ class Config:
     # see extensions.init_connection_checks.
     DATABASE_CHECK_AFTER_IDLE_SECONDS = 10.0
 
-    # Sessions: idle timeout 30 minutes (refreshed on each request), absolute limit 12 hours.
+    # Sessions: idle timeout 30 minutes (activity refreshes it, at most once a minute:
+    # security.SessionCookies), absolute limit 12 hours.
     PERMANENT_SESSION_LIFETIME = timedelta(minutes=30)
     SESSION_ABSOLUTE_LIFETIME = timedelta(hours=12)
     SESSION_COOKIE_HTTPONLY = True

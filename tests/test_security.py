@@ -54,10 +54,27 @@ def test_idle_session_expires_after_30_minutes(client, login, monkeypatch):
     assert client.get("/dashboard").status_code == 200
     real_time = time.time
     monkeypatch.setattr(itsdangerous.timed.time, "time", lambda: real_time() + 29 * 60)
-    assert client.get("/dashboard").status_code == 200  # activity refreshes the cookie
-    monkeypatch.setattr(itsdangerous.timed.time, "time", lambda: real_time() + 29 * 60 + 31 * 60)
+    response = client.get("/dashboard")
+    assert response.status_code == 200 and "Set-Cookie" in response.headers  # activity refreshes it
+    monkeypatch.setattr(itsdangerous.timed.time, "time", lambda: real_time() + 29 * 60 + 29 * 60)
+    assert client.get("/dashboard").status_code == 200  # 58 minutes in, 29 idle: still signed in
+    monkeypatch.setattr(itsdangerous.timed.time, "time", lambda: real_time() + 29 * 60 + 29 * 60 + 31 * 60)
     response = client.get("/dashboard")
     assert response.status_code == 302 and "/login" in response.headers["Location"]
+
+
+def test_the_session_cookie_is_refreshed_at_most_once_a_minute(client, login, monkeypatch):
+    """Pages a minute apart re-sign the cookie (the idle limit counts from there); pages
+    in between send none, and a change to the session is sent at once."""
+    login(make_person())
+    client.get("/dashboard")  # the first page keeps its form token in the session: a change
+    assert "Set-Cookie" not in client.get("/dashboard").headers
+    real_time = time.time
+    monkeypatch.setattr(itsdangerous.timed.time, "time", lambda: real_time() + 61)
+    assert "Set-Cookie" in client.get("/dashboard").headers
+    assert "Set-Cookie" not in client.get("/dashboard").headers
+    client.post("/logout")
+    assert client.get("/dashboard").status_code == 302
 
 
 def test_session_ends_after_12_hours_however_active(client, login):
