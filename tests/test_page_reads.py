@@ -126,3 +126,17 @@ def test_a_pooled_connection_is_checked_only_after_sitting_idle(login, monkeypat
     assert client.get("/dashboard").status_code == 200
     assert len(pings) >= 1
     assert backend_pid() != pid
+
+
+def test_the_booking_page_loads_the_master_with_site_skills_and_areas_at_once(login, office):
+    """The page shows the master's site and the micro skills (with areas) they host for you:
+    loaded with the master in one statement, not a lazy load each while the page renders."""
+    client = login(office["apprentices"][0])
+    master_id = office["master"].id
+    db.session.close()
+    with _statements() as seen:
+        page = client.get(f"/book/{master_id}").get_data(as_text=True)
+    assert "Booking HQ" in page and "Negotiation: Anchoring" in page
+    touching = [s for s, _ in seen if any(f"FROM {t}" in s or f"JOIN {t}" in s
+                                          for t in ("sites", "areas", "micro_skills"))]
+    assert len(touching) == 1 and "FROM people" in touching[0], touching

@@ -91,6 +91,15 @@ def _paired_master_ids(apprentice: Person) -> set[int]:
     ))
 
 
+def master_to_book(master_id: int) -> Person | None:
+    """A master with what their booking page shows and checks (site, hosted micro skills and
+    their areas) loaded in one statement, rather than a lazy load each as the page asks."""
+    return db.session.get(Person, master_id, options=[
+        joinedload(Person.site),
+        joinedload(Person.skills).joinedload(PersonSkill.micro_skill).joinedload(MicroSkill.area),
+    ])
+
+
 def teachable_skills(apprentice: Person, master: Person) -> list[MicroSkill]:
     """Micro skills the apprentice develops that the master hosts at a higher stage."""
     wants = {ps.micro_skill_id: ps.stage for ps in apprentice.skills if ps.develops}

@@ -195,7 +195,7 @@ def _slots_by_day(slots, person: Person) -> list[tuple]:
 def book_master(master_id: int):
     """A master's open times this month in your zone, with seats in the room and on video."""
     me = _me()
-    master = db.session.get(Person, master_id)
+    master = services.master_to_book(master_id)
     if master is None or not master.active or not master.is_master:
         abort(404)
     month = _month_arg(me)
