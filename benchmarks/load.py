@@ -19,8 +19,11 @@ for --duration seconds per scenario:
 
 1. ceiling: GET /static/style.css (the site has no health-check endpoint; this is the
    cheapest request the same server answers: Flask's static view, no database, no session);
-2. dashboard: GET /dashboard;
-3. mixed: dashboard, diary (/sessions), month calendar (/sessions?view=month), availability
+2. signed-in floor: GET /account/password, the cheapest page a signed-in person can ask for
+   (the session cookie, the person and their menu count, the page layout, a small form): no
+   signed-in page can be cheaper, so it shows what part of the dashboard's cost is its own;
+3. dashboard: GET /dashboard;
+4. mixed: dashboard, diary (/sessions), month calendar (/sessions?view=month), availability
    calendar (/availability), a master's profile (/people/<id>), and a small share of
    bookings: the master's open times (GET /book/<id>?month=next) then POST /book/<id> with
    the first slot offered and the page's CSRF token. A refusal (the page again, 200, with a
@@ -28,7 +31,8 @@ for --duration seconds per scenario:
    Other 4xx responses are counted apart.
 
 Reported per scenario and per route: requests, requests per second, p50/p95/p99 latency
-and errors; then the ratio dashboard req/s / ceiling req/s and PASS/FAIL against the
+and errors, and the CPU time per request of the server (gunicorn's process group), of
+PostgreSQL's processes, of this load generator and of the whole machine (from /proc); then the ratio dashboard req/s / ceiling req/s and PASS/FAIL against the
 targets (p95 < 200 ms, no errors, dashboard >= 1/3 of the ceiling). The load generator
 runs on the same machine and competes with gunicorn and PostgreSQL for its cores. The
 gunicorn process group is always stopped at the end, whatever happens.
@@ -350,6 +354,9 @@ def one_step(scenario: str, client: Client, stats: Stats, rng: random.Random) ->
     if scenario == "dashboard":
         timed(stats, "GET /dashboard", client, "GET", "/dashboard")
         return
+    if scenario == "floor":
+        timed(stats, "GET /account/password", client, "GET", "/account/password")
+        return
     user = client.user
     route = rng.choices(list(MIX), list(MIX.values()))[0]
     if route == "book" and not user.master_ids:
@@ -417,6 +424,60 @@ def run_scenario(scenario: str, port: int, users: list[User], duration: float,
     for thread in threads:
         thread.join()
     return stats, time.perf_counter() - started
+
+
+# --- Where the CPU goes ---------------------------------------------------------------------------
+
+
+def _process_cpu(pid: int) -> tuple[float, int, str]:
+    """(user + system seconds, process group, command name) of a process, from /proc."""
+    with open(f"/proc/{pid}/stat") as handle:
+        text = handle.read()
+    name = text[text.index("(") + 1:text.rindex(")")]
+    fields = text[text.rindex(")") + 2:].split()
+    ticks = os.sysconf("SC_CLK_TCK")
+    return (int(fields[11]) + int(fields[12])) / ticks, int(fields[2]), name
+
+
+@dataclass
+class CpuUse:
+    """CPU seconds used so far by the server (gunicorn's process group), PostgreSQL's
+    processes, this load generator, and the whole machine."""
+
+    server: float
+    database: float
+    client: float
+    machine: float
+
+    @classmethod
+    def now(cls, server_group: int) -> CpuUse:
+        server = database = 0.0
+        for entry in os.listdir("/proc"):
+            if not entry.isdigit():
+                continue
+            try:
+                seconds, group, name = _process_cpu(int(entry))
+            except (OSError, ValueError, IndexError):
+                continue  # ended meanwhile
+            if group == server_group:
+                server += seconds
+            elif name == "postgres":
+                database += seconds
+        mine = os.times()
+        with open("/proc/stat") as handle:
+            jiffies = [int(n) for n in handle.readline().split()[1:]]
+        busy = sum(jiffies) - jiffies[3] - (jiffies[4] if len(jiffies) > 4 else 0)  # less idle, iowait
+        return cls(server, database, mine.user + mine.system, busy / os.sysconf("SC_CLK_TCK"))
+
+    def __sub__(self, other: CpuUse) -> CpuUse:
+        return CpuUse(self.server - other.server, self.database - other.database,
+                      self.client - other.client, self.machine - other.machine)
+
+    def per_request(self, requests: int) -> str:
+        n = max(requests, 1)
+        return (f"  CPU per request: server {self.server / n * 1000:.2f} ms, PostgreSQL "
+                f"{self.database / n * 1000:.2f} ms, load generator {self.client / n * 1000:.2f} ms; "
+                f"machine {self.machine / n * 1000:.2f} ms (all cores, kernel included)")
 
 
 # --- The report ----------------------------------------------------------------------------------
@@ -533,14 +594,18 @@ def main(argv: list[str] | None = None) -> int:
         run_scenario("mixed", server.port, users, 3.0, 0.0, args.seed + 99)
         for scenario, title in (
             ("ceiling", "1. ceiling: GET /static/style.css, no cookie"),
-            ("dashboard", "2. dashboards: GET /dashboard, each person signed in"),
-            ("mixed", "3. mixed browsing and booking, each person signed in"),
+            ("floor", "2. signed-in floor: GET /account/password, the cheapest signed-in page"),
+            ("dashboard", "3. dashboards: GET /dashboard, each person signed in"),
+            ("mixed", "4. mixed browsing and booking, each person signed in"),
         ):
             print(f"running {scenario} for {args.duration:g} s ...", flush=True)
+            before = CpuUse.now(server.process.pid)
             stats, elapsed = run_scenario(scenario, server.port, users, args.duration,
                                           args.think / 1000, args.seed)
+            used = CpuUse.now(server.process.pid) - before
             lines, total = report_scenario(title, stats, elapsed)
-            sections += lines + [""]
+            sections += lines + [used.per_request(len([s for v in stats.latencies.values()
+                                                        for s in v])), ""]
             results[scenario] = total
             if scenario == "mixed":
                 mixed_rows = {route: summarise(route, stats.latencies[route], stats.errors[route],
