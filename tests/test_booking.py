@@ -95,6 +95,22 @@ def test_monthly_hours_are_a_limit_with_a_clear_message(office):
     assert count(SessionObserver) == 3
 
 
+def test_a_full_month_is_the_answer_whatever_the_time_chosen(office):
+    """With the month's hours used up, no other time will do: that is what the refusal says,
+    even for a time the apprentice is busy at, rather than sending them to pick another time."""
+    tom = office["apprentices"][0]
+    month = Month.parse(next_month())
+    booked = []
+    for offset in range(3):
+        slot = first_open_slot(office["master"], tom, offset)
+        booked.append(slot)
+        services.book(tom, office["master"], slot.starts_at, slot.starts_at + timedelta(hours=2),
+                      SessionMode.VIRTUAL)
+    with pytest.raises(BookingRefusal, match=f"past your 6 hours for {month.label}"):
+        services.book(tom, office["master"], booked[0].starts_at, booked[0].ends_at, SessionMode.VIRTUAL)
+    assert count(SessionObserver) == 3
+
+
 def test_a_masters_hosting_hours_are_a_limit(office):
     master = office["master"]
     tom, priya, lena = office["apprentices"]

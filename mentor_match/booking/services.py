@@ -424,6 +424,10 @@ def _book(apprentice: Person, master: Person, starts_at: datetime, ends_at: date
         )
     ):
         raise BookingRefusal("You already have a seat in this session.")
+    # The apprentice's month (hours and masters) before the time itself: when the month is
+    # full no other time will do either, so that is the answer to give, and it is the check
+    # that costs least (the time checks expand the master's availability).
+    _apprentice_limits(apprentice, master, starts_at, ends_at, exclude_seat=exclude_seat)
     if not joining_open:
         _master_free_in(master, starts_at, ends_at, mode)
     _refuse_if_busy(apprentice, starts_at, ends_at, you=True, exclude_seat=exclude_seat)
@@ -445,7 +449,6 @@ def _book(apprentice: Person, master: Person, starts_at: datetime, ends_at: date
                 f"{'in the room' if mode is SessionMode.IN_PERSON else 'on video'} left then. "
                 "Choose another time."
             )
-    _apprentice_limits(apprentice, master, starts_at, ends_at, exclude_seat=exclude_seat)
     _master_limits(master, apprentice, starts_at, ends_at)
     session = existing
     if session is None:
