@@ -17,7 +17,9 @@ def create_app(config: type[Config] | dict | None = None) -> Flask:
     # Imported here, not at the top, so `mentor_match.optimizer` stays free of Flask.
     from flask import Flask
 
-    from .extensions import csrf, db, init_connection_checks, init_reads, login_manager, migrate
+    from .extensions import (
+        csrf, db, init_connection_checks, init_read_only_commits, init_reads, login_manager, migrate,
+    )
 
     app = Flask(
         __name__,
@@ -35,6 +37,7 @@ def create_app(config: type[Config] | dict | None = None) -> Flask:
 
     db.init_app(app)
     init_connection_checks(app)
+    init_read_only_commits(app)
     init_reads(app)
     migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"), render_as_batch=True)
     login_manager.init_app(app)

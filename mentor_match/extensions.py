@@ -4,6 +4,7 @@ from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf.csrf import CSRFProtect
 import time
+import weakref
 
 from sqlalchemy import MetaData, event
 from sqlalchemy.engine import Engine
@@ -107,3 +108,53 @@ def _check_after_idle(engine: Engine, idle_limit: float) -> None:
         except engine.dialect.loaded_dbapi.Error as error:
             # The pool discards this connection and checks out another (a new one if need be).
             raise DisconnectionError(f"an idle connection failed its check: {error}") from error
+
+
+def init_read_only_commits(app) -> None:
+    """On PostgreSQL, end a transaction that wrote nothing with COMMIT, not ROLLBACK.
+
+    For a transaction that only read (or locked rows to read them) the two are the same to
+    the database. Not to psycopg: at every ROLLBACK it forgets all the statements it has
+    prepared on that connection (and sends DEALLOCATE ALL), so PostgreSQL plans every
+    statement afresh until each has run five times again. Form posts end in a rollback when
+    a service refuses (a booking past the month's hours) and when the page they re-render is
+    read after it; each one cost the next page views on that connection their prepared
+    statements. A statement other than a SELECT (INSERT, UPDATE, DELETE, SAVEPOINT, SET,
+    anything unknown) marks the transaction as written, and then ROLLBACK is kept, as it
+    is for a transaction in error. Nothing here issues a SELECT that writes.
+    """
+    with app.app_context():
+        engines = [e for e in db.engines.values() if e.dialect.name == "postgresql"]
+    for engine in engines:
+        _commit_read_only_transactions(engine)
+
+
+def _commit_read_only_transactions(engine: Engine) -> None:
+    from psycopg.pq import TransactionStatus
+
+    wrote: weakref.WeakSet = weakref.WeakSet()  # DBAPI connections whose transaction wrote
+    dialect = engine.dialect
+    rollback, commit = dialect.do_rollback, dialect.do_commit
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def note_writes(conn, cursor, statement, parameters, context, executemany) -> None:
+        if statement.lstrip()[:6].upper() != "SELECT":
+            wrote.add(cursor.connection)
+
+    def do_rollback(dbapi_connection) -> None:
+        raw = getattr(dbapi_connection, "dbapi_connection", dbapi_connection)  # the pool's proxy
+        if raw in wrote or raw.info.transaction_status != TransactionStatus.INTRANS:
+            wrote.discard(raw)
+            rollback(dbapi_connection)
+            return
+        try:
+            commit(dbapi_connection)  # only reads to end: the same as a rollback, statements kept
+        except Exception:  # noqa: BLE001 - whatever went wrong, a rollback is what was asked
+            rollback(dbapi_connection)
+
+    def do_commit(dbapi_connection) -> None:
+        wrote.discard(getattr(dbapi_connection, "dbapi_connection", dbapi_connection))
+        commit(dbapi_connection)
+
+    dialect.do_rollback = do_rollback
+    dialect.do_commit = do_commit

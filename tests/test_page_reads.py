@@ -10,7 +10,7 @@ from sqlalchemy.pool import NullPool
 from mentor_match.extensions import db
 from mentor_match.models import Notification, Person
 
-from .factories import make_apprentice, make_master
+from .factories import make_apprentice, make_master, next_month
 
 
 @contextmanager
@@ -106,6 +106,7 @@ def test_a_pooled_connection_is_checked_only_after_sitting_idle(login, monkeypat
     monkeypatch.setattr(db.engine.dialect, "do_ping", lambda conn: pings.append(conn) or real_ping(conn))
     client = login(make_apprentice("Ada Quill"))
     db.session.close()
+    db.engine.dispose()  # one connection from here on, handed out request after request
     for _ in range(3):
         assert client.get("/dashboard").status_code == 200
     assert pings == []
@@ -123,9 +124,12 @@ def test_a_pooled_connection_is_checked_only_after_sitting_idle(login, monkeypat
     other.dispose()
     later = extensions._clock() + current_app.config["DATABASE_CHECK_AFTER_IDLE_SECONDS"] + 1
     monkeypatch.setattr(extensions, "_clock", lambda: later)
-    assert client.get("/dashboard").status_code == 200
-    assert len(pings) >= 1
-    assert backend_pid() != pid
+    try:
+        assert client.get("/dashboard").status_code == 200
+        assert len(pings) >= 1
+        assert backend_pid() != pid
+    finally:
+        db.engine.dispose()  # leave no connection behind whose server is gone
 
 
 def test_the_booking_page_loads_the_master_with_site_skills_and_areas_at_once(login, office):
@@ -140,3 +144,52 @@ def test_the_booking_page_loads_the_master_with_site_skills_and_areas_at_once(lo
     touching = [s for s, _ in seen if any(f"FROM {t}" in s or f"JOIN {t}" in s
                                           for t in ("sites", "areas", "micro_skills"))]
     assert len(touching) == 1 and "FROM people" in touching[0], touching
+
+
+def _prepared_on(raw) -> int:
+    """How many statements PostgreSQL holds prepared for this DBAPI connection."""
+    with raw.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM pg_prepared_statements")
+        count = cursor.fetchone()[0]
+    raw.commit()
+    return count
+
+
+def test_a_refused_form_post_leaves_the_connection_its_prepared_statements(login, office):
+    """A post the service refuses wrote nothing, so its transaction ends with COMMIT: psycopg
+    would forget every prepared statement of the connection at a ROLLBACK."""
+    _postgresql_only()
+    client = login(office["apprentices"][0])
+    master_id = office["master"].id
+    db.session.close()
+    db.engine.dispose()  # one connection from here on, handed out request after request
+    connections = set()
+
+    def note(conn, cursor, statement, parameters, context, executemany):
+        connections.add(cursor.connection)
+
+    event.listen(db.engine, "before_cursor_execute", note)
+    try:
+        for _ in range(6):  # psycopg prepares a statement on its fifth run
+            assert client.get("/dashboard").status_code == 200
+        response = client.post(f"/book/{master_id}", data={
+            "starts_at": f"{next_month()}-01T03:00:00+00:00", "hours": 1, "mode": "virtual"})
+    finally:
+        event.remove(db.engine, "before_cursor_execute", note)
+    assert response.status_code == 200 and "flash-error" in response.get_data(as_text=True)
+    assert len(connections) == 1  # one request at a time: the pool hands out the same one
+    assert _prepared_on(connections.pop()) > 0
+
+
+def test_a_transaction_that_wrote_is_still_rolled_back(login):
+    _postgresql_only()
+    person_id = make_apprentice("Ada Quill").id
+    db.session.add(Notification(person_id=person_id, text="Not kept"))
+    db.session.flush()
+    db.session.rollback()
+    assert db.session.scalar(select(Notification.id)) is None
+    # And one in error is rolled back too, leaving the connection usable.
+    with pytest.raises(Exception):  # noqa: B017 - the driver's error for a bad statement
+        db.session.execute(select(Person).where(Person.id == "not a number"))
+    db.session.rollback()
+    assert db.session.get(Person, person_id) is not None
