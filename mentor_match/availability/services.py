@@ -453,17 +453,16 @@ def _defaults_for(person: Person) -> dict[str, int]:
 
 def month_plan_for(person: Person, month: Month) -> PlanDraft:
     """That month's saved plan, else the latest earlier one, else the defaults; saves nothing."""
-    saved = db.session.scalar(
-        select(MonthPlan).where(MonthPlan.person_id == person.id, MonthPlan.month == str(month))
-    )
-    if saved is not None:
-        return PlanDraft(month, {name: getattr(saved, name) for name in PLAN_LIMITS}, "saved")
-    earlier = db.session.scalar(
+    # Months are "YYYY-MM", so the latest plan up to this month is that month's, if saved.
+    latest = db.session.scalar(
         select(MonthPlan)
-        .where(MonthPlan.person_id == person.id, MonthPlan.month < str(month))
+        .where(MonthPlan.person_id == person.id, MonthPlan.month <= str(month))
         .order_by(MonthPlan.month.desc())
         .limit(1)
     )
+    if latest is not None and latest.month == str(month):
+        return PlanDraft(month, {name: getattr(latest, name) for name in PLAN_LIMITS}, "saved")
+    earlier = latest
     if earlier is not None:
         values = {name: getattr(earlier, name) for name in PLAN_LIMITS}
         if person.is_remote:

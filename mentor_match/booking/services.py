@@ -443,7 +443,8 @@ def _book(apprentice: Person, master: Person, starts_at: datetime, ends_at: date
         if taken >= existing.seats:
             raise BookingRefusal("That seat was just taken: the session is full. Choose another time.")
     else:
-        if _peak_seats(master, mode, starts_at, ends_at) >= _plan_seats(master, mode, starts_at):
+        plan_seats = _plan_seats(master, mode, starts_at)
+        if _peak_seats(master, mode, starts_at, ends_at) >= plan_seats:
             raise BookingRefusal(
                 f"That seat was just taken: {master.name} has no seat "
                 f"{'in the room' if mode is SessionMode.IN_PERSON else 'on video'} left then. "
@@ -454,7 +455,7 @@ def _book(apprentice: Person, master: Person, starts_at: datetime, ends_at: date
     if session is None:
         session = ShadowingSession(
             master_id=master.id, starts_at=starts_at, ends_at=ends_at, mode=mode,
-            seats=max(1, _plan_seats(master, mode, starts_at)),
+            seats=max(1, plan_seats),
             site_id=master.site_id if mode is SessionMode.IN_PERSON else None,
             micro_skill_id=skills[0].id,
         )
