@@ -32,10 +32,11 @@ for --duration seconds per scenario:
 
 Reported per scenario and per route: requests, requests per second, p50/p95/p99 latency
 and errors, and the CPU time per request of the server (gunicorn's process group), of
-PostgreSQL's processes, of this load generator and of the whole machine (from /proc); then the ratio dashboard req/s / ceiling req/s and PASS/FAIL against the
-targets (p95 < 200 ms, no errors, dashboard >= 1/3 of the ceiling). The load generator
-runs on the same machine and competes with gunicorn and PostgreSQL for its cores. The
-gunicorn process group is always stopped at the end, whatever happens.
+PostgreSQL's processes, of this load generator and of the whole machine (from /proc);
+then the ratio dashboard req/s / ceiling req/s and PASS/FAIL against the targets (p95 <
+200 ms, no errors, dashboard >= 1/3 of the ceiling). The load generator runs on the same
+machine and competes with gunicorn and PostgreSQL for its cores. The gunicorn process group
+is always stopped at the end, whatever happens.
 """
 from __future__ import annotations
 
@@ -466,7 +467,8 @@ class CpuUse:
         mine = os.times()
         with open("/proc/stat") as handle:
             jiffies = [int(n) for n in handle.readline().split()[1:]]
-        busy = sum(jiffies) - jiffies[3] - (jiffies[4] if len(jiffies) > 4 else 0)  # less idle, iowait
+        # All the time counted, less idle and iowait.
+        busy = sum(jiffies) - jiffies[3] - (jiffies[4] if len(jiffies) > 4 else 0)
         return cls(server, database, mine.user + mine.system, busy / os.sysconf("SC_CLK_TCK"))
 
     def __sub__(self, other: CpuUse) -> CpuUse:
@@ -476,7 +478,8 @@ class CpuUse:
     def per_request(self, requests: int) -> str:
         n = max(requests, 1)
         return (f"  CPU per request: server {self.server / n * 1000:.2f} ms, PostgreSQL "
-                f"{self.database / n * 1000:.2f} ms, load generator {self.client / n * 1000:.2f} ms; "
+                f"{self.database / n * 1000:.2f} ms, load generator "
+                f"{self.client / n * 1000:.2f} ms; "
                 f"machine {self.machine / n * 1000:.2f} ms (all cores, kernel included)")
 
 

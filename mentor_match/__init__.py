@@ -18,7 +18,8 @@ def create_app(config: type[Config] | dict | None = None) -> Flask:
     from flask import Flask
 
     from .extensions import (
-        csrf, db, init_connection_checks, init_read_only_commits, init_reads, login_manager, migrate,
+        csrf, db, init_connection_checks, init_read_only_commits, init_reads, login_manager,
+        migrate,
     )
 
     app = Flask(

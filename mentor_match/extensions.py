@@ -1,11 +1,11 @@
 """Flask extensions, created unbound and attached to the app in create_app."""
+import time
+import weakref
+
 from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf.csrf import CSRFProtect
-import time
-import weakref
-
 from sqlalchemy import MetaData, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DisconnectionError

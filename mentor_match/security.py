@@ -66,8 +66,10 @@ class SessionCookies(SecureCookieSessionInterface):
         if not (session.permanent and app.config["SESSION_REFRESH_EACH_REQUEST"]):
             return False
         signed_at = getattr(session, "signed_at", None)
+        if signed_at is None:
+            return True
         # The signer's own clock (time.time), that the idle limit is checked against.
-        return signed_at is None or time.time() - signed_at.timestamp() >= self.refresh_after.total_seconds()
+        return time.time() - signed_at.timestamp() >= self.refresh_after.total_seconds()
 
 
 @cache
@@ -145,8 +147,8 @@ def init_security(app: Flask) -> None:
 
     @app.before_request
     def enforce_absolute_session_lifetime():
-        # The idle limit is PERMANENT_SESSION_LIFETIME, refreshed by activity (SessionCookies); this is
-        # the hard limit after which a person signs in again however active they have been.
+        # The idle limit is PERMANENT_SESSION_LIFETIME, refreshed by activity (SessionCookies);
+        # this is the hard limit after which a person signs in again however active they have been.
         # Static files are public: a browser fetching the style sheet needs no one loaded.
         if request.endpoint == "static" or not current_user.is_authenticated:
             return None

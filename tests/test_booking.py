@@ -107,7 +107,8 @@ def test_a_full_month_is_the_answer_whatever_the_time_chosen(office):
         services.book(tom, office["master"], slot.starts_at, slot.starts_at + timedelta(hours=2),
                       SessionMode.VIRTUAL)
     with pytest.raises(BookingRefusal, match=f"past your 6 hours for {month.label}"):
-        services.book(tom, office["master"], booked[0].starts_at, booked[0].ends_at, SessionMode.VIRTUAL)
+        services.book(tom, office["master"], booked[0].starts_at, booked[0].ends_at,
+                      SessionMode.VIRTUAL)
     assert count(SessionObserver) == 3
 
 

@@ -5,14 +5,16 @@ observing) have sessions ahead; these tests hold it to what the diary itself sho
 """
 from datetime import timedelta
 
-from mentor_match.booking import services as booking
-from mentor_match.extensions import db
 from sqlalchemy import select
 
+from mentor_match.booking import services as booking
+from mentor_match.extensions import db
 from mentor_match.models import MonthPlan, Person, SessionMode, utcnow
 
 from .conftest import log_in
 from .factories import first_open_slot, make_admin, make_round, next_month
+
+HOUR = timedelta(hours=1)
 
 
 def _dashboard(app, person: Person) -> str:
@@ -25,7 +27,7 @@ def _dashboard(app, person: Person) -> str:
 def test_the_host_and_the_observer_each_see_their_next_session(app, office):
     master, tom = office["master"], office["apprentices"][0]
     slot = first_open_slot(master, tom)
-    booking.book(tom, master, slot.starts_at, slot.starts_at + timedelta(hours=1), SessionMode.VIRTUAL)
+    booking.book(tom, master, slot.starts_at, slot.starts_at + HOUR, SessionMode.VIRTUAL)
     assert "You observe Amara Master" in _dashboard(app, tom)
     hosting = _dashboard(app, master)
     assert "Your next sessions" in hosting and "You host 1 observer" in hosting
@@ -36,7 +38,7 @@ def test_the_host_and_the_observer_each_see_their_next_session(app, office):
 def test_a_cancelled_seat_leaves_the_dashboard(app, office):
     master, tom = office["master"], office["apprentices"][0]
     slot = first_open_slot(master, tom)
-    seat = booking.book(tom, master, slot.starts_at, slot.starts_at + timedelta(hours=1), SessionMode.VIRTUAL)
+    seat = booking.book(tom, master, slot.starts_at, slot.starts_at + HOUR, SessionMode.VIRTUAL)
     booking.cancel_seat(tom, seat)
     assert "Your next sessions" not in _dashboard(app, tom)
     assert "Your next sessions" not in _dashboard(app, master)
@@ -45,7 +47,7 @@ def test_a_cancelled_seat_leaves_the_dashboard(app, office):
 def test_someone_who_hosts_and_observes_sees_both_soonest_first(app, office):
     master, tom = office["master"], office["apprentices"][0]
     later = first_open_slot(master, tom, day_offset=1)
-    booking.book(tom, master, later.starts_at, later.starts_at + timedelta(hours=1), SessionMode.VIRTUAL)
+    booking.book(tom, master, later.starts_at, later.starts_at + HOUR, SessionMode.VIRTUAL)
     # Tom also hosts a session of his own, sooner than the one he observes.
     tom.is_master = True
     db.session.commit()

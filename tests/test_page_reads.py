@@ -103,7 +103,8 @@ def test_a_pooled_connection_is_checked_only_after_sitting_idle(login, monkeypat
 
     pings = []
     real_ping = db.engine.dialect.do_ping
-    monkeypatch.setattr(db.engine.dialect, "do_ping", lambda conn: pings.append(conn) or real_ping(conn))
+    monkeypatch.setattr(db.engine.dialect, "do_ping",
+                        lambda conn: pings.append(conn) or real_ping(conn))
     client = login(make_apprentice("Ada Quill"))
     db.session.close()
     db.engine.dispose()  # one connection from here on, handed out request after request

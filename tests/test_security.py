@@ -58,7 +58,7 @@ def test_idle_session_expires_after_30_minutes(client, login, monkeypatch):
     assert response.status_code == 200 and "Set-Cookie" in response.headers  # activity refreshes it
     monkeypatch.setattr(itsdangerous.timed.time, "time", lambda: real_time() + 29 * 60 + 29 * 60)
     assert client.get("/dashboard").status_code == 200  # 58 minutes in, 29 idle: still signed in
-    monkeypatch.setattr(itsdangerous.timed.time, "time", lambda: real_time() + 29 * 60 + 29 * 60 + 31 * 60)
+    monkeypatch.setattr(itsdangerous.timed.time, "time", lambda: real_time() + (29 + 29 + 31) * 60)
     response = client.get("/dashboard")
     assert response.status_code == 302 and "/login" in response.headers["Location"]
 

@@ -79,7 +79,9 @@ def _setup_facts_query(master: bool) -> Select:
         )
         .select_from(Person)
         .outerjoin(open_round, true())
-        .outerjoin(MonthPlan, and_(MonthPlan.person_id == Person.id, MonthPlan.month == open_round.c.month))
+        .outerjoin(MonthPlan, and_(
+            MonthPlan.person_id == Person.id, MonthPlan.month == open_round.c.month
+        ))
         .where(Person.id == person_id)
     )
 
