@@ -386,11 +386,11 @@ def book(apprentice: Person, master: Person, starts_at: datetime, ends_at: datet
     try:
         seat = _book(apprentice, master, starts_at, ends_at, mode)
         _seat_event(SESSION_BOOKED, seat)
+        _tell_master_of_booking(seat)  # in the same transaction: never booked and not told
         db.session.commit()
     except BookingRefusal:
         db.session.rollback()
         raise
-    _tell_master_of_booking(seat)
     return seat
 
 
@@ -688,7 +688,6 @@ def _tell_master_of_booking(seat: SessionObserver) -> None:
     notify(apprentice, confirmation, link, subject="Your shadowing session is booked",
            body=(f"Hello {apprentice.name},\n\n{confirmation}\n{_where(session)}\n\n"
                  f"Session page: {link}\nAdd it to your calendar: {ics}\n"))
-    db.session.commit()
 
 
 # What a person sees -------------------------------------------------------------------------
