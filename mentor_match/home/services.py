@@ -34,8 +34,8 @@ def _setup_facts_query(master: bool) -> Select:
     """Everything the dashboard needs but the person and their sessions, in one statement.
 
     Built once (for masters and for others) and run with :person_id, :site_id and :now bound:
-    the dashboard is the most visited page, and building the statement costs more CPU than
-    running it, as each statement's round trip to the database costs more than a subquery.
+    the dashboard is the most visited page, building the statement costs more CPU than
+    running it, and another statement's round trip costs more than another subquery.
     The row also says whether the person hosts or observes anything ahead, so the dashboard
     asks for the halves of the diary that have sessions and skips the others, and brings the
     first open round with the person's confirmation of it.
