@@ -607,8 +607,7 @@ def main(argv: list[str] | None = None) -> int:
                                           args.think / 1000, args.seed)
             used = CpuUse.now(server.process.pid) - before
             lines, total = report_scenario(title, stats, elapsed)
-            sections += lines + [used.per_request(len([s for v in stats.latencies.values()
-                                                        for s in v])), ""]
+            sections += lines + [used.per_request(total.requests), ""]
             results[scenario] = total
             if scenario == "mixed":
                 mixed_rows = {route: summarise(route, stats.latencies[route], stats.errors[route],

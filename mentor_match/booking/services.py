@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import cache
 
-from sqlalchemy import Select, and_, bindparam, func, or_, select, update
+from sqlalchemy import ColumnElement, Select, and_, bindparam, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import contains_eager, joinedload, selectinload
 
@@ -777,6 +777,18 @@ class Appointment:
         return self.seat is None
 
 
+def live_hosting(person_id, start) -> tuple[ColumnElement[bool], ...]:
+    """A session the person hosts, not cancelled, not over by `start` (values or parameters)."""
+    return (ShadowingSession.master_id == person_id, ShadowingSession.cancelled_at.is_(None),
+            ShadowingSession.ends_at > start)
+
+
+def live_seats(person_id, start) -> tuple[ColumnElement[bool], ...]:
+    """A seat the person holds, not cancelled, not over by `start` (values or parameters)."""
+    return (SessionObserver.apprentice_id == person_id, SessionObserver.cancelled_at.is_(None),
+            SessionObserver.ends_at > start)
+
+
 @cache
 def _diary_queries(bounded: bool, limited: bool, lines: bool) -> tuple[Select, Select]:
     """The hosted and the observed halves of a diary, built once for each shape and reused.
@@ -787,14 +799,9 @@ def _diary_queries(bounded: bool, limited: bool, lines: bool) -> tuple[Select, S
     With `lines`, each session comes with what a diary line shows; without, with only what
     the month calendar shows (the master's name).
     """
-    hosted = select(ShadowingSession).where(
-        ShadowingSession.master_id == bindparam("person_id"),
-        ShadowingSession.cancelled_at.is_(None), ShadowingSession.ends_at > bindparam("start"),
-    )
-    seats = select(SessionObserver).join(SessionObserver.session).where(
-        SessionObserver.apprentice_id == bindparam("person_id"),
-        SessionObserver.cancelled_at.is_(None), SessionObserver.ends_at > bindparam("start"),
-    )
+    person_id, start = bindparam("person_id"), bindparam("start")
+    hosted = select(ShadowingSession).where(*live_hosting(person_id, start))
+    seats = select(SessionObserver).join(SessionObserver.session).where(*live_seats(person_id, start))
     if bounded:
         hosted = hosted.where(ShadowingSession.starts_at < bindparam("end"))
         seats = seats.where(SessionObserver.starts_at < bindparam("end"))

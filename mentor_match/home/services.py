@@ -2,15 +2,15 @@
 from dataclasses import dataclass, field
 from functools import cache
 
-from sqlalchemy import Select, and_, bindparam, exists, func, literal, select, true
+from sqlalchemy import Select, bindparam, exists, func, literal, select, true
 
-from ..booking.services import Appointment, upcoming
+from ..booking.services import Appointment, live_hosting, live_seats, upcoming
 from ..extensions import db
 from ..models import (
-    MonthPlan, Pairing, Person, PersonSkill, Response, Round, RoundStatus, SessionObserver,
-    ShadowingSession, Site, WeeklyWindow, utcnow,
+    Pairing, Person, PersonSkill, Response, SessionObserver, ShadowingSession, Site,
+    WeeklyWindow, utcnow,
 )
-from ..rounds.services import RoundCall
+from ..rounds.services import RoundCall, round_call_query
 from ..tracking.services import count_seats_to_confirm
 
 NEXT_SESSIONS = 3
@@ -50,18 +50,11 @@ def _setup_facts_query(master: bool) -> Select:
     windows = select(WeeklyWindow.id).where(WeeklyWindow.person_id == person_id)
     site_name = select(Site.name).where(Site.id == bindparam("site_id"))
     # The same live sessions booking.upcoming lists, from :now on.
-    hosting_ahead = select(ShadowingSession.id).where(
-        ShadowingSession.master_id == person_id, ShadowingSession.cancelled_at.is_(None),
-        ShadowingSession.ends_at > now,
-    )
-    observing_ahead = select(SessionObserver.id).where(
-        SessionObserver.apprentice_id == person_id, SessionObserver.cancelled_at.is_(None),
-        SessionObserver.ends_at > now,
-    )
-    open_round = (
-        select(Round.month, Round.confirm_by).where(Round.status == RoundStatus.OPEN)
-        .order_by(Round.month).limit(1).subquery("open_round")
-    )
+    hosting_ahead = select(ShadowingSession.id).where(*live_hosting(person_id, now))
+    observing_ahead = select(SessionObserver.id).where(*live_seats(person_id, now))
+    # The round call rounds.round_call_for finds: the first open round, with :person_id's
+    # confirmation of it.
+    call = round_call_query(False).subquery("round_call")
     return (
         select(
             exists(skills).label("has_skills"),
@@ -73,15 +66,12 @@ def _setup_facts_query(master: bool) -> Select:
             site_name.scalar_subquery().label("site_name"),
             exists(hosting_ahead).label("hosting_ahead"),
             exists(observing_ahead).label("observing_ahead"),
-            open_round.c.month.label("round_month"),
-            open_round.c.confirm_by.label("round_confirm_by"),
-            MonthPlan.confirmed_at,
+            call.c.month.label("round_month"),
+            call.c.confirm_by.label("round_confirm_by"),
+            call.c.confirmed_at,
         )
         .select_from(Person)
-        .outerjoin(open_round, true())
-        .outerjoin(MonthPlan, and_(
-            MonthPlan.person_id == Person.id, MonthPlan.month == open_round.c.month
-        ))
+        .outerjoin(call, true())
         .where(Person.id == person_id)
     )
 

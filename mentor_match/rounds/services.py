@@ -171,7 +171,7 @@ class RoundCall:
 
 
 @cache
-def _round_call_query(of_month: bool) -> Select:
+def round_call_query(of_month: bool) -> Select:
     """The first open round (of :month) with :person_id's confirmation, built once per shape.
 
     The dashboard asks this on every visit, and building the statement costs more than
@@ -194,7 +194,7 @@ def round_call_for(person: Person, month: str | None = None) -> RoundCall | None
     if not (person.is_master or person.is_apprentice):
         return None
     params = {"person_id": person.id} if month is None else {"person_id": person.id, "month": month}
-    row = db.session.execute(_round_call_query(month is not None), params).first()
+    row = db.session.execute(round_call_query(month is not None), params).first()
     if row is None:
         return None
     return RoundCall(row.Round.month, row.Round.confirm_by, row.confirmed_at)
