@@ -2,13 +2,14 @@
 import importlib.util
 import os
 import threading
+from contextlib import contextmanager
 from datetime import time
 from pathlib import Path
 
 import pytest
 from flask import g, request_started
 from flask_migrate import upgrade
-from sqlalchemy import create_engine, inspect, text
+from sqlalchemy import create_engine, event, inspect, text
 
 from mentor_match import create_app
 from mentor_match.config import TestConfig
@@ -116,6 +117,22 @@ def _no_csrf_by_default(app, request):
     app.config["WTF_CSRF_ENABLED"] = False
     yield
     app.config["WTF_CSRF_ENABLED"] = True
+
+
+@contextmanager
+def recorded_statements():
+    """Each statement run inside the block, with whether its connection was in autocommit
+    (psycopg says; Python 3.11's sqlite3 has no such attribute, so None there)."""
+    seen: list[tuple[str, bool | None]] = []
+
+    def record(conn, cursor, statement, parameters, context, executemany):
+        seen.append((statement, getattr(conn.connection.driver_connection, "autocommit", None)))
+
+    event.listen(db.engine, "before_cursor_execute", record)
+    try:
+        yield seen
+    finally:
+        event.remove(db.engine, "before_cursor_execute", record)
 
 
 def log_in(client, person, password: str = DEFAULT_PASSWORD):

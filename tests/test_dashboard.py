@@ -11,7 +11,7 @@ from mentor_match.booking import services as booking
 from mentor_match.extensions import db
 from mentor_match.models import MonthPlan, Person, SessionMode, utcnow
 
-from .conftest import log_in
+from .conftest import log_in, recorded_statements
 from .factories import first_open_slot, make_admin, make_round, next_month
 
 HOUR = timedelta(hours=1)
@@ -73,3 +73,22 @@ def test_an_open_round_asks_masters_and_apprentices_to_confirm(app, office):
 
 def test_no_open_round_no_call(app, office):
     assert "matching round is open" not in _dashboard(app, office["apprentices"][0])
+
+
+def test_a_hosts_next_sessions_come_with_their_skill_area_and_site_in_one_statement(app, office):
+    """The host's half of the diary joins each session's micro skill, area and site; only the
+    observers (a collection) follow, by one IN query: four statements in all, not six."""
+    master, tom = office["master"], office["apprentices"][0]
+    slot = first_open_slot(master, tom)
+    booking.book(tom, master, slot.starts_at, slot.starts_at + HOUR, SessionMode.VIRTUAL)
+    client = app.test_client()
+    assert log_in(client, master).status_code == 302
+    client.get("/dashboard")  # the first visit after signing in is like any other; warm it
+    db.session.close()
+    with recorded_statements() as seen:
+        page = client.get("/dashboard").get_data(as_text=True)
+    assert "You host 1 observer" in page and "Negotiation: Anchoring" in page
+    details = [s for s, _ in seen if "micro_skills" in s or "areas" in s]
+    assert len(details) == 1, details
+    assert "FROM shadowing_sessions" in details[0] and "JOIN sites" in details[0], details
+    assert len(seen) == 4, seen  # the person, the facts, the hosted sessions, their observers

@@ -1,7 +1,5 @@
 """How page views use the database: one statement for the signed-in person and their menu
 count, and on PostgreSQL reads without a transaction while writes keep theirs."""
-from contextlib import contextmanager
-
 import pytest
 from flask import current_app
 from sqlalchemy import create_engine, event, select, text
@@ -11,23 +9,8 @@ from sqlalchemy.pool import NullPool
 from mentor_match.extensions import db
 from mentor_match.models import Notification, Person
 
+from .conftest import recorded_statements
 from .factories import make_apprentice, make_master, next_month
-
-
-@contextmanager
-def _statements():
-    """Each statement run inside the block, with whether its connection was in autocommit
-    (psycopg says; Python 3.11's sqlite3 has no such attribute, so None there)."""
-    seen: list[tuple[str, bool | None]] = []
-
-    def record(conn, cursor, statement, parameters, context, executemany):
-        seen.append((statement, getattr(conn.connection.driver_connection, "autocommit", None)))
-
-    event.listen(db.engine, "before_cursor_execute", record)
-    try:
-        yield seen
-    finally:
-        event.remove(db.engine, "before_cursor_execute", record)
 
 
 def _driver_autocommit_during(client, method: str, url: str, **kwargs) -> list[tuple[str, bool | None]]:
@@ -35,7 +18,7 @@ def _driver_autocommit_during(client, method: str, url: str, **kwargs) -> list[t
     # A request in production starts with a session of its own; this test holds one across
     # requests, so end whatever it has open, as a fresh request would find it.
     db.session.close()
-    with _statements() as seen:
+    with recorded_statements() as seen:
         response = getattr(client, method)(url, **kwargs)
     assert response.status_code < 400, response.status_code
     return seen
@@ -51,7 +34,7 @@ def test_the_menu_count_comes_with_the_signed_in_person(login):
     db.session.add_all([Notification(person_id=person.id, text=f"News {n}") for n in range(3)])
     db.session.commit()
     client = login(person)
-    with _statements() as seen:
+    with recorded_statements() as seen:
         page = client.get("/dashboard").get_data(as_text=True)
     assert 'aria-label="3 unread"' in page
     counts = [s for s, _ in seen if "FROM notifications" in s]
@@ -86,7 +69,7 @@ def test_after_a_page_view_the_session_writes_in_a_transaction_again(login):
 
 def test_static_files_need_no_one_loaded_and_stay_cacheable(login):
     client = login(make_apprentice("Ada Quill"))
-    with _statements() as seen:
+    with recorded_statements() as seen:
         response = client.get("/static/style.css")
         response.close()
     assert response.status_code == 200
@@ -140,7 +123,7 @@ def test_the_booking_page_loads_the_master_with_site_skills_and_areas_at_once(lo
     client = login(office["apprentices"][0])
     master_id = office["master"].id
     db.session.close()
-    with _statements() as seen:
+    with recorded_statements() as seen:
         page = client.get(f"/book/{master_id}").get_data(as_text=True)
     assert "Booking HQ" in page and "Negotiation: Anchoring" in page
     touching = [s for s, _ in seen if any(f"FROM {t}" in s or f"JOIN {t}" in s

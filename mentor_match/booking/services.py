@@ -814,16 +814,15 @@ def _diary_queries(bounded: bool, limited: bool, lines: bool) -> tuple[Select, S
             contains_eager(SessionObserver.session).joinedload(ShadowingSession.master)
         )
     # What a diary line shows (_item.html): skill and area, site, master, and for a host the
-    # number of observers. PostgreSQL plans every statement afresh (psycopg drops prepared
-    # statements at each request's ROLLBACK), and each joined table adds planning work
-    # whether or not a row comes back. So an observer's seats, which a dashboard or diary
-    # usually has, bring their session's details in the same statement; hosted sessions,
-    # which most people have none of, load theirs by IN queries only when there are some.
+    # number of observers. Each half brings its sessions' details in its own statement (the
+    # joined tables cost PostgreSQL nothing to plan again: page views keep their prepared
+    # statements); only a host's observers, a collection, come by one IN query when there
+    # are hosted sessions.
     return (
         hosted.options(
             selectinload(ShadowingSession.observers),
-            selectinload(ShadowingSession.micro_skill).joinedload(MicroSkill.area),
-            selectinload(ShadowingSession.site),
+            joinedload(ShadowingSession.micro_skill).joinedload(MicroSkill.area),
+            joinedload(ShadowingSession.site),
         ),
         seats.options(contains_eager(SessionObserver.session).options(
             joinedload(ShadowingSession.master),
