@@ -7,7 +7,10 @@ An organisation of --people people (a fifth of them masters, a tenth of those al
 apprentices, about 10% remote, one admin) is seeded in bulk with the seeding functions of
 benchmarks.rounds, into a scratch PostgreSQL database (default `mentor_match_load`; never
 `test`). Every master is set open to bookings. With --reuse an existing organisation of
-the same size is kept as it is (bookings made by earlier runs stay).
+the same size is kept as it is (bookings made by earlier runs stay, and ANALYZE refreshes
+the planner's statistics for them). Each run's bookings fill the same 50 people's diaries,
+so their dashboards grow heavier from run to run: compare --reuse runs only with each other
+in the order they ran, and figures across changes on fresh seeds.
 
 Then `gunicorn -w WORKERS --threads 1 wsgi:app` is started on a free local port with
 DATABASE_URL, a fixed SECRET_KEY and COOKIE_SECURE=0, and --users distinct seeded
@@ -116,10 +119,16 @@ def seed_or_reuse(args) -> tuple[str, str, float | None]:
         with app.app_context():
             upgrade()  # an organisation seeded before a newer migration gets its columns
         engine = create_engine(args.database_url)
-        with engine.connect() as connection:
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
             version = connection.scalar(text("SELECT version()"))
+            # Earlier runs' bookings came after the seed's ANALYZE. A server running autovacuum
+            # would have counted them since; this machine's PostgreSQL runs without it, and
+            # plans made for empty session tables (a nested loop over every seat) would be
+            # measured instead of the pages.
+            connection.execute(text("ANALYZE"))
         engine.dispose()
-        return version, f"reused the {args.people:,} people already seeded", None
+        return version, (f"reused the {args.people:,} people already seeded, with the bookings "
+                         "of earlier runs (statistics refreshed by ANALYZE)"), None
     version = rounds.prepare_database(args.database_url)  # refuses test, postgres, templates
     app, _ = rounds.build_app(args.database_url)
     from flask_migrate import upgrade
