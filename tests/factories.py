@@ -185,6 +185,23 @@ def make_confirmed_plan(person: Person, month: str | None = None, **limits) -> M
     return make_month_plan(person, month or next_month(), confirmed_at=utcnow(), **limits)
 
 
+def make_small_round_organisation(site_name: str = "Round HQ") -> dict:
+    """Two masters of anchoring and three apprentices at one site, all free on Tuesday and
+    Thursday mornings, each with a confirmed plan for next month's round."""
+    site = make_site(site_name, "Europe/London")
+    skill = make_area("Negotiation", skills=("Anchoring",)).micro_skills[0]
+    masters = [make_master(f"Master {n}", site=site) for n in (1, 2)]
+    apprentices = [make_apprentice(f"Apprentice {n}", site=site) for n in (1, 2, 3)]
+    for person in masters + apprentices:
+        is_master = person in masters
+        give_skill(person, skill, "master" if is_master else "apprentice",
+                   hosts=is_master, develops=not is_master)
+        for weekday in (1, 3):
+            make_weekly_window(person, weekday=weekday, start=time(9), end=time(12))
+        make_confirmed_plan(person, max_hosting_hours=6, observation_hours=4, max_apprentices=2)
+    return {"site": site, "skill": skill, "masters": masters, "apprentices": apprentices}
+
+
 def first_open_slot(master, apprentice, day_offset: int = 0):
     """The master's first bookable hour on the n-th day with open times next month."""
     slots = [s for s in booking.open_slots(master, apprentice, Month.parse(next_month())) if s.bookable]

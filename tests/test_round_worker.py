@@ -38,14 +38,10 @@ from mentor_match.rounds import jobs, services
 from .conftest import need_service
 from .factories import (
     _default_hash,
-    give_skill,
-    make_apprentice,
     make_area,
-    make_confirmed_plan,
-    make_master,
     make_round,
     make_site,
-    make_weekly_window,
+    make_small_round_organisation,
     next_month,
 )
 
@@ -179,25 +175,10 @@ def start_worker(app, redis_queue, tmp_path):
         worker.stop()
 
 
-def _organisation():
-    """Two masters of anchoring and three apprentices, free on Tuesday and Thursday mornings."""
-    site = make_site("Worker HQ", "Europe/London")
-    skill = make_area("Negotiation", skills=("Anchoring",)).micro_skills[0]
-    masters = [make_master(f"Master {n}", site=site) for n in (1, 2)]
-    apprentices = [make_apprentice(f"Apprentice {n}", site=site) for n in (1, 2, 3)]
-    for person in masters + apprentices:
-        is_master = person in masters
-        give_skill(person, skill, "master" if is_master else "apprentice",
-                   hosts=is_master, develops=not is_master)
-        for weekday in (1, 3):
-            make_weekly_window(person, weekday=weekday, start=clock(9), end=clock(12))
-        make_confirmed_plan(person, max_hosting_hours=6, observation_hours=4, max_apprentices=2)
-    return masters, apprentices
-
-
 @pytest.fixture
 def organisation():
-    return _organisation()
+    """Two masters of anchoring and three apprentices, free on Tuesday and Thursday mornings."""
+    return make_small_round_organisation("Worker HQ")
 
 
 @pytest.fixture

@@ -1,6 +1,6 @@
 """A round's life through its services: snapshot, run, publish, answer, fill, favour."""
 import json
-from datetime import datetime, time, timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from sqlalchemy import func, select
@@ -24,32 +24,16 @@ from mentor_match.rounds.publication import publish
 from .factories import (
     give_skill,
     make_apprentice,
-    make_area,
-    make_confirmed_plan,
-    make_master,
     make_month_plan,
     make_round,
-    make_site,
-    make_weekly_window,
+    make_small_round_organisation,
     next_month,
 )
 
 
 @pytest.fixture
 def organisation():
-    """Two masters of anchoring and three apprentices, free on Tuesday and Thursday mornings."""
-    site = make_site("Round HQ", "Europe/London")
-    skill = make_area("Negotiation", skills=("Anchoring",)).micro_skills[0]
-    masters = [make_master(f"Master {n}", site=site) for n in (1, 2)]
-    apprentices = [make_apprentice(f"Apprentice {n}", site=site) for n in (1, 2, 3)]
-    for person in masters + apprentices:
-        is_master = person in masters
-        give_skill(person, skill, "master" if is_master else "apprentice",
-                   hosts=is_master, develops=not is_master)
-        for weekday in (1, 3):
-            make_weekly_window(person, weekday=weekday, start=time(9), end=time(12))
-        make_confirmed_plan(person, max_hosting_hours=6, observation_hours=4, max_apprentices=2)
-    return {"site": site, "skill": skill, "masters": masters, "apprentices": apprentices}
+    return make_small_round_organisation()
 
 
 def run_now(round_, kind=RunKind.FULL):
