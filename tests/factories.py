@@ -185,9 +185,11 @@ def make_confirmed_plan(person: Person, month: str | None = None, **limits) -> M
     return make_month_plan(person, month or next_month(), confirmed_at=utcnow(), **limits)
 
 
-def make_small_round_organisation(site_name: str = "Round HQ") -> dict:
+def make_small_round_organisation(site_name: str = "Round HQ", **plan_limits) -> dict:
     """Two masters of anchoring and three apprentices at one site, all free on Tuesday and
-    Thursday mornings, each with a confirmed plan for next month's round."""
+    Thursday mornings, each with a confirmed plan for next month's round (with `plan_limits`,
+    by default 6 hosting hours and 2 apprentices a master, 4 observation hours each)."""
+    plan_limits = plan_limits or {"max_hosting_hours": 6, "observation_hours": 4, "max_apprentices": 2}
     site = make_site(site_name, "Europe/London")
     skill = make_area("Negotiation", skills=("Anchoring",)).micro_skills[0]
     masters = [make_master(f"Master {n}", site=site) for n in (1, 2)]
@@ -198,7 +200,7 @@ def make_small_round_organisation(site_name: str = "Round HQ") -> dict:
                    hosts=is_master, develops=not is_master)
         for weekday in (1, 3):
             make_weekly_window(person, weekday=weekday, start=time(9), end=time(12))
-        make_confirmed_plan(person, max_hosting_hours=6, observation_hours=4, max_apprentices=2)
+        make_confirmed_plan(person, **plan_limits)
     return {"site": site, "skill": skill, "masters": masters, "apprentices": apprentices}
 
 

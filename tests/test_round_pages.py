@@ -2,7 +2,7 @@
 import io
 import json
 import threading
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import func, select
@@ -27,16 +27,12 @@ from mentor_match.rounds.encoder import encode_round
 from mentor_match.rounds.publication import publish
 
 from .factories import (
-    give_skill,
     make_admin,
     make_apprentice,
-    make_area,
     make_confirmed_plan,
-    make_master,
     make_month_plan,
     make_round,
-    make_site,
-    make_weekly_window,
+    make_small_round_organisation,
     next_month,
 )
 
@@ -53,18 +49,7 @@ def admin():
 @pytest.fixture
 def people():
     """Two masters and three apprentices who have all confirmed for next month."""
-    site = make_site("Pages HQ", "Europe/London")
-    skill = make_area("Negotiation", skills=("Anchoring",)).micro_skills[0]
-    masters = [make_master(f"Master {n}", site=site) for n in (1, 2)]
-    apprentices = [make_apprentice(f"Apprentice {n}", site=site) for n in (1, 2, 3)]
-    for person in masters + apprentices:
-        is_master = person in masters
-        give_skill(person, skill, "master" if is_master else "apprentice",
-                   hosts=is_master, develops=not is_master)
-        make_weekly_window(person, weekday=1, start=time(9), end=time(12))
-        make_weekly_window(person, weekday=3, start=time(9), end=time(12))
-        make_confirmed_plan(person, observation_hours=4)
-    return {"masters": masters, "apprentices": apprentices, "skill": skill}
+    return make_small_round_organisation("Pages HQ", observation_hours=4)
 
 
 def finished_run(round_) -> RoundRun:
