@@ -17,11 +17,21 @@ $(STAMP): pyproject.toml | $(BIN)/python
 
 install: $(STAMP)
 
+# Outside debug the site will not start without SITE_URL and SECRET_KEY. Locally: this
+# address, and a random key made once and kept in instance/ (so sessions survive restarts).
+SITE_URL ?= http://127.0.0.1:5000
+KEY_FILE := instance/secret_key
+LOCAL_ENV = SITE_URL='$(SITE_URL)' SECRET_KEY="$$(cat $(KEY_FILE))"
+
+$(KEY_FILE): | $(BIN)/python
+	mkdir -p instance
+	umask 077 && $(BIN)/python -c 'import secrets; print(secrets.token_hex(32))' > $@
+
 ## demo: install, migrate a SQLite database under instance/, seed the demo organisation, serve it.
-demo: install
-	$(FLASK) db upgrade
-	$(FLASK) seed-demo
-	COOKIE_SECURE=0 $(FLASK) run --host 127.0.0.1 --port 5000
+demo: install $(KEY_FILE)
+	$(LOCAL_ENV) $(FLASK) db upgrade
+	$(LOCAL_ENV) $(FLASK) seed-demo
+	$(LOCAL_ENV) COOKIE_SECURE=0 $(FLASK) run --host 127.0.0.1 --port 5000
 
 ## browser: Debian's Chromium, which the browser tests drive through Playwright.
 browser:
@@ -33,8 +43,8 @@ test: install browser
 
 ## worker: run queued round runs and round mail from the Redis queue at REDIS_URL (default local db 0).
 worker: REDIS_URL ?= redis://127.0.0.1:6379/0
-worker: install
-	REDIS_URL='$(REDIS_URL)' $(FLASK) rounds worker
+worker: install $(KEY_FILE)
+	$(LOCAL_ENV) REDIS_URL='$(REDIS_URL)' $(FLASK) rounds worker
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache

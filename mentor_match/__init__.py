@@ -5,6 +5,7 @@ import logging
 import secrets
 from pathlib import Path
 from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
 
 from .config import PROJECT_ROOT, Config
 
@@ -33,7 +34,7 @@ def create_app(config: type[Config] | dict | None = None) -> Flask:
         app.config.update(config)
     else:
         app.config.from_object(config or Config)
-    _ensure_secret_key(app)
+    _require_settings(app)
     logging.basicConfig(level=logging.INFO)
 
     db.init_app(app)
@@ -80,10 +81,49 @@ def create_app(config: type[Config] | dict | None = None) -> Flask:
     return app
 
 
-def _ensure_secret_key(app: Flask) -> None:
-    """Use SECRET_KEY from the environment, or a random one kept under instance/ for local use."""
-    if app.config.get("SECRET_KEY"):
-        return
+# Where a debug server or the test suite is reached when SITE_URL is not set.
+LOCAL_SITE_URL = "http://127.0.0.1:5000"
+
+
+class MissingSetting(RuntimeError):
+    """A setting the site cannot run safely without, named so the operator can set it."""
+
+
+def _require_settings(app: Flask) -> None:
+    """Refuse to start without SITE_URL and SECRET_KEY, except in debug and tests.
+
+    A guessed SITE_URL would put a wrong host in every mailed link; a made-up SECRET_KEY
+    would differ between web processes and workers, so sessions and links signed by one
+    would fail in another. Locally (debug, tests) both get safe stand-ins.
+    """
+    local = app.debug or app.testing
+    if not app.config.get("SITE_URL"):
+        if not local:
+            raise MissingSetting(
+                "SITE_URL is not set. Set it to the address people use to reach the site, "
+                "e.g. SITE_URL=https://mentor.example.org: every link in mail is built on it."
+            )
+        app.config["SITE_URL"] = LOCAL_SITE_URL
+    site = urlsplit(app.config["SITE_URL"])
+    if site.scheme not in {"http", "https"} or not site.hostname:
+        raise MissingSetting(
+            f"SITE_URL={app.config['SITE_URL']!r} is not an http(s) address with a host name, "
+            "e.g. https://mentor.example.org."
+        )
+    if not app.config.get("TRUSTED_HOSTS"):
+        app.config["TRUSTED_HOSTS"] = [site.hostname]
+    if not app.config.get("SECRET_KEY"):
+        if not local:
+            raise MissingSetting(
+                "SECRET_KEY is not set. Set it to a long random value, the same in every web "
+                "process and worker, e.g. from: python -c 'import secrets; "
+                "print(secrets.token_hex(32))'."
+            )
+        _local_secret_key(app)
+
+
+def _local_secret_key(app: Flask) -> None:
+    """A random key kept under instance/, so a local server keeps its sessions across restarts."""
     key_file = Path(app.instance_path) / "secret_key"
     key_file.parent.mkdir(parents=True, exist_ok=True)
     if not key_file.exists():

@@ -47,8 +47,13 @@ class Config:
     MAIL_USE_TLS = _flag("MAIL_USE_TLS", True)
     MAIL_SENDER = os.environ.get("MAIL_SENDER", "Mentor Match <no-reply@mentor-match.local>")
 
-    # Used to build absolute links in mail (password resets, invitations).
-    SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:5000")
+    # Where people reach the site, e.g. https://mentor.example.org: every absolute link the site
+    # writes (mail, calendar feeds, records) is built on it, never on a request's Host header.
+    # Required outside debug and tests (create_app refuses to start without it).
+    SITE_URL = os.environ.get("SITE_URL", "")
+    # Host names requests may carry; others get 400. Empty means SITE_URL's host alone.
+    TRUSTED_HOSTS = [host.strip() for host in os.environ.get("TRUSTED_HOSTS", "").split(",")
+                     if host.strip()] or None
 
     # The largest request body accepted (uploaded round solutions are the largest files).
     MAX_CONTENT_LENGTH = 64 * 1024 * 1024
@@ -70,6 +75,9 @@ class TestConfig(Config):
 
     TESTING = True
     SECRET_KEY = "test-secret-key"
+    # Flask's test client asks for http://localhost/; the browser tests' server is 127.0.0.1.
+    SITE_URL = "http://localhost"
+    TRUSTED_HOSTS = ["localhost", "127.0.0.1"]
     # A file, not an in-memory database, so background threads and worker processes see it.
     SQLALCHEMY_DATABASE_URI = os.environ.get("TEST_DATABASE_URL") or (
         f"sqlite:///{tempfile.gettempdir()}/mentor-match-tests-{os.getpid()}.sqlite"

@@ -1,11 +1,17 @@
-"""Absolute links for mail: from the request's host when there is one, else SITE_URL."""
-from flask import current_app, has_request_context, url_for
+"""Absolute links (mail, calendar feeds, records): always on SITE_URL, never the request's host.
+
+A link built from the Host header of the request that caused it would let anyone who can
+send a request choose where a victim's reset link points (Host header poisoning).
+"""
+from urllib.parse import urlsplit
+
+from flask import current_app
 
 
 def absolute_url(endpoint: str, **values) -> str:
-    """A full URL to an endpoint, also from background jobs and commands (no request)."""
-    if has_request_context():
-        return url_for(endpoint, _external=True, **values)
-    base = current_app.config["SITE_URL"].rstrip("/")
-    with current_app.test_request_context(base_url=base):
-        return url_for(endpoint, _external=True, **values)
+    """A full URL to an endpoint on SITE_URL, the same from a request, a job or a command."""
+    site = urlsplit(current_app.config["SITE_URL"])
+    adapter = current_app.url_map.bind(
+        site.netloc, script_name=site.path.rstrip("/") or "/", url_scheme=site.scheme
+    )
+    return adapter.build(endpoint, values, force_external=True)

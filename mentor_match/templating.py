@@ -2,9 +2,10 @@
 from datetime import datetime
 from functools import cache
 
-from flask import Flask, g, render_template, request
+from flask import Flask, Response, g, render_template, request
 from flask_login import current_user
 from sqlalchemy import Select, bindparam, func, select
+from werkzeug.exceptions import SecurityError
 
 from .zones import in_zone
 
@@ -33,7 +34,10 @@ def _unread_count() -> Select:
 
 
 def init_templating(app: Flask) -> None:
+    from .links import absolute_url
+
     app.add_template_filter(local_time, "local_time")
+    app.add_template_global(absolute_url, "absolute_url")
 
     @app.context_processor
     def unread_notifications() -> dict:
@@ -58,6 +62,13 @@ def init_templating(app: Flask) -> None:
     def not_found(error):
         return render_template("errors/error.html", code=404,
                                message="There is nothing at that address."), 404
+
+    @app.errorhandler(SecurityError)
+    def untrusted_host(error):
+        # Plain text: with a refused host there is no URL adapter, so no page can be built.
+        site = app.config["SITE_URL"]
+        return Response(f"This site answers only at {site}; the request's Host was refused.\n",
+                        status=400, mimetype="text/plain")
 
     @app.errorhandler(400)
     def bad_request(error):

@@ -95,6 +95,7 @@ class WorkerProcess:
             "REDIS_URL": REDIS_URL,
             "ROUND_RUN_STALE_SECONDS": str(STALE_SECONDS),
             "SECRET_KEY": "worker-test-secret",
+            "SITE_URL": app.config["SITE_URL"],
             "PYTHONUNBUFFERED": "1",
         })
         self.log_path = log_path
@@ -444,7 +445,7 @@ def test_cli_run_interrupted_with_ctrl_c_cancels_the_run(app, big_organisation, 
     """A real process: SIGINT (Ctrl-C) cancels the run, waits for it to stop, exits 1."""
     round_ = make_round()
     env = dict(os.environ, DATABASE_URL=app.config["SQLALCHEMY_DATABASE_URI"],
-               SECRET_KEY="cli-test-secret", REDIS_URL="", PYTHONUNBUFFERED="1")
+               SECRET_KEY="cli-test-secret", SITE_URL=app.config["SITE_URL"], REDIS_URL="", PYTHONUNBUFFERED="1")
     log_path = tmp_path / "run.log"
     with open(log_path, "wb") as log:
         process = subprocess.Popen(

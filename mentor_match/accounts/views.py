@@ -5,6 +5,7 @@ from flask import Blueprint, flash, redirect, render_template, request, session,
 from flask_login import current_user, login_required, login_user, logout_user
 
 from ..forms import site_choices, site_from_choice
+from ..links import absolute_url
 from ..security import is_local_url
 from . import services
 from .forms import ChangePasswordForm, ForgotPasswordForm, LoginForm, ResetPasswordForm, SignupForm
@@ -104,7 +105,7 @@ def forgot_password():
     if form.validate_on_submit():
         services.send_password_reset(
             form.email.data,
-            lambda token: url_for("accounts.reset_password", token=token, _external=True),
+            lambda token: absolute_url("accounts.reset_password", token=token),
         )
         flash(
             "If that address has an account, a reset link is on its way. It works for one hour.",

@@ -8,7 +8,7 @@ from __future__ import annotations
 import secrets
 from datetime import UTC, datetime, timedelta
 
-from flask import current_app, url_for
+from flask import current_app
 from icalendar import Calendar, Event
 from sqlalchemy import or_, select
 from sqlalchemy.orm import joinedload, selectinload
@@ -53,7 +53,7 @@ def session_ics_link(session: ShadowingSession) -> str:
 def feed_urls(person: Person) -> tuple[str, str]:
     """The person's feed address as a web link (https on a site served over https) and as
     a webcal:// link, which opens a calendar app's subscribe dialog when clicked."""
-    web = url_for("calendars.feed", token=person.calendar_token, _external=True)
+    web = absolute_url("calendars.feed", token=person.calendar_token)
     return web, "webcal://" + web.split("://", 1)[1]
 
 

@@ -6,6 +6,7 @@ import json
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
+from ..links import absolute_url
 from ..models import Person
 from . import services
 from .forms import VerifyForm
@@ -81,7 +82,7 @@ def document(code: str):
             message="This mastery record has been revoked by its owner.",
         ), 410
     body = json.dumps(
-        services.signed_document(record, url_for("records.verify", _external=True)),
+        services.signed_document(record, absolute_url("records.verify")),
         indent=2, ensure_ascii=False,
     )
     response = Response(body + "\n", mimetype="application/json")
