@@ -197,6 +197,8 @@ class Server:
             self.port = probe.getsockname()[1]
         env = dict(os.environ, DATABASE_URL=url, SECRET_KEY=SECRET_KEY, COOKIE_SECURE="0",
                    SITE_URL=f"http://127.0.0.1:{self.port}",
+                   # Every simulated person signs in from 127.0.0.1: one client to the limits.
+                   RATELIMIT_ENABLED="0",
                    REDIS_URL="", MAIL_SERVER="")
         self.log = open(log_path, "w")  # noqa: SIM115 (closed in stop())
         gunicorn = PROJECT_ROOT / ".venv" / "bin" / "gunicorn"

@@ -46,9 +46,17 @@ def create_app(config: type[Config] | dict | None = None) -> Flask:
     csrf.init_app(app)
 
     from . import models  # noqa: F401  (register every table with the metadata)
+    from .limits import init_limits
     from .security import init_security
 
     init_security(app)
+    init_limits(app)
+    if app.config["PROXY_HOPS"]:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        # Never X-Forwarded-Host: links come from SITE_URL and the Host is checked as sent.
+        hops = app.config["PROXY_HOPS"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]
 
     from .accounts.views import bp as accounts_bp
     from .admin.views import bp as admin_bp

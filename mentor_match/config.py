@@ -33,8 +33,33 @@ class Config:
     SESSION_COOKIE_SAMESITE = "Lax"
     SESSION_COOKIE_SECURE = _flag("COOKIE_SECURE", True)
 
-    # At most this many failed log-ins per account per hour, then a lock-out message.
+    # After this many failed log-ins in an hour from one client to one account, that client is
+    # locked out of that account for the hour; the owner, from anywhere else, still gets in.
     LOGIN_FAILURES_PER_HOUR = 100
+
+    # Rate limits (mentor_match/limits.py), in Flask-Limiter's notation. Counted in Redis when
+    # REDIS_URL is set (every web process shares the counts), otherwise in this process' memory.
+    RATELIMIT_ENABLED = _flag("RATELIMIT_ENABLED", True)
+    RATELIMIT_HEADERS_ENABLED = True  # Retry-After on every 429
+    RATELIMIT_KEY_PREFIX = "mentor-match"
+    # A Redis outage must not close the log-in page: count in memory until it is back.
+    RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True
+    RATELIMIT_SWALLOW_ERRORS = True
+    # Behind this many reverse proxies, the client's address is the one they add to
+    # X-Forwarded-For (and https from X-Forwarded-Proto); 0 trusts no such header.
+    PROXY_HOPS = int(os.environ.get("PROXY_HOPS", "0"))
+    LOGIN_LIMIT_PER_CLIENT = "20 per minute;200 per hour"
+    # Failed log-ins to one account from any client; a browser that signed in to the account
+    # before (its owner's, known by a signed cookie) is not held back by it.
+    LOGIN_LIMIT_PER_ACCOUNT = "10 per minute;100 per hour"
+    RESET_LIMIT_PER_CLIENT = "5 per minute;30 per hour"
+    RESET_LIMIT_PER_ACCOUNT = "2 per 10 minutes;5 per day"
+    SIGNUP_LIMIT_PER_CLIENT = "5 per minute;30 per hour"
+    SIGNUP_LIMIT_PER_ACCOUNT = "2 per 10 minutes;5 per day"
+    VERIFY_LIMIT_PER_CLIENT = "30 per minute;300 per hour"
+    VERIFY_LIMIT_PER_ACCOUNT = "60 per minute"
+    API_LIMIT_PER_CLIENT = "300 per minute"
+    API_LIMIT_PER_ACCOUNT = "120 per minute;3000 per hour"
     PASSWORD_RESET_MAX_AGE = timedelta(hours=1)
     # An invitation to a person added by import: its set-your-password link lasts a week.
     INVITATION_MAX_AGE = timedelta(days=7)
@@ -83,6 +108,8 @@ class TestConfig(Config):
         f"sqlite:///{tempfile.gettempdir()}/mentor-match-tests-{os.getpid()}.sqlite"
     )
     REDIS_URL = ""
+    # Tests sign in hundreds of times from one address; tests/test_rate_limits.py turns it on.
+    RATELIMIT_ENABLED = False
     ROUND_HEARTBEAT_SECONDS = 0.2
     SESSION_COOKIE_SECURE = False
     MAIL_SERVER = ""

@@ -75,10 +75,14 @@ def test_login_refuses_wrong_password_and_records_it(client):
     assert db.session.scalar(select(func.count()).select_from(FailedLogin)) == 1
 
 
-def test_login_locks_out_after_100_failures_in_an_hour(client, app):
-    person = make_person()
-    db.session.add_all(FailedLogin(person_id=person.id) for _ in range(99))
+def _fail_99_times(person, client="127.0.0.1"):
+    db.session.add_all(FailedLogin(person_id=person.id, client=client) for _ in range(99))
     db.session.commit()
+
+
+def test_login_locks_out_one_client_after_100_failures_in_an_hour(client, app):
+    person = make_person()
+    _fail_99_times(person)
     # The 100th failure is still an ordinary refusal...
     page = client.post("/login", data={"email": person.email, "password": "nope nope"},
                        follow_redirects=True).get_data(as_text=True)
@@ -86,8 +90,40 @@ def test_login_locks_out_after_100_failures_in_an_hour(client, app):
     # ...and then even the right password is refused with a clear lock-out message.
     page = client.post("/login", data={"email": person.email, "password": DEFAULT_PASSWORD},
                        follow_redirects=True).get_data(as_text=True)
-    assert "locked after too many failed log-ins" in page
+    assert ("Too many failed log-ins to this account from here: it is locked for you for an "
+            "hour. Reset your password to get in now.") in page
     assert client.get("/dashboard").status_code == 302
+
+
+def test_a_strangers_failures_do_not_lock_the_owner_out(app):
+    """100 wrong passwords from one address; the owner, elsewhere, logs in at once."""
+    person = make_person()
+    _fail_99_times(person, client="203.0.113.66")
+    stranger = app.test_client()
+    stranger.environ_base["REMOTE_ADDR"] = "203.0.113.66"
+    stranger.post("/login", data={"email": person.email, "password": "nope nope"})
+    assert "locked for you" in stranger.post(
+        "/login", data={"email": person.email, "password": DEFAULT_PASSWORD}).get_data(as_text=True)
+    owner = app.test_client()
+    owner.environ_base["REMOTE_ADDR"] = "198.51.100.7"
+    assert owner.post("/login", data={"email": person.email,
+                                      "password": DEFAULT_PASSWORD}).status_code == 302
+
+
+def test_a_password_reset_lifts_the_lock(client):
+    from mentor_match.accounts.services import make_reset_token
+
+    person = make_person()
+    _fail_99_times(person)
+    client.post("/login", data={"email": person.email, "password": "nope nope"})
+    assert "locked for you" in client.post(
+        "/login", data={"email": person.email, "password": DEFAULT_PASSWORD}).get_data(as_text=True)
+    response = client.post(f"/reset-password/{make_reset_token(person)}", data={
+        "password": "brand new passphrase", "confirm": "brand new passphrase"})
+    assert response.status_code == 302
+    assert db.session.scalar(select(func.count()).select_from(FailedLogin)) == 0
+    assert client.post("/login", data={"email": person.email,
+                                       "password": "brand new passphrase"}).status_code == 302
 
 
 @pytest.mark.parametrize("target", [

@@ -3,7 +3,7 @@ from datetime import UTC, datetime, timedelta
 
 from flask import current_app
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 
 from ..extensions import db
 from ..mail.services import send_mail
@@ -53,31 +53,35 @@ def register_person(
     return person
 
 
-def _recent_failures(person: Person) -> int:
+def _failures_within_the_hour(person: Person, client: str) -> int:
     since = datetime.now(UTC) - timedelta(hours=1)
     return db.session.scalar(
-        select(func.count()).where(FailedLogin.person_id == person.id, FailedLogin.at >= since)
+        select(func.count()).where(
+            FailedLogin.person_id == person.id, FailedLogin.client == client,
+            FailedLogin.at >= since,
+        )
     ) or 0
 
 
-def authenticate(email: str, password: str) -> Person:
+def authenticate(email: str, password: str, *, client: str) -> Person:
     """The person with these credentials, or AccountError saying why not.
 
-    After LOGIN_FAILURES_PER_HOUR failed attempts in the last hour the account is locked
-    whatever the password, so guessing cannot continue.
+    After LOGIN_FAILURES_PER_HOUR failed attempts within the hour from one client, that client
+    is locked out of the account whatever the password, so guessing from it cannot continue;
+    every other client, the owner's included, logs in as before. A new password lifts it.
     """
     person = find_person_by_email(email)
     if person is None:
         verify_password(_DUMMY_HASH, password)
         raise AccountError("That email and password do not match an account.")
     limit = current_app.config["LOGIN_FAILURES_PER_HOUR"]
-    if _recent_failures(person) >= limit:
+    if _failures_within_the_hour(person, client) >= limit:
         raise AccountError(
-            "This account is locked after too many failed log-ins. Try again in an hour, "
-            "or reset your password."
+            "Too many failed log-ins to this account from here: it is locked for you for an "
+            "hour. Reset your password to get in now."
         )
     if not verify_password(person.password_hash, password):
-        db.session.add(FailedLogin(person_id=person.id))
+        db.session.add(FailedLogin(person_id=person.id, client=client))
         db.session.commit()
         raise AccountError("That email and password do not match an account.")
     if not person.active:
@@ -86,10 +90,12 @@ def authenticate(email: str, password: str) -> Person:
 
 
 def change_password(person: Person, new_password: str) -> None:
-    """Set a new password and end every existing session of the person; commits."""
+    """Set a new password, end every session of the person and lift any lock-out; commits."""
     person.password_hash = hash_password(new_password)
     person.password_changed_at = datetime.now(UTC)
     person.end_sessions()
+    # Guesses at the old password say nothing about the new one: every client starts afresh.
+    db.session.execute(delete(FailedLogin).where(FailedLogin.person_id == person.id))
     db.session.commit()
 
 

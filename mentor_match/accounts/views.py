@@ -5,6 +5,9 @@ from flask import Blueprint, flash, redirect, render_template, request, session,
 from flask_login import current_user, login_required, login_user, logout_user
 
 from ..forms import site_choices, site_from_choice
+from ..limits import (
+    client_address, configured, form_email, is_known_device, limiter, remember_device,
+)
 from ..links import absolute_url
 from ..security import is_local_url
 from . import services
@@ -27,6 +30,8 @@ def _start_session(person) -> None:
 
 
 @bp.route("/signup", methods=["GET", "POST"])
+@limiter.limit(configured("SIGNUP_LIMIT_PER_CLIENT"), methods=["POST"])
+@limiter.limit(configured("SIGNUP_LIMIT_PER_ACCOUNT"), key_func=form_email, methods=["POST"])
 def signup():
     """Create an account as a master, an apprentice, or both."""
     if current_user.is_authenticated:
@@ -54,6 +59,10 @@ def signup():
 
 
 @bp.route("/login", methods=["GET", "POST"])
+@limiter.limit(configured("LOGIN_LIMIT_PER_CLIENT"), methods=["POST"])
+@limiter.limit(configured("LOGIN_LIMIT_PER_ACCOUNT"), key_func=form_email, methods=["POST"],
+               exempt_when=is_known_device,
+               deduct_when=lambda response: response.status_code != 302)
 def login():
     """Log in with email and password."""
     if current_user.is_authenticated:
@@ -61,12 +70,15 @@ def login():
     form = LoginForm()
     if form.validate_on_submit():
         try:
-            person = services.authenticate(form.email.data, form.password.data)
+            person = services.authenticate(form.email.data, form.password.data,
+                                           client=client_address())
         except services.AccountError as refusal:
             flash(str(refusal), "error")
         else:
             _start_session(person)
-            return redirect(_safe_next(request.args.get("next")))
+            response = redirect(_safe_next(request.args.get("next")))
+            remember_device(response, person.email)
+            return response
     return render_template("accounts/login.html", form=form)
 
 
@@ -99,6 +111,8 @@ def change_password():
 
 
 @bp.route("/forgot-password", methods=["GET", "POST"])
+@limiter.limit(configured("RESET_LIMIT_PER_CLIENT"), methods=["POST"])
+@limiter.limit(configured("RESET_LIMIT_PER_ACCOUNT"), key_func=form_email, methods=["POST"])
 def forgot_password():
     """Ask for a password-reset link by mail."""
     form = ForgotPasswordForm()

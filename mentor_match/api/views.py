@@ -18,6 +18,7 @@ from ..availability.expansion import Month, MonthError
 from ..availability.services import availability_by_person, default_month
 from ..booking import services as booking
 from ..extensions import csrf, db
+from ..limits import api_token, configured, limiter, retry_after_seconds, too_many_message
 from ..models import Area, Event, Pairing, Person, PersonSkill, Round, SessionMode
 from ..rounds import services as rounds
 from ..tracking import hours as tracking
@@ -27,6 +28,8 @@ from .openapi import MAX_EVENTS, MAX_ID, MAX_PER_PAGE, openapi_document
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 # The API authenticates by bearer token, never by cookie, so CSRF does not apply to it.
 csrf.exempt(bp)
+limiter.limit(configured("API_LIMIT_PER_CLIENT"))(bp)
+limiter.limit(configured("API_LIMIT_PER_ACCOUNT"), key_func=api_token)(bp)
 
 PREFIX = "/api/v1/"
 
@@ -61,8 +64,11 @@ def _api_error(error: ApiError):
 @bp.errorhandler(403)
 @bp.errorhandler(404)
 @bp.errorhandler(413)
+@bp.errorhandler(429)
 def _http_error(error: HTTPException):
     code = (error.name or "error").lower().replace(" ", "_")
+    if error.code == 429:  # Flask-Limiter's description is the limit's notation, not a sentence
+        return error_response(429, code, too_many_message(retry_after_seconds()))
     return error_response(error.code or 500, code, error.description or error.name)
 
 

@@ -114,11 +114,17 @@ class Person(UserMixin, db.Model):
 
 
 class FailedLogin(db.Model):
-    """One failed log-in attempt, kept to lock an account out after too many in an hour."""
+    """One failed log-in attempt, from one client: too many from it lock that client out.
+
+    Counted per account and client, so a stranger's guessing locks only the stranger out,
+    never the owner signing in from elsewhere (mentor_match.accounts.services.authenticate).
+    """
 
     __tablename__ = "failed_logins"
-    __table_args__ = (Index("ix_failed_logins_person_at", "person_id", "at"),)
+    __table_args__ = (Index("ix_failed_logins_person_client_at", "person_id", "client", "at"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"))
+    # The client's address as the site saw it (see PROXY_HOPS); 45 holds any IPv6 text form.
+    client: Mapped[str] = mapped_column(String(45), default="")
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

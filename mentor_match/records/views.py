@@ -6,6 +6,7 @@ import json
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
+from ..limits import configured, limiter, record_code
 from ..links import absolute_url
 from ..models import Person
 from . import services
@@ -93,6 +94,8 @@ def document(code: str):
 
 
 @bp.route("/verify", methods=["GET", "POST"])
+@limiter.limit(configured("VERIFY_LIMIT_PER_CLIENT"))
+@limiter.limit(configured("VERIFY_LIMIT_PER_ACCOUNT"), key_func=record_code)
 def verify():
     """Check a code, and optionally a pasted document, against what the site signed."""
     form = VerifyForm(code=request.args.get("code", ""))
