@@ -80,8 +80,11 @@ def app():
 @pytest.fixture(autouse=True)
 def _clean_tables(app):
     """Each test runs inside an app context and leaves every table empty behind it."""
+    from mentor_match.rounds.jobs import wait_for_background_jobs
+
     with app.app_context():
         yield
+        wait_for_background_jobs()  # a mail thread a test started must not outlive its data
         db.session.rollback()
         db.session.remove()
         with db.engine.begin() as connection:

@@ -7,6 +7,7 @@ from sqlalchemy import func, select
 from mentor_match.accounts.passwords import password_problem, verify_password
 from mentor_match.extensions import db
 from mentor_match.models import FailedLogin, OutboxMessage, Person
+from mentor_match.rounds.jobs import wait_for_background_jobs
 
 from .factories import DEFAULT_PASSWORD, make_apprentice, make_person, make_site
 
@@ -188,6 +189,7 @@ def test_password_change_needs_the_current_password(login):
 def test_password_reset_by_mailed_link_works_once(client):
     person = make_person(email="reset@example.org")
     client.post("/forgot-password", data={"email": "reset@example.org"})
+    wait_for_background_jobs()
     mail = db.session.scalar(select(OutboxMessage).where(OutboxMessage.recipient == "reset@example.org"))
     assert mail is not None and mail.delivered_via == "outbox"
     link = re.search(r"http://localhost(/reset-password/\S+)", mail.body).group(1)
@@ -203,6 +205,23 @@ def test_forgot_password_says_the_same_for_unknown_addresses(client):
     page = client.post("/forgot-password", data={"email": "nobody@example.org"},
                        follow_redirects=True).get_data(as_text=True)
     assert "If that address has an account" in page
+    wait_for_background_jobs()
+    assert db.session.scalar(select(func.count()).select_from(OutboxMessage)) == 0
+
+
+def test_forgot_password_answers_alike_and_leaves_the_lookup_to_the_background(
+        client, monkeypatch):
+    """Known or not, the same answer, and the request itself neither looks up nor mails."""
+    from mentor_match.rounds import jobs
+
+    make_person(email="known@example.org")
+    queued = []
+    monkeypatch.setattr(jobs, "_dispatch", lambda function, *args, **kw: queued.append(args))
+    known = client.post("/forgot-password", data={"email": "known@example.org"})
+    unknown = client.post("/forgot-password", data={"email": "unknown@example.org"})
+    assert (known.status_code, known.location) == (unknown.status_code, unknown.location)
+    assert known.get_data() == unknown.get_data()
+    assert queued == [("known@example.org",), ("unknown@example.org",)]
     assert db.session.scalar(select(func.count()).select_from(OutboxMessage)) == 0
 
 

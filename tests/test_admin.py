@@ -20,6 +20,8 @@ from mentor_match.models import (
     Stage,
 )
 
+from mentor_match.rounds.jobs import wait_for_background_jobs
+
 from .factories import (
     DEFAULT_PASSWORD,
     give_skill,
@@ -440,6 +442,7 @@ def test_outbox_lists_newest_first_and_shows_a_body(login):
 def test_outbox_shows_password_reset_mail(client, app):
     person = make_person(email="forgetful@example.org")
     client.post("/forgot-password", data={"email": person.email})
+    wait_for_background_jobs()
     page = _sign_in(app, make_admin()).get("/admin/outbox").get_data(as_text=True)
     assert "forgetful@example.org" in page and "Reset your Mentor Match password" in page
 

@@ -9,6 +9,7 @@ from mentor_match.config import TestConfig
 from mentor_match.extensions import db
 from mentor_match.limits import limiter
 from mentor_match.models import OutboxMessage
+from mentor_match.rounds.jobs import wait_for_background_jobs
 
 from .factories import DEFAULT_PASSWORD, make_person
 
@@ -38,6 +39,7 @@ def limited(limited_app):
 
 
 def _outbox_count() -> int:
+    wait_for_background_jobs()
     db.session.expire_all()
     return db.session.scalar(select(func.count()).select_from(OutboxMessage))
 

@@ -9,6 +9,7 @@ from mentor_match.config import TestConfig
 from mentor_match.extensions import db
 from mentor_match.links import absolute_url
 from mentor_match.models import OutboxMessage
+from mentor_match.rounds.jobs import wait_for_background_jobs
 
 from .factories import make_person
 
@@ -24,6 +25,7 @@ def test_a_request_for_a_foreign_host_is_refused_and_mails_nothing(client):
     assert response.status_code == 400
     assert response.get_data(as_text=True) == (
         "This site answers only at http://localhost; the request's Host was refused.\n")
+    wait_for_background_jobs()
     assert db.session.scalars(select(OutboxMessage)).all() == []
 
 
@@ -38,6 +40,7 @@ def test_a_reset_link_points_at_site_url_whatever_host_the_request_named(app, cl
     response = client.post("/forgot-password", data={"email": "victim@example.org"},
                            headers={"Host": "alias.example"})
     assert response.status_code == 302
+    wait_for_background_jobs()
     body = db.session.scalar(select(OutboxMessage.body))
     assert re.search(r"http://localhost/reset-password/\S+", body)
     assert "alias.example" not in body

@@ -8,7 +8,7 @@ from ..forms import site_choices, site_from_choice
 from ..limits import (
     client_address, configured, form_email, is_known_device, limiter, remember_device,
 )
-from ..links import absolute_url
+from ..rounds import jobs
 from ..security import is_local_url
 from . import services
 from .forms import ChangePasswordForm, ForgotPasswordForm, LoginForm, ResetPasswordForm, SignupForm
@@ -117,10 +117,8 @@ def forgot_password():
     """Ask for a password-reset link by mail."""
     form = ForgotPasswordForm()
     if form.validate_on_submit():
-        services.send_password_reset(
-            form.email.data,
-            lambda token: absolute_url("accounts.reset_password", token=token),
-        )
+        # In the background, so the answer takes as long whether or not the address is known.
+        jobs.dispatch_password_reset(form.email.data)
         flash(
             "If that address has an account, a reset link is on its way. It works for one hour.",
             "info",

@@ -1,4 +1,5 @@
-"""Where runs and round mail happen: an RQ worker when Redis is configured, else a thread.
+"""Where background work happens (round runs, mail): an RQ worker when Redis is configured,
+else a thread.
 
 A run never happens inside a web request. With `REDIS_URL` set, jobs go on the
 `mentor-match` queue of RQ and `make worker` (`flask rounds worker`) runs them. With
@@ -48,6 +49,19 @@ def dispatch_run(run_id: int) -> None:
 def dispatch_mail() -> None:
     """Send every pending notification mail in the background."""
     _dispatch(deliver_mail_job)
+
+
+def dispatch_password_reset(email: str) -> None:
+    """Look the address up and mail it a reset link, away from the request that asked.
+
+    The page then answers in the same time whether or not the address has an account, and
+    never waits for the mail server. With the queue unreachable the mail goes out at once.
+    """
+    try:
+        _dispatch(password_reset_job, email)
+    except QueueUnavailable:
+        log.exception("the job queue is down: sending a password reset inline")
+        password_reset_job(email)
 
 
 def _dispatch(function, *args, job_id: str | None = None) -> None:
@@ -145,6 +159,17 @@ def run_round_job(run_id: int) -> bool:
     with _app().app_context():
         _fresh_pool_after_fork()
         return perform_run(run_id)
+
+
+def password_reset_job(email: str) -> None:
+    """Mail a reset link to the address if it has an account (see dispatch_password_reset)."""
+    from ..accounts.services import send_password_reset
+    from ..links import absolute_url
+
+    with _app().app_context():
+        _fresh_pool_after_fork()
+        send_password_reset(email, lambda token: absolute_url("accounts.reset_password",
+                                                              token=token))
 
 
 def deliver_mail_job() -> int:
