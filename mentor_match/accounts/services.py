@@ -125,6 +125,7 @@ def send_password_reset(email: str, reset_url_for) -> None:
         f"Hello {person.name},\n\nSomeone (hopefully you) asked to reset your password.\n"
         f"Follow this link within {minutes} minutes to choose a new one:\n\n{link}\n\n"
         "If you did not ask for this, ignore this message: your password stays as it is.\n",
+        secrets=[link],
     )
     db.session.commit()
 
