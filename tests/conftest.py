@@ -14,6 +14,7 @@ from sqlalchemy import create_engine, event, inspect, text
 from mentor_match import create_app
 from mentor_match.config import TestConfig
 from mentor_match.extensions import db
+from mentor_match.mail.services import mail_dispatched
 
 from .factories import (
     DEFAULT_PASSWORD,
@@ -95,6 +96,18 @@ def _clean_tables(app):
 @pytest.fixture
 def client(app):
     return app.test_client()
+
+
+@pytest.fixture
+def sent_mail(app):
+    """The mails that went out during one test, in full: the outbox keeps no secrets."""
+    sent = []
+
+    def record(sender, mail, **extra):
+        sent.append(mail)
+
+    with mail_dispatched.connected_to(record, app):
+        yield sent
 
 
 @pytest.fixture

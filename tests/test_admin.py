@@ -439,12 +439,19 @@ def test_outbox_lists_newest_first_and_shows_a_body(login):
     assert client.get("/admin/outbox/999999").status_code == 404
 
 
-def test_outbox_shows_password_reset_mail(client, app):
+def test_outbox_shows_password_reset_mail_without_its_link(client, app, sent_mail):
     person = make_person(email="forgetful@example.org")
     client.post("/forgot-password", data={"email": person.email})
     wait_for_background_jobs()
-    page = _sign_in(app, make_admin()).get("/admin/outbox").get_data(as_text=True)
+    admin = _sign_in(app, make_admin())
+    page = admin.get("/admin/outbox").get_data(as_text=True)
     assert "forgetful@example.org" in page and "Reset your Mentor Match password" in page
+    stored = db.session.scalar(select(OutboxMessage).where(OutboxMessage.recipient == person.email))
+    body = admin.get(f"/admin/outbox/{stored.id}").get_data(as_text=True)
+    (mail,) = sent_mail
+    token = re.search(r"/reset-password/(\S+)", mail.body).group(1)
+    assert "Follow this link within 60 minutes" in body and token not in body
+    assert "only the recipient&#39;s mail holds it" in body
 
 
 @pytest.mark.parametrize("count", [30])

@@ -6,10 +6,14 @@ from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import delete, func, select
 
 from ..extensions import db
+from ..links import absolute_url
 from ..mail.services import send_mail
 from ..models import FailedLogin, Person, Site
 from .passwords import hash_password, verify_password
 
+# Stands for the set-password link in a stored invitation: the link is made as the mail goes
+# out (invitation_link), so the database never holds a usable token.
+INVITATION_LINK = "[set-password link, made when the mail is sent]"
 # Compared against when the email is unknown, so a wrong email takes as long as a wrong password.
 _DUMMY_HASH = hash_password("not-a-real-password-for-timing")
 
@@ -118,6 +122,11 @@ def make_reset_token(person: Person, invitation: bool = False) -> str:
     return _reset_serializer().dumps(payload)
 
 
+def invitation_link(person: Person) -> str:
+    """A new person's link to choose a password; it lasts INVITATION_MAX_AGE from now."""
+    return absolute_url("accounts.reset_password", token=make_reset_token(person, invitation=True))
+
+
 def send_password_reset(email: str, reset_url_for) -> None:
     """Mail a time-limited reset link if the address has an account; silent otherwise."""
     person = find_person_by_email(email)
@@ -131,6 +140,7 @@ def send_password_reset(email: str, reset_url_for) -> None:
         f"Hello {person.name},\n\nSomeone (hopefully you) asked to reset your password.\n"
         f"Follow this link within {minutes} minutes to choose a new one:\n\n{link}\n\n"
         "If you did not ask for this, ignore this message: your password stays as it is.\n",
+        secrets=[link],
     )
     db.session.commit()
 

@@ -44,7 +44,7 @@ from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from ..accounts.services import make_reset_token
+from ..accounts.services import INVITATION_LINK
 from ..extensions import db
 from ..links import absolute_url
 from ..models import MicroSkill, MonthPlan, Person, PersonSkill, Site, Stage
@@ -414,8 +414,6 @@ def _invitations(people: list[Person]) -> list[dict]:
     days = current_app.config["INVITATION_MAX_AGE"].days
     profile = absolute_url("profiles.edit")
     forgot = absolute_url("accounts.forgot_password")
-    # One URL built, then each person's token put at its end: fast for thousands of people.
-    reset = absolute_url("accounts.reset_password", token="TOKEN").removesuffix("TOKEN")
     return [{
         "person_id": person.id,
         "text": "Welcome to Mentor Match. Check your profile, skills and availability.",
@@ -425,7 +423,7 @@ def _invitations(people: list[Person]) -> list[dict]:
             f"Hello {person.name},\n\nAn admin has added you to Mentor Match, where people learn "
             "a craft by watching a master do it.\n\n"
             f"Choose your password within {days} days with this link:\n\n"
-            f"{reset}{make_reset_token(person, invitation=True)}\n\n"
+            f"{INVITATION_LINK}\n\n"
             f"If the link has expired, ask for a new one at {forgot} with this address "
             f"({person.email}).\n"
         ),

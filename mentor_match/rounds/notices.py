@@ -5,6 +5,7 @@ import logging
 
 from sqlalchemy import insert, select, update
 
+from ..accounts.services import INVITATION_LINK, invitation_link
 from ..extensions import db
 from ..mail.services import send_mail
 from ..models import Notification, Person, utcnow
@@ -37,7 +38,8 @@ def deliver_pending_mail(batch: int = 500) -> int:
     sent = 0
     while True:
         pending = db.session.execute(
-            select(Notification.id, Person.email, Notification.mail_subject, Notification.mail_body)
+            select(Notification.id, Person.id, Person.email, Notification.mail_subject,
+                   Notification.mail_body)
             .join(Person, Person.id == Notification.person_id)
             .where(Notification.mail_subject != "", Notification.mailed_at.is_(None))
             .order_by(Notification.id)
@@ -45,14 +47,18 @@ def deliver_pending_mail(batch: int = 500) -> int:
         ).all()
         if not pending:
             return sent
-        for notice_id, email, subject, body in pending:
+        for notice_id, person_id, email, subject, body in pending:
             claimed = db.session.execute(
                 update(Notification)
                 .where(Notification.id == notice_id, Notification.mailed_at.is_(None))
                 .values(mailed_at=utcnow())
             ).rowcount
             if claimed:
-                send_mail(email, subject, body)
+                secrets = []
+                if INVITATION_LINK in body:
+                    link = invitation_link(db.session.get_one(Person, person_id))
+                    body, secrets = body.replace(INVITATION_LINK, link), [link]
+                send_mail(email, subject, body, secrets=secrets)
                 sent += 1
             db.session.commit()
         log.info("delivered %d notification mails so far", sent)
