@@ -63,6 +63,8 @@ class Config:
     PASSWORD_RESET_MAX_AGE = timedelta(hours=1)
     # An invitation to a person added by import: its set-your-password link lasts a week.
     INVITATION_MAX_AGE = timedelta(days=7)
+    # The link that confirms a self sign-up's address.
+    SIGNUP_CONFIRM_MAX_AGE = timedelta(days=2)
 
     # Mail: SMTP when MAIL_SERVER is set, otherwise the outbox an admin reads on the site.
     MAIL_SERVER = os.environ.get("MAIL_SERVER", "")

@@ -1,6 +1,10 @@
 """Helpers for the browser tests: log-in, accessibility checks and phone-width layout checks."""
+import re
+
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import expect
+
+from mentor_match.rounds.jobs import wait_for_background_jobs
 
 from .factories import DEFAULT_PASSWORD
 
@@ -27,6 +31,19 @@ def overflows_sideways(page) -> bool:
 
 
 DESKTOP = {"width": 1280, "height": 900}
+
+
+def confirm_sign_up(page, base: str, sent_mail: list, email: str, password: str) -> None:
+    """After the sign-up form: follow the mailed link and confirm with the password chosen."""
+    page.wait_for_url(re.compile(r"/login$"))
+    expect(page.get_by_text("Nearly there: we have mailed")).to_be_visible()
+    wait_for_background_jobs()
+    (mail,) = [mail for mail in sent_mail if mail.recipient == email]
+    path = re.search(r"https?://[^/\s]+(/signup/confirm/\S+)", mail.body).group(1)
+    page.goto(base + path)
+    page.get_by_label("The password you chose").fill(password)
+    page.get_by_role("button", name="Confirm and sign in").click()
+    page.wait_for_url(re.compile(r"/profile/skills$"))
 
 
 def new_page(chromium, viewport=None):

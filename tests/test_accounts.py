@@ -26,16 +26,93 @@ def _signup(client, **overrides):
     return client.post("/signup", data=data)
 
 
-def test_signup_creates_a_master_and_signs_them_in(client):
+def _confirmation_link(sent_mail, email="ada@example.org") -> str:
+    wait_for_background_jobs()
+    (mail,) = [mail for mail in sent_mail if mail.recipient == email]
+    return re.search(r"http://localhost(/signup/confirm/\S+)", mail.body).group(1)
+
+
+def test_signup_holds_a_master_until_the_address_is_confirmed(client, sent_mail):
     site = make_site("London HQ")
     response = _signup(client, site=str(site.id), email="Ada@Example.org")
-    assert response.status_code == 302
+    assert response.status_code == 302 and response.location == "/login"
     person = db.session.scalar(select(Person))
-    assert person.email == "ada@example.org"
+    assert person.email == "ada@example.org" and person.email_confirmed_at is None
     assert person.is_master and not person.is_apprentice
     assert person.site == site
     assert person.password_hash.startswith("scrypt:")
+    refused = client.post("/login", data={"email": "ada@example.org",
+                                          "password": "analytical engine notes"})
+    assert ("Confirm your address first: follow the link we mailed to ada@example.org."
+            in refused.get_data(as_text=True))
+    link = _confirmation_link(sent_mail)
+    stored = db.session.scalar(select(OutboxMessage))
+    assert "/signup/confirm/" not in stored.body  # the link is only in the mail that went out
+    assert "ada@example.org" in client.get(link).get_data(as_text=True)
+    assert client.get("/dashboard").status_code == 302  # following the link alone opens nothing
+    response = client.post(link, data={"password": "analytical engine notes"})
+    assert response.status_code == 302 and response.location == "/profile/skills"
+    db.session.refresh(person)
+    assert person.email_confirmed_at is not None
     assert client.get("/dashboard").status_code == 200
+    again = client.get(link, follow_redirects=True).get_data(as_text=True)
+    assert "Your address is already confirmed. Log in." in again
+
+
+def test_sign_up_of_a_known_address_answers_alike_and_tells_its_owner(client, sent_mail):
+    owner = make_person("Ada Owner", email="ada@example.org")
+    before = (owner.name, owner.password_hash, owner.is_apprentice)
+    known = _signup(client, name="Someone Else", password="another long phrase",
+                    confirm="another long phrase")
+    new = _signup(client, email="grace@example.org")
+    assert (known.status_code, known.location) == (new.status_code, new.location)
+    flashes = [client.get("/login").get_data(as_text=True) for _ in range(1)]
+    assert "we have mailed" in flashes[0]
+    db.session.refresh(owner)
+    assert (owner.name, owner.password_hash, owner.is_apprentice) == before
+    assert db.session.scalar(select(func.count()).select_from(Person)) == 2
+    wait_for_background_jobs()
+    (told,) = [mail for mail in sent_mail if mail.recipient == "ada@example.org"]
+    assert told.subject == "Someone tried to sign up with your address"
+    assert "It already has an account, and nothing has changed." in told.body
+    assert "/signup/confirm/" not in told.body
+
+
+def test_a_stranger_signing_up_with_your_address_cannot_have_you_open_it(client, sent_mail):
+    """Pre-hijacking: the owner follows the stranger's link but only the stranger's password
+    confirms it; a reset (the owner's own mailbox) confirms with the owner's password."""
+    _signup(client, password="the strangers secret", confirm="the strangers secret")
+    link = _confirmation_link(sent_mail)
+    page = client.post(link, data={"password": "owners own phrase"}).get_data(as_text=True)
+    assert "That is not the password you chose when you signed up." in page
+    person = db.session.scalar(select(Person))
+    assert person.email_confirmed_at is None
+    from mentor_match.accounts.services import make_reset_token
+
+    client.post(f"/reset-password/{make_reset_token(person)}", data={
+        "password": "owners own phrase", "confirm": "owners own phrase"})
+    db.session.refresh(person)
+    assert person.email_confirmed_at is not None
+    assert client.post("/login", data={"email": person.email,
+                                       "password": "the strangers secret"}).status_code == 200
+
+
+@pytest.mark.parametrize("token, message", [
+    ("not-a-token", "That confirmation link is not valid. Sign up again for a new one."),
+])
+def test_a_bad_confirmation_link_says_what_to_do(client, token, message):
+    page = client.get(f"/signup/confirm/{token}", follow_redirects=True).get_data(as_text=True)
+    assert message in page
+
+
+def test_an_expired_confirmation_link_is_refused(client, app, sent_mail, monkeypatch):
+    from datetime import timedelta
+
+    _signup(client)
+    link = _confirmation_link(sent_mail)
+    monkeypatch.setitem(app.config, "SIGNUP_CONFIRM_MAX_AGE", timedelta(seconds=-1))
+    page = client.get(link, follow_redirects=True).get_data(as_text=True)
+    assert "That confirmation link has expired. Sign up again for a new one." in page
 
 
 def test_signup_refuses_bad_fields_and_saves_nothing(client):
@@ -51,13 +128,6 @@ def test_signup_refuses_bad_fields_and_saves_nothing(client):
     assert "Choose master, apprentice, or both." in page
     assert "Choose a time zone from the list." in page
     assert db.session.scalar(select(func.count()).select_from(Person)) == 0
-
-
-def test_signup_refuses_a_taken_email(client):
-    make_person(email="ada@example.org")
-    page = _signup(client).get_data(as_text=True)
-    assert "already exists" in page
-    assert db.session.scalar(select(func.count()).select_from(Person)) == 1
 
 
 def test_password_policy():

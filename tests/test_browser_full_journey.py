@@ -35,6 +35,7 @@ from mentor_match.models import (
 from mentor_match.rounds import jobs
 
 from .browser import (
+    confirm_sign_up,
     card_titled,
     expect_flash,
     log_in,
@@ -68,8 +69,8 @@ def background_jobs_finish():
 
 
 
-def _sign_up(page, base, name, email, role_label):
-    """Sign up through the form; the app goes straight on to the skills page."""
+def _sign_up(page, base, sent_mail, name, email, role_label):
+    """Sign up through the form and confirm the address from the mail; on to the skills page."""
     page.goto(base + "/")
     page.get_by_role("link", name="Sign up").first.click()
     page.get_by_label("Full name").fill(name)
@@ -80,7 +81,7 @@ def _sign_up(page, base, name, email, role_label):
     page.get_by_label("Where you work").select_option(label=SITE)
     page.get_by_label("Time zone").select_option("Europe/London")
     page.get_by_role("button", name="Create my account").click()
-    page.wait_for_url(re.compile(r"/profile/skills$"))
+    confirm_sign_up(page, base, sent_mail, email, DEFAULT_PASSWORD)
     expect(page.get_by_text("Welcome to Mentor Match")).to_be_visible()
     db.session.expire_all()
     return db.session.scalar(select(Person).where(Person.email == email))
@@ -142,7 +143,8 @@ def _move_into_the_past(session_id: int) -> ShadowingSession:
     return session
 
 
-def test_the_full_journey_from_sign_up_to_the_admin_reports(chromium, live_server, background_jobs_finish):
+def test_the_full_journey_from_sign_up_to_the_admin_reports(
+        chromium, live_server, background_jobs_finish, sent_mail):
     base = live_server
     make_site("Journey HQ", "Europe/London")
     make_area("Negotiation", skills=("Anchoring",))
@@ -157,14 +159,14 @@ def test_the_full_journey_from_sign_up_to_the_admin_reports(chromium, live_serve
     problems: list[str] = []
 
     # 1. A master signs up, says she can be observed anchoring, gives her week and her month.
-    master = _sign_up(amara, base, "Amara Master", "amara@example.org", "I am a master")
+    master = _sign_up(amara, base, sent_mail, "Amara Master", "amara@example.org", "I am a master")
     assert master.is_master and not master.is_apprentice
     _add_skill(amara, "master", "I can be observed doing this")
     _add_weekly_windows(amara, base)
     _save_plan(amara, base, month, {"Hosting hours at most": "10", "Apprentices at most": "2",
                                     "Seats in the room": "1", "Seats on video": "2"})
     # 2. An apprentice signs up the same way, wanting to develop anchoring.
-    apprentice = _sign_up(tom, base, "Tom Apprentice", "tom@example.org", "I am an apprentice")
+    apprentice = _sign_up(tom, base, sent_mail, "Tom Apprentice", "tom@example.org", "I am an apprentice")
     assert apprentice.is_apprentice and not apprentice.is_master
     _add_skill(tom, "apprentice", "I want to develop this")
     _add_weekly_windows(tom, base)

@@ -4,7 +4,7 @@ from datetime import date
 
 import pytest
 
-from .browser import serious_accessibility_faults
+from .browser import confirm_sign_up, serious_accessibility_faults
 from .factories import make_area, make_site
 
 pytestmark = pytest.mark.browser
@@ -14,7 +14,8 @@ def _next_month(today: date) -> tuple[int, int]:
     return (today.year + 1, 1) if today.month == 12 else (today.year, today.month + 1)
 
 
-def test_a_new_master_signs_up_adds_skills_and_availability_and_sees_the_month(page, live_server):
+def test_a_new_master_signs_up_adds_skills_and_availability_and_sees_the_month(
+        page, live_server, sent_mail):
     make_site("Bangalore", "Asia/Kolkata")
     make_area("Negotiation", skills=("Anchoring", "Active listening"))
 
@@ -29,8 +30,9 @@ def test_a_new_master_signs_up_adds_skills_and_availability_and_sees_the_month(p
     page.get_by_label("Time zone").select_option("Asia/Kolkata")
     page.get_by_role("button", name="Create my account").click()
 
-    # Straight on to the skills page, where she says what she can be observed doing.
-    page.wait_for_url(re.compile(r"/profile/skills$"))
+    # She confirms her address from the mail, then on to the skills page, where she says
+    # what she can be observed doing.
+    confirm_sign_up(page, live_server, sent_mail, "priya@example.org", "the art of the deal, slowly")
     assert page.get_by_text("Welcome to Mentor Match").is_visible()
     page.get_by_label("Micro skill").select_option(label="Anchoring")
     page.get_by_label("Your stage").select_option("master")

@@ -41,6 +41,10 @@ class LoginForm(FlaskForm):
     password = PasswordField("Password", validators=[DataRequired()])
 
 
+class ConfirmAddressForm(FlaskForm):
+    password = PasswordField("The password you chose", validators=[DataRequired()])
+
+
 class ChangePasswordForm(FlaskForm):
     current = PasswordField("Current password", validators=[DataRequired()])
     password = PasswordField(

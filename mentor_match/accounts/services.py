@@ -1,4 +1,4 @@
-"""Rules for accounts: registration, authentication with lock-out, and password changes."""
+"""Rules for accounts: authentication with lock-out, and password changes (sign-up: registration.py)."""
 from datetime import UTC, datetime, timedelta
 
 from flask import current_app
@@ -8,7 +8,7 @@ from sqlalchemy import delete, func, select
 from ..extensions import db
 from ..links import absolute_url
 from ..mail.services import send_mail
-from ..models import FailedLogin, Person, Site
+from ..models import FailedLogin, Person
 from .passwords import hash_password, verify_password
 
 # Stands for the set-password link in a stored invitation: the link is made as the mail goes
@@ -28,33 +28,6 @@ def normalise_email(email: str) -> str:
 
 def find_person_by_email(email: str) -> Person | None:
     return db.session.scalar(select(Person).where(Person.email == normalise_email(email)))
-
-
-def register_person(
-    *,
-    name: str,
-    email: str,
-    password: str,
-    is_master: bool,
-    is_apprentice: bool,
-    site: Site | None,
-    timezone_name: str,
-) -> Person:
-    """Create a person who signed themselves up, and commit."""
-    if find_person_by_email(email) is not None:
-        raise AccountError("An account with that email already exists. Log in instead.")
-    person = Person(
-        name=name.strip(),
-        email=normalise_email(email),
-        password_hash=hash_password(password),
-        is_master=is_master,
-        is_apprentice=is_apprentice,
-        site=site,
-        timezone=timezone_name,
-    )
-    db.session.add(person)
-    db.session.commit()
-    return person
 
 
 def _failures_within_the_hour(person: Person, client: str) -> int:
@@ -90,6 +63,11 @@ def authenticate(email: str, password: str, *, client: str) -> Person:
         raise AccountError("That email and password do not match an account.")
     if not person.active:
         raise AccountError("This account has been deactivated. Ask an admin to restore it.")
+    if person.email_confirmed_at is None:
+        raise AccountError(
+            f"Confirm your address first: follow the link we mailed to {person.email}. "
+            "No mail? Sign up again with the same address and we will send a new one."
+        )
     return person
 
 
@@ -97,6 +75,8 @@ def change_password(person: Person, new_password: str) -> None:
     """Set a new password, end every session of the person and lift any lock-out; commits."""
     person.password_hash = hash_password(new_password)
     person.password_changed_at = datetime.now(UTC)
+    # Only the mailbox's owner can follow a reset link, so it confirms the address too.
+    person.email_confirmed_at = person.email_confirmed_at or person.password_changed_at
     person.end_sessions()
     # Guesses at the old password say nothing about the new one: every client starts afresh.
     db.session.execute(delete(FailedLogin).where(FailedLogin.person_id == person.id))

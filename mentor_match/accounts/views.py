@@ -10,8 +10,11 @@ from ..limits import (
 )
 from ..rounds import jobs
 from ..security import is_local_url
-from . import services
-from .forms import ChangePasswordForm, ForgotPasswordForm, LoginForm, ResetPasswordForm, SignupForm
+from . import registration, services
+from .forms import (
+    ChangePasswordForm, ConfirmAddressForm, ForgotPasswordForm, LoginForm, ResetPasswordForm,
+    SignupForm,
+)
 from .passwords import verify_password
 
 bp = Blueprint("accounts", __name__)
@@ -39,23 +42,44 @@ def signup():
     form = SignupForm()
     form.site.choices = site_choices()
     if form.validate_on_submit():
+        registration.sign_up(
+            name=form.name.data,
+            email=form.email.data,
+            password=form.password.data,
+            is_master=form.is_master.data,
+            is_apprentice=form.is_apprentice.data,
+            site=site_from_choice(form.site.data),
+            timezone_name=form.timezone.data,
+        )
+        # The same answer whether or not the address has an account: the mail tells which.
+        jobs.dispatch_sign_up_mail(form.email.data)
+        flash(f"Nearly there: we have mailed {services.normalise_email(form.email.data)} a link "
+              "to confirm the address. Follow it to finish signing up.", "success")
+        return redirect(url_for("accounts.login"))
+    return render_template("accounts/signup.html", form=form)
+
+
+@bp.route("/signup/confirm/<token>", methods=["GET", "POST"])
+def confirm_address(token: str):
+    """Finish signing up from the mailed link, with the password chosen at sign-up."""
+    try:
+        person = registration.person_to_confirm(token)
+    except services.AccountError as refusal:
+        flash(str(refusal), "error")
+        return redirect(url_for("accounts.login"))
+    form = ConfirmAddressForm()
+    if form.validate_on_submit():
         try:
-            person = services.register_person(
-                name=form.name.data,
-                email=form.email.data,
-                password=form.password.data,
-                is_master=form.is_master.data,
-                is_apprentice=form.is_apprentice.data,
-                site=site_from_choice(form.site.data),
-                timezone_name=form.timezone.data,
-            )
+            registration.confirm_address(person, form.password.data)
         except services.AccountError as refusal:
-            form.email.errors.append(str(refusal))
+            form.password.errors.append(str(refusal))
         else:
             _start_session(person)
             flash("Welcome to Mentor Match! Next, add your micro skills.", "success")
-            return redirect(url_for("profiles.skills"))
-    return render_template("accounts/signup.html", form=form)
+            response = redirect(url_for("profiles.skills"))
+            remember_device(response, person.email)
+            return response
+    return render_template("accounts/confirm_address.html", form=form, email=person.email)
 
 
 @bp.route("/login", methods=["GET", "POST"])

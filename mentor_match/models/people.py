@@ -55,6 +55,9 @@ class Person(UserMixin, db.Model):
     # not only apprentices a round paired with them.
     open_to_bookings: Mapped[bool] = mapped_column(default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # None while a self sign-up waits for its mailed link to be followed: such a person cannot
+    # log in. People added by an admin or an import start confirmed (the admin knows them).
+    email_confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=utcnow)
     password_changed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     site: Mapped[Site | None] = relationship(back_populates="people")

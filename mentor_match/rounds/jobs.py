@@ -57,11 +57,22 @@ def dispatch_password_reset(email: str) -> None:
     The page then answers in the same time whether or not the address has an account, and
     never waits for the mail server. With the queue unreachable the mail goes out at once.
     """
+    _dispatch_or_run_now(password_reset_job, email)
+
+
+def dispatch_sign_up_mail(email: str) -> None:
+    """Mail a new address its confirmation link, or a known one that someone tried (in the
+    background, so the sign-up page answers alike either way)."""
+    _dispatch_or_run_now(sign_up_mail_job, email)
+
+
+def _dispatch_or_run_now(function, *args) -> None:
+    """A person's own mail is not lost when the queue is down: it goes out at once instead."""
     try:
-        _dispatch(password_reset_job, email)
+        _dispatch(function, *args)
     except QueueUnavailable:
-        log.exception("the job queue is down: sending a password reset inline")
-        password_reset_job(email)
+        log.exception("the job queue is down: running %s now", function.__name__)
+        function(*args)
 
 
 def _dispatch(function, *args, job_id: str | None = None) -> None:
@@ -170,6 +181,15 @@ def password_reset_job(email: str) -> None:
         _fresh_pool_after_fork()
         send_password_reset(email, lambda token: absolute_url("accounts.reset_password",
                                                               token=token))
+
+
+def sign_up_mail_job(email: str) -> None:
+    """Mail what a sign-up means to its address (see dispatch_sign_up_mail)."""
+    from ..accounts.registration import send_sign_up_mail
+
+    with _app().app_context():
+        _fresh_pool_after_fork()
+        send_sign_up_mail(email)
 
 
 def deliver_mail_job() -> int:

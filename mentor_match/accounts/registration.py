@@ -1,0 +1,116 @@
+"""Sign-up that says nothing about who has an account: every address is confirmed by mail.
+
+The page answers alike whether or not an address is known: a new address gets an account
+waiting for confirmation and a link to confirm it; a known one gets a mail telling its owner
+that someone tried, with nothing changed. Both mails go out in the background.
+
+Confirming asks for the password chosen at sign-up, so a stranger who signed up with
+someone else's address cannot have its owner confirm an account the stranger can open.
+"""
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from flask import current_app
+from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+from sqlalchemy import null
+from sqlalchemy.exc import IntegrityError
+
+from ..extensions import db
+from ..links import absolute_url
+from ..mail.services import send_mail
+from ..models import Person, Site
+from .passwords import hash_password, verify_password
+from .services import AccountError, find_person_by_email, normalise_email
+
+
+def sign_up(
+    *,
+    name: str,
+    email: str,
+    password: str,
+    is_master: bool,
+    is_apprentice: bool,
+    site: Site | None,
+    timezone_name: str,
+) -> None:
+    """Hold an account for a new address until it is confirmed; change nothing for a known one.
+
+    A sign-up for an address still waiting for confirmation replaces the waiting details:
+    the latest attempt is most likely the person trying again. Commits.
+    """
+    password_hash = hash_password(password)  # either way, so both answers take as long
+    person = find_person_by_email(email)
+    if person is not None and person.email_confirmed_at is not None:
+        return
+    if person is None:
+        # null(), not None: None would let the column's default (confirmed now) apply.
+        person = Person(email=normalise_email(email), email_confirmed_at=null())
+        db.session.add(person)
+    person.name, person.password_hash = name.strip(), password_hash
+    person.is_master, person.is_apprentice = is_master, is_apprentice
+    person.site, person.timezone = site, timezone_name
+    try:
+        db.session.commit()
+    except IntegrityError:  # the same address signed up at the same moment: that one stands
+        db.session.rollback()
+
+
+def _serializer() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt="confirm-address")
+
+
+def send_sign_up_mail(email: str) -> None:
+    """Mail the address what its sign-up means: a link to confirm, or that it already has an
+    account. Run in the background (rounds.jobs.dispatch_sign_up_mail); commits."""
+    person = find_person_by_email(email)
+    if person is None:
+        return
+    if person.email_confirmed_at is None:
+        days = current_app.config["SIGNUP_CONFIRM_MAX_AGE"].days
+        token = _serializer().dumps({"id": person.id, "email": person.email})
+        link = absolute_url("accounts.confirm_address", token=token)
+        send_mail(
+            person.email, "Confirm your address to finish signing up",
+            f"Hello {person.name},\n\nFollow this link within {days} days to confirm your "
+            f"address and finish signing up to Mentor Match:\n\n{link}\n\n"
+            "You will be asked for the password you chose.\n\n"
+            "If you did not sign up, ignore this message: no account is opened.\n",
+            secrets=[link],
+        )
+    else:
+        send_mail(
+            person.email, "Someone tried to sign up with your address",
+            f"Hello {person.name},\n\nSomeone (hopefully you) tried to sign up to Mentor Match "
+            "with this address. It already has an account, and nothing has changed.\n\n"
+            f"Log in: {absolute_url('accounts.login')}\n"
+            f"Forgot your password? {absolute_url('accounts.forgot_password')}\n\n"
+            "If it was not you, ignore this message.\n",
+        )
+    db.session.commit()
+
+
+def person_to_confirm(token: str) -> Person:
+    """The person a confirmation link was made for, or AccountError saying what to do."""
+    max_age = int(current_app.config["SIGNUP_CONFIRM_MAX_AGE"].total_seconds())
+    try:
+        payload = _serializer().loads(token, max_age=max_age)
+    except SignatureExpired:
+        raise AccountError("That confirmation link has expired. Sign up again for a new one.") from None
+    except BadSignature:
+        raise AccountError("That confirmation link is not valid. Sign up again for a new one.") from None
+    person = db.session.get(Person, payload.get("id")) if isinstance(payload, dict) else None
+    if person is None or person.email != payload.get("email"):
+        raise AccountError("That confirmation link is not valid. Sign up again for a new one.")
+    if person.email_confirmed_at is not None:
+        raise AccountError("Your address is already confirmed. Log in.")
+    return person
+
+
+def confirm_address(person: Person, password: str) -> None:
+    """Open the account if the password is the one chosen at sign-up; commits."""
+    if not verify_password(person.password_hash, password):
+        raise AccountError("That is not the password you chose when you signed up. Forgot it? "
+                           "Reset your password: that confirms your address too.")
+    person.email_confirmed_at = datetime.now(UTC)
+    db.session.commit()
