@@ -12,6 +12,7 @@ from flask import url_for
 from sqlalchemy import func, select
 
 from mentor_match import create_app
+from mentor_match.calendars.services import new_feed_token
 from mentor_match.config import TestConfig
 from mentor_match.extensions import db
 from mentor_match.models import Pairing, RoundExclusion, RoundRun, RunStatus
@@ -276,7 +277,7 @@ ACCESS: dict[str, Access] = {
     "rounds.read_notifications": Access("signed_in"),
     "calendars.session_ics": Access("own", _own("calendar_session", "session_id")),
     "calendars.feed": Access("public", lambda world, owner: {
-        "token": world.people["apprentice_a"].calendar_token}),
+        "token": new_feed_token(world.people["apprentice_a"])}),
     "calendars.settings": Access("signed_in"),
     "booking.diary": Access("signed_in"),
     "booking.session": Access("own", _own("calendar_session", "session_id")),

@@ -138,9 +138,11 @@ def test_an_apprentice_books_moves_and_cancels_a_seat(chromium, live_server, off
     [event] = Calendar.from_ical(download.body()).walk("VEVENT")
     assert event.decoded("DTSTART") == booked_start
 
-    # His feed: the address is on /calendar, and anyone holding it can read it.
+    # His feed: he makes its address on /calendar (shown once), and anyone holding it can read it.
     sessions_nav(page).get_by_role("link", name="Calendar feed").click()
     page.wait_for_url(re.compile(r"/calendar$"))
+    page.get_by_role("button", name="Make my calendar address").click()
+    page.wait_for_url(re.compile(r"/calendar/reset$"))
     feed_url = page.get_by_label("Calendar address (copy this)").input_value()
     assert feed_url.startswith(live_server + "/calendar/") and feed_url.endswith(".ics")
     events = _feed_events(feed_url)

@@ -1,4 +1,6 @@
 """Calendars: .ics files and feeds in UTC across DST, the feed's secret, video links, reminders."""
+import hashlib
+import re
 import threading
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -191,7 +193,7 @@ def test_feed_has_hosted_and_observed_sessions_and_not_other_peoples(client, ski
     observed = make_session(amara, soon(5), observers=[person], micro_skill=skill, site=london)
     not_his = make_session(amara, soon(6), observers=[tom], micro_skill=skill, site=london)
 
-    response = client.get(f"/calendar/{person.calendar_token}.ics")
+    response = client.get(f"/calendar/{services.new_feed_token(person)}.ics")
     assert response.status_code == 200
     assert response.headers["Content-Type"] == "text/calendar; charset=utf-8"
     assert response.headers["Cache-Control"] == "private, max-age=300"
@@ -231,7 +233,8 @@ def test_a_cancelled_session_appears_cancelled_with_a_higher_sequence(client, lo
     live = make_session(amara, soon(2), observers=[tom])
     cancelled = make_session(amara, soon(4), observers=[tom], cancelled_at=utcnow())
     for person in (amara, tom):
-        found = events(parse(client.get(f"/calendar/{person.calendar_token}.ics").get_data()))
+        token = services.new_feed_token(person)
+        found = events(parse(client.get(f"/calendar/{token}.ics").get_data()))
         assert str(found[uid(cancelled)]["STATUS"]) == "CANCELLED"
         assert found[uid(cancelled)].decoded("SEQUENCE") == 1
         assert str(found[uid(live)]["STATUS"]) == "CONFIRMED"
@@ -256,26 +259,45 @@ def test_unknown_token_and_inactive_person_get_404(client, amara, tom):
     assert client.get("/calendar/not-a-real-token.ics").status_code == 404
     assert client.get(f"/calendar/{'x' * 200}.ics").status_code == 404
     assert client.get("/calendar/caf%C3%A9.ics").status_code == 404
-    assert client.get(f"/calendar/{tom.calendar_token}.ics").status_code == 200
+    token = services.new_feed_token(tom)
+    assert client.get(f"/calendar/{token}.ics").status_code == 200
     tom.active = False
     db.session.commit()
-    assert client.get(f"/calendar/{tom.calendar_token}.ics").status_code == 404
+    assert client.get(f"/calendar/{token}.ics").status_code == 404
 
 
-def test_settings_show_the_feed_and_reset_voids_the_old_url(login, tom):
+def _shown_feed_url(page: str) -> str:
+    return re.search(r'id="feed-url" value="([^"]+)"', page).group(1)
+
+
+def test_a_feed_address_is_shown_once_when_made_and_a_new_one_voids_the_old(login, tom):
     client = login(tom)
-    old = tom.calendar_token
     page = client.get("/calendar").get_data(as_text=True)
-    assert f"http://localhost/calendar/{old}.ics" in page
-    assert f"webcal://localhost/calendar/{old}.ics" in page
+    assert "You have no feed address yet." in page and "Make my calendar address" in page
     assert "Google Calendar" in page and "Outlook" in page and "From URL" in page
-    response = client.post("/calendar/reset", follow_redirects=True)
-    assert "no longer works" in response.get_data(as_text=True)
+    made = client.post("/calendar/reset").get_data(as_text=True)
+    first = _shown_feed_url(made)
+    token = first.removeprefix("http://localhost/calendar/").removesuffix(".ics")
+    assert first == f"http://localhost/calendar/{token}.ics" and len(token) >= 32
+    assert f"webcal://localhost/calendar/{token}.ics" in made
+    assert "This is the only time the address is shown" in made
+    assert "no longer works" not in made
+    assert client.get(first).status_code == 200
+
+    # Later the page cannot show it (only its digest is kept), and says how to get a new one.
+    page = client.get("/calendar").get_data(as_text=True)
+    assert token not in page and 'id="feed-url"' not in page
+    assert "You have a feed address. It was shown only once" in page
+    assert "Make a new calendar address" in page
     db.session.refresh(tom)
-    assert tom.calendar_token != old
-    assert client.get(f"/calendar/{old}.ics").status_code == 404
-    assert client.get(f"/calendar/{tom.calendar_token}.ics").status_code == 200
-    assert tom.calendar_token in client.get("/calendar").get_data(as_text=True)
+    assert tom.calendar_token_digest == hashlib.sha256(token.encode()).hexdigest()
+
+    again = client.post("/calendar/reset").get_data(as_text=True)
+    assert "Your calendar has a new address: the old one no longer works." in again
+    second = _shown_feed_url(again)
+    assert second != first
+    assert client.get(first).status_code == 404
+    assert client.get(second).status_code == 200
 
 
 def test_settings_need_a_log_in(client):
@@ -333,7 +355,8 @@ def test_video_url_uses_the_configured_base_and_only_for_virtual_sessions(
     assert services.video_url(virtual) == expected
     assert services.video_url(in_person) is None
 
-    found = events(parse(login(tom).get(f"/calendar/{tom.calendar_token}.ics").get_data()))
+    feed = f"/calendar/{services.new_feed_token(tom)}.ics"
+    found = events(parse(login(tom).get(feed).get_data()))
     assert str(found[uid(virtual)]["LOCATION"]) == expected
     assert expected in str(found[uid(virtual)]["DESCRIPTION"])
     assert str(found[uid(in_person)]["LOCATION"]) == "London HQ"

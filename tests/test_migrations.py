@@ -2,9 +2,10 @@
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from flask_migrate import downgrade, upgrade
-from sqlalchemy import create_engine, inspect
+from sqlalchemy import create_engine, inspect, text
 
 from mentor_match import create_app
+from mentor_match.calendars import services as calendars
 from mentor_match.config import TestConfig
 from mentor_match.extensions import db
 
@@ -99,8 +100,60 @@ def test_upgrading_a_database_with_data_keeps_every_row_on_sqlite(tmp_path):
             assert one("SELECT count(*) FROM pairings").scalar() == 1
             assert one("SELECT starts_at, ends_at FROM session_observers").one() == (
                 "2026-12-01 09:00:00", "2026-12-01 11:00:00")
-            tokens = one("SELECT calendar_token FROM people").scalars().all()
-            assert len(set(tokens)) == 2 and all(len(token) >= 32 for token in tokens)
+            digests = one("SELECT calendar_token_digest FROM people").scalars().all()
+            assert len(set(digests)) == 2 and all(len(digest) == 64 for digest in digests)
             assert one("SELECT video_room FROM shadowing_sessions").scalar().startswith("mentor-match-")
             assert one("PRAGMA foreign_keys").scalar() == 1  # enforced again after the migration
         db.engine.dispose()
+
+
+BEFORE_FEED_DIGESTS = "486a946e476a"  # people kept their calendar feed token in clear
+
+
+def _feed_tokens_survive_their_digest_migration(other) -> None:
+    with other.app_context():
+        upgrade(revision=BEFORE_FEED_DIGESTS)
+        with db.engine.begin() as connection:
+            connection.execute(text(
+                "INSERT INTO people (id, email, name, password_hash, is_admin, is_master,"
+                " is_apprentice, active, timezone, bio, session_token, calendar_token,"
+                " open_to_bookings, created_at, password_changed_at) VALUES"
+                " (1, 'm@x.org', 'M', 'h', false, true, false, true, 'UTC', '', 't1',"
+                " 'subscribed-feed-token', false, '2026-11-01', '2026-11-01')"))
+        upgrade()
+        columns = {column["name"] for column in inspect(db.engine).get_columns("people")}
+        assert "calendar_token" not in columns
+        # The address calendars subscribed to before the migration still gives the feed.
+        assert calendars.person_for_token("subscribed-feed-token").email == "m@x.org"
+        assert calendars.person_for_token("another-token") is None
+        db.session.remove()
+        downgrade(revision=BEFORE_FEED_DIGESTS)
+        with db.engine.connect() as connection:
+            token = connection.execute(text("SELECT calendar_token FROM people")).scalar()
+        assert len(token) >= 32  # a new one: a digest cannot give the old token back
+        db.engine.dispose()
+
+
+def test_feed_tokens_become_digests_and_old_feed_urls_keep_working_on_sqlite(tmp_path):
+    class FileConfig(TestConfig):
+        SQLALCHEMY_DATABASE_URI = f"sqlite:///{tmp_path / 'feeds.sqlite'}"
+
+    _feed_tokens_survive_their_digest_migration(create_app(FileConfig))
+
+
+def test_feed_tokens_become_digests_and_old_feed_urls_keep_working_on_postgresql(postgres_url):
+    scratch = create_engine(postgres_url)
+    schema = "feed_digest_check"
+    with scratch.begin() as connection:
+        connection.exec_driver_sql(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
+        connection.exec_driver_sql(f"CREATE SCHEMA {schema}")
+
+    class ScratchConfig(TestConfig):
+        SQLALCHEMY_DATABASE_URI = f"{postgres_url}?options=-csearch_path%3D{schema}"
+
+    try:
+        _feed_tokens_survive_their_digest_migration(create_app(ScratchConfig))
+    finally:
+        with scratch.begin() as connection:
+            connection.exec_driver_sql(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
+        scratch.dispose()

@@ -13,10 +13,10 @@ from icalendar import Calendar, Event
 from sqlalchemy import or_, select
 from sqlalchemy.orm import joinedload, selectinload
 
+from ..api.tokens import digest_of
 from ..extensions import db
 from ..links import absolute_url
 from ..models import MicroSkill, Pairing, Person, SessionMode, SessionObserver, ShadowingSession
-from ..models.people import new_calendar_token
 from ..models.types import utcnow
 
 DEFAULT_VIDEO_BASE_URL = "https://meet.jit.si"
@@ -26,7 +26,7 @@ PRODID = "-//Mentor Match//Shadowing sessions//EN"
 FEED_PAST = timedelta(days=30)
 # How often calendar apps are asked to fetch the feed again (they may choose to wait longer).
 FEED_REFRESH = "PT1H"
-# Tokens are made by new_calendar_token (43 characters); the column holds at most 64.
+# Tokens are made by new_feed_token (43 characters); longer ones are refused unread.
 MAX_TOKEN_LENGTH = 64
 
 
@@ -50,10 +50,10 @@ def session_ics_link(session: ShadowingSession) -> str:
     return absolute_url("calendars.session_ics", session_id=session.id)
 
 
-def feed_urls(person: Person) -> tuple[str, str]:
-    """The person's feed address as a web link (https on a site served over https) and as
-    a webcal:// link, which opens a calendar app's subscribe dialog when clicked."""
-    web = absolute_url("calendars.feed", token=person.calendar_token)
+def feed_urls(token: str) -> tuple[str, str]:
+    """A feed address as a web link (https on a site served over https) and as a webcal://
+    link, which opens a calendar app's subscribe dialog when clicked."""
+    web = absolute_url("calendars.feed", token=token)
     return web, "webcal://" + web.split("://", 1)[1]
 
 
@@ -241,20 +241,26 @@ def feed_calendar(person: Person, now: datetime | None = None) -> bytes:
 # The feed's secret ---------------------------------------------------------------------
 
 
+def has_feed(person: Person) -> bool:
+    """Whether the person has made a feed address (it is shown only when made)."""
+    return person.calendar_token_digest is not None
+
+
 def person_for_token(token: str) -> Person | None:
     """The active person whose calendar token this is, or None."""
     if not token or len(token) > MAX_TOKEN_LENGTH:
         return None
-    person = db.session.scalar(select(Person).where(Person.calendar_token == token))
-    if person is None or not secrets.compare_digest(
-        person.calendar_token.encode(), token.encode()
-    ):
-        return None
-    return person if person.active else None
+    # Only the digest is stored: equal digests mean equal tokens, and a digest lookup
+    # leaks nothing through timing about the token itself.
+    person = db.session.scalar(
+        select(Person).where(Person.calendar_token_digest == digest_of(token))
+    )
+    return person if person is not None and person.active else None
 
 
-def reset_token(person: Person) -> str:
-    """Give the person a new feed address; the old one stops working at once."""
-    person.calendar_token = new_calendar_token()
+def new_feed_token(person: Person) -> str:
+    """A new feed token for the person, to show once; any old feed address stops working."""
+    token = secrets.token_urlsafe(32)
+    person.calendar_token_digest = digest_of(token)
     db.session.commit()
-    return person.calendar_token
+    return token

@@ -1,7 +1,7 @@
 """Calendar pages: one session as .ics, each person's private feed, and the feed settings."""
 from __future__ import annotations
 
-from flask import Blueprint, Response, abort, flash, redirect, render_template, url_for
+from flask import Blueprint, Response, abort, render_template
 from flask_login import current_user, login_required
 
 from ..extensions import db
@@ -44,16 +44,15 @@ def feed(token: str):
 @bp.get("/calendar")
 @login_required
 def settings():
-    """The person's feed address, how to subscribe to it, and a button to reset it."""
-    web_url, webcal_url = services.feed_urls(current_user)
-    return render_template("calendars/feed.html", web_url=web_url, webcal_url=webcal_url)
+    """How to subscribe to the person's feed, and a button to make its address."""
+    return render_template("calendars/feed.html", has_feed=services.has_feed(current_user))
 
 
 @bp.post("/calendar/reset")
 @login_required
 def reset():
-    services.reset_token(current_user)
-    flash("Your calendar has a new address: the old one no longer works. Subscribe again "
-          "with the address below, and remove the old subscription from your calendar app.",
-          "success")
-    return redirect(url_for("calendars.settings"))
+    """Make a new feed address and show it this once; any old address stops working."""
+    replaced = services.has_feed(current_user)
+    web_url, webcal_url = services.feed_urls(services.new_feed_token(current_user))
+    return render_template("calendars/feed.html", has_feed=True, replaced=replaced,
+                           web_url=web_url, webcal_url=webcal_url)

@@ -9,7 +9,7 @@ from .types import UTCDateTime, utcnow
 
 
 class OutboxMessage(db.Model):
-    """A mail the site sent, or would have sent had SMTP been configured."""
+    """A mail the site sent (or failed to send), stored without its secret links."""
 
     __tablename__ = "outbox_messages"
 
@@ -18,5 +18,6 @@ class OutboxMessage(db.Model):
     subject: Mapped[str] = mapped_column(String(200))
     body: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    # "smtp" once handed to the mail server; "outbox" when no server is configured.
+    # "smtp" once handed to the mail server; "outbox" when no server is configured (the mail
+    # then went to the log); "failed" when the server refused it.
     delivered_via: Mapped[str] = mapped_column(String(10))

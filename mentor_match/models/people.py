@@ -19,11 +19,6 @@ if TYPE_CHECKING:
     from .skills import PersonArea, PersonSkill
 
 
-def new_calendar_token() -> str:
-    """The secret in a calendar feed URL: long enough that it cannot be guessed."""
-    return secrets.token_urlsafe(32)
-
-
 def new_session_token() -> str:
     """A fresh random token; changing it ends every signed-in session of the person."""
     return secrets.token_urlsafe(24)
@@ -49,8 +44,9 @@ class Person(UserMixin, db.Model):
     timezone: Mapped[str] = mapped_column(String(64), default="UTC")
     bio: Mapped[str] = mapped_column(Text, default="")
     session_token: Mapped[str] = mapped_column(String(64), default=new_session_token)
-    # The secret in the person's calendar feed URL; reset by the person, which voids old links.
-    calendar_token: Mapped[str] = mapped_column(String(64), unique=True, default=new_calendar_token)
+    # SHA-256 of the secret in the person's calendar feed URL (the URL is shown once, when
+    # made); None until they make one. A new one voids the old URL.
+    calendar_token_digest: Mapped[str | None] = mapped_column(String(64), unique=True)
     # As a master: whether any apprentice wanting a micro skill they teach may book them,
     # not only apprentices a round paired with them.
     open_to_bookings: Mapped[bool] = mapped_column(default=False)
