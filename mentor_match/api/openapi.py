@@ -137,6 +137,10 @@ RESPONSES = {
     "NotFound": _error("No such resource, or not one the token's person may see."),
     "ValidationError": _error("A parameter or body field is invalid; error.field names it."),
     "Conflict": _error("The booking was refused; error.message says why."),
+    "TooManyRequests": _error(
+        "Rate limited (per token and per client address); wait Retry-After seconds.", {
+            "Retry-After": {"description": "Seconds until the limit lets a request through.",
+                            "schema": {"type": "integer"}}}),
 }
 
 
@@ -147,8 +151,10 @@ def _json(schema_name: str, description: str) -> dict:
 
 def _errors(*names: str) -> dict:
     codes = {"Unauthorized": "401", "Forbidden": "403", "NotFound": "404",
-             "ValidationError": "422", "Conflict": "409"}
-    return {codes[name]: {"$ref": f"#/components/responses/{name}"} for name in names}
+             "ValidationError": "422", "Conflict": "409", "TooManyRequests": "429"}
+    # Every operation is rate limited (mentor_match.limits), so every one may answer 429.
+    return {codes[name]: {"$ref": f"#/components/responses/{name}"}
+            for name in (*names, "TooManyRequests")}
 
 
 def _query(name: str, schema: dict, description: str) -> dict:
