@@ -88,7 +88,7 @@ def retry_after_seconds() -> int:
 
 def too_many_message(seconds: int) -> str:
     wait = f"{seconds} seconds" if seconds < 120 else f"{math.ceil(seconds / 60)} minutes"
-    return f"Too many attempts from here in a short time. Wait {wait} and try again."
+    return f"Too many attempts in a short time. Wait {wait} and try again."
 
 
 def init_limits(app: Flask) -> None:

@@ -61,7 +61,7 @@ def test_a_refused_request_gets_a_page_with_retry_after(limited):
     assert response.status_code == 429
     wait = int(response.headers["Retry-After"])
     assert 1 <= wait <= 600
-    assert "Too many attempts from here in a short time. Wait" in response.get_data(as_text=True)
+    assert "Too many attempts in a short time. Wait" in response.get_data(as_text=True)
 
 
 def test_one_client_is_limited_across_accounts(limited):
@@ -138,7 +138,7 @@ def test_the_api_answers_429_in_json_per_token(limited, limited_app, monkeypatch
     assert int(refused.headers["Retry-After"]) >= 1
     error = refused.get_json()["error"]
     assert error["code"] == "too_many_requests"
-    assert error["message"].startswith("Too many attempts from here in a short time. Wait")
+    assert error["message"].startswith("Too many attempts in a short time. Wait")
 
 
 def test_the_api_is_limited_per_client(limited, limited_app, monkeypatch):
