@@ -201,7 +201,11 @@ def live_server(app):
     server = make_server("127.0.0.1", 0, app, threaded=False)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
+    # The site's address is where it is served: links in mail and feeds lead back to it.
+    address, previous = f"http://127.0.0.1:{server.server_port}", app.config["SITE_URL"]
+    app.config["SITE_URL"] = address
+    yield address
+    app.config["SITE_URL"] = previous
     server.shutdown()
     thread.join(timeout=5)
 

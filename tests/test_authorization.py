@@ -226,6 +226,7 @@ ACCESS: dict[str, Access] = {
     "accounts.change_password": Access("signed_in"),
     "accounts.forgot_password": Access("public"),
     "accounts.reset_password": Access("public", lambda world, owner: {"token": "not-a-token"}),
+    "accounts.confirm_address": Access("public", lambda world, owner: {"token": "not-a-token"}),
     "profiles.show": Access("signed_in", _person),
     "profiles.search": Access("signed_in"),
     "profiles.edit": Access("signed_in"),
