@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 FLASK := $(BIN)/flask --app wsgi
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test install browser seed serve clean worker
+.PHONY: demo test install browser seed serve clean worker scan
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
@@ -36,6 +36,14 @@ demo: install $(KEY_FILE)
 ## browser: Debian's Chromium, which the browser tests drive through Playwright.
 browser:
 	@command -v chromium >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq chromium >/dev/null)
+
+## scan: wapiti and sqlmap (Debian's) against a signed-in local server on a fresh demo
+## database, as the admin by default (SCAN_AS=apprentice for another); reports in SCAN_OUT.
+scan: SCAN_AS ?= admin
+scan: SCAN_OUT ?= test-artifacts/security-scan
+scan: install
+	@(command -v wapiti >/dev/null 2>&1 && command -v sqlmap >/dev/null 2>&1) || (apt-get update -qq && apt-get install -y -qq wapiti sqlmap >/dev/null)
+	$(BIN)/python -m benchmarks.security_scan --as $(SCAN_AS) --out $(SCAN_OUT) $(SCAN_ARGS)
 
 ## test: install what the suite needs and run all of it (TEST_DATABASE_URL picks the database).
 test: install browser

@@ -191,15 +191,16 @@ def pick_users(url: str, count: int, rng_seed: int) -> list[User]:
 class Server:
     """gunicorn in its own process group, always stopped by stop() (also at exit)."""
 
-    def __init__(self, url: str, workers: int, log_path: Path):
+    def __init__(self, url: str, workers: int, log_path: Path, env: dict | None = None):
         with socket.socket() as probe:
             probe.bind(("127.0.0.1", 0))
             self.port = probe.getsockname()[1]
-        env = dict(os.environ, DATABASE_URL=url, SECRET_KEY=SECRET_KEY, COOKIE_SECURE="0",
-                   SITE_URL=f"http://127.0.0.1:{self.port}",
-                   # Every simulated person signs in from 127.0.0.1: one client to the limits.
-                   RATELIMIT_ENABLED="0",
-                   REDIS_URL="", MAIL_SERVER="")
+        # SITE_URL is the address it really serves: the site refuses requests for other hosts.
+        env = {**os.environ, "DATABASE_URL": url, "SECRET_KEY": SECRET_KEY, "COOKIE_SECURE": "0",
+               "REDIS_URL": "", "MAIL_SERVER": "", "SITE_URL": f"http://127.0.0.1:{self.port}",
+               # Every simulated person signs in from 127.0.0.1: one client to the limits.
+               "RATELIMIT_ENABLED": "0",
+               **(env or {})}
         self.log = open(log_path, "w")  # noqa: SIM115 (closed in stop())
         gunicorn = PROJECT_ROOT / ".venv" / "bin" / "gunicorn"
         if not gunicorn.exists():

@@ -1,5 +1,6 @@
 """Security scan: wapiti and sqlmap against a signed-in local server on a fresh demo database.
 
+    make scan [SCAN_AS=admin] [SCAN_OUT=test-artifacts/security-scan] [SCAN_ARGS=...]
     .venv/bin/python -m benchmarks.security_scan [--as apprentice|master|admin ...] [--out DIR]
         [--database-url URL] [--scanners wapiti,sqlmap] [--wapiti-modules LIST]
         [--crawl-seconds 120] [--attack-seconds 90] [--sqlmap-minutes 12]
@@ -13,8 +14,13 @@ reaches the admin pages too and is the most thorough), in turn:
    a scratch PostgreSQL database whose public schema is dropped and made again (never
    `test`, nor the load and rounds benchmarks' databases), built with `flask db upgrade`
    and `flask seed-demo`, as a person would.
-2. `gunicorn -w 2 wsgi:app` on a free local port with a fixed SECRET_KEY and COOKIE_SECURE=0
-   (the scan is plain http), in its own process group, always stopped at the end.
+2. `gunicorn -w 2 wsgi:app` on a free local port with a fixed SECRET_KEY, SITE_URL set to
+   that address (the site refuses other hosts), COOKIE_SECURE=0 (the scan is plain http) and
+   RATELIMIT_ENABLED=0 (a scanner would otherwise get 429s), in its own process group,
+   always stopped at the end. As the admin, real files for the two upload forms are made
+   first: the people's own export (/admin/export.csv) for /admin/import, and the solution
+   of a 5-second run of the demo's open round, made through its form, for the run's
+   solution upload (the demo has no run, so no review page with that form).
 3. Before each scanner the person logs in through the real form (GET /login for the CSRF
    token, POST /login); before sqlmap they also make a personal access token on
    /account/tokens for the JSON API.
@@ -34,7 +40,9 @@ reaches the admin pages too and is the most thorough), in turn:
    their first box ticked so they are tested too), the anonymous forms (log-in, sign-up,
    forgotten password), and every operation of the JSON API under /api/v1 that takes input
    (from its OpenAPI document, with the token as a bearer; string path parameters are
-   marked for injection, integer ones are Flask converters no payload gets past). Each
+   marked for injection, integer ones are Flask converters no payload gets past), and the
+   two upload forms as multipart requests, the marker after each cell of the CSV's first
+   row and in the solution's round, first pairing's refs, skill and mode. Each
    target is one request file (sqlmap-requests/) and one sqlmap run (sqlmap-logs/) with
    its own limit, so one slow page cannot eat the whole budget. sqlmap's own --crawl
    --forms cannot be used: it would submit the log-out form found on every page. CSRF
@@ -53,21 +61,26 @@ Never submitted by either scanner (wapiti gets the same patterns with -x):
   sign out or demote themselves or others, and their only inputs are the id in the path
   and the list's page and search, which the list itself is attacked with;
 * */delete: the only input is the id in the path, and deleting areas, skills and sites
-  early leaves later modules less to attack.
+  early leaves later modules less to attack;
+* /admin/rounds/<month>/runs/<id>/publish: the only input is the ids in the path, and a
+  published round takes no more solution uploads.
 
 Not attacked, and why: wapiti skips the micro_skills parameter (the observation form repeats
 it once per micro skill, 49 times in the demo, and attacking each copy took most of every
 module's time; sqlmap tests it once). sqlmap leaves out POST /account/tokens (each request
 makes a token and the page lists them all, so its page comparison never settles: it stalled
-8 minutes on one parameter; wapiti attacks it). Neither scanner really exercises the two
-upload forms (/admin/import and a round's solution upload): wapiti 3.0.4 sends a multipart
-form's text fields as file parts, so the CSRF token is missing and every request is refused
-with 400, and sqlmap cannot put a payload into a CSV cell; tests/test_imports.py and
-tests/test_round_pages.py test them.
+8 minutes on one parameter; wapiti attacks it). In the two upload forms wapiti attacks the
+file name and the other fields, not the file's content (its payloads go into file names);
+sqlmap attacks the content. A solution upload answers with a redirect whatever happened
+(the reason is flashed in the session cookie, which sqlmap drops), so sqlmap can find an
+injection there by timing or errors, not by comparing pages; the import's preview shows
+what it read, so both work there.
 
-Debian's wapiti 3.0.4 cannot take -x on Python 3.11 (its wildcard_translate puts the
-`(?ms)` flags at the end of the pattern, an error since 3.11), so it is started through a
-shim that replaces that one function with a correct one; nothing else changes.
+Debian's wapiti 3.0.4 is started through a shim (WAPITI_SHIM) that mends two things and
+nothing else: it cannot take -x on Python 3.11 (its wildcard_translate puts the `(?ms)`
+flags at the end of the pattern, an error since 3.11), and it sends a multipart form's text
+fields as file parts, so the CSRF token never arrived and every upload was refused with 400;
+the shim sends them as fields, and uploads the real files above instead of wapiti's GIF.
 
 Severity: wapiti levels are 0 info, 1 low, 2 medium, 3 high, 4 critical; anything at 3 or 4,
 vulnerability or anomaly (wapiti reports each 500 from the server as a high anomaly), is a
@@ -100,7 +113,9 @@ Findings that are not faults, and why (wapiti 3.0.4 on this site):
 from __future__ import annotations
 
 import argparse
+import csv
 import html
+import io
 import json
 import os
 import re
@@ -141,6 +156,7 @@ EXCLUDED = [
     "/admin/people/*/revoke-admin*",
     "/admin/people/*/grant-admin*",
     "/admin/people/*/reactivate*",
+    "/admin/rounds/*/runs/*/publish*",
     "*/delete",
     "*/delete?*",
 ]
@@ -149,12 +165,28 @@ WAPITI_MODULES = "common,-ssrf,crlf,csrf"
 # (49 in the demo), each an integer checked against the list of skills, and wapiti attacks
 # every copy: that one form took most of each module's time. sqlmap still tests it.
 WAPITI_SKIPPED_PARAMETERS = ["micro_skills"]
-# Replaces wapiti 3.0.4's wildcard_translate, whose trailing (?ms) Python 3.11 refuses.
+# Replaces wapiti 3.0.4's wildcard_translate, whose trailing (?ms) Python 3.11 refuses, and
+# mends its multipart forms: it sends their text fields as file parts named after the field,
+# so the CSRF token never arrives as a field; they go as fields, and each file field named in
+# MM_SCAN_UPLOADS uploads that real file in place of wapiti's GIF (under the file name wapiti
+# attacks).
 WAPITI_SHIM = """
 import re, sys
 import wapitiCore.net.crawler as crawler
 crawler.wildcard_translate = lambda pattern: re.compile(
     "(?ms)" + ".*".join(re.escape(part) for part in pattern.split("*")) + r"\\Z")
+import json, os, requests
+samples = {name: open(path, "rb").read()
+           for name, path in json.loads(os.environ.get("MM_SCAN_UPLOADS", "{}")).items()}
+session_post = requests.Session.post
+def post(self, url, data=None, **kwargs):
+    if kwargs.get("files"):
+        kwargs["files"] = [
+            (name, (None, value) if isinstance(value, str)
+             else (value[0], samples[name], *value[2:]) if name in samples else value)
+            for name, value in kwargs["files"]]
+    return session_post(self, url, data=data, **kwargs)
+requests.Session.post = post
 from wapitiCore.main.wapiti import wapiti_main
 sys.argv[0] = "wapiti"
 sys.exit(wapiti_main())
@@ -204,7 +236,8 @@ def prepare_database(url: str | None, workdir: Path) -> str:
         from benchmarks import rounds
 
         rounds.prepare_database(url)  # PostgreSQL only: drops and recreates the public schema
-    env = dict(os.environ, DATABASE_URL=url, SECRET_KEY="security-scan-not-secret")
+    env = dict(os.environ, DATABASE_URL=url, SECRET_KEY="security-scan-not-secret",
+               SITE_URL="http://127.0.0.1")
     for command in (["db", "upgrade"], ["seed-demo"]):
         result = subprocess.run([str(FLASK), "--app", "wsgi", *command], cwd=PROJECT_ROOT,
                                 env=env, capture_output=True, text=True, check=False)
@@ -558,6 +591,146 @@ def api_targets(port: int, token: str) -> list[Target]:
     return targets
 
 
+# --- The two upload forms -----------------------------------------------------------------------
+
+# The file field of each upload form: the file name a person would give, and its type.
+UPLOAD_FILES = {"people": ("people.csv", "text/csv"),
+                "solution": ("solution.json", "application/json")}
+INJECTION_MARK = "*"  # sqlmap's custom injection marker
+PAGE_CSRF_RE = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
+RUN_SECONDS = 5  # the shortest run the run form takes
+RUN_WAIT_SECONDS = 240  # on 2 busy cores a 5 s run of the demo round takes well under this
+
+
+@dataclass
+class Uploads:
+    """A valid file for each upload form the person may use, and the form's page and action."""
+
+    files: dict = field(default_factory=dict)  # file field -> path of a valid file
+    forms: dict = field(default_factory=dict)  # file field -> (page with the form, action)
+    notes: list = field(default_factory=list)
+
+
+def prepare_uploads(port: int, user: User, workdir: Path) -> Uploads:
+    """Real files for the admin's upload forms: the people's own export, and the solution of
+    a round run made here (the demo round has none, and the solution upload is on a run's
+    review page). For anyone else, nothing: both forms are the admin's."""
+    uploads = Uploads()
+    client = Client(port, user)
+    try:
+        status, _ = client.request("GET", "/admin/import")
+        if status != 200:
+            return uploads
+        status, people = client.request("GET", "/admin/export.csv")
+        if status == 200 and people.count("\n") >= 2:
+            uploads.files["people"] = write_sample(workdir, "people", people)
+            uploads.forms["people"] = ("/admin/import", "/admin/import")
+        else:
+            uploads.notes.append(f"GET /admin/export.csv gave {status} and no people to import")
+        run = run_a_round(client)
+        if isinstance(run, str):
+            uploads.notes.append(run)
+            return uploads
+        month, run_id = run
+        review = f"/admin/rounds/{month}/runs/{run_id}"
+        status, solution = client.request("GET", f"{review}/solution.json")
+        if status != 200:
+            uploads.notes.append(f"GET {review}/solution.json gave {status}")
+            return uploads
+        uploads.files["solution"] = write_sample(workdir, "solution", solution)
+        uploads.forms["solution"] = (review, f"{review}/upload")
+        uploads.notes.append(f"made run {run_id} of the {month} round for its solution upload")
+    finally:
+        client.close()
+    return uploads
+
+
+def write_sample(workdir: Path, field_name: str, text: str) -> Path:
+    path = workdir / f"upload-{UPLOAD_FILES[field_name][0]}"
+    path.write_text(text.replace(INJECTION_MARK, ""))
+    return path
+
+
+def run_a_round(client: Client) -> tuple[str, int] | str:
+    """Run the first open round through its form and wait: (month, run id), or what failed."""
+    status, page = client.request("GET", "/admin/rounds")
+    months = sorted(set(re.findall(r'href="/admin/rounds/(\d{4}-\d{2})"', page)))
+    for month in months:
+        status, page = client.request("GET", f"/admin/rounds/{month}")
+        token, kind = PAGE_CSRF_RE.search(page), re.search(r'name="kind" value="(\w+)"', page)
+        if status != 200 or token is None or kind is None or kind.group(1) != "full":
+            continue
+        status, _ = client.request("POST", f"/admin/rounds/{month}/runs", {
+            CSRF_FIELD: html.unescape(token.group(1)), "kind": "full",
+            "time_limit": str(RUN_SECONDS)})
+        if status != 302:
+            return f"POST /admin/rounds/{month}/runs gave {status}: no run to upload a solution to"
+        deadline = time.monotonic() + RUN_WAIT_SECONDS
+        while time.monotonic() < deadline:
+            time.sleep(1)
+            status, page = client.request("GET", f"/admin/rounds/{month}")
+            done = re.search(rf'href="/admin/rounds/{month}/runs/(\d+)"', page)
+            if done and "data-progress-url" not in page:
+                return month, int(done.group(1))
+        return f"the run of the {month} round did not finish within {RUN_WAIT_SECONDS} s"
+    return "no open round to run, so no solution upload form"
+
+
+def marked_upload(field_name: str, text: str) -> str:
+    """The file with sqlmap's marker after each value that could reach a query."""
+    if field_name == "people":
+        header, first = list(csv.reader(io.StringIO(text)))[:2]
+        out = io.StringIO()
+        csv.writer(out, lineterminator="\n").writerows(
+            [header, [cell + INJECTION_MARK for cell in first]])
+        return out.getvalue()
+    solution = json.loads(text)
+    solution["round"] += INJECTION_MARK
+    if solution.get("pairings"):
+        pairing = solution["pairings"][0]
+        for key in ("apprentice", "master"):
+            pairing[key] += INJECTION_MARK
+        pairing["skills"][0] += INJECTION_MARK
+        pairing["sessions"][0]["mode"] += INJECTION_MARK
+    return json.dumps(solution)
+
+
+def multipart(fields: list[tuple[str, str]], files: list[tuple[str, str, str, str]]
+              ) -> tuple[str, str]:
+    """A multipart/form-data body (CRLF, as browsers send it) and its Content-Type."""
+    boundary = "----mentor-match-scan-" + os.urandom(8).hex()
+    parts = [f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'
+             for name, value in fields]
+    parts += [f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"; '
+              f'filename="{filename}"\r\nContent-Type: {kind}\r\n\r\n{content}\r\n'
+              for name, filename, kind, content in files]
+    return "".join(parts) + f"--{boundary}--\r\n", f"multipart/form-data; boundary={boundary}"
+
+
+def upload_targets(port: int, user: User, uploads: Uploads) -> list[Target]:
+    """Each upload form as its page sends it, sqlmap's markers inside the file it uploads."""
+    client = Client(port, user)
+    targets = []
+    try:
+        for field_name, (page_path, action) in uploads.forms.items():
+            status, page = client.request("GET", page_path)
+            token = PAGE_CSRF_RE.search(page)
+            if status != 200 or token is None:
+                uploads.notes.append(f"GET {page_path}: {status}, no form to upload with")
+                continue
+            filename, kind = UPLOAD_FILES[field_name]
+            content = marked_upload(field_name, uploads.files[field_name].read_text())
+            body, content_type = multipart([(CSRF_FIELD, html.unescape(token.group(1)))],
+                                           [(field_name, filename, kind, content)])
+            targets.append(Target("POST", action, body, content_type, source="upload"))
+    finally:
+        client.close()
+    cookie = "; ".join(f"{name}={value}" for name, value in user.cookies.items())
+    for target in targets:
+        target.headers["Cookie"] = cookie
+    return targets
+
+
 def request_text(target: Target, port: int) -> str:
     """The target as a raw HTTP request, which sqlmap -r reads with its headers and body."""
     lines = [f"{target.method} {target.path} HTTP/1.1", f"Host: 127.0.0.1:{port}"]
@@ -570,13 +743,15 @@ def request_text(target: Target, port: int) -> str:
 # --- Running the scanners ----------------------------------------------------------------------
 
 
-def run_logged(command: list[str], log_path: Path, timeout: float) -> tuple[int | None, float]:
+def run_logged(command: list[str], log_path: Path, timeout: float,
+               env: dict | None = None) -> tuple[int | None, float]:
     """Run a scanner in its own process group; (exit status or None if timed out, seconds)."""
     started = time.monotonic()
     with log_path.open("w") as log:
         process = subprocess.Popen(command, cwd=log_path.parent, stdout=log,
                                    stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                   env=dict(os.environ, TERM="dumb"), start_new_session=True)
+                                   env={**os.environ, "TERM": "dumb", **(env or {})},
+                                   start_new_session=True)
         try:
             status = process.wait(timeout)
         except subprocess.TimeoutExpired:
@@ -605,7 +780,7 @@ def wapiti_interpreter() -> str:
     return first[2:].strip() if first.startswith("#!") else "/usr/bin/python3"
 
 
-def run_wapiti(args, port: int, cookie: dict, workdir: Path) -> dict:
+def run_wapiti(args, port: int, cookie: dict, workdir: Path, uploads: Uploads) -> dict:
     """wapiti's crawl and attacks with the session cookie; its findings and what limited it."""
     base = f"http://127.0.0.1:{port}"
     cookie_file = workdir / "wapiti-cookies.json"
@@ -632,7 +807,9 @@ def run_wapiti(args, port: int, cookie: dict, workdir: Path) -> dict:
     # wapiti keeps its own limits, but a module checks its limit only between pages: this is
     # a safety net, for about 11 modules and slack
     budget = args.crawl_seconds + args.attack_seconds * 16 + 120
-    status, seconds = run_logged(command, workdir / "wapiti.log", budget)
+    files = {name: str(path) for name, path in uploads.files.items()}
+    status, seconds = run_logged(command, workdir / "wapiti.log", budget,
+                                 {"MM_SCAN_UPLOADS": json.dumps(files)})
     result = {"scanner": "wapiti", "status": status, "seconds": seconds, "report": str(report)}
     if not report.exists():
         result["error"] = (f"no report (exit {status}, "
@@ -761,12 +938,15 @@ def session_alive(port: int, cookie: dict, token: str | None) -> tuple[bool, boo
     return status == 200, api_ok
 
 
-def sqlmap_targets(port: int, user: User, token: str, workdir: Path) -> tuple[list, dict]:
-    """Our crawl's links and forms, the anonymous forms and the API; notes for the summary."""
+def sqlmap_targets(port: int, user: User, token: str, workdir: Path,
+                   uploads: Uploads) -> tuple[list, dict]:
+    """Our crawl's links and forms, the uploads, the anonymous forms and the API; notes."""
     crawl = crawl_site(port, user, ["/dashboard", "/"])
-    found = crawl.targets + anonymous_targets(port) + api_targets(port, token)
-    left_out = {pattern_of(path): "a file upload: neither scanner exercises it, see the docstring"
-                for path in crawl.file_forms}
+    uploading = upload_targets(port, user, uploads)
+    found = crawl.targets + uploading + anonymous_targets(port) + api_targets(port, token)
+    covered = {pattern_of(target.path) for target in uploading}
+    left_out = {pattern_of(path): "a file upload with no valid file to send: see the notes"
+                for path in crawl.file_forms if pattern_of(path) not in covered}
     targets = []
     for target in found:
         path = urlsplit(target.path).path
@@ -803,12 +983,20 @@ def scan_as(role: str, args, out: Path) -> dict:
     started = time.monotonic()
     print(f"[{role}] building a fresh demo database ...", flush=True)
     url = prepare_database(args.database_url, workdir)
-    server = Server(url, 2, workdir / "gunicorn.log")
+    # Rate limits would answer a scanner with 429s, and hide what the pages do.
+    server = Server(url, 2, workdir / "gunicorn.log", {"RATELIMIT_ENABLED": "0"})
     report = {"role": role, "email": PEOPLE[role], "database": make_url(url).render_as_string(
         hide_password=True), "scans": []}
     try:
         server.wait_ready()
         print(f"[{role}] gunicorn on port {server.port}", flush=True)
+        preparer = User(PEOPLE[role], 0, [])
+        log_in(server.port, preparer)
+        uploads = prepare_uploads(server.port, preparer, workdir)
+        report["uploads"] = {"files": {name: str(path) for name, path in uploads.files.items()},
+                             "notes": uploads.notes}
+        if uploads.files:
+            print(f"[{role}] files to upload: {', '.join(sorted(uploads.files))}", flush=True)
         for scanner in args.scanners:
             # a fresh log-in per scanner: the idle limit (30 min) runs from the log-in
             user = User(PEOPLE[role], 0, [])
@@ -819,10 +1007,10 @@ def scan_as(role: str, args, out: Path) -> dict:
                 print(f"[{role}] wapiti: crawl up to {args.crawl_seconds} s, then up to "
                       f"{args.attack_seconds} s per module ({args.wapiti_modules}) ...",
                       flush=True)
-                result = run_wapiti(args, server.port, cookie, workdir)
+                result = run_wapiti(args, server.port, cookie, workdir, uploads)
             else:
                 token = make_api_token(server.port, user)
-                targets, notes = sqlmap_targets(server.port, user, token, workdir)
+                targets, notes = sqlmap_targets(server.port, user, token, workdir, uploads)
                 print(f"[{role}] sqlmap: {len(targets)} targets from {notes['pages_crawled']} "
                       f"pages crawled, up to {args.sqlmap_target_seconds:g} s each and "
                       f"{args.sqlmap_minutes:g} min in all ...", flush=True)
@@ -855,6 +1043,11 @@ def summarise(reports: list[dict], out: Path) -> tuple[list[str], bool, bool]:
     for report in reports:
         lines.append(f"== as {report['role']} ({report['email']}), {report['database']}, "
                      f"{report['seconds'] / 60:.1f} min ==")
+        uploads = report.get("uploads", {})
+        if uploads.get("files") or uploads.get("notes"):
+            lines.append("  upload forms given a real file: "
+                         + (", ".join(sorted(uploads["files"])) or "none"))
+            lines += [f"    {note}" for note in uploads["notes"]]
         for scan in report["scans"]:
             if scan.get("error"):
                 complete = False

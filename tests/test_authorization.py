@@ -9,13 +9,13 @@ from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
 from flask import url_for
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from mentor_match import create_app
 from mentor_match.calendars.services import new_feed_token
 from mentor_match.config import TestConfig
 from mentor_match.extensions import db
-from mentor_match.models import Pairing, RoundExclusion, RoundRun, RunStatus
+from mentor_match.models import Pairing, RoundExclusion, RoundRun, RunStatus, utcnow
 
 from .factories import (
     give_skill,
@@ -135,7 +135,11 @@ def _add_round(world: World) -> None:
         "master_a": Pairing(round_id=round_.id, apprentice_id=outside_apprentice.id,
                             master_id=world.people["master_a"].id),
     }
-    db.session.add_all([run, exclusion, *pairings.values()])
+    # A run whose worker went silent: pages show it failed, and a GET that recorded it would write.
+    an_hour_ago = utcnow() - timedelta(hours=1)
+    silent = RoundRun(round_id=round_.id, status=RunStatus.RUNNING, time_limit=60,
+                      started_at=an_hour_ago, heartbeat_at=an_hour_ago)
+    db.session.add_all([run, silent, exclusion, *pairings.values()])
     db.session.commit()
     world.objects["round"], world.objects["run"], world.objects["exclusion"] = round_, run, exclusion
     for owner, pairing in pairings.items():
@@ -454,7 +458,7 @@ def test_state_changing_requests_without_a_csrf_token_are_refused(app, endpoint)
     with app.test_request_context():
         params = access.params(world, "apprentice_a") if access.params else {}
         url = url_for(endpoint, **params)
-    before = _row_counts()
+    before = _contents()
     for method in methods:
         response = client.open(url, method=method, data={"anything": "x"})
         if access.who == "token":
@@ -463,12 +467,13 @@ def test_state_changing_requests_without_a_csrf_token_are_refused(app, endpoint)
             continue
         assert response.status_code == 400, f"{method} {url} without a CSRF token gave {response.status_code}"
         assert "CSRF" in response.get_data(as_text=True)
-    assert _row_counts() == before
+    assert _contents() == before
 
 
-def _row_counts() -> dict[str, int]:
+def _contents() -> dict[str, list[tuple]]:
+    """Every row of every table: an UPDATE changes no count, so counting rows is not enough."""
     return {
-        table.name: db.session.scalar(select(func.count()).select_from(table))
+        table.name: sorted((tuple(row) for row in db.session.execute(select(table))), key=repr)
         for table in db.metadata.sorted_tables
     }
 
@@ -484,9 +489,10 @@ def test_get_requests_change_nothing(app, endpoint):
         with app.test_request_context():
             params = access.params(world, actor) if access.params else {}
             url = url_for(endpoint, **params)
-        before = _row_counts()
+        before = _contents()
         response = client.get(url)
         response.close()
         assert response.status_code < 500
-        assert _row_counts() == before, f"GET {url} as {actor} changed the database"
+        changed = [name for name, rows in _contents().items() if rows != before[name]]
+        assert changed == [], f"GET {url} as {actor} changed {changed}"
         _wipe()

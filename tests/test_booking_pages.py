@@ -15,6 +15,7 @@ from mentor_match.models import (
     ShadowingSession,
 )
 
+from .conftest import log_in
 from .factories import first_open_slot, make_admin, make_apprentice, next_month
 
 
@@ -99,6 +100,25 @@ def test_other_people_cannot_see_or_cancel_a_session(login, office):
     assert client.post(f"/sessions/{seat.session_id}/cancel").status_code == 404
     db.session.refresh(seat)
     assert seat.cancelled_at is None
+
+
+def test_an_observer_who_gave_up_their_seat_sees_neither_the_page_nor_its_calendar(app, login, office):
+    tom, priya, _ = office["apprentices"]
+    slot = first_open_slot(office["master"], tom)
+    seat = services.book(tom, office["master"], slot.starts_at, slot.ends_at, SessionMode.VIRTUAL)
+    services.book(priya, office["master"], slot.starts_at, slot.ends_at, SessionMode.VIRTUAL)
+    client = login(tom)
+    client.post(f"/sessions/{seat.session_id}/cancel")
+    db.session.refresh(seat)
+    assert seat.cancelled_at is not None and seat.session.cancelled_at is None  # Priya stays
+    # No longer in the session: its page (with the video call) and its .ics agree.
+    assert client.get(f"/sessions/{seat.session_id}").status_code == 404
+    assert client.get(f"/sessions/{seat.session_id}/calendar.ics").status_code == 404
+    assert client.post(f"/sessions/{seat.session_id}/cancel").status_code == 404
+    for still_in in (priya, office["master"]):
+        other = app.test_client()
+        log_in(other, still_in)
+        assert other.get(f"/sessions/{seat.session_id}").status_code == 200
 
 
 def test_moving_a_seat_through_the_page(login, office):

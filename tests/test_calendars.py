@@ -248,7 +248,10 @@ def test_an_observer_who_gave_up_their_seat_sees_it_cancelled(amara, tom):
     other = make_apprentice("Ines Carvalho")
     session = make_session(amara, soon(3), observers=[tom, other])
     cancel_seat(session, tom)
-    assert str(events(parse(services.feed_calendar(tom)))[uid(session)]["STATUS"]) == "CANCELLED"
+    left = events(parse(services.feed_calendar(tom)))[uid(session)]
+    assert str(left["STATUS"]) == "CANCELLED"
+    # The session's page is no longer his to open, so the event does not point to it.
+    assert "URL" not in left and "/sessions/" not in str(left["DESCRIPTION"])
     hosted = events(parse(services.feed_calendar(amara)))[uid(session)]
     assert str(hosted["STATUS"]) == "CONFIRMED"
     assert str(hosted["SUMMARY"]) == "Hosting 1 observer"

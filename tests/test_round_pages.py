@@ -262,7 +262,7 @@ def test_a_queued_run_is_cancelled_at_once(login, admin, people):
     assert run.status is RunStatus.CANCELLED
 
 
-def test_a_run_whose_worker_went_silent_is_failed_and_can_be_run_again(login, admin, people):
+def test_a_run_whose_worker_went_silent_shows_as_failed_and_can_be_run_again(login, admin, people):
     round_ = make_round()
     stale = RoundRun(round_id=round_.id, status=RunStatus.RUNNING, time_limit=60,
                      started_at=utcnow() - timedelta(minutes=5),
@@ -271,10 +271,18 @@ def test_a_run_whose_worker_went_silent_is_failed_and_can_be_run_again(login, ad
     db.session.commit()
     client = login(admin)
     page = client.get(f"/admin/rounds/{round_.month}").get_data(as_text=True)
-    assert "stopped responding" in page
+    # The page and the progress poll show it failed, and offer Run again, without writing it.
+    assert "stopped responding" in page and "<td>failed</td>" in page and "Run round" in page
+    assert 'id="run-progress"' not in page
+    polled = client.get(f"/admin/rounds/{round_.month}/runs/{stale.id}/progress").get_json()
+    assert (polled["status"], polled["done"]) == ("failed", True)
+    assert "stopped responding" in polled["error"]
     db.session.refresh(stale)
-    assert stale.status is RunStatus.FAILED
+    assert stale.status is RunStatus.RUNNING and stale.finished_at is None
+    # Starting a run records the dead one as failed first.
     assert client.post(f"/admin/rounds/{round_.month}/runs", data={"time_limit": 5}).status_code == 302
+    db.session.refresh(stale)
+    assert stale.status is RunStatus.FAILED and "stopped responding" in stale.error
     jobs.wait_for_background_jobs()
     assert db.session.scalars(select(RoundRun).order_by(RoundRun.id.desc())).first().status is RunStatus.SUCCEEDED
 

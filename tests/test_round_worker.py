@@ -14,6 +14,7 @@ import subprocess
 import sys
 import time
 from datetime import time as clock
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -309,7 +310,9 @@ def test_dispatched_run_is_performed_by_the_worker(app, organisation, start_work
 def test_a_job_delivered_twice_runs_once(app, big_organisation, start_worker, redis_queue):
     run = services.start_run(make_round(), None, time_limit=5)
     queue = jobs.queue(app)
-    first = queue.enqueue(jobs.run_round_job, run.id, job_id=f"delivery-1-of-{run.id}")
+    # The first delivery under the job id the site gives it, so the workers' upkeep, which
+    # fails a queued run whose job is gone, sees it waiting.
+    first = queue.enqueue(jobs.run_round_job, run.id, job_id=f"round-run-{run.id}")
     second = queue.enqueue(jobs.run_round_job, run.id, job_id=f"delivery-2-of-{run.id}")
     assert first.id != second.id
     # Two workers, so the two deliveries can race for the run, as after a redelivery.
@@ -355,12 +358,16 @@ def test_a_killed_worker_leaves_no_partial_round_and_its_run_is_failed(
     db.session.refresh(round_)
     assert round_.status is RoundStatus.OPEN
 
-    # Silent for longer than the stale limit, the run is failed by the check.
+    # Silent for longer than the stale limit, the run shows as failed before anything writes
+    # it down (pages read it so), then the check records it.
     wait_for(
-        lambda: services.reap_stale_runs() == 1, STALE_SECONDS + WORKER_HEARTBEAT_SECONDS + 5,
-        "the stale check to fail the killed worker's run", every=0.25,
+        lambda: services.run_state(fresh_run(run.id)).status is RunStatus.FAILED,
+        STALE_SECONDS + WORKER_HEARTBEAT_SECONDS + 5, "the killed worker's run to show as failed",
+        every=0.25,
     )
     assert time.monotonic() - killed_at <= STALE_SECONDS + WORKER_HEARTBEAT_SECONDS + 5
+    assert fresh_run(run.id).status is RunStatus.RUNNING
+    assert services.reap_stale_runs() == 1
     failed = fresh_run(run.id)
     assert failed.status is RunStatus.FAILED
     assert "stopped responding" in failed.error and failed.finished_at is not None
@@ -375,6 +382,23 @@ def test_a_killed_worker_leaves_no_partial_round_and_its_run_is_failed(
     assert verify_round(json.loads(done.problem_json), json.loads(done.solution_json))["valid"]
     db.session.refresh(round_)
     assert round_.status is RoundStatus.OPEN and count(Pairing) == 0
+
+
+def test_a_starting_worker_records_a_dead_run_as_failed(app, organisation, start_worker, redis_queue):
+    """Pages only show a silent run as failed; the worker's upkeep writes it down."""
+    round_ = make_round()
+    long_ago = utcnow() - timedelta(minutes=5)
+    dead = RoundRun(round_id=round_.id, status=RunStatus.RUNNING, time_limit=60,
+                    started_at=long_ago, heartbeat_at=long_ago)
+    db.session.add(dead)
+    db.session.commit()
+    dead_id = dead.id
+    worker = start_worker()
+    failed = wait_for(
+        lambda: (run := fresh_run(dead_id)).status is RunStatus.FAILED and run, 30,
+        "the worker to record the dead run as failed", worker=worker,
+    )
+    assert "stopped responding" in failed.error and failed.finished_at is not None
 
 
 # d. A work horse killed alone: RQ fails the job, the worker lives on ------------------------

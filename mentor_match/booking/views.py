@@ -36,12 +36,13 @@ def _refused(refusal: services.BookingRefusal) -> None:
 
 
 def _session_or_404(session_id: int) -> ShadowingSession:
-    """A session the signed-in person hosts or holds a seat in; anyone else gets 404."""
+    """A session the signed-in person hosts or holds a live seat in; anyone else gets 404."""
     session = db.session.get(ShadowingSession, session_id)
     if session is None:
         abort(404)
     me = _me()
-    if session.master_id != me.id and not any(seat.apprentice_id == me.id for seat in session.observers):
+    # A cancelled seat leaves the session: its page (and video call) goes, as its .ics does.
+    if session.master_id != me.id and services.participant_seat(me, session) is None:
         abort(404)
     return session
 

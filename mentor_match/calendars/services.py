@@ -125,7 +125,8 @@ def session_event(
     now = now or utcnow()
     cancelled = cancelled_for(session, for_person) is not None
     video = video_url(session)
-    link = session_link(session)
+    # An observer who gave up their seat can no longer open the session's page.
+    link = session_link(session) if is_participant(session, for_person) else None
 
     event = Event()
     event.add("uid", f"session-{session.id}@mentor-match")
@@ -136,7 +137,8 @@ def session_event(
     location = video if video else (session.site.name if session.site else "")
     if location:
         event.add("location", location)
-    event.add("url", link)
+    if link:
+        event.add("url", link)
     event.add("description", _description(session, for_person, video, link, cancelled))
     # Each move, and then a cancellation, raises SEQUENCE, so calendars holding the event
     # take the new version in place of the old.
@@ -147,7 +149,8 @@ def session_event(
 
 
 def _description(
-    session: ShadowingSession, person: Person, video: str | None, link: str, cancelled: bool
+    session: ShadowingSession, person: Person, video: str | None, link: str | None,
+    cancelled: bool,
 ) -> str:
     lines = []
     if cancelled:
@@ -171,7 +174,8 @@ def _description(
         lines.append(mode.label + (f" at {session.site.name}" if session.site else ""))
     if session.note:
         lines.append(f"Note: {session.note}")
-    lines += ["", f"Session page: {link}"]
+    if link:
+        lines += ["", f"Session page: {link}"]
     return "\n".join(lines)
 
 

@@ -3,11 +3,12 @@
     flask rounds worker [--burst]      run queued runs and round mail (needs REDIS_URL)
     flask rounds run MONTH [--fill]    run a round here, with a progress bar; Ctrl-C cancels
     flask rounds deliver-mail          send the notification mails still pending
-    flask rounds reap                  fail runs whose worker stopped (for a scheduler)
+    flask rounds reap                  fail runs whose worker stopped (the worker does too)
 """
 from __future__ import annotations
 
 import json
+import logging
 import sys
 import threading
 
@@ -18,6 +19,8 @@ from sqlalchemy import select
 
 from ..extensions import db
 from ..models import RoundRun, RunKind, RunStatus, utcnow
+
+log = logging.getLogger(__name__)
 
 rounds_cli = AppGroup(
     "rounds",
@@ -53,9 +56,30 @@ def worker_command(burst: bool) -> None:
     # Jobs run in a work horse that RQ forks from this process for each one; they use this app.
     jobs.use_app_in_worker(current_app._get_current_object())
     queue = Queue(jobs.QUEUE_NAME, connection=connection)
-    worker = Worker([queue], connection=connection)
+
+    class ReapingWorker(Worker):
+        """RQ's worker, whose upkeep (at start, then every few minutes) also records dead runs."""
+
+        def run_maintenance_tasks(self) -> None:
+            super().run_maintenance_tasks()
+            _reap_stale_runs_logged()
+
+    worker = ReapingWorker([queue], connection=connection)
     click.echo(f"Working on the {jobs.QUEUE_NAME!r} queue at {url}" + (" until it is empty." if burst else "."))
     worker.work(burst=burst, logging_level="INFO")
+
+
+def _reap_stale_runs_logged() -> None:
+    """Record dead runs as failed; a database hiccup is logged and left for the next upkeep."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from .services import reap_stale_runs
+
+    try:
+        reap_stale_runs()
+    except SQLAlchemyError:
+        db.session.rollback()
+        log.exception("the worker could not record stale round runs as failed")
 
 
 @rounds_cli.command("run")

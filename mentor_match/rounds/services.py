@@ -276,41 +276,77 @@ def cancel_run(run: RoundRun) -> None:
     db.session.commit()
 
 
+# A run that can no longer finish: pages show it failed at once, the reaper records it.
+SILENT_WORKER = "The worker running this stopped responding; nothing was published. Run it again."
+LOST_JOB = "This run never reached a worker (its job was lost). Run it again."
+
+
+@dataclass(frozen=True)
+class RunState:
+    """A run as pages show it: failed once its worker or job is gone, written or not yet."""
+
+    run: RoundRun
+    status: RunStatus
+    error: str
+
+
+def _stale_after() -> timedelta:
+    return timedelta(seconds=current_app.config["ROUND_RUN_STALE_SECONDS"])
+
+
+def _job_lost(run_id: int) -> bool:
+    """Whether a queued run's job can no longer reach a worker."""
+    from . import jobs
+
+    # With a thread, a run is claimed within moments; still queued means its process
+    # went away. With Redis, it may be waiting its turn: only a lost job counts.
+    return jobs.run_job_is_lost(run_id) if current_app.config.get("REDIS_URL") else True
+
+
+def run_state(run: RoundRun, now: datetime | None = None) -> RunState:
+    """How the run stands, read only: GET pages must not write, and still tell the truth."""
+    now = now or utcnow()
+    stale_since = now - _stale_after()
+    if (run.status is RunStatus.RUNNING and run.heartbeat_at is not None
+            and run.heartbeat_at < stale_since):
+        return RunState(run, RunStatus.FAILED, SILENT_WORKER)
+    if run.status is RunStatus.QUEUED and run.created_at < stale_since and _job_lost(run.id):
+        return RunState(run, RunStatus.FAILED, LOST_JOB)
+    return RunState(run, run.status, run.error)
+
+
+def run_states(round_: Round) -> list[RunState]:
+    """The round's runs, newest first, as pages show them."""
+    now = utcnow()
+    return [run_state(run, now) for run in round_.runs]
+
+
 def reap_stale_runs() -> int:
-    """Fail runs that can no longer finish, so the round can be run again.
+    """Record as failed the runs that can no longer finish, so the round can be run again.
 
     A running run whose worker stopped sending heartbeats, and a queued run whose job
     was lost (Redis flushed, a thread's process restarted) before any worker claimed it.
+    Called before a run starts, by the worker's maintenance and by `flask rounds reap`;
+    never on a GET, where `run_state` shows the same verdict without writing it.
     """
-    from . import jobs
-
-    stale_after = timedelta(seconds=current_app.config["ROUND_RUN_STALE_SECONDS"])
     now = utcnow()
+    stale_since = now - _stale_after()
     reaped = db.session.execute(
         update(RoundRun)
-        .where(RoundRun.status == RunStatus.RUNNING, RoundRun.heartbeat_at < now - stale_after)
-        .values(
-            status=RunStatus.FAILED, finished_at=now,
-            error="The worker running this stopped responding; nothing was published. Run it again.",
-        )
+        .where(RoundRun.status == RunStatus.RUNNING, RoundRun.heartbeat_at < stale_since)
+        .values(status=RunStatus.FAILED, finished_at=now, error=SILENT_WORKER)
     ).rowcount
     waiting = db.session.scalars(
         select(RoundRun.id).where(
-            RoundRun.status == RunStatus.QUEUED, RoundRun.created_at < now - stale_after
+            RoundRun.status == RunStatus.QUEUED, RoundRun.created_at < stale_since
         )
     ).all()
     for run_id in waiting:
-        # With a thread, a run is claimed within moments; still queued means its process
-        # went away. With Redis, it may be waiting its turn: only a lost job is failed.
-        lost = jobs.run_job_is_lost(run_id) if current_app.config.get("REDIS_URL") else True
-        if lost:
+        if _job_lost(run_id):
             reaped += db.session.execute(
                 update(RoundRun)
                 .where(RoundRun.id == run_id, RoundRun.status == RunStatus.QUEUED)
-                .values(
-                    status=RunStatus.FAILED, finished_at=now,
-                    error="This run never reached a worker (its job was lost). Run it again.",
-                )
+                .values(status=RunStatus.FAILED, finished_at=now, error=LOST_JOB)
             ).rowcount
     db.session.commit()
     if reaped:
@@ -436,12 +472,14 @@ class _Heartbeat(threading.Thread):
 
 
 def active_run(round_: Round) -> RoundRun | None:
-    return db.session.scalar(
+    """The round's queued or running run, unless its worker or job is gone."""
+    run = db.session.scalar(
         select(RoundRun).where(
             RoundRun.round_id == round_.id,
             RoundRun.status.in_([RunStatus.QUEUED, RunStatus.RUNNING]),
         )
     )
+    return run if run is not None and run_state(run).status.is_active else None
 
 
 def latest_result(round_: Round, kind: RunKind | None = None) -> RoundRun | None:

@@ -68,8 +68,6 @@ def index():
 def show(month: str):
     """Confirmations, the run under way or the latest result, exclusions and past runs."""
     round_ = _round_or_404(month)
-    services.reap_stale_runs()
-    db.session.refresh(round_)
     active = services.active_run(round_)
     watched_id = request.args.get("run", type=int)
     if active is None and watched_id is not None:
@@ -85,7 +83,7 @@ def show(month: str):
         "rounds/show.html", round=round_, confirmations=confirmations,
         active=active, latest=services.latest_result(round_),
         run_form=RunForm(time_limit=int(_default_limit())), exclude_form=exclude_form,
-        declined=services.declined_count(round_),
+        declined=services.declined_count(round_), runs=services.run_states(round_),
     )
 
 
@@ -160,13 +158,12 @@ def start_run(month: str):
 def progress(month: str, run_id: int):
     """The run's state for the progress bar, polled by the round page."""
     run = _run_or_404(month, run_id)
-    services.reap_stale_runs()
-    db.session.refresh(run)
+    state = services.run_state(run)
     return jsonify(
-        status=run.status.value, phase=run.phase, elapsed=round(run.elapsed, 1),
+        status=state.status.value, phase=run.phase, elapsed=round(run.elapsed, 1),
         time_limit=run.time_limit, best_hours=run.best_hours, bound=run.bound,
         gap=run.gap if run.observation_hours is not None else _progress_gap(run),
-        error=run.error, done=not run.status.is_active,
+        error=state.error, done=not state.status.is_active,
         review_url=url_for("rounds.review", month=month, run_id=run.id),
     )
 
@@ -210,7 +207,8 @@ def review(month: str, run_id: int):
     page = max(1, request.args.get("page", 1, type=int))
     shown = pairings[(page - 1) * PAIRINGS_PER_PAGE: page * PAIRINGS_PER_PAGE]
     return render_template(
-        "rounds/review.html", run=run, round=run.round, summary=summary,
+        "rounds/review.html", run=run, state=services.run_state(run), round=run.round,
+        summary=summary,
         comparison=compare(summary, previous) if summary else [], has_previous=previous is not None,
         pairings=shown, pairing_count=len(pairings), page=page,
         pages=max(1, -(-len(pairings) // PAIRINGS_PER_PAGE)), names=names,
