@@ -50,8 +50,9 @@ class Config:
     # Used to build absolute links in mail (password resets, invitations).
     SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:5000")
 
-    # The largest request body accepted (uploaded round solutions are the largest files).
-    MAX_CONTENT_LENGTH = 64 * 1024 * 1024
+    # The largest request body accepted; the views that take uploads (the people import, a
+    # round's solution) allow more for themselves (inputs.allows_upload).
+    MAX_CONTENT_LENGTH = 1024 * 1024
 
     # Virtual sessions meet at VIDEO_BASE_URL/<the session's unguessable room name>.
     VIDEO_BASE_URL = os.environ.get("VIDEO_BASE_URL") or "https://meet.jit.si"
