@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from flask import current_app, request
 from flask.json.provider import DefaultJSONProvider
-from werkzeug.routing import IntegerConverter
+from werkzeug.routing import IntegerConverter, UnicodeConverter
 
 # Years a date anyone types may fall in, the months people plan for: far from year 1 and
 # 9999, where converting between time zones leaves what Python's datetime can hold.
@@ -24,8 +24,8 @@ from .availability.expansion import FIRST_YEAR, LAST_YEAR
 if TYPE_CHECKING:
     from flask import Flask
 
-# The largest value a 64-bit signed integer column (every id here) can hold.
-MAX_DB_INTEGER = 2**63 - 1
+# The largest id: ids are 32-bit integer columns on PostgreSQL (SQLite's hold 64 bits).
+MAX_ID = 2**31 - 1
 # Beyond any list's last page, and small enough that page × page size fits in a query.
 MAX_PAGE = 1_000_000
 # Room for a multipart body's other fields and boundaries beside an upload's own limit.
@@ -37,12 +37,20 @@ class DatabaseIdConverter(IntegerConverter):
     """The `int` URL converter, matching only what an id column can hold (else a 404)."""
 
     def __init__(self, map, *args: Any, **kwargs: Any) -> None:
-        kwargs.setdefault("max", MAX_DB_INTEGER)
+        kwargs.setdefault("max", MAX_ID)
         super().__init__(map, *args, **kwargs)
 
 
+class TextWithoutNulConverter(UnicodeConverter):
+    """The default URL converter, not matching a NUL (which PostgreSQL text cannot hold): a 404."""
+
+    def __init__(self, map, *args: Any, **kwargs: Any) -> None:
+        super().__init__(map, *args, **kwargs)
+        self.regex = self.regex.replace("[^/]", "[^/\\x00]")
+
+
 def query_int(
-    name: str, default: int | None, low: int = 1, high: int = MAX_DB_INTEGER
+    name: str, default: int | None, low: int = 1, high: int = MAX_ID
 ) -> int | None:
     """The whole number from `low` to `high` in query argument `name`, else `default`.
 
@@ -129,6 +137,7 @@ def _apply_upload_allowance() -> None:
 def init_inputs(app: Flask) -> None:
     """Install the id converter, the JSON reader and per-view body limits on the app."""
     app.url_map.converters["int"] = DatabaseIdConverter
+    app.url_map.converters["default"] = app.url_map.converters["string"] = TextWithoutNulConverter
     app.json = BoundedJSONProvider(app)
     # Registered before any hook that reads the form (CSRF, the NUL check), so an upload
     # view's allowance is in place before its body is read.

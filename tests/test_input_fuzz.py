@@ -44,8 +44,8 @@ SHORT_VALUES = (HUGE, "0001-01-01", "9999-12-31", "9999-12-31T23:59", "0001-01",
 # In text fields, JSON 5,000 deep is as far past Python's recursion limit as 100,000 deep
 # (which bodies and files get) and keeps the walk fast.
 FIELD_VALUES = (*SHORT_VALUES, LONG_TEXT, "[" * 5_000 + "]" * 5_000, LONG_NUMBER)
-# 2**63 is the first integer a 64-bit signed column cannot hold.
-PATH_INTS = (2**63, int(HUGE))
+# The first integers a 32-bit (PostgreSQL's ids) and a 64-bit id column cannot hold.
+PATH_INTS = (2**31, 2**63, int(HUGE))
 PATH_STRINGS = ("9999-12", "0001-01", HUGE, "x" * 5_000, "a\x00b", "..", "é")
 # Query arguments tried on every GET route, beside those its view is seen to read.
 COMMON_ARGS = ("page", "month", "from", "to", "run", "view", "q", "code", "next", "after",
@@ -255,13 +255,18 @@ def admin_client(app):
     "/people/{n}", "/sessions/{n}", "/sessions/{n}/calendar.ics", "/admin/outbox/{n}",
     "/book/{n}", "/admin/areas/{n}",
 ])
-@pytest.mark.parametrize("number", [2**63, int(HUGE)])
-def test_an_id_beyond_64_bits_is_not_found(admin_client, path, number):
+@pytest.mark.parametrize("number", [2**31, 2**63, int(HUGE)])
+def test_an_id_beyond_what_its_column_holds_is_not_found(admin_client, path, number):
     assert admin_client.get(path.format(n=number)).status_code == 404
 
 
-def test_the_largest_64_bit_id_is_looked_up_and_not_found(admin_client):
-    assert admin_client.get(f"/people/{2**63 - 1}").status_code == 404
+def test_the_largest_id_is_looked_up_and_not_found(admin_client):
+    assert admin_client.get(f"/people/{2**31 - 1}").status_code == 404
+
+
+@pytest.mark.parametrize("path", ["/admin/rounds/2027-01%00", "/r/AB%00CD", "/calendar/a%00b.ics"])
+def test_a_nul_in_the_path_is_not_found(admin_client, path):
+    assert admin_client.get(path).status_code == 404
 
 
 def test_revoking_a_record_beyond_64_bits_is_not_found(admin_client):
