@@ -49,9 +49,7 @@ class TextWithoutNulConverter(UnicodeConverter):
         self.regex = self.regex.replace("[^/]", "[^/\\x00]")
 
 
-def query_int(
-    name: str, default: int | None, low: int = 1, high: int = MAX_ID
-) -> int | None:
+def query_int(name: str, default: int | None, low: int = 1, high: int = MAX_ID) -> int | None:
     """The whole number from `low` to `high` in query argument `name`, else `default`.
 
     Like a page link someone edited by hand, a value that is not such a number (``?page=abc``,
