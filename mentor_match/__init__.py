@@ -37,6 +37,12 @@ def create_app(config: type[Config] | dict | None = None) -> Flask:
     _require_settings(app)
     logging.basicConfig(level=logging.INFO)
 
+    from .inputs import init_inputs
+
+    # First: its id converter must be in place before any route is added, and its body
+    # limits before any hook reads a form.
+    init_inputs(app)
+
     db.init_app(app)
     init_connection_checks(app)
     init_read_only_commits(app)

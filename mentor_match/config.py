@@ -82,8 +82,9 @@ class Config:
     TRUSTED_HOSTS = [host.strip() for host in os.environ.get("TRUSTED_HOSTS", "").split(",")
                      if host.strip()] or None
 
-    # The largest request body accepted (uploaded round solutions are the largest files).
-    MAX_CONTENT_LENGTH = 64 * 1024 * 1024
+    # The largest request body accepted; the views that take uploads (the people import, a
+    # round's solution) allow more for themselves (inputs.allows_upload).
+    MAX_CONTENT_LENGTH = 1024 * 1024
 
     # Virtual sessions meet at VIDEO_BASE_URL/<the session's unguessable room name>.
     VIDEO_BASE_URL = os.environ.get("VIDEO_BASE_URL") or "https://meet.jit.si"

@@ -4,6 +4,7 @@ from wtforms import SelectChoice, SelectField
 from wtforms.validators import ValidationError
 
 from .extensions import db
+from .inputs import year_in_range, year_range_message
 from .models import Site
 from .zones import is_valid_timezone, timezone_choices
 
@@ -21,6 +22,12 @@ class TimezoneField(SelectField):
     def pre_validate(self, form):
         if not self.data or not is_valid_timezone(self.data):
             raise ValidationError("Choose a time zone from the list.")
+
+
+def in_usable_years(form, field) -> None:
+    """A date field's day must fall in the years people may use (see inputs.FIRST_YEAR)."""
+    if field.data is not None and not year_in_range(field.data):
+        raise ValidationError(year_range_message(f"“{field.label.text}”"))
 
 
 def site_choices() -> list[SelectChoice]:

@@ -77,7 +77,7 @@ def init_templating(app: Flask) -> None:
 
     @app.errorhandler(413)
     def too_large(error):
-        limit = app.config["MAX_CONTENT_LENGTH"]
+        limit = request.max_content_length or app.config["MAX_CONTENT_LENGTH"]
         size = f"{limit // 1024 ** 2} MB" if limit >= 1024 ** 2 else f"{limit // 1024} KB"
         return render_template("errors/error.html", code=413,
                                message=f"That upload is larger than {size}; nothing was saved."), 413

@@ -6,16 +6,13 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from ..extensions import db
+from ..inputs import page_arg
 from ..models import Area, MicroSkill, OutboxMessage, Person, Site
 from ..security import admin_required
 from . import services
 from .forms import PeopleSearchForm, SiteForm, TaxonomyForm
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
-
-
-def _page() -> int:
-    return request.args.get("page", 1, type=int)
 
 
 def _attempt(action: Callable[[], object], success: str) -> bool:
@@ -54,7 +51,7 @@ def people():
     """Everyone, searchable by name or email, with their roles and status."""
     form = PeopleSearchForm(formdata=request.args)
     text = (form.q.data or "") if form.validate() else ""
-    page = services.find_people(text, _page())
+    page = services.find_people(text, page_arg())
     # Actions on a row carry the search and page, so the list comes back as it was.
     here = {"q": text or None, "page": page.page if page.page > 1 else None}
     return render_template("admin/people.html", form=form, page=page, here=here)
@@ -263,7 +260,7 @@ def delete_site(site_id: int):
 @admin_required
 def outbox():
     """Mail the site has sent or kept, newest first."""
-    return render_template("admin/outbox.html", page=services.outbox_page(_page()))
+    return render_template("admin/outbox.html", page=services.outbox_page(page_arg()))
 
 
 @bp.route("/outbox/<int:message_id>")

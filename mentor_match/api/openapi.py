@@ -1,11 +1,11 @@
 """The OpenAPI 3.1 description of /api/v1, built as a dict and served at /api/v1/openapi.json."""
 from __future__ import annotations
 
+from ..inputs import MAX_ID
 from ..integrations.events import KINDS
 
 MAX_PER_PAGE = 100
 MAX_EVENTS = 500
-MAX_ID = 2**31 - 1  # ids are 32-bit integers on PostgreSQL
 
 BEARER = [{"bearerAuth": []}]
 

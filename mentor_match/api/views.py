@@ -18,6 +18,7 @@ from ..availability.expansion import Month, MonthError
 from ..availability.services import availability_by_person, default_month
 from ..booking import services as booking
 from ..extensions import csrf, db
+from ..inputs import JSONInputError, parse_json, year_in_range, year_range_message
 from ..limits import api_token, configured, limiter, retry_after_seconds, too_many_message
 from ..models import Area, Event, Pairing, Person, PersonSkill, Round, SessionMode
 from ..rounds import services as rounds
@@ -330,9 +331,12 @@ def _date_arg(name: str) -> date | None:
     try:
         if len(raw) != 10:
             raise ValueError
-        return date.fromisoformat(raw)
+        day = date.fromisoformat(raw)
     except ValueError:
         raise ApiError(422, "invalid", f"{name} must be a date written YYYY-MM-DD.", name) from None
+    if not year_in_range(day):
+        raise ApiError(422, "invalid", year_range_message(name), name)
+    return day
 
 
 @bp.get("/sessions")
@@ -351,8 +355,18 @@ def list_sessions():
 BOOKING_FIELDS = ("master_id", "starts_at", "hours", "mode")
 
 
+def _json_body() -> object:
+    """The request's JSON body (None if it sends none), or a 422 saying why it cannot be read."""
+    if not request.is_json:
+        return None
+    try:
+        return parse_json(request.get_data())
+    except JSONInputError as error:
+        raise ApiError(422, "invalid", f"The body is not JSON: {error}.", "body") from None
+
+
 def _booking_body() -> tuple[Person, datetime, int, SessionMode]:
-    body = request.get_json(silent=True)
+    body = _json_body()
     if not isinstance(body, dict):
         raise ApiError(422, "invalid", "Send a JSON object: {master_id, starts_at, hours, mode}.", "body")
     for name in body:
@@ -373,6 +387,8 @@ def _booking_body() -> tuple[Person, datetime, int, SessionMode]:
                        "e.g. 2026-11-03T10:00:00+00:00.", "starts_at") from None
     if starts_at.tzinfo is None:
         raise ApiError(422, "invalid", "starts_at needs a UTC offset, e.g. +00:00 or Z.", "starts_at")
+    if not year_in_range(starts_at):
+        raise ApiError(422, "invalid", year_range_message("starts_at"), "starts_at")
     if type(hours) is not int or not 1 <= hours <= booking.MAX_SESSION_HOURS:
         raise ApiError(422, "invalid", f"hours must be a whole number from 1 to {booking.MAX_SESSION_HOURS}.",
                        "hours")

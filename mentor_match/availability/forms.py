@@ -3,6 +3,7 @@ from flask_wtf import FlaskForm
 from wtforms import DateField, IntegerField, SelectChoice, SelectField, StringField, TimeField
 from wtforms.validators import InputRequired, Length, Optional, StopValidation
 
+from ..forms import in_usable_years
 from ..models import ChangeKind, Person
 from .services import APPRENTICE_FIELDS, MASTER_FIELDS, PLAN_LIMITS, WEEKDAYS, plan_fields_for
 
@@ -65,7 +66,7 @@ class WeeklyWindowForm(FlaskForm):
 class ChangeForm(FlaskForm):
     day = DateField(
         "Day", invalid_value_message="Enter a date, for example 2026-11-24.",
-        validators=[InputRequired(message="Enter the day this change is for.")],
+        validators=[InputRequired(message="Enter the day this change is for."), in_usable_years],
     )
     kind = SelectField(
         "Change",

@@ -6,6 +6,8 @@ from wtforms import DateField, HiddenField, IntegerField, SelectField, TextAreaF
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, Length, NumberRange, ValidationError
 
+from ..forms import in_usable_years
+from ..inputs import year_in_range
 from ..models import SessionMode
 from .services import MAX_OPEN_SEATS, MAX_SESSION_HOURS
 
@@ -18,7 +20,7 @@ def _utc_instant(form, field) -> None:
         moment = datetime.fromisoformat(field.data or "")
     except ValueError:
         raise ValidationError("Choose one of the times offered.") from None
-    if moment.tzinfo is None:
+    if moment.tzinfo is None or not year_in_range(moment):
         raise ValidationError("Choose one of the times offered.")
     field.instant = moment.astimezone(UTC)
 
@@ -35,7 +37,7 @@ class BookForm(FlaskForm):
 class OpenSessionForm(FlaskForm):
     """A session a master opens for observers, at a local day and time."""
 
-    day = DateField("Day", validators=[InputRequired("Choose the day.")])
+    day = DateField("Day", validators=[InputRequired("Choose the day."), in_usable_years])
     start = SelectField("Starts at", coerce=int,
                         choices=[SelectChoice(h * 4 + q, f"{h:02d}:{q * 15:02d}") for h in range(24) for q in range(4)],
                         default=9 * 4,
@@ -55,7 +57,7 @@ class OpenSessionForm(FlaskForm):
 class MoveSessionForm(FlaskForm):
     """A master moves a whole session to another local day and time."""
 
-    day = DateField("New day", validators=[InputRequired("Choose the day.")])
+    day = DateField("New day", validators=[InputRequired("Choose the day."), in_usable_years])
     start = OpenSessionForm.start
     hours = SelectField("Length", coerce=int, choices=HOUR_CHOICES)
 

@@ -22,6 +22,7 @@ from flask_login import current_user
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy.exc import IntegrityError
 
+from ..inputs import UPLOAD_FORM_OVERHEAD, allows_upload
 from ..rounds import jobs
 from ..security import admin_required
 from . import services
@@ -72,6 +73,7 @@ def _upload_path(token: str) -> Path:
 
 
 @bp.route("/import", methods=["GET", "POST"])
+@allows_upload(services.MAX_BYTES + UPLOAD_FORM_OVERHEAD)
 @admin_required
 def upload():
     """Upload a CSV and preview what it would create and change; nothing is written."""

@@ -4,6 +4,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_login import current_user, login_required
 
 from ..forms import REMOTE, site_from_choice
+from ..inputs import page_arg
 from ..models import AreaIntent, Person
 from . import services
 from .forms import AddSkillForm, ProfileForm, SearchForm, SkillFlagsForm
@@ -159,5 +160,5 @@ def search():
     if filtered and not form.validate():
         return render_template("profiles/search.html", form=form, results=None), 400
     criteria = form.criteria() if filtered else services.SearchCriteria()
-    results = services.search_people(criteria, page=request.args.get("page", 1, type=int))
+    results = services.search_people(criteria, page=page_arg())
     return render_template("profiles/search.html", form=form, results=results)

@@ -25,6 +25,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from ..extensions import db
+from ..inputs import JSONInputError, parse_json
 from ..models import Endorsement, MasteryRecord, MicroSkill, Person, PersonSkill, utcnow
 from ..tracking.hours import (
     average_ratings,
@@ -301,11 +302,9 @@ class PastedDocument:
 def read_document(text: str) -> PastedDocument:
     """Read a pasted record: the download (content under "record") or the bare content."""
     try:
-        document = json.loads(text)
-    except ValueError as error:
-        raise DocumentError(
-            f"That is not a JSON document ({error.msg}, line {error.lineno})."
-        ) from None
+        document = parse_json(text)
+    except JSONInputError as error:
+        raise DocumentError(f"That is not a JSON document ({error}).") from None
     if not isinstance(document, dict):
         raise DocumentError("That JSON is not a mastery record document.")
     content = document.get("record", document)
@@ -329,7 +328,8 @@ def verify(code: str | None, content_json: str | None = None) -> Verification:
     in the database shows as altered. With `content_json` (a pasted document, as the
     download or as bare content), that document must also equal what the site signed.
     """
-    pasted = read_document(content_json) if content_json else None
+    # A blank paste (the form's text box sends a line break) is no document.
+    pasted = read_document(content_json) if content_json and content_json.strip() else None
     typed = code or (pasted.code if pasted else None)
     record = record_for_code(typed) if typed else None
     if record is None:

@@ -20,6 +20,7 @@ from functools import cached_property
 from sqlalchemy import and_, case, func, select
 
 from ..extensions import db
+from ..inputs import FIRST_YEAR, LAST_YEAR, year_in_range
 from ..models import (
     Area,
     MicroSkill,
@@ -116,8 +117,8 @@ def choose_period(raw_from: str | None, raw_to: str | None, today: date) -> Peri
     """The period asked for by ``?from=YYYY-MM&to=YYYY-MM``; the last 12 months by default.
 
     With only one end given, the period is the 12 months from (or up to) it. A month that
-    cannot be read, or a period that ends before it starts, falls back to the default with
-    a message saying why.
+    cannot be read or is outside the years people may use, or a period that ends before it
+    starts, falls back to the default with a message saying why.
     """
     default = last_months(today)
     raw_from, raw_to = (raw_from or "").strip(), (raw_to or "").strip()
@@ -130,6 +131,11 @@ def choose_period(raw_from: str | None, raw_to: str | None, today: date) -> Peri
             return PeriodChoice(default, (
                 f"“{raw[:20]}” is not a month: give months as YYYY-MM, such as "
                 f"{today:%Y-%m}. Showing the last {DEFAULT_MONTHS} months instead."
+            ))
+        if month is not None and not year_in_range(month):
+            return PeriodChoice(default, (
+                f"“{raw[:20]}” is out of range: choose months in the years {FIRST_YEAR} to "
+                f"{LAST_YEAR}. Showing the last {DEFAULT_MONTHS} months instead."
             ))
     if first is None and last is not None:
         first = add_months(last, 1 - DEFAULT_MONTHS)

@@ -6,6 +6,7 @@ from flask_wtf.file import FileField, FileRequired
 from wtforms import DateField, HiddenField, IntegerField, SelectField, StringField
 from wtforms.validators import DataRequired, InputRequired, NumberRange, Regexp
 
+from ..forms import in_usable_years
 from .services import MAX_TIME_LIMIT, MIN_TIME_LIMIT
 
 
@@ -35,7 +36,7 @@ class NewRoundForm(FlaskForm):
     confirm_by = DateField(
         "Confirm by",
         default=_default_confirm_by,
-        validators=[InputRequired("Choose the last day people can confirm.")],
+        validators=[InputRequired("Choose the last day people can confirm."), in_usable_years],
         description="People who have not confirmed by the end of this day (UTC) are left out.",
     )
 

@@ -16,6 +16,7 @@ from sqlalchemy.orm import contains_eager
 
 from ..availability.expansion import Month, MonthError
 from ..extensions import db
+from ..inputs import JSONInputError, parse_json
 from ..links import absolute_url
 from ..models import (
     MonthPlan,
@@ -565,9 +566,9 @@ def upload_solution(run: RoundRun, data: bytes, requested_by: Person | None) -> 
     if len(data) > MAX_UPLOAD_BYTES:
         raise RoundRefusal("The file is larger than 50 MB.")
     try:
-        solution = json.loads(data.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise RoundRefusal(f"The file is not JSON: {error}") from None
+        solution = parse_json(data)
+    except JSONInputError as error:
+        raise RoundRefusal(f"The file is not JSON: {error}.") from None
     problems = check_solution(json.loads(run.problem_json), solution)
     if problems:
         raise RoundRefusal("The solution breaks the round's rules:\n" + "\n".join(problems))

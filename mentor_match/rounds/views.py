@@ -18,6 +18,7 @@ from flask_login import current_user, login_required
 from sqlalchemy import select
 
 from ..extensions import db
+from ..inputs import UPLOAD_FORM_OVERHEAD, allows_upload, page_arg, query_int
 from ..models import Pairing, Person, RoundRun, RunKind, RunStatus
 from ..security import admin_required, is_local_url
 from . import jobs, services
@@ -69,7 +70,7 @@ def show(month: str):
     """Confirmations, the run under way or the latest result, exclusions and past runs."""
     round_ = _round_or_404(month)
     active = services.active_run(round_)
-    watched_id = request.args.get("run", type=int)
+    watched_id = query_int("run", None)
     if active is None and watched_id is not None:
         # The run just started ended before the page loaded (a small round): go to its review,
         # as the progress panel would have on seeing it end.
@@ -204,7 +205,7 @@ def review(month: str, run_id: int):
             [p["apprentice"] for p in pairings] + [p["master"] for p in pairings]
             + [u.apprentice for u in summary.unmatched]
         )
-    page = max(1, request.args.get("page", 1, type=int))
+    page = page_arg()
     shown = pairings[(page - 1) * PAIRINGS_PER_PAGE: page * PAIRINGS_PER_PAGE]
     return render_template(
         "rounds/review.html", run=run, state=services.run_state(run), round=run.round,
@@ -244,6 +245,7 @@ def _download(body: str, filename: str) -> Response:
 
 
 @bp.post("/admin/rounds/<month>/runs/<int:run_id>/upload")
+@allows_upload(services.MAX_UPLOAD_BYTES + UPLOAD_FORM_OVERHEAD)
 @admin_required
 def upload(month: str, run_id: int):
     run = _run_or_404(month, run_id)

@@ -4,6 +4,8 @@ from wtforms import DateField, IntegerField, SelectField, SelectMultipleField, T
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, Length, NumberRange
 
+from ..forms import in_usable_years
+
 RATINGS = [
     SelectChoice(5, "5: excellent"), SelectChoice(4, "4: good"), SelectChoice(3, "3: adequate"),
     SelectChoice(2, "2: weak"), SelectChoice(1, "1: poor"),
@@ -45,7 +47,8 @@ class PracticeForm(FlaskForm):
     micro_skill_id = SelectField("Micro skill", coerce=int)
     master_id = SelectField("Master to rate it", coerce=int,
                             description="A master who hosts this micro skill above your stage.")
-    practised_on = DateField("When", validators=[InputRequired("Choose the day you practised.")])
+    practised_on = DateField("When", validators=[InputRequired("Choose the day you practised."),
+                                                 in_usable_years])
     description = TextAreaField("What you did", validators=[
         InputRequired("Describe what you did."),
         Length(10, 4000, "Describe what you did in 10 to 4000 characters."),
