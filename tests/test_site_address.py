@@ -18,6 +18,21 @@ def _settings(**overrides) -> dict:
     return {**{k: getattr(TestConfig, k) for k in dir(TestConfig) if k.isupper()}, **overrides}
 
 
+@pytest.fixture
+def other_app():
+    """Build apps with other settings; their connections are closed after the test."""
+    made = []
+
+    def build(**overrides):
+        made.append(create_app(_settings(**overrides)))
+        return made[-1]
+
+    yield build
+    for app in made:
+        with app.app_context():
+            db.engine.dispose()
+
+
 def test_a_request_for_a_foreign_host_is_refused_and_mails_nothing(client):
     make_person(email="victim@example.org")
     response = client.post("/forgot-password", data={"email": "victim@example.org"},
@@ -56,8 +71,8 @@ def test_absolute_links_inside_a_request_come_from_site_url(app, monkeypatch):
             "https://mentor.example.org/match/sessions/7")
 
 
-def test_trusted_hosts_default_to_site_urls_host():
-    app = create_app(_settings(SITE_URL="https://mentor.example.org", TRUSTED_HOSTS=None))
+def test_trusted_hosts_default_to_site_urls_host(other_app):
+    app = other_app(SITE_URL="https://mentor.example.org", TRUSTED_HOSTS=None)
     assert app.config["TRUSTED_HOSTS"] == ["mentor.example.org"]
     assert app.test_client().get("/login", base_url="https://mentor.example.org").status_code == 200
     assert app.test_client().get("/login", base_url="https://localhost").status_code == 400
@@ -74,8 +89,8 @@ def test_a_site_url_without_a_host_is_refused_by_name():
         create_app(_settings(SITE_URL="mentor.example.org"))
 
 
-def test_a_debug_server_starts_with_local_stand_ins(tmp_path, monkeypatch):
-    app = create_app(_settings(TESTING=False, DEBUG=True, SITE_URL="", SECRET_KEY=""))
+def test_a_debug_server_starts_with_local_stand_ins(other_app):
+    app = other_app(TESTING=False, DEBUG=True, SITE_URL="", SECRET_KEY="")
     assert app.config["SITE_URL"] == "http://127.0.0.1:5000"
     assert app.config["TRUSTED_HOSTS"] == ["localhost", "127.0.0.1"]
     assert len(app.config["SECRET_KEY"]) == 64
