@@ -62,7 +62,8 @@ def create_app(config: type[Config] | dict | None = None) -> Flask:
 
         # Never X-Forwarded-Host: links come from SITE_URL and the Host is checked as sent.
         hops = app.config["PROXY_HOPS"]
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
+            app.wsgi_app, x_for=hops, x_proto=hops)
 
     from .accounts.views import bp as accounts_bp
     from .admin.views import bp as admin_bp

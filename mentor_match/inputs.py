@@ -1,6 +1,6 @@
 """The bounds every input is held to: ids, page numbers, dates, JSON and request bodies.
 
-A value outside them never reaches the database (which holds 64-bit integers) or the date
+A value outside them never reaches the database (its ids are 32-bit on PostgreSQL) or the date
 arithmetic (which stops at year 9999): an id is not found (404), a date or a JSON document
 is refused with a message naming the field, and a page number falls back to the first page.
 """

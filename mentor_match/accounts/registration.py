@@ -93,15 +93,17 @@ def send_sign_up_mail(email: str) -> None:
 def person_to_confirm(token: str) -> Person:
     """The person a confirmation link was made for, or AccountError saying what to do."""
     max_age = int(current_app.config["SIGNUP_CONFIRM_MAX_AGE"].total_seconds())
+    not_valid = AccountError("That confirmation link is not valid. Sign up again for a new one.")
     try:
         payload = _serializer().loads(token, max_age=max_age)
     except SignatureExpired:
-        raise AccountError("That confirmation link has expired. Sign up again for a new one.") from None
+        raise AccountError(
+            "That confirmation link has expired. Sign up again for a new one.") from None
     except BadSignature:
-        raise AccountError("That confirmation link is not valid. Sign up again for a new one.") from None
+        raise not_valid from None
     person = db.session.get(Person, payload.get("id")) if isinstance(payload, dict) else None
     if person is None or person.email != payload.get("email"):
-        raise AccountError("That confirmation link is not valid. Sign up again for a new one.")
+        raise not_valid
     if person.email_confirmed_at is not None:
         raise AccountError("Your address is already confirmed. Log in.")
     return person

@@ -1,4 +1,7 @@
-"""Rules for accounts: authentication with lock-out, and password changes (sign-up: registration.py)."""
+"""Rules for accounts: authentication with lock-out, password changes and reset links.
+
+Sign-up and address confirmation are in registration.py.
+"""
 from datetime import UTC, datetime, timedelta
 
 from flask import current_app

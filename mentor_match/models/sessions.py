@@ -75,8 +75,11 @@ class ShadowingSession(db.Model):
     master: Mapped[Person] = relationship()
     site: Mapped[Site | None] = relationship()
     micro_skill: Mapped[MicroSkill | None] = relationship()
+    # In the order the seats were taken: with no order PostgreSQL may return them in any, and
+    # the feed, pages and mail would list the same people differently from one load to the next.
     observers: Mapped[list[SessionObserver]] = relationship(
-        back_populates="session", cascade="all, delete-orphan", passive_deletes=True
+        back_populates="session", cascade="all, delete-orphan", passive_deletes=True,
+        order_by="SessionObserver.id",
     )
 
     @property
