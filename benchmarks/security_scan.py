@@ -104,8 +104,9 @@ Findings that are not faults, and why (wapiti 3.0.4 on this site):
   script-src 'self' and no 'unsafe-inline', is what stops injected scripts.
 * Strict-Transport-Security is not set (low): the scan is plain http; the app sends HSTS on
   every response that came over https (mentor_match/security.py).
-* Secure flag is not set in the cookie: session (low): COOKIE_SECURE=0 is set for this http
-  scan; the default is on (mentor_match/config.py).
+* Secure flag is not set in the cookie: session, known_device (low): COOKIE_SECURE=0 is set
+  for this http scan; the default is on (mentor_match/config.py), for the log-in limit's
+  known-device cookie too (mentor_match/limits.py).
 """
 from __future__ import annotations
 
