@@ -7,13 +7,14 @@ A refused request gets 429 with Retry-After, as a page or, under /api/, as JSON.
 """
 from __future__ import annotations
 
-import hashlib
 import math
 import time
 
 from flask import Flask, Response, current_app, render_template, request
 from flask_limiter import Limiter
 from itsdangerous import BadSignature, URLSafeTimedSerializer
+
+from .api.tokens import digest_of
 
 # A browser that has signed in to an account before carries this cookie (OWASP's "device
 # cookie"): the account-wide log-in limit, which a stranger can exhaust, does not apply to it.
@@ -69,7 +70,7 @@ def api_token() -> str:
     header = request.headers.get("Authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() == "bearer" and token.strip():
-        return "token:" + hashlib.sha256(token.strip().encode("utf-8")).hexdigest()
+        return "token:" + digest_of(token.strip())  # the key never holds the token itself
     return "client:" + client_address()
 
 
