@@ -107,11 +107,32 @@ def test_a_forged_known_device_cookie_does_not_escape_the_limit(limited):
                                        "password": "wrong guess"}).status_code == 429
 
 
+SIGN_UP = {"name": "New Person", "password": "a long sign-up phrase",
+           "confirm": "a long sign-up phrase", "is_apprentice": "y", "site": "0",
+           "timezone": "Europe/London"}
+
+
 def test_sign_up_is_limited_per_client(limited):
     client = limited("203.0.113.20")
-    statuses = [client.post("/signup", data={"email": f"new{n}@example.org"}).status_code
+    statuses = [client.post("/signup", data={**SIGN_UP, "email": f"new{n}@example.org"}).status_code
                 for n in range(6)]
-    assert statuses[:5] == [200] * 5 and statuses[5] == 429
+    assert statuses == [302] * 5 + [429]
+
+
+def test_sign_up_is_limited_per_address_whoever_asks(limited):
+    statuses = [limited(f"203.0.113.{n}").post("/signup", data={
+        **SIGN_UP, "email": "wanted@example.org"}).status_code for n in range(3)]
+    assert statuses == [302, 302, 429]
+
+
+def test_correcting_a_sign_up_form_does_not_use_up_its_tries(limited):
+    """Forms sent back with errors mail nothing, so they are not counted."""
+    client = limited("203.0.113.21")
+    for _ in range(6):
+        page = client.post("/signup", data={**SIGN_UP, "email": "typo@example.org",
+                                            "confirm": "not the same phrase"})
+        assert page.status_code == 200 and "The two passwords differ." in page.get_data(as_text=True)
+    assert client.post("/signup", data={**SIGN_UP, "email": "typo@example.org"}).status_code == 302
 
 
 def test_verify_is_limited_per_client(limited, limited_app, monkeypatch):

@@ -32,9 +32,17 @@ def _start_session(person) -> None:
     session["signed_in_at"] = datetime.now(UTC).timestamp()
 
 
+def _mail_went_out(response) -> bool:
+    """A sign-up or reset form that was accepted (and so mails): a form sent back with its
+    errors mails nothing, and a person correcting a typo must not use up their tries."""
+    return response.status_code == 302
+
+
 @bp.route("/signup", methods=["GET", "POST"])
-@limiter.limit(configured("SIGNUP_LIMIT_PER_CLIENT"), methods=["POST"])
-@limiter.limit(configured("SIGNUP_LIMIT_PER_ACCOUNT"), key_func=form_email, methods=["POST"])
+@limiter.limit(configured("SIGNUP_LIMIT_PER_CLIENT"), methods=["POST"],
+               deduct_when=_mail_went_out)
+@limiter.limit(configured("SIGNUP_LIMIT_PER_ACCOUNT"), key_func=form_email, methods=["POST"],
+               deduct_when=_mail_went_out)
 def signup():
     """Create an account as a master, an apprentice, or both."""
     if current_user.is_authenticated:
@@ -135,8 +143,10 @@ def change_password():
 
 
 @bp.route("/forgot-password", methods=["GET", "POST"])
-@limiter.limit(configured("RESET_LIMIT_PER_CLIENT"), methods=["POST"])
-@limiter.limit(configured("RESET_LIMIT_PER_ACCOUNT"), key_func=form_email, methods=["POST"])
+@limiter.limit(configured("RESET_LIMIT_PER_CLIENT"), methods=["POST"],
+               deduct_when=_mail_went_out)
+@limiter.limit(configured("RESET_LIMIT_PER_ACCOUNT"), key_func=form_email, methods=["POST"],
+               deduct_when=_mail_went_out)
 def forgot_password():
     """Ask for a password-reset link by mail."""
     form = ForgotPasswordForm()
