@@ -14,7 +14,8 @@ from flask import Flask, Response, current_app, render_template, request
 from flask_limiter import Limiter
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
-from .api.tokens import digest_of
+from .accounts.services import normalise_email
+from .api.tokens import bearer_token, digest_of
 
 # A browser that has signed in to an account before carries this cookie (OWASP's "device
 # cookie"): the account-wide log-in limit, which a stranger can exhaust, does not apply to it.
@@ -30,9 +31,13 @@ def client_address() -> str:
 limiter = Limiter(key_func=client_address)
 
 
+def _named_email() -> str:
+    return normalise_email(request.form.get("email") or "")
+
+
 def form_email() -> str:
     """The account a form names, so one address is limited whoever asks for it."""
-    return "email:" + (request.form.get("email") or "").strip().lower()
+    return "email:" + _named_email()
 
 
 def _device_serializer() -> URLSafeTimedSerializer:
@@ -42,7 +47,7 @@ def _device_serializer() -> URLSafeTimedSerializer:
 def remember_device(response: Response, email: str) -> None:
     """Mark this browser as one the account's owner signs in from (after a successful log-in)."""
     response.set_cookie(
-        KNOWN_DEVICE_COOKIE, _device_serializer().dumps(email.strip().lower()),
+        KNOWN_DEVICE_COOKIE, _device_serializer().dumps(normalise_email(email)),
         max_age=KNOWN_DEVICE_MAX_AGE, httponly=True, samesite="Lax",
         secure=current_app.config["SESSION_COOKIE_SECURE"],
     )
@@ -57,7 +62,7 @@ def is_known_device() -> bool:
         email = _device_serializer().loads(value, max_age=KNOWN_DEVICE_MAX_AGE)
     except BadSignature:
         return False
-    return email == form_email().removeprefix("email:")
+    return email == _named_email()
 
 
 def record_code() -> str:
@@ -67,10 +72,9 @@ def record_code() -> str:
 
 def api_token() -> str:
     """The API token a request carries (its digest), or the client when it carries none."""
-    header = request.headers.get("Authorization", "")
-    scheme, _, token = header.partition(" ")
-    if scheme.lower() == "bearer" and token.strip():
-        return "token:" + digest_of(token.strip())  # the key never holds the token itself
+    token = bearer_token()
+    if token is not None:
+        return "token:" + digest_of(token)  # the key never holds the token itself
     return "client:" + client_address()
 
 

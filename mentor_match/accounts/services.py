@@ -110,13 +110,13 @@ def invitation_link(person: Person) -> str:
     return absolute_url("accounts.reset_password", token=make_reset_token(person, invitation=True))
 
 
-def send_password_reset(email: str, reset_url_for) -> None:
+def send_password_reset(email: str) -> None:
     """Mail a time-limited reset link if the address has an account; silent otherwise."""
     person = find_person_by_email(email)
     if person is None or not person.active:
         return
     minutes = int(current_app.config["PASSWORD_RESET_MAX_AGE"].total_seconds() // 60)
-    link = reset_url_for(make_reset_token(person))
+    link = absolute_url("accounts.reset_password", token=make_reset_token(person))
     send_mail(
         person.email,
         "Reset your Mentor Match password",

@@ -5,6 +5,7 @@ import hashlib
 import secrets
 from datetime import timedelta
 
+from flask import request
 from sqlalchemy import select
 
 from ..extensions import db
@@ -19,6 +20,14 @@ TOUCH_EVERY = timedelta(minutes=1)
 
 class TokenRefusal(Exception):
     """A token that cannot be made, said so the person can act on it."""
+
+
+def bearer_token() -> str | None:
+    """The token in the request's `Authorization: Bearer <token>` header, if it has one."""
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        return None
+    return token.strip()
 
 
 def digest_of(token: str) -> str:

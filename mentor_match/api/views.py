@@ -98,21 +98,13 @@ def _no_store(response):
 # Authentication and permissions -------------------------------------------------------------
 
 
-def _bearer_token() -> str | None:
-    header = request.headers.get("Authorization", "")
-    scheme, _, token = header.partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
-        return None
-    return token.strip()
-
-
 def token_required(view=None, *, admin: bool = False):
     """The request must carry a live token of an active person (and an admin's, if asked)."""
 
     def decorate(view):
         @wraps(view)
         def guarded(*args, **kwargs):
-            token = _bearer_token()
+            token = tokens.bearer_token()
             if token is None:
                 raise ApiError(401, "unauthenticated",
                                "Send a personal access token: Authorization: Bearer <token>.")

@@ -175,12 +175,10 @@ def run_round_job(run_id: int) -> bool:
 def password_reset_job(email: str) -> None:
     """Mail a reset link to the address if it has an account (see dispatch_password_reset)."""
     from ..accounts.services import send_password_reset
-    from ..links import absolute_url
 
     with _app().app_context():
         _fresh_pool_after_fork()
-        send_password_reset(email, lambda token: absolute_url("accounts.reset_password",
-                                                              token=token))
+        send_password_reset(email)
 
 
 def sign_up_mail_job(email: str) -> None:
