@@ -1,5 +1,6 @@
 """Factories that build test data through the models, with sensible defaults."""
 import itertools
+import json
 from datetime import UTC, date, datetime, time, timedelta
 from functools import cache
 
@@ -16,7 +17,9 @@ from mentor_match.models import (
     Person,
     PersonSkill,
     Round,
+    RoundRun,
     RoundStatus,
+    RunStatus,
     Site,
     Stage,
     WeeklyWindow,
@@ -178,6 +181,20 @@ def make_round(month: str | None = None, status: RoundStatus = RoundStatus.OPEN)
     db.session.add(round_)
     db.session.commit()
     return round_
+
+
+def make_finished_run(round_: Round) -> RoundRun:
+    """A run of the round that succeeded on an empty problem: nothing paired, nothing left out."""
+    problem = {"format": "mentor-match/round@1", "round": round_.month, "slot_minutes": 60,
+               "min_pairing_hours": 2, "masters": [], "apprentices": [], "exclude": []}
+    solution = {"format": "mentor-match/solution@1", "round": round_.month,
+                "observation_hours": 0, "upper_bound": 0, "pairings": [], "unmatched": []}
+    run = RoundRun(round_id=round_.id, status=RunStatus.SUCCEEDED, time_limit=5,
+                   problem_json=json.dumps(problem), solution_json=json.dumps(solution),
+                   observation_hours=0, upper_bound=0)
+    db.session.add(run)
+    db.session.commit()
+    return run
 
 
 def make_confirmed_plan(person: Person, month: str | None = None, **limits) -> MonthPlan:

@@ -3,7 +3,6 @@
 Each endpoint must be listed in ACCESS with who may use it; a new route that is not listed
 fails the suite, so no route can be added without deciding its guard.
 """
-import json
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 
@@ -23,6 +22,7 @@ from .factories import (
     make_apprentice,
     make_area,
     make_availability_change,
+    make_finished_run,
     make_master,
     make_month_plan,
     make_round,
@@ -119,13 +119,7 @@ def _add_round(world: World) -> None:
     (and not the other actors) may answer it.
     """
     round_ = make_round()
-    empty_problem = {"format": "mentor-match/round@1", "round": round_.month, "slot_minutes": 60,
-                     "min_pairing_hours": 2, "masters": [], "apprentices": [], "exclude": []}
-    empty_solution = {"format": "mentor-match/solution@1", "round": round_.month,
-                      "observation_hours": 0, "upper_bound": 0, "pairings": [], "unmatched": []}
-    run = RoundRun(round_id=round_.id, status=RunStatus.SUCCEEDED, time_limit=5,
-                   problem_json=json.dumps(empty_problem), solution_json=json.dumps(empty_solution),
-                   observation_hours=0, upper_bound=0)
+    run = make_finished_run(round_)
     exclusion = RoundExclusion(round_id=round_.id, apprentice_id=world.people["apprentice_a"].id,
                                master_id=world.people["master_a"].id)
     outside_master, outside_apprentice = make_master("Outside Master"), make_apprentice("Outside Apprentice")
@@ -139,7 +133,7 @@ def _add_round(world: World) -> None:
     an_hour_ago = utcnow() - timedelta(hours=1)
     silent = RoundRun(round_id=round_.id, status=RunStatus.RUNNING, time_limit=60,
                       started_at=an_hour_ago, heartbeat_at=an_hour_ago)
-    db.session.add_all([run, silent, exclusion, *pairings.values()])
+    db.session.add_all([silent, exclusion, *pairings.values()])
     db.session.commit()
     world.objects["round"], world.objects["run"], world.objects["exclusion"] = round_, run, exclusion
     for owner, pairing in pairings.items():

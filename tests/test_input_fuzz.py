@@ -29,11 +29,10 @@ from mentor_match.models import (
     AvailabilityChange,
     PracticeAttempt,
     RoundRun,
-    RunStatus,
     ShadowingSession,
 )
 
-from .factories import make_admin, make_apprentice, make_master, make_round
+from .factories import make_admin, make_apprentice, make_finished_run, make_master, make_round
 from .test_authorization import ACCESS, _sign_in, build_world
 
 HUGE = "99999999999999999999"
@@ -427,7 +426,7 @@ def test_a_form_posted_as_deep_json_is_a_bad_request(login):
 def test_a_round_solution_of_deep_json_or_long_numbers_is_refused(
     admin_client, content, reason
 ):
-    run = _run_with_empty_problem()
+    run = make_finished_run(make_round())
     response = admin_client.post(
         f"/admin/rounds/{run.round.month}/runs/{run.id}/upload",
         data={"solution": (BytesIO(content.encode()), "solution.json")},
@@ -438,7 +437,7 @@ def test_a_round_solution_of_deep_json_or_long_numbers_is_refused(
 
 
 def test_a_round_solution_with_a_huge_figure_is_refused(admin_client):
-    run = _run_with_empty_problem()
+    run = make_finished_run(make_round())
     solution = {**json.loads(run.solution_json), "observation_hours": 10**30}
     response = admin_client.post(
         f"/admin/rounds/{run.round.month}/runs/{run.id}/upload",
@@ -447,20 +446,6 @@ def test_a_round_solution_with_a_huge_figure_is_refused(admin_client):
     assert response.status_code == 200
     assert "The solution breaks the round" in response.get_data(as_text=True)
     assert _count(RoundRun) == 1
-
-
-def _run_with_empty_problem() -> RoundRun:
-    round_ = make_round()
-    problem = {"format": "mentor-match/round@1", "round": round_.month, "slot_minutes": 60,
-               "min_pairing_hours": 2, "masters": [], "apprentices": [], "exclude": []}
-    solution = {"format": "mentor-match/solution@1", "round": round_.month,
-                "observation_hours": 0, "upper_bound": 0, "pairings": [], "unmatched": []}
-    run = RoundRun(round_id=round_.id, status=RunStatus.SUCCEEDED, time_limit=5,
-                   problem_json=json.dumps(problem), solution_json=json.dumps(solution),
-                   observation_hours=0, upper_bound=0)
-    db.session.add(run)
-    db.session.commit()
-    return run
 
 
 def _count(model) -> int:
@@ -493,7 +478,7 @@ def test_a_large_people_import_is_not_refused_for_its_size(admin_client):
 
 
 def test_a_large_round_solution_is_not_refused_for_its_size(admin_client):
-    run = _run_with_empty_problem()
+    run = make_finished_run(make_round())
     padded = json.loads(run.solution_json) | {"padding": "x" * TWO_MIB}
     response = _post_file(admin_client, f"/admin/rounds/{run.round.month}/runs/{run.id}/upload",
                           "solution", json.dumps(padded).encode())
