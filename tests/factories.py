@@ -22,6 +22,7 @@ from mentor_match.models import (
     RunStatus,
     Site,
     Stage,
+    StageSource,
     WeeklyWindow,
     utcnow,
 )
@@ -110,9 +111,15 @@ def give_skill(
     *,
     hosts: bool = False,
     develops: bool = False,
+    source: StageSource | None = None,
 ) -> PersonSkill:
+    """A stage on a profile. A hosted stage is verified (set by an admin) unless `source`
+    says otherwise: most tests are about what the organisation's verified masters do."""
+    if source is None:
+        source = StageSource.ADMIN if hosts else StageSource.SELF_DECLARED
     held = PersonSkill(
-        person=person, micro_skill=micro_skill, stage=Stage(stage), hosts=hosts, develops=develops
+        person=person, micro_skill=micro_skill, stage=Stage(stage), hosts=hosts, develops=develops,
+        stage_source=source,
     )
     db.session.add(held)
     db.session.commit()

@@ -3,6 +3,7 @@ from .availability import AvailabilityChange, ChangeKind, MonthPlan, WeeklyWindo
 from .integrations import ApiToken, Event
 from .mail import OutboxMessage
 from .notifications import Notification
+from .organisation import OrganisationSettings, SignUpPolicy
 from .people import FailedLogin, Person
 from .rounds import (
     Pairing,
@@ -17,7 +18,16 @@ from .rounds import (
 )
 from .sessions import BookingSettings, SessionMode, SessionObserver, ShadowingSession
 from .sites import Site
-from .skills import Area, AreaIntent, MicroSkill, PersonArea, PersonSkill, Stage, slugify
+from .skills import (
+    Area,
+    AreaIntent,
+    MicroSkill,
+    PersonArea,
+    PersonSkill,
+    Stage,
+    StageSource,
+    slugify,
+)
 from .tracking import (
     Attendance,
     ChangeRecord,
@@ -51,6 +61,7 @@ __all__ = [
     "MonthPlan",
     "Notification",
     "Observation",
+    "OrganisationSettings",
     "OutboxMessage",
     "Pairing",
     "Person",
@@ -67,8 +78,10 @@ __all__ = [
     "SessionMode",
     "SessionObserver",
     "ShadowingSession",
+    "SignUpPolicy",
     "Site",
     "Stage",
+    "StageSource",
     "StageThreshold",
     "UTCDateTime",
     "WeeklyWindow",

@@ -58,7 +58,8 @@ class Person(UserMixin, db.Model):
 
     site: Mapped[Site | None] = relationship(back_populates="people")
     skills: Mapped[list[PersonSkill]] = relationship(
-        back_populates="person", cascade="all, delete-orphan"
+        back_populates="person", cascade="all, delete-orphan",
+        foreign_keys="PersonSkill.person_id",
     )
     areas: Mapped[list[PersonArea]] = relationship(
         back_populates="person", cascade="all, delete-orphan"

@@ -5,11 +5,13 @@ import enum
 import re
 from typing import TYPE_CHECKING
 
+from datetime import datetime
+
 from sqlalchemy import ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
-from .types import value_enum
+from .types import UTCDateTime, utcnow, value_enum
 
 if TYPE_CHECKING:
     from .people import Person
@@ -29,6 +31,28 @@ class Stage(enum.StrEnum):
     @property
     def label(self) -> str:
         return self.value.capitalize()
+
+
+class StageSource(enum.StrEnum):
+    """Where a person's stage in a micro skill comes from: only the first is their own word."""
+
+    SELF_DECLARED = "self_declared"
+    ENDORSED = "endorsed"  # by a verified master at least at that stage in the skill
+    ADMIN = "admin"  # set, or a claim approved, by an admin
+    IMPORTED = "imported"  # from an import whose admin ticked "trust these stages"
+
+    @property
+    def verified(self) -> bool:
+        return self is not StageSource.SELF_DECLARED
+
+    @property
+    def label(self) -> str:
+        return {
+            StageSource.SELF_DECLARED: "self-declared",
+            StageSource.ENDORSED: "endorsed",
+            StageSource.ADMIN: "set by an admin",
+            StageSource.IMPORTED: "imported",
+        }[self]
 
 
 def slugify(text: str) -> str:
@@ -100,9 +124,40 @@ class PersonSkill(db.Model):
     hosts: Mapped[bool] = mapped_column(default=False)
     # An apprentice wants to develop this skill by observing others.
     develops: Mapped[bool] = mapped_column(default=False)
+    # Where the stage comes from. Only a verified stage lets a person host the skill (when
+    # the organisation asks for verified hosts) and appears on a record as verified.
+    stage_source: Mapped[StageSource] = mapped_column(
+        value_enum(StageSource), default=StageSource.SELF_DECLARED,
+        server_default=StageSource.SELF_DECLARED.value,
+    )
+    # Who endorsed or set the stage (None for the person's own word, an import, or an
+    # account since deleted), when, and in their words why.
+    stage_set_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("people.id", ondelete="SET NULL")
+    )
+    stage_set_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    stage_note: Mapped[str] = mapped_column(Text, default="", server_default="")
+    # An admin declined this self-declared stage: it leaves the queue until the person
+    # declares a stage again. Cleared whenever the stage changes.
+    declined_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    decline_reason: Mapped[str] = mapped_column(Text, default="", server_default="")
 
-    person: Mapped[Person] = relationship(back_populates="skills")
+    person: Mapped[Person] = relationship(back_populates="skills", foreign_keys=[person_id])
     micro_skill: Mapped[MicroSkill] = relationship(back_populates="holders")
+    stage_set_by: Mapped[Person | None] = relationship(foreign_keys=[stage_set_by_id])
+
+    @property
+    def stage_verified(self) -> bool:
+        return self.stage_source.verified
+
+    def set_stage(self, stage: Stage, source: StageSource, *, by: Person | None = None,
+                  note: str = "") -> None:
+        """Give the stage with where it comes from; any earlier decline no longer applies."""
+        self.stage, self.stage_source = stage, source
+        self.stage_set_by_id = by.id if by is not None else None
+        self.stage_set_at = utcnow()
+        self.stage_note = note
+        self.declined_at, self.decline_reason = None, ""
 
 
 class AreaIntent(enum.StrEnum):

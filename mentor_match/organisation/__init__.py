@@ -1,0 +1,1 @@
+"""The organisation's own rules: who may host and who may join."""
