@@ -20,6 +20,7 @@ from mentor_match.models import (
     SessionObserver,
     ShadowingSession,
     Stage,
+    StageSource,
     StageThreshold,
 )
 from mentor_match.progress import services
@@ -341,8 +342,10 @@ def test_endorsing_moves_the_stage_logs_it_and_tells_the_apprentice(app, ready_a
     assert set(changes) == {"endorsement", "person_skill"}
     assert changes["endorsement"].subject_id == endorsement.id
     assert changes["person_skill"].subject_id == tom.id
-    assert changes["person_skill"].before == f"{anchoring.key}: apprentice"
-    assert changes["person_skill"].after == f"{anchoring.key}: journeyman"
+    assert changes["person_skill"].before == f"{anchoring.key}: apprentice (self-declared)"
+    assert changes["person_skill"].after == f"{anchoring.key}: journeyman (endorsed)"
+    held = db.session.get(PersonSkill, (tom.id, anchoring.id))
+    assert (held.stage_source, held.stage_set_by_id) == (StageSource.ENDORSED, master.id)
     assert {record.actor_id for record in changes.values()} == {master.id}
     notice = db.session.scalar(select(Notification))
     assert notice.person_id == tom.id and "journeyman in Negotiation: Anchoring" in notice.text

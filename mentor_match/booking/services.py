@@ -31,10 +31,11 @@ from ..models import (
     SessionMode,
     SessionObserver,
     ShadowingSession,
-    Stage,
     utcnow,
 )
+from ..organisation.services import only_verified_hosts
 from ..rounds.notices import notify
+from ..stages.hosting import hosted_skills, hosting_condition
 
 SLOT = timedelta(hours=1)
 MAX_SESSION_HOURS = 4
@@ -47,6 +48,12 @@ EXCLUSION_VIOLATION = "23P01"
 
 class BookingRefusal(Exception):
     """A booking that cannot be made, said so the person can act on it."""
+
+
+# Said when a master has no stage that lets them host: none marked, or none verified yet.
+NOTHING_HOSTED = ("You host no micro skill yet: mark the skills you can be observed doing on "
+                   "your profile. A stage you declared yourself is hosted once an admin or a "
+                   "verified master in the skill verifies it.")
 
 
 # Settings ---------------------------------------------------------------------------------
@@ -104,8 +111,8 @@ def teachable_skills(apprentice: Person, master: Person) -> list[MicroSkill]:
     """Micro skills the apprentice develops that the master hosts at a higher stage."""
     wants = {ps.micro_skill_id: ps.stage for ps in apprentice.skills if ps.develops}
     return [
-        ps.micro_skill for ps in master.skills
-        if ps.hosts and ps.micro_skill_id in wants and ps.stage.rank > wants[ps.micro_skill_id].rank
+        ps.micro_skill for ps in hosted_skills(master)
+        if ps.micro_skill_id in wants and ps.stage.rank > wants[ps.micro_skill_id].rank
     ]
 
 
@@ -119,7 +126,8 @@ def bookable_masters(apprentice: Person) -> list[MasterChoice]:
         select(PersonSkill)
         .join(Person, Person.id == PersonSkill.person_id)
         .where(
-            PersonSkill.hosts, PersonSkill.micro_skill_id.in_(wants), Person.active,
+            hosting_condition(verified_only=only_verified_hosts()),
+            PersonSkill.micro_skill_id.in_(wants), Person.active,
             Person.is_master, Person.id != apprentice.id,
             or_(Person.open_to_bookings, Person.id.in_(paired) if paired else False),
         )
@@ -508,7 +516,9 @@ def open_session(master: Person, starts_at: datetime, ends_at: datetime, mode: S
         raise BookingRefusal(f"Offer from 1 to {MAX_OPEN_SEATS} seats.")
     if mode is SessionMode.IN_PERSON and master.site_id is None:
         raise BookingRefusal("You work remotely, so you can open sessions on video only.")
-    hosted = {ps.micro_skill_id for ps in master.skills if ps.hosts and ps.stage is not Stage.APPRENTICE}
+    hosted = {ps.micro_skill_id for ps in hosted_skills(master)}
+    if not hosted:
+        raise BookingRefusal(NOTHING_HOSTED)
     if micro_skill_id is not None and micro_skill_id not in hosted:
         raise BookingRefusal("Choose one of the micro skills you host.")
     _lock(master)
@@ -578,6 +588,47 @@ def cancel_session(master: Person, session: ShadowingSession) -> int:
                body=f"Hello {person.name},\n\n{text}\n\nBook another time: {link}\n")
     db.session.commit()
     return len(observers)
+
+
+def cancel_seats_no_longer_hosted(master: Person, still_hosted: set[int], reason: str) -> int:
+    """Cancel the master's upcoming seats in skills they may no longer host; the caller commits.
+
+    A seat is for the session's micro skill, or, in a round's session, for its pairing's.
+    A seat keeps going while any of its skills is still in `still_hosted`; a session whose
+    last seat goes is cancelled, as is an open session for a skill no longer hosted. No
+    notice period applies: the organisation, not the master, took the stage away. Everyone
+    whose seat goes is told why. Returns how many seats were cancelled.
+    """
+    now = utcnow()
+    sessions = db.session.scalars(
+        select(ShadowingSession)
+        .where(ShadowingSession.master_id == master.id, ShadowingSession.cancelled_at.is_(None),
+               ShadowingSession.starts_at > now)
+        .options(selectinload(ShadowingSession.observers).selectinload(SessionObserver.pairing)
+                 .selectinload(Pairing.micro_skills))
+        .order_by(ShadowingSession.starts_at)
+    ).all()
+    cancelled = 0
+    link = absolute_url("booking.book")
+    for session in sessions:
+        for seat in session.observers_live:
+            skills = ({session.micro_skill_id} if session.micro_skill_id is not None
+                      else {skill.id for skill in seat.pairing.micro_skills} if seat.pairing else set())
+            if skills & still_hosted:
+                continue
+            seat.cancelled_at = now
+            cancelled += 1
+            _seat_event(SESSION_CANCELLED, seat, by="organisation")
+            person = seat.apprentice
+            text = (f"Your session with {master.name} on {_when(session.starts_at, person)} is "
+                    f"cancelled: {reason}")
+            notify(person, text, link, subject="A session was cancelled",
+                   body=f"Hello {person.name},\n\n{text}\n\nBook another master: {link}\n")
+        skill_gone = (not still_hosted if session.micro_skill_id is None
+                      else session.micro_skill_id not in still_hosted)
+        if not session.observers_live and (skill_gone or not session.opened_by_master):
+            session.cancelled_at = now
+    return cancelled
 
 
 def reschedule_seat(apprentice: Person, seat: SessionObserver, starts_at: datetime,

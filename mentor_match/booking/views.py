@@ -9,8 +9,9 @@ from wtforms.fields.choices import SelectChoice
 
 from ..availability.expansion import Month, MonthError, local_time_kind, to_utc
 from ..extensions import db
-from ..models import Person, SessionMode, ShadowingSession, Stage
+from ..models import Person, SessionMode, ShadowingSession
 from ..security import admin_required
+from ..stages.hosting import hosted_skills
 from . import services
 from .forms import BookForm, MoveSessionForm, NoticeForm, OpenSessionForm
 
@@ -247,11 +248,10 @@ def open_session():
         abort(403)
     form = OpenSessionForm()
     form.micro_skill_id.choices = [
-        SelectChoice(ps.micro_skill_id, ps.micro_skill.full_name)
-        for ps in me.skills if ps.hosts and ps.stage is not Stage.APPRENTICE
+        SelectChoice(ps.micro_skill_id, ps.micro_skill.full_name) for ps in hosted_skills(me)
     ]
     if not form.micro_skill_id.choices:
-        flash("Choose the micro skills you can be observed doing before you open a session.", "error")
+        flash(services.NOTHING_HOSTED, "error")
         return redirect(url_for("profiles.skills"))
     if form.validate_on_submit():
         try:

@@ -12,7 +12,21 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import contains_eager, joinedload
 
 from ..extensions import db
-from ..models import Area, AreaIntent, MicroSkill, Person, PersonArea, PersonSkill, Site, Stage
+from ..models import (
+    Area,
+    AreaIntent,
+    MicroSkill,
+    Person,
+    PersonArea,
+    PersonSkill,
+    Site,
+    Stage,
+    StageSource,
+)
+from ..organisation.services import only_verified_hosts
+from ..stages.hosting import may_host
+from ..stages.services import upcoming_hosted_seats
+from ..tracking.hours import record_change
 
 PEOPLE_PER_PAGE = 25
 
@@ -256,9 +270,12 @@ def add_skill(
     if problems:
         raise ProfileError(problems)
     held = PersonSkill(
-        person_id=person.id, micro_skill=micro_skill, stage=stage, hosts=hosts, develops=develops
+        person_id=person.id, micro_skill=micro_skill, stage=stage, hosts=hosts, develops=develops,
+        stage_source=StageSource.SELF_DECLARED,
     )
     db.session.add(held)
+    record_change(person, "person_skill", person.id, "declared", "",
+                  f"{micro_skill.key}: {stage.value} (self-declared)")
     try:
         db.session.commit()
     except IntegrityError:
@@ -275,10 +292,36 @@ def change_skill(
     problems = flag_problems(person, stage, hosts, develops)
     if problems:
         raise ProfileError(problems)
-    held.stage = stage
+    if stage is not held.stage:
+        _refuse_losing_hosted_seats(person, held, stage, hosts)
+        before = f"{held.micro_skill.key}: {held.stage.value} ({held.stage_source.label})"
+        # A stage the person changes is their own word again, whoever verified the old one.
+        held.set_stage(stage, StageSource.SELF_DECLARED)
+        record_change(person, "person_skill", person.id, "declared", before,
+                      f"{held.micro_skill.key}: {stage.value} (self-declared)")
     held.hosts = hosts
     held.develops = develops
     db.session.commit()
+
+
+def _refuse_losing_hosted_seats(person: Person, held: PersonSkill, stage: Stage,
+                                hosts: bool) -> None:
+    """Refuse a change of stage that would leave the person's upcoming sessions unhosted."""
+    verified_only = only_verified_hosts()
+    if not may_host(held, verified_only=verified_only):
+        return
+    after = PersonSkill(stage=stage, hosts=hosts, stage_source=StageSource.SELF_DECLARED)
+    if may_host(after, verified_only=verified_only):
+        return
+    seats = upcoming_hosted_seats(person, held.micro_skill_id)
+    if seats:
+        why = ("is verified; a stage you change is self-declared until it is verified again"
+               if stage is not Stage.APPRENTICE else "lets you host")
+        raise ProfileError({"stage": (
+            f"Your stage in {held.micro_skill.full_name} {why}, and you host "
+            f"{seats} upcoming seat{'s' if seats != 1 else ''} in it. Cancel those sessions "
+            "first, or ask an admin to set your stage."
+        )})
 
 
 def remove_skill(person: Person, held: PersonSkill) -> None:

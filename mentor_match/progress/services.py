@@ -28,7 +28,9 @@ from ..models import (
     SessionObserver,
     ShadowingSession,
     Stage,
+    StageSource,
     StageThreshold,
+    utcnow,
 )
 from ..rounds.notices import notify
 from ..tracking.hours import (
@@ -334,7 +336,7 @@ def _apprentice_ids(master: Person, seats: list[VerifiedSeat]) -> set[int]:
 
 def ready_for_endorsement(master: Person, apprentice_ids: set[int]) -> list[SkillProgress]:
     """The master's apprentices eligible for a next stage that the master may endorse."""
-    held_by_master = {held.micro_skill_id: held.stage for held in master.skills}
+    held_by_master = {held.micro_skill_id: held.stage for held in master.skills if held.stage_verified}
     if not apprentice_ids or not held_by_master:
         return []
     candidates = [
@@ -435,6 +437,12 @@ def endorse(master: Person, person_id: int, micro_skill_id: int, note: str = "")
             f"To endorse a step to {to_stage.value} in {micro_skill.full_name} you must be at least "
             f"a {to_stage.value} in it yourself."
         )
+    if not own.stage_verified:
+        # Else a self-declared master could hand out verified stages to anyone.
+        raise EndorsementRefusal(
+            f"Your own stage in {micro_skill.full_name} is self-declared: once an admin or a "
+            "verified master verifies it, you can endorse others in it."
+        )
     progress = skill_progress(held, hours_by_skill(seats), average_ratings(person_id), stage_thresholds())
     if not progress.eligible:
         threshold = progress.threshold
@@ -452,13 +460,14 @@ def endorse(master: Person, person_id: int, micro_skill_id: int, note: str = "")
             f"{person.name} has already been endorsed for {to_stage.value} in {micro_skill.full_name}."
         )
 
-    from_stage = held.stage
+    from_stage, from_source = held.stage, held.stage_source
     # Conditional on the stage we read, so two masters endorsing at once move it only once.
     moved = db.session.execute(
         update(PersonSkill)
         .where(PersonSkill.person_id == person_id, PersonSkill.micro_skill_id == micro_skill_id,
                PersonSkill.stage == from_stage)
-        .values(stage=to_stage)
+        .values(stage=to_stage, stage_source=StageSource.ENDORSED, stage_set_by_id=master.id,
+                stage_set_at=utcnow(), stage_note=note, declined_at=None, decline_reason="")
         .execution_options(synchronize_session="fetch")
     ).rowcount
     if not moved:
@@ -477,7 +486,8 @@ def endorse(master: Person, person_id: int, micro_skill_id: int, note: str = "")
                   f"{progress.verified_hours:.1f} h; average {progress.average_rating:.2f}")
     # A person's stage has no id of its own: the subject is the person, the skill in the text.
     record_change(master, "person_skill", person_id, "stage_changed",
-                  f"{micro_skill.key}: {from_stage.value}", f"{micro_skill.key}: {to_stage.value}")
+                  f"{micro_skill.key}: {from_stage.value} ({from_source.label})",
+                  f"{micro_skill.key}: {to_stage.value} ({StageSource.ENDORSED.label})")
     text = (f"{master.name} endorsed you: you are now a {to_stage.value} in "
             f"{micro_skill.full_name}.")
     link = absolute_url("progress.mine")

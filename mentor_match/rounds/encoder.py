@@ -31,6 +31,7 @@ from ..models import (
     Stage,
 )
 from ..models.skills import Area
+from ..organisation.services import only_verified_hosts
 
 FORMAT = "mentor-match/round@1"
 SLOT_MINUTES = 60
@@ -85,8 +86,13 @@ def confirmed_people(round_: Round) -> list[tuple[Person, MonthPlan]]:
     return [(person, plan) for person, plan in rows]
 
 
-def _skills_by_person(person_ids: list[int]) -> dict[int, list[tuple[str, Stage, bool, bool]]]:
-    """(micro skill key, stage, hosts, develops) for each person, in two queries."""
+def _skills_by_person(person_ids: list[int], *, verified_only: bool
+                      ) -> dict[int, list[tuple[str, Stage, bool, bool]]]:
+    """(micro skill key, stage, hosts, develops) for each person, in two queries.
+
+    `hosts` is true only where the person may host the skill: with `verified_only`, a
+    self-declared stage waits for verification and is not offered to the optimizer.
+    """
     skills: dict[int, list[tuple[str, Stage, bool, bool]]] = defaultdict(list)
     keys = {skill.id: skill.key for skill in db.session.scalars(
         select(MicroSkill).join(Area).options(contains_eager(MicroSkill.area))
@@ -95,11 +101,12 @@ def _skills_by_person(person_ids: list[int]) -> dict[int, list[tuple[str, Stage,
         rows = db.session.execute(
             select(
                 PersonSkill.person_id, PersonSkill.micro_skill_id, PersonSkill.stage,
-                PersonSkill.hosts, PersonSkill.develops,
+                PersonSkill.hosts, PersonSkill.develops, PersonSkill.stage_source,
             ).where(PersonSkill.person_id.in_(chunk))
         )
         for row in rows:
-            skills[row.person_id].append((keys[row.micro_skill_id], row.stage, row.hosts, row.develops))
+            hosts = row.hosts and (row.stage_source.verified or not verified_only)
+            skills[row.person_id].append((keys[row.micro_skill_id], row.stage, hosts, row.develops))
     return skills
 
 
@@ -244,7 +251,7 @@ def _without(intervals: list[Interval], busy: list[tuple[datetime, datetime]]) -
 def _encode(round_: Round, people: list[tuple[Person, MonthPlan]], usage: _Usage) -> dict:
     ids = [person.id for person, _ in people]
     availability = availability_by_person(round_.month, ids)
-    skills = _skills_by_person(ids)
+    skills = _skills_by_person(ids, verified_only=only_verified_hosts())
     masters, apprentices = [], []
     for person, plan in people:
         remote = person.site_id is None

@@ -29,7 +29,9 @@ from ..models import (
     Stage,
     utcnow,
 )
+from ..organisation.services import only_verified_hosts
 from ..rounds.notices import notify
+from ..stages.hosting import hosting_condition
 from .hours import record_change
 
 MAX_NOTE = 4000
@@ -234,7 +236,8 @@ def masters_for(skill_id: int, apprentice: Person) -> list[Person]:
     mine = next((ps.stage for ps in apprentice.skills if ps.micro_skill_id == skill_id), Stage.APPRENTICE)
     rows = db.session.scalars(
         select(PersonSkill).join(Person, Person.id == PersonSkill.person_id).where(
-            PersonSkill.micro_skill_id == skill_id, PersonSkill.hosts, Person.active,
+            PersonSkill.micro_skill_id == skill_id, Person.active,
+            hosting_condition(verified_only=only_verified_hosts()),
             Person.id != apprentice.id,
         ).options(selectinload(PersonSkill.person))
     )
