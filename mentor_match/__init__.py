@@ -79,12 +79,13 @@ def create_app(config: type[Config] | dict | None = None) -> Flask:
     from .records.views import bp as records_bp
     from .reports.views import bp as reports_bp
     from .rounds.views import bp as rounds_bp
+    from .stages.views import bp as stages_bp
     from .tracking.views import bp as tracking_bp
 
     for blueprint in (
         home_bp, accounts_bp, profiles_bp, availability_bp, admin_bp, rounds_bp, booking_bp,
         calendars_bp, tracking_bp, records_bp, reports_bp, progress_bp,
-        api_bp, api_tokens_bp, imports_bp,
+        api_bp, api_tokens_bp, imports_bp, stages_bp,
     ):
         app.register_blueprint(blueprint)
 

@@ -304,6 +304,11 @@ ACCESS: dict[str, Access] = {
     "progress.hosting": Access("master"),
     "progress.endorse": Access("master"),
     "progress.thresholds": Access("admin"),
+    "stages.queue": Access("admin"),
+    "stages.rule": Access("admin"),
+    "stages.endorse": Access("master"),
+    "stages.change": Access("admin", lambda world, owner: {
+        "person_id": world.people["master_a"].id, "micro_skill_id": world.objects["micro_skill"].id}),
     "reports.index": Access("admin"),
     "reports.csv": Access("admin", lambda world, owner: {"table": "participation"}),
     "records.mine": Access("signed_in"),

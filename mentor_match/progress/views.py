@@ -7,6 +7,7 @@ from flask_login import current_user, login_required
 from ..extensions import db
 from ..models import Person
 from ..security import admin_required
+from ..stages.services import stages_to_endorse
 from . import services
 from .forms import EndorseForm, ThresholdsForm
 
@@ -40,7 +41,7 @@ def hosting():
     """A master's verified hosting hours, apprentices, feedback given, and who is ready."""
     me = _master()
     return render_template("progress/hosting.html", overview=services.hosting_overview(me),
-                           max_note=services.MAX_NOTE)
+                           to_endorse=stages_to_endorse(me), max_note=services.MAX_NOTE)
 
 
 @bp.post("/progress/endorse")

@@ -30,6 +30,7 @@ from ..models import (
     utcnow,
 )
 from ..models.skills import Area
+from ..stages.rounds import pairings_without_host
 from .encoder import person_id_of
 from .notices import notify_many
 from .services import RoundRefusal, _zone
@@ -56,6 +57,14 @@ def publish(run: RoundRun) -> Published:
     round_ = run.round
     if run.status is not RunStatus.SUCCEEDED or run.solution_json is None:
         raise RoundRefusal("Only a finished run can be published.")
+    orphaned = pairings_without_host(json.loads(run.solution_json)["pairings"], person_id_of)
+    if orphaned:
+        count = len(orphaned)
+        raise RoundRefusal(
+            f"{count} pairing{'s' if count != 1 else ''} {'have' if count != 1 else 'has'} a "
+            "master who may no longer host the skills paired (their stage was changed or is no "
+            "longer verified since the run). Remove them below, or run again."
+        )
     now = utcnow()
     won = db.session.execute(
         update(RoundRun)

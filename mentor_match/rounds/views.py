@@ -20,8 +20,12 @@ from sqlalchemy import select
 from ..extensions import db
 from ..inputs import UPLOAD_FORM_OVERHEAD, allows_upload, page_arg, query_int
 from ..models import Pairing, Person, RoundRun, RunKind, RunStatus
+from ..organisation.services import only_verified_hosts
 from ..security import admin_required, is_local_url
+from ..stages.rounds import host_stages
+from ..stages.services import masters_waiting
 from . import jobs, services
+from .encoder import person_id_of
 from .forms import ExcludeForm, NewRoundForm, RemovePairingForm, RunForm, UploadSolutionForm
 from .publication import publish
 from .review import compare, summarise
@@ -216,6 +220,8 @@ def review(month: str, run_id: int):
         skill_names=services.skill_names(), remove_form=RemovePairingForm(),
         upload_form=UploadSolutionForm(),
         can_publish=services.can_publish(run),
+        host_stages=host_stages(shown, person_id_of) if not run.published_at else {},
+        masters_waiting=masters_waiting(), verified_only=only_verified_hosts(),
     )
 
 

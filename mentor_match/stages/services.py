@@ -82,11 +82,8 @@ def stages_to_verify() -> list[PersonSkill]:
 
 def masters_waiting() -> int:
     """How many people have at least one hosting stage waiting for verification."""
-    return db.session.scalar(
-        select(func.count(func.distinct(PersonSkill.person_id))).select_from(
-            _waiting_query().subquery()
-        )
-    ) or 0
+    people = _waiting_query().with_only_columns(PersonSkill.person_id).distinct().subquery()
+    return db.session.scalar(select(func.count()).select_from(people)) or 0
 
 
 def stages_to_endorse(master: Person) -> list[PersonSkill]:
