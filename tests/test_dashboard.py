@@ -12,7 +12,15 @@ from mentor_match.extensions import db
 from mentor_match.models import MonthPlan, Person, SessionMode, utcnow
 
 from .conftest import log_in, recorded_statements
-from .factories import first_open_slot, make_admin, make_round, next_month
+from .factories import (
+    first_open_slot,
+    give_skill,
+    make_admin,
+    make_master,
+    make_micro_skill,
+    make_round,
+    next_month,
+)
 
 HOUR = timedelta(hours=1)
 
@@ -50,7 +58,7 @@ def test_someone_who_hosts_and_observes_sees_both_soonest_first(app, office):
     booking.book(tom, master, later.starts_at, later.starts_at + HOUR, SessionMode.VIRTUAL)
     # Tom also hosts a session of his own, sooner than the one he observes.
     tom.is_master = True
-    db.session.commit()
+    give_skill(tom, make_micro_skill("Active listening"), "master", hosts=True)
     soon = utcnow().replace(minute=0, second=0, microsecond=0) + timedelta(days=1)
     booking.open_session(tom, soon, soon + timedelta(hours=1), SessionMode.VIRTUAL, 3, None, "")
     page = _dashboard(app, tom)
@@ -92,3 +100,18 @@ def test_a_hosts_next_sessions_come_with_their_skill_area_and_site_in_one_statem
     assert len(details) == 1, details
     assert "FROM shadowing_sessions" in details[0] and "JOIN sites" in details[0], details
     assert len(seen) == 4, seen  # the person, the facts, the hosted sessions, their observers
+
+
+def test_a_self_declared_master_is_asked_to_have_their_stage_verified(app, office):
+    from mentor_match.models import StageSource
+
+    claimant = make_master("Claimant")
+    held = give_skill(claimant, office["skill"], "master", hosts=True, source=StageSource.SELF_DECLARED)
+    step = "Have a stage you host verified by an admin or a verified master in the skill"
+    page = _dashboard(app, claimant)
+    assert f'<li class="todo"><a href="/profile/skills">{step}</a></li>' in page
+    assert page.index(step) < page.index("Set your weekly availability")
+    held.stage_source = StageSource.ADMIN
+    db.session.commit()
+    assert f'<li class="done"><a href="/profile/skills">{step}</a> <span class="muted">(done)</span>' in \
+        _dashboard(app, claimant)

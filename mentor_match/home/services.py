@@ -7,8 +7,8 @@ from sqlalchemy import Select, bindparam, exists, func, literal, select, true
 from ..booking.services import Appointment, live_hosting, live_seats, upcoming
 from ..extensions import db
 from ..models import (
-    Pairing, Person, PersonSkill, Response, SessionObserver, ShadowingSession, Site,
-    WeeklyWindow, utcnow,
+    OrganisationSettings, Pairing, Person, PersonSkill, Response, SessionObserver, ShadowingSession, Site, Stage,
+    StageSource, WeeklyWindow, utcnow,
 )
 from ..rounds.services import RoundCall, round_call_query
 from ..tracking.services import count_seats_to_confirm
@@ -59,6 +59,14 @@ def _setup_facts_query(master: bool) -> Select:
         select(
             exists(skills).label("has_skills"),
             exists(skills.where(PersonSkill.hosts)).label("hosts"),
+            exists(skills.where(PersonSkill.hosts, PersonSkill.stage != Stage.APPRENTICE,
+                                PersonSkill.stage_source != StageSource.SELF_DECLARED)
+                   ).label("hosts_verified"),
+            # The organisation's rule, read in the same statement (a fresh site: true).
+            func.coalesce(
+                select(OrganisationSettings.only_verified_hosts)
+                .where(OrganisationSettings.id == 1).scalar_subquery(), true()
+            ).label("only_verified_hosts"),
             exists(skills.where(PersonSkill.develops)).label("develops"),
             exists(windows).label("has_windows"),
             pending_pairings.scalar_subquery().label("pairings_to_answer"),
@@ -89,6 +97,11 @@ def dashboard_for(person: Person) -> Dashboard:
         board.steps.append(
             ("Choose the micro skills you can be observed doing", "profiles.skills", facts.hosts)
         )
+        if facts.hosts and facts.only_verified_hosts:
+            board.steps.append((
+                "Have a stage you host verified by an admin or a verified master in the skill",
+                "profiles.skills", facts.hosts_verified,
+            ))
     if person.is_apprentice:
         board.steps.append(
             ("Choose the micro skills you want to develop", "profiles.skills", facts.develops)
