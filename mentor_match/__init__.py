@@ -74,6 +74,7 @@ def create_app(config: type[Config] | dict | None = None) -> Flask:
     from .calendars.views import bp as calendars_bp
     from .home.views import bp as home_bp
     from .imports.views import bp as imports_bp
+    from .organisation.views import bp as organisation_bp
     from .profiles.views import bp as profiles_bp
     from .progress.views import bp as progress_bp
     from .records.views import bp as records_bp
@@ -85,7 +86,7 @@ def create_app(config: type[Config] | dict | None = None) -> Flask:
     for blueprint in (
         home_bp, accounts_bp, profiles_bp, availability_bp, admin_bp, rounds_bp, booking_bp,
         calendars_bp, tracking_bp, records_bp, reports_bp, progress_bp,
-        api_bp, api_tokens_bp, imports_bp, stages_bp,
+        api_bp, api_tokens_bp, imports_bp, organisation_bp, stages_bp,
     ):
         app.register_blueprint(blueprint)
 

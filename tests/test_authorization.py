@@ -290,6 +290,7 @@ ACCESS: dict[str, Access] = {
     "booking.open_session": Access("master"),
     "booking.toggle_open_to_bookings": Access("master"),
     "booking.settings": Access("admin"),
+    "organisation.settings": Access("admin"),
     "tracking.to_confirm": Access("master"),
     "tracking.confirm_attendance": Access("own", _own("hosted_seat", "seat_id")),
     "tracking.dispute": Access("own", _own("own_seat", "seat_id")),

@@ -5,6 +5,7 @@ from wtforms.validators import DataRequired, Email, EqualTo, Length, ValidationE
 
 from ..forms import TimezoneField
 from .passwords import MAX_LENGTH, MIN_LENGTH, password_problem
+from .services import AccountError, check_sign_up_policy
 
 
 def _strong_password(form, field):
@@ -30,6 +31,13 @@ class SignupForm(FlaskForm):
     is_apprentice = BooleanField("I am an apprentice: I want to learn by watching masters")
     site = SelectField("Where you work", coerce=int)
     timezone = TimezoneField()
+
+    def validate_email(self, field):
+        # Said beside the other fields' errors; registration.sign_up checks it again.
+        try:
+            check_sign_up_policy(field.data or "")
+        except AccountError as refusal:
+            raise ValidationError(str(refusal)) from None
 
     def validate_is_apprentice(self, field):
         if not (field.data or self.is_master.data):

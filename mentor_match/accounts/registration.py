@@ -6,6 +6,11 @@ that someone tried, with nothing changed. Both mails go out in the background.
 
 Confirming asks for the password chosen at sign-up, so a stranger who signed up with
 someone else's address cannot have its owner confirm an account the stranger can open.
+
+The organisation's sign-up policy is checked first, on the address alone
+(services.check_sign_up_policy), so its answer does not depend on whether the address has an
+account. A sign-up still waiting for confirmation is held to the policy in force when it is
+confirmed: locking sign-up down also stops accounts begun before.
 """
 from __future__ import annotations
 
@@ -21,7 +26,7 @@ from ..links import absolute_url
 from ..mail.services import send_mail
 from ..models import Person, Site
 from .passwords import hash_password, verify_password
-from .services import AccountError, find_person_by_email, normalise_email
+from .services import AccountError, check_sign_up_policy, find_person_by_email, normalise_email
 
 
 def sign_up(
@@ -37,8 +42,10 @@ def sign_up(
     """Hold an account for a new address until it is confirmed; change nothing for a known one.
 
     A sign-up for an address still waiting for confirmation replaces the waiting details:
-    the latest attempt is most likely the person trying again. Commits.
+    the latest attempt is most likely the person trying again. Refuses (AccountError) an
+    address the sign-up policy turns away, saving nothing. Commits.
     """
+    check_sign_up_policy(email)
     password_hash = hash_password(password)  # either way, so both answers take as long
     person = find_person_by_email(email)
     if person is not None and person.email_confirmed_at is not None:
@@ -106,11 +113,14 @@ def person_to_confirm(token: str) -> Person:
         raise not_valid
     if person.email_confirmed_at is not None:
         raise AccountError("Your address is already confirmed. Log in.")
+    check_sign_up_policy(person.email)
     return person
 
 
 def confirm_address(person: Person, password: str) -> None:
-    """Open the account if the password is the one chosen at sign-up; commits."""
+    """Open the account if the password is the one chosen at sign-up and the sign-up policy
+    still admits the address; commits."""
+    check_sign_up_policy(person.email)
     if not verify_password(person.password_hash, password):
         raise AccountError("That is not the password you chose when you signed up. Forgot it? "
                            "Reset your password: that confirms your address too.")

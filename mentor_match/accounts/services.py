@@ -1,4 +1,5 @@
-"""Rules for accounts: authentication with lock-out, password changes and reset links.
+"""Rules for accounts: who may sign up, authentication with lock-out, password changes and
+reset links.
 
 Sign-up and address confirmation are in registration.py.
 """
@@ -11,7 +12,9 @@ from sqlalchemy import delete, func, select
 from ..extensions import db
 from ..links import absolute_url
 from ..mail.services import send_mail
-from ..models import FailedLogin, Person
+from ..models import FailedLogin, Person, SignUpPolicy
+from ..organisation.domains import describe_domains, domain_of
+from ..organisation.services import organisation_settings
 from .passwords import hash_password, verify_password
 
 # Stands for the set-password link in a stored invitation: the link is made as the mail goes
@@ -23,6 +26,32 @@ _DUMMY_HASH = hash_password("not-a-real-password-for-timing")
 
 class AccountError(Exception):
     """A refusal a person can act on; the message is shown to them as it is."""
+
+
+BY_INVITATION = ("Sign-up here is by invitation only. Ask an admin of Mentor Match at your "
+                 "organisation to add you: you will get a mail with a link to choose your "
+                 "password.")
+
+
+class SignUpByInvitation(AccountError):
+    """Nobody signs up on the site: people are added by an admin or an import's invitation."""
+
+
+def check_sign_up_policy(email: str) -> None:
+    """Refuse an address the organisation's sign-up policy (Admin > Organisation) turns away.
+
+    Raises SignUpByInvitation when nobody signs up on the site, AccountError naming the
+    allowed domains for an address at another one. It looks at the address alone, never at
+    whether it has an account, so the answer says nothing about who is signed up. A listed
+    domain admits exactly that domain, not its subdomains (see organisation.domains).
+    """
+    settings = organisation_settings()
+    if settings.sign_up_policy is SignUpPolicy.INVITATION:
+        raise SignUpByInvitation(BY_INVITATION)
+    if settings.sign_up_policy is SignUpPolicy.DOMAINS and domain_of(email) not in settings.domains:
+        raise AccountError(
+            f"Sign-up here is only for addresses at {describe_domains(settings.domains)}. "
+            "Use your address there, or ask an admin of Mentor Match to add you.")
 
 
 def normalise_email(email: str) -> str:
@@ -146,4 +175,8 @@ def person_for_reset_token(token: str) -> Person:
     person = db.session.get(Person, payload.get("id")) if isinstance(payload, dict) else None
     if person is None or person.password_hash[-16:] != payload.get("pw") or not person.active:
         raise AccountError("That reset link has already been used. Ask for a new one.")
+    if person.email_confirmed_at is None:
+        # A reset confirms the address, so a sign-up begun before sign-up was locked down
+        # must not be finished this way either.
+        check_sign_up_policy(person.email)
     return person

@@ -8,6 +8,9 @@ from ..forms import site_choices, site_from_choice
 from ..limits import (
     client_address, configured, form_email, is_known_device, limiter, remember_device,
 )
+from ..models import SignUpPolicy
+from ..organisation.domains import describe_domains
+from ..organisation.services import organisation_settings
 from ..rounds import jobs
 from ..security import is_local_url
 from . import registration, services
@@ -44,26 +47,37 @@ def _mail_went_out(response) -> bool:
 @limiter.limit(configured("SIGNUP_LIMIT_PER_ACCOUNT"), key_func=form_email, methods=["POST"],
                deduct_when=_mail_went_out)
 def signup():
-    """Create an account as a master, an apprentice, or both."""
+    """Create an account as a master, an apprentice, or both, as the sign-up policy allows."""
     if current_user.is_authenticated:
         return redirect(url_for("home.dashboard"))
+    settings = organisation_settings()
+    if settings.sign_up_policy is SignUpPolicy.INVITATION:
+        # No form to fill in; a form sent anyway is refused before it is read.
+        status = 403 if request.method == "POST" else 200
+        return render_template("accounts/signup.html", form=None), status
     form = SignupForm()
     form.site.choices = site_choices()
+    if settings.sign_up_policy is SignUpPolicy.DOMAINS:
+        form.email.description = f"Your address at {describe_domains(settings.domains)}."
     if form.validate_on_submit():
-        registration.sign_up(
-            name=form.name.data,
-            email=form.email.data,
-            password=form.password.data,
-            is_master=form.is_master.data,
-            is_apprentice=form.is_apprentice.data,
-            site=site_from_choice(form.site.data),
-            timezone_name=form.timezone.data,
-        )
-        # The same answer whether or not the address has an account: the mail tells which.
-        jobs.dispatch_sign_up_mail(form.email.data)
-        flash(f"Nearly there: we have mailed {services.normalise_email(form.email.data)} a link "
-              "to confirm the address. Follow it to finish signing up.", "success")
-        return redirect(url_for("accounts.login"))
+        try:
+            registration.sign_up(
+                name=form.name.data,
+                email=form.email.data,
+                password=form.password.data,
+                is_master=form.is_master.data,
+                is_apprentice=form.is_apprentice.data,
+                site=site_from_choice(form.site.data),
+                timezone_name=form.timezone.data,
+            )
+        except services.AccountError as refusal:  # decided on the address alone
+            form.email.errors.append(str(refusal))
+        else:
+            # The same answer whether or not the address has an account: the mail tells which.
+            jobs.dispatch_sign_up_mail(form.email.data)
+            flash(f"Nearly there: we have mailed {services.normalise_email(form.email.data)} "
+                  "a link to confirm the address. Follow it to finish signing up.", "success")
+            return redirect(url_for("accounts.login"))
     return render_template("accounts/signup.html", form=form)
 
 
@@ -111,7 +125,8 @@ def login():
             response = redirect(_safe_next(request.args.get("next")))
             remember_device(response, person.email)
             return response
-    return render_template("accounts/login.html", form=form)
+    by_invitation = organisation_settings().sign_up_policy is SignUpPolicy.INVITATION
+    return render_template("accounts/login.html", form=form, by_invitation=by_invitation)
 
 
 @bp.route("/logout", methods=["POST"])

@@ -1,8 +1,24 @@
-"""Reading the organisation's settings; the defaults hold until an admin saves them."""
+"""Reading the organisation's settings, and an admin saving them; the defaults hold until then."""
 from __future__ import annotations
 
+from sqlalchemy.exc import IntegrityError
+
 from ..extensions import db
-from ..models import OrganisationSettings, SignUpPolicy
+from ..models import OrganisationSettings, Person, SignUpPolicy
+from ..tracking.hours import record_change
+from .domains import DomainListProblem, clean_domains
+
+CHANGE_SUBJECT = "organisation_settings"
+NOT_AN_ADMIN = "Only an admin can change the organisation's settings."
+NO_POLICY = "Choose who may sign up."
+NO_DOMAINS = ("List at least one email domain for sign-up by domain, or choose another way "
+              "for people to join.")
+SAVED_AT_ONCE = ("Someone else saved the organisation's settings at the same moment. "
+                 "Check them and save again.")
+
+
+class SettingsRefusal(Exception):
+    """Settings that cannot be saved, said so the admin can put them right."""
 
 
 def organisation_settings() -> OrganisationSettings:
@@ -14,3 +30,60 @@ def organisation_settings() -> OrganisationSettings:
 
 def only_verified_hosts() -> bool:
     return organisation_settings().only_verified_hosts
+
+
+def checked_domains(policy: SignUpPolicy, domains: list[str]) -> list[str]:
+    """The domains cleaned (lower-case, no repeats), or SettingsRefusal saying what is wrong.
+
+    The list is checked whatever the policy, as it is kept for when sign-up by domain is
+    chosen again; it may be empty only if sign-up is not by domain.
+    """
+    try:
+        cleaned = clean_domains(domains)
+    except DomainListProblem as problem:
+        raise SettingsRefusal(str(problem)) from None
+    if policy is SignUpPolicy.DOMAINS and not cleaned:
+        raise SettingsRefusal(NO_DOMAINS)
+    return cleaned
+
+
+def _yes_no(value: bool) -> str:
+    return "yes" if value else "no"
+
+
+def save_settings(
+    admin: Person, *, policy: SignUpPolicy, domains: list[str], only_verified_hosts: bool
+) -> int:
+    """Save who may sign up and who may host, logging each changed field; commits once.
+
+    Returns how many fields changed. Refuses (SettingsRefusal) anyone but an active admin,
+    a domain that is not one, more than MAX_DOMAINS domains, and sign-up by domain with none.
+    """
+    if not (admin.is_admin and admin.active):
+        raise SettingsRefusal(NOT_AN_ADMIN)
+    if not isinstance(policy, SignUpPolicy):
+        raise SettingsRefusal(NO_POLICY)
+    cleaned = checked_domains(policy, domains)
+    settings = db.session.get(OrganisationSettings, 1)
+    if settings is None:
+        settings = organisation_settings()
+        db.session.add(settings)
+    wanted = {
+        "sign_up_policy": (settings.sign_up_policy.value, policy.value),
+        "sign_up_domains": (", ".join(settings.domains), ", ".join(cleaned)),
+        "only_verified_hosts": (_yes_no(settings.only_verified_hosts),
+                                _yes_no(only_verified_hosts)),
+    }
+    changed = [(name, before, after) for name, (before, after) in wanted.items() if before != after]
+    settings.sign_up_policy = policy
+    settings.sign_up_domains = "\n".join(cleaned)
+    settings.only_verified_hosts = only_verified_hosts
+    for name, before, after in changed:
+        record_change(admin, CHANGE_SUBJECT, settings.id, "changed",
+                      f"{name}: {before}", f"{name}: {after}")
+    try:
+        db.session.commit()
+    except IntegrityError:  # the row created by two first saves at once: the other stands
+        db.session.rollback()
+        raise SettingsRefusal(SAVED_AT_ONCE) from None
+    return len(changed)

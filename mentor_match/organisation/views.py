@@ -1,0 +1,35 @@
+"""The admin's Organisation page: who may sign up, and whether only verified masters host."""
+from __future__ import annotations
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+
+from ..extensions import db
+from ..security import admin_required
+from . import services
+from .domains import split_domains
+from .forms import OrganisationForm
+
+bp = Blueprint("organisation", __name__)
+
+
+@bp.route("/admin/organisation", methods=["GET", "POST"])
+@admin_required
+def settings():
+    """Who may sign up (open, listed email domains, by invitation) and who may host."""
+    form = (OrganisationForm.filled(services.organisation_settings())
+            if request.method == "GET" else OrganisationForm())
+    if form.validate_on_submit():
+        try:
+            changed = services.save_settings(
+                current_user._get_current_object(), policy=form.policy,
+                domains=split_domains(form.sign_up_domains.data or ""),
+                only_verified_hosts=form.only_verified_hosts.data,
+            )
+        except services.SettingsRefusal as refusal:
+            db.session.rollback()
+            flash(str(refusal), "error")
+        else:
+            flash("Organisation settings saved." if changed else "Nothing changed.", "success")
+            return redirect(url_for("organisation.settings"))
+    return render_template("organisation/settings.html", form=form)
