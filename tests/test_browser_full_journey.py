@@ -201,6 +201,26 @@ def test_the_full_journey_from_sign_up_to_the_admin_reports(
     admin.reload()
     expect(confirmations).to_contain_text("2 confirmed · 0 not yet")
 
+    # 4b. Amara declared herself a master: until it is verified she hosts nobody. Her skills
+    # page and dashboard say so, and the admin verifies her from the queue.
+    amara.goto(base + "/profile/skills")
+    expect(amara.get_by_role("rowheader", name=re.compile(SKILL))).to_contain_text(
+        "self-declared, waiting for verification")
+    amara.goto(base + "/dashboard")
+    expect(amara.locator(".checklist .todo").first).to_contain_text("Have a stage you host verified")
+    admin.get_by_role("navigation", name="Admin").get_by_role("link", name="Stages to verify").click()
+    claim = admin.locator("article.stage-claim", has_text="Amara Master")
+    expect(claim).to_contain_text("master in Negotiation: Anchoring")
+    problems += [f"/admin/verification: {f}" for f in serious_accessibility_faults(admin)]
+    claim.get_by_label("Reason, or a note for Amara Master").fill("Seen her anchor our supplier talks.")
+    claim.get_by_role("button", name="Verify as master").click()
+    expect_flash(admin, "Amara Master's stage master in Negotiation: Anchoring is verified")
+    expect(admin.get_by_text("No stage is waiting for verification.")).to_be_visible()
+    amara.goto(base + "/profile/skills")
+    expect(amara.get_by_role("rowheader", name=re.compile(SKILL))).to_contain_text(
+        "set by Morgan Admin (admin) on")
+    admin.goto(f"{base}/admin/rounds/{month}")
+
     # 5. A five-second run on the background thread, then its review.
     admin.get_by_label("Time limit (seconds)").fill("5")
     admin.get_by_role("button", name="Run round").click()
