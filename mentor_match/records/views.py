@@ -10,9 +10,11 @@ from ..limits import configured, limiter, record_code
 from ..links import absolute_url
 from ..models import Person
 from . import services
+from .content import stage_provenance
 from .forms import VerifyForm
 
 bp = Blueprint("records", __name__)
+bp.add_app_template_filter(stage_provenance, "stage_provenance")
 
 # Public record pages are reached by code only: keep them out of search engines, and let
 # no cache keep serving a record after its owner revokes it.
@@ -27,7 +29,8 @@ def _me() -> Person:
 @login_required
 def mine():
     """The signed-in person's records, active and revoked, and a button to publish one."""
-    return render_template("records/mine.html", records=services.records_of(_me()))
+    return render_template("records/mine.html", records=services.records_of(_me()),
+                           stages=services.stages_on_record(_me()))
 
 
 @bp.post("/records")
@@ -65,7 +68,7 @@ def public(code: str):
     verification = services.verify(record.code)
     response = Response(render_template(
         "records/public.html", record=record, verification=verification,
-        content=services.content_of(record),
+        content=services.content_of(record), current_version=services.RECORD_VERSION,
     ))
     response.headers.update(PUBLIC_HEADERS)
     return response
