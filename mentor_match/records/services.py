@@ -7,7 +7,9 @@ public code can ask the site whether the record is authentic, revoked or altered
 
 The signature is a keyed MAC, not a public-key signature: only this site can check it, so
 verification always goes through the site (the public page, the JSON download, /verify).
-What a record states is in records.content.
+For checks without the site, the owner downloads the record as an Open Badges credential
+signed with the site's public key (records.credential). What a record states is in
+records.content.
 """
 from __future__ import annotations
 
@@ -26,8 +28,10 @@ from ..extensions import db
 from ..inputs import JSONInputError, parse_json
 from ..models import MasteryRecord, Person, utcnow
 from ..tracking.hours import record_change
+from . import credential
 from .content import READABLE_VERSIONS, RECORD_VERSION, record_content
 from .content import stages_on_record  # noqa: F401  (what a record would say, for the owner's page)
+from .credential import PastedCredential
 
 log = logging.getLogger(__name__)
 
@@ -72,6 +76,10 @@ class NotOwner(Exception):
 
 class DocumentError(ValueError):
     """Pasted text that is not a mastery record document; the message says what is wrong."""
+
+
+class CredentialRefusal(Exception):
+    """A record that gives no credential (revoked, or no longer as signed); the message says why."""
 
 
 # Codes -------------------------------------------------------------------------------------
@@ -208,8 +216,13 @@ class PastedDocument:
     signature: str | None
 
 
-def read_document(text: str) -> PastedDocument:
-    """Read a pasted record: the download (content under "record") or the bare content."""
+def read_document(text: str) -> PastedDocument | PastedCredential:
+    """Read a pasted record (the download, or the bare content) or Open Badges credential."""
+    if credential.looks_like_credential(text):
+        try:
+            return credential.read_credential(text)
+        except credential.CredentialFormatError as error:
+            raise DocumentError(str(error)) from None
     try:
         document = parse_json(text)
     except JSONInputError as error:
@@ -235,10 +248,16 @@ def verify(code: str | None, content_json: str | None = None) -> Verification:
 
     The stored content is checked against its signature every time, so a record changed
     in the database shows as altered. With `content_json` (a pasted document, as the
-    download or as bare content), that document must also equal what the site signed.
+    download or as bare content), that document must also equal what the site signed; a
+    pasted Open Badges credential must carry the site's signature and name this record.
     """
     # A blank paste (the form's text box sends a line break) is no document.
     pasted = read_document(content_json) if content_json and content_json.strip() else None
+    is_credential = isinstance(pasted, PastedCredential)
+    if isinstance(pasted, PastedCredential):
+        problem = credential.signature_problem(pasted)
+        if problem:
+            return Verification(RecordStatus.ALTERED, None, problem)
     typed = code or (pasted.code if pasted else None)
     record = record_for_code(typed) if typed else None
     if record is None:
@@ -249,12 +268,23 @@ def verify(code: str | None, content_json: str | None = None) -> Verification:
                     "in the database, or SECRET_KEY changed", record.id, record.code)
         return Verification(RecordStatus.ALTERED, record,
                             "The record kept under this code does not match the site's signature.")
-    if pasted is not None:
+    if isinstance(pasted, PastedCredential):
+        if normalise_code(pasted.code) != record.code:
+            return Verification(RecordStatus.ALTERED, record,
+                                "The credential names a different record from the code given.")
+    elif pasted is not None:
         reason = _pasted_mismatch(record, pasted)
         if reason:
             return Verification(RecordStatus.ALTERED, record, reason)
     if record.revoked_at is not None:
-        return Verification(RecordStatus.REVOKED, record, "Its owner has withdrawn this record.")
+        withdrawn = "Its owner has withdrawn this record"
+        return Verification(RecordStatus.REVOKED, record,
+                            f"{withdrawn}, so its credential is revoked." if is_credential
+                            else f"{withdrawn}.")
+    if is_credential:
+        return Verification(RecordStatus.AUTHENTIC, record,
+                            "An Open Badges credential signed by Mentor Match, unaltered, "
+                            "from a record that still stands.")
     return Verification(RecordStatus.AUTHENTIC, record,
                         "Signed by Mentor Match and unaltered since it was issued.")
 
@@ -282,3 +312,17 @@ def signed_document(record: MasteryRecord, verify_url: str) -> dict:
         "signed_content": 'canonical JSON of "record": sorted keys, separators "," and ":", UTF-8',
         "verify_at": verify_url,
     }
+
+
+def credential_of(person: Person, record: MasteryRecord) -> str:
+    """The owner's record as an Open Badges 3.0 credential (VC-JWT), if the record stands."""
+    if record.person_id != person.id:
+        raise NotOwner(f"person {person.id} may not take the credential of record {record.id}")
+    if record.revoked_at is not None:
+        raise CredentialRefusal(f"Record {record.code} is revoked, so it gives no credential.")
+    if not _signature_matches(record.content_json, record.signature):
+        log.warning("mastery record %s (code %s) no longer matches its signature: no credential "
+                    "issued", record.id, record.code)
+        raise CredentialRefusal(f"Record {record.code} no longer matches the site's signature, "
+                                "so it gives no credential. Publish a new record.")
+    return credential.signed_credential(record)
