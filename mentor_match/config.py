@@ -18,6 +18,9 @@ class Config:
     """Production-leaning defaults; every one can be overridden by an environment variable."""
 
     SECRET_KEY = os.environ.get("SECRET_KEY", "")
+    # Signs Open Badges credentials (ES256): the PEM text of an EC P-256 private key, the same in
+    # every web process. Empty: the site makes one once in instance/credential_signing_key.pem.
+    CREDENTIAL_SIGNING_KEY = os.environ.get("CREDENTIAL_SIGNING_KEY", "")
     SQLALCHEMY_DATABASE_URI = os.environ.get(
         "DATABASE_URL", f"sqlite:///{PROJECT_ROOT / 'instance' / 'mentor_match.sqlite'}"
     )

@@ -61,6 +61,9 @@ class SessionCookies(SecureCookieSessionInterface):
         return opened
 
     def should_set_cookie(self, app: Flask, session) -> bool:
+        view = app.view_functions.get(request.endpoint) if request.endpoint else None
+        if getattr(view, "without_session", False):
+            return False
         if session.modified:
             return True
         if not (session.permanent and app.config["SESSION_REFRESH_EACH_REQUEST"]):
@@ -113,6 +116,14 @@ def field_with_nul(values) -> str | None:
         if "\x00" in name or "\x00" in value:
             return name.replace("\x00", "\\0")
     return None
+
+
+def without_session(view):
+    """Never send a session cookie with this view's responses: public documents that shared
+    caches keep (keys, an issuer profile) must not carry, and so hand on, anyone's session.
+    Put it just under the route decorator, so the view the app registers is the one marked."""
+    view.without_session = True  # type: ignore[attr-defined]  # read by should_set_cookie
+    return view
 
 
 def admin_required(view):

@@ -15,6 +15,7 @@ from mentor_match.calendars.services import new_feed_token
 from mentor_match.config import TestConfig
 from mentor_match.extensions import db
 from mentor_match.models import Pairing, RoundExclusion, RoundRun, RunStatus, utcnow
+from mentor_match.records.keys import signing_key
 
 from .factories import (
     give_skill,
@@ -320,6 +321,13 @@ ACCESS: dict[str, Access] = {
     "records.document": Access("public", lambda world, owner: {
         "code": world.objects["apprentice_a"]["mastery_record"].code}),
     "records.verify": Access("public"),
+    "records.credential_download": Access("own", _own("mastery_record", "record_id")),
+    "records.credential_status": Access("public", lambda world, owner: {
+        "code": world.objects["apprentice_a"]["mastery_record"].code}),
+    "records.issuer": Access("public"),
+    "records.jwks": Access("public"),
+    "records.public_key": Access("public", lambda world, owner: {
+        "thumbprint": signing_key().thumbprint}),
     "imports.upload": Access("admin"),
     "imports.confirm": Access("admin"),
     "imports.export": Access("admin"),

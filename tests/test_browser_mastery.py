@@ -283,7 +283,8 @@ def test_a_session_goes_from_booking_to_a_verified_mastery_record(chromium, live
     expect(record_figures.locator("div", has_text="Verified observation hours").locator("dd")).to_have_text("2.0")
     expect(record_figures.locator("div", has_text="Masters observed").locator("dd")).to_have_text("1")
     skill_row = stranger.locator("table.record-table").get_by_role("row", name=re.compile(SKILL))
-    expect(skill_row.get_by_role("cell")).to_have_text(["Apprentice", "2.0", "1", "4.0"])
+    # His apprentice stage is his own word: a record states no stage for it.
+    expect(skill_row.get_by_role("cell")).to_have_text(["—", "2.0", "1", "4.0"])
     masters = stranger.locator("section", has=stranger.get_by_role("heading", name="Masters observed"))
     expect(masters.locator("li")).to_have_text(["Amara Master: 2.0 h"])
     # The notes stay private: a record carries counts and averages only.

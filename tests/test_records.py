@@ -19,11 +19,20 @@ from mentor_match.models import (
     SessionObserver,
     ShadowingSession,
     Stage,
+    StageSource,
 )
 from mentor_match.records import services
 from mentor_match.records.services import RecordStatus
 
-from .factories import give_skill, make_apprentice, make_area, make_master, make_site
+from .factories import (
+    give_skill,
+    make_admin,
+    make_apprentice,
+    make_area,
+    make_master,
+    make_person,
+    make_site,
+)
 
 PRIVATE_NOTE = "Private: your anchoring was timid"
 ENDORSEMENT_NOTE = "Private endorsement remark"
@@ -56,16 +65,22 @@ def _practice_feedback(master, apprentice, skill, rating, note=PRIVATE_NOTE):
 
 @pytest.fixture
 def journey():
-    """Tom observed Amara (2 h, anchoring) and Ben (1.5 h, listening), amid rows not counted."""
+    """Tom observed Amara (2 h, anchoring) and Ben (1.5 h, listening), amid rows not counted.
+
+    Amara endorsed him journeyman in anchoring; he calls himself a master in closing.
+    """
     site = make_site("Records HQ")
-    area = make_area("Negotiation", skills=("Anchoring", "Active listening"))
-    listening, anchoring = area.micro_skills  # ordered by name
+    area = make_area("Negotiation", skills=("Anchoring", "Active listening", "Closing"))
+    listening, anchoring, closing = area.micro_skills  # ordered by name
     tom = make_apprentice("Tom Apprentice", site=site)
     other = make_apprentice("Priya Apprentice", site=site)
     amara = make_master("Amara Master", site=site)
     ben = make_master("Ben Master", site=site)
-    give_skill(tom, anchoring, Stage.JOURNEYMAN)
-    give_skill(tom, listening, Stage.APPRENTICE, develops=True)
+    endorsed = give_skill(tom, anchoring, Stage.JOURNEYMAN, source=StageSource.ENDORSED)
+    endorsed.stage_set_by_id = amara.id
+    endorsed.stage_set_at = datetime(2026, 3, 20, 12, tzinfo=UTC)
+    give_skill(tom, listening, Stage.APPRENTICE, develops=True)  # his own word, and no claim
+    give_skill(tom, closing, Stage.MASTER)  # his own word
     day = datetime(2026, 3, 2, 9, tzinfo=UTC)
 
     _observed(amara, tom, anchoring, day, minutes=120)
@@ -87,7 +102,7 @@ def journey():
                                created_at=datetime(2026, 3, 20, 12, tzinfo=UTC)))
     db.session.commit()
     return {"tom": tom, "other": other, "amara": amara, "ben": ben,
-            "anchoring": anchoring, "listening": listening}
+            "anchoring": anchoring, "listening": listening, "closing": closing}
 
 
 def _changes(record, action):
@@ -103,16 +118,23 @@ def test_content_states_verified_hours_masters_endorsements_and_feedback(journey
     record = services.publish_record(journey["tom"])
     content = json.loads(record.content_json)
 
-    assert content["version"] == "mentor-match/mastery-record@1"
+    assert content["version"] == "mentor-match/mastery-record@2"
     assert content["code"] == record.code
     assert content["person"] == {"name": "Tom Apprentice"}
     assert content["issued_at"] == record.created_at.strftime("%Y-%m-%dT%H:%M:%SZ")
+    # A stage is stated only when verified, with where it comes from; his own word stands apart.
     assert content["micro_skills"] == [
-        {"micro_skill": "Negotiation: Active listening", "stage": "apprentice",
+        {"micro_skill": "Negotiation: Active listening", "verified_stage": None,
          "verified_hours": 1.5,
          "practice_feedback": {"count": 0, "average_rating": None}},
-        {"micro_skill": "Negotiation: Anchoring", "stage": "journeyman", "verified_hours": 2.0,
+        {"micro_skill": "Negotiation: Anchoring",
+         "verified_stage": {"stage": "journeyman", "source": "endorsed", "by": "Amara Master",
+                            "at": "2026-03-20T12:00:00Z"},
+         "verified_hours": 2.0,
          "practice_feedback": {"count": 2, "average_rating": 4.5}},
+    ]
+    assert content["self_declared_stages"] == [
+        {"micro_skill": "Negotiation: Closing", "stage": "master"},
     ]
     assert content["total_verified_hours"] == 3.5
     assert content["hours_without_micro_skill"] == 0.0
@@ -158,6 +180,107 @@ def test_codes_are_four_groups_of_five_crockford_characters_and_typed_loosely(jo
     assert services.normalise_code("UUUUU-UUUUU-UUUUU-UUUUU") is None  # U is not in the alphabet
 
 
+def _set_stage(person, skill, stage, source, by=None, at=datetime(2026, 2, 1, 9, tzinfo=UTC)):
+    held = give_skill(person, skill, stage, source=source)
+    held.stage_set_by_id, held.stage_set_at = (by.id if by else None), at
+    db.session.commit()
+    return held
+
+
+def test_each_source_of_a_verified_stage_is_stated_with_who_and_when(client):
+    area = make_area("Facilitation", skills=("Framing", "Pacing", "Summarising", "Voice"))
+    framing, pacing, summarising, voice = area.micro_skills
+    ada, gone = make_admin("Ada Admin"), make_master("Gone Master")
+    person = make_apprentice("Lena Learner")
+    _set_stage(person, framing, Stage.MASTER, StageSource.ADMIN, by=ada)
+    _set_stage(person, pacing, Stage.JOURNEYMAN, StageSource.IMPORTED)
+    _set_stage(person, summarising, Stage.JOURNEYMAN, StageSource.ENDORSED, by=gone)
+    _set_stage(person, voice, Stage.APPRENTICE, StageSource.ENDORSED, by=gone)
+    db.session.delete(gone)  # an endorser who has since left
+    db.session.commit()
+
+    record = services.publish_record(person)
+    stated = {skill["micro_skill"]: skill["verified_stage"]
+              for skill in json.loads(record.content_json)["micro_skills"]}
+    assert stated == {
+        "Facilitation: Framing": {"stage": "master", "source": "admin", "by": "Ada Admin",
+                                  "at": "2026-02-01T09:00:00Z"},
+        "Facilitation: Pacing": {"stage": "journeyman", "source": "imported", "by": None,
+                                 "at": "2026-02-01T09:00:00Z"},
+        "Facilitation: Summarising": {"stage": "journeyman", "source": "endorsed", "by": None,
+                                      "at": "2026-02-01T09:00:00Z"},
+        "Facilitation: Voice": {"stage": "apprentice", "source": "endorsed", "by": None,
+                                "at": "2026-02-01T09:00:00Z"},
+    }
+    page = client.get(f"/r/{record.code}").get_data(as_text=True)
+    for words in ("set by an admin (Ada Admin) on 2026-02-01",
+                  "imported by the organisation on 2026-02-01",
+                  "endorsed by a former member on 2026-02-01"):
+        assert words in page
+    assert "self-declared" not in page.lower()
+
+
+def test_self_declared_stages_stand_apart_and_never_under_the_word_verified(client, journey):
+    record = services.publish_record(journey["tom"])
+    document = client.get(f"/r/{record.code}.json").get_json()
+    listed = [skill["micro_skill"] for skill in document["record"]["micro_skills"]]
+    assert "Negotiation: Closing" not in listed
+    assert document["record"]["self_declared_stages"] == [
+        {"micro_skill": "Negotiation: Closing", "stage": "master"}]
+
+    page = client.get(f"/r/{record.code}").get_data(as_text=True)
+    verified_part, _, declared_part = page.partition('<section class="self-declared"')
+    assert "Verified by Mentor Match: authentic" in verified_part
+    assert "Closing" not in verified_part
+    declared = declared_part[:declared_part.index("</section>")]
+    assert "Self-declared, not verified by the site" in declared
+    assert "Negotiation: Closing: Master (self-declared)" in declared
+    assert "authentic" not in declared.lower() and "Verified" not in declared
+    # His own word of "apprentice" in listening claims nothing, and is not listed at all.
+    assert "Apprentice (self-declared)" not in page
+
+
+def test_a_record_of_only_self_declared_stages_certifies_no_stage(client):
+    skill = make_area("Sales", skills=("Cold calls",)).micro_skills[0]
+    person = make_person(name="Sam Newcomer")
+    give_skill(person, skill, Stage.MASTER, hosts=True, source=StageSource.SELF_DECLARED)
+    record = services.publish_record(person)
+    content = json.loads(record.content_json)
+    assert content["micro_skills"] == []
+    assert content["self_declared_stages"] == [
+        {"micro_skill": "Sales: Cold calls", "stage": "master"}]
+    page = client.get(f"/r/{record.code}").get_data(as_text=True)
+    verified_part = page.partition('<section class="self-declared"')[0]
+    assert "Cold calls" not in verified_part and "badge master" not in verified_part
+
+
+def test_a_record_issued_before_stages_had_a_source_still_verifies(client, journey):
+    """Version 1 records stay authentic (what was signed is what is kept), said with care."""
+    v1 = {"version": "mentor-match/mastery-record@1", "code": services.new_code(),
+          "issued_at": "2026-01-10T10:00:00Z", "issued_by": "Mentor Match",
+          "person": {"name": "Tom Apprentice"},
+          "micro_skills": [{"micro_skill": "Negotiation: Anchoring", "stage": "master",
+                            "verified_hours": 2.0,
+                            "practice_feedback": {"count": 0, "average_rating": None}}],
+          "hours_without_micro_skill": 0.0, "total_verified_hours": 2.0,
+          "masters_observed": [{"name": "Amara Master", "verified_hours": 2.0}],
+          "endorsements": []}
+    content_json = services.canonical_json(v1)
+    record = MasteryRecord(person_id=journey["tom"].id, code=v1["code"], content_json=content_json,
+                           signature=services.sign(content_json),
+                           created_at=datetime(2026, 1, 10, 10, tzinfo=UTC))
+    db.session.add(record)
+    db.session.commit()
+
+    assert services.verify(record.code).status is RecordStatus.AUTHENTIC
+    downloaded = client.get(f"/r/{record.code}.json").get_data(as_text=True)
+    assert services.verify(record.code, downloaded).status is RecordStatus.AUTHENTIC
+    page = client.get(f"/r/{record.code}").get_data(as_text=True)
+    assert "Verified by Mentor Match: authentic" in page and "Master" in page
+    assert ">Stage</th>" in page and "Verified stage" not in page
+    assert "its stages may be the person's own word" in page
+
+
 # Public page and JSON --------------------------------------------------------------------
 
 
@@ -170,7 +293,7 @@ def test_public_page_shows_the_record_without_logging_in(client, journey):
     assert "issued " + record.created_at.strftime("%d %B %Y") in page
     assert record.code in page
     for shown in ("Tom Apprentice", "Negotiation: Anchoring", "Amara Master", "Ben Master",
-                  "Journeyman", "4.5", "3.5"):
+                  "Journeyman", "endorsed by Amara Master on 2026-03-20", "4.5", "3.5"):
         assert shown in page
     assert PRIVATE_NOTE not in page and ENDORSEMENT_NOTE not in page
     assert f"/r/{record.code}.json" in page
@@ -362,6 +485,17 @@ def test_my_records_page_publishes_and_lists_records(client, login, journey):
     services.revoke(journey["tom"], record)
     page = client.get("/records").get_data(as_text=True)
     assert "Revoked" in page and f"/records/{record.id}/revoke" not in page
+
+
+def test_my_records_page_says_which_stages_a_record_certifies(client, login, journey):
+    login(journey["tom"])
+    page = client.get("/records").get_data(as_text=True)
+    verified_part, _, declared_part = page.partition('class="self-declared"')
+    assert ("Negotiation: Anchoring: Journeyman, endorsed by Amara Master on 2026-03-20"
+            in verified_part)
+    assert "Closing" not in verified_part
+    assert "Self-declared, not verified by the site." in declared_part
+    assert "Negotiation: Closing: Master (self-declared)" in declared_part
 
 
 def test_my_records_page_needs_a_login(client):

@@ -1,4 +1,4 @@
-"""The verification form: a code as typed, and optionally a pasted record document."""
+"""The verification form: a code as typed, and optionally a pasted record or credential."""
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
@@ -22,10 +22,10 @@ class VerifyForm(FlaskForm):
         render_kw={"autocomplete": "off", "spellcheck": "false", "autocapitalize": "characters"},
     )
     document = TextAreaField(
-        "Record document (optional)",
+        "Record document or credential (optional)",
         validators=[Optional(), Length(max=MAX_DOCUMENT_LENGTH)],
-        description="Paste the JSON file you were given to check that it is exactly what the "
-                    "site signed.",
+        description="Paste the JSON file or the Open Badges credential (.jwt) you were given to "
+                    "check that it is exactly what the site signed.",
         render_kw={"spellcheck": "false", "rows": 8},
     )
 

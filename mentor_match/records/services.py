@@ -7,6 +7,9 @@ public code can ask the site whether the record is authentic, revoked or altered
 
 The signature is a keyed MAC, not a public-key signature: only this site can check it, so
 verification always goes through the site (the public page, the JSON download, /verify).
+For checks without the site, the owner downloads the record as an Open Badges credential
+signed with the site's public key (records.credential). What a record states is in
+records.content.
 """
 from __future__ import annotations
 
@@ -16,28 +19,22 @@ import hmac
 import json
 import logging
 import secrets
-from collections import defaultdict
 from dataclasses import dataclass
-from datetime import UTC, datetime
 
 from flask import current_app
 from sqlalchemy import select
-from sqlalchemy.orm import selectinload
 
 from ..extensions import db
 from ..inputs import JSONInputError, parse_json
-from ..models import Endorsement, MasteryRecord, MicroSkill, Person, PersonSkill, utcnow
-from ..tracking.hours import (
-    average_ratings,
-    hours_by_skill,
-    record_change,
-    skill_names,
-    verified_seats,
-)
+from ..models import MasteryRecord, Person, utcnow
+from ..tracking.hours import record_change
+from . import credential
+from .content import READABLE_VERSIONS, RECORD_VERSION, record_content
+from .content import stages_on_record  # noqa: F401  (what a record would say, for the owner's page)
+from .credential import PastedCredential
 
 log = logging.getLogger(__name__)
 
-RECORD_VERSION = "mentor-match/mastery-record@1"
 SIGNATURE_ALGORITHM = "HMAC-SHA256"
 # The label that separates the record-signing key from every other use of SECRET_KEY.
 KEY_LABEL = b"mastery-record"
@@ -79,6 +76,10 @@ class NotOwner(Exception):
 
 class DocumentError(ValueError):
     """Pasted text that is not a mastery record document; the message says what is wrong."""
+
+
+class CredentialRefusal(Exception):
+    """A record that gives no credential (revoked, or no longer as signed); the message says why."""
 
 
 # Codes -------------------------------------------------------------------------------------
@@ -137,91 +138,7 @@ def _signature_matches(content_json: str, signature: str) -> bool:
     return hmac.compare_digest(sign(content_json), signature)
 
 
-# Content -----------------------------------------------------------------------------------
-
-
-def _instant(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def _hours(value: float) -> float:
-    return round(value, 2)
-
-
-def record_content(person: Person, code: str, issued_at: datetime) -> dict:
-    """What a record states: stages, verified hours, masters, endorsements, feedback summary.
-
-    Feedback appears only as a count and an average per micro skill; the written notes
-    stay private between giver and receiver.
-    """
-    seats = verified_seats(apprentice_ids=[person.id])
-    hours = hours_by_skill(seats)
-    ratings = average_ratings(person.id)
-    held = db.session.scalars(
-        select(PersonSkill).where(PersonSkill.person_id == person.id)
-        .options(selectinload(PersonSkill.micro_skill).selectinload(MicroSkill.area))
-    ).all()
-    stages = {skill.micro_skill_id: skill.stage for skill in held}
-    hour_skill_ids = {skill_id for skill_id in hours if skill_id is not None}
-    skill_ids = set(stages) | set(ratings) | hour_skill_ids
-    names = skill_names(skill_ids)
-
-    micro_skills = []
-    for skill_id in skill_ids:
-        average, count = ratings.get(skill_id, (None, 0))
-        micro_skills.append({
-            "micro_skill": names[skill_id],
-            "stage": stages[skill_id].value if skill_id in stages else None,
-            "verified_hours": _hours(hours.get(skill_id, 0.0)),
-            "practice_feedback": {
-                "count": count,
-                "average_rating": None if average is None else round(average, 2),
-            },
-        })
-    micro_skills.sort(key=lambda entry: entry["micro_skill"])
-
-    return {
-        "version": RECORD_VERSION,
-        "code": code,
-        "issued_at": _instant(issued_at),
-        "issued_by": "Mentor Match",
-        "person": {"name": person.name},
-        "micro_skills": micro_skills,
-        "hours_without_micro_skill": _hours(hours.get(None, 0.0)),
-        "total_verified_hours": _hours(sum(seat.hours for seat in seats)),
-        "masters_observed": _masters_observed(seats),
-        "endorsements": _endorsements(person),
-    }
-
-
-def _masters_observed(seats) -> list[dict]:
-    by_master: dict[int, float] = defaultdict(float)
-    for seat in seats:
-        by_master[seat.master_id] += seat.hours
-    if not by_master:
-        return []
-    names = {person_id: name for person_id, name in db.session.execute(
-        select(Person.id, Person.name).where(Person.id.in_(list(by_master)))
-    )}
-    masters = [{"name": names[master_id], "verified_hours": _hours(total)}
-               for master_id, total in by_master.items()]
-    return sorted(masters, key=lambda master: (-master["verified_hours"], master["name"]))
-
-
-def _endorsements(person: Person) -> list[dict]:
-    endorsements = db.session.scalars(
-        select(Endorsement).where(Endorsement.person_id == person.id)
-        .order_by(Endorsement.created_at, Endorsement.id)
-        .options(selectinload(Endorsement.micro_skill).selectinload(MicroSkill.area),
-                 selectinload(Endorsement.endorsed_by))
-    )
-    return [{
-        "micro_skill": endorsement.micro_skill.full_name,
-        "from_stage": endorsement.from_stage.value,
-        "to_stage": endorsement.to_stage.value,
-        "endorsed_by": endorsement.endorsed_by.name if endorsement.endorsed_by else None,
-        "endorsed_at": _instant(endorsement.created_at),
-    } for endorsement in endorsements]
+# Content -------------------------------------------------------------------------------------
 
 
 def content_of(record: MasteryRecord) -> dict:
@@ -299,8 +216,13 @@ class PastedDocument:
     signature: str | None
 
 
-def read_document(text: str) -> PastedDocument:
-    """Read a pasted record: the download (content under "record") or the bare content."""
+def read_document(text: str) -> PastedDocument | PastedCredential:
+    """Read a pasted record (the download, or the bare content) or Open Badges credential."""
+    if credential.looks_like_credential(text):
+        try:
+            return credential.read_credential(text)
+        except credential.CredentialFormatError as error:
+            raise DocumentError(str(error)) from None
     try:
         document = parse_json(text)
     except JSONInputError as error:
@@ -308,7 +230,7 @@ def read_document(text: str) -> PastedDocument:
     if not isinstance(document, dict):
         raise DocumentError("That JSON is not a mastery record document.")
     content = document.get("record", document)
-    if not isinstance(content, dict) or content.get("version") != RECORD_VERSION:
+    if not isinstance(content, dict) or content.get("version") not in READABLE_VERSIONS:
         raise DocumentError(
             f'That JSON is not a mastery record ("version" should be {RECORD_VERSION}).'
         )
@@ -326,10 +248,16 @@ def verify(code: str | None, content_json: str | None = None) -> Verification:
 
     The stored content is checked against its signature every time, so a record changed
     in the database shows as altered. With `content_json` (a pasted document, as the
-    download or as bare content), that document must also equal what the site signed.
+    download or as bare content), that document must also equal what the site signed; a
+    pasted Open Badges credential must carry the site's signature and name this record.
     """
     # A blank paste (the form's text box sends a line break) is no document.
     pasted = read_document(content_json) if content_json and content_json.strip() else None
+    is_credential = isinstance(pasted, PastedCredential)
+    if isinstance(pasted, PastedCredential):
+        problem = credential.signature_problem(pasted)
+        if problem:
+            return Verification(RecordStatus.ALTERED, None, problem)
     typed = code or (pasted.code if pasted else None)
     record = record_for_code(typed) if typed else None
     if record is None:
@@ -340,12 +268,23 @@ def verify(code: str | None, content_json: str | None = None) -> Verification:
                     "in the database, or SECRET_KEY changed", record.id, record.code)
         return Verification(RecordStatus.ALTERED, record,
                             "The record kept under this code does not match the site's signature.")
-    if pasted is not None:
+    if isinstance(pasted, PastedCredential):
+        if normalise_code(pasted.code) != record.code:
+            return Verification(RecordStatus.ALTERED, record,
+                                "The credential names a different record from the code given.")
+    elif pasted is not None:
         reason = _pasted_mismatch(record, pasted)
         if reason:
             return Verification(RecordStatus.ALTERED, record, reason)
     if record.revoked_at is not None:
-        return Verification(RecordStatus.REVOKED, record, "Its owner has withdrawn this record.")
+        withdrawn = "Its owner has withdrawn this record"
+        return Verification(RecordStatus.REVOKED, record,
+                            f"{withdrawn}, so its credential is revoked." if is_credential
+                            else f"{withdrawn}.")
+    if is_credential:
+        return Verification(RecordStatus.AUTHENTIC, record,
+                            "An Open Badges credential signed by Mentor Match, unaltered, "
+                            "from a record that still stands.")
     return Verification(RecordStatus.AUTHENTIC, record,
                         "Signed by Mentor Match and unaltered since it was issued.")
 
@@ -373,3 +312,17 @@ def signed_document(record: MasteryRecord, verify_url: str) -> dict:
         "signed_content": 'canonical JSON of "record": sorted keys, separators "," and ":", UTF-8',
         "verify_at": verify_url,
     }
+
+
+def credential_of(person: Person, record: MasteryRecord) -> str:
+    """The owner's record as an Open Badges 3.0 credential (VC-JWT), if the record stands."""
+    if record.person_id != person.id:
+        raise NotOwner(f"person {person.id} may not take the credential of record {record.id}")
+    if record.revoked_at is not None:
+        raise CredentialRefusal(f"Record {record.code} is revoked, so it gives no credential.")
+    if not _signature_matches(record.content_json, record.signature):
+        log.warning("mastery record %s (code %s) no longer matches its signature: no credential "
+                    "issued", record.id, record.code)
+        raise CredentialRefusal(f"Record {record.code} no longer matches the site's signature, "
+                                "so it gives no credential. Publish a new record.")
+    return credential.signed_credential(record)

@@ -1,4 +1,6 @@
-"""Mastery record pages: your records, the public record and its JSON, and the public check."""
+"""Mastery record pages: your records, the public record and its JSON, the public check, and
+the Open Badges credential with the keys, issuer profile and status that let others check it.
+"""
 from __future__ import annotations
 
 import json
@@ -9,14 +11,24 @@ from flask_login import current_user, login_required
 from ..limits import configured, limiter, record_code
 from ..links import absolute_url
 from ..models import Person
-from . import services
+from ..security import without_session
+from . import credential, keys, services
+from .content import stage_provenance
 from .forms import VerifyForm
 
 bp = Blueprint("records", __name__)
+bp.record_once(lambda state: keys.init_app(state.app))
+bp.add_app_template_filter(stage_provenance, "stage_provenance")
 
 # Public record pages are reached by code only: keep them out of search engines, and let
 # no cache keep serving a record after its owner revokes it.
 PUBLIC_HEADERS = {"X-Robots-Tag": "noindex", "Cache-Control": "no-cache"}
+# What verifiers elsewhere fetch (keys, the issuer): the same for everyone, readable from
+# any origin, and cached for an hour.
+SHARED_HEADERS = {"Cache-Control": "public, max-age=3600", "Access-Control-Allow-Origin": "*"}
+# Shared too, but asked afresh each time: a revocation must show at once, a key may yet appear.
+FRESH_HEADERS = {**SHARED_HEADERS, **PUBLIC_HEADERS}
+CREDENTIAL_TYPE = "text/plain; charset=utf-8"  # OB 3.0 section 6: a VC-JWT file is the JWS
 
 
 def _me() -> Person:
@@ -27,7 +39,8 @@ def _me() -> Person:
 @login_required
 def mine():
     """The signed-in person's records, active and revoked, and a button to publish one."""
-    return render_template("records/mine.html", records=services.records_of(_me()))
+    return render_template("records/mine.html", records=services.records_of(_me()),
+                           stages=services.stages_on_record(_me()))
 
 
 @bp.post("/records")
@@ -65,7 +78,7 @@ def public(code: str):
     verification = services.verify(record.code)
     response = Response(render_template(
         "records/public.html", record=record, verification=verification,
-        content=services.content_of(record),
+        content=services.content_of(record), current_version=services.RECORD_VERSION,
     ))
     response.headers.update(PUBLIC_HEADERS)
     return response
@@ -103,3 +116,68 @@ def verify():
     if form.validate_on_submit():
         verification = services.verify(form.code.data or None, form.document.data or None)
     return render_template("records/verify.html", form=form, verification=verification)
+
+
+# Open Badges credential ------------------------------------------------------------------
+
+
+@bp.get("/records/<int:record_id>/credential")
+@login_required
+def credential_download(record_id: int):
+    """The owner's record as an Open Badges 3.0 credential, a VC-JWT file."""
+    record = services.own_record(_me(), record_id)
+    if record is None:
+        abort(404)
+    try:
+        token = services.credential_of(_me(), record)
+    except services.CredentialRefusal as refusal:
+        flash(str(refusal), "error")
+        return redirect(url_for("records.mine"))
+    response = Response(token + "\n", content_type=CREDENTIAL_TYPE)
+    response.headers["Content-Disposition"] = (
+        f'attachment; filename="mastery-record-{record.code}.jwt"')
+    return response
+
+
+def _shared_json(document: dict, *, status: int = 200, headers: dict | None = None) -> Response:
+    response = Response(json.dumps(document, indent=2, ensure_ascii=False) + "\n", status=status,
+                        mimetype="application/json")
+    response.headers.update(headers or SHARED_HEADERS)
+    return response
+
+
+@bp.get("/credentials/<code>/status")
+@without_session
+@limiter.limit(configured("VERIFY_LIMIT_PER_CLIENT"))
+def credential_status(code: str):
+    """A credential's revocation list (1EdTech Revocation List 1.0), with `revoked` in plain."""
+    record = services.record_for_code(code)
+    if record is None:
+        return _shared_json({"error": "No mastery record has this code."}, status=404,
+                            headers=FRESH_HEADERS)
+    return _shared_json(credential.revocation_list(record), headers=FRESH_HEADERS)
+
+
+@bp.get("/issuer")
+@without_session
+def issuer():
+    """The site as the Open Badges issuer Profile its credentials name."""
+    return _shared_json(credential.issuer_profile(with_context=True))
+
+
+@bp.get("/.well-known/jwks.json")
+@without_session
+def jwks():
+    """The public keys that check the site's credentials, as a JSON Web Key Set."""
+    return _shared_json(keys.jwks())
+
+
+@bp.get("/keys/<thumbprint>")
+@without_session
+def public_key(thumbprint: str):
+    """One public key as a JWK: what a credential's `kid` dereferences to."""
+    key = keys.key_for_thumbprint(thumbprint)
+    if key is None:
+        return _shared_json({"error": "This site has no key with that thumbprint."}, status=404,
+                            headers=FRESH_HEADERS)
+    return _shared_json(key.public_jwk())
