@@ -35,6 +35,7 @@ from .factories import (
     make_admin,
     make_confirmed_plan,
     make_master,
+    make_micro_skill,
     make_round,
     make_small_round_organisation,
     make_weekly_window,
@@ -289,3 +290,19 @@ def test_the_round_review_says_how_many_masters_wait(client):
     page = " ".join(client.get(f"/admin/rounds/{round_.month}/runs/{run.id}").get_data(as_text=True).split())
     assert "1 master is waiting for verification</a>: they were left out of this run" in page
     assert f"{org['skill'].full_name} (master, <span class=\"source source-verified\">set by an admin on" in page
+
+
+def test_the_round_page_warns_before_a_run_and_not_when_self_declared_masters_may_host(client):
+    make_small_round_organisation("Round page HQ")
+    claimant = make_master("Claimant")
+    give_skill(claimant, make_micro_skill(), "master",
+               hosts=True, source=StageSource.SELF_DECLARED)
+    round_ = make_round()
+    log_in(client, make_admin())
+    warning = "1 master is waiting for verification</a>: a run leaves them out"
+    page = " ".join(client.get(f"/admin/rounds/{round_.month}").get_data(as_text=True).split())
+    assert warning in page
+    db.session.add(OrganisationSettings(id=1, only_verified_hosts=False))
+    db.session.commit()
+    page = " ".join(client.get(f"/admin/rounds/{round_.month}").get_data(as_text=True).split())
+    assert "waiting for verification" not in page

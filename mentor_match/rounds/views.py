@@ -89,6 +89,7 @@ def show(month: str):
         active=active, latest=services.latest_result(round_),
         run_form=RunForm(time_limit=int(_default_limit())), exclude_form=exclude_form,
         declined=services.declined_count(round_), runs=services.run_states(round_),
+        masters_waiting=masters_waiting() if only_verified_hosts() else 0,
     )
 
 
