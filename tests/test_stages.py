@@ -306,3 +306,16 @@ def test_the_round_page_warns_before_a_run_and_not_when_self_declared_masters_ma
     db.session.commit()
     page = " ".join(client.get(f"/admin/rounds/{round_.month}").get_data(as_text=True).split())
     assert "waiting for verification" not in page
+
+
+def test_a_peers_endorsement_reads_as_a_confirmation_on_the_record(client, office, newcomer):
+    from mentor_match.records.services import publish_record
+
+    claimant = newcomer.person
+    services.endorse_peer(office["master"], claimant.id, office["skill"].id, stage_seen=Stage.MASTER)
+    record = publish_record(claimant)
+    content = json.loads(record.content_json)
+    assert [(e["from_stage"], e["to_stage"], e["endorsed_by"]) for e in content["endorsements"]] == [
+        ("master", "master", "Amara Master")]
+    page = " ".join(client.get(f"/r/{record.code}").get_data(as_text=True).split())
+    assert "Negotiation: Anchoring: confirmed as master, by Amara Master" in page

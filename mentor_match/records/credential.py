@@ -105,10 +105,17 @@ def _narrative(content: dict) -> str:
     endorsements = content.get("endorsements", [])
     if endorsements:
         lines += ["", "**Stage endorsements**"]
-        lines += [f"- {item['micro_skill']}: {item['from_stage']} to {item['to_stage']}, by "
+        lines += [f"- {item['micro_skill']}: {_step(item)}, by "
                   f"{item['endorsed_by'] or 'a former member'} on {item['endorsed_at'][:10]}"
                   for item in endorsements]
     return "\n".join(lines)
+
+
+def _step(endorsement: dict) -> str:
+    """"apprentice to journeyman", or "confirmed as master" for a master confirming a peer."""
+    if endorsement["from_stage"] == endorsement["to_stage"]:
+        return f"confirmed as {endorsement['to_stage']}"
+    return f"{endorsement['from_stage']} to {endorsement['to_stage']}"
 
 
 def credential_for(record: MasteryRecord) -> dict:
