@@ -319,3 +319,19 @@ def test_a_peers_endorsement_reads_as_a_confirmation_on_the_record(client, offic
         ("master", "master", "Amara Master")]
     page = " ".join(client.get(f"/r/{record.code}").get_data(as_text=True).split())
     assert "Negotiation: Anchoring: confirmed as master, by Amara Master" in page
+
+
+def test_a_persons_own_stage_changes_go_to_the_change_log_as_self_declared(office):
+    claimant = make_master("Claimant")
+    held = profiles.add_skill(claimant, office["skill"], Stage.JOURNEYMAN, hosts=True, develops=False)
+    assert held.stage_source is StageSource.SELF_DECLARED
+    profiles.change_skill(claimant, held, Stage.MASTER, hosts=True, develops=False)
+    profiles.remove_skill(claimant, held)
+    logged = [(c.action, c.before, c.after) for c in db.session.scalars(
+        select(ChangeRecord).where(ChangeRecord.subject_id == claimant.id).order_by(ChangeRecord.id))]
+    key = office["skill"].key
+    assert logged == [
+        ("declared", "", f"{key}: journeyman (self-declared)"),
+        ("declared", f"{key}: journeyman (self-declared)", f"{key}: master (self-declared)"),
+        ("removed", f"{key}: master (self-declared)", ""),
+    ]

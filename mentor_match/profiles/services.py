@@ -326,6 +326,8 @@ def _refuse_losing_hosted_seats(person: Person, held: PersonSkill, stage: Stage,
 
 def remove_skill(person: Person, held: PersonSkill) -> None:
     """Take a micro skill off a person's profile, and commit."""
+    record_change(person, "person_skill", person.id, "removed",
+                  f"{held.micro_skill.key}: {held.stage.value} ({held.stage_source.label})", "")
     person.skills.remove(held)
     db.session.commit()
 
