@@ -52,6 +52,10 @@ def seed_demo_command(reset: bool) -> None:
     click.echo("Most wanted micro skills (apprentices wanting / masters hosting):")
     for skill in summary.scarce_skills:
         click.echo(f"  {skill.full_name}: {skill.wanted_by} / {skill.hosted_by}")
+    if summary.waiting_for_verification:
+        click.echo("Masters waiting for verification (Admin > Stages to verify):")
+        for waiting in summary.waiting_for_verification:
+            click.echo(f"  {waiting.name}: {waiting.stage.value} in {waiting.micro_skill}")
     site_url = current_app.config["SITE_URL"]
     click.echo(f"\nLog in at {site_url} as any of these; every demo password is {summary.password}")
     for login in summary.logins:

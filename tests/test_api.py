@@ -12,10 +12,11 @@ from mentor_match.api import tokens
 from mentor_match.api.openapi import openapi_document
 from mentor_match.extensions import db
 from mentor_match.integrations.events import SESSION_BOOKED, record_event
-from mentor_match.models import ApiToken, Event, SessionObserver, utcnow
+from mentor_match.models import ApiToken, Event, SessionObserver, Stage, StageSource, utcnow
 
 from .factories import (
     first_open_slot,
+    give_skill,
     make_admin,
     make_apprentice,
     make_area,
@@ -194,6 +195,37 @@ def test_skills_lists_areas_and_micro_skills(client):
         ("Negotiation", ["Anchoring", "Closing"])]
 
 
+def test_a_persons_skills_say_where_each_stage_comes_from(client):
+    from jsonschema import Draft202012Validator
+
+    anchoring, closing, concessions = make_area(
+        "Negotiation", skills=("Anchoring", "Closing", "Concessions")).micro_skills
+    endorser, master = make_master("Endorser"), make_master("Amara")
+    give_skill(master, anchoring, "master", hosts=True).set_stage(
+        Stage.MASTER, StageSource.ENDORSED, by=endorser, note="Watched her anchor.")
+    give_skill(master, closing, "master", hosts=True, source=StageSource.SELF_DECLARED)
+    give_skill(master, concessions, "journeyman", hosts=True)  # an admin's, account since gone
+    db.session.commit()
+
+    response = api_get(client, f"/api/v1/people/{master.id}/skills", token_for(master))
+
+    body = response.get_json()
+    endorsed, self_declared, by_admin = body["skills"]
+    assert {k: endorsed[k] for k in ("stage", "stage_source", "stage_verified", "verified_by")} == {
+        "stage": "master", "stage_source": "endorsed", "stage_verified": True,
+        "verified_by": {"id": endorser.id, "name": "Endorser"}}
+    assert endorsed["verified_at"].endswith("Z")
+    assert {k: self_declared[k] for k in ("stage_source", "stage_verified", "verified_by",
+                                          "verified_at")} == {
+        "stage_source": "self_declared", "stage_verified": False, "verified_by": None,
+        "verified_at": None}
+    assert (by_admin["stage_source"], by_admin["verified_by"]) == ("admin", None)
+    assert by_admin["verified_at"] is not None
+    document = openapi_document()
+    schema = {"$ref": "#/components/schemas/PersonSkills", "components": document["components"]}
+    assert not list(Draft202012Validator(schema).iter_errors(body))
+
+
 def test_unknown_api_paths_answer_in_json(client):
     response = client.get("/api/v1/nothing-here")
     assert response.status_code == 404 and response.get_json()["error"]["code"] == "not_found"
@@ -342,8 +374,10 @@ def test_schemathesis_finds_no_failures(app):
     )
 
     admin = make_admin("Schema Admin")
-    make_apprentice("Schema Apprentice")
-    make_area("Negotiation", skills=("Anchoring",))
+    apprentice = make_apprentice("Schema Apprentice")
+    anchoring = make_area("Negotiation", skills=("Anchoring",)).micro_skills[0]
+    give_skill(admin, anchoring, "master", hosts=True)  # verified, set by an admin
+    give_skill(apprentice, anchoring, "apprentice", develops=True)  # self-declared
     make_round()
     record_event(SESSION_BOOKED, seat_id=1)
     db.session.commit()

@@ -194,10 +194,15 @@ def test_confirm_creates_people_skills_plans_invitations_and_change_records(clie
     assert sorted(m.recipient for m in mails) == ["ada@example.org", "rita@example.org"]
     assert not any("/reset-password/" in m.body for m in mails)
     assert all("only the recipient's mail holds it" in m.body for m in mails)
-    records = db.session.scalars(select(ChangeRecord)).all()
-    assert {(r.subject, r.subject_id, r.action, r.actor_id) for r in records} == {
-        ("person", ada.id, "imported", world["admin"].id),
-        ("person", rita.id, "imported", world["admin"].id)}
+    records = db.session.scalars(select(ChangeRecord).where(ChangeRecord.subject == "person")).all()
+    assert {(r.subject_id, r.action, r.actor_id) for r in records} == {
+        (ada.id, "imported", world["admin"].id), (rita.id, "imported", world["admin"].id)}
+    stages = db.session.scalars(select(ChangeRecord).where(ChangeRecord.subject == "person_skill")).all()
+    assert sorted((r.subject_id, r.action, r.actor_id, r.before, r.after) for r in stages) == sorted([
+        (ada.id, "stage_changed", world["admin"].id, "", "negotiation/anchoring: master (self_declared)"),
+        (ada.id, "stage_changed", world["admin"].id, "", "coaching/listening: apprentice (self_declared)"),
+        (rita.id, "stage_changed", world["admin"].id, "", "negotiation/closing: apprentice (self_declared)"),
+    ])
     # The invitation link really lets the new person choose a password.
     assert sorted(mail.recipient for mail in sent_mail) == ["ada@example.org", "rita@example.org"]
     link = re.search(r"(/reset-password/\S+)", sent_mail[0].body).group(1)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from ..inputs import MAX_ID
+from ..models import StageSource
 from ..integrations.events import KINDS
 
 MAX_PER_PAGE = 100
@@ -65,6 +66,19 @@ SCHEMAS = {
             "micro_skill": _ref("MicroSkillRef"),
             "stage": {"type": "string", "enum": ["apprentice", "journeyman", "master"]},
             "hosts": {"type": "boolean"}, "develops": {"type": "boolean"},
+            "stage_source": {
+                "type": "string", "enum": [source.value for source in StageSource],
+                "description": "Where the stage comes from: the person's own word (self_declared), "
+                               "an endorsement by a master, an admin, or an import the admin trusted.",
+            },
+            "stage_verified": {"type": "boolean",
+                               "description": "Whether the stage is verified: any source but self_declared."},
+            "verified_by": {**_nullable(_ref("PersonRef")),
+                            "description": "Who endorsed or set the verified stage (for an import, the "
+                                           "admin who applied it); null if self-declared or that "
+                                           "account is gone."},
+            "verified_at": {**_nullable(INSTANT), "description": "When the stage was verified; null if "
+                                                                 "self-declared."},
         })},
     }),
     "Availability": _obj({

@@ -174,6 +174,18 @@ def skill_ref(skill) -> dict:
     return {"id": skill.id, "name": skill.name, "area": skill.area.name, "key": skill.key}
 
 
+def person_skill_json(held: PersonSkill) -> dict:
+    """A stage with where it comes from; who verified it and when, once it is verified."""
+    verified = held.stage_verified
+    return {
+        "micro_skill": skill_ref(held.micro_skill), "stage": str(held.stage),
+        "hosts": held.hosts, "develops": held.develops,
+        "stage_source": str(held.stage_source), "stage_verified": verified,
+        "verified_by": person_ref(held.stage_set_by) if verified and held.stage_set_by else None,
+        "verified_at": instant(held.stage_set_at) if verified else None,
+    }
+
+
 def round_json(round_: Round) -> dict:
     return {
         "id": round_.id, "month": round_.month, "status": str(round_.status),
@@ -262,12 +274,9 @@ def person_skills(person_id: int):
     person = _visible_person(person_id)
     rows = db.session.scalars(
         select(PersonSkill).where(PersonSkill.person_id == person.id)
-        .options(selectinload(PersonSkill.micro_skill))
+        .options(selectinload(PersonSkill.micro_skill), selectinload(PersonSkill.stage_set_by))
     )
-    items = sorted(({
-        "micro_skill": skill_ref(row.micro_skill), "stage": str(row.stage),
-        "hosts": row.hosts, "develops": row.develops,
-    } for row in rows), key=lambda item: item["micro_skill"]["key"])
+    items = sorted((person_skill_json(row) for row in rows), key=lambda item: item["micro_skill"]["key"])
     return jsonify({"person_id": person.id, "skills": items})
 
 

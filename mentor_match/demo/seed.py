@@ -1,4 +1,8 @@
-"""The demo organisation: five offices, remote workers, masters, apprentices, next month's plans."""
+"""The demo organisation: five offices, remote workers, masters, apprentices, next month's plans.
+
+Where each stage comes from (verified for nearly everyone, a few masters waiting for
+verification) is set in ``demo.verification``.
+"""
 import random
 import unicodedata
 from collections.abc import Iterable
@@ -36,6 +40,7 @@ from ..models import (
     slugify,
 )
 from .taxonomy import seed_default_taxonomy
+from .verification import WaitingStage, give_stage_sources
 
 DEMO_PASSWORD = "shadow-the-masters"
 DEMO_RNG_SEED = 2026
@@ -266,6 +271,7 @@ class DemoSummary:
     month_plans: int
     logins: list[DemoLogin]
     scarce_skills: list[ScarceSkill]
+    waiting_for_verification: list[WaitingStage]
 
 
 def next_month_start(today: date) -> date:
@@ -341,6 +347,8 @@ def seed_demo_organisation(
     _open_round(people, month, month_start, today or date.today(), rng)
     _open_to_bookings(people, month_start, rng)
     _past_months(people, today or date.today(), rng)
+    admin = next(person for person in people.values() if person.is_admin)
+    waiting = give_stage_sources(people, admin, today or date.today(), most_wanted)
 
     everyone = list(people.values())
     summary = DemoSummary(
@@ -358,6 +366,7 @@ def seed_demo_organisation(
         month_plans=sum(len(p.month_plans) for p in everyone),
         logins=[_login(role, people[name]) for role, name in FEATURED],
         scarce_skills=[_scarcity(skill, everyone) for skill in most_wanted],
+        waiting_for_verification=waiting,
     )
     db.session.commit()
     return summary

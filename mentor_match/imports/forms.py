@@ -1,7 +1,7 @@
 """Forms for importing people: the upload, and the confirmation that carries it forward."""
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
-from wtforms import HiddenField
+from wtforms import BooleanField, HiddenField
 from wtforms.validators import DataRequired
 
 
@@ -15,3 +15,10 @@ class UploadForm(FlaskForm):
 
 class ConfirmForm(FlaskForm):
     token = HiddenField(validators=[DataRequired()])
+    trust_stages = BooleanField(
+        "Trust these stages: the stages in this file were verified by the organisation; "
+        "mark them as verified (imported)",
+        description="Leave it unticked if people chose their own stages: the stages then "
+                    "arrive self-declared and wait for an admin, or a verified master, to "
+                    "verify them.",
+    )

@@ -1,4 +1,4 @@
-"""Import people from a CSV file and export them in the same format.
+"""Import people from a CSV file (``imports.export`` writes the same format).
 
 The file is UTF-8 (a byte-order mark is allowed), at most 5 MB and 20,000 rows, and its
 first line names these columns, in any order::
@@ -20,6 +20,9 @@ first line names these columns, in any order::
   (``negotiation/anchoring``); stage is apprentice, journeyman or master; role is
   ``hosts``, ``develops``, ``both`` or ``none``. Listed skills are added or updated; skills a
   person has that the file does not list are kept (remove them on the profile page).
+  A stage the import gives or changes is self-declared, and a master waits for
+  verification before hosting it, unless the admin ticks "trust these stages" on the
+  preview: then it is verified, marked imported (see ``imports.stages``).
 - ``observation_hours``, ``hosting_hours``: whole numbers (0-744) for the person's plan for
   NEXT month (observation hours as an apprentice, most hosting hours as a master). A new
   plan gets the usual defaults for everything else. Empty keeps the plan as it is.
@@ -52,6 +55,7 @@ from ..models.skills import slugify
 from ..rounds.notices import notify_many
 from ..tracking.hours import record_change
 from ..zones import is_valid_timezone
+from .stages import ImportOrigin, StageOutlook, place_stage
 
 COLUMNS = (
     "name", "email", "site", "timezone", "roles", "skills", "observation_hours", "hosting_hours",
@@ -115,8 +119,14 @@ class ImportPlan:
     month: str
     creations: list[Entry] = field(default_factory=list)
     changes: list[Entry] = field(default_factory=list)
-    unchanged: int = 0
+    repeated: list[Entry] = field(default_factory=list)  # rows that change nothing on the person
     problems: list[RowProblem] = field(default_factory=list)
+    stages: StageOutlook = field(default_factory=StageOutlook)
+    skill_keys: dict[int, str] = field(default_factory=dict)  # micro skill id -> key
+
+    @property
+    def unchanged(self) -> int:
+        return len(self.repeated)
 
 
 # --- Reading the file ---------------------------------------------------------------------------
@@ -287,12 +297,14 @@ def _check(line: int, cells: dict[str, str], lookups: _Lookups,
 # --- Comparing with the database ----------------------------------------------------------------
 
 
-def _skill_text(stage: Stage, hosts: bool, develops: bool) -> str:
+def skill_text(stage: Stage, hosts: bool, develops: bool) -> str:
+    """A skill's stage and role as the file writes them, e.g. ``master:hosts``."""
     role = next(name for name, flags in SKILL_ROLES.items() if flags == (hosts, develops))
     return f"{stage.value}:{role}"
 
 
-def _roles_text(is_master: bool, is_apprentice: bool) -> str:
+def roles_text(is_master: bool, is_apprentice: bool) -> str:
+    """The roles cell, e.g. ``master;apprentice``."""
     return ";".join(r for r, held in (("master", is_master), ("apprentice", is_apprentice)) if held) or "none"
 
 
@@ -307,14 +319,14 @@ def _diff(person: Person, row: Row, plan: MonthPlan | None, skill_keys: dict[int
     compare("site", person.site.name if person.site else "(remote)",
             row.site.name if row.site else "(remote)")
     compare("timezone", person.timezone, row.timezone)
-    compare("roles", _roles_text(person.is_master, person.is_apprentice),
-            _roles_text(row.is_master, row.is_apprentice))
+    compare("roles", roles_text(person.is_master, person.is_apprentice),
+            roles_text(row.is_master, row.is_apprentice))
     held = {skill.micro_skill_id: skill for skill in person.skills}
     for skill_id, wanted in row.skills.items():
         old = held.get(skill_id)
         compare(f"skill {skill_keys[skill_id]}",
-                _skill_text(old.stage, old.hosts, old.develops) if old else "(none)",
-                _skill_text(*wanted))
+                skill_text(old.stage, old.hosts, old.develops) if old else "(none)",
+                skill_text(*wanted))
     if row.observation_hours is not None:
         compare("observation_hours", str(plan.observation_hours) if plan else "(no plan)",
                 str(row.observation_hours))
@@ -327,8 +339,8 @@ def _diff(person: Person, row: Row, plan: MonthPlan | None, skill_keys: dict[int
 def _new_person_fields(row: Row, skill_keys: dict[int, str]) -> list[tuple[str, str, str]]:
     fields = [("name", "", row.name), ("site", "", row.site.name if row.site else "(remote)"),
               ("timezone", "", row.timezone),
-              ("roles", "", _roles_text(row.is_master, row.is_apprentice))]
-    fields += [(f"skill {skill_keys[sid]}", "", _skill_text(*wanted))
+              ("roles", "", roles_text(row.is_master, row.is_apprentice))]
+    fields += [(f"skill {skill_keys[sid]}", "", skill_text(*wanted))
                for sid, wanted in row.skills.items()]
     if row.observation_hours is not None:
         fields.append(("observation_hours", "", str(row.observation_hours)))
@@ -342,7 +354,7 @@ def build_plan(text: str) -> ImportPlan:
     records = _records(text)
     lookups = _Lookups()
     skill_keys = {skill.id: key for key, skills in lookups.skills.items() for skill in skills}
-    result = ImportPlan(month=next_month())
+    result = ImportPlan(month=next_month(), skill_keys=skill_keys)
     rows: list[Row] = []
     first_line: dict[str, int] = {}
     for line, cells in records:
@@ -367,32 +379,44 @@ def build_plan(text: str) -> ImportPlan:
     }
     for row in rows:
         person = people.get(row.email)
+        held = {skill.micro_skill_id: skill for skill in person.skills} if person else {}
+        for skill_id, (stage, hosts, _) in row.skills.items():
+            result.stages.count(held.get(skill_id), stage, hosts=hosts,
+                                hosting_master=row.is_master and (person is None or person.active))
         if person is None:
             result.creations.append(Entry(row, None, _new_person_fields(row, skill_keys)))
             continue
         month_plan = plans.get(person.id)
         changes = _diff(person, row, month_plan, skill_keys)
-        if changes:
-            result.changes.append(Entry(row, person, changes, month_plan))
-        else:
-            result.unchanged += 1
+        (result.changes if changes else result.repeated).append(
+            Entry(row, person, changes, month_plan))
     return result
 
 
 # --- Applying -----------------------------------------------------------------------------------
 
 
-def _apply_row(person: Person, row: Row, month: str, plan: MonthPlan | None) -> None:
-    person.name, person.site, person.timezone = row.name, row.site, row.timezone
-    person.is_master, person.is_apprentice = row.is_master, row.is_apprentice
+def _apply_skills(person: Person, row: Row, origin: ImportOrigin,
+                  skill_keys: dict[int, str]) -> list[tuple[str, str]]:
+    """Give the row's skills; (before, after) of each stage that changed, for the change log."""
     held = {skill.micro_skill_id: skill for skill in person.skills}
+    moved = []
     for skill_id, (stage, hosts, develops) in row.skills.items():
         skill = held.get(skill_id)
         if skill is None:
-            person.skills.append(PersonSkill(micro_skill_id=skill_id, stage=stage, hosts=hosts,
-                                             develops=develops))
-        elif (skill.stage, skill.hosts, skill.develops) != (stage, hosts, develops):
-            skill.stage, skill.hosts, skill.develops = stage, hosts, develops
+            skill = PersonSkill(micro_skill_id=skill_id)
+            person.skills.append(skill)
+        if (skill.hosts, skill.develops) != (hosts, develops):
+            skill.hosts, skill.develops = hosts, develops
+        change = place_stage(skill, stage, origin, key=skill_keys[skill_id], new=skill_id not in held)
+        if change is not None:
+            moved.append(change)
+    return moved
+
+
+def _apply_row(person: Person, row: Row, month: str, plan: MonthPlan | None) -> None:
+    person.name, person.site, person.timezone = row.name, row.site, row.timezone
+    person.is_master, person.is_apprentice = row.is_master, row.is_apprentice
     if row.observation_hours is None and row.hosting_hours is None:
         return
     if plan is None:
@@ -430,19 +454,26 @@ def _invitations(people: list[Person]) -> list[dict]:
     } for person in people]
 
 
-def apply_import(text: str, actor: Person) -> ImportPlan:
+def apply_import(text: str, actor: Person, *, trust_stages: bool = False,
+                 filename: str = "") -> ImportPlan:
     """Apply the whole file in one transaction, or nothing if any row is bad.
 
-    Returns the plan that was applied. New people get an invitation notification whose
-    mail the caller sends (jobs.dispatch_mail) once this has committed.
+    With `trust_stages` (an admin's choice on the preview) the file's stages are verified,
+    marked imported by `actor`; without it they arrive self-declared. `filename` names the
+    import in each stage's note. Returns the plan that was applied. New people get an
+    invitation notification whose mail the caller sends (jobs.dispatch_mail) once this
+    has committed.
     """
+    if trust_stages and not actor.is_admin:
+        raise ImportFileError("Only an admin can mark imported stages as verified.")
     plan = build_plan(text)
     if plan.problems:
         raise ImportFileError(
             f"The file has {len(plan.problems)} bad row(s); fix them and upload it again."
         )
+    origin = ImportOrigin(filename, datetime.now(UTC).date(), actor if trust_stages else None)
     try:
-        created = []
+        created, moved = [], []
         for entry in plan.creations:
             # Not a usable hash (check_password_hash refuses it), random so reset tokens differ.
             person = Person(email=entry.row.email, password_hash=f"!invited:{secrets.token_hex(16)}")
@@ -451,7 +482,13 @@ def apply_import(text: str, actor: Person) -> ImportPlan:
             created.append((person, entry))
         for entry in plan.changes:
             _apply_row(entry.person, entry.row, plan.month, entry.month_plan)
+        for person, entry in [*created, *((e.person, e) for e in plan.changes + plan.repeated)]:
+            moved += [(person, change)
+                      for change in _apply_skills(person, entry.row, origin, plan.skill_keys)]
         db.session.flush()
+        # A person's stage has no id of its own: the subject is the person, the skill in the text.
+        for person, (before, after) in moved:
+            record_change(actor, "person_skill", person.id, "stage_changed", before, after)
         for person, entry in created:
             record_change(actor, "person", person.id, "imported", "",
                           _changes_text(entry.changes, 2))
@@ -464,38 +501,3 @@ def apply_import(text: str, actor: Person) -> ImportPlan:
         db.session.rollback()
         raise
     return plan
-
-
-# --- Exporting ----------------------------------------------------------------------------------
-
-
-def export_csv() -> str:
-    """Every active master and apprentice, in the import format."""
-    month = next_month()
-    people = db.session.scalars(
-        select(Person)
-        .where(Person.active.is_(True), Person.is_master | Person.is_apprentice)
-        .options(selectinload(Person.site),
-                 selectinload(Person.skills).selectinload(PersonSkill.micro_skill)
-                 .selectinload(MicroSkill.area))
-        .order_by(Person.email)
-    )
-    plans = {
-        plan.person_id: plan
-        for plan in db.session.scalars(select(MonthPlan).where(MonthPlan.month == month))
-    }
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(COLUMNS)
-    for person in people:
-        plan = plans.get(person.id)
-        skills = ";".join(sorted(
-            f"{held.micro_skill.key}:{_skill_text(held.stage, held.hosts, held.develops)}"
-            for held in person.skills
-        ))
-        writer.writerow([escape_cell(value) for value in (
-            person.name, person.email, person.site.name if person.site else "", person.timezone,
-            _roles_text(person.is_master, person.is_apprentice), skills,
-            str(plan.observation_hours) if plan else "", str(plan.max_hosting_hours) if plan else "",
-        )])
-    return out.getvalue()

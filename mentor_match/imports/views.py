@@ -1,12 +1,15 @@
 """Admin pages to import people from CSV (preview, then confirm) and to export them.
 
 The upload is kept under the instance folder (IMPORTS_FOLDER, default instance/imports)
-with a random name; the preview page carries that name in a token signed with SECRET_KEY
-(salt "people-import"), valid for an hour and only for the admin who uploaded it.
+with a random name; the preview page carries that name (and the uploaded file's own name,
+for the notes of the stages it gives) in a token signed with SECRET_KEY (salt
+"people-import"), valid for an hour and only for the admin who uploaded it.
 """
 import re
 import secrets
 import time
+import unicodedata
+from dataclasses import dataclass
 from pathlib import Path
 
 from flask import (
@@ -23,15 +26,33 @@ from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy.exc import IntegrityError
 
 from ..inputs import UPLOAD_FORM_OVERHEAD, allows_upload
+from ..organisation.services import only_verified_hosts
 from ..rounds import jobs
 from ..security import admin_required
 from . import services
+from .export import export_csv
 from .forms import ConfirmForm, UploadForm
 
 bp = Blueprint("imports", __name__, url_prefix="/admin")
 
 TOKEN_MAX_AGE = 3600
 _NAME = re.compile(r"^[A-Za-z0-9_-]{20,64}$")
+MAX_FILENAME = 120
+
+
+@dataclass(frozen=True)
+class PendingUpload:
+    """A previewed file waiting for confirmation, and the name it was uploaded under."""
+
+    path: Path
+    filename: str
+
+
+def _shown_filename(raw: str | None) -> str:
+    """The uploaded file's own name without folders or control characters, for notes."""
+    name = re.split(r"[/\\]", raw or "")[-1]
+    name = "".join(ch for ch in name if unicodedata.category(ch)[0] != "C").strip()
+    return name[:MAX_FILENAME]
 
 
 def _folder() -> Path:
@@ -55,7 +76,7 @@ def _forget_old_uploads(folder: Path) -> None:
             pass
 
 
-def _upload_path(token: str) -> Path:
+def _pending_upload(token: str) -> PendingUpload:
     """The saved upload a token names; ValueError with the reason if it cannot be used."""
     try:
         payload = _serializer().loads(token, max_age=TOKEN_MAX_AGE)
@@ -69,7 +90,8 @@ def _upload_path(token: str) -> Path:
     path = _folder() / f"{name}.csv"
     if not path.exists():
         raise ValueError("That import has already been applied or has expired. Upload the file again.")
-    return path
+    filename = payload.get("name")
+    return PendingUpload(path, _shown_filename(filename if isinstance(filename, str) else ""))
 
 
 @bp.route("/import", methods=["GET", "POST"])
@@ -87,15 +109,16 @@ def upload():
             form.people.errors.append(str(refusal))
         else:
             token = None
+            filename = _shown_filename(form.people.data.filename)
             if not plan.problems:
                 folder = _folder()
                 _forget_old_uploads(folder)
                 name = secrets.token_urlsafe(24)
                 (folder / f"{name}.csv").write_text(text, encoding="utf-8")
-                token = _serializer().dumps({"file": name, "by": current_user.id})
+                token = _serializer().dumps({"file": name, "by": current_user.id, "name": filename})
             return render_template(
                 "imports/preview.html", plan=plan, confirm=ConfirmForm(token=token), token=token,
-                filename=form.people.data.filename or "the file",
+                filename=filename or "the file", only_verified_hosts=only_verified_hosts(),
             )
     return render_template("imports/upload.html", form=form, columns=services.COLUMNS)
 
@@ -109,19 +132,22 @@ def confirm():
         flash("That import is not valid. Upload the file again.", "error")
         return redirect(url_for("imports.upload"))
     try:
-        path = _upload_path(form.token.data)
+        pending = _pending_upload(form.token.data)
     except ValueError as refusal:
         flash(str(refusal), "error")
         return redirect(url_for("imports.upload"))
     # Claim the file first, so a double submission cannot apply it twice; it is used once.
-    claimed = path.with_suffix(".applying")
+    claimed = pending.path.with_suffix(".applying")
     try:
-        path.rename(claimed)
+        pending.path.rename(claimed)
     except FileNotFoundError:
         flash("That import has already been applied or has expired. Upload the file again.", "error")
         return redirect(url_for("imports.upload"))
     try:
-        plan = services.apply_import(claimed.read_text(encoding="utf-8"), current_user._get_current_object())
+        plan = services.apply_import(
+            claimed.read_text(encoding="utf-8"), current_user._get_current_object(),
+            trust_stages=form.trust_stages.data, filename=pending.filename,
+        )
     except services.ImportFileError as refusal:
         flash(str(refusal), "error")
         return redirect(url_for("imports.upload"))
@@ -134,8 +160,20 @@ def confirm():
     if plan.creations:
         jobs.dispatch_mail()
     flash(f"{len(plan.creations)} created, {len(plan.changes)} changed, {plan.unchanged} unchanged."
-          + (" The new people have been invited by mail." if plan.creations else ""), "success")
+          + (" The new people have been invited by mail." if plan.creations else "")
+          + _stages_done(plan, trusted=form.trust_stages.data), "success")
     return redirect(url_for("imports.upload"))
+
+
+def _stages_done(plan: services.ImportPlan, *, trusted: bool) -> str:
+    """What the import did to stages, for the confirmation message."""
+    stages = plan.stages
+    if trusted and stages.verified_if_trusted:
+        return f" {stages.verified_if_trusted} stage(s) marked verified (imported)."
+    if not trusted and stages.hosting_unverified:
+        return (f" {stages.hosting_unverified} hosting stage(s) arrived self-declared and wait "
+                "for verification.")
+    return ""
 
 
 @bp.route("/export.csv")
@@ -143,6 +181,6 @@ def confirm():
 def export():
     """Every active master and apprentice, in the format the import reads."""
     return Response(
-        services.export_csv(), mimetype="text/csv",
+        export_csv(), mimetype="text/csv",
         headers={"Content-Disposition": "attachment; filename=people.csv"},
     )

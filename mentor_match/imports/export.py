@@ -1,0 +1,50 @@
+"""Export people in the format the import reads (see ``imports.services``).
+
+The file carries stages, not where they come from: a file's word about its own
+verification is what the import's "trust these stages" box decides, so a source column
+could not be read back as it is written. Re-importing an export changes no stage and so
+keeps every stage's source.
+"""
+from __future__ import annotations
+
+import csv
+import io
+
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+from ..extensions import db
+from ..models import MicroSkill, MonthPlan, Person, PersonSkill
+from .services import COLUMNS, escape_cell, next_month, roles_text, skill_text
+
+
+def export_csv() -> str:
+    """Every active master and apprentice, in the import format."""
+    month = next_month()
+    people = db.session.scalars(
+        select(Person)
+        .where(Person.active.is_(True), Person.is_master | Person.is_apprentice)
+        .options(selectinload(Person.site),
+                 selectinload(Person.skills).selectinload(PersonSkill.micro_skill)
+                 .selectinload(MicroSkill.area))
+        .order_by(Person.email)
+    )
+    plans = {
+        plan.person_id: plan
+        for plan in db.session.scalars(select(MonthPlan).where(MonthPlan.month == month))
+    }
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(COLUMNS)
+    for person in people:
+        plan = plans.get(person.id)
+        skills = ";".join(sorted(
+            f"{held.micro_skill.key}:{skill_text(held.stage, held.hosts, held.develops)}"
+            for held in person.skills
+        ))
+        writer.writerow([escape_cell(value) for value in (
+            person.name, person.email, person.site.name if person.site else "", person.timezone,
+            roles_text(person.is_master, person.is_apprentice), skills,
+            str(plan.observation_hours) if plan else "", str(plan.max_hosting_hours) if plan else "",
+        )])
+    return out.getvalue()
