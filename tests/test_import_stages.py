@@ -145,7 +145,7 @@ def test_changing_a_stage_without_trust_makes_it_self_declared_and_logs_both_sid
     assert (anchoring.stage, anchoring.stage_source, anchoring.stage_set_by_id) == (
         Stage.MASTER, StageSource.SELF_DECLARED, None)
     assert (ada.id, world["admin"].id, "negotiation/anchoring: journeyman (endorsed)",
-            "negotiation/anchoring: master (self_declared)") in _stage_log()
+            "negotiation/anchoring: master (self-declared)") in _stage_log()
 
 
 def test_a_trusted_reimport_verifies_stages_held_only_self_declared(client, login, world):
@@ -168,7 +168,7 @@ def test_a_trusted_reimport_verifies_stages_held_only_self_declared(client, logi
     anchoring = _held("ada@example.org")["negotiation/anchoring"]
     assert (anchoring.stage_source, anchoring.stage_set_by_id, anchoring.declined_at,
             anchoring.decline_reason) == (StageSource.IMPORTED, world["admin"].id, None, "")
-    assert (ada.id, world["admin"].id, "negotiation/anchoring: master (self_declared)",
+    assert (ada.id, world["admin"].id, "negotiation/anchoring: master (self-declared)",
             "negotiation/anchoring: master (imported)") in _stage_log()[logged:]
     assert len(_stage_log()) == logged + 3
 

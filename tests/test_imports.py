@@ -199,9 +199,9 @@ def test_confirm_creates_people_skills_plans_invitations_and_change_records(clie
         (ada.id, "imported", world["admin"].id), (rita.id, "imported", world["admin"].id)}
     stages = db.session.scalars(select(ChangeRecord).where(ChangeRecord.subject == "person_skill")).all()
     assert sorted((r.subject_id, r.action, r.actor_id, r.before, r.after) for r in stages) == sorted([
-        (ada.id, "stage_changed", world["admin"].id, "", "negotiation/anchoring: master (self_declared)"),
-        (ada.id, "stage_changed", world["admin"].id, "", "coaching/listening: apprentice (self_declared)"),
-        (rita.id, "stage_changed", world["admin"].id, "", "negotiation/closing: apprentice (self_declared)"),
+        (ada.id, "stage_changed", world["admin"].id, "", "negotiation/anchoring: master (self-declared)"),
+        (ada.id, "stage_changed", world["admin"].id, "", "coaching/listening: apprentice (self-declared)"),
+        (rita.id, "stage_changed", world["admin"].id, "", "negotiation/closing: apprentice (self-declared)"),
     ])
     # The invitation link really lets the new person choose a password.
     assert sorted(mail.recipient for mail in sent_mail) == ["ada@example.org", "rita@example.org"]

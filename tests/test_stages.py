@@ -335,3 +335,18 @@ def test_a_persons_own_stage_changes_go_to_the_change_log_as_self_declared(offic
         ("declared", f"{key}: journeyman (self-declared)", f"{key}: master (self-declared)"),
         ("removed", f"{key}: master (self-declared)", ""),
     ]
+
+
+def test_an_admin_cannot_verify_or_set_their_own_stage(office):
+    admin = make_admin()
+    admin.is_master = True
+    held = give_skill(admin, office["skill"], "master", hosts=True, source=StageSource.SELF_DECLARED)
+    for attempt in (
+        lambda: services.approve(admin, admin.id, office["skill"].id, stage_seen=Stage.MASTER),
+        lambda: services.set_stage(admin, admin.id, office["skill"].id, Stage.MASTER, reason="Me."),
+    ):
+        with pytest.raises(StageRefusal, match="You cannot verify or set your own stage"):
+            attempt()
+    assert held.stage_source is StageSource.SELF_DECLARED and count(ChangeRecord) == 0
+    services.approve(make_admin("Second Admin"), admin.id, office["skill"].id, stage_seen=Stage.MASTER)
+    assert held.stage_source is StageSource.ADMIN

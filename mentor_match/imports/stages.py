@@ -58,14 +58,16 @@ class StageOutlook:
 
 def stage_text(key: str, stage: Stage, source: StageSource) -> str:
     """A stage as the change log writes it, e.g. ``negotiation/anchoring: master (imported)``."""
-    return f"{key}: {stage.value} ({source.value})"
+    return f"{key}: {stage.value} ({source.label})"
 
 
 def place_stage(held: PersonSkill, stage: Stage, origin: ImportOrigin, *, key: str,
                 new: bool) -> tuple[str, str] | None:
     """Give `held` the file's stage and its source; (before, after) for the change log, or
     None when the stage and its source stay as they are."""
-    trusted = origin.trusted_by is not None
+    # An admin's trust vouches for others: their own row stays their own word, as no one
+    # verifies their own stage on the queue either.
+    trusted = origin.trusted_by is not None and held.person is not origin.trusted_by
     if not new and held.stage == stage and not (
         trusted and held.stage_source is StageSource.SELF_DECLARED
     ):

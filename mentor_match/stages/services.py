@@ -134,9 +134,12 @@ def _waiting(person_id: int, micro_skill_id: int, stage_seen: Stage | None) -> P
     return held
 
 
-def _require_admin(admin: Person) -> None:
+def _require_admin(admin: Person, person_id: int) -> None:
     if not admin.is_admin:
         raise StageRefusal("Only admins verify stages.")
+    if admin.id == person_id:
+        raise StageRefusal("You cannot verify or set your own stage: another admin, or a "
+                           "verified master in the skill, can.")
 
 
 def _tell(person: Person, text: str, subject: str, detail: str = "") -> None:
@@ -152,7 +155,7 @@ def _tell(person: Person, text: str, subject: str, detail: str = "") -> None:
 def approve(admin: Person, person_id: int, micro_skill_id: int, *, stage_seen: Stage | None,
             note: str = "") -> PersonSkill:
     """An admin verifies a waiting stage as claimed; one commit."""
-    _require_admin(admin)
+    _require_admin(admin, person_id)
     note = _text(note, "", required=False)
     held = _waiting(person_id, micro_skill_id, stage_seen)
     before = describe(held)
@@ -169,7 +172,7 @@ def approve(admin: Person, person_id: int, micro_skill_id: int, *, stage_seen: S
 def decline(admin: Person, person_id: int, micro_skill_id: int, *, stage_seen: Stage | None,
             reason: str) -> PersonSkill:
     """An admin declines a waiting stage with a reason; it leaves the queue; one commit."""
-    _require_admin(admin)
+    _require_admin(admin, person_id)
     reason = _text(reason, "the person reads it and can act on it.", required=True)
     held = _waiting(person_id, micro_skill_id, stage_seen)
     held.declined_at, held.decline_reason = utcnow(), reason
@@ -230,7 +233,7 @@ def set_stage(admin: Person, person_id: int, micro_skill_id: int, stage: Stage, 
     If the person can no longer host the skill, their upcoming sessions in it are cancelled
     and everyone in them told.
     """
-    _require_admin(admin)
+    _require_admin(admin, person_id)
     reason = _text(reason, "the person reads why their stage changed.", required=True)
     held = _held(person_id, micro_skill_id)
     if held.stage is stage and held.stage_source is StageSource.ADMIN:
@@ -255,7 +258,7 @@ def set_stage(admin: Person, person_id: int, micro_skill_id: int, stage: Stage, 
 def revoke(admin: Person, person_id: int, micro_skill_id: int, *, reason: str) -> StageChange:
     """An admin takes back a verification: the stage becomes self-declared and declined, so
     it does not wait in the queue again until the person changes it; one commit."""
-    _require_admin(admin)
+    _require_admin(admin, person_id)
     reason = _text(reason, "the person reads why.", required=True)
     held = _held(person_id, micro_skill_id)
     if not held.stage_verified:
