@@ -243,16 +243,9 @@ def set_stage(admin: Person, person_id: int, micro_skill_id: int, stage: Stage, 
         held.develops = False  # a master no longer develops the skill by observing
     before = describe(held)
     held.set_stage(stage, StageSource.ADMIN, by=admin, note=reason)
-    cancelled = _cancel_what_they_no_longer_host(held, reason)
-    record_change(admin, CHANGE_SUBJECT, held.person_id, "set_by_admin", before,
-                  f"{describe(held)}; {reason}")
-    _tell(held.person,
-          f"{admin.name} set your stage in {held.micro_skill.full_name} to {stage.value}: {reason}",
-          f"Your stage in {held.micro_skill.full_name} is now {stage.value}",
-          f"{cancelled} of the seats in your upcoming sessions were cancelled and their "
-          "apprentices told." if cancelled else "")
-    db.session.commit()
-    return StageChange(held, cancelled)
+    return _ruled(admin, held, "set_by_admin", before, reason,
+                  f"{admin.name} set your stage in {held.micro_skill.full_name} to {stage.value}: "
+                  f"{reason}", f"Your stage in {held.micro_skill.full_name} is now {stage.value}")
 
 
 def revoke(admin: Person, person_id: int, micro_skill_id: int, *, reason: str) -> StageChange:
@@ -267,13 +260,19 @@ def revoke(admin: Person, person_id: int, micro_skill_id: int, *, reason: str) -
     before = describe(held)
     held.set_stage(held.stage, StageSource.SELF_DECLARED, by=admin, note=reason)
     held.declined_at, held.decline_reason = utcnow(), reason
+    return _ruled(admin, held, "verification_revoked", before, reason,
+                  f"{admin.name} took back the verification of your stage {held.stage.value} in "
+                  f"{held.micro_skill.full_name}: {reason}",
+                  f"Your stage in {held.micro_skill.full_name} is no longer verified")
+
+
+def _ruled(admin: Person, held: PersonSkill, action: str, before: str, reason: str,
+           text: str, subject: str) -> StageChange:
+    """After an admin's ruling: cancel what the person may no longer host, log, tell, commit."""
     cancelled = _cancel_what_they_no_longer_host(held, reason)
-    record_change(admin, CHANGE_SUBJECT, held.person_id, "verification_revoked", before,
+    record_change(admin, CHANGE_SUBJECT, held.person_id, action, before,
                   f"{describe(held)}; {reason}")
-    _tell(held.person,
-          f"{admin.name} took back the verification of your stage {held.stage.value} in "
-          f"{held.micro_skill.full_name}: {reason}",
-          f"Your stage in {held.micro_skill.full_name} is no longer verified",
+    _tell(held.person, text, subject,
           f"{cancelled} of the seats in your upcoming sessions were cancelled and their "
           "apprentices told." if cancelled else "")
     db.session.commit()
