@@ -307,6 +307,7 @@ def seed(n_apprentices: int, n_masters: int, rng_seed: int, today: date) -> Seed
         RoundStatus,
         Site,
         Stage,
+        StageSource,
         WeeklyWindow,
         slugify,
     )
@@ -439,7 +440,10 @@ def seed(n_apprentices: int, n_masters: int, rng_seed: int, today: date) -> Seed
             for skill_id in wants:
                 stage = Stage.JOURNEYMAN if rng.random() < 0.25 else Stage.APPRENTICE
                 held[skill_id] = {"stage": stage, "hosts": False, "develops": True}
-        skill_rows += [{"person_id": person_id, "micro_skill_id": skill_id, **row}
+        # The organisation came in by a trusted import: hosted stages are verified, so the
+        # masters host (a self-declared one would wait for verification and be left out).
+        skill_rows += [{"person_id": person_id, "micro_skill_id": skill_id, **row,
+                        "stage_source": StageSource.IMPORTED if row["hosts"] else StageSource.SELF_DECLARED}
                        for skill_id, row in held.items()]
         windows = _weekly_windows(rng, remote)
         window_rows += [

@@ -31,6 +31,7 @@ from mentor_match.models import (
     RunStatus,
     ShadowingSession,
     Stage,
+    StageSource,
     WeeklyWindow,
     utcnow,
 )
@@ -205,6 +206,8 @@ def big_organisation():
             db.session.add(PersonSkill(
                 person=person, micro_skill=skill, stage=Stage.MASTER if is_master else Stage.APPRENTICE,
                 hosts=is_master, develops=not is_master,
+                # Verified, so the masters host: a self-declared one would be left out.
+                stage_source=StageSource.ADMIN if is_master else StageSource.SELF_DECLARED,
             ))
         for weekday in rng.sample(range(5), 2):
             hour = rng.choice([8, 9, 10, 13, 14])
