@@ -157,3 +157,73 @@ def test_feed_tokens_become_digests_and_old_feed_urls_keep_working_on_postgresql
         with scratch.begin() as connection:
             connection.exec_driver_sql(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
         scratch.dispose()
+
+
+BEFORE_STAGE_SOURCES = "0a2820ae88ac"  # stages had no source; no organisation settings
+
+
+def _stage_sources_after_upgrade(other) -> None:
+    """An endorsed stage keeps its endorsement as its source, the rest are self-declared, and
+    a site with self-declared hosts keeps them hosting (the rule is left off) until an admin
+    turns it on; downgrading drops the columns and the table."""
+    with other.app_context():
+        upgrade(revision=BEFORE_STAGE_SOURCES)
+        with db.engine.begin() as connection:
+            for person_id, email in ((1, "m@x.org"), (2, "e@x.org"), (3, "a@x.org")):
+                connection.execute(text(
+                    "INSERT INTO people (id, email, name, password_hash, is_admin, is_master,"
+                    " is_apprentice, active, timezone, bio, session_token, open_to_bookings,"
+                    " created_at, password_changed_at) VALUES"
+                    f" ({person_id}, '{email}', 'P{person_id}', 'h', false, true, true, true, 'UTC',"
+                    " '', 't', false, '2026-11-01', '2026-11-01')"))
+            connection.execute(text("INSERT INTO areas (id, name, description) VALUES (1, 'N', '')"))
+            connection.execute(text(
+                "INSERT INTO micro_skills (id, area_id, name, description) VALUES (1, 1, 'A', '')"))
+            connection.execute(text(
+                "INSERT INTO person_skills (person_id, micro_skill_id, stage, hosts, develops) VALUES"
+                " (1, 1, 'master', true, false), (2, 1, 'journeyman', true, false),"
+                " (3, 1, 'apprentice', false, true)"))
+            connection.execute(text(
+                "INSERT INTO endorsements (id, person_id, micro_skill_id, from_stage, to_stage,"
+                " endorsed_by_id, verified_hours, average_rating, note, created_at) VALUES"
+                " (1, 2, 1, 'apprentice', 'journeyman', 1, 40, 4.0, 'Well done', '2026-11-02')"))
+        upgrade()
+        with db.engine.connect() as connection:
+            rows = connection.execute(text(
+                "SELECT person_id, stage_source, stage_set_by_id, stage_note FROM person_skills"
+                " ORDER BY person_id")).all()
+            setting = connection.execute(text(
+                "SELECT only_verified_hosts, sign_up_policy FROM organisation_settings")).one()
+        assert [tuple(row) for row in rows] == [
+            (1, "self_declared", None, ""), (2, "endorsed", 1, "Well done"), (3, "self_declared", None, "")]
+        assert (bool(setting[0]), setting[1]) == (False, "open")  # person 1 hosts, self-declared
+        db.session.remove()
+        downgrade(revision=BEFORE_STAGE_SOURCES)
+        assert "organisation_settings" not in inspect(db.engine).get_table_names()
+        assert "stage_source" not in {c["name"] for c in inspect(db.engine).get_columns("person_skills")}
+        db.engine.dispose()
+
+
+def test_stages_get_their_source_on_upgrade_on_sqlite(tmp_path):
+    class FileConfig(TestConfig):
+        SQLALCHEMY_DATABASE_URI = f"sqlite:///{tmp_path / 'stages.sqlite'}"
+
+    _stage_sources_after_upgrade(create_app(FileConfig))
+
+
+def test_stages_get_their_source_on_upgrade_on_postgresql(postgres_url):
+    scratch = create_engine(postgres_url)
+    schema = "stage_source_check"
+    with scratch.begin() as connection:
+        connection.exec_driver_sql(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
+        connection.exec_driver_sql(f"CREATE SCHEMA {schema}")
+
+    class ScratchConfig(TestConfig):
+        SQLALCHEMY_DATABASE_URI = f"{postgres_url}?options=-csearch_path%3D{schema}"
+
+    try:
+        _stage_sources_after_upgrade(create_app(ScratchConfig))
+    finally:
+        with scratch.begin() as connection:
+            connection.exec_driver_sql(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
+        scratch.dispose()
