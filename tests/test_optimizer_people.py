@@ -216,3 +216,28 @@ def test_a_pairing_one_slot_short_of_an_odd_minimum_is_not_made(verify_round):
     report = verify_round(problem, solution)
     assert report["valid"], report["errors"]
     assert solution["pairings"] == []
+
+
+# --- The generator on finer grids, with people who have two records --------------------------
+
+
+@pytest.mark.parametrize(("slot_minutes", "minutes"), [(30, {"00", "30"}), (15, {"00", "15", "30", "45"})])
+def test_generated_rounds_use_the_grid_they_name(slot_minutes, minutes):
+    from mentor_match.optimizer.generator import generate_round
+
+    problem = generate_round(60, 15, seed=2, slot_minutes=slot_minutes, second_record_share=0.2)
+    assert problem["slot_minutes"] == slot_minutes
+    starts = {w["start"][14:16] for r in (*problem["masters"], *problem["apprentices"])
+              for w in r["availability"]}
+    assert starts == minutes  # every quarter (or half) of the hour is somebody's start
+    people = [r["person"] for r in problem["apprentices"]]
+    assert len(people) > len(set(people)), "some people have two apprentice records"
+    hosts = [r["person"] for r in problem["masters"]]
+    assert len(hosts) > len(set(hosts)), "some people have two master records"
+
+
+def test_the_generator_refuses_a_grid_it_does_not_know():
+    from mentor_match.optimizer.generator import generate_round
+
+    with pytest.raises(ValueError, match="slot_minutes"):
+        generate_round(5, 3, slot_minutes=20)
