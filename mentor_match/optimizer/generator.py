@@ -215,8 +215,14 @@ def _second_records(rng, masters, apprentices, share, order, demand, supply) -> 
             if len(wants) == 2:
                 break
         if wants:
-            apprentices.append({**first, "id": f"a-{index}b", "availability": [dict(w) for w in first["availability"]], "wants": dict(sorted(wants.items())),
-                                "max_hours": rng.choice([4, 6, 8]), "max_masters": rng.choice([1, 2])})
+            apprentices.append({
+                **first,
+                "id": f"a-{index}b",
+                "availability": [dict(window) for window in first["availability"]],
+                "wants": dict(sorted(wants.items())),
+                "max_hours": rng.choice([4, 6, 8]),
+                "max_masters": rng.choice([1, 2]),
+            })
     for index, first in enumerate(list(masters)):
         if rng.random() >= share:
             continue
@@ -224,6 +230,11 @@ def _second_records(rng, masters, apprentices, share, order, demand, supply) -> 
         taught = {skill for skill in rng.choices(order, supply, k=4)
                   if skill.split("/")[0] not in taken_areas}
         if taught:
-            masters.append({**first, "id": f"m-{index}b", "availability": [dict(w) for w in first["availability"]],
-                            "skills": {skill: rng.choice(["master", "journeyman"]) for skill in sorted(taught)},
-                            "max_hosting_hours": rng.choice([4, 6, 8]), "max_apprentices": rng.choice([1, 2, 3])})
+            masters.append({
+                **first,
+                "id": f"m-{index}b",
+                "availability": [dict(window) for window in first["availability"]],
+                "skills": {skill: rng.choice(["master", "journeyman"]) for skill in sorted(taught)},
+                "max_hosting_hours": rng.choice([4, 6, 8]),
+                "max_apprentices": rng.choice([1, 2, 3]),
+            })
