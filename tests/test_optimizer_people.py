@@ -241,3 +241,13 @@ def test_the_generator_refuses_a_grid_it_does_not_know():
 
     with pytest.raises(ValueError, match="slot_minutes"):
         generate_round(5, 3, slot_minutes=20)
+
+
+@pytest.mark.parametrize("slot_minutes", [60, 15])
+def test_the_greedy_baseline_keeps_rule_8_for_people_with_two_records(verify_round, slot_minutes):
+    from benchmarks.baselines import greedy_solution
+    from mentor_match.optimizer.generator import generate_round
+
+    problem = generate_round(300, 60, seed=1, slot_minutes=slot_minutes, second_record_share=0.2)
+    report = verify_round(problem, greedy_solution(problem))
+    assert report["valid"], report["errors"][:5]
