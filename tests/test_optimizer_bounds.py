@@ -19,7 +19,6 @@ solve_module = importlib.import_module("mentor_match.optimizer.solve")
 
 RANK = {"apprentice": 0, "journeyman": 1, "master": 2}
 TOLERANCE = 1e-9
-DEBUG = False
 
 
 def _seconds(text: str) -> int:
@@ -134,11 +133,7 @@ def optimum_hours(problem: dict, hint: dict | None = None, time_limit: float = 6
     # A portfolio taking turns on one thread: the strategies that prove small rounds optimal.
     solver.parameters.num_workers = 8
     solver.parameters.interleave_search = True
-    status = solver.solve(model)
-    if DEBUG:
-        print("independent:", solver.status_name(status), solver.objective_value * slot_hours,
-              solver.best_objective_bound * slot_hours, len(sessions))
-    if status != cp_model.OPTIMAL:
+    if solver.solve(model) != cp_model.OPTIMAL:
         return None
     return round(solver.objective_value) * slot_hours
 
