@@ -85,9 +85,10 @@ def greedy_schedule(
             continue
         apprentice_person, master_person = arrays.apprentice_person[a], arrays.master_person[m]
         # One place at a time: the apprentice neither observes elsewhere nor hosts then,
-        # and the master is not off observing someone else.
+        # and the master is not off observing someone else, nor hosting as their other record.
         free = (
             ~observing[apprentice_person] & ~hosting[apprentice_person] & ~observing[master_person]
+            & (master_hosts[m] | ~hosting[master_person])
         )
         virtual = (
             free

@@ -123,8 +123,13 @@ class _Usage:
         default_factory=lambda: defaultdict(lambda: defaultdict(int))
     )
     hosted_slots: defaultdict[str, set[int]] = field(default_factory=lambda: defaultdict(set))
-    hosting: defaultdict[str, dict[int, str]] = field(default_factory=lambda: defaultdict(dict))
-    observing: defaultdict[str, dict[int, str]] = field(default_factory=lambda: defaultdict(dict))
+    # person -> slot -> the ids they host (or observe) under in that slot, in order seen
+    hosting: defaultdict[str, defaultdict[int, list[str]]] = field(
+        default_factory=lambda: defaultdict(lambda: defaultdict(list))
+    )
+    observing: defaultdict[str, defaultdict[int, list[str]]] = field(
+        default_factory=lambda: defaultdict(lambda: defaultdict(list))
+    )
     apprentice_hours: defaultdict[str, float] = field(default_factory=lambda: defaultdict(float))
     apprentices_of_master: defaultdict[str, set[str]] = field(
         default_factory=lambda: defaultdict(set)
@@ -352,8 +357,12 @@ class _Checker:
         usage.apprentice_slots[apprentice.id][slot].append(index)
         usage.observers[master.id, mode][slot] += 1
         usage.hosted_slots[master.id].add(slot)
-        usage.hosting[master.person].setdefault(slot, master.id)
-        usage.observing[apprentice.person].setdefault(slot, apprentice.id)
+        hosts = usage.hosting[master.person][slot]
+        if master.id not in hosts:
+            hosts.append(master.id)
+        observes = usage.observing[apprentice.person][slot]
+        if apprentice.id not in observes:
+            observes.append(apprentice.id)
 
     def unmatched(self, unmatched: Any, seen: dict[tuple[str, str], int]) -> None:
         """The optional reasons for unpaired apprentices must name real, unpaired apprentices."""
@@ -430,16 +439,32 @@ class _Checker:
                          f"{self.apprentices[aid].max_masters}")
 
     def host_and_observe(self) -> None:
-        """Rule 8: a person who is both a master and an apprentice is in one place at a time."""
-        for person, observed in self.usage.observing.items():
-            hosted = self.usage.hosting.get(person, {})
-            clashes = sorted(slot for slot in observed if slot in hosted)
-            if clashes:
-                slot = clashes[0]
-                self.say(f"person {person} would host as master {hosted[slot]} and observe as "
-                         f"apprentice {observed[slot]} at the same time, "
-                         f"{format_time(slot * self.slot_seconds)}"
-                         f"{_more(len(clashes) - 1, 'slot')}")
+        """Rule 8: a person is in one place at a time, across all of their ids.
+
+        One apprentice id in two sessions at once is rule 4's message; here are the clashes
+        between a person's ids: observing as two apprentices, hosting as two masters, or
+        hosting and observing, in one slot.
+        """
+        usage = self.usage
+        for person, observed in usage.observing.items():
+            self.clash(person, observed, lambda ids: len(ids) > 1,
+                       lambda ids: f"observe as apprentices {' and '.join(ids[:2])}")
+        for person, hosted in usage.hosting.items():
+            self.clash(person, hosted, lambda ids: len(ids) > 1,
+                       lambda ids: f"host as masters {' and '.join(ids[:2])}")
+        for person, observed in usage.observing.items():
+            hosted = usage.hosting.get(person, {})
+            both = {slot: [hosted[slot][0], ids[0]] for slot, ids in observed.items() if slot in hosted}
+            self.clash(person, both, lambda ids: True,
+                       lambda ids: f"host as master {ids[0]} and observe as apprentice {ids[1]}")
+
+    def clash(self, person: str, ids_by_slot: dict[int, list[str]], clashing, what) -> None:
+        """One message per person and kind of clash, at the first slot it happens."""
+        clashes = sorted(slot for slot, ids in ids_by_slot.items() if clashing(ids))
+        if clashes:
+            slot = clashes[0]
+            self.say(f"person {person} would {what(ids_by_slot[slot])} at the same time, "
+                     f"{format_time(slot * self.slot_seconds)}{_more(len(clashes) - 1, 'slot')}")
 
     # --- Rule 10 --------------------------------------------------------------------------------
 

@@ -23,6 +23,17 @@ SITES = [
     ("berlin", "Europe/Berlin"),
 ]
 REMOTE_ZONES = ["Europe/Lisbon", "Asia/Kolkata", "Australia/Adelaide", "America/Chicago", "Europe/Warsaw"]
+# On finer grids the organisation also has people where the grid is needed: Newfoundland and
+# Sri Lanka (half hours), and on 15-minute slots an office in Kathmandu (+05:45).
+FINER_SITES = {
+    30: [("colombo", "Asia/Colombo")],
+    15: [("colombo", "Asia/Colombo"), ("kathmandu", "Asia/Kathmandu")],
+}
+FINER_REMOTE_ZONES = {
+    30: ["America/St_Johns", "Asia/Colombo"],
+    15: ["America/St_Johns", "Asia/Kathmandu", "Australia/Eucla"],
+}
+SLOT_CHOICES = (60, 30, 15)
 AREAS = {
     "negotiation": ["anchoring", "batna-analysis", "active-listening", "concession-planning", "closing"],
     "coaching": ["powerful-questioning", "giving-feedback", "goal-setting", "holding-silence", "reframing"],
@@ -46,15 +57,26 @@ def _utc(day: date, clock: time, zone: ZoneInfo) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def _weekly_pattern(rng: random.Random, remote: bool, host: bool) -> list[tuple[int, time, time, list[str]]]:
-    """Weekly windows in local time: (weekday, start, end, modes)."""
+def _weekly_pattern(rng: random.Random, remote: bool, host: bool,
+                    slot_minutes: int = 60) -> list[tuple[int, time, time, list[str]]]:
+    """Weekly windows in local time: (weekday, start, end, modes).
+
+    On the hourly grid windows start on the hour or half hour and last whole hours (the draws
+    the benchmarks' figures were made with); on finer grids people also give quarter-hour
+    starts and half-hour lengths, as they would when the booking page offers them.
+    """
     office_days = set() if remote else set(rng.sample(range(5), rng.choice([2, 3, 3, 4])))
     windows = []
     for weekday in rng.sample(range(5), rng.choice([2, 3, 3, 4] if host else [2, 2, 3])):
         start_hour = rng.choice([8, 9, 9, 10, 11, 13, 14, 15])
-        start = time(start_hour, rng.choice([0, 0, 0, 30]))
-        length = rng.choice([2, 2, 3, 3, 4])
-        end = (datetime.combine(date.min, start) + timedelta(hours=length)).time()
+        if slot_minutes == 60:
+            start = time(start_hour, rng.choice([0, 0, 0, 30]))
+            length = timedelta(hours=rng.choice([2, 2, 3, 3, 4]))
+        else:
+            minutes = [0, 0, 0, 30] if slot_minutes == 30 else [0, 0, 0, 15, 30, 45]
+            start = time(start_hour, rng.choice(minutes))
+            length = timedelta(minutes=rng.choice([120, 120, 150, 180, 180, 240]))
+        end = (datetime.combine(date.min, start) + length).time()
         modes = ["in_person", "virtual"] if weekday in office_days else ["virtual"]
         if weekday in office_days and rng.random() < 0.15:
             modes = ["in_person"]  # some office work cannot be shown on camera
@@ -62,9 +84,9 @@ def _weekly_pattern(rng: random.Random, remote: bool, host: bool) -> list[tuple[
     return windows
 
 
-def _availability(rng, days, zone_name, remote, host):
+def _availability(rng, days, zone_name, remote, host, slot_minutes=60):
     zone = ZoneInfo(zone_name)
-    pattern = _weekly_pattern(rng, remote, host)
+    pattern = _weekly_pattern(rng, remote, host, slot_minutes)
     leave = set(rng.sample(days, 2)) if rng.random() < 0.3 else set()
     out = []
     for day in days:
@@ -84,9 +106,23 @@ def generate_round(
     remote_share: float = 0.15,
     both_share: float = 0.15,
     exclude_share: float = 0.002,
+    *,
+    slot_minutes: int = 60,
+    second_record_share: float = 0.0,
 ) -> dict:
-    """A round problem of the given size, the same for the same arguments."""
+    """A round problem of the given size, the same for the same arguments.
+
+    `slot_minutes` (60, 30 or 15) sets the round's grid, adds people in zones that need it
+    and draws windows on it; 60 gives exactly the rounds generated before the option existed.
+    `second_record_share` gives that share of apprentices a second apprentice record (one
+    person wanting skills in another area) and of masters a second master record (one person
+    teaching another area), drawn last so the rest of the round does not change.
+    """
+    if slot_minutes not in SLOT_CHOICES:
+        raise ValueError(f"slot_minutes must be one of {SLOT_CHOICES}, not {slot_minutes}")
     rng = random.Random(seed)
+    sites = SITES + FINER_SITES.get(slot_minutes, [])
+    remote_zones = REMOTE_ZONES + FINER_REMOTE_ZONES.get(slot_minutes, [])
     days = _month_days(month)
     # Popularity: apprentices want the first skills most; masters are scarcest there.
     order = SKILLS[:]
@@ -96,8 +132,8 @@ def generate_round(
 
     def place():
         if rng.random() < remote_share:
-            return None, rng.choice(REMOTE_ZONES)
-        site, zone = rng.choice(SITES)
+            return None, rng.choice(remote_zones)
+        site, zone = rng.choice(sites)
         return site, zone
 
     masters = []
@@ -117,7 +153,7 @@ def generate_round(
             "max_apprentices": rng.choice([2, 3, 3, 4]),
             "in_person_capacity": 0 if site is None else rng.choice([1, 1, 2]),
             "virtual_capacity": rng.choice([3, 4, 4, 6]),
-            "availability": _availability(rng, days, zone, site is None, host=True),
+            "availability": _availability(rng, days, zone, site is None, True, slot_minutes),
             "_zone": zone,
         })
     apprentices = []
@@ -143,19 +179,62 @@ def generate_round(
             "wants": dict(sorted(wants.items())),
             "max_hours": rng.choice([4, 6, 8, 8, 10, 12]),
             "max_masters": rng.choice([1, 2, 2, 3]),
-            "availability": _availability(rng, days, zone, site is None, host=False),
+            "availability": _availability(rng, days, zone, site is None, False, slot_minutes),
+            "_zone": zone,
         })
-    for master in masters:
-        del master["_zone"]
     exclude = []
     for _ in range(int(exclude_share * n_apprentices * max(n_masters, 1) / 10)):
         exclude.append([rng.choice(apprentices)["id"], rng.choice(masters)["id"]])
+    if second_record_share > 0:
+        _second_records(rng, masters, apprentices, second_record_share, order, demand, supply)
+    for record in (*masters, *apprentices):
+        del record["_zone"]
     return {
         "format": PROBLEM_FORMAT,
         "round": month,
-        "slot_minutes": 60,
+        "slot_minutes": slot_minutes,
         "min_pairing_hours": 2,
         "masters": masters,
         "apprentices": apprentices,
         "exclude": exclude,
     }
+
+
+def _second_records(rng, masters, apprentices, share, order, demand, supply) -> None:
+    """Give some people a second record of the same kind: same person, site and week, other
+    skills. Their sessions under both ids must never overlap (round-format.md rule 8)."""
+    for index, first in enumerate(list(apprentices)):
+        if rng.random() >= share:
+            continue
+        taken_areas = {skill.split("/")[0] for skill in first["wants"]}
+        wants = {}
+        for _ in range(20):
+            skill = rng.choices(order, demand)[0]
+            if skill.split("/")[0] not in taken_areas:
+                wants[skill] = rng.choice(["apprentice", "apprentice", "journeyman"])
+            if len(wants) == 2:
+                break
+        if wants:
+            apprentices.append({
+                **first,
+                "id": f"a-{index}b",
+                "availability": [dict(window) for window in first["availability"]],
+                "wants": dict(sorted(wants.items())),
+                "max_hours": rng.choice([4, 6, 8]),
+                "max_masters": rng.choice([1, 2]),
+            })
+    for index, first in enumerate(list(masters)):
+        if rng.random() >= share:
+            continue
+        taken_areas = {skill.split("/")[0] for skill in first["skills"]}
+        taught = {skill for skill in rng.choices(order, supply, k=4)
+                  if skill.split("/")[0] not in taken_areas}
+        if taught:
+            masters.append({
+                **first,
+                "id": f"m-{index}b",
+                "availability": [dict(window) for window in first["availability"]],
+                "skills": {skill: rng.choice(["master", "journeyman"]) for skill in sorted(taught)},
+                "max_hosting_hours": rng.choice([4, 6, 8]),
+                "max_apprentices": rng.choice([1, 2, 3]),
+            })

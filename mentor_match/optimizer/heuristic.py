@@ -108,6 +108,8 @@ class Scheduler:
             by_master.setdefault(int(cand.master[p]), []).append(int(p))
         partners_of_apprentice = np.bincount(cand.apprentice[pairs], minlength=len(ar.observing_slots))
         hosting: dict[int, np.ndarray] = {}
+        # A person with two master records hosts as one of them at a time.
+        hosted_by_person: dict[int, np.ndarray] = {}
         for m, plist in by_master.items():
             masks = np.array([np.logical_or(*self.pair_slots(p)) for p in plist])
             # Each apprentice's hours are split between their masters for this estimate.
@@ -120,6 +122,9 @@ class Scheduler:
             chosen = np.zeros(ar.n_slots, dtype=bool)
             covered = np.zeros(len(plist), dtype=np.int64)
             free = masks.any(axis=0)
+            person = int(ar.master_person[m])
+            if person in hosted_by_person:
+                free &= ~hosted_by_person[person]
             for _ in range(int(ar.hosting_slots[m])):
                 wanting = (covered < need)[:, None] & masks & ~chosen
                 if not wanting.any():
@@ -133,6 +138,10 @@ class Scheduler:
                 chosen[best] = True
                 covered += masks[:, best]
             hosting[m] = chosen
+            if person in hosted_by_person:
+                hosted_by_person[person] |= chosen
+            else:
+                hosted_by_person[person] = chosen.copy()
         return hosting
 
     def flow(self, pairs: np.ndarray, hosting: dict[int, np.ndarray]) -> Schedule:
@@ -202,7 +211,14 @@ class Scheduler:
             raise RuntimeError(f"session flow failed with status {status}")
         flows = graph.flows(np.arange(n_pair_arcs, dtype=np.int32))
         schedule = Schedule()
+        # The flow keeps one session per apprentice record and slot; a person with two
+        # apprentice records keeps only the first of their sessions in a slot (rule 8).
+        observing: set[tuple[int, int]] = set()
         for i in np.flatnonzero(flows > 0):
+            person = int(ar.apprentice_person[cand.apprentice[arc_pair[i]]])
+            if (person, arc_slot[i]) in observing:
+                continue
+            observing.add((person, arc_slot[i]))
             schedule.sessions.setdefault(arc_pair[i], []).append((arc_slot[i], arc_mode[i]))
         return schedule
 

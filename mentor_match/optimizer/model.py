@@ -1,6 +1,7 @@
 """The round as arrays: slots people are free in, and the pairs that could work together."""
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from itertools import chain
 
@@ -47,6 +48,27 @@ class RoundArrays:
 def _hours_to_slots(hours: float, slot_minutes: int) -> int:
     # A little tolerance so 1.9999999 hours of 30-minute slots still counts as 4 slots.
     return int(np.floor(hours * 60 / slot_minutes + 1e-9))
+
+
+# The checkers' tolerance (shared/verify_round.py): a pairing is long enough when its hours
+# plus this are at least min_pairing_hours.
+MIN_HOURS_TOLERANCE = 1e-9
+
+
+def _min_pairing_slots(min_hours: float, slot_minutes: int) -> int:
+    """The fewest slots whose hours the checkers accept as min_pairing_hours (at least one).
+
+    Rounding the hours first would ask 1.505 h of 30-minute slots for three (1.5 h), which
+    the checkers refuse; the count is the checkers' own comparison, solved for slots.
+    """
+    slot_hours = slot_minutes / 60
+    slots = max(1, math.ceil((min_hours - MIN_HOURS_TOLERANCE) / slot_hours))
+    # Float division can land a hair either side of a whole number: settle it by the test itself.
+    while slots * slot_hours + MIN_HOURS_TOLERANCE < min_hours:
+        slots += 1
+    while slots > 1 and (slots - 1) * slot_hours + MIN_HOURS_TOLERANCE >= min_hours:
+        slots -= 1
+    return slots
 
 
 def _window_slots(windows: list[Window], slot_seconds: int):
@@ -115,7 +137,7 @@ def build_arrays(problem: Problem) -> RoundArrays:
         virtual_capacity=np.array([m.virtual_capacity for m in problem.masters], dtype=np.int64),
         observing_slots=np.array([to_slots(a.max_hours) for a in problem.apprentices], dtype=np.int64),
         max_masters=np.array([a.max_masters for a in problem.apprentices], dtype=np.int64),
-        min_pairing_slots=max(1, -(-round(problem.min_pairing_hours * 60) // problem.slot_minutes)),
+        min_pairing_slots=_min_pairing_slots(problem.min_pairing_hours, problem.slot_minutes),
     )
 
 

@@ -10,6 +10,7 @@ bounded by work, not the clock, so the same problem and seed give the same solut
 """
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Callable
@@ -28,6 +29,8 @@ from .lns import neighbourhood_search
 from .model import build_arrays, find_candidates
 from .problem import Problem, load_problem
 from .solution import solution_document, unmatched_reasons
+
+log = logging.getLogger(__name__)
 
 # Rounds whose whole CP-SAT model stays this small are solved exactly (proven optimal
 # when time allows); larger ones use the flow heuristic and its bound.
@@ -156,6 +159,8 @@ def solve(
         check_cancel()
         if exact.bound_slots is not None and exact.bound_slots >= schedule.slots:
             bound = min(bound, exact.bound_slots)
+        elif exact.bound_slots is not None:
+            _low_bound("whole-round CP-SAT", exact.bound_slots, schedule.slots)
         if exact.schedule is not None and (
             exact.schedule.slots, exact.schedule.apprentices_paired(candidates)
         ) >= (schedule.slots, schedule.apprentices_paired(candidates)):
@@ -181,9 +186,13 @@ def solve(
             method += " + neighbourhood search"
         check_cancel()
         refined, iterations = tightened["refined"], tightened["iterations"]
+        if tightened["bound"] < schedule.slots:
+            _low_bound("refined and priced", tightened["bound"], schedule.slots)
         bound = min(bound, max(tightened["bound"], schedule.slots))
         optimal = bound == schedule.slots
         report("bound refined", schedule.slots, bound)
+    if bound < schedule.slots:
+        _low_bound("flow", bound, schedule.slots)
     bound = max(bound, schedule.slots)
     report("done", schedule.slots, bound)
     stats = {
@@ -201,6 +210,12 @@ def solve(
     return solution_document(
         arrays, candidates, schedule, bound, unmatched_reasons(arrays, candidates, schedule), stats
     )
+
+
+def _low_bound(which: str, bound: int, found: int) -> None:
+    """A bound below a valid solution is a defect in the bound: say so, never hide it."""
+    log.warning("the %s upper bound, %d slots, is below the %d slots of a valid solution; "
+                "the solution's count stands as the bound", which, bound, found)
 
 
 def _seconds_left(share: float, time_limit: float, n_pairs: int, plans: int) -> float:

@@ -69,7 +69,11 @@ class MasterPlanner:
             order = sorted(np.flatnonzero(wanting[:, t]).tolist(),
                            key=lambda i: (int((either[i] & open_slots).sum()), i))
             v_left, ip_left = v_seats, ip_seats
+            observers: set[int] = set()  # persons: two records of one person watch once (rule 8)
             for i in order:
+                person = int(ar.apprentice_person[cand.apprentice[pairs[i]]])
+                if person in observers:
+                    continue
                 if in_person[i, t] and ip_left > 0 and not (virtual[i, t] and v_left > 0 and ip_left <= 0):
                     mode = IN_PERSON
                     ip_left -= 1
@@ -79,6 +83,7 @@ class MasterPlanner:
                 else:
                     continue
                 sessions.setdefault(pairs[i], []).append((t, mode))
+                observers.add(person)
                 need[i] -= 1
         return sessions
 
