@@ -63,7 +63,7 @@ def _pair_in(zone: str, start: time, end: time, *, hours: int = 12) -> dict:
     """A master and an apprentice at one site in `zone`, both free start-end every Tuesday."""
     site = make_site(f"Office in {zone}", zone)
     skill = make_area("Negotiation", skills=("Anchoring",)).micro_skills[0]
-    master = make_master("Local Master", site=site, timezone=zone)
+    master = make_master("Local Master", site=site, timezone=zone, open_to_bookings=True)
     apprentice = make_apprentice("Local Apprentice", site=site, timezone=zone)
     give_skill(master, skill, "master", hosts=True)
     give_skill(apprentice, skill, "apprentice", develops=True)
@@ -122,3 +122,28 @@ def test_a_london_round_stays_on_the_hour(app):
     assert problem["slot_minutes"] == 60
     assert problem["masters"][0]["max_hosting_hours"] == 12  # whole hours stay whole numbers
 
+
+
+def test_limits_left_are_cut_to_whole_slots(app):
+    """Hours already booked come off the plan; what is left is counted in the round's slots."""
+    from datetime import timedelta
+
+    from mentor_match.booking import services as booking
+    from mentor_match.models import SessionMode
+
+    people = _pair_in("Asia/Kolkata", time(10), time(12), hours=5)
+    round_ = make_round()
+    month = Month.parse(round_.month)
+    tuesday = next(day for day in month.days if day.weekday() == 1)
+    zone = people["master"].zone
+    starts_at = datetime.combine(tuesday, time(10), zone).astimezone(UTC)
+    booking.book(people["apprentice"], people["master"], starts_at, starts_at + timedelta(minutes=90),
+                 SessionMode.VIRTUAL)
+    problem = encode_round(round_)
+    assert problem["slot_minutes"] == 30
+    assert problem["masters"][0]["max_hosting_hours"] == 3.5
+    assert problem["apprentices"][0]["max_hours"] == 3.5
+    # The booked 10:00-11:30 is out of that Tuesday's availability: 11:30-12:00 is left.
+    windows = [w for w in problem["masters"][0]["availability"] if w["start"].startswith(str(tuesday))]
+    assert [(w["start"], w["end"]) for w in windows] == [
+        (f"{tuesday}T06:00:00Z", f"{tuesday}T06:30:00Z")]
