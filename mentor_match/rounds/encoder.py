@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 from datetime import UTC, datetime, time, timedelta
+
 from sqlalchemy import select
 from sqlalchemy.orm import contains_eager
 
