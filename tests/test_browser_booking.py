@@ -113,6 +113,13 @@ def test_an_apprentice_books_moves_and_cancels_a_seat(chromium, live_server, off
     day_heading = page.locator("h2.day-heading").first.inner_text()
     assert day_heading == local.strftime("%A %d %B")
     assert "Room: 1 seat" in first.inner_text() and "Video: 2 seats" in first.inner_text()
+    # Kolkata is on the half hour, so so are his bookings: starts every half hour of the
+    # master's clock, shown in both zones, and lengths in half hours.
+    london = booked_start.astimezone(LONDON)
+    expect(first.locator(".slot-their-time")).to_have_text(f"({london:%H:%M} for Amara Master)")
+    then = page.locator("li.slot:not(.unavailable)").nth(1)
+    expect(then.locator(".slot-time")).to_have_text(f"{local + timedelta(minutes=30):%H:%M}")
+    expect(first.get_by_label("Length").locator("option[value='1.5']")).to_have_text("1 h 30")
     first.get_by_role("button", name="Book: video").click()
 
     # The session page: his zone's time, on video, the call's link and the .ics download.

@@ -9,9 +9,13 @@ from wtforms.validators import InputRequired, Length, NumberRange, ValidationErr
 from ..forms import in_usable_years
 from ..inputs import year_in_range
 from ..models import SessionMode
+from .grid import SessionLength
 from .services import MAX_OPEN_SEATS, MAX_SESSION_HOURS
 
 HOUR_CHOICES = [SelectChoice(n, f"{n} hour{'s' if n > 1 else ''}") for n in range(1, MAX_SESSION_HOURS + 1)]
+# A booking's length in quarter hours, 1 to 4 hours: the page offers those on the grid of the
+# people booking, and the service refuses the rest with the grid's rule in words.
+BOOKING_LENGTH_CHOICES = [SelectChoice(n / 4, SessionLength(n / 4).label) for n in range(4, MAX_SESSION_HOURS * 4 + 1)]
 MODE_CHOICES = [SelectChoice(mode.value, mode.label) for mode in SessionMode]
 
 
@@ -29,7 +33,7 @@ class BookForm(FlaskForm):
     """One slot of a master's open times: its start (UTC, from the page), length and mode."""
 
     starts_at = HiddenField(validators=[InputRequired("Choose a time."), _utc_instant])
-    hours = SelectField("Length", coerce=int, choices=HOUR_CHOICES, default=1)
+    hours = SelectField("Length", coerce=float, choices=BOOKING_LENGTH_CHOICES, default=1.0)
     mode = SelectField("Where", choices=MODE_CHOICES,
                        validators=[InputRequired("Choose in the room or on video.")])
 
@@ -59,7 +63,8 @@ class MoveSessionForm(FlaskForm):
 
     day = DateField("New day", validators=[InputRequired("Choose the day."), in_usable_years])
     start = OpenSessionForm.start
-    hours = SelectField("Length", coerce=int, choices=HOUR_CHOICES)
+    # Quarter hours, so a session a round or a booking made 90 minutes long keeps its length.
+    hours = SelectField("Length", coerce=float, choices=BOOKING_LENGTH_CHOICES)
 
 
 class NoticeForm(FlaskForm):

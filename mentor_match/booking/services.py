@@ -36,7 +36,9 @@ from ..models import (
 from ..organisation.services import only_verified_hosts
 from ..rounds.notices import notify
 from ..stages.hosting import hosted_skills, hosting_condition
+from .grid import SHORTEST, BookingGrid, booking_grid, own_time_grid
 
+# What one offered slot shows seats for: the first hour of a session starting then.
 SLOT = timedelta(hours=1)
 MAX_SESSION_HOURS = 4
 MAX_OPEN_SEATS = 30
@@ -177,14 +179,6 @@ def _month_span(month: Month, person: Person) -> tuple[datetime, datetime]:
     return start.astimezone(UTC), end.astimezone(UTC)
 
 
-def _hours(starts_at: datetime, ends_at: datetime) -> list[datetime]:
-    slots, at = [], starts_at
-    while at < ends_at:
-        slots.append(at)
-        at += SLOT
-    return slots
-
-
 def _live_seats(apprentice_id: int):
     return select(SessionObserver).where(
         SessionObserver.apprentice_id == apprentice_id, SessionObserver.cancelled_at.is_(None)
@@ -300,35 +294,46 @@ def _master_limits(master: Person, apprentice: Person | None, starts_at: datetim
 
 
 def _check_times(starts_at: datetime, ends_at: datetime) -> None:
+    """Times a session of any grid needs: zoned, in order, far enough ahead."""
     if starts_at.tzinfo is None or ends_at.tzinfo is None:
         raise BookingRefusal("Times must carry their time zone.")
-    if starts_at.minute % 15 or starts_at.second or starts_at.microsecond or ends_at <= starts_at:
-        raise BookingRefusal("Sessions start on the hour or a quarter past it, and last whole hours.")
-    hours = (ends_at - starts_at).total_seconds() / 3600
-    if hours != int(hours) or not 1 <= hours <= MAX_SESSION_HOURS:
-        raise BookingRefusal(f"A session lasts from 1 to {MAX_SESSION_HOURS} whole hours.")
+    if ends_at <= starts_at:
+        raise BookingRefusal("A session ends after it starts.")
     if starts_at < utcnow() + MIN_LEAD:
         raise BookingRefusal("Choose a time at least an hour from now.")
 
 
+def _check_grid(grid: BookingGrid, starts_at: datetime, ends_at: datetime, *, with_whom: str = "") -> None:
+    """The session lies on the grid of the people in it, and lasts from an hour to the longest."""
+    if not grid.fits(starts_at, ends_at):
+        raise BookingRefusal(f"Sessions{with_whom} {grid.rule}: choose one of the times offered.")
+    if not SHORTEST <= ends_at - starts_at <= timedelta(hours=MAX_SESSION_HOURS):
+        raise BookingRefusal(f"A session lasts from 1 to {MAX_SESSION_HOURS} hours.")
+
+
+def grid_between(master: Person, apprentice: Person, month: Month) -> BookingGrid:
+    """The grid of bookings between them in the master's month: hours, half or quarter hours."""
+    return booking_grid(master.zone, [master.timezone, apprentice.timezone], month)
+
+
 def _master_free_in(master: Person, starts_at: datetime, ends_at: datetime, mode: SessionMode) -> None:
-    """Every hour must lie in one of the master's availability windows that allows the mode."""
-    months = {_local_month(at, master) for at in (starts_at, ends_at - SLOT)}
-    intervals = [
-        interval for month in months
+    """The whole session must lie in the master's availability windows that allow the mode
+    (windows that meet, such as 09-12 and 12-17, cover it together)."""
+    months = {_local_month(at, master) for at in (starts_at, ends_at - timedelta(microseconds=1))}
+    spans = sorted(
+        (interval.start_utc, interval.end_utc) for month in months
         for interval in availability_by_person(month, [master.id]).get(master.id, [])
-    ]
-    for hour in _hours(starts_at, ends_at):
-        covered = any(
-            interval.start_utc <= hour and hour + SLOT <= interval.end_utc
-            and (interval.in_person if mode is SessionMode.IN_PERSON else interval.virtual)
-            for interval in intervals
+        if (interval.in_person if mode is SessionMode.IN_PERSON else interval.virtual)
+    )
+    reached = starts_at  # free from starts_at up to here
+    for start, end in spans:
+        if start <= reached < end:
+            reached = end
+    if reached < ends_at:
+        raise BookingRefusal(
+            f"{master.name} is not available {('in the room' if mode is SessionMode.IN_PERSON else 'on video')} "
+            f"at {_when(reached, master)}. Pick one of their open times."
         )
-        if not covered:
-            raise BookingRefusal(
-                f"{master.name} is not available {('in the room' if mode is SessionMode.IN_PERSON else 'on video')} "
-                f"at {_when(hour, master)}. Pick one of their open times."
-            )
 
 
 def _lock(*people: Person) -> None:
@@ -418,6 +423,11 @@ def _book(apprentice: Person, master: Person, starts_at: datetime, ends_at: date
             ShadowingSession.cancelled_at.is_(None),
         ).limit(1)
     ).first()
+    if existing is None:
+        # A new session lies on the grid of both people; joining one keeps its time, chosen
+        # already (by the master, or by a round on its own grid).
+        _check_grid(grid_between(master, apprentice, _local_month(starts_at, master)), starts_at, ends_at,
+                    with_whom=f" with {master.name}")
     joining_open = existing is not None and existing.opened_by_master
     skills = _may_book(apprentice, master, joining_open)
     if mode is SessionMode.IN_PERSON and (apprentice.site_id is None or apprentice.site_id != master.site_id):
@@ -512,6 +522,7 @@ def open_session(master: Person, starts_at: datetime, ends_at: datetime, mode: S
     if not master.is_master:
         raise BookingRefusal("Only masters open sessions.")
     _check_times(starts_at, ends_at)
+    _check_grid(own_time_grid(master.zone), starts_at, ends_at)
     if not 1 <= seats <= MAX_OPEN_SEATS:
         raise BookingRefusal(f"Offer from 1 to {MAX_OPEN_SEATS} seats.")
     if mode is SessionMode.IN_PERSON and master.site_id is None:
@@ -668,6 +679,7 @@ def reschedule_session(master: Person, session: ShadowingSession, starts_at: dat
         raise BookingRefusal("This session is cancelled.")
     _check_notice(session, master, "Moving a session")
     _check_times(starts_at, ends_at)
+    _check_grid(own_time_grid(master.zone), starts_at, ends_at)
     _lock(master, *(seat.apprentice for seat in session.observers_live))
     db.session.refresh(session, ["observers"])  # anyone who joined before the lock moves too
     observers = session.observers_live
@@ -793,14 +805,13 @@ def open_slots(master: Person, apprentice: Person, month: Month,
         if observer == master.id:
             master_observing.append((start, end))
     slots = []
+    grids: dict[Month, BookingGrid] = {}
     for interval in intervals:
-        # Slots follow the master's own clock: on the hour where they are (10:00 in Kolkata).
-        local = interval.start_utc.astimezone(master.zone)
-        first = local.replace(minute=0, second=0, microsecond=0)
-        if first < local:
-            first += SLOT
-        hour = first.astimezone(UTC)
-        while hour + SLOT <= interval.end_utc:
+        # Starts follow the master's own clock on the grid of both people: on the hour where
+        # they are (10:00 in Kolkata), and on the half hour too when either is in a half-hour zone.
+        at_month = _local_month(interval.start_utc, master)
+        grid = grids.get(at_month) or grids.setdefault(at_month, grid_between(master, apprentice, at_month))
+        for hour in grid.starts(interval.start_utc, interval.end_utc, SLOT):
             end = hour + SLOT
             if hour >= earliest and not any(s < end and e > hour for s, e in master_observing):
                 room = None
@@ -812,7 +823,6 @@ def open_slots(master: Person, apprentice: Person, month: Month,
                     video = max(0, values["virtual_seats"] - _peak(seat_spans[SessionMode.VIRTUAL], hour, end))
                 busy = any(s < end and e > hour for s, e in mine)
                 slots.append(OpenSlot(hour, end, room, video, busy))
-            hour = end
     return slots
 
 

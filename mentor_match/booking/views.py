@@ -141,7 +141,7 @@ def move(session_id: int):
     if session.master_id == me.id:
         local = session.starts_at.astimezone(me.zone)
         form = MoveSessionForm(data={"day": local.date(), "start": local.hour * 4 + local.minute // 15,
-                                     "hours": int(session.hours)} if request.method == "GET" else None)
+                                     "hours": session.hours} if request.method == "GET" else None)
         if form.validate_on_submit():
             try:
                 starts_at = _local_instant(me, form.day.data, form.start.data)
@@ -170,6 +170,7 @@ def move(session_id: int):
     return render_template(
         "booking/slots.html", master=session.master, month=month, form=form, moving=session,
         days=_slots_by_day(services.open_slots(session.master, me, month, exclude_seat=seat.id), me),
+        lengths=services.grid_between(session.master, me, month).lengths(services.MAX_SESSION_HOURS),
     )
 
 
@@ -217,10 +218,11 @@ def book_master(master_id: int):
     except services.BookingRefusal as refusal:
         # Not a matter of access: the page says why and what to do about it.
         return render_template("booking/slots.html", master=master, month=month, form=form,
-                               refusal=str(refusal), days=[], skills=[], moving=None)
+                               refusal=str(refusal), days=[], skills=[], moving=None, lengths=[])
     return render_template(
         "booking/slots.html", master=master, month=month, form=form, skills=skills, moving=None,
         days=_slots_by_day(services.open_slots(master, me, month), me),
+        lengths=services.grid_between(master, me, month).lengths(services.MAX_SESSION_HOURS),
     )
 
 

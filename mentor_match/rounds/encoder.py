@@ -9,7 +9,6 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 from datetime import UTC, datetime, time, timedelta
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import contains_eager
@@ -32,9 +31,9 @@ from ..models import (
 )
 from ..models.skills import Area
 from ..organisation.services import only_verified_hosts
+from ..zones import month_grid_minutes, zone_or_utc
 
 FORMAT = "mentor-match/round@1"
-SLOT_MINUTES = 60
 MIN_PAIRING_HOURS = 2
 
 
@@ -55,9 +54,27 @@ def _iso(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def _windows(intervals: Iterable[Interval], remote: bool) -> list[dict]:
+def _on_grid(start: datetime, end: datetime, slot_minutes: int) -> tuple[datetime, datetime]:
+    """The span shrunk to whole slots: its start rounded up, its end down (may leave nothing)."""
+    step = slot_minutes * 60
+    first = -(-int(start.timestamp()) // step) * step
+    last = int(end.timestamp()) // step * step
+    return datetime.fromtimestamp(first, UTC), datetime.fromtimestamp(last, UTC)
+
+
+def _hours_on_grid(hours: float, slot_minutes: int) -> float | int:
+    """Hours rounded down to whole slots; whole hours stay an int, as on a 60-minute grid."""
+    slots = int(hours * 60 / slot_minutes + 1e-9)
+    total = slots * slot_minutes / 60
+    return int(total) if total == int(total) else total
+
+
+def _windows(intervals: Iterable[Interval], remote: bool, slot_minutes: int) -> list[dict]:
     windows = []
     for interval in intervals:
+        start, end = _on_grid(interval.start_utc, interval.end_utc, slot_minutes)
+        if end <= start:
+            continue
         modes = []
         if interval.in_person and not remote:
             modes.append("in_person")
@@ -65,7 +82,7 @@ def _windows(intervals: Iterable[Interval], remote: bool) -> list[dict]:
             modes.append("virtual")
         if modes:
             windows.append(
-                {"start": _iso(interval.start_utc), "end": _iso(interval.end_utc), "modes": modes}
+                {"start": _iso(start), "end": _iso(end), "modes": modes}
             )
     return windows
 
@@ -145,7 +162,9 @@ def encode_round(round_: Round) -> dict:
     """
     people = confirmed_people(round_)
     zones = {person.id: person.timezone for person, _ in people}
-    return _encode(round_, people, usage=_usage(round_, zones, with_pairings=False))
+    slot_minutes = round_slot_minutes(round_, zones.values())
+    return _encode(round_, people, slot_minutes=slot_minutes,
+                   usage=_usage(round_, zones, with_pairings=False, slot_minutes=slot_minutes))
 
 
 def encode_fill(round_: Round) -> dict:
@@ -157,7 +176,18 @@ def encode_fill(round_: Round) -> dict:
     """
     people = confirmed_people(round_)
     zones = {person.id: person.timezone for person, _ in people}
-    return _encode(round_, people, usage=_usage(round_, zones, with_pairings=True))
+    slot_minutes = round_slot_minutes(round_, zones.values())
+    return _encode(round_, people, slot_minutes=slot_minutes,
+                   usage=_usage(round_, zones, with_pairings=True, slot_minutes=slot_minutes))
+
+
+def round_slot_minutes(round_: Round, zone_names: Iterable[str]) -> int:
+    """The slot size that keeps every person's local hours and half hours in the round's month.
+
+    With a person in India in the round, 10:00 IST is 04:30 UTC: an hourly grid would cut
+    their 10:00-12:00 to 10:30-11:30, so the round is cut into half hours instead.
+    """
+    return month_grid_minutes(zone_names, Month.parse(round_.month))
 
 
 class _Usage:
@@ -176,7 +206,7 @@ class _Usage:
         self.pairs: set[tuple[int, int]] = set()
 
 
-def _usage(round_: Round, zones: dict[int, str], with_pairings: bool) -> _Usage:
+def _usage(round_: Round, zones: dict[int, str], *, with_pairings: bool, slot_minutes: int) -> _Usage:
     usage = _Usage()
     if with_pairings:
         for pairing in db.session.scalars(select(Pairing).where(Pairing.round_id == round_.id)):
@@ -199,7 +229,7 @@ def _usage(round_: Round, zones: dict[int, str], with_pairings: bool) -> _Usage:
     )
 
     def in_month(person_id: int, moment: datetime) -> bool:
-        zone = _zone_of(zones.get(person_id, "UTC"))
+        zone = zone_or_utc(zones.get(person_id, "UTC"))
         return Month.containing(moment.astimezone(zone).date()) == month
 
     hosted: dict[int, set[tuple[datetime, datetime]]] = defaultdict(set)
@@ -213,22 +243,15 @@ def _usage(round_: Round, zones: dict[int, str], with_pairings: bool) -> _Usage:
             hosted[master_id].add((starts_at, ends_at))
             usage.apprentices[master_id].add(apprentice_id)
     for master_id, spans in hosted.items():
-        # Sessions of one master can overlap (several modes); count each hour once.
-        slot = SLOT_MINUTES * 60
+        # Sessions of one master can overlap (several modes); count each slot once.
+        slot = slot_minutes * 60
         slots = {
             index
             for starts_at, ends_at in spans
             for index in range(int(starts_at.timestamp()) // slot, -(-int(ends_at.timestamp()) // slot))
         }
-        usage.hosting_hours[master_id] = len(slots) * SLOT_MINUTES / 60
+        usage.hosting_hours[master_id] = len(slots) * slot_minutes / 60
     return usage
-
-
-def _zone_of(name: str) -> ZoneInfo:
-    try:
-        return ZoneInfo(name)
-    except (KeyError, ValueError):
-        return ZoneInfo("UTC")
 
 
 def _without(intervals: list[Interval], busy: list[tuple[datetime, datetime]]) -> list[Interval]:
@@ -248,7 +271,8 @@ def _without(intervals: list[Interval], busy: list[tuple[datetime, datetime]]) -
     return result
 
 
-def _encode(round_: Round, people: list[tuple[Person, MonthPlan]], usage: _Usage) -> dict:
+def _encode(round_: Round, people: list[tuple[Person, MonthPlan]], *, usage: _Usage,
+            slot_minutes: int) -> dict:
     ids = [person.id for person, _ in people]
     availability = availability_by_person(round_.month, ids)
     skills = _skills_by_person(ids, verified_only=only_verified_hosts())
@@ -256,7 +280,7 @@ def _encode(round_: Round, people: list[tuple[Person, MonthPlan]], usage: _Usage
     for person, plan in people:
         remote = person.site_id is None
         intervals = _without(availability.get(person.id, []), usage.busy.get(person.id, []))
-        windows = _windows(intervals, remote)
+        windows = _windows(intervals, remote, slot_minutes)
         site = None if remote else f"site-{person.site_id}"
         teaches = {
             key: stage.value for key, stage, hosts, _ in skills[person.id]
@@ -267,7 +291,8 @@ def _encode(round_: Round, people: list[tuple[Person, MonthPlan]], usage: _Usage
             if develops and stage is not Stage.MASTER
         }
         if person.is_master and teaches:
-            hosting = max(0, int(plan.max_hosting_hours - usage.hosting_hours.get(person.id, 0)))
+            hosting = _hours_on_grid(
+                max(0, plan.max_hosting_hours - usage.hosting_hours.get(person.id, 0)), slot_minutes)
             taken = max(0, plan.max_apprentices - len(usage.apprentices.get(person.id, ())))
             if hosting and taken:
                 masters.append({
@@ -277,7 +302,8 @@ def _encode(round_: Round, people: list[tuple[Person, MonthPlan]], usage: _Usage
                     "virtual_capacity": plan.virtual_seats, "availability": windows,
                 })
         if person.is_apprentice and wants:
-            hours = max(0, int(plan.observation_hours - usage.observed_hours.get(person.id, 0)))
+            hours = _hours_on_grid(
+                max(0, plan.observation_hours - usage.observed_hours.get(person.id, 0)), slot_minutes)
             masters_left = max(0, plan.max_masters - len(usage.masters.get(person.id, ())))
             if hours and masters_left:
                 apprentices.append({
@@ -303,7 +329,7 @@ def _encode(round_: Round, people: list[tuple[Person, MonthPlan]], usage: _Usage
     problem = {
         "format": FORMAT,
         "round": round_.month,
-        "slot_minutes": SLOT_MINUTES,
+        "slot_minutes": slot_minutes,
         "min_pairing_hours": MIN_PAIRING_HOURS,
         "masters": masters,
         "apprentices": apprentices,
@@ -316,6 +342,6 @@ def _encode(round_: Round, people: list[tuple[Person, MonthPlan]], usage: _Usage
 
 
 __all__ = [
-    "FORMAT", "MIN_PAIRING_HOURS", "SLOT_MINUTES", "apprentice_ref", "confirmed_people",
-    "encode_fill", "encode_round", "favoured_apprentices", "master_ref", "person_id_of",
+    "FORMAT", "MIN_PAIRING_HOURS", "apprentice_ref", "confirmed_people", "encode_fill",
+    "encode_round", "favoured_apprentices", "master_ref", "person_id_of", "round_slot_minutes",
 ]
