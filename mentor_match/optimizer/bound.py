@@ -22,6 +22,11 @@ from ortools.graph.python import max_flow
 
 from .model import Candidates, RoundArrays
 
+# The pair LP's solver. Glop (OR-Tools' simplex): its duals are what the bound is built
+# from. HiGHS through model_builder (OR-Tools 9.15) returns row activities where the duals
+# should be (checked on a two-row LP), so its duals cannot be used.
+LP_SOLVER = "glop"
+
 
 def top_k_sums(groups: np.ndarray, values: np.ndarray, limits: np.ndarray, n_groups: int) -> np.ndarray:
     """For each group, the sum of its `limits[group]` largest values."""
@@ -245,3 +250,88 @@ def _flow(arrays, candidates, apprentice_cap, pair_cap, master_cap) -> int:
     if status != flow.OPTIMAL:
         raise RuntimeError(f"max-flow bound failed with status {status}")
     return int(flow.optimal_flow())
+
+
+def pair_lp_upper_bound_slots(
+    arrays: RoundArrays, candidates: Candidates, master_cap: np.ndarray | None = None,
+    time_limit: float = 30.0,
+) -> int | None:
+    """A bound from the pair-level LP; None if the LP solver gave no duals.
+
+    For each candidate pair, x[p] in [0, pair_cap[p]] slots and a pairing indicator z[p] in
+    [0, 1] with min_pairing_slots * z[p] <= x[p] <= pair_cap[p] * z[p]. Each apprentice
+    takes at most `max_masters` pairings (sum z) and their capacity in slots; each master at
+    most `max_apprentices` pairings and `master_cap` slots (default: the flow's capacities;
+    pass the refined ones where known). At an optimum z[p] = x[p] / pair_cap[p], so the LP
+    is solved in y[p] = z[p] alone: x = pair_cap * y, 4 rows per pair, 2 per person. It is
+    tighter than the flow (pairings are counted) and than the Lagrangian bound with the same
+    capacities (whose master step takes the lesser of two separately priced limits).
+
+    The value never rests on the solver's accuracy: its duals w (clipped to >= 0) give the
+    weak-duality bound  w . rhs + sum_p max(0, pair_cap[p] - (A'w)[p]),  valid for any
+    w >= 0 and computed here in numpy, so a solver stopped by its time limit still gives
+    a valid (if looser) bound.
+    """
+    from ortools.linear_solver.python import model_builder_helper as mbh
+
+    n_a, n_m = len(arrays.observing_slots), len(arrays.hosting_slots)
+    n_p = len(candidates.apprentice)
+    if n_p == 0:
+        return 0
+    pair_cap, apprentice_cap, flow_master_cap = capacities(arrays, candidates)
+    if master_cap is None:
+        master_cap = flow_master_cap
+    flow = _flow(arrays, candidates, apprentice_cap, pair_cap, master_cap)
+    a, m = candidates.apprentice, candidates.master
+    # Rows: apprentice slots (a), apprentice pairings (k), master slots (m), master pairings (q).
+    model = mbh.ModelBuilderHelper()
+    if not model.import_from_mps_string(_lp_mps(a, m, pair_cap, apprentice_cap, arrays.max_masters,
+                                                master_cap, arrays.max_apprentices)):
+        return None
+    solver = mbh.ModelSolverHelper(LP_SOLVER)
+    solver.set_time_limit_in_seconds(max(0.1, time_limit))
+    solver.solve(model)
+    try:
+        duals = np.asarray(solver.dual_values(), dtype=float)
+    except Exception:  # no solution to read duals from
+        return None
+    if len(duals) != 2 * (n_a + n_m) or not np.all(np.isfinite(duals)):
+        return None
+    w = np.abs(duals)  # rows are "<=" in a minimisation: their duals are <= 0
+    w_slots_a, w_pairs_a = w[0:2 * n_a:2], w[1:2 * n_a:2]
+    w_slots_m, w_pairs_m = w[2 * n_a::2], w[2 * n_a + 1::2]
+    cap = pair_cap.astype(float)
+    price = cap * (w_slots_a[a] + w_slots_m[m]) + w_pairs_a[a] + w_pairs_m[m]
+    value = (
+        w_slots_a @ apprentice_cap + w_pairs_a @ arrays.max_masters
+        + w_slots_m @ master_cap + w_pairs_m @ arrays.max_apprentices
+        + np.maximum(cap - price, 0.0).sum()
+    )
+    # Float sums: a hair's margin so rounding never cuts below a valid bound.
+    return min(flow, int(np.floor(float(value) + 1e-6)))
+
+
+def _lp_mps(a, m, pair_cap, apprentice_cap, max_masters, master_cap, max_apprentices) -> str:
+    """Free-format MPS of the pair LP in y (minimise -sum cap * y), built from arrays.
+
+    Rows are numbered a-slots, a-pairings per apprentice, then m-slots, m-pairings per
+    master, in that interleaved order, so the duals come back in the same order.
+    """
+    n_a, n_m = len(apprentice_cap), len(master_cap)
+    rows = [" N obj"]
+    rows += [f" L a{i}\n L k{i}" for i in range(n_a)]
+    rows += [f" L m{i}\n L q{i}" for i in range(n_m)]
+    template = " y%d obj %d a%d %d\n y%d k%d 1 m%d %d\n y%d q%d 1\n"
+    p = np.arange(len(a))
+    columns = np.stack([p, -pair_cap, a, pair_cap, p, a, m, pair_cap, p, m], axis=1).tolist()
+    rhs = [f" rhs a{i} {int(c)}\n rhs k{i} {int(k)}" for i, (c, k) in
+           enumerate(zip(apprentice_cap.tolist(), max_masters.tolist()))]
+    rhs += [f" rhs m{i} {int(c)}\n rhs q{i} {int(k)}" for i, (c, k) in
+            enumerate(zip(master_cap.tolist(), max_apprentices.tolist()))]
+    return "".join([
+        "NAME pairlp\nROWS\n", "\n".join(rows), "\nCOLUMNS\n",
+        "".join([template % tuple(column) for column in columns]),
+        "RHS\n", "\n".join(rhs), "\nBOUNDS\n",
+        "".join([f" UP bnd y{i} 1\n" for i in range(len(a))]),
+        "ENDATA\n",
+    ])
