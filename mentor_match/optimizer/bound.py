@@ -65,6 +65,40 @@ def capacities(arrays: RoundArrays, candidates: Candidates) -> tuple[np.ndarray,
     return pair_cap, apprentice_cap, master_cap
 
 
+def slot_capacity(scheduler, master_cap: np.ndarray) -> np.ndarray:
+    """Each master's capacity, capped by who could watch when (a valid bound per master).
+
+    A master hosts in at most `hosting_slots` slots; in a slot at most min(video seats,
+    candidates free for video then) + min(room seats, candidates free in person then)
+    watch, and never more than `max_apprentices`. So the sum of the master's best
+    `hosting_slots` such slots bounds what they host, whoever else is in the round. Tighter
+    than hosting slots x seats where candidates are free at scattered times.
+    """
+    ar, cand = scheduler.arrays, scheduler.candidates
+    capped = master_cap.copy()
+    order = np.argsort(cand.master, kind="stable")
+    starts = np.searchsorted(cand.master[order], np.arange(len(master_cap) + 1))
+    for m in range(len(master_cap)):
+        pairs = order[starts[m]:starts[m + 1]]
+        if len(pairs) == 0:
+            capped[m] = 0
+            continue
+        cols = np.flatnonzero(ar.master_virtual[m] | ar.master_in_person[m])
+        virtual = np.zeros(len(cols), dtype=np.int64)
+        in_person = np.zeros(len(cols), dtype=np.int64)
+        for p in pairs.tolist():
+            v, ip = scheduler.pair_slots(p)
+            virtual += v[cols]
+            in_person += ip[cols]
+        per_slot = np.minimum(
+            np.minimum(virtual, int(ar.virtual_capacity[m])) + np.minimum(in_person, int(ar.in_person_capacity[m])),
+            int(ar.max_apprentices[m]),
+        )
+        best = np.sort(per_slot)[::-1][: int(ar.hosting_slots[m])]
+        capped[m] = min(int(capped[m]), int(best.sum()))
+    return capped
+
+
 def upper_bound_slots(arrays: RoundArrays, candidates: Candidates) -> int:
     """The max-flow bound, in slots."""
     if len(candidates.apprentice) == 0:
@@ -133,7 +167,7 @@ def master_capacity(
 
 def refined_upper_bound_slots(
     arrays, candidates, scheduler, delivered: np.ndarray, deadline: float,
-    work_budget: float, cancel=None, work_per_master: float = 0.3,
+    work_budget: float, cancel=None, work_per_master: float = 0.3, master_cap: np.ndarray | None = None,
 ) -> tuple[int, int, np.ndarray]:
     """The flow bound with masters' capacities replaced by their own exact bounds where time allows.
 
@@ -144,7 +178,8 @@ def refined_upper_bound_slots(
     import time
 
     n_m = len(arrays.hosting_slots)
-    pair_cap, apprentice_cap, master_cap = capacities(arrays, candidates)
+    pair_cap, apprentice_cap, flow_master_cap = capacities(arrays, candidates)
+    master_cap = flow_master_cap if master_cap is None else np.minimum(master_cap, flow_master_cap)
     order = np.argsort(candidates.master, kind="stable")
     starts = np.searchsorted(candidates.master[order], np.arange(n_m + 1))
     refined = 0

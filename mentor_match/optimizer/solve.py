@@ -4,7 +4,8 @@ The pipeline: candidate pairs and a max-flow bound; a b-matching and a slot-leve
 for a first schedule; a swap search that gives masters apprentices free at the same
 times; then, side by side on two threads until the time is nearly up, a neighbourhood
 search that re-solves a few masters at a time exactly with CP-SAT, and a tighter bound
-(the pair LP, per-master exact capacities, the pair LP again with them); or, for rounds
+(the pair LP on capacities capped slot by slot, per-master exact capacities, the
+pair LP again with them); or, for rounds
 small enough, the whole round in CP-SAT from that schedule instead. The phases before the
 two threads are bounded by work, and so is the whole-round CP-SAT search, so those give the
 same solution for the same problem and seed; the two threads use the time left (a run
@@ -21,7 +22,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import swaps
-from .bound import pair_capacity, pair_lp_upper_bound_slots, refined_upper_bound_slots, upper_bound_slots
+from .bound import (
+    capacities, pair_capacity, pair_lp_upper_bound_slots, refined_upper_bound_slots, slot_capacity,
+    upper_bound_slots,
+)
 from .exact import count_session_variables, solve_exact
 from .heuristic import Schedule, Scheduler, b_matching, improve
 from .lns import neighbourhood_search
@@ -45,7 +49,9 @@ SWAP_SHARE = 0.7
 FINISH_SHARE = 0.04
 # The bound thread stops refining masters' capacities this many times the first pair LP's
 # time before the finish, so that the LP can be solved again with the refined capacities.
+# (plus a few seconds, as one master's refinement may run past its deadline).
 LP_AGAIN_MARGIN = 2.0
+LP_AGAIN_SECONDS = 2.0
 
 
 class Cancelled(Exception):
@@ -205,7 +211,8 @@ def _tightened_bound(arrays, candidates, scheduler, schedule: Schedule, finish: 
         delivered[candidates.master[pair]] += len(sessions)
     bound = upper_bound_slots(arrays, candidates)
     started = time.monotonic()
-    first = pair_lp_upper_bound_slots(arrays, candidates, time_limit=finish - started)
+    master_cap = slot_capacity(scheduler, capacities(arrays, candidates)[2])
+    first = pair_lp_upper_bound_slots(arrays, candidates, master_cap, time_limit=finish - started)
     lp_seconds = time.monotonic() - started
     solves = int(first is not None)
     if first is not None:
@@ -213,12 +220,13 @@ def _tightened_bound(arrays, candidates, scheduler, schedule: Schedule, finish: 
     if cancel is not None and cancel.is_set():
         return Tightened(bound, 0, solves)
     # Leave room for the second LP (it takes about as long as the first).
-    refine_until = finish - LP_AGAIN_MARGIN * lp_seconds
+    refine_until = finish - LP_AGAIN_MARGIN * lp_seconds - LP_AGAIN_SECONDS
     refined_bound, refined, master_cap = refined_upper_bound_slots(
         arrays, candidates, scheduler, delivered, refine_until, work_budget=float("inf"), cancel=cancel,
+        master_cap=master_cap,
     )
     bound = min(bound, refined_bound)
-    if refined and time.monotonic() < refine_until and not (cancel is not None and cancel.is_set()):
+    if refined and time.monotonic() < finish and not (cancel is not None and cancel.is_set()):
         second = pair_lp_upper_bound_slots(
             arrays, candidates, master_cap, time_limit=finish - time.monotonic()
         )
