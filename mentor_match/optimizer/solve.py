@@ -212,7 +212,7 @@ def _tightened_bound(arrays, candidates, scheduler, schedule: Schedule, finish: 
     bound = upper_bound_slots(arrays, candidates)
     started = time.monotonic()
     master_cap = slot_capacity(scheduler, capacities(arrays, candidates)[2])
-    first = pair_lp_upper_bound_slots(arrays, candidates, master_cap, time_limit=finish - started)
+    first = pair_lp_upper_bound_slots(arrays, candidates, master_cap, time_limit=float("inf"), deadline=finish)
     lp_seconds = time.monotonic() - started
     solves = int(first is not None)
     if first is not None:
@@ -227,9 +227,7 @@ def _tightened_bound(arrays, candidates, scheduler, schedule: Schedule, finish: 
     )
     bound = min(bound, refined_bound)
     if refined and time.monotonic() < finish and not (cancel is not None and cancel.is_set()):
-        second = pair_lp_upper_bound_slots(
-            arrays, candidates, master_cap, time_limit=finish - time.monotonic()
-        )
+        second = pair_lp_upper_bound_slots(arrays, candidates, master_cap, time_limit=float("inf"), deadline=finish)
         if second is not None:
             bound, solves = min(bound, second), solves + 1
     return Tightened(bound, refined, solves)
