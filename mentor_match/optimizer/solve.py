@@ -130,51 +130,67 @@ def solve(
     out_of_time = lambda: time.monotonic() > deadline - 0.1 * time_limit or (cancel is not None and cancel.is_set())
     schedule = improve(scheduler, schedule, scale, favour, rounds=6, out_of_time=out_of_time)
     report("improved", schedule.slots, bound)
-    schedule, plans = swaps.swap_search(
-        scheduler, schedule, deadline - 0.25 * time_limit, int(PLANS_PER_SECOND * SWAP_SHARE * time_limit)
-    )
-    report("swaps", schedule.slots, bound)
-    check_cancel()
-    optimal = bound == schedule.slots
-    method = "flow heuristic + swap search"
-    refined = iterations = neighbourhoods = 0
     exact_size = count_session_variables(scheduler) if len(candidates.apprentice) < 5_000 else None
-    if not optimal and exact_size is not None and exact_size <= EXACT_MODEL_LIMIT:
-        # Small enough to solve whole: CP-SAT's own bound covers the entire round.
-        remaining = deadline - time.monotonic() - 0.05 * time_limit
-        exact = solve_exact(
-            scheduler, schedule, max(0.1, remaining), seed, favour, cancel,
-            on_solution=lambda slots, b: report("exact search", slots, min(b, bound)),
-            work_limit=WORK_SHARE * time_limit,
+    small = exact_size is not None and exact_size <= EXACT_MODEL_LIMIT
+    finish = deadline - FINISH_SHARE * time_limit
+    # On rounds too large to solve whole, the bound is tightened on the other core from now
+    # until the finish (CP-SAT and the LP solvers leave Python's lock while they work), while
+    # this thread improves the schedule: swaps until they settle, then neighbourhoods.
+    stop_bound = threading.Event()
+    pool = tightening = None
+    if not small and bound != schedule.slots:
+        pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="optimizer-bound")
+        tightening = pool.submit(
+            _tightened_bound, arrays, candidates, scheduler, schedule, finish, _either(cancel, stop_bound),
         )
+    try:
+        if small:
+            schedule, plans = swaps.swap_search(
+                scheduler, schedule, deadline - 0.25 * time_limit, int(PLANS_PER_SECOND * SWAP_SHARE * time_limit)
+            )
+        else:  # the only phase still gaining when it stops on large rounds: give it the time
+            schedule, plans = swaps.swap_search(scheduler, schedule, finish, 10**12, sweeps=1_000)
+        report("swaps", schedule.slots, bound)
         check_cancel()
-        if exact.bound_slots is not None and exact.bound_slots >= schedule.slots:
-            bound = min(bound, exact.bound_slots)
-        if exact.schedule is not None and (
-            exact.schedule.slots, exact.schedule.apprentices_paired(candidates)
-        ) >= (schedule.slots, schedule.apprentices_paired(candidates)):
-            schedule = exact.schedule
-            method = "CP-SAT (whole round)"
-        optimal = exact.optimal or bound == schedule.slots
-    elif not optimal:
-        # Two things at once, one per core (CP-SAT and the LP solver leave Python's lock while
-        # they work): this thread improves the schedule a few masters at a time, the other
-        # tightens the bound. Both run until `finish`, so the run uses its time.
-        finish = deadline - FINISH_SHARE * time_limit
-        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="optimizer-bound") as pool:
-            tightening = pool.submit(_tightened_bound, arrays, candidates, scheduler, schedule, finish, cancel)
+        optimal = bound == schedule.slots
+        method = "flow heuristic + swap search"
+        refined = iterations = neighbourhoods = 0
+        if not optimal and small:
+            # Small enough to solve whole: CP-SAT's own bound covers the entire round.
+            remaining = deadline - time.monotonic() - 0.05 * time_limit
+            exact = solve_exact(
+                scheduler, schedule, max(0.1, remaining), seed, favour, cancel,
+                on_solution=lambda slots, b: report("exact search", slots, min(b, bound)),
+                work_limit=WORK_SHARE * time_limit,
+            )
+            check_cancel()
+            if exact.bound_slots is not None and exact.bound_slots >= schedule.slots:
+                bound = min(bound, exact.bound_slots)
+            if exact.schedule is not None and (
+                exact.schedule.slots, exact.schedule.apprentices_paired(candidates)
+            ) >= (schedule.slots, schedule.apprentices_paired(candidates)):
+                schedule = exact.schedule
+                method = "CP-SAT (whole round)"
+            optimal = exact.optimal or bound == schedule.slots
+        elif not optimal:
             schedule, neighbourhoods = neighbourhood_search(
                 scheduler, schedule, favour, float("inf"), finish, seed, cancel,
                 on_improvement=lambda slots: report("neighbourhood search", slots, bound),
             )
             tightened = tightening.result()
-        if neighbourhoods:
-            method += " + neighbourhood search"
-        check_cancel()
-        refined, iterations = tightened.refined, tightened.lp_solves
-        bound = min(bound, max(tightened.bound, schedule.slots))
-        optimal = bound == schedule.slots
-        report("bound refined", schedule.slots, bound)
+            if neighbourhoods:
+                method += " + neighbourhood search"
+            check_cancel()
+            refined, iterations = tightened.refined, tightened.lp_solves
+            bound = min(bound, max(tightened.bound, schedule.slots))
+            optimal = bound == schedule.slots
+            report("bound refined", schedule.slots, bound)
+    finally:
+        # Proven optimal by the flow bound (or cancelled): the bound thread stops at its next
+        # check; an LP solve under way finishes on its own.
+        stop_bound.set()
+        if pool is not None:
+            pool.shutdown(wait=False)
     bound = max(bound, schedule.slots)
     report("done", schedule.slots, bound)
     stats = {
@@ -192,6 +208,16 @@ def solve(
     return solution_document(
         arrays, candidates, schedule, bound, unmatched_reasons(arrays, candidates, schedule), stats
     )
+
+
+class _either:
+    """Set when either of two events is (the bound thread's stop signal)."""
+
+    def __init__(self, first: threading.Event | None, second: threading.Event):
+        self.first, self.second = first, second
+
+    def is_set(self) -> bool:
+        return self.second.is_set() or (self.first is not None and self.first.is_set())
 
 
 @dataclass(frozen=True)
