@@ -224,12 +224,16 @@ def swap_search(
                 options += [[x for x in current if x != p] + [q] for q in free]
             best_total, best_plan = base_total, own
             plans += len(options)
+            busy: dict[int, np.ndarray] = {}  # per person; the state is fixed while options are tried
             for pairs in options:
                 budget, blocked = {}, {}
                 for p in pairs:
                     a = int(cand.apprentice[p])
                     budget[a] = int(ar.observing_slots[a] - state.used[a])
-                    blocked[a] = state.busy_mask(int(ar.apprentice_person[a]))
+                    person = int(ar.apprentice_person[a])
+                    if person not in busy:
+                        busy[person] = state.busy_mask(person)
+                    blocked[a] = busy[person]
                 plan = planner.plan(m, pairs, budget, blocked, host_blocked)
                 total = sum(len(s) for s in plan.values())
                 if total > best_total:
