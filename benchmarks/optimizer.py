@@ -1,7 +1,8 @@
 """Benchmark the optimizer against a greedy matcher and one direct CP-SAT model.
 
     .venv/bin/python -m benchmarks.optimizer [--sizes small,medium,large] [--seed N]
-        [--time-limit SECONDS | --time-limit small=5,large=120] [--out DIR]
+        [--time-limit SECONDS | --time-limit small=5,large=120] [--slot-minutes 60|30|15]
+        [--out DIR]
 
 For each size a round is generated (generator.generate_round, fixed seed), then each
 method runs in a fresh Python process of its own, with the same time limit and its address
@@ -51,6 +52,13 @@ METHODS = {
     "cp-sat": "direct CP-SAT, whole round, 2 workers",
 }
 GIB = 1024**3
+SLOT_CHOICES = (60, 30, 15)
+
+
+def generate_problem(n_apprentices: int, n_masters: int, *, seed: int, slot_minutes: int) -> dict:
+    """The generator's realistic round with its time cut into `slot_minutes` slots: the
+    generator adds people in zones that need the finer grid and draws windows on it."""
+    return generate_round(n_apprentices, n_masters, seed=seed, slot_minutes=slot_minutes)
 
 
 # --- One run, in its own process ------------------------------------------------------------
@@ -313,14 +321,17 @@ def _number(value, fmt: str = "{:,.0f}") -> str:
     return "-" if value is None else fmt.format(value)
 
 
-def table(size: str, shape: tuple[int, int], time_limit: float, runs: list[Run]) -> str:
+def table(
+    size: str, shape: tuple[int, int], time_limit: float, runs: list[Run], slot_minutes: int = 60
+) -> str:
     """The side-by-side table for one size, with the ratios of ours to the others."""
     header = (
         f"{'method':<8} {'hours':>8} {'bound':>8} {'gap':>7} {'paired':>13} {'pairings':>8} "
         f"{'wall s':>7} {'solve s':>7} {'peak MiB':>8}  valid"
     )
     lines = [
-        f"== {size}: {shape[0]} apprentices x {shape[1]} masters, time limit {time_limit:g} s ==",
+        f"== {size}: {shape[0]} apprentices x {shape[1]} masters, {slot_minutes}-minute slots, "
+        f"time limit {time_limit:g} s ==",
         header,
         "-" * len(header),
     ]
@@ -401,6 +412,13 @@ def main(argv: list[str] | None = None) -> int:
         "--time-limit", help="seconds for every size, or per size: small=5,large=120"
     )
     parser.add_argument(
+        "--slot-minutes",
+        type=int,
+        choices=SLOT_CHOICES,
+        default=60,
+        help="slot size of the generated rounds, in minutes (default 60)",
+    )
+    parser.add_argument(
         "--out",
         type=Path,
         help="directory for problems, solutions and logs (default: a new temporary one)",
@@ -449,6 +467,7 @@ def main(argv: list[str] | None = None) -> int:
     out.mkdir(parents=True, exist_ok=True)
     print(
         f"benchmark: sizes {', '.join(sizes)}; methods {', '.join(methods)}; seed {args.seed}; "
+        f"{args.slot_minutes}-minute slots; "
         f"{os.cpu_count()} cores; files in {out}",
         flush=True,
     )
@@ -461,7 +480,11 @@ def main(argv: list[str] | None = None) -> int:
         work.mkdir(exist_ok=True)
         problem_path = work / "problem.json"
         problem_path.write_text(
-            json.dumps(generate_round(n_apprentices, n_masters, seed=args.seed))
+            json.dumps(
+                generate_problem(
+                    n_apprentices, n_masters, seed=args.seed, slot_minutes=args.slot_minutes
+                )
+            )
         )
         runs = []
         for method in methods:
@@ -480,7 +503,7 @@ def main(argv: list[str] | None = None) -> int:
                 flush=True,
             )
             runs.append(run)
-        text = table(size, (n_apprentices, n_masters), limit, runs)
+        text = table(size, (n_apprentices, n_masters), limit, runs, args.slot_minutes)
         print("\n" + text + "\n", flush=True)
         tables.append(text)
         summary.append(
@@ -490,6 +513,7 @@ def main(argv: list[str] | None = None) -> int:
                 "masters": n_masters,
                 "time_limit": limit,
                 "seed": args.seed,
+                "slot_minutes": args.slot_minutes,
                 "runs": [
                     {**run.__dict__, "gap": run.gap, "errors": run.errors[:20]} for run in runs
                 ],

@@ -22,6 +22,15 @@ from ortools.graph.python import max_flow
 
 from .model import Candidates, RoundArrays
 
+# The pair LP's solvers. Glop (OR-Tools' simplex) up to SIMPLEX_MAX_PAIRS candidate pairs:
+# 0.1 s at 1,000 x 200 (7k pairs). Beyond, PDLP (first-order): at 10,000 x 2,000 (690k pairs)
+# Glop stopped after 40 s gave nothing better than the flow, PDLP gave 55,213 h against the
+# flow's 55,947 (the LP optimum is about 55,206). The bound is rebuilt from the duals either
+# way, so an approximate or stopped solve still gives a valid bound. HiGHS through
+# model_builder (OR-Tools 9.15) returns row activities where the duals should be (checked on
+# a two-row LP), so it cannot be used here.
+SIMPLEX_MAX_PAIRS = 100_000
+
 
 def top_k_sums(groups: np.ndarray, values: np.ndarray, limits: np.ndarray, n_groups: int) -> np.ndarray:
     """For each group, the sum of its `limits[group]` largest values."""
@@ -58,6 +67,43 @@ def capacities(arrays: RoundArrays, candidates: Candidates) -> tuple[np.ndarray,
         top_k_sums(candidates.master, pair_cap, arrays.max_apprentices, n_m),
     )
     return pair_cap, apprentice_cap, master_cap
+
+
+def slot_capacity(scheduler, master_cap: np.ndarray) -> np.ndarray:
+    """Each master's capacity, capped by who could watch when (a valid bound per master).
+
+    A master hosts in at most `hosting_slots` slots; in a slot at most min(video seats,
+    candidates free for video then) + min(room seats, candidates free in person then)
+    watch, and never more than `max_apprentices`. So the sum of the master's best
+    `hosting_slots` such slots bounds what they host, whoever else is in the round. Tighter
+    than hosting slots x seats where candidates are free at scattered times.
+    """
+    ar, cand = scheduler.arrays, scheduler.candidates
+    capped = master_cap.copy()
+    order = np.argsort(cand.master, kind="stable")
+    starts = np.searchsorted(cand.master[order], np.arange(len(master_cap) + 1))
+    for m in range(len(master_cap)):
+        pairs = order[starts[m]:starts[m + 1]]
+        if len(pairs) == 0:
+            capped[m] = 0
+            continue
+        cols = np.flatnonzero(ar.master_virtual[m] | ar.master_in_person[m])
+        # As scheduler.pair_slots, for all of the master's pairs at once on their columns.
+        apprentices = cand.apprentice[pairs]
+        virtual = (ar.apprentice_virtual[apprentices][:, cols] & ar.master_virtual[m, cols]).sum(axis=0)
+        in_person = (
+            ar.apprentice_in_person[apprentices][:, cols] & ar.master_in_person[m, cols]
+            & cand.same_site[pairs][:, None]
+        ).sum(axis=0)
+        if ar.virtual_capacity[m] <= 0:
+            virtual[:] = 0
+        per_slot = np.minimum(
+            np.minimum(virtual, int(ar.virtual_capacity[m])) + np.minimum(in_person, int(ar.in_person_capacity[m])),
+            int(ar.max_apprentices[m]),
+        )
+        best = np.sort(per_slot)[::-1][: int(ar.hosting_slots[m])]
+        capped[m] = min(int(capped[m]), int(best.sum()))
+    return capped
 
 
 def upper_bound_slots(arrays: RoundArrays, candidates: Candidates) -> int:
@@ -128,7 +174,7 @@ def master_capacity(
 
 def refined_upper_bound_slots(
     arrays, candidates, scheduler, delivered: np.ndarray, deadline: float,
-    work_budget: float, cancel=None, work_per_master: float = 0.3,
+    work_budget: float, cancel=None, work_per_master: float = 0.3, master_cap: np.ndarray | None = None,
 ) -> tuple[int, int, np.ndarray]:
     """The flow bound with masters' capacities replaced by their own exact bounds where time allows.
 
@@ -139,7 +185,8 @@ def refined_upper_bound_slots(
     import time
 
     n_m = len(arrays.hosting_slots)
-    pair_cap, apprentice_cap, master_cap = capacities(arrays, candidates)
+    pair_cap, apprentice_cap, flow_master_cap = capacities(arrays, candidates)
+    master_cap = flow_master_cap if master_cap is None else np.minimum(master_cap, flow_master_cap)
     order = np.argsort(candidates.master, kind="stable")
     starts = np.searchsorted(candidates.master[order], np.arange(n_m + 1))
     refined = 0
@@ -245,3 +292,99 @@ def _flow(arrays, candidates, apprentice_cap, pair_cap, master_cap) -> int:
     if status != flow.OPTIMAL:
         raise RuntimeError(f"max-flow bound failed with status {status}")
     return int(flow.optimal_flow())
+
+
+def pair_lp_upper_bound_slots(
+    arrays: RoundArrays, candidates: Candidates, master_cap: np.ndarray | None = None,
+    time_limit: float = 30.0, deadline: float | None = None, parameters: str = "",
+) -> int | None:
+    """A bound from the pair-level LP; None if the LP solver gave no duals or no time.
+
+    The solver stops `time_limit` seconds after the model is built, or at `deadline` (a
+    time.monotonic() instant; building the model of a large round takes seconds too).
+
+    For each candidate pair, x[p] in [0, pair_cap[p]] slots and a pairing indicator z[p] in
+    [0, 1] with min_pairing_slots * z[p] <= x[p] <= pair_cap[p] * z[p]. Each apprentice
+    takes at most `max_masters` pairings (sum z) and their capacity in slots; each master at
+    most `max_apprentices` pairings and `master_cap` slots (default: the flow's capacities;
+    pass the refined ones where known). At an optimum z[p] = x[p] / pair_cap[p], so the LP
+    is solved in y[p] = z[p] alone: x = pair_cap * y, 4 rows per pair, 2 per person. It is
+    tighter than the flow (pairings are counted) and than the Lagrangian bound with the same
+    capacities (whose master step takes the lesser of two separately priced limits).
+
+    The value never rests on the solver's accuracy: its duals w (clipped to >= 0) give the
+    weak-duality bound  w . rhs + sum_p max(0, pair_cap[p] - (A'w)[p]),  valid for any
+    w >= 0 and computed here in numpy, so a solver stopped by its time limit still gives
+    a valid (if looser) bound.
+    """
+    from ortools.linear_solver.python import model_builder_helper as mbh
+
+    n_a, n_m = len(arrays.observing_slots), len(arrays.hosting_slots)
+    n_p = len(candidates.apprentice)
+    if n_p == 0:
+        return 0
+    pair_cap, apprentice_cap, flow_master_cap = capacities(arrays, candidates)
+    if master_cap is None:
+        master_cap = flow_master_cap
+    flow = _flow(arrays, candidates, apprentice_cap, pair_cap, master_cap)
+    a, m = candidates.apprentice, candidates.master
+    # Rows: apprentice slots (a), apprentice pairings (k), master slots (m), master pairings (q).
+    model = mbh.ModelBuilderHelper()
+    if not model.import_from_mps_string(_lp_mps(a, m, pair_cap, apprentice_cap, arrays.max_masters,
+                                                master_cap, arrays.max_apprentices)):
+        return None
+    import time
+
+    if deadline is not None:
+        time_limit = min(time_limit, deadline - time.monotonic())
+    if time_limit <= 0:
+        return None
+    solver = mbh.ModelSolverHelper("glop" if n_p <= SIMPLEX_MAX_PAIRS else "pdlp")
+    solver.set_time_limit_in_seconds(time_limit)
+    if parameters:
+        solver.set_solver_specific_parameters(parameters)
+    solver.solve(model)
+    try:
+        duals = np.asarray(solver.dual_values(), dtype=float)
+    except Exception:  # no solution to read duals from
+        return None
+    if len(duals) != 2 * (n_a + n_m) or not np.all(np.isfinite(duals)):
+        return None
+    w = np.abs(duals)  # rows are "<=" in a minimisation: their duals are <= 0
+    w_slots_a, w_pairs_a = w[0:2 * n_a:2], w[1:2 * n_a:2]
+    w_slots_m, w_pairs_m = w[2 * n_a::2], w[2 * n_a + 1::2]
+    cap = pair_cap.astype(float)
+    price = cap * (w_slots_a[a] + w_slots_m[m]) + w_pairs_a[a] + w_pairs_m[m]
+    value = (
+        w_slots_a @ apprentice_cap + w_pairs_a @ arrays.max_masters
+        + w_slots_m @ master_cap + w_pairs_m @ arrays.max_apprentices
+        + np.maximum(cap - price, 0.0).sum()
+    )
+    # Float sums: a hair's margin so rounding never cuts below a valid bound.
+    return min(flow, int(np.floor(float(value) + 1e-6)))
+
+
+def _lp_mps(a, m, pair_cap, apprentice_cap, max_masters, master_cap, max_apprentices) -> str:
+    """Free-format MPS of the pair LP in y (minimise -sum cap * y), built from arrays.
+
+    Rows are numbered a-slots, a-pairings per apprentice, then m-slots, m-pairings per
+    master, in that interleaved order, so the duals come back in the same order.
+    """
+    n_a, n_m = len(apprentice_cap), len(master_cap)
+    rows = [" N obj"]
+    rows += [f" L a{i}\n L k{i}" for i in range(n_a)]
+    rows += [f" L m{i}\n L q{i}" for i in range(n_m)]
+    template = " y%d obj %d a%d %d\n y%d k%d 1 m%d %d\n y%d q%d 1\n"
+    p = np.arange(len(a))
+    columns = np.stack([p, -pair_cap, a, pair_cap, p, a, m, pair_cap, p, m], axis=1).tolist()
+    rhs = [f" rhs a{i} {int(c)}\n rhs k{i} {int(k)}" for i, (c, k) in
+           enumerate(zip(apprentice_cap.tolist(), max_masters.tolist()))]
+    rhs += [f" rhs m{i} {int(c)}\n rhs q{i} {int(k)}" for i, (c, k) in
+            enumerate(zip(master_cap.tolist(), max_apprentices.tolist()))]
+    return "".join([
+        "NAME pairlp\nROWS\n", "\n".join(rows), "\nCOLUMNS\n",
+        "".join([template % tuple(column) for column in columns]),
+        "RHS\n", "\n".join(rhs), "\nBOUNDS\n",
+        "".join([f" UP bnd y{i} 1\n" for i in range(len(a))]),
+        "ENDATA\n",
+    ])

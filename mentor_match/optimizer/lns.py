@@ -15,6 +15,7 @@ import time
 import numpy as np
 from ortools.sat.python import cp_model
 
+from .bound import capacities
 from .exact import build_model, configured_solver, stop_when_set
 from .heuristic import Schedule, Scheduler
 from .swaps import RoundState, candidates_by_master
@@ -60,6 +61,15 @@ class NeighbourhoodSearch:
         noise = self.rng.random(len(masters))
         chosen = masters[np.lexsort((noise, -counts))][: size - 1]
         return [seed_master, *chosen.tolist()]
+
+    def by_slack(self, state: RoundState, capacity: np.ndarray) -> np.ndarray:
+        """Masters to seed neighbourhoods from, most room to grow first (capacity less what
+        they host now); ties at random, so repeated sweeps try new company."""
+        cand = self.scheduler.candidates
+        hosted = np.zeros(len(capacity), dtype=np.int64)
+        for p, slots in state.sessions.items():
+            hosted[cand.master[p]] += len(slots)
+        return np.lexsort((self.rng.random(len(capacity)), -(capacity - hosted)))
 
     def resolve(self, state: RoundState, masters: list[int], work_limit: float, deadline: float,
                 cancel: threading.Event | None) -> tuple[bool, bool, float]:
@@ -125,13 +135,14 @@ def neighbourhood_search(
     search = NeighbourhoodSearch(scheduler, favour, seed)
     state = RoundState(scheduler, schedule.sessions)
     size, spent, solved = FIRST_SIZE, 0.0, 0
-    order = search.rng.permutation(n_m)
+    capacity = capacities(scheduler.arrays, scheduler.candidates)[2]
+    order = search.by_slack(state, capacity)
     while spent < work_budget and time.monotonic() < deadline:
         if cancel is not None and cancel.is_set():
             break
         seed_master = int(order[solved % n_m])
         if solved % n_m == n_m - 1:
-            order = search.rng.permutation(n_m)
+            order = search.by_slack(state, capacity)
         limit = min(WORK_PER_NEIGHBOURHOOD, work_budget - spent)
         improved, optimal, work = search.resolve(
             state, search.neighbours(seed_master, size), limit, deadline, cancel

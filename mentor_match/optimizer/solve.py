@@ -2,11 +2,14 @@
 
 The pipeline: candidate pairs and a max-flow bound; a b-matching and a slot-level flow
 for a first schedule; a swap search that gives masters apprentices free at the same
-times; then, side by side on two threads, a neighbourhood search that re-solves a few
-masters at a time exactly with CP-SAT, and a tighter bound (per-master exact capacities,
-then prices on apprentices' hours that make each master take whole apprentices); or, for
-rounds small enough, the whole round in CP-SAT from that schedule instead. Every phase is
-bounded by work, not the clock, so the same problem and seed give the same solution.
+times; then, side by side on two threads until the time is nearly up, a neighbourhood
+search that re-solves a few masters at a time exactly with CP-SAT, and a tighter bound
+(the pair LP on capacities capped slot by slot, per-master exact capacities, the
+pair LP again with them); or, for rounds
+small enough, the whole round in CP-SAT from that schedule instead. The phases before the
+two threads are bounded by work, and so is the whole-round CP-SAT search, so those give the
+same solution for the same problem and seed; the two threads use the time left (a run
+stops early only when proven optimal), so on large rounds the answer depends on the pace.
 """
 from __future__ import annotations
 
@@ -21,7 +24,8 @@ import numpy as np
 
 from . import swaps
 from .bound import (
-    lagrangian_upper_bound_slots, pair_capacity, refined_upper_bound_slots, upper_bound_slots,
+    capacities, pair_capacity, pair_lp_upper_bound_slots, refined_upper_bound_slots, slot_capacity,
+    upper_bound_slots,
 )
 from .exact import count_session_variables, solve_exact
 from .heuristic import Schedule, Scheduler, b_matching, improve
@@ -43,24 +47,14 @@ WORK_SHARE = 0.6
 # 2-core machine: about 5,500 a second on rounds of 1,000 x 200 and 10,000 x 2,000).
 PLANS_PER_SECOND = 4_000
 SWAP_SHARE = 0.7
-# The bound is tightened with the work left over. Estimated from counts, never from the
-# clock, so it is the same on every run: building the first schedule costs about
-# SETUP_SECONDS_PER_PAIR per candidate pair, and swaps run at about SWAP_PLANS_PER_SECOND.
-SETUP_SECONDS_PER_PAIR = 2.5e-5
-SWAP_PLANS_PER_SECOND = 5_500
-USABLE_SHARE = 0.8
-# The Lagrangian bound's subgradient steps: enough to settle on rounds of 1,000 x 200, fewer
-# when a round is so large that they would not fit in LAGRANGE_SHARE of the time limit at
-# about LAGRANGE_SECONDS_PER_PAIR per candidate pair and step, and none when too few to
-# help would fit (rounds of 10,000 x 2,000 in 90 s).
-LAGRANGE_ITERATIONS = 1_500
-LAGRANGE_SHARE = 0.05
-LAGRANGE_SECONDS_PER_PAIR = 4e-7
-LAGRANGE_MIN_ITERATIONS = 200
-# The neighbourhood search gets the same usable time as the bound, on the other core; one
-# unit of its work (CP-SAT deterministic time plus model building) takes about this many
-# seconds here.
-LNS_SECONDS_PER_WORK = 2.0
+# The neighbourhood search and the bound run until this share of the time limit is left:
+# room to collect both threads and write the solution.
+FINISH_SHARE = 0.04
+# The bound thread stops refining masters' capacities this many times the first pair LP's
+# time before the finish, so that the LP can be solved again with the refined capacities.
+# (plus a few seconds, as one master's refinement may run past its deadline).
+LP_AGAIN_MARGIN = 2.0
+LP_AGAIN_SECONDS = 2.0
 
 
 class Cancelled(Exception):
@@ -139,58 +133,71 @@ def solve(
     out_of_time = lambda: time.monotonic() > deadline - 0.1 * time_limit or (cancel is not None and cancel.is_set())
     schedule = improve(scheduler, schedule, scale, favour, rounds=6, out_of_time=out_of_time)
     report("improved", schedule.slots, bound)
-    schedule, plans = swaps.swap_search(
-        scheduler, schedule, deadline - 0.25 * time_limit, int(PLANS_PER_SECOND * SWAP_SHARE * time_limit)
-    )
-    report("swaps", schedule.slots, bound)
-    check_cancel()
-    optimal = bound == schedule.slots
-    method = "flow heuristic + swap search"
-    refined = iterations = neighbourhoods = 0
     exact_size = count_session_variables(scheduler) if len(candidates.apprentice) < 5_000 else None
-    if not optimal and exact_size is not None and exact_size <= EXACT_MODEL_LIMIT:
-        # Small enough to solve whole: CP-SAT's own bound covers the entire round.
-        remaining = deadline - time.monotonic() - 0.05 * time_limit
-        exact = solve_exact(
-            scheduler, schedule, max(0.1, remaining), seed, favour, cancel,
-            on_solution=lambda slots, b: report("exact search", slots, min(b, bound)),
-            work_limit=WORK_SHARE * time_limit,
+    small = exact_size is not None and exact_size <= EXACT_MODEL_LIMIT
+    finish = deadline - FINISH_SHARE * time_limit
+    # On rounds too large to solve whole, the bound is tightened on the other core from now
+    # until the finish (CP-SAT and the LP solvers leave Python's lock while they work), while
+    # this thread improves the schedule: swaps until they settle, then neighbourhoods.
+    stop_bound = threading.Event()
+    pool = tightening = None
+    if not small and bound != schedule.slots:
+        pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="optimizer-bound")
+        tightening = pool.submit(
+            _tightened_bound, arrays, candidates, scheduler, schedule, finish, _either(cancel, stop_bound),
         )
-        check_cancel()
-        if exact.bound_slots is not None and exact.bound_slots >= schedule.slots:
-            bound = min(bound, exact.bound_slots)
-        elif exact.bound_slots is not None:
-            _low_bound("whole-round CP-SAT", exact.bound_slots, schedule.slots)
-        if exact.schedule is not None and (
-            exact.schedule.slots, exact.schedule.apprentices_paired(candidates)
-        ) >= (schedule.slots, schedule.apprentices_paired(candidates)):
-            schedule = exact.schedule
-            method = "CP-SAT (whole round)"
-        optimal = exact.optimal or bound == schedule.slots
-    elif not optimal:
-        # Two things at once, one per core (CP-SAT leaves Python's lock while it searches):
-        # this thread improves the schedule a few masters at a time, the other tightens the
-        # bound. Each is bounded by its own work budget, so neither depends on the other's pace.
-        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="optimizer-bound") as pool:
-            tightening = pool.submit(
-                _tightened_bound, arrays, candidates, scheduler, schedule, plans, time_limit, deadline, cancel,
+    try:
+        if small:
+            schedule, plans = swaps.swap_search(
+                scheduler, schedule, deadline - 0.25 * time_limit, int(PLANS_PER_SECOND * SWAP_SHARE * time_limit)
             )
-            usable = _seconds_left(USABLE_SHARE, time_limit, len(candidates.apprentice), plans)
+        else:  # the only phase still gaining when it stops on large rounds: give it the time
+            schedule, plans = swaps.swap_search(scheduler, schedule, finish, 10**12, sweeps=1_000)
+        report("swaps", schedule.slots, bound)
+        check_cancel()
+        optimal = bound == schedule.slots
+        method = "flow heuristic + swap search"
+        refined = iterations = neighbourhoods = 0
+        if not optimal and small:
+            # Small enough to solve whole: CP-SAT's own bound covers the entire round.
+            remaining = deadline - time.monotonic() - 0.05 * time_limit
+            exact = solve_exact(
+                scheduler, schedule, max(0.1, remaining), seed, favour, cancel,
+                on_solution=lambda slots, b: report("exact search", slots, min(b, bound)),
+                work_limit=WORK_SHARE * time_limit,
+            )
+            check_cancel()
+            if exact.bound_slots is not None and exact.bound_slots >= schedule.slots:
+                bound = min(bound, exact.bound_slots)
+            elif exact.bound_slots is not None:
+                _low_bound("whole-round CP-SAT", exact.bound_slots, schedule.slots)
+            if exact.schedule is not None and (
+                exact.schedule.slots, exact.schedule.apprentices_paired(candidates)
+            ) >= (schedule.slots, schedule.apprentices_paired(candidates)):
+                schedule = exact.schedule
+                method = "CP-SAT (whole round)"
+            optimal = exact.optimal or bound == schedule.slots
+        elif not optimal:
             schedule, neighbourhoods = neighbourhood_search(
-                scheduler, schedule, favour, max(0.0, usable / LNS_SECONDS_PER_WORK),
-                deadline - 0.1 * time_limit, seed, cancel,
+                scheduler, schedule, favour, float("inf"), finish, seed, cancel,
                 on_improvement=lambda slots: report("neighbourhood search", slots, bound),
             )
             tightened = tightening.result()
-        if neighbourhoods:
-            method += " + neighbourhood search"
-        check_cancel()
-        refined, iterations = tightened["refined"], tightened["iterations"]
-        if tightened["bound"] < schedule.slots:
-            _low_bound("refined and priced", tightened["bound"], schedule.slots)
-        bound = min(bound, max(tightened["bound"], schedule.slots))
-        optimal = bound == schedule.slots
-        report("bound refined", schedule.slots, bound)
+            if neighbourhoods:
+                method += " + neighbourhood search"
+            check_cancel()
+            refined, iterations = tightened.refined, tightened.lp_solves
+            if tightened.bound < schedule.slots:
+                _low_bound("refined and priced", tightened.bound, schedule.slots)
+            bound = min(bound, max(tightened.bound, schedule.slots))
+            optimal = bound == schedule.slots
+            report("bound refined", schedule.slots, bound)
+    finally:
+        # Proven optimal by the flow bound (or cancelled): the bound thread stops at its next
+        # check; an LP solve under way finishes on its own.
+        stop_bound.set()
+        if pool is not None:
+            pool.shutdown(wait=False)
     if bound < schedule.slots:
         _low_bound("flow", bound, schedule.slots)
     bound = max(bound, schedule.slots)
@@ -204,7 +211,7 @@ def solve(
         "seed": seed,
         "swap_plans": plans,
         "masters_bounded": refined,
-        "bound_iterations": iterations,
+        "bound_lp_solves": iterations,
         "neighbourhoods": neighbourhoods,
     }
     return solution_document(
@@ -218,40 +225,53 @@ def _low_bound(which: str, bound: int, found: int) -> None:
                 "the solution's count stands as the bound", which, bound, found)
 
 
-def _seconds_left(share: float, time_limit: float, n_pairs: int, plans: int) -> float:
-    """`share` of the time limit less what the first schedule and the swaps are estimated to
-    have taken (from counts, not the clock, so every run gets the same)."""
-    return share * time_limit - SETUP_SECONDS_PER_PAIR * n_pairs - plans / SWAP_PLANS_PER_SECOND
+class _either:
+    """Set when either of two events is (the bound thread's stop signal)."""
+
+    def __init__(self, first: threading.Event | None, second: threading.Event):
+        self.first, self.second = first, second
+
+    def is_set(self) -> bool:
+        return self.second.is_set() or (self.first is not None and self.first.is_set())
 
 
-def _tightened_bound(arrays, candidates, scheduler, schedule: Schedule, plans: int, time_limit: float,
-                     deadline: float, cancel: threading.Event | None) -> dict[str, int]:
-    """A tighter bound: each master's own exact capacity where the flow is loosest, then prices
-    on apprentices' hours that make each master take whole apprentices."""
+@dataclass(frozen=True)
+class Tightened:
+    bound: int  # slots
+    refined: int  # masters whose own exact capacity replaced the flow's
+    lp_solves: int  # pair LPs solved
+
+
+def _tightened_bound(arrays, candidates, scheduler, schedule: Schedule, finish: float,
+                     cancel: threading.Event | None) -> Tightened:
+    """A tighter bound by `finish`: the pair LP; then each master's own exact capacity where
+    the bound is loosest; then the pair LP again with those capacities, if it fits in time."""
     n_m = len(arrays.hosting_slots)
     delivered = np.zeros(n_m, dtype=np.int64)
     for pair, sessions in schedule.sessions.items():
         delivered[candidates.master[pair]] += len(sessions)
-    n_pairs = len(candidates.apprentice)
-    # On rounds too large for enough subgradient steps, the refinement gets that time instead.
-    iterations = min(
-        LAGRANGE_ITERATIONS,
-        int(LAGRANGE_SHARE * time_limit / (LAGRANGE_SECONDS_PER_PAIR * max(n_pairs, 1))),
-    )
-    if iterations < LAGRANGE_MIN_ITERATIONS:
-        iterations = 0
-    priced_share = LAGRANGE_SHARE if iterations else 0.0
+    bound = upper_bound_slots(arrays, candidates)
+    started = time.monotonic()
+    master_cap = slot_capacity(scheduler, capacities(arrays, candidates)[2])
+    first = pair_lp_upper_bound_slots(arrays, candidates, master_cap, time_limit=float("inf"), deadline=finish)
+    lp_seconds = time.monotonic() - started
+    solves = int(first is not None)
+    if first is not None:
+        bound = min(bound, first)
+    if cancel is not None and cancel.is_set():
+        return Tightened(bound, 0, solves)
+    # Leave room for the second LP (it takes about as long as the first).
+    refine_until = finish - LP_AGAIN_MARGIN * lp_seconds - LP_AGAIN_SECONDS
     refined_bound, refined, master_cap = refined_upper_bound_slots(
-        arrays, candidates, scheduler, delivered, deadline - (0.1 + priced_share) * time_limit,
-        work_budget=max(0.0, _seconds_left(USABLE_SHARE - priced_share, time_limit, n_pairs, plans)),
-        cancel=cancel,
+        arrays, candidates, scheduler, delivered, refine_until, work_budget=float("inf"), cancel=cancel,
+        master_cap=master_cap,
     )
-    priced_bound = refined_bound
-    if iterations and not (cancel is not None and cancel.is_set()):
-        priced_bound = lagrangian_upper_bound_slots(
-            arrays, candidates, master_cap, schedule.slots, iterations, deadline - 0.1 * time_limit
-        )
-    return {"bound": min(refined_bound, priced_bound), "refined": refined, "iterations": iterations}
+    bound = min(bound, refined_bound)
+    if refined and time.monotonic() < finish and not (cancel is not None and cancel.is_set()):
+        second = pair_lp_upper_bound_slots(arrays, candidates, master_cap, time_limit=float("inf"), deadline=finish)
+        if second is not None:
+            bound, solves = min(bound, second), solves + 1
+    return Tightened(bound, refined, solves)
 
 
 __all__ = ["Cancelled", "Progress", "Schedule", "solve"]

@@ -24,6 +24,28 @@ class MasterPlanner:
         self.scheduler = scheduler
         self.arrays = scheduler.arrays
         self.candidates = scheduler.candidates
+        # Each master's own slots, and each pair's (virtual, in-person) masks on them, computed
+        # once: a pair can only meet where its master is free, so plans work on those few
+        # columns instead of the round's (about 70 of 1,100 at 30-minute slots), and a sweep
+        # asks for the same pairs again and again.
+        self._columns: dict[int, np.ndarray] = {}
+        self._slots: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+
+    def columns(self, m: int) -> np.ndarray:
+        cols = self._columns.get(m)
+        if cols is None:
+            ar = self.arrays
+            cols = self._columns[m] = np.flatnonzero(ar.master_virtual[m] | ar.master_in_person[m])
+        return cols
+
+    def pair_slots(self, pair: int) -> tuple[np.ndarray, np.ndarray]:
+        """The pair's masks on its master's columns."""
+        slots = self._slots.get(pair)
+        if slots is None:
+            cols = self.columns(int(self.candidates.master[pair]))
+            virtual, in_person = self.scheduler.pair_slots(pair)
+            slots = self._slots[pair] = (virtual[cols], in_person[cols])
+        return slots
 
     def plan(self, m: int, pairs: list[int], budget: dict[int, int], blocked: dict[int, np.ndarray],
              host_blocked: np.ndarray) -> dict[int, list[tuple[int, int]]]:
@@ -42,37 +64,43 @@ class MasterPlanner:
         ar, cand = self.arrays, self.candidates
         if not pairs:
             return {}
-        virtual = np.array([self.scheduler.pair_slots(p)[0] for p in pairs])
-        in_person = np.array([self.scheduler.pair_slots(p)[1] for p in pairs])
+        cols = self.columns(m)
+        masks = [self.pair_slots(p) for p in pairs]
+        virtual = np.array([v for v, _ in masks])
+        in_person = np.array([ip for _, ip in masks])
+        person = [int(ar.apprentice_person[cand.apprentice[p]]) for p in pairs]
         for i, p in enumerate(pairs):
             a = int(cand.apprentice[p])
             mask = blocked.get(a)
             if mask is not None:
-                virtual[i] &= ~mask
-                in_person[i] &= ~mask
-        virtual &= ~host_blocked
-        in_person &= ~host_blocked
+                virtual[i] &= ~mask[cols]
+                in_person[i] &= ~mask[cols]
+        virtual &= ~host_blocked[cols]
+        in_person &= ~host_blocked[cols]
         need = np.array([budget[int(cand.apprentice[p])] for p in pairs], dtype=np.int64)
         v_seats, ip_seats = int(ar.virtual_capacity[m]), int(ar.in_person_capacity[m])
         either = virtual | in_person
         sessions: dict[int, list[tuple[int, int]]] = {}
-        open_slots = either.any(axis=0)
+        # Kept up to date instead of recomputed per hour: how many still-needing apprentices
+        # can watch each open slot, and in how many open slots each apprentice is free.
+        active = need > 0
+        counts = either[active].sum(axis=0).astype(np.int64)
+        free = either.sum(axis=1).astype(np.int64)
+        seats = v_seats + ip_seats
         for _ in range(int(ar.hosting_slots[m])):
-            wanting = (need > 0)[:, None] & either & open_slots
-            counts = wanting.sum(axis=0)
-            if counts.max(initial=0) == 0:
+            gain = np.minimum(counts, seats)
+            t = int(np.argmax(gain)) if len(gain) else 0
+            if not len(gain) or gain[t] <= 0:
                 break
-            gain = np.minimum(counts, v_seats + ip_seats)
-            t = int(np.argmax(gain))
-            open_slots[t] = False
+            column = either[:, t]
+            free -= column
             # Scarce apprentices first: those free in the fewest of the remaining slots.
-            order = sorted(np.flatnonzero(wanting[:, t]).tolist(),
-                           key=lambda i: (int((either[i] & open_slots).sum()), i))
+            order = sorted(np.flatnonzero(column & active).tolist(), key=lambda i: (int(free[i]), i))
+            counts[t] = 0
             v_left, ip_left = v_seats, ip_seats
-            observers: set[int] = set()  # persons: two records of one person watch once (rule 8)
+            seated: set[int] = set()  # one person, one place: two records never share a slot
             for i in order:
-                person = int(ar.apprentice_person[cand.apprentice[pairs[i]]])
-                if person in observers:
+                if person[i] in seated:
                     continue
                 if in_person[i, t] and ip_left > 0 and not (virtual[i, t] and v_left > 0 and ip_left <= 0):
                     mode = IN_PERSON
@@ -82,9 +110,12 @@ class MasterPlanner:
                     v_left -= 1
                 else:
                     continue
-                sessions.setdefault(pairs[i], []).append((t, mode))
-                observers.add(person)
+                sessions.setdefault(pairs[i], []).append((int(cols[t]), mode))
+                seated.add(person[i])
                 need[i] -= 1
+                if need[i] == 0:
+                    active[i] = False
+                    counts -= either[i]
         return sessions
 
 
@@ -193,12 +224,16 @@ def swap_search(
                 options += [[x for x in current if x != p] + [q] for q in free]
             best_total, best_plan = base_total, own
             plans += len(options)
+            busy: dict[int, np.ndarray] = {}  # per person; the state is fixed while options are tried
             for pairs in options:
                 budget, blocked = {}, {}
                 for p in pairs:
                     a = int(cand.apprentice[p])
                     budget[a] = int(ar.observing_slots[a] - state.used[a])
-                    blocked[a] = state.busy_mask(int(ar.apprentice_person[a]))
+                    person = int(ar.apprentice_person[a])
+                    if person not in busy:
+                        busy[person] = state.busy_mask(person)
+                    blocked[a] = busy[person]
                 plan = planner.plan(m, pairs, budget, blocked, host_blocked)
                 total = sum(len(s) for s in plan.values())
                 if total > best_total:
