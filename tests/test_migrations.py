@@ -142,8 +142,12 @@ def test_feed_tokens_become_digests_and_old_feed_urls_keep_working_on_sqlite(tmp
 
 
 def test_feed_tokens_become_digests_and_old_feed_urls_keep_working_on_postgresql(postgres_url):
+    _in_scratch_schema(postgres_url, "feed_digest_check", _feed_tokens_survive_their_digest_migration)
+
+
+def _in_scratch_schema(postgres_url: str, schema: str, check) -> None:
+    """Run check(app) on an app whose PostgreSQL schema is made for it and dropped after."""
     scratch = create_engine(postgres_url)
-    schema = "feed_digest_check"
     with scratch.begin() as connection:
         connection.exec_driver_sql(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
         connection.exec_driver_sql(f"CREATE SCHEMA {schema}")
@@ -152,7 +156,7 @@ def test_feed_tokens_become_digests_and_old_feed_urls_keep_working_on_postgresql
         SQLALCHEMY_DATABASE_URI = f"{postgres_url}?options=-csearch_path%3D{schema}"
 
     try:
-        _feed_tokens_survive_their_digest_migration(create_app(ScratchConfig))
+        check(create_app(ScratchConfig))
     finally:
         with scratch.begin() as connection:
             connection.exec_driver_sql(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
@@ -212,18 +216,4 @@ def test_stages_get_their_source_on_upgrade_on_sqlite(tmp_path):
 
 
 def test_stages_get_their_source_on_upgrade_on_postgresql(postgres_url):
-    scratch = create_engine(postgres_url)
-    schema = "stage_source_check"
-    with scratch.begin() as connection:
-        connection.exec_driver_sql(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
-        connection.exec_driver_sql(f"CREATE SCHEMA {schema}")
-
-    class ScratchConfig(TestConfig):
-        SQLALCHEMY_DATABASE_URI = f"{postgres_url}?options=-csearch_path%3D{schema}"
-
-    try:
-        _stage_sources_after_upgrade(create_app(ScratchConfig))
-    finally:
-        with scratch.begin() as connection:
-            connection.exec_driver_sql(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
-        scratch.dispose()
+    _in_scratch_schema(postgres_url, "stage_source_check", _stage_sources_after_upgrade)

@@ -194,7 +194,7 @@ def test_an_admin_demoting_a_master_cancels_their_upcoming_seats_and_tells_every
     assert logged.after == f"{office['skill'].key}: apprentice (set by an admin); Moved to another team's work."
 
 
-def test_an_admin_promoting_leaves_sessions_alone(office):
+def test_lowering_a_master_to_a_stage_that_still_hosts_leaves_sessions_alone(office):
     admin, master = make_admin(), office["master"]
     _book_seats(office, 1)
     change = services.set_stage(admin, master.id, office["skill"].id, Stage.JOURNEYMAN,
