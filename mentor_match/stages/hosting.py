@@ -34,6 +34,7 @@ def hosted_skills(person: Person, *, verified_only: bool | None = None) -> list[
 
 
 def waiting_for_verification(held: PersonSkill) -> bool:
-    """A hosted stage the person declared themself, not yet verified nor declined."""
-    return (held.hosts and held.stage is not Stage.APPRENTICE and not held.stage_verified
-            and held.declined_at is None)
+    """A master's hosted stage they declared themself, not yet verified nor declined (the
+    Python twin of the queue's query in stages.services)."""
+    return (held.person.is_master and held.hosts and held.stage is not Stage.APPRENTICE
+            and not held.stage_verified and held.declined_at is None)

@@ -33,7 +33,7 @@ from ..models import (
 from ..organisation.services import only_verified_hosts
 from ..rounds.notices import notify
 from ..tracking.hours import record_change
-from .hosting import hosted_skills, may_host
+from .hosting import hosted_skills, may_host, waiting_for_verification
 
 MAX_REASON = 1000
 CHANGE_SUBJECT = "person_skill"  # subject_id is the person; the skill is in the text
@@ -124,8 +124,7 @@ def _held(person_id: int, micro_skill_id: int) -> PersonSkill:
 def _waiting(person_id: int, micro_skill_id: int, stage_seen: Stage | None) -> PersonSkill:
     """The waiting stage, refused if it was ruled on or changed since the page was shown."""
     held = _held(person_id, micro_skill_id)
-    if held.stage_verified or held.declined_at is not None or not held.hosts \
-            or held.stage is Stage.APPRENTICE or not held.person.is_master:
+    if not waiting_for_verification(held):
         raise StageRefusal(f"{held.person.name}'s stage in {held.micro_skill.full_name} is no "
                            "longer waiting for verification; look again.")
     if stage_seen is not None and held.stage is not stage_seen:
