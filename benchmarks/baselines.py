@@ -87,7 +87,9 @@ def greedy_schedule(
         # One place at a time: the apprentice neither observes elsewhere nor hosts then,
         # and the master is not off observing someone else, nor hosting as their other record.
         free = (
-            ~observing[apprentice_person] & ~hosting[apprentice_person] & ~observing[master_person]
+            ~observing[apprentice_person]
+            & ~hosting[apprentice_person]
+            & ~observing[master_person]
             & (master_hosts[m] | ~hosting[master_person])
         )
         virtual = (

@@ -8,6 +8,7 @@ for a known and an unknown address, interleaved so drift hits both alike. Prints
 and the 90th percentile of each, and their difference. The mail itself goes out in the
 background either way and is not part of the answer.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -42,36 +43,70 @@ def _summary(label: str, samples: list[float]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m benchmarks.enumeration",
-                                     description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks.enumeration", description=__doc__.split("\n")[0]
+    )
     parser.add_argument("--requests", type=int, default=40, help="answers timed per case")
     args = parser.parse_args(argv)
     workdir = Path(tempfile.mkdtemp(prefix="mm-enumeration-"))
     settings = {k: getattr(TestConfig, k) for k in dir(TestConfig) if k.isupper()}
-    app = create_app({**settings, "WTF_CSRF_ENABLED": False, "RATELIMIT_ENABLED": False,
-                      "SQLALCHEMY_DATABASE_URI": f"sqlite:///{workdir / 'enumeration.sqlite'}"})
+    app = create_app(
+        {
+            **settings,
+            "WTF_CSRF_ENABLED": False,
+            "RATELIMIT_ENABLED": False,
+            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{workdir / 'enumeration.sqlite'}",
+        }
+    )
     with app.app_context():
         upgrade()
-        db.session.add(Person(email="known@example.org", name="Known", timezone="UTC",
-                              password_hash=hash_password(PASSWORD), is_apprentice=True))
+        db.session.add(
+            Person(
+                email="known@example.org",
+                name="Known",
+                timezone="UTC",
+                password_hash=hash_password(PASSWORD),
+                is_apprentice=True,
+            )
+        )
         db.session.commit()
     client = app.test_client()
-    signup = {"name": "Someone", "password": PASSWORD, "confirm": PASSWORD,
-              "is_apprentice": "y", "site": "0", "timezone": "UTC"}
-    times: dict[str, list[float]] = {name: [] for name in (
-        "forgot-password, known address", "forgot-password, unknown address",
-        "sign-up, known address", "sign-up, new address")}
+    signup = {
+        "name": "Someone",
+        "password": PASSWORD,
+        "confirm": PASSWORD,
+        "is_apprentice": "y",
+        "site": "0",
+        "timezone": "UTC",
+    }
+    times: dict[str, list[float]] = {
+        name: []
+        for name in (
+            "forgot-password, known address",
+            "forgot-password, unknown address",
+            "sign-up, known address",
+            "sign-up, new address",
+        )
+    }
     with app.app_context():
         for n in range(args.requests + 3):  # the first three warm up and are not counted
             pairs = [
-                ("forgot-password, known address",
-                 _timed(client, "/forgot-password", {"email": "known@example.org"})),
-                ("forgot-password, unknown address",
-                 _timed(client, "/forgot-password", {"email": f"nobody{n}@example.org"})),
-                ("sign-up, known address",
-                 _timed(client, "/signup", {**signup, "email": "known@example.org"})),
-                ("sign-up, new address",
-                 _timed(client, "/signup", {**signup, "email": f"new{n}@example.org"})),
+                (
+                    "forgot-password, known address",
+                    _timed(client, "/forgot-password", {"email": "known@example.org"}),
+                ),
+                (
+                    "forgot-password, unknown address",
+                    _timed(client, "/forgot-password", {"email": f"nobody{n}@example.org"}),
+                ),
+                (
+                    "sign-up, known address",
+                    _timed(client, "/signup", {**signup, "email": "known@example.org"}),
+                ),
+                (
+                    "sign-up, new address",
+                    _timed(client, "/signup", {**signup, "email": f"new{n}@example.org"}),
+                ),
             ]
             wait_for_background_jobs()
             if n >= 3:

@@ -41,6 +41,7 @@ then the ratio dashboard req/s / ceiling req/s and PASS/FAIL against the targets
 machine and competes with gunicorn and PostgreSQL for its cores. The gunicorn process group
 is always stopped at the end, whatever happens.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -76,7 +77,12 @@ P95_TARGET_MS = 200.0
 RATIO_TARGET = 1 / 3
 # The mixed scenario: route -> weight. "book" is a GET of the slots page then a POST.
 MIX = {
-    "dashboard": 25, "diary": 18, "month": 15, "availability": 15, "profile": 20, "book": 7,
+    "dashboard": 25,
+    "diary": 18,
+    "month": 15,
+    "availability": 15,
+    "profile": 20,
+    "book": 7,
 }
 CSRF_RE = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
 SLOT_RE = re.compile(r'name="starts_at" value="([^"]+)"')
@@ -97,9 +103,9 @@ def _existing_people(url: str) -> int | None:
     engine = create_engine(url)
     try:
         with engine.connect() as connection:
-            return connection.scalar(text(
-                "SELECT count(*) FROM people WHERE email LIKE 'person%@bench.example.com'"
-            ))
+            return connection.scalar(
+                text("SELECT count(*) FROM people WHERE email LIKE 'person%@bench.example.com'")
+            )
     except SQLAlchemyError:  # no schema yet
         return None
     finally:
@@ -110,8 +116,10 @@ def seed_or_reuse(args) -> tuple[str, str, float | None]:
     """The organisation; (PostgreSQL version, what was done, seconds spent seeding)."""
     target = make_url(args.database_url)
     if target.database in ("test", "mentor_match_bench"):
-        raise SystemExit(f"refusing the database {target.database!r}: give a scratch database "
-                         "of this benchmark's own")
+        raise SystemExit(
+            f"refusing the database {target.database!r}: give a scratch database "
+            "of this benchmark's own"
+        )
     if args.reuse and _existing_people(args.database_url) == args.people:
         app, _ = rounds.build_app(args.database_url)
         from flask_migrate import upgrade
@@ -127,8 +135,14 @@ def seed_or_reuse(args) -> tuple[str, str, float | None]:
             # measured instead of the pages.
             connection.execute(text("ANALYZE"))
         engine.dispose()
-        return version, (f"reused the {args.people:,} people already seeded, with the bookings "
-                         "of earlier runs (statistics refreshed by ANALYZE)"), None
+        return (
+            version,
+            (
+                f"reused the {args.people:,} people already seeded, with the bookings "
+                "of earlier runs (statistics refreshed by ANALYZE)"
+            ),
+            None,
+        )
     version = rounds.prepare_database(args.database_url)  # refuses test, postgres, templates
     app, _ = rounds.build_app(args.database_url)
     from flask_migrate import upgrade
@@ -144,10 +158,16 @@ def seed_or_reuse(args) -> tuple[str, str, float | None]:
         db.session.commit()
         with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
             connection.execute(text("VACUUM ANALYZE"))
-    return version, (f"seeded {seeded.people:,} people ({seeded.masters:,} masters, "
-                     f"{seeded.apprentices:,} apprentices, {seeded.both:,} both), "
-                     f"{seeded.weekly_windows:,} weekly windows, {seeded.person_skills:,} "
-                     f"person skills; every master open to bookings"), seeded.seconds
+    return (
+        version,
+        (
+            f"seeded {seeded.people:,} people ({seeded.masters:,} masters, "
+            f"{seeded.apprentices:,} apprentices, {seeded.both:,} both), "
+            f"{seeded.weekly_windows:,} weekly windows, {seeded.person_skills:,} "
+            f"person skills; every master open to bookings"
+        ),
+        seeded.seconds,
+    )
 
 
 @dataclass
@@ -164,21 +184,26 @@ def pick_users(url: str, count: int, rng_seed: int) -> list[User]:
     rng = random.Random(rng_seed)
     try:
         with engine.connect() as connection:
-            rows = connection.execute(text(
-                "SELECT id, email FROM people WHERE is_apprentice AND active "
-                "AND email LIKE 'person%@bench.example.com' ORDER BY id"
-            )).all()
+            rows = connection.execute(
+                text(
+                    "SELECT id, email FROM people WHERE is_apprentice AND active "
+                    "AND email LIKE 'person%@bench.example.com' ORDER BY id"
+                )
+            ).all()
             chosen = rng.sample(rows, min(count, len(rows)))
             users = []
             for person_id, email in chosen:
-                masters = connection.scalars(text(
-                    "SELECT DISTINCT m.person_id FROM person_skills m "
-                    "JOIN person_skills a ON a.micro_skill_id = m.micro_skill_id "
-                    "JOIN people p ON p.id = m.person_id "
-                    "WHERE a.person_id = :me AND a.develops AND m.hosts AND p.is_master "
-                    "AND p.active AND p.open_to_bookings AND m.person_id <> :me "
-                    "ORDER BY m.person_id LIMIT 5"
-                ), {"me": person_id}).all()
+                masters = connection.scalars(
+                    text(
+                        "SELECT DISTINCT m.person_id FROM person_skills m "
+                        "JOIN person_skills a ON a.micro_skill_id = m.micro_skill_id "
+                        "JOIN people p ON p.id = m.person_id "
+                        "WHERE a.person_id = :me AND a.develops AND m.hosts AND p.is_master "
+                        "AND p.active AND p.open_to_bookings AND m.person_id <> :me "
+                        "ORDER BY m.person_id LIMIT 5"
+                    ),
+                    {"me": person_id},
+                ).all()
                 users.append(User(email, person_id, list(masters)))
     finally:
         engine.dispose()
@@ -196,19 +221,40 @@ class Server:
             probe.bind(("127.0.0.1", 0))
             self.port = probe.getsockname()[1]
         # SITE_URL is the address it really serves: the site refuses requests for other hosts.
-        env = {**os.environ, "DATABASE_URL": url, "SECRET_KEY": SECRET_KEY, "COOKIE_SECURE": "0",
-               "REDIS_URL": "", "MAIL_SERVER": "", "SITE_URL": f"http://127.0.0.1:{self.port}",
-               # Every simulated person signs in from 127.0.0.1: one client to the limits.
-               "RATELIMIT_ENABLED": "0",
-               **(env or {})}
+        env = {
+            **os.environ,
+            "DATABASE_URL": url,
+            "SECRET_KEY": SECRET_KEY,
+            "COOKIE_SECURE": "0",
+            "REDIS_URL": "",
+            "MAIL_SERVER": "",
+            "SITE_URL": f"http://127.0.0.1:{self.port}",
+            # Every simulated person signs in from 127.0.0.1: one client to the limits.
+            "RATELIMIT_ENABLED": "0",
+            **(env or {}),
+        }
         self.log = open(log_path, "w")  # noqa: SIM115 (closed in stop())
         gunicorn = PROJECT_ROOT / ".venv" / "bin" / "gunicorn"
         if not gunicorn.exists():
             gunicorn = Path(sys.executable).parent / "gunicorn"
-        self.command = [str(gunicorn), "-w", str(workers), "--threads", "1", "--backlog", "2048",
-                        "-b", f"127.0.0.1:{self.port}", "wsgi:app"]
+        self.command = [
+            str(gunicorn),
+            "-w",
+            str(workers),
+            "--threads",
+            "1",
+            "--backlog",
+            "2048",
+            "-b",
+            f"127.0.0.1:{self.port}",
+            "wsgi:app",
+        ]
         self.process = subprocess.Popen(
-            self.command, cwd=PROJECT_ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT,
+            self.command,
+            cwd=PROJECT_ROOT,
+            env=env,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
             start_new_session=True,
         )
         atexit.register(self.stop)
@@ -217,7 +263,9 @@ class Server:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise RuntimeError(f"gunicorn exited with {self.process.returncode}; see {self.log.name}")
+                raise RuntimeError(
+                    f"gunicorn exited with {self.process.returncode}; see {self.log.name}"
+                )
             try:
                 connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=2)
                 connection.request("GET", "/static/style.css")
@@ -301,10 +349,15 @@ def log_in(port: int, user: User) -> None:
         token = CSRF_RE.search(page)
         if status != 200 or not token:
             raise RuntimeError(f"GET /login: {status}, no CSRF token")
-        status, page = client.request("POST", "/login", {
-            "csrf_token": html.unescape(token.group(1)), "email": user.email,
-            "password": rounds_password(),
-        })
+        status, page = client.request(
+            "POST",
+            "/login",
+            {
+                "csrf_token": html.unescape(token.group(1)),
+                "email": user.email,
+                "password": rounds_password(),
+            },
+        )
         if status != 302:
             raise RuntimeError(f"log-in of {user.email} failed: {status}")
         status, _ = client.request("GET", "/dashboard")
@@ -343,8 +396,9 @@ class Stats:
                     self.error_samples.append(f"{route}: {status} {note}")
 
 
-def timed(stats: Stats, route: str, client: Client, method: str, path: str,
-          body: dict | None = None) -> tuple[int | None, str]:
+def timed(
+    stats: Stats, route: str, client: Client, method: str, path: str, body: dict | None = None
+) -> tuple[int | None, str]:
     started = time.perf_counter()
     try:
         status, page = client.request(method, path, body)
@@ -398,9 +452,11 @@ def one_step(scenario: str, client: Client, stats: Stats, rng: random.Random) ->
         body = {
             "csrf_token": html.unescape(token.group(1)) if token else "",
             # no slot offered: a time the master cannot host, which the site refuses
-            "starts_at": html.unescape(rng.choice(slots[:20])) if slots
+            "starts_at": html.unescape(rng.choice(slots[:20]))
+            if slots
             else f"{next_month()}-01T03:00:00+00:00",
-            "hours": "1", "mode": modes[0] if modes else "virtual",
+            "hours": "1",
+            "mode": modes[0] if modes else "virtual",
         }
         status, _ = timed(stats, "POST /book/<id>", client, "POST", path, body)
         with stats.lock:
@@ -410,8 +466,9 @@ def one_step(scenario: str, client: Client, stats: Stats, rng: random.Random) ->
                 stats.refused += 1
 
 
-def run_scenario(scenario: str, port: int, users: list[User], duration: float,
-                 think: float, rng_seed: int) -> tuple[Stats, float]:
+def run_scenario(
+    scenario: str, port: int, users: list[User], duration: float, think: float, rng_seed: int
+) -> tuple[Stats, float]:
     stats = Stats()
     start_gate = threading.Barrier(len(users) + 1)
     stop_at = [0.0]
@@ -428,8 +485,9 @@ def run_scenario(scenario: str, port: int, users: list[User], duration: float,
         finally:
             client.close()
 
-    threads = [threading.Thread(target=worker, args=(i, u), daemon=True)
-               for i, u in enumerate(users)]
+    threads = [
+        threading.Thread(target=worker, args=(i, u), daemon=True) for i, u in enumerate(users)
+    ]
     for thread in threads:
         thread.start()
     stop_at[0] = time.perf_counter() + duration
@@ -447,8 +505,8 @@ def _process_cpu(pid: int) -> tuple[float, int, str]:
     """(user + system seconds, process group, command name) of a process, from /proc."""
     with open(f"/proc/{pid}/stat") as handle:
         text = handle.read()
-    name = text[text.index("(") + 1:text.rindex(")")]
-    fields = text[text.rindex(")") + 2:].split()
+    name = text[text.index("(") + 1 : text.rindex(")")]
+    fields = text[text.rindex(")") + 2 :].split()
     ticks = os.sysconf("SC_CLK_TCK")
     return (int(fields[11]) + int(fields[12])) / ticks, int(fields[2]), name
 
@@ -485,15 +543,21 @@ class CpuUse:
         return cls(server, database, mine.user + mine.system, busy / os.sysconf("SC_CLK_TCK"))
 
     def __sub__(self, other: CpuUse) -> CpuUse:
-        return CpuUse(self.server - other.server, self.database - other.database,
-                      self.client - other.client, self.machine - other.machine)
+        return CpuUse(
+            self.server - other.server,
+            self.database - other.database,
+            self.client - other.client,
+            self.machine - other.machine,
+        )
 
     def per_request(self, requests: int) -> str:
         n = max(requests, 1)
-        return (f"  CPU per request: server {self.server / n * 1000:.2f} ms, PostgreSQL "
-                f"{self.database / n * 1000:.2f} ms, load generator "
-                f"{self.client / n * 1000:.2f} ms; "
-                f"machine {self.machine / n * 1000:.2f} ms (all cores, kernel included)")
+        return (
+            f"  CPU per request: server {self.server / n * 1000:.2f} ms, PostgreSQL "
+            f"{self.database / n * 1000:.2f} ms, load generator "
+            f"{self.client / n * 1000:.2f} ms; "
+            f"machine {self.machine / n * 1000:.2f} ms (all cores, kernel included)"
+        )
 
 
 # --- The report ----------------------------------------------------------------------------------
@@ -518,17 +582,27 @@ class Row:
     client_errors: int
 
 
-def summarise(name: str, latencies: list[float], errors: int, client_errors: int,
-              elapsed: float) -> Row:
+def summarise(
+    name: str, latencies: list[float], errors: int, client_errors: int, elapsed: float
+) -> Row:
     ordered = sorted(latencies)
-    return Row(name, len(ordered), len(ordered) / elapsed, percentile(ordered, 0.5) * 1000,
-               percentile(ordered, 0.95) * 1000, percentile(ordered, 0.99) * 1000, errors,
-               client_errors)
+    return Row(
+        name,
+        len(ordered),
+        len(ordered) / elapsed,
+        percentile(ordered, 0.5) * 1000,
+        percentile(ordered, 0.95) * 1000,
+        percentile(ordered, 0.99) * 1000,
+        errors,
+        client_errors,
+    )
 
 
 def table(rows: list[Row]) -> list[str]:
-    header = (f"  {'route':<28} {'requests':>9} {'req/s':>8} {'p50 ms':>8} {'p95 ms':>8} "
-              f"{'p99 ms':>8} {'errors':>7} {'4xx':>5}")
+    header = (
+        f"  {'route':<28} {'requests':>9} {'req/s':>8} {'p50 ms':>8} {'p95 ms':>8} "
+        f"{'p99 ms':>8} {'errors':>7} {'4xx':>5}"
+    )
     lines = [header, "  " + "-" * (len(header) - 2)]
     for row in rows:
         lines.append(
@@ -540,15 +614,22 @@ def table(rows: list[Row]) -> list[str]:
 
 def report_scenario(title: str, stats: Stats, elapsed: float) -> tuple[list[str], Row]:
     every = [s for values in stats.latencies.values() for s in values]
-    total = summarise("all", every, sum(stats.errors.values()),
-                      sum(stats.client_errors.values()), elapsed)
-    rows = [summarise(route, stats.latencies[route], stats.errors[route],
-                      stats.client_errors[route], elapsed) for route in sorted(stats.latencies)]
+    total = summarise(
+        "all", every, sum(stats.errors.values()), sum(stats.client_errors.values()), elapsed
+    )
+    rows = [
+        summarise(
+            route, stats.latencies[route], stats.errors[route], stats.client_errors[route], elapsed
+        )
+        for route in sorted(stats.latencies)
+    ]
     lines = [f"{title} ({elapsed:.1f} s)"]
     lines += table(rows + [total] if len(rows) > 1 else rows)
     if stats.booked or stats.refused:
-        lines.append(f"  bookings: {stats.booked} made (302), {stats.refused} refused with a "
-                     "flash (200, counted as successes)")
+        lines.append(
+            f"  bookings: {stats.booked} made (302), {stats.refused} refused with a "
+            "flash (200, counted as successes)"
+        )
     for sample in stats.error_samples:
         lines.append(f"  error sample: {sample}")
     return lines, total
@@ -561,32 +642,50 @@ def wrk_ceiling(port: int, users: int, duration: float) -> str | None:
     if not which("wrk"):
         return None
     result = subprocess.run(
-        ["wrk", "-t2", f"-c{users}", f"-d{int(duration)}s", "--latency",
-         f"http://127.0.0.1:{port}/static/style.css"],
-        capture_output=True, text=True, timeout=duration + 30, check=False,
+        [
+            "wrk",
+            "-t2",
+            f"-c{users}",
+            f"-d{int(duration)}s",
+            "--latency",
+            f"http://127.0.0.1:{port}/static/style.css",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=duration + 30,
+        check=False,
     )
     return result.stdout.strip()
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m benchmarks.load",
-                                     description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks.load", description=__doc__.split("\n")[0]
+    )
     parser.add_argument("--people", type=int, default=10_000)
     parser.add_argument("--users", type=int, default=50, help="concurrent people (default 50)")
     parser.add_argument("--duration", type=float, default=30.0, help="seconds per scenario")
     parser.add_argument("--workers", type=int, default=4, help="gunicorn sync workers")
-    parser.add_argument("--think", type=float, default=0.0,
-                        help="mean think time between a person's requests, ms (default 0)")
+    parser.add_argument(
+        "--think",
+        type=float,
+        default=0.0,
+        help="mean think time between a person's requests, ms (default 0)",
+    )
     parser.add_argument("--database-url", default=os.environ.get("LOAD_DATABASE_URL", DEFAULT_URL))
-    parser.add_argument("--reuse", action="store_true",
-                        help="keep an organisation of the same size already seeded")
+    parser.add_argument(
+        "--reuse", action="store_true", help="keep an organisation of the same size already seeded"
+    )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--no-wrk", action="store_true", help="skip the wrk ceiling run")
     args = parser.parse_args(argv)
 
     load_before = os.getloadavg()
-    print(f"preparing {args.people:,} people in "
-          f"{make_url(args.database_url).render_as_string(hide_password=True)} ...", flush=True)
+    print(
+        f"preparing {args.people:,} people in "
+        f"{make_url(args.database_url).render_as_string(hide_password=True)} ...",
+        flush=True,
+    )
     version, seeded_note, seed_seconds = seed_or_reuse(args)
     print(seeded_note + (f" in {seed_seconds:.1f} s" if seed_seconds else ""), flush=True)
     users = pick_users(args.database_url, args.users, args.seed)
@@ -601,9 +700,12 @@ def main(argv: list[str] | None = None) -> int:
     wrk_output = None
     try:
         server.wait_ready()
-        gunicorn_version = subprocess.run([server.command[0], "--version"], capture_output=True,
-                                          text=True, check=False).stdout.strip()
-        print(f"gunicorn ready on port {server.port}; logging in {len(users)} people ...", flush=True)
+        gunicorn_version = subprocess.run(
+            [server.command[0], "--version"], capture_output=True, text=True, check=False
+        ).stdout.strip()
+        print(
+            f"gunicorn ready on port {server.port}; logging in {len(users)} people ...", flush=True
+        )
         for user in users:
             log_in(server.port, user)
         # a short warm-up so each worker has imported, connected and cached templates
@@ -616,16 +718,24 @@ def main(argv: list[str] | None = None) -> int:
         ):
             print(f"running {scenario} for {args.duration:g} s ...", flush=True)
             before = CpuUse.now(server.process.pid)
-            stats, elapsed = run_scenario(scenario, server.port, users, args.duration,
-                                          args.think / 1000, args.seed)
+            stats, elapsed = run_scenario(
+                scenario, server.port, users, args.duration, args.think / 1000, args.seed
+            )
             used = CpuUse.now(server.process.pid) - before
             lines, total = report_scenario(title, stats, elapsed)
             sections += lines + [used.per_request(total.requests), ""]
             results[scenario] = total
             if scenario == "mixed":
-                mixed_rows = {route: summarise(route, stats.latencies[route], stats.errors[route],
-                                               stats.client_errors[route], elapsed)
-                              for route in stats.latencies}
+                mixed_rows = {
+                    route: summarise(
+                        route,
+                        stats.latencies[route],
+                        stats.errors[route],
+                        stats.client_errors[route],
+                        elapsed,
+                    )
+                    for route in stats.latencies
+                }
         if not args.no_wrk:
             print("wrk on the ceiling endpoint ...", flush=True)
             wrk_output = wrk_ceiling(server.port, args.users, min(args.duration, 15))
@@ -641,28 +751,44 @@ def main(argv: list[str] | None = None) -> int:
     ratio = dashboard.rps / ceiling.rps if ceiling.rps else 0.0
     load_after = os.getloadavg()
     lines = [
-        (f"== Load benchmark: {args.people:,} people, {args.users} concurrent, "
-         f"{args.duration:g} s per scenario =="),
-        (f"machine      {os.cpu_count()} cores; Python {sys.version.split()[0]}; load average "
-         f"{load_before[0]:.2f} before, {load_after[0]:.2f} after (1 min; other work on the "
-         "machine competes too)"),
+        (
+            f"== Load benchmark: {args.people:,} people, {args.users} concurrent, "
+            f"{args.duration:g} s per scenario =="
+        ),
+        (
+            f"machine      {os.cpu_count()} cores; Python {sys.version.split()[0]}; load average "
+            f"{load_before[0]:.2f} before, {load_after[0]:.2f} after (1 min; other work on the "
+            "machine competes too)"
+        ),
         f"PostgreSQL   {version}",
-        (f"server       {gunicorn_version}: -w {args.workers} --threads 1 (sync workers: a "
-         "connection per request), on 127.0.0.1"),
+        (
+            f"server       {gunicorn_version}: -w {args.workers} --threads 1 (sync workers: a "
+            "connection per request), on 127.0.0.1"
+        ),
         f"organisation {seeded_note}",
-        (f"clients      {args.users} distinct seeded apprentices, logged in through POST /login; "
-         f"one Python thread each, closed loop, think time {args.think:g} ms"),
-        ("caveat       the load generator, gunicorn and PostgreSQL share the same "
-         f"{os.cpu_count()} cores: every figure is lower than a dedicated server would give, and "
-         "the Python client (GIL) costs the most on the cheap ceiling endpoint"),
-        ("ceiling      GET /static/style.css (no /healthz exists; Flask's static view, no "
-         "database, no session)"),
+        (
+            f"clients      {args.users} distinct seeded apprentices, logged in through POST /login; "
+            f"one Python thread each, closed loop, think time {args.think:g} ms"
+        ),
+        (
+            "caveat       the load generator, gunicorn and PostgreSQL share the same "
+            f"{os.cpu_count()} cores: every figure is lower than a dedicated server would give, and "
+            "the Python client (GIL) costs the most on the cheap ceiling endpoint"
+        ),
+        (
+            "ceiling      GET /static/style.css (no /healthz exists; Flask's static view, no "
+            "database, no session)"
+        ),
         "",
     ]
     lines += sections
     if wrk_output:
-        lines += [("wrk on the ceiling endpoint, for information (C client, less CPU than the "
-                   "Python one; the ratio below uses the Python client for both):")]
+        lines += [
+            (
+                "wrk on the ceiling endpoint, for information (C client, less CPU than the "
+                "Python one; the ratio below uses the Python client for both):"
+            )
+        ]
         lines += ["  " + line for line in wrk_output.splitlines()] + [""]
     lines.append(
         "note         a closed loop queues: by Little's law a request waits about "
@@ -670,8 +796,8 @@ def main(argv: list[str] | None = None) -> int:
         f"the dashboard's {dashboard.rps:.1f} req/s), so p95 < {P95_TARGET_MS:.0f} ms with "
         f"{args.users} people and no think time needs the server to answer over "
         f"{args.users / (P95_TARGET_MS / 1000):.0f} req/s"
-        if not args.think else
-        "note         with think time the offered load is paced, so req/s shows the pace, not "
+        if not args.think
+        else "note         with think time the offered load is paced, so req/s shows the pace, not "
         "the server's capacity: the ratio to the ceiling means little in this mode"
     )
     lines.append("")
@@ -686,22 +812,34 @@ def main(argv: list[str] | None = None) -> int:
     lines.append("targets")
     for scenario in ("dashboard", "mixed"):
         row = results[scenario]
-        verdict(f"p95 < {P95_TARGET_MS:.0f} ms ({scenario})", row.p95 < P95_TARGET_MS,
-                f"{row.p95:.1f} ms")
+        verdict(
+            f"p95 < {P95_TARGET_MS:.0f} ms ({scenario})",
+            row.p95 < P95_TARGET_MS,
+            f"{row.p95:.1f} ms",
+        )
     worst = max(mixed_rows.values(), key=lambda r: r.p95) if mixed_rows else None
     if worst is not None:
-        verdict(f"p95 < {P95_TARGET_MS:.0f} ms (slowest mixed route)", worst.p95 < P95_TARGET_MS,
-                f"{worst.name} {worst.p95:.1f} ms")
+        verdict(
+            f"p95 < {P95_TARGET_MS:.0f} ms (slowest mixed route)",
+            worst.p95 < P95_TARGET_MS,
+            f"{worst.name} {worst.p95:.1f} ms",
+        )
     errors = sum(row.errors for row in results.values())
-    verdict("no errors", errors == 0, f"{errors} (status >= 500 or connection errors, all "
-            "scenarios)")
+    verdict(
+        "no errors", errors == 0, f"{errors} (status >= 500 or connection errors, all scenarios)"
+    )
     if args.think:
-        lines.append(f"  n/a   dashboard req/s >= 1/3 of ceiling: {dashboard.rps:.1f} / "
-                     f"{ceiling.rps:.1f} = {ratio:.3f}, but both are paced by the think time; "
-                     "run without --think to measure it")
+        lines.append(
+            f"  n/a   dashboard req/s >= 1/3 of ceiling: {dashboard.rps:.1f} / "
+            f"{ceiling.rps:.1f} = {ratio:.3f}, but both are paced by the think time; "
+            "run without --think to measure it"
+        )
     else:
-        verdict("dashboard req/s >= 1/3 of ceiling", ratio >= RATIO_TARGET,
-                f"{dashboard.rps:.1f} / {ceiling.rps:.1f} = {ratio:.3f}")
+        verdict(
+            "dashboard req/s >= 1/3 of ceiling",
+            ratio >= RATIO_TARGET,
+            f"{dashboard.rps:.1f} / {ceiling.rps:.1f} = {ratio:.3f}",
+        )
     print()
     print("\n".join(lines))
     return 0 if all(verdicts) else 2

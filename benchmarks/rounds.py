@@ -29,6 +29,7 @@ is deleted and the run and round are set back, so both passes publish into the s
 The database is never `test` (the test suite drops that one). It is created if missing,
 and its public schema is dropped and recreated before seeding.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -57,35 +58,142 @@ MIB = 1024 * 1024
 SITE_WEIGHTS = {"London": 0.28, "New York": 0.2, "Bangalore": 0.27, "Sydney": 0.1, "Berlin": 0.15}
 REMOTE_SHARE = 0.10
 REMOTE_ZONES = (
-    "Europe/Lisbon", "America/Denver", "Asia/Kolkata", "Asia/Kathmandu", "Pacific/Auckland",
-    "America/Sao_Paulo", "Africa/Johannesburg", "Australia/Adelaide", "America/Toronto",
+    "Europe/Lisbon",
+    "America/Denver",
+    "Asia/Kolkata",
+    "Asia/Kathmandu",
+    "Pacific/Auckland",
+    "America/Sao_Paulo",
+    "Africa/Johannesburg",
+    "Australia/Adelaide",
+    "America/Toronto",
 )
 BOTH_SHARE = 0.10  # of masters, who are also apprentices in another area
 # How often apprentices ask for each area, and the share who ask for its scarce skill.
 AREA_DEMAND = {
-    "Negotiation": 3, "Public speaking": 3, "Stakeholder management": 2.5, "Coaching": 2,
-    "Facilitation": 1.5, "Software craftsmanship": 1.5, "Project management": 1, "Interviewing": 1,
+    "Negotiation": 3,
+    "Public speaking": 3,
+    "Stakeholder management": 2.5,
+    "Coaching": 2,
+    "Facilitation": 1.5,
+    "Software craftsmanship": 1.5,
+    "Project management": 1,
+    "Interviewing": 1,
 }
 SCARCE_WANTED_SHARE = 0.6
 SCARCE_HOSTED_SHARE = 0.12
 LEAVE_SHARE = 0.08  # people with a day of leave in the month
 EXTRA_SHARE = 0.03  # people with an extra afternoon in the month
 FIRST_NAMES = (
-    "Amara", "James", "Sophie", "Oliver", "Hannah", "Fatima", "Ruth", "Tom", "Chloe", "Daniel",
-    "Liam", "Isla", "Yusuf", "Rebecca", "Marcus", "Elena", "David", "Aisha", "Kevin", "Jasmine",
-    "Ananya", "Rohan", "Kavitha", "Arjun", "Meera", "Sneha", "Vikram", "Aditya", "Divya",
-    "Karthik", "Pooja", "Lachlan", "Mia", "Ruby", "Jack", "Zoe", "Ethan", "Katrin", "Lukas",
-    "Leonie", "Anna", "Felix", "Mehmet", "Jonas", "Sara", "Inês", "Ben", "Aroha", "Sanjay",
-    "Emily", "Thandiwe", "Rafael", "Charlotte",
+    "Amara",
+    "James",
+    "Sophie",
+    "Oliver",
+    "Hannah",
+    "Fatima",
+    "Ruth",
+    "Tom",
+    "Chloe",
+    "Daniel",
+    "Liam",
+    "Isla",
+    "Yusuf",
+    "Rebecca",
+    "Marcus",
+    "Elena",
+    "David",
+    "Aisha",
+    "Kevin",
+    "Jasmine",
+    "Ananya",
+    "Rohan",
+    "Kavitha",
+    "Arjun",
+    "Meera",
+    "Sneha",
+    "Vikram",
+    "Aditya",
+    "Divya",
+    "Karthik",
+    "Pooja",
+    "Lachlan",
+    "Mia",
+    "Ruby",
+    "Jack",
+    "Zoe",
+    "Ethan",
+    "Katrin",
+    "Lukas",
+    "Leonie",
+    "Anna",
+    "Felix",
+    "Mehmet",
+    "Jonas",
+    "Sara",
+    "Inês",
+    "Ben",
+    "Aroha",
+    "Sanjay",
+    "Emily",
+    "Thandiwe",
+    "Rafael",
+    "Charlotte",
 )
 LAST_NAMES = (
-    "Okafor", "Whitfield", "Turner", "Bennett", "Clarke", "Hussain", "Adeyemi", "Gallagher",
-    "Patel", "Osei", "Murphy", "McKenzie", "Rahman", "Stein", "Johnson", "Rodriguez", "Kim",
-    "Williams", "O'Brien", "Lee", "Iyer", "Mehta", "Subramanian", "Nair", "Krishnan", "Reddy",
-    "Singh", "Rao", "Menon", "Srinivasan", "Sharma", "Murray", "Nguyen", "Thompson",
-    "Mitchell", "Wilson", "Anderson", "Walker", "Vogel", "Schneider", "Fischer", "Becker",
-    "Weber", "Yilmaz", "Hoffmann", "Lindqvist", "Carvalho", "Carter", "Ngata", "Shrestha",
-    "Tremblay", "Dlamini", "Souza", "Evans",
+    "Okafor",
+    "Whitfield",
+    "Turner",
+    "Bennett",
+    "Clarke",
+    "Hussain",
+    "Adeyemi",
+    "Gallagher",
+    "Patel",
+    "Osei",
+    "Murphy",
+    "McKenzie",
+    "Rahman",
+    "Stein",
+    "Johnson",
+    "Rodriguez",
+    "Kim",
+    "Williams",
+    "O'Brien",
+    "Lee",
+    "Iyer",
+    "Mehta",
+    "Subramanian",
+    "Nair",
+    "Krishnan",
+    "Reddy",
+    "Singh",
+    "Rao",
+    "Menon",
+    "Srinivasan",
+    "Sharma",
+    "Murray",
+    "Nguyen",
+    "Thompson",
+    "Mitchell",
+    "Wilson",
+    "Anderson",
+    "Walker",
+    "Vogel",
+    "Schneider",
+    "Fischer",
+    "Becker",
+    "Weber",
+    "Yilmaz",
+    "Hoffmann",
+    "Lindqvist",
+    "Carvalho",
+    "Carter",
+    "Ngata",
+    "Shrestha",
+    "Tremblay",
+    "Dlamini",
+    "Souza",
+    "Evans",
 )
 
 
@@ -206,13 +314,15 @@ def prepare_database(url: str) -> str:
 def build_app(url: str):
     from mentor_match import create_app
 
-    app = create_app({
-        "SQLALCHEMY_DATABASE_URI": url,
-        "SITE_URL": SITE_URL,
-        "SECRET_KEY": "benchmark-not-secret",  # so create_app writes no key file
-        "REDIS_URL": "",
-        "MAIL_SERVER": "",
-    })
+    app = create_app(
+        {
+            "SQLALCHEMY_DATABASE_URI": url,
+            "SITE_URL": SITE_URL,
+            "SECRET_KEY": "benchmark-not-secret",  # so create_app writes no key file
+            "REDIS_URL": "",
+            "MAIL_SERVER": "",
+        }
+    )
     notes = []
     if "rounds.my_pairings" not in app.view_functions:
         # publish() links every notification to rounds.my_pairings. Until the rounds
@@ -273,8 +383,12 @@ def _month_plan(rng: random.Random, master: bool, apprentice: bool, remote: bool
     """As the demo's plans: hosting limits for masters, hours to observe for apprentices."""
     both = master and apprentice
     plan = {
-        "max_hosting_hours": 0, "max_apprentices": 0, "in_person_seats": 0, "virtual_seats": 0,
-        "observation_hours": 0, "max_masters": 0,
+        "max_hosting_hours": 0,
+        "max_apprentices": 0,
+        "in_person_seats": 0,
+        "virtual_seats": 0,
+        "observation_hours": 0,
+        "max_masters": 0,
     }
     if master:
         plan["max_hosting_hours"] = rng.choice((4, 6) if both else (6, 8, 10, 12))
@@ -323,10 +437,13 @@ def seed(n_apprentices: int, n_masters: int, rng_seed: int, today: date) -> Seed
     now = datetime.now(UTC)
 
     seed_default_taxonomy()
-    site_ids = {name: site_id for name, site_id in db.session.execute(
-        insert(Site).returning(Site.name, Site.id),
-        [{"name": name, "timezone": zone} for name, zone in SITES],
-    )}
+    site_ids = {
+        name: site_id
+        for name, site_id in db.session.execute(
+            insert(Site).returning(Site.name, Site.id),
+            [{"name": name, "timezone": zone} for name, zone in SITES],
+        )
+    }
     site_zone = dict(SITES)
     areas: dict[str, list[tuple[int, str]]] = {}
     area_ids: dict[str, int] = {}
@@ -356,12 +473,19 @@ def seed(n_apprentices: int, n_masters: int, rng_seed: int, today: date) -> Seed
     sites_weighted = list(SITE_WEIGHTS)
     site_weights = [SITE_WEIGHTS[name] for name in sites_weighted]
     people_rows, specs = [], []
-    people_rows.append({
-        "email": "admin@bench.example.com", "name": "Morgan Ellis", "password_hash": password_hash,
-        "is_admin": True, "is_master": False, "is_apprentice": False,
-        "site_id": site_ids["London"], "timezone": "Europe/London",
-        "bio": "Runs the Mentor Match programme.",
-    })
+    people_rows.append(
+        {
+            "email": "admin@bench.example.com",
+            "name": "Morgan Ellis",
+            "password_hash": password_hash,
+            "is_admin": True,
+            "is_master": False,
+            "is_apprentice": False,
+            "site_id": site_ids["London"],
+            "timezone": "Europe/London",
+            "bio": "Runs the Mentor Match programme.",
+        }
+    )
     specs.append(None)
     for index, (is_master, is_apprentice) in enumerate(roles):
         if rng.random() < REMOTE_SHARE:
@@ -375,18 +499,26 @@ def seed(n_apprentices: int, n_masters: int, rng_seed: int, today: date) -> Seed
             while wanted is None or wanted == mastered:
                 wanted = rng.choices(area_names, demand)[0]
         name = f"{rng.choice(FIRST_NAMES)} {rng.choice(LAST_NAMES)}"
-        people_rows.append({
-            "email": f"person{index:06d}@bench.example.com", "name": name,
-            "password_hash": password_hash, "is_admin": False,
-            "is_master": is_master, "is_apprentice": is_apprentice,
-            "site_id": site_ids[site] if site else None, "timezone": zone,
-            "bio": (f"Masters {mastered}. " if mastered else "")
-            + (f"Wants to learn {wanted}." if wanted else ""),
-        })
+        people_rows.append(
+            {
+                "email": f"person{index:06d}@bench.example.com",
+                "name": name,
+                "password_hash": password_hash,
+                "is_admin": False,
+                "is_master": is_master,
+                "is_apprentice": is_apprentice,
+                "site_id": site_ids[site] if site else None,
+                "timezone": zone,
+                "bio": (f"Masters {mastered}. " if mastered else "")
+                + (f"Wants to learn {wanted}." if wanted else ""),
+            }
+        )
         specs.append((is_master, is_apprentice, site is None, mastered, wanted))
-    person_ids = list(db.session.scalars(
-        insert(Person).returning(Person.id, sort_by_parameter_order=True), people_rows
-    ))
+    person_ids = list(
+        db.session.scalars(
+            insert(Person).returning(Person.id, sort_by_parameter_order=True), people_rows
+        )
+    )
 
     skill_rows, area_rows, window_rows, change_rows, plan_rows = [], [], [], [], []
     for person_id, spec in zip(person_ids, specs, strict=True):
@@ -395,8 +527,13 @@ def seed(n_apprentices: int, n_masters: int, rng_seed: int, today: date) -> Seed
         is_master, is_apprentice, remote, mastered, wanted = spec
         held: dict[int, dict] = {}
         if is_master:
-            area_rows.append({"person_id": person_id, "area_id": area_ids[mastered],
-                              "intent": AreaIntent.MASTERS_NOW})
+            area_rows.append(
+                {
+                    "person_id": person_id,
+                    "area_id": area_ids[mastered],
+                    "intent": AreaIntent.MASTERS_NOW,
+                }
+            )
             for skill_id, _ in areas[mastered]:
                 roll = rng.random()
                 if skill_id in scarce_ids:
@@ -407,8 +544,11 @@ def seed(n_apprentices: int, n_masters: int, rng_seed: int, today: date) -> Seed
                     stage = Stage.JOURNEYMAN
                 else:
                     continue
-                held[skill_id] = {"stage": stage, "hosts": stage is not Stage.APPRENTICE,
-                                  "develops": False}
+                held[skill_id] = {
+                    "stage": stage,
+                    "hosts": stage is not Stage.APPRENTICE,
+                    "develops": False,
+                }
             hosted = sum(row["hosts"] for row in held.values())
             for skill_id, row in held.items():  # everyone hosts at least two skills
                 if hosted >= 2:
@@ -428,8 +568,13 @@ def seed(n_apprentices: int, n_masters: int, rng_seed: int, today: date) -> Seed
                 if skill_id not in scarce_ids or rng.random() < SCARCE_HOSTED_SHARE:
                     held[skill_id] = {"stage": Stage.JOURNEYMAN, "hosts": True, "develops": False}
         if is_apprentice:
-            area_rows.append({"person_id": person_id, "area_id": area_ids[wanted],
-                              "intent": AreaIntent.WANTS_NEXT})
+            area_rows.append(
+                {
+                    "person_id": person_id,
+                    "area_id": area_ids[wanted],
+                    "intent": AreaIntent.WANTS_NEXT,
+                }
+            )
             candidates = areas[wanted]
             wants = []
             scarce = scarce_by_area.get(wanted)
@@ -442,40 +587,80 @@ def seed(n_apprentices: int, n_masters: int, rng_seed: int, today: date) -> Seed
                 held[skill_id] = {"stage": stage, "hosts": False, "develops": True}
         # The organisation came in by a trusted import: hosted stages are verified, so the
         # masters host (a self-declared one would wait for verification and be left out).
-        skill_rows += [{"person_id": person_id, "micro_skill_id": skill_id, **row,
-                        "stage_source": StageSource.IMPORTED if row["hosts"] else StageSource.SELF_DECLARED}
-                       for skill_id, row in held.items()]
+        skill_rows += [
+            {
+                "person_id": person_id,
+                "micro_skill_id": skill_id,
+                **row,
+                "stage_source": StageSource.IMPORTED if row["hosts"] else StageSource.SELF_DECLARED,
+            }
+            for skill_id, row in held.items()
+        ]
         windows = _weekly_windows(rng, remote)
         window_rows += [
-            {"person_id": person_id, "weekday": weekday, "start_time": start, "end_time": end,
-             "in_person": in_person, "virtual": virtual}
+            {
+                "person_id": person_id,
+                "weekday": weekday,
+                "start_time": start,
+                "end_time": end,
+                "in_person": in_person,
+                "virtual": virtual,
+            }
             for weekday, start, end, in_person, virtual in windows
         ]
         if rng.random() < LEAVE_SHARE:
             weekday = windows[0][0]
             day = rng.choice([d for d in month_days if d.weekday() == weekday])
-            change_rows.append({"person_id": person_id, "day": day, "kind": ChangeKind.UNAVAILABLE,
-                                "start_time": None, "end_time": None, "in_person": True,
-                                "virtual": True, "note": "Annual leave"})
+            change_rows.append(
+                {
+                    "person_id": person_id,
+                    "day": day,
+                    "kind": ChangeKind.UNAVAILABLE,
+                    "start_time": None,
+                    "end_time": None,
+                    "in_person": True,
+                    "virtual": True,
+                    "note": "Annual leave",
+                }
+            )
         if rng.random() < EXTRA_SHARE:
             busy = {window[0] for window in windows}
             free = [d for d in month_days if d.weekday() < 5 and d.weekday() not in busy]
             if free:
-                change_rows.append({
-                    "person_id": person_id, "day": rng.choice(free), "kind": ChangeKind.EXTRA,
-                    "start_time": clock(13), "end_time": clock(17), "in_person": not remote,
-                    "virtual": True, "note": "Extra afternoon",
-                })
-        plan_rows.append({"person_id": person_id, "month": month, "confirmed_at": now,
-                          **_month_plan(rng, is_master, is_apprentice, remote)})
+                change_rows.append(
+                    {
+                        "person_id": person_id,
+                        "day": rng.choice(free),
+                        "kind": ChangeKind.EXTRA,
+                        "start_time": clock(13),
+                        "end_time": clock(17),
+                        "in_person": not remote,
+                        "virtual": True,
+                        "note": "Extra afternoon",
+                    }
+                )
+        plan_rows.append(
+            {
+                "person_id": person_id,
+                "month": month,
+                "confirmed_at": now,
+                **_month_plan(rng, is_master, is_apprentice, remote),
+            }
+        )
 
-    for model, rows in ((PersonArea, area_rows), (PersonSkill, skill_rows),
-                        (WeeklyWindow, window_rows), (AvailabilityChange, change_rows),
-                        (MonthPlan, plan_rows)):
+    for model, rows in (
+        (PersonArea, area_rows),
+        (PersonSkill, skill_rows),
+        (WeeklyWindow, window_rows),
+        (AvailabilityChange, change_rows),
+        (MonthPlan, plan_rows),
+    ):
         if rows:
             db.session.execute(insert(model), rows)
     round_ = Round(
-        month=month, status=RoundStatus.OPEN, opened_at=now,
+        month=month,
+        status=RoundStatus.OPEN,
+        opened_at=now,
         confirm_by=datetime.combine(month_start - timedelta(days=3), clock(23, 59), UTC),
     )
     db.session.add(round_)
@@ -484,13 +669,21 @@ def seed(n_apprentices: int, n_masters: int, rng_seed: int, today: date) -> Seed
     with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
         connection.execute(text("ANALYZE"))
     return Seeded(
-        month=month, round_id=round_.id, people=len(person_ids), masters=n_masters,
-        apprentices=n_apprentices, both=n_both,
+        month=month,
+        round_id=round_.id,
+        people=len(person_ids),
+        masters=n_masters,
+        apprentices=n_apprentices,
+        both=n_both,
         remote=sum(1 for spec in specs if spec is not None and spec[2]),
-        sites=len(site_ids), micro_skills=sum(len(skills) for skills in areas.values()),
+        sites=len(site_ids),
+        micro_skills=sum(len(skills) for skills in areas.values()),
         scarce=[f"{area}: {name}" for area, name in MOST_WANTED],
-        person_skills=len(skill_rows), weekly_windows=len(window_rows), changes=len(change_rows),
-        month_plans=len(plan_rows), seconds=time.perf_counter() - started,
+        person_skills=len(skill_rows),
+        weekly_windows=len(window_rows),
+        changes=len(change_rows),
+        month_plans=len(plan_rows),
+        seconds=time.perf_counter() - started,
     )
 
 
@@ -516,8 +709,7 @@ def _unpublish(round_id: int, run_id: int, first_notification_id: int) -> None:
     db.session.execute(delete(Pairing).where(Pairing.round_id == round_id))
     db.session.execute(update(RoundRun).where(RoundRun.id == run_id).values(published_at=None))
     db.session.execute(
-        update(Round).where(Round.id == round_id)
-        .values(status=RoundStatus.OPEN, published_at=None)
+        update(Round).where(Round.id == round_id).values(status=RoundStatus.OPEN, published_at=None)
     )
     db.session.commit()
     with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
@@ -599,12 +791,20 @@ def run_benchmark(args: argparse.Namespace) -> int:
             return 1
         finished = datetime.now(UTC)
         run = RoundRun(
-            round_id=seeded.round_id, kind=RunKind.FULL, status=RunStatus.SUCCEEDED,
-            time_limit=args.time_limit, started_at=finished - timedelta(seconds=solve_seconds),
-            finished_at=finished, heartbeat_at=finished, problem_json=problem_json,
-            solution_json=json.dumps(solution), observation_hours=solution["observation_hours"],
-            upper_bound=solution["upper_bound"], best_hours=solution["observation_hours"],
-            bound=solution["upper_bound"], elapsed=solve_seconds,
+            round_id=seeded.round_id,
+            kind=RunKind.FULL,
+            status=RunStatus.SUCCEEDED,
+            time_limit=args.time_limit,
+            started_at=finished - timedelta(seconds=solve_seconds),
+            finished_at=finished,
+            heartbeat_at=finished,
+            problem_json=problem_json,
+            solution_json=json.dumps(solution),
+            observation_hours=solution["observation_hours"],
+            upper_bound=solution["upper_bound"],
+            best_hours=solution["observation_hours"],
+            bound=solution["upper_bound"],
+            elapsed=solve_seconds,
         )
         db.session.add(run)
         db.session.commit()
@@ -643,11 +843,26 @@ def run_benchmark(args: argparse.Namespace) -> int:
         round_status = db.session.get(Round, seeded.round_id).status
 
     print()
-    print(report(
-        args, version, seeded, problem, windows, len(problem_json), dumps_seconds, snapshot,
-        publication, solve_seconds, check_seconds, solution, published, counts, round_status,
-        notes,
-    ))
+    print(
+        report(
+            args,
+            version,
+            seeded,
+            problem,
+            windows,
+            len(problem_json),
+            dumps_seconds,
+            snapshot,
+            publication,
+            solve_seconds,
+            check_seconds,
+            solution,
+            published,
+            counts,
+            round_status,
+            notes,
+        )
+    )
     slow = [phase for phase in (snapshot, publication) if phase.seconds > TARGET_SECONDS]
     return 2 if slow else 0
 
@@ -657,37 +872,64 @@ def _mib(kib: int | None) -> str:
 
 
 def report(
-    args, version, seeded: Seeded, problem, windows, problem_bytes, dumps_seconds,
-    snapshot: Phase, publication: Phase, solve_seconds, check_seconds, solution, published,
-    counts, round_status, notes,
+    args,
+    version,
+    seeded: Seeded,
+    problem,
+    windows,
+    problem_bytes,
+    dumps_seconds,
+    snapshot: Phase,
+    publication: Phase,
+    solve_seconds,
+    check_seconds,
+    solution,
+    published,
+    counts,
+    round_status,
+    notes,
 ) -> str:
     scarce = "; ".join(seeded.scarce)
     counted = ", ".join(f"{name} {value:,}" for name, value in counts.items())
     load_now = os.getloadavg()[0]
     lines = [
-        (f"== Round benchmark: {args.apprentices:,} apprentices x {args.masters:,} masters, "
-         f"round {seeded.month} =="),
+        (
+            f"== Round benchmark: {args.apprentices:,} apprentices x {args.masters:,} masters, "
+            f"round {seeded.month} =="
+        ),
         f"PostgreSQL   {version}",
         f"database     {make_url(args.database_url).render_as_string(hide_password=True)}",
-        (f"machine      {os.cpu_count()} cores; Python {sys.version.split()[0]}; load average "
-         f"{args.load_before[0]:.2f} at the start, {load_now:.2f} at the end (1 min; other "
-         "work on the machine slows every phase)"),
-        (f"organisation {seeded.people:,} people ({seeded.masters:,} masters, "
-         f"{seeded.apprentices:,} apprentices, {seeded.both:,} of them both, {seeded.remote:,} "
-         f"remote, 1 admin); {seeded.sites} sites; {seeded.micro_skills} micro skills, "
-         f"scarce: {scarce}"),
-        (f"             {seeded.person_skills:,} person skills, {seeded.weekly_windows:,} weekly "
-         f"windows, {seeded.changes:,} one-off changes, {seeded.month_plans:,} confirmed month "
-         f"plans; seeded in {seeded.seconds:.1f} s"),
-        (f"problem      {len(problem['masters']):,} masters, {len(problem['apprentices']):,} "
-         f"apprentices, {windows:,} availability windows, {problem_bytes / MIB:,.1f} MiB of "
-         f"JSON (json.dumps {dumps_seconds:.2f} s)"),
-        (f"solve        {solve_seconds:.1f} s wall (time limit {args.time_limit:g} s, not "
-         f"measured against the target): {solution['observation_hours']:,.0f} h of "
-         f"observation, bound {solution['upper_bound']:,.0f} h; check_solution valid in "
-         f"{check_seconds:.1f} s"),
-        (f"published    {published.pairings:,} pairings, {published.sessions:,} sessions, "
-         f"{published.people:,} people told; round now {round_status}"),
+        (
+            f"machine      {os.cpu_count()} cores; Python {sys.version.split()[0]}; load average "
+            f"{args.load_before[0]:.2f} at the start, {load_now:.2f} at the end (1 min; other "
+            "work on the machine slows every phase)"
+        ),
+        (
+            f"organisation {seeded.people:,} people ({seeded.masters:,} masters, "
+            f"{seeded.apprentices:,} apprentices, {seeded.both:,} of them both, {seeded.remote:,} "
+            f"remote, 1 admin); {seeded.sites} sites; {seeded.micro_skills} micro skills, "
+            f"scarce: {scarce}"
+        ),
+        (
+            f"             {seeded.person_skills:,} person skills, {seeded.weekly_windows:,} weekly "
+            f"windows, {seeded.changes:,} one-off changes, {seeded.month_plans:,} confirmed month "
+            f"plans; seeded in {seeded.seconds:.1f} s"
+        ),
+        (
+            f"problem      {len(problem['masters']):,} masters, {len(problem['apprentices']):,} "
+            f"apprentices, {windows:,} availability windows, {problem_bytes / MIB:,.1f} MiB of "
+            f"JSON (json.dumps {dumps_seconds:.2f} s)"
+        ),
+        (
+            f"solve        {solve_seconds:.1f} s wall (time limit {args.time_limit:g} s, not "
+            f"measured against the target): {solution['observation_hours']:,.0f} h of "
+            f"observation, bound {solution['upper_bound']:,.0f} h; check_solution valid in "
+            f"{check_seconds:.1f} s"
+        ),
+        (
+            f"published    {published.pairings:,} pairings, {published.sessions:,} sessions, "
+            f"{published.people:,} people told; round now {round_status}"
+        ),
         f"counts       {counted}",
         "",
     ]
@@ -712,10 +954,12 @@ def report(
         lines += [f"          {phase.name}: {note}" for note in phase.notes]
     lines += [
         "",
-        ("wall s: untraced pass. tracemalloc peak: Python allocations during the phase (traced "
-         "pass; its wall time is 'traced s'). phase peak RSS: VmHWM, reset at the phase's "
-         "start. max RSS: getrusage ru_maxrss, the whole process so far (imports, seeding, "
-         "earlier phases, the solve)."),
+        (
+            "wall s: untraced pass. tracemalloc peak: Python allocations during the phase (traced "
+            "pass; its wall time is 'traced s'). phase peak RSS: VmHWM, reset at the phase's "
+            "start. max RSS: getrusage ru_maxrss, the whole process so far (imports, seeding, "
+            "earlier phases, the solve)."
+        ),
     ]
     lines += [f"note: {note}" for note in notes]
     return "\n".join(lines)
@@ -728,11 +972,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--apprentices", type=int, default=10_000)
     parser.add_argument("--masters", type=int, default=2_000)
     parser.add_argument(
-        "--database-url", default=os.environ.get("BENCH_DATABASE_URL", DEFAULT_URL),
+        "--database-url",
+        default=os.environ.get("BENCH_DATABASE_URL", DEFAULT_URL),
         help=f"a scratch PostgreSQL database, created if missing and wiped (default {DEFAULT_URL})",
     )
     parser.add_argument(
-        "--time-limit", type=float, default=30.0,
+        "--time-limit",
+        type=float,
+        default=30.0,
         help="the solver's time limit in seconds (default 30; the solve is not measured)",
     )
     parser.add_argument("--seed", type=int, default=0, help="organisation and solver seed")

@@ -108,6 +108,7 @@ Findings that are not faults, and why (wapiti 3.0.4 on this site):
   for this http scan; the default is on (mentor_match/config.py), for the log-in limit's
   known-device cookie too (mentor_match/limits.py).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -142,8 +143,14 @@ PEOPLE = {
     "admin": "morgan.ellis@example.com",
 }
 # Databases other work on this machine owns; with PostgreSQL the scan drops the schema.
-REFUSED_DATABASES = {"test", "postgres", "template0", "template1", "mentor_match_load",
-                     "mentor_match_bench"}
+REFUSED_DATABASES = {
+    "test",
+    "postgres",
+    "template0",
+    "template1",
+    "mentor_match_load",
+    "mentor_match_bench",
+}
 # Never submitted by a scanner: see the docstring. Wildcards as wapiti's -x takes them,
 # matched against the whole path and query.
 EXCLUDED = [
@@ -229,16 +236,28 @@ def prepare_database(url: str | None, workdir: Path) -> str:
     else:
         target = make_url(url)
         if target.database in REFUSED_DATABASES:
-            raise SystemExit(f"refusing the database {target.database!r}: give a scratch "
-                             "database of this scan's own")
+            raise SystemExit(
+                f"refusing the database {target.database!r}: give a scratch "
+                "database of this scan's own"
+            )
         from benchmarks import rounds
 
         rounds.prepare_database(url)  # PostgreSQL only: drops and recreates the public schema
-    env = dict(os.environ, DATABASE_URL=url, SECRET_KEY="security-scan-not-secret",
-               SITE_URL="http://127.0.0.1")
+    env = dict(
+        os.environ,
+        DATABASE_URL=url,
+        SECRET_KEY="security-scan-not-secret",
+        SITE_URL="http://127.0.0.1",
+    )
     for command in (["db", "upgrade"], ["seed-demo"]):
-        result = subprocess.run([str(FLASK), "--app", "wsgi", *command], cwd=PROJECT_ROOT,
-                                env=env, capture_output=True, text=True, check=False)
+        result = subprocess.run(
+            [str(FLASK), "--app", "wsgi", *command],
+            cwd=PROJECT_ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
         if result.returncode != 0:
             raise SystemExit(f"flask {' '.join(command)} failed:\n{result.stdout}{result.stderr}")
     return url
@@ -331,8 +350,9 @@ class PageParser(HTMLParser):
             # a group of checkboxes none of which is ticked is sent with its first one ticked,
             # so that its name is a parameter to test
             sent = {name for name, _ in self._form.fields}
-            self._form.fields += [(name, value) for name, value in self._checkboxes.items()
-                                  if name not in sent]
+            self._form.fields += [
+                (name, value) for name, value in self._checkboxes.items() if name not in sent
+            ]
             self.forms.append(self._form)
             self._form = None
 
@@ -340,9 +360,14 @@ class PageParser(HTMLParser):
 def sample_value(kind: str, name: str) -> str:
     """A plausible value for an empty field, so the form passes validation as sent."""
     samples = {
-        "email": "scan@example.com", "number": "1", "date": f"{next_month()}-01",
-        "time": "09:00", "month": next_month(), "url": "https://example.com/",
-        "password": "scan-password-1234", "datetime-local": f"{next_month()}-01T09:00",
+        "email": "scan@example.com",
+        "number": "1",
+        "date": f"{next_month()}-01",
+        "time": "09:00",
+        "month": next_month(),
+        "url": "https://example.com/",
+        "password": "scan-password-1234",
+        "datetime-local": f"{next_month()}-01T09:00",
     }
     return samples.get(kind, "scan" if name != "q" else "a")
 
@@ -384,8 +409,11 @@ def crawl_site(port: int, user: User, start: list[str]) -> SiteCrawl:
     target_keys: set = set()
 
     def add_target(target: Target, names: list[str]) -> None:
-        key = (target.method, pattern_of(urlsplit(target.path).path),
-               tuple(sorted(map(name_pattern, names))))
+        key = (
+            target.method,
+            pattern_of(urlsplit(target.path).path),
+            tuple(sorted(map(name_pattern, names))),
+        )
         if key not in target_keys:
             target_keys.add(key)
             crawl.targets.append(target)
@@ -421,8 +449,16 @@ def crawl_site(port: int, user: User, start: list[str]) -> SiteCrawl:
                     continue
                 names = [name for name, _ in form.fields if not CSRF_RE.search(name)]
                 if names:
-                    add_target(Target("POST", action, urlencode(form.fields),
-                                      "application/x-www-form-urlencoded", source="form"), names)
+                    add_target(
+                        Target(
+                            "POST",
+                            action,
+                            urlencode(form.fields),
+                            "application/x-www-form-urlencoded",
+                            source="form",
+                        ),
+                        names,
+                    )
             for link in found:
                 local = local_path(link, path)
                 if local is None or local in seen or local.startswith("/static/"):
@@ -467,9 +503,15 @@ def anonymous_targets(port: int) -> list[Target]:
             for form in parser.forms:
                 action = local_path(form.action or path, path)
                 if form.method == "POST" and action == path:
-                    targets.append(Target("POST", action, urlencode(form.fields),
-                                          "application/x-www-form-urlencoded",
-                                          source="anonymous form"))
+                    targets.append(
+                        Target(
+                            "POST",
+                            action,
+                            urlencode(form.fields),
+                            "application/x-www-form-urlencoded",
+                            source="anonymous form",
+                        )
+                    )
     finally:
         client.close()
     cookie = "; ".join(f"{name}={value}" for name, value in visitor.cookies.items())
@@ -489,9 +531,14 @@ def make_api_token(port: int, user: User) -> str:
         token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page)
         if status != 200 or token is None:
             raise RuntimeError(f"GET /account/tokens: {status}, no CSRF token")
-        status, page = client.request("POST", "/account/tokens", {
-            CSRF_FIELD: html.unescape(token.group(1)), "name": "security scan",
-        })
+        status, page = client.request(
+            "POST",
+            "/account/tokens",
+            {
+                CSRF_FIELD: html.unescape(token.group(1)),
+                "name": "security scan",
+            },
+        )
         made = TOKEN_RE.search(page)
         if status != 200 or made is None:
             raise RuntimeError(f"POST /account/tokens: {status}, no token shown")
@@ -530,9 +577,11 @@ def example_of(schema: dict, document: dict, name: str, context: dict):
         return schema["default"]
     kind = schema.get("type")
     if kind == "object":
-        return {prop: example_of(sub, document, prop, context)
-                for prop, sub in schema.get("properties", {}).items()
-                if prop in schema.get("required", [])}
+        return {
+            prop: example_of(sub, document, prop, context)
+            for prop, sub in schema.get("properties", {}).items()
+            if prop in schema.get("required", [])
+        }
     if kind == "array":
         return [example_of(schema.get("items", {}), document, name, context)]
     if kind in ("integer", "number"):
@@ -566,8 +615,9 @@ def api_targets(port: int, token: str) -> list[Target]:
                 continue
             path, query = base + template, []
             for parameter in operation.get("parameters", []):
-                value = example_of(parameter.get("schema", {}), document, parameter["name"],
-                                   context)
+                value = example_of(
+                    parameter.get("schema", {}), document, parameter["name"], context
+                )
                 if parameter["in"] == "path":
                     # a string path parameter is marked for injection (*); an integer one
                     # is a Flask converter that refuses anything but digits
@@ -579,21 +629,25 @@ def api_targets(port: int, token: str) -> list[Target]:
             body, content_type = "", ""
             content = operation.get("requestBody", {}).get("content", {})
             if "application/json" in content:
-                body = json.dumps(example_of(content["application/json"]["schema"], document,
-                                             "", context))
+                body = json.dumps(
+                    example_of(content["application/json"]["schema"], document, "", context)
+                )
                 content_type = "application/json"
             if not query and not body and "*" not in full:
                 continue  # nothing sqlmap could inject into
-            targets.append(Target(method.upper(), full, body, content_type, dict(headers),
-                                  source="api"))
+            targets.append(
+                Target(method.upper(), full, body, content_type, dict(headers), source="api")
+            )
     return targets
 
 
 # --- The two upload forms -----------------------------------------------------------------------
 
 # The file field of each upload form: the file name a person would give, and its type.
-UPLOAD_FILES = {"people": ("people.csv", "text/csv"),
-                "solution": ("solution.json", "application/json")}
+UPLOAD_FILES = {
+    "people": ("people.csv", "text/csv"),
+    "solution": ("solution.json", "application/json"),
+}
 INJECTION_MARK = "*"  # sqlmap's custom injection marker
 PAGE_CSRF_RE = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
 RUN_SECONDS = 5  # the shortest run the run form takes
@@ -658,9 +712,15 @@ def run_a_round(client: Client) -> tuple[str, int] | str:
         token, kind = PAGE_CSRF_RE.search(page), re.search(r'name="kind" value="(\w+)"', page)
         if status != 200 or token is None or kind is None or kind.group(1) != "full":
             continue
-        status, _ = client.request("POST", f"/admin/rounds/{month}/runs", {
-            CSRF_FIELD: html.unescape(token.group(1)), "kind": "full",
-            "time_limit": str(RUN_SECONDS)})
+        status, _ = client.request(
+            "POST",
+            f"/admin/rounds/{month}/runs",
+            {
+                CSRF_FIELD: html.unescape(token.group(1)),
+                "kind": "full",
+                "time_limit": str(RUN_SECONDS),
+            },
+        )
         if status != 302:
             return f"POST /admin/rounds/{month}/runs gave {status}: no run to upload a solution to"
         deadline = time.monotonic() + RUN_WAIT_SECONDS
@@ -680,7 +740,8 @@ def marked_upload(field_name: str, text: str) -> str:
         header, first = list(csv.reader(io.StringIO(text)))[:2]
         out = io.StringIO()
         csv.writer(out, lineterminator="\n").writerows(
-            [header, [cell + INJECTION_MARK for cell in first]])
+            [header, [cell + INJECTION_MARK for cell in first]]
+        )
         return out.getvalue()
     solution = json.loads(text)
     solution["round"] += INJECTION_MARK
@@ -693,15 +754,20 @@ def marked_upload(field_name: str, text: str) -> str:
     return json.dumps(solution)
 
 
-def multipart(fields: list[tuple[str, str]], files: list[tuple[str, str, str, str]]
-              ) -> tuple[str, str]:
+def multipart(
+    fields: list[tuple[str, str]], files: list[tuple[str, str, str, str]]
+) -> tuple[str, str]:
     """A multipart/form-data body (CRLF, as browsers send it) and its Content-Type."""
     boundary = "----mentor-match-scan-" + os.urandom(8).hex()
-    parts = [f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'
-             for name, value in fields]
-    parts += [f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"; '
-              f'filename="{filename}"\r\nContent-Type: {kind}\r\n\r\n{content}\r\n'
-              for name, filename, kind, content in files]
+    parts = [
+        f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'
+        for name, value in fields
+    ]
+    parts += [
+        f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"; '
+        f'filename="{filename}"\r\nContent-Type: {kind}\r\n\r\n{content}\r\n'
+        for name, filename, kind, content in files
+    ]
     return "".join(parts) + f"--{boundary}--\r\n", f"multipart/form-data; boundary={boundary}"
 
 
@@ -718,8 +784,10 @@ def upload_targets(port: int, user: User, uploads: Uploads) -> list[Target]:
                 continue
             filename, kind = UPLOAD_FILES[field_name]
             content = marked_upload(field_name, uploads.files[field_name].read_text())
-            body, content_type = multipart([(CSRF_FIELD, html.unescape(token.group(1)))],
-                                           [(field_name, filename, kind, content)])
+            body, content_type = multipart(
+                [(CSRF_FIELD, html.unescape(token.group(1)))],
+                [(field_name, filename, kind, content)],
+            )
             targets.append(Target("POST", action, body, content_type, source="upload"))
     finally:
         client.close()
@@ -741,15 +809,21 @@ def request_text(target: Target, port: int) -> str:
 # --- Running the scanners ----------------------------------------------------------------------
 
 
-def run_logged(command: list[str], log_path: Path, timeout: float,
-               env: dict | None = None) -> tuple[int | None, float]:
+def run_logged(
+    command: list[str], log_path: Path, timeout: float, env: dict | None = None
+) -> tuple[int | None, float]:
     """Run a scanner in its own process group; (exit status or None if timed out, seconds)."""
     started = time.monotonic()
     with log_path.open("w") as log:
-        process = subprocess.Popen(command, cwd=log_path.parent, stdout=log,
-                                   stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                   env={**os.environ, "TERM": "dumb", **(env or {})},
-                                   start_new_session=True)
+        process = subprocess.Popen(
+            command,
+            cwd=log_path.parent,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            env={**os.environ, "TERM": "dumb", **(env or {})},
+            start_new_session=True,
+        )
         try:
             status = process.wait(timeout)
         except subprocess.TimeoutExpired:
@@ -782,21 +856,61 @@ def run_wapiti(args, port: int, cookie: dict, workdir: Path, uploads: Uploads) -
     """wapiti's crawl and attacks with the session cookie; its findings and what limited it."""
     base = f"http://127.0.0.1:{port}"
     cookie_file = workdir / "wapiti-cookies.json"
-    cookie_file.write_text(json.dumps({"127.0.0.1": {"/": {
-        name: {"value": value, "expires": None, "secure": False, "port": None, "version": 0}
-        for name, value in cookie.items()
-    }}}))
+    cookie_file.write_text(
+        json.dumps(
+            {
+                "127.0.0.1": {
+                    "/": {
+                        name: {
+                            "value": value,
+                            "expires": None,
+                            "secure": False,
+                            "port": None,
+                            "version": 0,
+                        }
+                        for name, value in cookie.items()
+                    }
+                }
+            }
+        )
+    )
     report = workdir / "wapiti.json"
     command = [
-        wapiti_interpreter(), "-c", WAPITI_SHIM,
-        "-u", f"{base}/", "--scope", "folder", "-s", f"{base}/dashboard",
-        "-c", str(cookie_file), "-m", args.wapiti_modules,
-        "--max-scan-time", str(args.crawl_seconds), "--max-attack-time", str(args.attack_seconds),
+        wapiti_interpreter(),
+        "-c",
+        WAPITI_SHIM,
+        "-u",
+        f"{base}/",
+        "--scope",
+        "folder",
+        "-s",
+        f"{base}/dashboard",
+        "-c",
+        str(cookie_file),
+        "-m",
+        args.wapiti_modules,
+        "--max-scan-time",
+        str(args.crawl_seconds),
+        "--max-attack-time",
+        str(args.attack_seconds),
         # sneaky: a form that posts back to its own page with a fresh CSRF token (a new value
         # each second) is otherwise crawled up to 30 times, and each copy attacked
-        "-S", "sneaky", "--max-files-per-dir", "30", "-t", "20",
-        "--flush-session", "--store-session", str(workdir / "wapiti-session"),
-        "-f", "json", "-o", str(report), "--no-bugreport", "-v", "1",
+        "-S",
+        "sneaky",
+        "--max-files-per-dir",
+        "30",
+        "-t",
+        "20",
+        "--flush-session",
+        "--store-session",
+        str(workdir / "wapiti-session"),
+        "-f",
+        "json",
+        "-o",
+        str(report),
+        "--no-bugreport",
+        "-v",
+        "1",
     ]
     for pattern in EXCLUDED:
         command += ["-x", base + pattern]
@@ -806,12 +920,14 @@ def run_wapiti(args, port: int, cookie: dict, workdir: Path, uploads: Uploads) -
     # a safety net, for about 11 modules and slack
     budget = args.crawl_seconds + args.attack_seconds * 16 + 120
     files = {name: str(path) for name, path in uploads.files.items()}
-    status, seconds = run_logged(command, workdir / "wapiti.log", budget,
-                                 {"MM_SCAN_UPLOADS": json.dumps(files)})
+    status, seconds = run_logged(
+        command, workdir / "wapiti.log", budget, {"MM_SCAN_UPLOADS": json.dumps(files)}
+    )
     result = {"scanner": "wapiti", "status": status, "seconds": seconds, "report": str(report)}
     if not report.exists():
-        result["error"] = (f"no report (exit {status}, "
-                           f"{'timed out' if status is None else 'see wapiti.log'})")
+        result["error"] = (
+            f"no report (exit {status}, {'timed out' if status is None else 'see wapiti.log'})"
+        )
         return result
     data = json.loads(report.read_text())
     findings = []
@@ -819,16 +935,23 @@ def run_wapiti(args, port: int, cookie: dict, workdir: Path, uploads: Uploads) -
         for category, items in (data.get(kind) or {}).items():
             for item in items:
                 level = int(item.get("level", 0))
-                findings.append({
-                    "kind": kind, "category": category, "level": level,
-                    "severity": WAPITI_LEVELS.get(level, str(level)),
-                    "method": item.get("method"), "path": item.get("path"),
-                    "parameter": item.get("parameter"), "info": item.get("info"),
-                })
+                findings.append(
+                    {
+                        "kind": kind,
+                        "category": category,
+                        "level": level,
+                        "severity": WAPITI_LEVELS.get(level, str(level)),
+                        "method": item.get("method"),
+                        "path": item.get("path"),
+                        "parameter": item.get("parameter"),
+                        "info": item.get("info"),
+                    }
+                )
     log = (workdir / "wapiti.log").read_text(errors="replace")
     result["findings"] = findings
-    result["time_limited_modules"] = re.findall(r"Max attack time was reached for module (\w+)",
-                                                log)
+    result["time_limited_modules"] = re.findall(
+        r"Max attack time was reached for module (\w+)", log
+    )
     result["crawl_time_limited"] = "Max scan time was reached" in log
     result["crawled"] = crawled_by_wapiti(workdir / "wapiti-session")
     return result
@@ -857,8 +980,11 @@ def run_sqlmap(args, port: int, dbms: str, targets: list[Target], workdir: Path)
     outcomes = []
     for number, target in enumerate(targets, 1):
         name = f"{number:02d}-{re.sub(r'[^A-Za-z0-9]+', '_', target.path.split('?')[0]).strip('_')}"
-        outcome = {"target": f"{target.method} {target.path}", "source": target.source,
-                   "log": str(logs_dir / f"{name}.log")}
+        outcome = {
+            "target": f"{target.method} {target.path}",
+            "source": target.source,
+            "log": str(logs_dir / f"{name}.log"),
+        }
         outcomes.append(outcome)
         left = args.sqlmap_minutes * 60 - (time.monotonic() - started)
         if left < 10:
@@ -867,31 +993,49 @@ def run_sqlmap(args, port: int, dbms: str, targets: list[Target], workdir: Path)
         request_file = requests_dir / f"{name}.txt"
         request_file.write_text(request_text(target, port))
         command = [
-            "sqlmap", "-r", str(request_file), "--batch", f"--level={args.level}",
-            f"--risk={args.risk}", f"--dbms={dbms}", f"--param-exclude={CSRF_PARAMETERS}",
-            "--skip=session,user-agent,referer", "--drop-set-cookie", "--flush-session",
-            "--output-dir", str(workdir / "sqlmap"), "--disable-coloring", "--skip-waf",
-            "--timeout=30", "-v", "1",
+            "sqlmap",
+            "-r",
+            str(request_file),
+            "--batch",
+            f"--level={args.level}",
+            f"--risk={args.risk}",
+            f"--dbms={dbms}",
+            f"--param-exclude={CSRF_PARAMETERS}",
+            "--skip=session,user-agent,referer",
+            "--drop-set-cookie",
+            "--flush-session",
+            "--output-dir",
+            str(workdir / "sqlmap"),
+            "--disable-coloring",
+            "--skip-waf",
+            "--timeout=30",
+            "-v",
+            "1",
             "--ignore-stdin",  # else, with no terminal, sqlmap reads its targets from stdin
         ]
-        status, seconds = run_logged(command, Path(outcome["log"]),
-                                     min(args.sqlmap_target_seconds, left))
+        status, seconds = run_logged(
+            command, Path(outcome["log"]), min(args.sqlmap_target_seconds, left)
+        )
         outcome.update(read_sqlmap_log(Path(outcome["log"])))
         outcome["seconds"] = round(seconds, 1)
         outcome["status"] = "timed out" if status is None else f"exit {status}"
     (workdir / "sqlmap-results.json").write_text(json.dumps(outcomes, indent=1))
     return {
-        "scanner": "sqlmap", "seconds": time.monotonic() - started, "targets": len(targets),
+        "scanner": "sqlmap",
+        "seconds": time.monotonic() - started,
+        "targets": len(targets),
         "report": str(workdir / "sqlmap-results.json"),
         "tested": sum(1 for o in outcomes if o["status"].startswith("exit")),
         "timed_out": [o["target"] for o in outcomes if o["status"] == "timed out"],
         "not_tested": [o["target"] for o in outcomes if o["status"].startswith("not tested")],
-        "injectable": [f"{o['target']}: {point}" for o in outcomes
-                       for point in o.get("injectable", [])],
+        "injectable": [
+            f"{o['target']}: {point}" for o in outcomes for point in o.get("injectable", [])
+        ],
         "not_injectable": sum(o.get("not_injectable", 0) for o in outcomes),
         "no_parameters": [o["target"] for o in outcomes if o.get("no_parameters")],
-        "heuristic_hints": [f"{o['target']}: {hint}" for o in outcomes
-                            for hint in o.get("heuristic_hints", [])],
+        "heuristic_hints": [
+            f"{o['target']}: {hint}" for o in outcomes for hint in o.get("heuristic_hints", [])
+        ],
         "errors": [f"{o['target']}: {error}" for o in outcomes for error in o.get("errors", [])],
     }
 
@@ -900,8 +1044,9 @@ def read_sqlmap_log(path: Path) -> dict:
     """What sqlmap said about one target: injection points, parameters cleared, hints."""
     log = path.read_text(errors="replace") if path.exists() else ""
     injectable = []
-    for block in re.findall(r"sqlmap identified the following injection point.*?\n---\n(.*?)\n---",
-                            log, re.S):
+    for block in re.findall(
+        r"sqlmap identified the following injection point.*?\n---\n(.*?)\n---", log, re.S
+    ):
         for parameter, place in re.findall(r"^Parameter: (.+?) \((.+?)\)$", block, re.M):
             titles = re.findall(r"^\s+Title: (.+)$", block, re.M)
             injectable.append(f"{place} parameter '{parameter}' ({'; '.join(titles)})")
@@ -909,13 +1054,21 @@ def read_sqlmap_log(path: Path) -> dict:
         "injectable": injectable,
         "not_injectable": len(re.findall(r"parameter '[^']+' does not seem to be injectable", log)),
         "no_parameters": "no parameter(s) found for testing" in log,
-        "heuristic_hints": sorted(set(re.findall(
-            r"heuristic \(basic\) test shows that (\S+ parameter '[^']+') might be injectable",
-            log))),
-        "errors": sorted({
-            message for message in re.findall(r"\[CRITICAL\] (.+)", log)
-            if not message.startswith("all tested parameters do not appear to be injectable")
-        }),
+        "heuristic_hints": sorted(
+            set(
+                re.findall(
+                    r"heuristic \(basic\) test shows that (\S+ parameter '[^']+') might be injectable",
+                    log,
+                )
+            )
+        ),
+        "errors": sorted(
+            {
+                message
+                for message in re.findall(r"\[CRITICAL\] (.+)", log)
+                if not message.startswith("all tested parameters do not appear to be injectable")
+            }
+        ),
     }
 
 
@@ -936,15 +1089,19 @@ def session_alive(port: int, cookie: dict, token: str | None) -> tuple[bool, boo
     return status == 200, api_ok
 
 
-def sqlmap_targets(port: int, user: User, token: str, workdir: Path,
-                   uploads: Uploads) -> tuple[list, dict]:
+def sqlmap_targets(
+    port: int, user: User, token: str, workdir: Path, uploads: Uploads
+) -> tuple[list, dict]:
     """Our crawl's links and forms, the uploads, the anonymous forms and the API; notes."""
     crawl = crawl_site(port, user, ["/dashboard", "/"])
     uploading = upload_targets(port, user, uploads)
     found = crawl.targets + uploading + anonymous_targets(port) + api_targets(port, token)
     covered = {pattern_of(target.path) for target in uploading}
-    left_out = {pattern_of(path): "a file upload with no valid file to send: see the notes"
-                for path in crawl.file_forms if pattern_of(path) not in covered}
+    left_out = {
+        pattern_of(path): "a file upload with no valid file to send: see the notes"
+        for path in crawl.file_forms
+        if pattern_of(path) not in covered
+    }
     targets = []
     for target in found:
         path = urlsplit(target.path).path
@@ -952,12 +1109,23 @@ def sqlmap_targets(port: int, user: User, token: str, workdir: Path,
             left_out[path] = SQLMAP_LEFT_OUT[target.method, path]
         else:
             targets.append(target)
-    (workdir / "crawl.json").write_text(json.dumps({
-        "pages": crawl.pages, "statuses": dict(crawl.statuses), "excluded": sorted(crawl.excluded),
-        "left_out": left_out, "targets": [asdict(target) for target in targets],
-    }, indent=1))
-    return targets, {"pages_crawled": len(crawl.pages), "left_out": left_out,
-                     "target_sources": dict(Counter(target.source for target in targets))}
+    (workdir / "crawl.json").write_text(
+        json.dumps(
+            {
+                "pages": crawl.pages,
+                "statuses": dict(crawl.statuses),
+                "excluded": sorted(crawl.excluded),
+                "left_out": left_out,
+                "targets": [asdict(target) for target in targets],
+            },
+            indent=1,
+        )
+    )
+    return targets, {
+        "pages_crawled": len(crawl.pages),
+        "left_out": left_out,
+        "target_sources": dict(Counter(target.source for target in targets)),
+    }
 
 
 def app_tracebacks(log_path: Path) -> list[str]:
@@ -983,16 +1151,22 @@ def scan_as(role: str, args, out: Path) -> dict:
     url = prepare_database(args.database_url, workdir)
     # Rate limits would answer a scanner with 429s, and hide what the pages do.
     server = Server(url, 2, workdir / "gunicorn.log", {"RATELIMIT_ENABLED": "0"})
-    report = {"role": role, "email": PEOPLE[role], "database": make_url(url).render_as_string(
-        hide_password=True), "scans": []}
+    report = {
+        "role": role,
+        "email": PEOPLE[role],
+        "database": make_url(url).render_as_string(hide_password=True),
+        "scans": [],
+    }
     try:
         server.wait_ready()
         print(f"[{role}] gunicorn on port {server.port}", flush=True)
         preparer = User(PEOPLE[role], 0, [])
         log_in(server.port, preparer)
         uploads = prepare_uploads(server.port, preparer, workdir)
-        report["uploads"] = {"files": {name: str(path) for name, path in uploads.files.items()},
-                             "notes": uploads.notes}
+        report["uploads"] = {
+            "files": {name: str(path) for name, path in uploads.files.items()},
+            "notes": uploads.notes,
+        }
         if uploads.files:
             print(f"[{role}] files to upload: {', '.join(sorted(uploads.files))}", flush=True)
         for scanner in args.scanners:
@@ -1002,21 +1176,28 @@ def scan_as(role: str, args, out: Path) -> dict:
             cookie = dict(user.cookies)
             token = None
             if scanner == "wapiti":
-                print(f"[{role}] wapiti: crawl up to {args.crawl_seconds} s, then up to "
-                      f"{args.attack_seconds} s per module ({args.wapiti_modules}) ...",
-                      flush=True)
+                print(
+                    f"[{role}] wapiti: crawl up to {args.crawl_seconds} s, then up to "
+                    f"{args.attack_seconds} s per module ({args.wapiti_modules}) ...",
+                    flush=True,
+                )
                 result = run_wapiti(args, server.port, cookie, workdir, uploads)
             else:
                 token = make_api_token(server.port, user)
                 targets, notes = sqlmap_targets(server.port, user, token, workdir, uploads)
-                print(f"[{role}] sqlmap: {len(targets)} targets from {notes['pages_crawled']} "
-                      f"pages crawled, up to {args.sqlmap_target_seconds:g} s each and "
-                      f"{args.sqlmap_minutes:g} min in all ...", flush=True)
+                print(
+                    f"[{role}] sqlmap: {len(targets)} targets from {notes['pages_crawled']} "
+                    f"pages crawled, up to {args.sqlmap_target_seconds:g} s each and "
+                    f"{args.sqlmap_minutes:g} min in all ...",
+                    flush=True,
+                )
                 result = run_sqlmap(args, server.port, dbms_of(url), targets, workdir)
                 result.update(notes)
                 if result["timed_out"] or result["not_tested"]:
-                    result["error"] = (f"{len(result['timed_out'])} targets stopped at their "
-                                       f"limit, {len(result['not_tested'])} not tested")
+                    result["error"] = (
+                        f"{len(result['timed_out'])} targets stopped at their "
+                        f"limit, {len(result['not_tested'])} not tested"
+                    )
             alive, api_alive = session_alive(server.port, cookie, token)
             result["session_survived"] = alive
             if token:
@@ -1039,12 +1220,16 @@ def summarise(reports: list[dict], out: Path) -> tuple[list[str], bool, bool]:
     """Lines to print; whether there is a high finding; whether every scan completed."""
     lines, high, complete = [], False, True
     for report in reports:
-        lines.append(f"== as {report['role']} ({report['email']}), {report['database']}, "
-                     f"{report['seconds'] / 60:.1f} min ==")
+        lines.append(
+            f"== as {report['role']} ({report['email']}), {report['database']}, "
+            f"{report['seconds'] / 60:.1f} min =="
+        )
         uploads = report.get("uploads", {})
         if uploads.get("files") or uploads.get("notes"):
-            lines.append("  upload forms given a real file: "
-                         + (", ".join(sorted(uploads["files"])) or "none"))
+            lines.append(
+                "  upload forms given a real file: "
+                + (", ".join(sorted(uploads["files"])) or "none")
+            )
             lines += [f"    {note}" for note in uploads["notes"]]
         for scan in report["scans"]:
             if scan.get("error"):
@@ -1053,14 +1238,20 @@ def summarise(reports: list[dict], out: Path) -> tuple[list[str], bool, bool]:
                 high |= wapiti_lines(scan, lines)
             else:
                 high |= sqlmap_lines(scan, lines)
-            lines.append(f"  session still valid after the scan: {scan['session_survived']}"
-                         + (f"; API token still valid: {scan['token_survived']}"
-                            if "token_survived" in scan else ""))
+            lines.append(
+                f"  session still valid after the scan: {scan['session_survived']}"
+                + (
+                    f"; API token still valid: {scan['token_survived']}"
+                    if "token_survived" in scan
+                    else ""
+                )
+            )
             if scan.get("error"):
                 lines.append(f"  INCOMPLETE: {scan['error']}")
         errors = Counter(report["server_errors"])
-        lines.append(f"  server errors (tracebacks from the app in gunicorn.log): "
-                     f"{sum(errors.values())}")
+        lines.append(
+            f"  server errors (tracebacks from the app in gunicorn.log): {sum(errors.values())}"
+        )
         lines += [f"    {count} x {error[:160]}" for error, count in errors.most_common()]
         lines.append("")
     lines.append(f"reports in {out}")
@@ -1072,19 +1263,30 @@ def summarise(reports: list[dict], out: Path) -> tuple[list[str], bool, bool]:
 
 
 def wapiti_lines(scan: dict, lines: list[str]) -> bool:
-    lines.append(f"  wapiti  {scan['seconds'] / 60:.1f} min, exit {scan['status']}, "
-                 f"{scan.get('crawled', '?')} resources crawled"
-                 + (" (crawl time limit reached)" if scan.get("crawl_time_limited") else ""))
+    lines.append(
+        f"  wapiti  {scan['seconds'] / 60:.1f} min, exit {scan['status']}, "
+        f"{scan.get('crawled', '?')} resources crawled"
+        + (" (crawl time limit reached)" if scan.get("crawl_time_limited") else "")
+    )
     if "findings" not in scan:
         return False
     findings = scan["findings"]
     by_level = Counter(finding["severity"] for finding in findings)
-    lines.append("    by severity: " + (", ".join(
-        f"{WAPITI_LEVELS[level]} {by_level[WAPITI_LEVELS[level]]}"
-        for level in sorted(WAPITI_LEVELS, reverse=True)) if findings else "nothing found"))
+    lines.append(
+        "    by severity: "
+        + (
+            ", ".join(
+                f"{WAPITI_LEVELS[level]} {by_level[WAPITI_LEVELS[level]]}"
+                for level in sorted(WAPITI_LEVELS, reverse=True)
+            )
+            if findings
+            else "nothing found"
+        )
+    )
     if scan.get("time_limited_modules"):
-        lines.append("    modules stopped at their time limit: "
-                     + ", ".join(scan["time_limited_modules"]))
+        lines.append(
+            "    modules stopped at their time limit: " + ", ".join(scan["time_limited_modules"])
+        )
     grouped = defaultdict(list)
     for finding in findings:
         grouped[(finding["level"], finding["kind"], finding["category"])].append(finding)
@@ -1103,17 +1305,21 @@ def wapiti_lines(scan: dict, lines: list[str]) -> bool:
 
 def sqlmap_lines(scan: dict, lines: list[str]) -> bool:
     sources = ", ".join(f"{n} {source}" for source, n in scan.get("target_sources", {}).items())
-    lines.append(f"  sqlmap  {scan['seconds'] / 60:.1f} min, {scan['targets']} targets "
-                 f"({sources}) from {scan.get('pages_crawled', '?')} pages crawled: "
-                 f"{scan['tested']} tested, {scan['not_injectable']} parameters not injectable")
+    lines.append(
+        f"  sqlmap  {scan['seconds'] / 60:.1f} min, {scan['targets']} targets "
+        f"({sources}) from {scan.get('pages_crawled', '?')} pages crawled: "
+        f"{scan['tested']} tested, {scan['not_injectable']} parameters not injectable"
+    )
     injectable = scan["injectable"]
     lines.append(f"    injectable parameters: {len(injectable)}")
     lines += [f"        [high] {point}" for point in injectable]
-    for label, items in (("stopped at the per-target limit", scan["timed_out"]),
-                         ("not tested (out of time)", scan["not_tested"]),
-                         ("nothing to test", scan["no_parameters"]),
-                         ("heuristic hint only, not confirmed", scan["heuristic_hints"]),
-                         ("sqlmap said", scan["errors"])):
+    for label, items in (
+        ("stopped at the per-target limit", scan["timed_out"]),
+        ("not tested (out of time)", scan["not_tested"]),
+        ("nothing to test", scan["no_parameters"]),
+        ("heuristic hint only, not confirmed", scan["heuristic_hints"]),
+        ("sqlmap said", scan["errors"]),
+    ):
         lines += [f"    {label}: {item[:170]}" for item in items]
     for path, reason in scan.get("left_out", {}).items():
         lines.append(f"    left out: {path} ({reason})")
@@ -1121,23 +1327,45 @@ def sqlmap_lines(scan: dict, lines: list[str]) -> bool:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m benchmarks.security_scan",
-                                     description=__doc__.split("\n")[0])
-    parser.add_argument("--as", dest="roles", action="append", choices=sorted(PEOPLE),
-                        help="whom to scan as; repeat for several (default: apprentice)")
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks.security_scan", description=__doc__.split("\n")[0]
+    )
+    parser.add_argument(
+        "--as",
+        dest="roles",
+        action="append",
+        choices=sorted(PEOPLE),
+        help="whom to scan as; repeat for several (default: apprentice)",
+    )
     parser.add_argument("--out", type=Path, help="where reports go (default: a new temp dir)")
-    parser.add_argument("--database-url",
-                        help="a scratch PostgreSQL database (default: a new SQLite file)")
-    parser.add_argument("--scanners", default="wapiti,sqlmap",
-                        help="which to run, in order (default: wapiti,sqlmap)")
+    parser.add_argument(
+        "--database-url", help="a scratch PostgreSQL database (default: a new SQLite file)"
+    )
+    parser.add_argument(
+        "--scanners",
+        default="wapiti,sqlmap",
+        help="which to run, in order (default: wapiti,sqlmap)",
+    )
     parser.add_argument("--wapiti-modules", default=WAPITI_MODULES)
     parser.add_argument("--crawl-seconds", type=int, default=120, help="wapiti's crawl limit")
-    parser.add_argument("--attack-seconds", type=int, default=90,
-                        help="wapiti's limit per attack module (default 90)")
-    parser.add_argument("--sqlmap-minutes", type=float, default=12.0,
-                        help="sqlmap's limit for all targets (default 12)")
-    parser.add_argument("--sqlmap-target-seconds", type=float, default=120.0,
-                        help="sqlmap's limit per target (default 120)")
+    parser.add_argument(
+        "--attack-seconds",
+        type=int,
+        default=90,
+        help="wapiti's limit per attack module (default 90)",
+    )
+    parser.add_argument(
+        "--sqlmap-minutes",
+        type=float,
+        default=12.0,
+        help="sqlmap's limit for all targets (default 12)",
+    )
+    parser.add_argument(
+        "--sqlmap-target-seconds",
+        type=float,
+        default=120.0,
+        help="sqlmap's limit per target (default 120)",
+    )
     parser.add_argument("--level", type=int, default=2, help="sqlmap --level (default 2)")
     parser.add_argument("--risk", type=int, default=2, help="sqlmap --risk (default 2)")
     args = parser.parse_args(argv)

@@ -1,4 +1,5 @@
 """Mentor Match: learn a craft by watching a master do it."""
+
 from __future__ import annotations
 
 import logging
@@ -19,7 +20,12 @@ def create_app(config: type[Config] | dict | None = None) -> Flask:
     from flask import Flask
 
     from .extensions import (
-        csrf, db, init_connection_checks, init_read_only_commits, init_reads, login_manager,
+        csrf,
+        db,
+        init_connection_checks,
+        init_read_only_commits,
+        init_reads,
+        login_manager,
         migrate,
     )
 
@@ -63,7 +69,8 @@ def create_app(config: type[Config] | dict | None = None) -> Flask:
         # Never X-Forwarded-Host: links come from SITE_URL and the Host is checked as sent.
         hops = app.config["PROXY_HOPS"]
         app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
-            app.wsgi_app, x_for=hops, x_proto=hops)
+            app.wsgi_app, x_for=hops, x_proto=hops
+        )
 
     from .accounts.views import bp as accounts_bp
     from .admin.views import bp as admin_bp
@@ -84,9 +91,23 @@ def create_app(config: type[Config] | dict | None = None) -> Flask:
     from .tracking.views import bp as tracking_bp
 
     for blueprint in (
-        home_bp, accounts_bp, profiles_bp, availability_bp, admin_bp, rounds_bp, booking_bp,
-        calendars_bp, tracking_bp, records_bp, reports_bp, progress_bp,
-        api_bp, api_tokens_bp, imports_bp, organisation_bp, stages_bp,
+        home_bp,
+        accounts_bp,
+        profiles_bp,
+        availability_bp,
+        admin_bp,
+        rounds_bp,
+        booking_bp,
+        calendars_bp,
+        tracking_bp,
+        records_bp,
+        reports_bp,
+        progress_bp,
+        api_bp,
+        api_tokens_bp,
+        imports_bp,
+        organisation_bp,
+        stages_bp,
     ):
         app.register_blueprint(blueprint)
 

@@ -1,4 +1,5 @@
 """Flask CLI commands; each is a thin wrapper over a service."""
+
 import time
 
 import click
@@ -24,8 +25,11 @@ def seed_default_taxonomy_command() -> None:
 
 
 @click.command("seed-demo")
-@click.option("--reset", is_flag=True,
-              help="Delete every row in the database first, then seed the demo afresh.")
+@click.option(
+    "--reset",
+    is_flag=True,
+    help="Delete every row in the database first, then seed the demo afresh.",
+)
 def seed_demo_command(reset: bool) -> None:
     """Seed the demo organisation: sites, people, skills, availability and next month's plans."""
     from .demo.seed import DemoAlreadySeeded, seed_demo_organisation
@@ -34,8 +38,10 @@ def seed_demo_command(reset: bool) -> None:
     try:
         summary = seed_demo_organisation(reset=reset)
     except DemoAlreadySeeded:
-        click.echo("The demo is already seeded: people exist in this database. "
-                   "Nothing changed; run `flask --app wsgi seed-demo --reset` to start again.")
+        click.echo(
+            "The demo is already seeded: people exist in this database. "
+            "Nothing changed; run `flask --app wsgi seed-demo --reset` to start again."
+        )
         return
     seconds = time.perf_counter() - started
 

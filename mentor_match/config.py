@@ -1,4 +1,5 @@
 """Settings read from the environment, with defaults that run with no other service."""
+
 import os
 import tempfile
 from datetime import timedelta
@@ -82,8 +83,9 @@ class Config:
     # Required outside debug and tests (create_app refuses to start without it).
     SITE_URL = os.environ.get("SITE_URL", "")
     # Host names requests may carry; others get 400. Empty means SITE_URL's host alone.
-    TRUSTED_HOSTS = [host.strip() for host in os.environ.get("TRUSTED_HOSTS", "").split(",")
-                     if host.strip()] or None
+    TRUSTED_HOSTS = [
+        host.strip() for host in os.environ.get("TRUSTED_HOSTS", "").split(",") if host.strip()
+    ] or None
 
     # The largest request body accepted; the views that take uploads (the people import, a
     # round's solution) allow more for themselves (inputs.allows_upload).

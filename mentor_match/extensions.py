@@ -1,4 +1,5 @@
 """Flask extensions, created unbound and attached to the app in create_app."""
+
 import time
 import weakref
 

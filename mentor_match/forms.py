@@ -1,4 +1,5 @@
 """Form pieces shared by several features."""
+
 from sqlalchemy import select
 from wtforms import SelectChoice, SelectField
 from wtforms.validators import ValidationError

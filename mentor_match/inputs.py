@@ -4,6 +4,7 @@ A value outside them never reaches the database (its ids are 32-bit on PostgreSQ
 arithmetic (which stops at year 9999): an id is not found (404), a date or a JSON document
 is refused with a message naming the field, and a page number falls back to the first page.
 """
+
 from __future__ import annotations
 
 import json

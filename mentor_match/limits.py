@@ -5,6 +5,7 @@ form names, the record code checked, the API token used), with Flask-Limiter. Co
 Redis when REDIS_URL is set, so every web process shares them, and in memory otherwise.
 A refused request gets 429 with Retry-After, as a page or, under /api/, as JSON.
 """
+
 from __future__ import annotations
 
 import math
@@ -47,8 +48,11 @@ def _device_serializer() -> URLSafeTimedSerializer:
 def remember_device(response: Response, email: str) -> None:
     """Mark this browser as one the account's owner signs in from (after a successful log-in)."""
     response.set_cookie(
-        KNOWN_DEVICE_COOKIE, _device_serializer().dumps(normalise_email(email)),
-        max_age=KNOWN_DEVICE_MAX_AGE, httponly=True, samesite="Lax",
+        KNOWN_DEVICE_COOKIE,
+        _device_serializer().dumps(normalise_email(email)),
+        max_age=KNOWN_DEVICE_MAX_AGE,
+        httponly=True,
+        samesite="Lax",
         secure=current_app.config["SESSION_COOKIE_SECURE"],
     )
 
@@ -104,5 +108,7 @@ def init_limits(app: Flask) -> None:
     @app.errorhandler(429)
     def too_many_requests(error):
         return render_template(
-            "errors/error.html", code=429, message=too_many_message(retry_after_seconds()),
+            "errors/error.html",
+            code=429,
+            message=too_many_message(retry_after_seconds()),
         ), 429

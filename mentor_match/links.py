@@ -3,6 +3,7 @@
 A link built from the Host header of the request that caused it would let anyone who can
 send a request choose where a victim's reset link points (Host header poisoning).
 """
+
 from urllib.parse import urlsplit
 
 from flask import current_app

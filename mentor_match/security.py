@@ -1,4 +1,5 @@
 """Who is signed in, how long a session lasts, and the security headers on every response."""
+
 import secrets
 import time
 from datetime import UTC, datetime, timedelta
@@ -102,8 +103,13 @@ def is_local_url(target: str | None) -> bool:
     """Whether a redirect target is a path on this site: never //host, /\\host or a URL."""
     # Browsers drop tabs and newlines from a URL ("/<tab>/evil.example" is //evil.example) and
     # read a backslash as a slash; a newline in a Location header is a 500 besides.
-    return (bool(target) and target.startswith("/") and not target.startswith("//")
-            and "\\" not in target and target.isprintable())
+    return (
+        bool(target)
+        and target.startswith("/")
+        and not target.startswith("//")
+        and "\\" not in target
+        and target.isprintable()
+    )
 
 
 def field_with_nul(values) -> str | None:
@@ -153,8 +159,11 @@ def init_security(app: Flask) -> None:
         for values in (request.args, request.form):
             name = field_with_nul(values)
             if name is not None:
-                abort(400, description=f"The field {name!r} holds a NUL character, which text "
-                                       "cannot contain; the request was refused and nothing changed.")
+                abort(
+                    400,
+                    description=f"The field {name!r} holds a NUL character, which text "
+                    "cannot contain; the request was refused and nothing changed.",
+                )
 
     @app.before_request
     def enforce_absolute_session_lifetime():

@@ -1,4 +1,5 @@
 """Jinja filters and globals: times in the viewer's own zone, stage labels, error pages."""
+
 from datetime import datetime
 from functools import cache
 
@@ -22,8 +23,10 @@ def unread_count_of(person_id) -> Select:
     """How many notifications a person (an id, or a column to correlate with) has not read."""
     from .models import Notification
 
-    return select(func.count()).select_from(Notification).where(
-        Notification.person_id == person_id, Notification.read_at.is_(None)
+    return (
+        select(func.count())
+        .select_from(Notification)
+        .where(Notification.person_id == person_id, Notification.read_at.is_(None))
     )
 
 
@@ -55,20 +58,25 @@ def init_templating(app: Flask) -> None:
 
     @app.errorhandler(403)
     def forbidden(error):
-        return render_template("errors/error.html", code=403,
-                               message="You do not have access to that page."), 403
+        return render_template(
+            "errors/error.html", code=403, message="You do not have access to that page."
+        ), 403
 
     @app.errorhandler(404)
     def not_found(error):
-        return render_template("errors/error.html", code=404,
-                               message="There is nothing at that address."), 404
+        return render_template(
+            "errors/error.html", code=404, message="There is nothing at that address."
+        ), 404
 
     @app.errorhandler(SecurityError)
     def untrusted_host(error):
         # Plain text: with a refused host there is no URL adapter, so no page can be built.
         site = app.config["SITE_URL"]
-        return Response(f"This site answers only at {site}; the request's Host was refused.\n",
-                        status=400, mimetype="text/plain")
+        return Response(
+            f"This site answers only at {site}; the request's Host was refused.\n",
+            status=400,
+            mimetype="text/plain",
+        )
 
     @app.errorhandler(400)
     def bad_request(error):
@@ -78,9 +86,12 @@ def init_templating(app: Flask) -> None:
     @app.errorhandler(413)
     def too_large(error):
         limit = request.max_content_length or app.config["MAX_CONTENT_LENGTH"]
-        size = f"{limit // 1024 ** 2} MB" if limit >= 1024 ** 2 else f"{limit // 1024} KB"
-        return render_template("errors/error.html", code=413,
-                               message=f"That upload is larger than {size}; nothing was saved."), 413
+        size = f"{limit // 1024**2} MB" if limit >= 1024**2 else f"{limit // 1024} KB"
+        return render_template(
+            "errors/error.html",
+            code=413,
+            message=f"That upload is larger than {size}; nothing was saved.",
+        ), 413
 
     @app.errorhandler(500)
     def server_error(error):
@@ -89,5 +100,8 @@ def init_templating(app: Flask) -> None:
         # A failed flush leaves the session unusable until it is rolled back, and the page
         # (its menu's count) still asks the database something.
         db.session.rollback()
-        return render_template("errors/error.html", code=500,
-                               message="Something went wrong on our side. It has been logged."), 500
+        return render_template(
+            "errors/error.html",
+            code=500,
+            message="Something went wrong on our side. It has been logged.",
+        ), 500

@@ -1,6 +1,7 @@
 """Time zones: the choices people pick from, showing instants in a person's own zone, and
 the slot grid (60, 30 or 15 minutes) on which the zones of a group of people keep their
 local hours and half hours."""
+
 from collections.abc import Iterable
 from datetime import UTC, datetime, time, timedelta
 from functools import cache
@@ -28,7 +29,9 @@ def timezone_names() -> tuple[str, ...]:
 def timezone_choices() -> list[SelectChoice]:
     """Choices for a select field, grouped by continent."""
     return [
-        SelectChoice(name, name.replace("_", " "), optgroup=name.split("/")[0] if "/" in name else None)
+        SelectChoice(
+            name, name.replace("_", " "), optgroup=name.split("/")[0] if "/" in name else None
+        )
         for name in timezone_names()
     ]
 

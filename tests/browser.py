@@ -1,4 +1,5 @@
 """Helpers for the browser tests: log-in, accessibility checks and phone-width layout checks."""
+
 import re
 
 from axe_playwright_python.sync_playwright import Axe
@@ -16,7 +17,9 @@ def serious_accessibility_faults(page) -> list[str]:
     """axe-core's serious and critical WCAG 2 A/AA violations on the page, one line each."""
     results = _axe.run(
         page,
-        options={"runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]}},
+        options={
+            "runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]}
+        },
     )
     return [
         f"{v['id']} ({v['impact']}): {v['help']} at {[n['target'] for n in v['nodes']][:3]}"

@@ -1,4 +1,5 @@
 """Fixtures: an app whose schema comes from the Alembic migrations, clients, and log-in."""
+
 import importlib.util
 import os
 import threading
@@ -188,8 +189,13 @@ def table_names(app) -> set[str]:
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
 ]
 
 
@@ -253,8 +259,14 @@ def office():
     give_skill(master, skill, "master", hosts=True)
     for weekday in range(5):
         make_weekly_window(master, weekday=weekday, start=time(9), end=time(17))
-    make_month_plan(master, next_month(), max_hosting_hours=10, max_apprentices=3,
-                    in_person_seats=1, virtual_seats=2)
+    make_month_plan(
+        master,
+        next_month(),
+        max_hosting_hours=10,
+        max_apprentices=3,
+        in_person_seats=1,
+        virtual_seats=2,
+    )
     apprentices = []
     for name in ("Tom", "Priya", "Lena"):
         person = make_apprentice(f"{name} Apprentice", site=site)

@@ -1,4 +1,5 @@
 """Factories that build test data through the models, with sensible defaults."""
+
 import itertools
 import json
 from datetime import UTC, date, datetime, time, timedelta
@@ -118,7 +119,11 @@ def give_skill(
     if source is None:
         source = StageSource.ADMIN if hosts else StageSource.SELF_DECLARED
     held = PersonSkill(
-        person=person, micro_skill=micro_skill, stage=Stage(stage), hosts=hosts, develops=develops,
+        person=person,
+        micro_skill=micro_skill,
+        stage=Stage(stage),
+        hosts=hosts,
+        develops=develops,
         stage_source=source,
     )
     db.session.add(held)
@@ -136,8 +141,12 @@ def make_weekly_window(
     virtual: bool = True,
 ) -> WeeklyWindow:
     window = WeeklyWindow(
-        person=person, weekday=weekday, start_time=start, end_time=end,
-        in_person=in_person, virtual=virtual,
+        person=person,
+        weekday=weekday,
+        start_time=start,
+        end_time=end,
+        in_person=in_person,
+        virtual=virtual,
     )
     db.session.add(window)
     db.session.commit()
@@ -156,8 +165,14 @@ def make_availability_change(
     note: str = "",
 ) -> AvailabilityChange:
     change = AvailabilityChange(
-        person=person, day=day, kind=ChangeKind(kind), start_time=start, end_time=end,
-        in_person=in_person, virtual=virtual, note=note,
+        person=person,
+        day=day,
+        kind=ChangeKind(kind),
+        start_time=start,
+        end_time=end,
+        in_person=in_person,
+        virtual=virtual,
+        note=note,
     )
     db.session.add(change)
     db.session.commit()
@@ -181,7 +196,8 @@ def make_round(month: str | None = None, status: RoundStatus = RoundStatus.OPEN)
     month = month or next_month()
     year, number = map(int, month.split("-"))
     round_ = Round(
-        month=month, status=status,
+        month=month,
+        status=status,
         confirm_by=datetime(year, number, 1, tzinfo=UTC) - timedelta(days=2),
         opened_at=None if status is RoundStatus.DRAFT else utcnow(),
     )
@@ -192,13 +208,32 @@ def make_round(month: str | None = None, status: RoundStatus = RoundStatus.OPEN)
 
 def make_finished_run(round_: Round) -> RoundRun:
     """A run of the round that succeeded on an empty problem: nothing paired, nothing left out."""
-    problem = {"format": "mentor-match/round@1", "round": round_.month, "slot_minutes": 60,
-               "min_pairing_hours": 2, "masters": [], "apprentices": [], "exclude": []}
-    solution = {"format": "mentor-match/solution@1", "round": round_.month,
-                "observation_hours": 0, "upper_bound": 0, "pairings": [], "unmatched": []}
-    run = RoundRun(round_id=round_.id, status=RunStatus.SUCCEEDED, time_limit=5,
-                   problem_json=json.dumps(problem), solution_json=json.dumps(solution),
-                   observation_hours=0, upper_bound=0)
+    problem = {
+        "format": "mentor-match/round@1",
+        "round": round_.month,
+        "slot_minutes": 60,
+        "min_pairing_hours": 2,
+        "masters": [],
+        "apprentices": [],
+        "exclude": [],
+    }
+    solution = {
+        "format": "mentor-match/solution@1",
+        "round": round_.month,
+        "observation_hours": 0,
+        "upper_bound": 0,
+        "pairings": [],
+        "unmatched": [],
+    }
+    run = RoundRun(
+        round_id=round_.id,
+        status=RunStatus.SUCCEEDED,
+        time_limit=5,
+        problem_json=json.dumps(problem),
+        solution_json=json.dumps(solution),
+        observation_hours=0,
+        upper_bound=0,
+    )
     db.session.add(run)
     db.session.commit()
     return run
@@ -213,15 +248,24 @@ def make_small_round_organisation(site_name: str = "Round HQ", **plan_limits) ->
     """Two masters of anchoring and three apprentices at one site, all free on Tuesday and
     Thursday mornings, each with a confirmed plan for next month's round (with `plan_limits`,
     by default 6 hosting hours and 2 apprentices a master, 4 observation hours each)."""
-    plan_limits = plan_limits or {"max_hosting_hours": 6, "observation_hours": 4, "max_apprentices": 2}
+    plan_limits = plan_limits or {
+        "max_hosting_hours": 6,
+        "observation_hours": 4,
+        "max_apprentices": 2,
+    }
     site = make_site(site_name, "Europe/London")
     skill = make_area("Negotiation", skills=("Anchoring",)).micro_skills[0]
     masters = [make_master(f"Master {n}", site=site) for n in (1, 2)]
     apprentices = [make_apprentice(f"Apprentice {n}", site=site) for n in (1, 2, 3)]
     for person in masters + apprentices:
         is_master = person in masters
-        give_skill(person, skill, "master" if is_master else "apprentice",
-                   hosts=is_master, develops=not is_master)
+        give_skill(
+            person,
+            skill,
+            "master" if is_master else "apprentice",
+            hosts=is_master,
+            develops=not is_master,
+        )
         for weekday in (1, 3):
             make_weekly_window(person, weekday=weekday, start=time(9), end=time(12))
         make_confirmed_plan(person, **plan_limits)
@@ -230,6 +274,8 @@ def make_small_round_organisation(site_name: str = "Round HQ", **plan_limits) ->
 
 def first_open_slot(master, apprentice, day_offset: int = 0):
     """The master's first bookable hour on the n-th day with open times next month."""
-    slots = [s for s in booking.open_slots(master, apprentice, Month.parse(next_month())) if s.bookable]
+    slots = [
+        s for s in booking.open_slots(master, apprentice, Month.parse(next_month())) if s.bookable
+    ]
     day = sorted({s.starts_at.date() for s in slots})[day_offset]
     return next(s for s in slots if s.starts_at.date() == day)

@@ -1,4 +1,5 @@
 """Sign-up, log-in with lock-out, log-out and password changes."""
+
 import re
 
 import pytest
@@ -41,10 +42,13 @@ def test_signup_holds_a_master_until_the_address_is_confirmed(client, sent_mail)
     assert person.is_master and not person.is_apprentice
     assert person.site == site
     assert person.password_hash.startswith("scrypt:")
-    refused = client.post("/login", data={"email": "ada@example.org",
-                                          "password": "analytical engine notes"})
-    assert ("Confirm your address first: follow the link we mailed to ada@example.org."
-            in refused.get_data(as_text=True))
+    refused = client.post(
+        "/login", data={"email": "ada@example.org", "password": "analytical engine notes"}
+    )
+    assert (
+        "Confirm your address first: follow the link we mailed to ada@example.org."
+        in refused.get_data(as_text=True)
+    )
     link = _confirmation_link(sent_mail)
     stored = db.session.scalar(select(OutboxMessage))
     assert "/signup/confirm/" not in stored.body  # the link is only in the mail that went out
@@ -62,8 +66,9 @@ def test_signup_holds_a_master_until_the_address_is_confirmed(client, sent_mail)
 def test_sign_up_of_a_known_address_answers_alike_and_tells_its_owner(client, sent_mail):
     owner = make_person("Ada Owner", email="ada@example.org")
     before = (owner.name, owner.password_hash, owner.is_apprentice)
-    known = _signup(client, name="Someone Else", password="another long phrase",
-                    confirm="another long phrase")
+    known = _signup(
+        client, name="Someone Else", password="another long phrase", confirm="another long phrase"
+    )
     new = _signup(client, email="grace@example.org")
     assert (known.status_code, known.location) == (new.status_code, new.location)
     flashes = [client.get("/login").get_data(as_text=True) for _ in range(1)]
@@ -89,17 +94,26 @@ def test_a_stranger_signing_up_with_your_address_cannot_have_you_open_it(client,
     assert person.email_confirmed_at is None
     from mentor_match.accounts.services import make_reset_token
 
-    client.post(f"/reset-password/{make_reset_token(person)}", data={
-        "password": "owners own phrase", "confirm": "owners own phrase"})
+    client.post(
+        f"/reset-password/{make_reset_token(person)}",
+        data={"password": "owners own phrase", "confirm": "owners own phrase"},
+    )
     db.session.refresh(person)
     assert person.email_confirmed_at is not None
-    assert client.post("/login", data={"email": person.email,
-                                       "password": "the strangers secret"}).status_code == 200
+    assert (
+        client.post(
+            "/login", data={"email": person.email, "password": "the strangers secret"}
+        ).status_code
+        == 200
+    )
 
 
-@pytest.mark.parametrize("token, message", [
-    ("not-a-token", "That confirmation link is not valid. Sign up again for a new one."),
-])
+@pytest.mark.parametrize(
+    "token, message",
+    [
+        ("not-a-token", "That confirmation link is not valid. Sign up again for a new one."),
+    ],
+)
 def test_a_bad_confirmation_link_says_what_to_do(client, token, message):
     page = client.get(f"/signup/confirm/{token}", follow_redirects=True).get_data(as_text=True)
     assert message in page
@@ -117,7 +131,11 @@ def test_an_expired_confirmation_link_is_refused(client, app, sent_mail, monkeyp
 
 def test_signup_refuses_bad_fields_and_saves_nothing(client):
     response = _signup(
-        client, email="not-an-email", password="password", confirm="other", is_master="",
+        client,
+        email="not-an-email",
+        password="password",
+        confirm="other",
+        is_master="",
         timezone="Mars/Olympus_Mons",
     )
     page = response.get_data(as_text=True)
@@ -140,8 +158,9 @@ def test_password_policy():
 
 def test_login_refuses_wrong_password_and_records_it(client):
     person = make_person()
-    response = client.post("/login", data={"email": person.email, "password": "wrong one!"},
-                           follow_redirects=True)
+    response = client.post(
+        "/login", data={"email": person.email, "password": "wrong one!"}, follow_redirects=True
+    )
     assert "do not match an account" in response.get_data(as_text=True)
     assert db.session.scalar(select(func.count()).select_from(FailedLogin)) == 1
 
@@ -155,14 +174,18 @@ def test_login_locks_out_one_client_after_100_failures_in_an_hour(client, app):
     person = make_person()
     _fail_99_times(person)
     # The 100th failure is still an ordinary refusal...
-    page = client.post("/login", data={"email": person.email, "password": "nope nope"},
-                       follow_redirects=True).get_data(as_text=True)
+    page = client.post(
+        "/login", data={"email": person.email, "password": "nope nope"}, follow_redirects=True
+    ).get_data(as_text=True)
     assert "do not match" in page
     # ...and then even the right password is refused with a clear lock-out message.
-    page = client.post("/login", data={"email": person.email, "password": DEFAULT_PASSWORD},
-                       follow_redirects=True).get_data(as_text=True)
-    assert ("Too many failed log-ins to this account from here: it is locked for you for an "
-            "hour. Reset your password to get in now.") in page
+    page = client.post(
+        "/login", data={"email": person.email, "password": DEFAULT_PASSWORD}, follow_redirects=True
+    ).get_data(as_text=True)
+    assert (
+        "Too many failed log-ins to this account from here: it is locked for you for an "
+        "hour. Reset your password to get in now."
+    ) in page
     assert client.get("/dashboard").status_code == 302
 
 
@@ -174,11 +197,14 @@ def test_a_strangers_failures_do_not_lock_the_owner_out(app):
     stranger.environ_base["REMOTE_ADDR"] = "203.0.113.66"
     stranger.post("/login", data={"email": person.email, "password": "nope nope"})
     assert "locked for you" in stranger.post(
-        "/login", data={"email": person.email, "password": DEFAULT_PASSWORD}).get_data(as_text=True)
+        "/login", data={"email": person.email, "password": DEFAULT_PASSWORD}
+    ).get_data(as_text=True)
     owner = app.test_client()
     owner.environ_base["REMOTE_ADDR"] = "198.51.100.7"
-    assert owner.post("/login", data={"email": person.email,
-                                      "password": DEFAULT_PASSWORD}).status_code == 302
+    assert (
+        owner.post("/login", data={"email": person.email, "password": DEFAULT_PASSWORD}).status_code
+        == 302
+    )
 
 
 def test_a_password_reset_lifts_the_lock(client):
@@ -188,37 +214,57 @@ def test_a_password_reset_lifts_the_lock(client):
     _fail_99_times(person)
     client.post("/login", data={"email": person.email, "password": "nope nope"})
     assert "locked for you" in client.post(
-        "/login", data={"email": person.email, "password": DEFAULT_PASSWORD}).get_data(as_text=True)
-    response = client.post(f"/reset-password/{make_reset_token(person)}", data={
-        "password": "brand new passphrase", "confirm": "brand new passphrase"})
+        "/login", data={"email": person.email, "password": DEFAULT_PASSWORD}
+    ).get_data(as_text=True)
+    response = client.post(
+        f"/reset-password/{make_reset_token(person)}",
+        data={"password": "brand new passphrase", "confirm": "brand new passphrase"},
+    )
     assert response.status_code == 302
     assert db.session.scalar(select(func.count()).select_from(FailedLogin)) == 0
-    assert client.post("/login", data={"email": person.email,
-                                       "password": "brand new passphrase"}).status_code == 302
+    assert (
+        client.post(
+            "/login", data={"email": person.email, "password": "brand new passphrase"}
+        ).status_code
+        == 302
+    )
 
 
-@pytest.mark.parametrize("target", [
-    "https://evil.example/", "//evil.example/", "/\\evil.example/", "/\t/evil.example/",
-    "/dashboard\r\nSet-Cookie: a=b",
-])
+@pytest.mark.parametrize(
+    "target",
+    [
+        "https://evil.example/",
+        "//evil.example/",
+        "/\\evil.example/",
+        "/\t/evil.example/",
+        "/dashboard\r\nSet-Cookie: a=b",
+    ],
+)
 def test_login_refuses_off_site_next(client, target):
     person = make_person()
-    response = client.post("/login", query_string={"next": target}, data={
-        "email": person.email, "password": DEFAULT_PASSWORD})
+    response = client.post(
+        "/login",
+        query_string={"next": target},
+        data={"email": person.email, "password": DEFAULT_PASSWORD},
+    )
     assert response.headers["Location"] == "/dashboard"
 
 
 def test_login_follows_a_next_on_this_site(client):
     person = make_person()
-    response = client.post("/login", query_string={"next": "/sessions?view=month"}, data={
-        "email": person.email, "password": DEFAULT_PASSWORD})
+    response = client.post(
+        "/login",
+        query_string={"next": "/sessions?view=month"},
+        data={"email": person.email, "password": DEFAULT_PASSWORD},
+    )
     assert response.headers["Location"] == "/sessions?view=month"
 
 
 def test_deactivated_person_cannot_log_in(client):
     person = make_person(active=False)
-    page = client.post("/login", data={"email": person.email, "password": DEFAULT_PASSWORD},
-                       follow_redirects=True).get_data(as_text=True)
+    page = client.post(
+        "/login", data={"email": person.email, "password": DEFAULT_PASSWORD}, follow_redirects=True
+    ).get_data(as_text=True)
     assert "deactivated" in page
 
 
@@ -234,10 +280,21 @@ def test_logout_voids_the_old_cookie(client, login):
 def test_password_change_voids_other_sessions(app, login):
     person = make_person()
     other_device = app.test_client()
-    assert other_device.post("/login", data={"email": person.email, "password": DEFAULT_PASSWORD}).status_code == 302
+    assert (
+        other_device.post(
+            "/login", data={"email": person.email, "password": DEFAULT_PASSWORD}
+        ).status_code
+        == 302
+    )
     client = login(person)
-    response = client.post("/account/password", data={
-        "current": DEFAULT_PASSWORD, "password": "a much longer passphrase", "confirm": "a much longer passphrase"})
+    response = client.post(
+        "/account/password",
+        data={
+            "current": DEFAULT_PASSWORD,
+            "password": "a much longer passphrase",
+            "confirm": "a much longer passphrase",
+        },
+    )
     assert response.status_code == 302
     assert client.get("/dashboard").status_code == 200  # this device stays signed in
     assert other_device.get("/dashboard").status_code == 302  # the other one is out
@@ -248,9 +305,14 @@ def test_password_change_voids_other_sessions(app, login):
 def test_password_change_needs_the_current_password(login):
     person = make_person()
     client = login(person)
-    page = client.post("/account/password", data={
-        "current": "not it at all", "password": "a much longer passphrase",
-        "confirm": "a much longer passphrase"}).get_data(as_text=True)
+    page = client.post(
+        "/account/password",
+        data={
+            "current": "not it at all",
+            "password": "a much longer passphrase",
+            "confirm": "a much longer passphrase",
+        },
+    ).get_data(as_text=True)
     assert "not your current password" in page
     db.session.refresh(person)
     assert verify_password(person.password_hash, DEFAULT_PASSWORD)
@@ -264,10 +326,14 @@ def test_password_reset_by_mailed_link_works_once(client, sent_mail):
     assert mail.recipient == "reset@example.org"
     link = re.search(r"http://localhost(/reset-password/\S+)", mail.body).group(1)
     # The copy an admin can read at /admin/outbox says where the link went, not what it is.
-    stored = db.session.scalar(select(OutboxMessage).where(OutboxMessage.recipient == "reset@example.org"))
+    stored = db.session.scalar(
+        select(OutboxMessage).where(OutboxMessage.recipient == "reset@example.org")
+    )
     assert stored.delivered_via == "outbox" and "/reset-password/" not in stored.body
     assert "[link removed from the stored copy: only the recipient's mail holds it]" in stored.body
-    response = client.post(link, data={"password": "brand new passphrase", "confirm": "brand new passphrase"})
+    response = client.post(
+        link, data={"password": "brand new passphrase", "confirm": "brand new passphrase"}
+    )
     assert response.status_code == 302
     db.session.refresh(person)
     assert verify_password(person.password_hash, "brand new passphrase")
@@ -276,15 +342,15 @@ def test_password_reset_by_mailed_link_works_once(client, sent_mail):
 
 
 def test_forgot_password_says_the_same_for_unknown_addresses(client):
-    page = client.post("/forgot-password", data={"email": "nobody@example.org"},
-                       follow_redirects=True).get_data(as_text=True)
+    page = client.post(
+        "/forgot-password", data={"email": "nobody@example.org"}, follow_redirects=True
+    ).get_data(as_text=True)
     assert "If that address has an account" in page
     wait_for_background_jobs()
     assert db.session.scalar(select(func.count()).select_from(OutboxMessage)) == 0
 
 
-def test_forgot_password_answers_alike_and_leaves_the_lookup_to_the_background(
-        client, monkeypatch):
+def test_forgot_password_answers_alike_and_leaves_the_lookup_to_the_background(client, monkeypatch):
     """Known or not, the same answer, and the request itself neither looks up nor mails."""
     from mentor_match.rounds import jobs
 
@@ -301,8 +367,10 @@ def test_forgot_password_answers_alike_and_leaves_the_lookup_to_the_background(
 
 def test_expired_reset_link_is_refused(client, app, monkeypatch):
     from datetime import timedelta
+
     person = make_person()
     from mentor_match.accounts.services import make_reset_token
+
     token = make_reset_token(person)
     monkeypatch.setitem(app.config, "PASSWORD_RESET_MAX_AGE", timedelta(seconds=-1))
     page = client.get(f"/reset-password/{token}", follow_redirects=True).get_data(as_text=True)

@@ -1,4 +1,5 @@
 """The JSON API: tokens, permissions, booking, validation, pagination and the OpenAPI document."""
+
 import hashlib
 import json
 import re
@@ -63,7 +64,7 @@ def test_making_a_token_shows_it_once_and_stores_only_its_digest(client):
     row = db.session.scalars(select(ApiToken)).one()
     assert row.name == "HR system" and row.person_id == person.id
     assert row.digest == hashlib.sha256(token.encode()).hexdigest()
-    assert row.prefix == token[:len(row.prefix)] and len(row.prefix) < len(token)
+    assert row.prefix == token[: len(row.prefix)] and len(row.prefix) < len(token)
     assert token not in json.dumps([str(v) for v in row.__dict__.values()])
     assert response.headers["Cache-Control"] == "no-store"
     # The list shows the token by name and prefix, never the token itself again.
@@ -102,7 +103,9 @@ def test_the_token_page_needs_a_log_in(client):
     assert response.status_code == 302 and "/login" in response.headers["Location"]
 
 
-@pytest.mark.parametrize("header", [None, "Bearer", "Bearer mm_not-a-token", "Basic abc", "Token mm_x"])
+@pytest.mark.parametrize(
+    "header", [None, "Bearer", "Bearer mm_not-a-token", "Basic abc", "Token mm_x"]
+)
 def test_missing_or_unknown_tokens_get_401_in_json(client, header):
     response = client.get("/api/v1/me", headers={"Authorization": header} if header else {})
     assert response.status_code == 401
@@ -192,17 +195,20 @@ def test_skills_lists_areas_and_micro_skills(client):
     make_area("Negotiation", skills=("Anchoring", "Closing"))
     body = api_get(client, "/api/v1/skills", token_for(make_apprentice())).get_json()
     assert [(a["name"], [s["name"] for s in a["micro_skills"]]) for a in body["areas"]] == [
-        ("Negotiation", ["Anchoring", "Closing"])]
+        ("Negotiation", ["Anchoring", "Closing"])
+    ]
 
 
 def test_a_persons_skills_say_where_each_stage_comes_from(client):
     from jsonschema import Draft202012Validator
 
     anchoring, closing, concessions = make_area(
-        "Negotiation", skills=("Anchoring", "Closing", "Concessions")).micro_skills
+        "Negotiation", skills=("Anchoring", "Closing", "Concessions")
+    ).micro_skills
     endorser, master = make_master("Endorser"), make_master("Amara")
     give_skill(master, anchoring, "master", hosts=True).set_stage(
-        Stage.MASTER, StageSource.ENDORSED, by=endorser, note="Watched her anchor.")
+        Stage.MASTER, StageSource.ENDORSED, by=endorser, note="Watched her anchor."
+    )
     give_skill(master, closing, "master", hosts=True, source=StageSource.SELF_DECLARED)
     give_skill(master, concessions, "journeyman", hosts=True)  # an admin's, account since gone
     db.session.commit()
@@ -212,13 +218,21 @@ def test_a_persons_skills_say_where_each_stage_comes_from(client):
     body = response.get_json()
     endorsed, self_declared, by_admin = body["skills"]
     assert {k: endorsed[k] for k in ("stage", "stage_source", "stage_verified", "verified_by")} == {
-        "stage": "master", "stage_source": "endorsed", "stage_verified": True,
-        "verified_by": {"id": endorser.id, "name": "Endorser"}}
+        "stage": "master",
+        "stage_source": "endorsed",
+        "stage_verified": True,
+        "verified_by": {"id": endorser.id, "name": "Endorser"},
+    }
     assert endorsed["verified_at"].endswith("Z")
-    assert {k: self_declared[k] for k in ("stage_source", "stage_verified", "verified_by",
-                                          "verified_at")} == {
-        "stage_source": "self_declared", "stage_verified": False, "verified_by": None,
-        "verified_at": None}
+    assert {
+        k: self_declared[k]
+        for k in ("stage_source", "stage_verified", "verified_by", "verified_at")
+    } == {
+        "stage_source": "self_declared",
+        "stage_verified": False,
+        "verified_by": None,
+        "verified_at": None,
+    }
     assert (by_admin["stage_source"], by_admin["verified_by"]) == ("admin", None)
     assert by_admin["verified_at"] is not None
     document = openapi_document()
@@ -245,8 +259,13 @@ def test_admins_page_through_everyone(client):
     third = api_get(client, "/api/v1/people?per_page=2&page=3", token).get_json()
     assert first["total"] == 5 and len(first["items"]) == 2 and first["page"] == 1
     assert len(third["items"]) == 1
-    everyone = [p["id"] for page in (1, 2, 3)
-                for p in api_get(client, f"/api/v1/people?per_page=2&page={page}", token).get_json()["items"]]
+    everyone = [
+        p["id"]
+        for page in (1, 2, 3)
+        for p in api_get(client, f"/api/v1/people?per_page=2&page={page}", token).get_json()[
+            "items"
+        ]
+    ]
     assert len(set(everyone)) == 5
     for query, field in (("per_page=101", "per_page"), ("page=0", "page"), ("page=x", "page")):
         refused = api_get(client, f"/api/v1/people?{query}", token)
@@ -257,7 +276,12 @@ def test_admins_page_through_everyone(client):
 
 
 def _body(master, slot, **changes):
-    body = {"master_id": master.id, "starts_at": slot.starts_at.isoformat(), "hours": 1, "mode": "virtual"}
+    body = {
+        "master_id": master.id,
+        "starts_at": slot.starts_at.isoformat(),
+        "hours": 1,
+        "mode": "virtual",
+    }
     body.update(changes)
     return body
 
@@ -283,34 +307,45 @@ def test_booking_through_the_api(client, office):
     # The same hour again is refused with the service's own message.
     again = client.post("/api/v1/sessions", json=_body(master, slot), headers=bearer(token))
     assert again.status_code == 409
-    assert again.get_json()["error"]["code"] == "booking_refused" and again.get_json()["error"]["message"]
+    assert (
+        again.get_json()["error"]["code"] == "booking_refused"
+        and again.get_json()["error"]["message"]
+    )
 
 
 def test_booking_a_person_who_does_not_host_is_refused_with_409(client, office):
     apprentice = office["apprentices"][0]
     slot = first_open_slot(office["master"], apprentice)
     stranger = make_master("Not Hosting")
-    response = client.post("/api/v1/sessions", json=_body(stranger, slot), headers=bearer(token_for(apprentice)))
+    response = client.post(
+        "/api/v1/sessions", json=_body(stranger, slot), headers=bearer(token_for(apprentice))
+    )
     assert response.status_code == 409
     assert "Not Hosting" in response.get_json()["error"]["message"]
 
 
-@pytest.mark.parametrize(("changes", "field"), [
-    ({"master_id": "1"}, "master_id"),
-    ({"master_id": None}, "master_id"),
-    ({"starts_at": "tomorrow"}, "starts_at"),
-    ({"starts_at": "2030-01-07T10:00:00"}, "starts_at"),
-    ({"hours": 0}, "hours"),
-    ({"hours": 1.5}, "hours"),
-    ({"hours": True}, "hours"),
-    ({"mode": "telepathy"}, "mode"),
-    ({"extra": 1}, "extra"),
-])
+@pytest.mark.parametrize(
+    ("changes", "field"),
+    [
+        ({"master_id": "1"}, "master_id"),
+        ({"master_id": None}, "master_id"),
+        ({"starts_at": "tomorrow"}, "starts_at"),
+        ({"starts_at": "2030-01-07T10:00:00"}, "starts_at"),
+        ({"hours": 0}, "hours"),
+        ({"hours": 1.5}, "hours"),
+        ({"hours": True}, "hours"),
+        ({"mode": "telepathy"}, "mode"),
+        ({"extra": 1}, "extra"),
+    ],
+)
 def test_booking_validation_names_the_field(client, office, changes, field):
     apprentice = office["apprentices"][0]
     slot = first_open_slot(office["master"], apprentice)
-    response = client.post("/api/v1/sessions", json=_body(office["master"], slot, **changes),
-                           headers=bearer(token_for(apprentice)))
+    response = client.post(
+        "/api/v1/sessions",
+        json=_body(office["master"], slot, **changes),
+        headers=bearer(token_for(apprentice)),
+    )
     assert response.status_code == 422
     assert response.get_json()["error"]["field"] == field
     assert db.session.scalars(select(SessionObserver)).all() == []
@@ -334,7 +369,9 @@ def test_hours_are_the_callers_own(client):
 
 def test_availability_validates_the_month(client):
     person = make_apprentice()
-    response = api_get(client, f"/api/v1/people/{person.id}/availability?month=2026-13", token_for(person))
+    response = api_get(
+        client, f"/api/v1/people/{person.id}/availability?month=2026-13", token_for(person)
+    )
     assert response.status_code == 422 and response.get_json()["error"]["field"] == "month"
 
 
@@ -350,10 +387,13 @@ def test_the_openapi_document_is_public_valid_and_complete(app, client):
     assert document == json.loads(json.dumps(openapi_document()))
     assert document["openapi"].startswith("3.1")
     validate(document)
-    documented = {(path, method.upper()) for path, item in document["paths"].items() for method in item}
+    documented = {
+        (path, method.upper()) for path, item in document["paths"].items() for method in item
+    }
     served = {
         (re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", rule.rule), method)
-        for rule in app.url_map.iter_rules() if rule.endpoint.startswith("api.")
+        for rule in app.url_map.iter_rules()
+        if rule.endpoint.startswith("api.")
         for method in rule.methods - {"HEAD", "OPTIONS"}
     }
     assert documented == served
@@ -383,15 +423,24 @@ def test_schemathesis_finds_no_failures(app):
     db.session.commit()
     headers = bearer(token_for(admin))
     schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", app)
-    checks = [not_a_server_error, status_code_conformance, content_type_conformance,
-              response_schema_conformance]
+    checks = [
+        not_a_server_error,
+        status_code_conformance,
+        content_type_conformance,
+        response_schema_conformance,
+    ]
     tested, calls = [], []
     for result in schema.get_all_operations():
         operation = result.ok()
         tested.append(f"{operation.method.upper()} {operation.path}")
 
-        @settings(max_examples=25, deadline=None, database=None, derandomize=True,
-                  suppress_health_check=list(HealthCheck))
+        @settings(
+            max_examples=25,
+            deadline=None,
+            database=None,
+            derandomize=True,
+            suppress_health_check=list(HealthCheck),
+        )
         @given(case=operation.as_strategy())
         def run(case):
             calls.append(case.call_and_validate(headers=headers, checks=checks).status_code)

@@ -3,6 +3,7 @@
 Each endpoint must be listed in ACCESS with who may use it; a new route that is not listed
 fails the suite, so no route can be added without deciding its guard.
 """
+
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 
@@ -59,8 +60,13 @@ def build_world() -> World:
             "window": make_weekly_window(person, weekday=1, start=time(9), end=time(12)),
             "change": make_availability_change(person, date(2026, 12, 24)),
             "plan": make_month_plan(person),
-            "skill": give_skill(person, anchoring, "master" if "master" in key else "apprentice",
-                                hosts="master" in key, develops="apprentice" in key),
+            "skill": give_skill(
+                person,
+                anchoring,
+                "master" if "master" in key else "apprentice",
+                hosts="master" in key,
+                develops="apprentice" in key,
+            ),
         }
     world.objects["site"] = site
     world.objects["area"] = area
@@ -87,25 +93,56 @@ def _add_tracking(world: World) -> None:
     base = datetime(2026, 1, 5, 9, tzinfo=UTC)
     for index, owner in enumerate(("apprentice_a", "master_a", "admin")):
         person = world.people[owner]
-        hosted_at, observed_at = base + timedelta(hours=4 * index), base + timedelta(days=1, hours=4 * index)
-        hosted = ShadowingSession(master_id=person.id, starts_at=hosted_at,
-                                  ends_at=hosted_at + timedelta(hours=1), mode=SessionMode.VIRTUAL, seats=1)
-        hosted.observers.append(SessionObserver(apprentice_id=outside_apprentice.id, starts_at=hosted_at,
-                                                ends_at=hosted_at + timedelta(hours=1)))
-        observed = ShadowingSession(master_id=outside_master.id, starts_at=observed_at,
-                                    ends_at=observed_at + timedelta(hours=1), mode=SessionMode.VIRTUAL, seats=1)
-        observed.observers.append(SessionObserver(apprentice_id=person.id, starts_at=observed_at,
-                                                  ends_at=observed_at + timedelta(hours=1)))
-        attempt = PracticeAttempt(apprentice_id=outside_apprentice.id, master_id=person.id,
-                                  micro_skill_id=world.objects["micro_skill"].id,
-                                  practised_on=base.date(), description="Anchored high on a call.")
+        hosted_at, observed_at = (
+            base + timedelta(hours=4 * index),
+            base + timedelta(days=1, hours=4 * index),
+        )
+        hosted = ShadowingSession(
+            master_id=person.id,
+            starts_at=hosted_at,
+            ends_at=hosted_at + timedelta(hours=1),
+            mode=SessionMode.VIRTUAL,
+            seats=1,
+        )
+        hosted.observers.append(
+            SessionObserver(
+                apprentice_id=outside_apprentice.id,
+                starts_at=hosted_at,
+                ends_at=hosted_at + timedelta(hours=1),
+            )
+        )
+        observed = ShadowingSession(
+            master_id=outside_master.id,
+            starts_at=observed_at,
+            ends_at=observed_at + timedelta(hours=1),
+            mode=SessionMode.VIRTUAL,
+            seats=1,
+        )
+        observed.observers.append(
+            SessionObserver(
+                apprentice_id=person.id,
+                starts_at=observed_at,
+                ends_at=observed_at + timedelta(hours=1),
+            )
+        )
+        attempt = PracticeAttempt(
+            apprentice_id=outside_apprentice.id,
+            master_id=person.id,
+            micro_skill_id=world.objects["micro_skill"].id,
+            practised_on=base.date(),
+            description="Anchored high on a call.",
+        )
         db.session.add_all([hosted, observed, attempt])
         db.session.flush()
         world.objects[owner]["hosted_seat"] = hosted.observers[0]
         world.objects[owner]["own_seat"] = observed.observers[0]
         world.objects[owner]["attempt"] = attempt
-    dispute = Attendance(seat_id=world.objects["apprentice_a"]["own_seat"].id, minutes=30,
-                         disputed_at=base, dispute_reason="I stayed the whole hour.")
+    dispute = Attendance(
+        seat_id=world.objects["apprentice_a"]["own_seat"].id,
+        minutes=30,
+        disputed_at=base,
+        dispute_reason="I stayed the whole hour.",
+    )
     db.session.add(dispute)
     db.session.commit()
     world.objects["attendance"] = dispute
@@ -121,22 +158,43 @@ def _add_round(world: World) -> None:
     """
     round_ = make_round()
     run = make_finished_run(round_)
-    exclusion = RoundExclusion(round_id=round_.id, apprentice_id=world.people["apprentice_a"].id,
-                               master_id=world.people["master_a"].id)
-    outside_master, outside_apprentice = make_master("Outside Master"), make_apprentice("Outside Apprentice")
+    exclusion = RoundExclusion(
+        round_id=round_.id,
+        apprentice_id=world.people["apprentice_a"].id,
+        master_id=world.people["master_a"].id,
+    )
+    outside_master, outside_apprentice = (
+        make_master("Outside Master"),
+        make_apprentice("Outside Apprentice"),
+    )
     pairings = {
-        "apprentice_a": Pairing(round_id=round_.id, apprentice_id=world.people["apprentice_a"].id,
-                                master_id=outside_master.id),
-        "master_a": Pairing(round_id=round_.id, apprentice_id=outside_apprentice.id,
-                            master_id=world.people["master_a"].id),
+        "apprentice_a": Pairing(
+            round_id=round_.id,
+            apprentice_id=world.people["apprentice_a"].id,
+            master_id=outside_master.id,
+        ),
+        "master_a": Pairing(
+            round_id=round_.id,
+            apprentice_id=outside_apprentice.id,
+            master_id=world.people["master_a"].id,
+        ),
     }
     # A run whose worker went silent: pages show it failed, and a GET that recorded it would write.
     an_hour_ago = utcnow() - timedelta(hours=1)
-    silent = RoundRun(round_id=round_.id, status=RunStatus.RUNNING, time_limit=60,
-                      started_at=an_hour_ago, heartbeat_at=an_hour_ago)
+    silent = RoundRun(
+        round_id=round_.id,
+        status=RunStatus.RUNNING,
+        time_limit=60,
+        started_at=an_hour_ago,
+        heartbeat_at=an_hour_ago,
+    )
     db.session.add_all([silent, exclusion, *pairings.values()])
     db.session.commit()
-    world.objects["round"], world.objects["run"], world.objects["exclusion"] = round_, run, exclusion
+    world.objects["round"], world.objects["run"], world.objects["exclusion"] = (
+        round_,
+        run,
+        exclusion,
+    )
     for owner, pairing in pairings.items():
         world.objects[owner]["pairing"] = pairing
 
@@ -152,14 +210,19 @@ def _add_calendar_sessions(world: World) -> None:
     outside_master = make_master("Calendar Outside Master")
     outside_apprentice = make_apprentice("Calendar Outside Apprentice")
     starts, ends = datetime(2027, 1, 13, 3, tzinfo=UTC), datetime(2027, 1, 13, 5, tzinfo=UTC)
-    hosts = {"apprentice_a": outside_master, "admin": outside_master,
-             "master_a": world.people["master_a"]}
+    hosts = {
+        "apprentice_a": outside_master,
+        "admin": outside_master,
+        "master_a": world.people["master_a"],
+    }
     for owner, master in hosts.items():
         observer = outside_apprentice if owner == "master_a" else world.people[owner]
-        session = ShadowingSession(master_id=master.id, starts_at=starts, ends_at=ends,
-                                   mode=SessionMode.VIRTUAL, seats=1)
-        session.observers.append(SessionObserver(apprentice_id=observer.id, starts_at=starts,
-                                                 ends_at=ends))
+        session = ShadowingSession(
+            master_id=master.id, starts_at=starts, ends_at=ends, mode=SessionMode.VIRTUAL, seats=1
+        )
+        session.observers.append(
+            SessionObserver(apprentice_id=observer.id, starts_at=starts, ends_at=ends)
+        )
         db.session.add(session)
         world.objects[owner]["calendar_session"] = session
     db.session.commit()
@@ -246,13 +309,19 @@ ACCESS: dict[str, Access] = {
     "admin.revoke_admin": Access("admin", _person),
     "admin.areas": Access("admin"),
     "admin.edit_area": Access("admin", lambda world, owner: {"area_id": world.objects["area"].id}),
-    "admin.delete_area": Access("admin", lambda world, owner: {"area_id": world.objects["area"].id}),
-    "admin.create_micro_skill": Access("admin", lambda world, owner: {"area_id": world.objects["area"].id}),
+    "admin.delete_area": Access(
+        "admin", lambda world, owner: {"area_id": world.objects["area"].id}
+    ),
+    "admin.create_micro_skill": Access(
+        "admin", lambda world, owner: {"area_id": world.objects["area"].id}
+    ),
     "admin.edit_micro_skill": Access("admin", _skill),
     "admin.delete_micro_skill": Access("admin", _skill),
     "admin.sites": Access("admin"),
     "admin.edit_site": Access("admin", lambda world, owner: {"site_id": world.objects["site"].id}),
-    "admin.delete_site": Access("admin", lambda world, owner: {"site_id": world.objects["site"].id}),
+    "admin.delete_site": Access(
+        "admin", lambda world, owner: {"site_id": world.objects["site"].id}
+    ),
     "admin.outbox": Access("admin"),
     "admin.outbox_message": Access("admin", _outbox_message),
     "rounds.index": Access("admin"),
@@ -260,8 +329,13 @@ ACCESS: dict[str, Access] = {
     "rounds.open_round": Access("admin", _month),
     "rounds.start_run": Access("admin", _month),
     "rounds.exclude": Access("admin", _month),
-    "rounds.remove_exclusion": Access("admin", lambda world, owner: {
-        "month": world.objects["round"].month, "exclusion_id": world.objects["exclusion"].id}),
+    "rounds.remove_exclusion": Access(
+        "admin",
+        lambda world, owner: {
+            "month": world.objects["round"].month,
+            "exclusion_id": world.objects["exclusion"].id,
+        },
+    ),
     "rounds.progress": Access("admin", _run),
     "rounds.cancel": Access("admin", _run),
     "rounds.review": Access("admin", _run),
@@ -276,18 +350,22 @@ ACCESS: dict[str, Access] = {
     "rounds.notifications": Access("signed_in"),
     "rounds.read_notifications": Access("signed_in"),
     "calendars.session_ics": Access("own", _own("calendar_session", "session_id")),
-    "calendars.feed": Access("public", lambda world, owner: {
-        "token": new_feed_token(world.people["apprentice_a"])}),
+    "calendars.feed": Access(
+        "public", lambda world, owner: {"token": new_feed_token(world.people["apprentice_a"])}
+    ),
     "calendars.settings": Access("signed_in"),
     "booking.diary": Access("signed_in"),
     "booking.session": Access("own", _own("calendar_session", "session_id")),
     "booking.cancel": Access("own", _own("calendar_session", "session_id")),
     "booking.move": Access("own", _own("calendar_session", "session_id")),
     "booking.book": Access("signed_in"),
-    "booking.book_master": Access("signed_in", lambda world, owner: {
-        "master_id": world.people["master_a"].id}),
-    "booking.join": Access("signed_in", lambda world, owner: {
-        "session_id": world.objects["apprentice_a"]["calendar_session"].id}),
+    "booking.book_master": Access(
+        "signed_in", lambda world, owner: {"master_id": world.people["master_a"].id}
+    ),
+    "booking.join": Access(
+        "signed_in",
+        lambda world, owner: {"session_id": world.objects["apprentice_a"]["calendar_session"].id},
+    ),
     "booking.open_session": Access("master"),
     "booking.toggle_open_to_bookings": Access("master"),
     "booking.settings": Access("admin"),
@@ -301,7 +379,9 @@ ACCESS: dict[str, Access] = {
     "tracking.to_rate": Access("master"),
     "tracking.rate_practice": Access("own", _own("attempt", "attempt_id")),
     "tracking.disputes": Access("admin"),
-    "tracking.resolve": Access("admin", lambda world, owner: {"attendance_id": world.objects["attendance"].id}),
+    "tracking.resolve": Access(
+        "admin", lambda world, owner: {"attendance_id": world.objects["attendance"].id}
+    ),
     "progress.mine": Access("signed_in"),
     "progress.hosting": Access("master"),
     "progress.endorse": Access("master"),
@@ -309,25 +389,37 @@ ACCESS: dict[str, Access] = {
     "stages.queue": Access("admin"),
     "stages.rule": Access("admin"),
     "stages.endorse": Access("master"),
-    "stages.change": Access("admin", lambda world, owner: {
-        "person_id": world.people["master_a"].id, "micro_skill_id": world.objects["micro_skill"].id}),
+    "stages.change": Access(
+        "admin",
+        lambda world, owner: {
+            "person_id": world.people["master_a"].id,
+            "micro_skill_id": world.objects["micro_skill"].id,
+        },
+    ),
     "reports.index": Access("admin"),
     "reports.csv": Access("admin", lambda world, owner: {"table": "participation"}),
     "records.mine": Access("signed_in"),
     "records.publish": Access("signed_in"),
     "records.revoke": Access("own", _own("mastery_record", "record_id")),
-    "records.public": Access("public", lambda world, owner: {
-        "code": world.objects["apprentice_a"]["mastery_record"].code}),
-    "records.document": Access("public", lambda world, owner: {
-        "code": world.objects["apprentice_a"]["mastery_record"].code}),
+    "records.public": Access(
+        "public",
+        lambda world, owner: {"code": world.objects["apprentice_a"]["mastery_record"].code},
+    ),
+    "records.document": Access(
+        "public",
+        lambda world, owner: {"code": world.objects["apprentice_a"]["mastery_record"].code},
+    ),
     "records.verify": Access("public"),
     "records.credential_download": Access("own", _own("mastery_record", "record_id")),
-    "records.credential_status": Access("public", lambda world, owner: {
-        "code": world.objects["apprentice_a"]["mastery_record"].code}),
+    "records.credential_status": Access(
+        "public",
+        lambda world, owner: {"code": world.objects["apprentice_a"]["mastery_record"].code},
+    ),
     "records.issuer": Access("public"),
     "records.jwks": Access("public"),
-    "records.public_key": Access("public", lambda world, owner: {
-        "thumbprint": signing_key().thumbprint}),
+    "records.public_key": Access(
+        "public", lambda world, owner: {"thumbprint": signing_key().thumbprint}
+    ),
     "imports.upload": Access("admin"),
     "imports.confirm": Access("admin"),
     "imports.export": Access("admin"),
@@ -433,8 +525,10 @@ def test_route_allows_exactly_who_it_should(app, endpoint):
                 response.close()
                 expected = _expected(access, actor, owner)
                 if outcome != expected:
-                    failures.append(f"{method} {url} as {actor} (object of {owner}): "
-                                    f"got {outcome} ({response.status_code}), expected {expected}")
+                    failures.append(
+                        f"{method} {url} as {actor} (object of {owner}): "
+                        f"got {outcome} ({response.status_code}), expected {expected}"
+                    )
                 _wipe()
     assert failures == []
 
@@ -449,7 +543,9 @@ def _wipe():
 STATE_CHANGING = ("POST", "PUT", "PATCH", "DELETE")
 # The url map as the app builds it, read once so each route gets its own test.
 _RULES = {rule.endpoint: rule.methods for rule in create_app(TestConfig).url_map.iter_rules()}
-STATE_CHANGING_ROUTES = sorted(e for e, methods in _RULES.items() if set(methods) & set(STATE_CHANGING))
+STATE_CHANGING_ROUTES = sorted(
+    e for e, methods in _RULES.items() if set(methods) & set(STATE_CHANGING)
+)
 GET_ROUTES = sorted(e for e, methods in _RULES.items() if "GET" in methods and e != "static")
 
 
@@ -471,9 +567,13 @@ def test_state_changing_requests_without_a_csrf_token_are_refused(app, endpoint)
         response = client.open(url, method=method, data={"anything": "x"})
         if access.who == "token":
             # The API takes no cookies, so a signed-in browser cannot be led into it: 401.
-            assert response.status_code == 401, f"{method} {url} with only a cookie gave {response.status_code}"
+            assert response.status_code == 401, (
+                f"{method} {url} with only a cookie gave {response.status_code}"
+            )
             continue
-        assert response.status_code == 400, f"{method} {url} without a CSRF token gave {response.status_code}"
+        assert response.status_code == 400, (
+            f"{method} {url} without a CSRF token gave {response.status_code}"
+        )
         assert "CSRF" in response.get_data(as_text=True)
     assert _contents() == before
 

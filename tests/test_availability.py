@@ -1,4 +1,5 @@
 """Availability pages: weekly windows, one-off changes, the month calendar and the month plan."""
+
 import re
 from datetime import UTC, date, datetime, time, timedelta
 from html import unescape
@@ -30,7 +31,10 @@ def _count(model) -> int:
 def _errors(response) -> list[str]:
     """The field messages on a page, as a person reads them."""
     page = response.get_data(as_text=True)
-    return [unescape(message) for message in re.findall(r'<p class="error" id="[^"]+">([^<]*)</p>', page)]
+    return [
+        unescape(message)
+        for message in re.findall(r'<p class="error" id="[^"]+">([^<]*)</p>', page)
+    ]
 
 
 def _flashes(response) -> list[str]:
@@ -83,7 +87,10 @@ def test_adding_a_weekly_window_saves_it_in_local_time(login, master):
     assert response.status_code == 302
     window = db.session.scalar(select(WeeklyWindow))
     assert (window.person_id, window.weekday, window.start_time, window.end_time) == (
-        master.id, 4, time(14), time(16, 30)
+        master.id,
+        4,
+        time(14),
+        time(16, 30),
     )
     assert (window.in_person, window.virtual) == (False, True)
     page = client.get("/availability/weekly").get_data(as_text=True)
@@ -115,10 +122,12 @@ def test_an_overlapping_window_on_the_same_day_is_refused_naming_the_other(login
     make_weekly_window(master, weekday=1, start=time(9), end=time(12))
     client = login(master)
     response = _add_window(client, start="11:00", end="14:00")
-    assert _errors(response) == [(
-        "This overlaps your Tuesday window 09:00–12:00. Choose times that do not overlap, "
-        "or delete that window first."
-    )]
+    assert _errors(response) == [
+        (
+            "This overlaps your Tuesday window 09:00–12:00. Choose times that do not overlap, "
+            "or delete that window first."
+        )
+    ]
     assert _count(WeeklyWindow) == 1
     # Touching is not overlapping, and another weekday is free.
     assert _add_window(client, start="12:00", end="14:00").status_code == 302
@@ -134,7 +143,9 @@ def test_someone_elses_window_does_not_count_as_an_overlap(login, master):
 @pytest.mark.parametrize("mode", ["both", "in_person"])
 def test_a_remote_person_cannot_offer_in_person(login, remote_master, mode):
     response = _add_window(login(remote_master), mode=mode)
-    assert any("You work remotely (no site), so you can only offer video" in e for e in _errors(response))
+    assert any(
+        "You work remotely (no site), so you can only offer video" in e for e in _errors(response)
+    )
     assert _count(WeeklyWindow) == 0
 
 
@@ -175,8 +186,14 @@ def test_the_weekly_page_lists_only_your_own_windows(login, master):
 
 
 def _add_change(client, **overrides):
-    data = {"day": (_today("Europe/London") + timedelta(days=7)).isoformat(), "kind": "unavailable",
-            "start": "", "end": "", "mode": "both", "note": ""}
+    data = {
+        "day": (_today("Europe/London") + timedelta(days=7)).isoformat(),
+        "kind": "unavailable",
+        "start": "",
+        "end": "",
+        "mode": "both",
+        "note": "",
+    }
     data.update(overrides)
     return client.post("/availability/changes", data=data)
 
@@ -192,10 +209,16 @@ def test_a_whole_day_off(login, master):
 
 
 def test_an_extra_window_keeps_its_times_and_mode(login, master):
-    response = _add_change(login(master), kind="extra", start="13:00", end="17:00", mode="in_person")
+    response = _add_change(
+        login(master), kind="extra", start="13:00", end="17:00", mode="in_person"
+    )
     assert response.status_code == 302
     change = db.session.scalar(select(AvailabilityChange))
-    assert (change.kind, change.start_time, change.end_time) == (ChangeKind.EXTRA, time(13), time(17))
+    assert (change.kind, change.start_time, change.end_time) == (
+        ChangeKind.EXTRA,
+        time(13),
+        time(17),
+    )
     assert (change.in_person, change.virtual) == (True, False)
 
 
@@ -204,8 +227,13 @@ def test_an_extra_window_keeps_its_times_and_mode(login, master):
     [
         ({"kind": "extra"}, "An extra window needs a start time."),
         ({"kind": "extra", "start": "10:00"}, "An extra window needs an end time."),
-        ({"start": "10:00"}, ("Give both a start and an end time, or neither for the whole "
-                              "day; the end time is missing.")),
+        (
+            {"start": "10:00"},
+            (
+                "Give both a start and an end time, or neither for the whole "
+                "day; the end time is missing."
+            ),
+        ),
         ({"start": "15:00", "end": "14:00"}, "The change must end after it starts (15:00)."),
         ({"day": "2020-01-06"}, "6 Jan 2020 has passed; choose today or a later day."),
         ({"day": "tomorrow"}, "Enter a date, for example 2026-11-24."),
@@ -222,7 +250,9 @@ def test_bad_changes_are_refused_with_a_field_message_and_nothing_saved(
     assert _count(AvailabilityChange) == 0
 
 
-def test_a_remote_person_cannot_add_an_in_person_extra_window_but_can_take_time_off(login, remote_master):
+def test_a_remote_person_cannot_add_an_in_person_extra_window_but_can_take_time_off(
+    login, remote_master
+):
     client = login(remote_master)
     response = _add_change(client, kind="extra", start="09:00", end="10:00", mode="both")
     assert any("only offer video" in e for e in _errors(response))
@@ -233,9 +263,13 @@ def test_a_remote_person_cannot_add_an_in_person_extra_window_but_can_take_time_
 
 def test_a_time_the_clocks_skip_is_refused_naming_the_date_and_zone(login, master):
     day = _next_clock_change("Europe/London", forward=True)
-    response = _add_change(login(master), day=day.isoformat(), kind="extra", start="01:30", end="03:00")
-    expected = (f"01:30 does not exist on {day.day} Mar {day.year} in Europe/London: clocks go "
-                "forward from 01:00 to 02:00. Choose a time outside that gap.")
+    response = _add_change(
+        login(master), day=day.isoformat(), kind="extra", start="01:30", end="03:00"
+    )
+    expected = (
+        f"01:30 does not exist on {day.day} Mar {day.year} in Europe/London: clocks go "
+        "forward from 01:00 to 02:00. Choose a time outside that gap."
+    )
     assert _errors(response) == [expected]
     assert _count(AvailabilityChange) == 0
 
@@ -245,10 +279,12 @@ def test_new_york_skips_a_different_hour(login):
     day = _next_clock_change("America/New_York", forward=True)
     client = login(person)
     response = _add_change(client, day=day.isoformat(), start="01:00", end="02:30")
-    assert _errors(response) == [(
-        f"02:30 does not exist on {day.day} Mar {day.year} in America/New_York: clocks go forward "
-        "from 02:00 to 03:00. Choose a time outside that gap."
-    )]
+    assert _errors(response) == [
+        (
+            f"02:30 does not exist on {day.day} Mar {day.year} in America/New_York: clocks go forward "
+            "from 02:00 to 03:00. Choose a time outside that gap."
+        )
+    ]
     assert _add_change(client, day=day.isoformat(), start="01:00", end="03:00").status_code == 302
 
 
@@ -259,8 +295,10 @@ def test_a_repeated_time_is_accepted_with_a_note_saying_which_is_used(login, mas
     assert response.status_code == 302
     assert _count(AvailabilityChange) == 1
     notes = _flashes(client.get(response.headers["Location"]))
-    assert (f"01:30 happens twice on {day.day} Oct {day.year} in Europe/London because clocks go "
-            "back; the first one (01:30 BST, UTC+01:00) is used.") in notes
+    assert (
+        f"01:30 happens twice on {day.day} Oct {day.year} in Europe/London because clocks go "
+        "back; the first one (01:30 BST, UTC+01:00) is used."
+    ) in notes
 
 
 def test_you_cannot_delete_someone_elses_change(login, master):
@@ -311,7 +349,9 @@ def test_the_calendar_marks_days_off_and_extra_windows(login, master):
     make_weekly_window(master, weekday=1, start=time(9), end=time(17))
     make_availability_change(master, date(2030, 6, 4), note="dentist", start=time(12), end=time(13))
     make_availability_change(master, date(2030, 6, 11), note="leave")
-    make_availability_change(master, date(2030, 6, 13), "extra", time(14), time(16), in_person=False)
+    make_availability_change(
+        master, date(2030, 6, 13), "extra", time(14), time(16), in_person=False
+    )
     page = login(master).get("/availability?month=2030-06").get_data(as_text=True)
     split_day = _day_cell(page, date(2030, 6, 4))
     assert "09:00–12:00 · In person or video" in split_day
@@ -341,8 +381,11 @@ def test_the_calendar_defaults_to_next_month_with_links_either_side(login, maste
 
 @pytest.mark.parametrize(
     ("month", "reason"),
-    [("2030-13", "the month number must be 01 to 12"), ("June", "write it as YYYY-MM"),
-     ("1850-01", "choose a year from 2000 to 2099")],
+    [
+        ("2030-13", "the month number must be 01 to 12"),
+        ("June", "write it as YYYY-MM"),
+        ("1850-01", "choose a year from 2000 to 2099"),
+    ],
 )
 def test_a_badly_written_month_gets_a_clear_message_not_a_crash(login, master, month, reason):
     response = login(master).get(f"/availability?month={month}")
@@ -387,8 +430,14 @@ def test_availability_by_person_matches_expanding_each_person(master):
 
 # --- The month plan ------------------------------------------------------------------------
 
-PLAN = {"max_hosting_hours": "12", "max_apprentices": "4", "in_person_seats": "2",
-        "virtual_seats": "6", "observation_hours": "10", "max_masters": "3"}
+PLAN = {
+    "max_hosting_hours": "12",
+    "max_apprentices": "4",
+    "in_person_seats": "2",
+    "virtual_seats": "6",
+    "observation_hours": "10",
+    "max_masters": "3",
+}
 NEXT_YEAR = str(Month(_today("UTC").year + 1, 6))
 
 
@@ -398,12 +447,19 @@ def _field_names(page: str) -> set[str]:
 
 def test_a_master_sees_only_the_hosting_numbers(login, master):
     page = login(master).get(f"/availability/plan?month={NEXT_YEAR}").get_data(as_text=True)
-    assert _field_names(page) == {"max_hosting_hours", "max_apprentices", "in_person_seats", "virtual_seats"}
+    assert _field_names(page) == {
+        "max_hosting_hours",
+        "max_apprentices",
+        "in_person_seats",
+        "virtual_seats",
+    }
     assert '<label for="in_person_seats">Seats in the room</label>' in page
 
 
 def test_an_apprentice_sees_only_the_observation_numbers(login):
-    page = login(make_apprentice()).get(f"/availability/plan?month={NEXT_YEAR}").get_data(as_text=True)
+    page = (
+        login(make_apprentice()).get(f"/availability/plan?month={NEXT_YEAR}").get_data(as_text=True)
+    )
     assert _field_names(page) == {"observation_hours", "max_masters"}
 
 
@@ -440,10 +496,17 @@ def test_saving_a_plan_creates_then_updates_one_row(login, office):
     assert response.status_code == 302
     plan = db.session.scalar(select(MonthPlan))
     assert (plan.month, plan.max_hosting_hours, plan.in_person_seats, plan.observation_hours) == (
-        NEXT_YEAR, 12, 2, 10
+        NEXT_YEAR,
+        12,
+        2,
+        10,
     )
-    assert client.post(f"/availability/plan?month={NEXT_YEAR}",
-                       data=PLAN | {"max_masters": "0"}).status_code == 302
+    assert (
+        client.post(
+            f"/availability/plan?month={NEXT_YEAR}", data=PLAN | {"max_masters": "0"}
+        ).status_code
+        == 302
+    )
     db.session.expire_all()
     assert _count(MonthPlan) == 1
     assert db.session.scalar(select(MonthPlan.max_masters)) == 0
@@ -472,9 +535,13 @@ def test_an_apprentice_saving_keeps_the_hosting_numbers_out_of_it(login):
         ("max_masters", "21", "Enter a whole number from 0 to 20."),
     ],
 )
-def test_plan_numbers_out_of_range_are_refused_and_nothing_is_saved(login, office, field, value, message):
+def test_plan_numbers_out_of_range_are_refused_and_nothing_is_saved(
+    login, office, field, value, message
+):
     person = make_person(is_master=True, is_apprentice=True, site=office)
-    response = login(person).post(f"/availability/plan?month={NEXT_YEAR}", data=PLAN | {field: value})
+    response = login(person).post(
+        f"/availability/plan?month={NEXT_YEAR}", data=PLAN | {field: value}
+    )
     assert response.status_code == 200
     page = response.get_data(as_text=True)
     assert re.search(rf'id="{field}-error">{re.escape(message)}<', page)
@@ -491,14 +558,19 @@ def test_a_remote_master_has_no_seats_in_the_room(login, remote_master):
         "You work remotely (no site), so you have no seats in the room; set this to 0."
     ]
     assert _count(MonthPlan) == 0
-    assert client.post(f"/availability/plan?month={NEXT_YEAR}",
-                       data=PLAN | {"in_person_seats": "0"}).status_code == 302
+    assert (
+        client.post(
+            f"/availability/plan?month={NEXT_YEAR}", data=PLAN | {"in_person_seats": "0"}
+        ).status_code
+        == 302
+    )
 
 
 def test_a_past_month_cannot_be_planned(login, master):
     response = login(master).post("/availability/plan?month=2021-01", data=PLAN)
     assert "January 2021 has passed; plan this month or a later one." in unescape(
-        response.get_data(as_text=True))
+        response.get_data(as_text=True)
+    )
     assert _count(MonthPlan) == 0
 
 
@@ -516,7 +588,10 @@ def test_forms_without_a_csrf_token_change_nothing(app, login, master):
     client = login(master)
     app.config["WTF_CSRF_ENABLED"] = True  # after logging in: the log-in post has no token either
     for url, data in [
-        ("/availability/weekly", {"weekday": "2", "start": "09:00", "end": "10:00", "mode": "both"}),
+        (
+            "/availability/weekly",
+            {"weekday": "2", "start": "09:00", "end": "10:00", "mode": "both"},
+        ),
         (f"/availability/weekly/{window.id}/delete", {}),
         ("/availability/changes", {"day": "2030-01-01", "kind": "unavailable"}),
         (f"/availability/plan?month={NEXT_YEAR}", PLAN),

@@ -1,4 +1,5 @@
 """The availability pages in a real browser: accessible, and usable at phone width."""
+
 from datetime import date, time
 
 import pytest
@@ -24,13 +25,17 @@ PAGES = [
 
 def _person_with_availability():
     person = make_person(
-        is_master=True, is_apprentice=True, timezone="America/New_York",
+        is_master=True,
+        is_apprentice=True,
+        timezone="America/New_York",
         site=make_site("New York office", "America/New_York"),
     )
     make_weekly_window(person, weekday=1, start=time(9), end=time(12), in_person=False)
     make_weekly_window(person, weekday=3, start=time(13), end=time(17))
     make_availability_change(person, date(2030, 3, 12), note="leave")
-    make_availability_change(person, date(2030, 3, 14), start=time(14), end=time(15), note="dentist")
+    make_availability_change(
+        person, date(2030, 3, 14), start=time(14), end=time(15), note="dentist"
+    )
     make_availability_change(person, date(2099, 1, 6), "extra", time(9), time(10), in_person=False)
     return person
 
@@ -67,11 +72,22 @@ def test_on_a_phone_the_calendar_is_a_list_of_the_days_with_something_on(chromiu
     _log_in(page, live_server, _person_with_availability())
     page.goto(live_server + "/availability?month=2030-03")
     headings = page.locator(".calendar h3")
-    visible = [headings.nth(i).inner_text() for i in range(headings.count()) if headings.nth(i).is_visible()]
+    visible = [
+        headings.nth(i).inner_text()
+        for i in range(headings.count())
+        if headings.nth(i).is_visible()
+    ]
     # Days with nothing on are left out of the phone list; the clock-change Sunday stays.
     assert visible == [
-        "Tue 5 Mar", "Thu 7 Mar", "Sun 10 Mar", "Tue 12 Mar", "Thu 14 Mar",
-        "Tue 19 Mar", "Thu 21 Mar", "Tue 26 Mar", "Thu 28 Mar",
+        "Tue 5 Mar",
+        "Thu 7 Mar",
+        "Sun 10 Mar",
+        "Tue 12 Mar",
+        "Thu 14 Mar",
+        "Tue 19 Mar",
+        "Thu 21 Mar",
+        "Tue 26 Mar",
+        "Thu 28 Mar",
     ]
     assert page.get_by_text("All day · Day off (leave)").is_visible()
     assert not page.get_by_text("Mon", exact=True).is_visible()  # the weekday header row

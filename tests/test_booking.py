@@ -1,4 +1,5 @@
 """Booking rules: who may book whom, seats, limits, one place at a time, cancel and move."""
+
 from datetime import UTC, datetime, time, timedelta
 
 import pytest
@@ -53,7 +54,9 @@ def test_slots_offer_the_room_only_to_people_at_the_masters_site(office):
     assert (here.room_seats, here.video_seats) == (1, 2)
     assert (there.room_seats, there.video_seats) == (None, 2)
     with pytest.raises(BookingRefusal, match="Seats in the room are for people at Booking HQ"):
-        services.book(remote, office["master"], there.starts_at, there.ends_at, SessionMode.IN_PERSON)
+        services.book(
+            remote, office["master"], there.starts_at, there.ends_at, SessionMode.IN_PERSON
+        )
 
 
 def test_booking_makes_a_session_and_the_next_apprentice_joins_it(office):
@@ -61,15 +64,26 @@ def test_booking_makes_a_session_and_the_next_apprentice_joins_it(office):
     slot = first_open_slot(office["master"], tom)
     seat = services.book(tom, office["master"], slot.starts_at, slot.ends_at, SessionMode.VIRTUAL)
     assert seat.session.mode is SessionMode.VIRTUAL and seat.session.seats == 2
-    second = services.book(priya, office["master"], slot.starts_at, slot.ends_at, SessionMode.VIRTUAL)
+    second = services.book(
+        priya, office["master"], slot.starts_at, slot.ends_at, SessionMode.VIRTUAL
+    )
     assert second.session_id == seat.session_id
     with pytest.raises(BookingRefusal, match="That seat was just taken"):
         services.book(lena, office["master"], slot.starts_at, slot.ends_at, SessionMode.VIRTUAL)
     assert count(SessionObserver) == 2
     # The master hears of each booking, on the site and by mail.
-    assert db.session.scalar(select(func.count()).select_from(Notification).where(
-        Notification.person_id == office["master"].id)) == 2
-    remaining = {s.starts_at: s for s in services.open_slots(office["master"], lena, Month.parse(next_month()))}
+    assert (
+        db.session.scalar(
+            select(func.count())
+            .select_from(Notification)
+            .where(Notification.person_id == office["master"].id)
+        )
+        == 2
+    )
+    remaining = {
+        s.starts_at: s
+        for s in services.open_slots(office["master"], lena, Month.parse(next_month()))
+    }
     assert remaining[slot.starts_at].video_seats == 0
 
 
@@ -87,8 +101,13 @@ def test_monthly_hours_are_a_limit_with_a_clear_message(office):
     month = Month.parse(next_month())
     for offset in range(3):
         slot = first_open_slot(office["master"], tom, offset)
-        services.book(tom, office["master"], slot.starts_at, slot.starts_at + timedelta(hours=2),
-                      SessionMode.VIRTUAL)
+        services.book(
+            tom,
+            office["master"],
+            slot.starts_at,
+            slot.starts_at + timedelta(hours=2),
+            SessionMode.VIRTUAL,
+        )
     slot = first_open_slot(office["master"], tom, 3)
     with pytest.raises(BookingRefusal, match=f"past your 6 hours for {month.label}"):
         services.book(tom, office["master"], slot.starts_at, slot.ends_at, SessionMode.VIRTUAL)
@@ -104,11 +123,17 @@ def test_a_full_month_is_the_answer_whatever_the_time_chosen(office):
     for offset in range(3):
         slot = first_open_slot(office["master"], tom, offset)
         booked.append(slot)
-        services.book(tom, office["master"], slot.starts_at, slot.starts_at + timedelta(hours=2),
-                      SessionMode.VIRTUAL)
+        services.book(
+            tom,
+            office["master"],
+            slot.starts_at,
+            slot.starts_at + timedelta(hours=2),
+            SessionMode.VIRTUAL,
+        )
     with pytest.raises(BookingRefusal, match=f"past your 6 hours for {month.label}"):
-        services.book(tom, office["master"], booked[0].starts_at, booked[0].ends_at,
-                      SessionMode.VIRTUAL)
+        services.book(
+            tom, office["master"], booked[0].starts_at, booked[0].ends_at, SessionMode.VIRTUAL
+        )
     assert count(SessionObserver) == 3
 
 
@@ -117,13 +142,19 @@ def test_a_masters_hosting_hours_are_a_limit(office):
     tom, priya, lena = office["apprentices"]
     for person, offset in ((tom, 0), (priya, 1)):
         slot = first_open_slot(master, person, offset)
-        services.book(person, master, slot.starts_at, slot.starts_at + timedelta(hours=4), SessionMode.VIRTUAL)
+        services.book(
+            person, master, slot.starts_at, slot.starts_at + timedelta(hours=4), SessionMode.VIRTUAL
+        )
     slot = first_open_slot(master, lena, 2)
     with pytest.raises(BookingRefusal, match="past their 10 hosting hours"):
-        services.book(lena, master, slot.starts_at, slot.starts_at + timedelta(hours=3), SessionMode.VIRTUAL)
+        services.book(
+            lena, master, slot.starts_at, slot.starts_at + timedelta(hours=3), SessionMode.VIRTUAL
+        )
     # Joining hours the master already hosts costs them nothing more.
     taken = first_open_slot(master, tom, 0)
-    services.book(lena, master, taken.starts_at, taken.starts_at + timedelta(hours=1), SessionMode.VIRTUAL)
+    services.book(
+        lena, master, taken.starts_at, taken.starts_at + timedelta(hours=1), SessionMode.VIRTUAL
+    )
 
 
 def test_nobody_is_in_two_places_at_once(office):
@@ -137,22 +168,39 @@ def test_nobody_is_in_two_places_at_once(office):
     with pytest.raises(BookingRefusal, match="You already have a session then"):
         services.book(tom, other, slot.starts_at, slot.ends_at, SessionMode.VIRTUAL)
     # A master who observes someone then cannot be booked then.
-    give_skill(office["master"], make_area("Coaching", skills=("Listening",)).micro_skills[0],
-               "apprentice", develops=True)
+    give_skill(
+        office["master"],
+        make_area("Coaching", skills=("Listening",)).micro_skills[0],
+        "apprentice",
+        develops=True,
+    )
 
 
 def test_a_master_observing_elsewhere_cannot_be_booked_then(office):
     master, tom = office["master"], office["apprentices"][0]
     slot = first_open_slot(master, tom)
     teacher = make_master("Teacher")
-    session = ShadowingSession(master_id=teacher.id, starts_at=slot.starts_at, ends_at=slot.ends_at,
-                               mode=SessionMode.VIRTUAL, seats=2)
+    session = ShadowingSession(
+        master_id=teacher.id,
+        starts_at=slot.starts_at,
+        ends_at=slot.ends_at,
+        mode=SessionMode.VIRTUAL,
+        seats=2,
+    )
     db.session.add(session)
     db.session.flush()
-    db.session.add(SessionObserver(session_id=session.id, apprentice_id=master.id,
-                                   starts_at=slot.starts_at, ends_at=slot.ends_at))
+    db.session.add(
+        SessionObserver(
+            session_id=session.id,
+            apprentice_id=master.id,
+            starts_at=slot.starts_at,
+            ends_at=slot.ends_at,
+        )
+    )
     db.session.commit()
-    assert slot.starts_at not in {s.starts_at for s in services.open_slots(master, tom, Month.parse(next_month()))}
+    assert slot.starts_at not in {
+        s.starts_at for s in services.open_slots(master, tom, Month.parse(next_month()))
+    }
     with pytest.raises(BookingRefusal, match="observing another session then"):
         services.book(tom, master, slot.starts_at, slot.ends_at, SessionMode.VIRTUAL)
 
@@ -162,10 +210,17 @@ def test_times_outside_the_masters_windows_are_refused(office):
     slot = first_open_slot(office["master"], tom)
     evening = slot.starts_at.replace(hour=20)
     with pytest.raises(BookingRefusal, match="is not available"):
-        services.book(tom, office["master"], evening, evening + timedelta(hours=1), SessionMode.VIRTUAL)
+        services.book(
+            tom, office["master"], evening, evening + timedelta(hours=1), SessionMode.VIRTUAL
+        )
     with pytest.raises(BookingRefusal, match="whole hours"):
-        services.book(tom, office["master"], slot.starts_at, slot.starts_at + timedelta(minutes=90),
-                      SessionMode.VIRTUAL)
+        services.book(
+            tom,
+            office["master"],
+            slot.starts_at,
+            slot.starts_at + timedelta(minutes=90),
+            SessionMode.VIRTUAL,
+        )
     past = utcnow().replace(minute=0, second=0, microsecond=0) - timedelta(hours=2)
     with pytest.raises(BookingRefusal, match="at least an hour from now"):
         services.book(tom, office["master"], past, past + timedelta(hours=1), SessionMode.VIRTUAL)
@@ -173,12 +228,21 @@ def test_times_outside_the_masters_windows_are_refused(office):
 
 def _soon_session(office, hours_ahead: int = 3) -> SessionObserver:
     start = utcnow().replace(minute=0, second=0, microsecond=0) + timedelta(hours=hours_ahead)
-    session = ShadowingSession(master_id=office["master"].id, starts_at=start,
-                               ends_at=start + timedelta(hours=1), mode=SessionMode.VIRTUAL, seats=2)
+    session = ShadowingSession(
+        master_id=office["master"].id,
+        starts_at=start,
+        ends_at=start + timedelta(hours=1),
+        mode=SessionMode.VIRTUAL,
+        seats=2,
+    )
     db.session.add(session)
     db.session.flush()
-    seat = SessionObserver(session_id=session.id, apprentice_id=office["apprentices"][0].id,
-                           starts_at=session.starts_at, ends_at=session.ends_at)
+    seat = SessionObserver(
+        session_id=session.id,
+        apprentice_id=office["apprentices"][0].id,
+        starts_at=session.starts_at,
+        ends_at=session.ends_at,
+    )
     db.session.add(seat)
     db.session.commit()
     return seat
@@ -202,8 +266,14 @@ def test_a_master_who_cancels_frees_every_seat_and_tells_everyone(office):
     seat = services.book(tom, master, slot.starts_at, slot.ends_at, SessionMode.VIRTUAL)
     services.book(priya, master, slot.starts_at, slot.ends_at, SessionMode.VIRTUAL)
     assert services.cancel_session(master, seat.session) == 2
-    assert db.session.scalar(select(func.count()).select_from(SessionObserver).where(
-        SessionObserver.cancelled_at.is_(None))) == 0
+    assert (
+        db.session.scalar(
+            select(func.count())
+            .select_from(SessionObserver)
+            .where(SessionObserver.cancelled_at.is_(None))
+        )
+        == 0
+    )
     told = {n.person_id for n in db.session.scalars(select(Notification)) if "cancelled" in n.text}
     assert told == {tom.id, priya.id}
 
@@ -218,8 +288,13 @@ def test_moving_a_seat_is_all_or_nothing(office):
         services.reschedule_seat(tom, seat, second.starts_at, second.ends_at, SessionMode.IN_PERSON)
     db.session.expire_all()
     assert db.session.get(SessionObserver, seat.id).cancelled_at is None
-    moved = services.reschedule_seat(tom, db.session.get(SessionObserver, seat.id),
-                                     second.starts_at, second.ends_at, SessionMode.VIRTUAL)
+    moved = services.reschedule_seat(
+        tom,
+        db.session.get(SessionObserver, seat.id),
+        second.starts_at,
+        second.ends_at,
+        SessionMode.VIRTUAL,
+    )
     assert moved.starts_at == second.starts_at
     assert db.session.get(SessionObserver, seat.id).cancelled_at is not None
 
@@ -256,8 +331,15 @@ def test_a_master_moves_a_session_only_to_a_time_every_observer_is_free(office):
 def test_a_master_opens_a_session_and_apprentices_join_until_it_is_full(office):
     master, (tom, priya, _) = office["master"], office["apprentices"]
     start = datetime.combine(Month.parse(next_month()).first_day + timedelta(days=9), time(19), UTC)
-    session = services.open_session(master, start, start + timedelta(hours=1), SessionMode.VIRTUAL,
-                                    1, office["skill"].id, "Evening client call")
+    session = services.open_session(
+        master,
+        start,
+        start + timedelta(hours=1),
+        SessionMode.VIRTUAL,
+        1,
+        office["skill"].id,
+        "Evening client call",
+    )
     assert session in services.open_sessions_to_join(tom)
     services.join(tom, session)  # outside the master's windows: they chose this time
     with pytest.raises(BookingRefusal, match="just taken"):
@@ -269,20 +351,28 @@ def test_a_remote_master_opens_video_sessions_only(office):
     give_skill(remote, office["skill"], "master", hosts=True)
     start = datetime.combine(Month.parse(next_month()).first_day + timedelta(days=9), time(10), UTC)
     with pytest.raises(BookingRefusal, match="video only"):
-        services.open_session(remote, start, start + timedelta(hours=1), SessionMode.IN_PERSON, 2, None, "")
+        services.open_session(
+            remote, start, start + timedelta(hours=1), SessionMode.IN_PERSON, 2, None, ""
+        )
 
 
 def test_a_seat_can_move_into_hours_it_overlaps_now(office):
     """Moving 09:00-11:00 to 10:00-12:00: the seat's own hour is free to move into."""
     master, tom = office["master"], office["apprentices"][0]
     slot = first_open_slot(master, tom)
-    seat = services.book(tom, master, slot.starts_at, slot.starts_at + timedelta(hours=2), SessionMode.VIRTUAL)
+    seat = services.book(
+        tom, master, slot.starts_at, slot.starts_at + timedelta(hours=2), SessionMode.VIRTUAL
+    )
     month = Month.parse(next_month())
     later = slot.starts_at + timedelta(hours=1)
-    offered = {s.starts_at: s for s in services.open_slots(master, tom, month, exclude_seat=seat.id)}
+    offered = {
+        s.starts_at: s for s in services.open_slots(master, tom, month, exclude_seat=seat.id)
+    }
     assert offered[later].bookable and offered[later].video_seats == 2
     assert not {s.starts_at: s for s in services.open_slots(master, tom, month)}[later].bookable
-    moved = services.reschedule_seat(tom, seat, later, later + timedelta(hours=2), SessionMode.VIRTUAL)
+    moved = services.reschedule_seat(
+        tom, seat, later, later + timedelta(hours=2), SessionMode.VIRTUAL
+    )
     assert moved.starts_at == later
 
 
@@ -294,11 +384,15 @@ def test_bookings_cancellations_and_moves_are_in_the_event_log(office):
     master, tom = office["master"], office["apprentices"][0]
     first, second = first_open_slot(master, tom, 0), first_open_slot(master, tom, 1)
     seat = services.book(tom, master, first.starts_at, first.ends_at, SessionMode.VIRTUAL)
-    moved = services.reschedule_seat(tom, seat, second.starts_at, second.ends_at, SessionMode.VIRTUAL)
+    moved = services.reschedule_seat(
+        tom, seat, second.starts_at, second.ends_at, SessionMode.VIRTUAL
+    )
     services.cancel_session(master, moved.session)
     events = db.session.scalars(select(Event).order_by(Event.id)).all()
     assert [e.kind for e in events] == ["session.booked", "session.moved", "session.cancelled"]
     assert json.loads(events[1].payload_json)["starts_at"] == second.starts_at.isoformat()
     with pytest.raises(BookingRefusal):
-        services.book(tom, master, first.starts_at, first.ends_at + timedelta(minutes=30), SessionMode.VIRTUAL)
+        services.book(
+            tom, master, first.starts_at, first.ends_at + timedelta(minutes=30), SessionMode.VIRTUAL
+        )
     assert count(Event) == 3  # a refused booking leaves no event

@@ -11,6 +11,7 @@ many requests arrive at the same instant:
 2. 50 simultaneous bookings of overlapping times by one apprentice: one seat.
 3. Overlapping live seats of one apprentice inserted by raw SQL: refused by the database.
 """
+
 from __future__ import annotations
 
 import http.client
@@ -76,8 +77,9 @@ def pg_app():
         need_service(f"PostgreSQL at {server.render_as_string()} is not reachable: {failure}")
     try:
         guard.execute(text("SELECT pg_advisory_lock(:key)"), {"key": ADVISORY_LOCK_KEY})
-        exists = guard.scalar(text("SELECT 1 FROM pg_database WHERE datname = :name"),
-                              {"name": SCRATCH_DATABASE})
+        exists = guard.scalar(
+            text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": SCRATCH_DATABASE}
+        )
         if not exists:
             guard.execute(text(f'CREATE DATABASE "{SCRATCH_DATABASE}"'))
         url = _scratch_url()
@@ -89,11 +91,17 @@ def pg_app():
         scratch.dispose()
 
         settings = {name: getattr(TestConfig, name) for name in dir(TestConfig) if name.isupper()}
-        settings.update({
-            "SQLALCHEMY_DATABASE_URI": url,
-            "SQLALCHEMY_ENGINE_OPTIONS": {"pool_size": 60, "max_overflow": 10, "pool_pre_ping": True},
-            "WTF_CSRF_ENABLED": False,
-        })
+        settings.update(
+            {
+                "SQLALCHEMY_DATABASE_URI": url,
+                "SQLALCHEMY_ENGINE_OPTIONS": {
+                    "pool_size": 60,
+                    "max_overflow": 10,
+                    "pool_pre_ping": True,
+                },
+                "WTF_CSRF_ENABLED": False,
+            }
+        )
         app = create_app(settings)
         with app.app_context():
             upgrade()
@@ -150,8 +158,14 @@ def _apprentice(name: str, site, skill, timezone: str = "Europe/London", **limit
     return person
 
 
-def _request(port: int, method: str, path: str, fields: dict | None = None,
-             cookie: str | None = None, barrier: threading.Barrier | None = None):
+def _request(
+    port: int,
+    method: str,
+    path: str,
+    fields: dict | None = None,
+    cookie: str | None = None,
+    barrier: threading.Barrier | None = None,
+):
     """One HTTP request on its own connection; waits at the barrier once connected."""
     connection = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
     try:
@@ -164,8 +178,12 @@ def _request(port: int, method: str, path: str, fields: dict | None = None,
             barrier.wait()
         connection.request(method, path, body=body, headers=headers)
         response = connection.getresponse()
-        return response.status, response.getheader("Location", ""), \
-            response.headers.get_all("Set-Cookie") or [], response.read().decode()
+        return (
+            response.status,
+            response.getheader("Location", ""),
+            response.headers.get_all("Set-Cookie") or [],
+            response.read().decode(),
+        )
     finally:
         connection.close()
 
@@ -173,7 +191,8 @@ def _request(port: int, method: str, path: str, fields: dict | None = None,
 def _log_in(port: int, person: Person) -> str:
     """Log in through the real form; returns the Cookie header to send as that person."""
     status, _, set_cookies, body = _request(
-        port, "POST", "/login", {"email": person.email, "password": DEFAULT_PASSWORD})
+        port, "POST", "/login", {"email": person.email, "password": DEFAULT_PASSWORD}
+    )
     assert status == 302, body[:500]
     jar = SimpleCookie()
     for header in set_cookies:
@@ -221,8 +240,14 @@ def test_fifty_apprentices_racing_for_the_last_video_seat_get_one_seat(pg, pg_se
     skill = make_area("Negotiation", skills=("Anchoring",)).micro_skills[0]
     master = _open_master("Race Master", site, skill)
     # Two video seats an hour; limits roomy enough that only the seat count can refuse.
-    make_month_plan(master, next_month(), max_hosting_hours=160, max_apprentices=50,
-                    in_person_seats=1, virtual_seats=2)
+    make_month_plan(
+        master,
+        next_month(),
+        max_hosting_hours=160,
+        max_apprentices=50,
+        in_person_seats=1,
+        virtual_seats=2,
+    )
     starts_at = _london(_weekday_next_month(), 10)
     ends_at = starts_at + timedelta(hours=1)
     early = _apprentice("Early Bird", site, skill, observation_hours=6, max_masters=2)
@@ -230,16 +255,19 @@ def test_fifty_apprentices_racing_for_the_last_video_seat_get_one_seat(pg, pg_se
     session_id, master_id = first.session_id, master.id
     assert first.session.seats == 2  # one seat left
 
-    racers = [_apprentice(f"Racer {n}", site, skill, observation_hours=6, max_masters=2)
-              for n in range(ATTEMPTS)]
+    racers = [
+        _apprentice(f"Racer {n}", site, skill, observation_hours=6, max_masters=2)
+        for n in range(ATTEMPTS)
+    ]
     cookies = [_log_in(pg_server, person) for person in racers]
     db.session.rollback()  # hold no transaction open while they race
     barrier = threading.Barrier(ATTEMPTS, timeout=120)
     fields = {"starts_at": starts_at.isoformat(), "hours": "1", "mode": SessionMode.VIRTUAL.value}
 
     def attempt(index: int):
-        status, location, _, body = _request(pg_server, "POST", f"/book/{master_id}", fields,
-                                             cookies[index], barrier)
+        status, location, _, body = _request(
+            pg_server, "POST", f"/book/{master_id}", fields, cookies[index], barrier
+        )
         return status, location, body
 
     results = _run_together(attempt, ATTEMPTS)
@@ -251,16 +279,26 @@ def test_fifty_apprentices_racing_for_the_last_video_seat_get_one_seat(pg, pg_se
     refused = [r for r in results if r[0] == 200 and "That seat was just taken" in r[2]]
     assert not server_errors, [(s, b[:300]) for s, _, b in server_errors[:3]]
     assert len(booked) == 1, [(s, loc) for s, loc, _ in results]
-    assert len(refused) == ATTEMPTS - 1, [(s, loc) for s, loc, _ in results
-                                          if (s, loc) != booked[0][:2]][:5]
+    assert len(refused) == ATTEMPTS - 1, [
+        (s, loc) for s, loc, _ in results if (s, loc) != booked[0][:2]
+    ][:5]
 
     db.session.expire_all()
-    live = db.session.scalar(select(func.count()).select_from(SessionObserver).where(
-        SessionObserver.session_id == session_id, SessionObserver.cancelled_at.is_(None)))
+    live = db.session.scalar(
+        select(func.count())
+        .select_from(SessionObserver)
+        .where(SessionObserver.session_id == session_id, SessionObserver.cancelled_at.is_(None))
+    )
     assert live == 2
     assert db.session.scalar(select(func.count()).select_from(SessionObserver)) == 2
-    assert db.session.scalar(select(func.count()).select_from(ShadowingSession).where(
-        ShadowingSession.master_id == master_id)) == 1
+    assert (
+        db.session.scalar(
+            select(func.count())
+            .select_from(ShadowingSession)
+            .where(ShadowingSession.master_id == master_id)
+        )
+        == 1
+    )
 
 
 # 2. One apprentice, many overlapping bookings --------------------------------------------------
@@ -278,18 +316,33 @@ def test_fifty_overlapping_bookings_by_one_apprentice_give_one_seat(pg):
     masters = []
     for n in range(masters_needed):
         master = _open_master(f"Clash Master {n}", site, skill)
-        make_month_plan(master, next_month(), max_hosting_hours=160, max_apprentices=50,
-                        in_person_seats=1, virtual_seats=50)
+        make_month_plan(
+            master,
+            next_month(),
+            max_hosting_hours=160,
+            max_apprentices=50,
+            in_person_seats=1,
+            virtual_seats=50,
+        )
         masters.append(master)
     # In Kathmandu (+05:45), so bookings with London masters are on a quarter-hour grid and
     # the starts at :15 and :45 that overlap only partly are times she may book.
-    apprentice = _apprentice("Busy Apprentice", site, skill, timezone="Asia/Kathmandu",
-                             observation_hours=160, max_masters=20)
+    apprentice = _apprentice(
+        "Busy Apprentice",
+        site,
+        skill,
+        timezone="Asia/Kathmandu",
+        observation_hours=160,
+        max_masters=20,
+    )
     total_hours = masters_needed * sum(hours for _, hours in OVERLAPPING)
     assert masters_needed <= 20 and total_hours <= 160  # each booking alone would be accepted
     day = _weekday_next_month()
-    plans = [(master.id, _london(day, *start), _london(day, *start) + timedelta(hours=hours))
-             for master in masters for start, hours in OVERLAPPING]
+    plans = [
+        (master.id, _london(day, *start), _london(day, *start) + timedelta(hours=hours))
+        for master in masters
+        for start, hours in OVERLAPPING
+    ]
     assert len(plans) == ATTEMPTS and len(set(plans)) == ATTEMPTS
     apprentice_id = apprentice.id
     db.session.rollback()
@@ -323,8 +376,11 @@ def test_fifty_overlapping_bookings_by_one_apprentice_give_one_seat(pg):
     assert not unclear, unclear[:3]
 
     db.session.expire_all()
-    seats = db.session.scalars(select(SessionObserver).where(
-        SessionObserver.apprentice_id == apprentice_id, SessionObserver.cancelled_at.is_(None))).all()
+    seats = db.session.scalars(
+        select(SessionObserver).where(
+            SessionObserver.apprentice_id == apprentice_id, SessionObserver.cancelled_at.is_(None)
+        )
+    ).all()
     assert [seat.id for seat in seats] == [booked[0][1]]
 
 
@@ -339,9 +395,13 @@ def test_the_database_refuses_overlapping_live_seats_inserted_directly(pg):
 
     def session(start_hour: float, hours: float = 1) -> int:
         starts_at = at + timedelta(hours=start_hour)
-        row = ShadowingSession(master_id=master.id, starts_at=starts_at,
-                               ends_at=starts_at + timedelta(hours=hours),
-                               mode=SessionMode.VIRTUAL, seats=5)
+        row = ShadowingSession(
+            master_id=master.id,
+            starts_at=starts_at,
+            ends_at=starts_at + timedelta(hours=hours),
+            mode=SessionMode.VIRTUAL,
+            seats=5,
+        )
         db.session.add(row)
         db.session.commit()
         return row.id
@@ -353,14 +413,25 @@ def test_the_database_refuses_overlapping_live_seats_inserted_directly(pg):
         "RETURNING id"
     )
 
-    def seat(session_id: int, person: Person, start_hour: float, hours: float = 1,
-             cancelled: datetime | None = None) -> int:
+    def seat(
+        session_id: int,
+        person: Person,
+        start_hour: float,
+        hours: float = 1,
+        cancelled: datetime | None = None,
+    ) -> int:
         starts_at = at + timedelta(hours=start_hour)
         with db.engine.begin() as connection:
-            return connection.scalar(insert, {
-                "session": session_id, "person": person.id, "starts": starts_at,
-                "ends": starts_at + timedelta(hours=hours), "cancelled": cancelled,
-            })
+            return connection.scalar(
+                insert,
+                {
+                    "session": session_id,
+                    "person": person.id,
+                    "starts": starts_at,
+                    "ends": starts_at + timedelta(hours=hours),
+                    "cancelled": cancelled,
+                },
+            )
 
     def assert_refused(error: pytest.ExceptionInfo) -> None:
         assert error.value.orig.sqlstate == "23P01"  # exclusion_violation
@@ -377,10 +448,17 @@ def test_the_database_refuses_overlapping_live_seats_inserted_directly(pg):
     seat(eleven, apprentice, 11)  # [11:00, 12:00)
     # Reviving the cancelled overlapping seat is refused too.
     with pytest.raises(IntegrityError) as revived, db.engine.begin() as connection:
-        connection.execute(text("UPDATE session_observers SET cancelled_at = NULL WHERE id = :id"),
-                           {"id": cancelled})
+        connection.execute(
+            text("UPDATE session_observers SET cancelled_at = NULL WHERE id = :id"),
+            {"id": cancelled},
+        )
     assert_refused(revived)
 
-    live = db.session.scalar(select(func.count()).select_from(SessionObserver).where(
-        SessionObserver.apprentice_id == apprentice.id, SessionObserver.cancelled_at.is_(None)))
+    live = db.session.scalar(
+        select(func.count())
+        .select_from(SessionObserver)
+        .where(
+            SessionObserver.apprentice_id == apprentice.id, SessionObserver.cancelled_at.is_(None)
+        )
+    )
     assert live == 2

@@ -1,4 +1,5 @@
 """Booking on a grid that fits the people: half hours with India, quarter hours with Nepal."""
+
 from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -14,7 +15,11 @@ from mentor_match.models import SessionMode, SessionObserver
 
 from .factories import next_month
 
-LONDON, KOLKATA, KATHMANDU = ZoneInfo("Europe/London"), ZoneInfo("Asia/Kolkata"), ZoneInfo("Asia/Kathmandu")
+LONDON, KOLKATA, KATHMANDU = (
+    ZoneInfo("Europe/London"),
+    ZoneInfo("Asia/Kolkata"),
+    ZoneInfo("Asia/Kathmandu"),
+)
 DECEMBER = Month.parse("2026-12")
 
 
@@ -24,8 +29,10 @@ DECEMBER = Month.parse("2026-12")
 def _starts(master_zone, others, start: time, end: time, length=timedelta(hours=1)) -> list[str]:
     grid = booking_grid(master_zone, others, DECEMBER)
     day = datetime(2026, 12, 8).date()
-    window = (datetime.combine(day, start, master_zone).astimezone(UTC),
-              datetime.combine(day, end, master_zone).astimezone(UTC))
+    window = (
+        datetime.combine(day, start, master_zone).astimezone(UTC),
+        datetime.combine(day, end, master_zone).astimezone(UTC),
+    )
     return [f"{at.astimezone(master_zone):%H:%M}" for at in grid.starts(*window, length)]
 
 
@@ -54,10 +61,13 @@ def test_nepal_gets_a_quarter_hour_grid_but_offers_the_masters_hours_and_half_ho
     assert _starts(KATHMANDU, ["Europe/London"], time(10), time(11, 30)) == ["10:00", "10:30"]
 
 
-@pytest.mark.parametrize(("others", "lengths"), [
-    (["Europe/London"], ["1 h", "2 h", "3 h", "4 h"]),
-    (["Asia/Kolkata"], ["1 h", "1 h 30", "2 h", "2 h 30", "3 h", "3 h 30", "4 h"]),
-])
+@pytest.mark.parametrize(
+    ("others", "lengths"),
+    [
+        (["Europe/London"], ["1 h", "2 h", "3 h", "4 h"]),
+        (["Asia/Kolkata"], ["1 h", "1 h 30", "2 h", "2 h 30", "3 h", "3 h 30", "4 h"]),
+    ],
+)
 def test_lengths_offered_follow_the_grid(others, lengths):
     assert [length.label for length in booking_grid(LONDON, others, DECEMBER).lengths(4)] == lengths
 
@@ -85,21 +95,34 @@ def test_a_bangalore_apprentice_is_offered_half_hours_of_a_london_master(office,
     assert minutes == {0, 30}  # before the grid: on the London hour only
 
 
-def test_a_bangalore_apprentice_books_a_half_hour_start_for_ninety_minutes(office, tom_in_bangalore):
+def test_a_bangalore_apprentice_books_a_half_hour_start_for_ninety_minutes(
+    office, tom_in_bangalore
+):
     starts_at = _first_tuesday_at(LONDON, time(10, 30))  # 16:00 in Bangalore
-    seat = services.book(tom_in_bangalore, office["master"], starts_at, starts_at + timedelta(minutes=90),
-                         SessionMode.VIRTUAL)
+    seat = services.book(
+        tom_in_bangalore,
+        office["master"],
+        starts_at,
+        starts_at + timedelta(minutes=90),
+        SessionMode.VIRTUAL,
+    )
     assert seat.session.hours == 1.5
     assert seat.starts_at.astimezone(KOLKATA).time() == time(16)
 
 
 def test_a_start_off_the_grid_is_refused_with_the_rule(office, tom_in_bangalore):
     off = _first_tuesday_at(LONDON, time(10, 15))
-    with pytest.raises(BookingRefusal, match="start on the hour or half hour and last whole half hours"):
-        services.book(tom_in_bangalore, office["master"], off, off + timedelta(hours=1), SessionMode.VIRTUAL)
+    with pytest.raises(
+        BookingRefusal, match="start on the hour or half hour and last whole half hours"
+    ):
+        services.book(
+            tom_in_bangalore, office["master"], off, off + timedelta(hours=1), SessionMode.VIRTUAL
+        )
     on = _first_tuesday_at(LONDON, time(10))
     with pytest.raises(BookingRefusal, match="whole half hours"):
-        services.book(tom_in_bangalore, office["master"], on, on + timedelta(minutes=75), SessionMode.VIRTUAL)
+        services.book(
+            tom_in_bangalore, office["master"], on, on + timedelta(minutes=75), SessionMode.VIRTUAL
+        )
     assert db.session.scalars(select(SessionObserver)).first() is None
 
 
@@ -110,7 +133,9 @@ def test_a_london_pair_keeps_the_hour(office):
         services.book(tom, office["master"], half, half + timedelta(hours=1), SessionMode.VIRTUAL)
     quarter = _first_tuesday_at(LONDON, time(10, 15))  # accepted before grids fitted people
     with pytest.raises(BookingRefusal, match="start on the hour"):
-        services.book(tom, office["master"], quarter, quarter + timedelta(hours=1), SessionMode.VIRTUAL)
+        services.book(
+            tom, office["master"], quarter, quarter + timedelta(hours=1), SessionMode.VIRTUAL
+        )
 
 
 def test_a_nepal_apprentice_may_book_a_quarter_hour_start(office):
@@ -118,24 +143,39 @@ def test_a_nepal_apprentice_may_book_a_quarter_hour_start(office):
     tom.timezone = "Asia/Kathmandu"
     db.session.commit()
     starts_at = _first_tuesday_at(LONDON, time(10, 15))  # 16:00 in Kathmandu
-    seat = services.book(tom, office["master"], starts_at, starts_at + timedelta(minutes=75), SessionMode.VIRTUAL)
+    seat = services.book(
+        tom, office["master"], starts_at, starts_at + timedelta(minutes=75), SessionMode.VIRTUAL
+    )
     assert seat.starts_at.astimezone(KATHMANDU).time() == time(16)
 
 
 def test_joining_a_session_keeps_its_time_whatever_the_grid(office, tom_in_bangalore):
     """A London apprentice joins the 10:30 session a Bangalore apprentice booked."""
     starts_at = _first_tuesday_at(LONDON, time(10, 30))
-    first = services.book(tom_in_bangalore, office["master"], starts_at, starts_at + timedelta(hours=1),
-                          SessionMode.VIRTUAL)
+    first = services.book(
+        tom_in_bangalore,
+        office["master"],
+        starts_at,
+        starts_at + timedelta(hours=1),
+        SessionMode.VIRTUAL,
+    )
     priya = office["apprentices"][1]
-    second = services.book(priya, office["master"], starts_at, starts_at + timedelta(hours=1), SessionMode.VIRTUAL)
+    second = services.book(
+        priya, office["master"], starts_at, starts_at + timedelta(hours=1), SessionMode.VIRTUAL
+    )
     assert second.session_id == first.session_id
 
 
 def test_a_session_must_lie_in_the_masters_windows_to_its_last_minute(office, tom_in_bangalore):
     late = _first_tuesday_at(LONDON, time(16))  # the master is free until 17:00
     with pytest.raises(BookingRefusal, match="is not available"):
-        services.book(tom_in_bangalore, office["master"], late, late + timedelta(minutes=90), SessionMode.VIRTUAL)
+        services.book(
+            tom_in_bangalore,
+            office["master"],
+            late,
+            late + timedelta(minutes=90),
+            SessionMode.VIRTUAL,
+        )
 
 
 # Booking through the page ------------------------------------------------------------------
@@ -148,8 +188,10 @@ def test_the_page_offers_half_hours_and_books_ninety_minutes(login, office, tom_
     assert "for Amara Master)" in page  # the master's own time beside the apprentice's
     starts_at = _first_tuesday_at(LONDON, time(9, 30))
     assert f'value="{starts_at.isoformat()}"' in page
-    response = client.post(f"/book/{office['master'].id}", data={
-        "starts_at": starts_at.isoformat(), "hours": "1.5", "mode": "virtual"})
+    response = client.post(
+        f"/book/{office['master'].id}",
+        data={"starts_at": starts_at.isoformat(), "hours": "1.5", "mode": "virtual"},
+    )
     assert response.status_code == 302
     seat = db.session.scalars(select(SessionObserver)).one()
     assert seat.ends_at - seat.starts_at == timedelta(minutes=90)
@@ -158,21 +200,40 @@ def test_the_page_offers_half_hours_and_books_ninety_minutes(login, office, tom_
 def test_the_page_refuses_an_off_grid_time_with_the_rule(login, office):
     tom = office["apprentices"][0]
     starts_at = _first_tuesday_at(LONDON, time(9, 30))
-    page = login(tom).post(f"/book/{office['master'].id}", data={
-        "starts_at": starts_at.isoformat(), "hours": "1", "mode": "virtual"}, follow_redirects=True)
-    assert "Sessions with Amara Master start on the hour and last whole hours" in page.get_data(as_text=True)
+    page = login(tom).post(
+        f"/book/{office['master'].id}",
+        data={"starts_at": starts_at.isoformat(), "hours": "1", "mode": "virtual"},
+        follow_redirects=True,
+    )
+    assert "Sessions with Amara Master start on the hour and last whole hours" in page.get_data(
+        as_text=True
+    )
 
 
 def test_a_master_moving_a_ninety_minute_session_keeps_its_length(login, office, tom_in_bangalore):
     starts_at = _first_tuesday_at(LONDON, time(10, 30))
-    seat = services.book(tom_in_bangalore, office["master"], starts_at, starts_at + timedelta(minutes=90),
-                         SessionMode.VIRTUAL)
+    seat = services.book(
+        tom_in_bangalore,
+        office["master"],
+        starts_at,
+        starts_at + timedelta(minutes=90),
+        SessionMode.VIRTUAL,
+    )
     client = login(office["master"])
     page = client.get(f"/sessions/{seat.session_id}/move").get_data(as_text=True)
     assert '<option selected value="1.5">1 h 30</option>' in page
     later = starts_at.astimezone(LONDON) + timedelta(hours=3)
-    response = client.post(f"/sessions/{seat.session_id}/move", data={
-        "day": later.date().isoformat(), "start": later.hour * 4 + later.minute // 15, "hours": "1.5"})
+    response = client.post(
+        f"/sessions/{seat.session_id}/move",
+        data={
+            "day": later.date().isoformat(),
+            "start": later.hour * 4 + later.minute // 15,
+            "hours": "1.5",
+        },
+    )
     assert response.status_code == 302
     db.session.refresh(seat)
-    assert (seat.starts_at, seat.ends_at - seat.starts_at) == (later.astimezone(UTC), timedelta(minutes=90))
+    assert (seat.starts_at, seat.ends_at - seat.starts_at) == (
+        later.astimezone(UTC),
+        timedelta(minutes=90),
+    )

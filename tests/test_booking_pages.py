@@ -1,4 +1,5 @@
 """Booking through the pages: what people see in their own zone, and clear refusals."""
+
 from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
@@ -40,16 +41,23 @@ def test_booking_through_the_page_and_seeing_the_session(login, office):
     tom = office["apprentices"][0]
     slot = first_open_slot(office["master"], tom)
     client = login(tom)
-    response = client.post(f"/book/{office['master'].id}?month={next_month()}", data={
-        "starts_at": slot.starts_at.isoformat(), "hours": 2, "mode": "virtual"})
+    response = client.post(
+        f"/book/{office['master'].id}?month={next_month()}",
+        data={"starts_at": slot.starts_at.isoformat(), "hours": 2, "mode": "virtual"},
+    )
     assert response.status_code == 302
     seat = db.session.scalars(select(SessionObserver)).one()
     assert seat.ends_at - seat.starts_at == timedelta(hours=2)
     page = client.get(response.headers["Location"]).get_data(as_text=True)
     assert "Shadowing Amara Master" in page and "https://meet.jit.si/mentor-match-" in page
     assert "calendar.ics" in page
-    confirmation = db.session.scalars(select(Notification).where(Notification.person_id == tom.id)).one()
-    assert seat.session.video_room in confirmation.mail_body and "calendar.ics" in confirmation.mail_body
+    confirmation = db.session.scalars(
+        select(Notification).where(Notification.person_id == tom.id)
+    ).one()
+    assert (
+        seat.session.video_room in confirmation.mail_body
+        and "calendar.ics" in confirmation.mail_body
+    )
     assert "Amara Master" in client.get("/sessions").get_data(as_text=True)
     dashboard = client.get("/dashboard").get_data(as_text=True)
     assert "Your next sessions" in dashboard and "You observe Amara Master" in dashboard
@@ -57,13 +65,22 @@ def test_booking_through_the_page_and_seeing_the_session(login, office):
     assert f"{slot.starts_at.astimezone(tom.zone):%H:%M} Amara Master" in month_page
 
 
-@pytest.mark.parametrize(("data", "message"), [
-    ({"starts_at": "not a time", "hours": 1, "mode": "virtual"}, "Choose one of the times offered"),
-    ({"hours": 1, "mode": "virtual"}, "Choose a time"),
-    ({"starts_at": "2020-01-01T09:00:00+00:00", "hours": 1, "mode": "virtual"}, "at least an hour from now"),
-    ({"starts_at": "SLOT", "hours": 9, "mode": "virtual"}, "Not a valid choice"),
-    ({"starts_at": "SLOT", "hours": 1, "mode": "teleport"}, "Not a valid choice"),
-])
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        (
+            {"starts_at": "not a time", "hours": 1, "mode": "virtual"},
+            "Choose one of the times offered",
+        ),
+        ({"hours": 1, "mode": "virtual"}, "Choose a time"),
+        (
+            {"starts_at": "2020-01-01T09:00:00+00:00", "hours": 1, "mode": "virtual"},
+            "at least an hour from now",
+        ),
+        ({"starts_at": "SLOT", "hours": 9, "mode": "virtual"}, "Not a valid choice"),
+        ({"starts_at": "SLOT", "hours": 1, "mode": "teleport"}, "Not a valid choice"),
+    ],
+)
 def test_bad_bookings_are_refused_clearly_and_change_nothing(login, office, data, message):
     tom = office["apprentices"][0]
     if data.get("starts_at") == "SLOT":
@@ -102,7 +119,9 @@ def test_other_people_cannot_see_or_cancel_a_session(login, office):
     assert seat.cancelled_at is None
 
 
-def test_an_observer_who_gave_up_their_seat_sees_neither_the_page_nor_its_calendar(app, login, office):
+def test_an_observer_who_gave_up_their_seat_sees_neither_the_page_nor_its_calendar(
+    app, login, office
+):
     tom, priya, _ = office["apprentices"]
     slot = first_open_slot(office["master"], tom)
     seat = services.book(tom, office["master"], slot.starts_at, slot.ends_at, SessionMode.VIRTUAL)
@@ -123,15 +142,24 @@ def test_an_observer_who_gave_up_their_seat_sees_neither_the_page_nor_its_calend
 
 def test_moving_a_seat_through_the_page(login, office):
     tom = office["apprentices"][0]
-    first, second = first_open_slot(office["master"], tom, 0), first_open_slot(office["master"], tom, 1)
+    first, second = (
+        first_open_slot(office["master"], tom, 0),
+        first_open_slot(office["master"], tom, 1),
+    )
     seat = services.book(tom, office["master"], first.starts_at, first.ends_at, SessionMode.VIRTUAL)
     client = login(tom)
-    page = client.get(f"/sessions/{seat.session_id}/move?month={next_month()}").get_data(as_text=True)
+    page = client.get(f"/sessions/{seat.session_id}/move?month={next_month()}").get_data(
+        as_text=True
+    )
     assert "Move here" in page
-    response = client.post(f"/sessions/{seat.session_id}/move?month={next_month()}", data={
-        "starts_at": second.starts_at.isoformat(), "hours": 1, "mode": "in_person"})
+    response = client.post(
+        f"/sessions/{seat.session_id}/move?month={next_month()}",
+        data={"starts_at": second.starts_at.isoformat(), "hours": 1, "mode": "in_person"},
+    )
     assert response.status_code == 302
-    live = db.session.scalars(select(SessionObserver).where(SessionObserver.cancelled_at.is_(None))).one()
+    live = db.session.scalars(
+        select(SessionObserver).where(SessionObserver.cancelled_at.is_(None))
+    ).one()
     assert live.starts_at == second.starts_at and live.session.mode is SessionMode.IN_PERSON
 
 
@@ -140,9 +168,18 @@ def test_a_master_opens_a_session_in_their_own_time(login, office):
     master.timezone = "America/New_York"
     db.session.commit()
     day = Month.parse(next_month()).first_day + timedelta(days=10)
-    response = login(master).post("/sessions/open", data={
-        "day": day.isoformat(), "start": 14 * 4 + 2, "hours": 2, "mode": "virtual", "seats": 4,
-        "micro_skill_id": office["skill"].id, "note": "Supplier call"})
+    response = login(master).post(
+        "/sessions/open",
+        data={
+            "day": day.isoformat(),
+            "start": 14 * 4 + 2,
+            "hours": 2,
+            "mode": "virtual",
+            "seats": 4,
+            "micro_skill_id": office["skill"].id,
+            "note": "Supplier call",
+        },
+    )
     assert response.status_code == 302
     session = db.session.scalars(select(ShadowingSession)).one()
     assert session.starts_at.astimezone(master.zone).time() == time(14, 30)
@@ -153,9 +190,19 @@ def test_opening_a_session_at_a_time_the_clocks_skip_is_refused(login, office):
     master = office["master"]
     master.timezone = "Europe/London"
     db.session.commit()
-    response = login(master).post("/sessions/open", data={
-        "day": date(2027, 3, 28).isoformat(), "start": 1 * 4 + 2, "hours": 1, "mode": "virtual",
-        "seats": 2, "micro_skill_id": office["skill"].id, "note": ""}, follow_redirects=True)
+    response = login(master).post(
+        "/sessions/open",
+        data={
+            "day": date(2027, 3, 28).isoformat(),
+            "start": 1 * 4 + 2,
+            "hours": 1,
+            "mode": "virtual",
+            "seats": 2,
+            "micro_skill_id": office["skill"].id,
+            "note": "",
+        },
+        follow_redirects=True,
+    )
     assert "01:30 does not exist on 28 Mar 2027" in response.get_data(as_text=True)
     assert count(ShadowingSession) == 0
 
@@ -165,8 +212,10 @@ def test_a_master_moves_a_session_through_the_page(login, office):
     slot = first_open_slot(office["master"], tom)
     seat = services.book(tom, office["master"], slot.starts_at, slot.ends_at, SessionMode.VIRTUAL)
     later = slot.starts_at.astimezone(office["master"].zone) + timedelta(hours=3)
-    response = login(office["master"]).post(f"/sessions/{seat.session_id}/move", data={
-        "day": later.date().isoformat(), "start": later.hour * 4, "hours": 1})
+    response = login(office["master"]).post(
+        f"/sessions/{seat.session_id}/move",
+        data={"day": later.date().isoformat(), "start": later.hour * 4, "hours": 1},
+    )
     assert response.status_code == 302
     db.session.refresh(seat)
     assert seat.starts_at == later.astimezone(UTC)
@@ -189,8 +238,12 @@ def test_the_admin_sets_the_notice_period(login, office):
 
 def test_joining_an_open_session_from_the_book_page(login, office):
     master, tom = office["master"], office["apprentices"][0]
-    start = datetime.combine(Month.parse(next_month()).first_day + timedelta(days=12), time(18), UTC)
-    session = services.open_session(master, start, start + timedelta(hours=1), SessionMode.VIRTUAL, 2, None, "")
+    start = datetime.combine(
+        Month.parse(next_month()).first_day + timedelta(days=12), time(18), UTC
+    )
+    session = services.open_session(
+        master, start, start + timedelta(hours=1), SessionMode.VIRTUAL, 2, None, ""
+    )
     client = login(tom)
     assert "Open sessions to join" in client.get("/book").get_data(as_text=True)
     assert client.post(f"/sessions/{session.id}/join").status_code == 302

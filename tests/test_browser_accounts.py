@@ -1,4 +1,5 @@
 """The public pages in a real browser: accessible, and usable at phone width."""
+
 import pytest
 
 from .browser import PHONE, overflows_sideways, serious_accessibility_faults

@@ -1,4 +1,5 @@
 """Booking in a real browser: book, move and cancel a seat; open, join and cancel a session."""
+
 import re
 import urllib.request
 from datetime import UTC, date, datetime, timedelta
@@ -23,10 +24,6 @@ pytestmark = pytest.mark.browser
 KOLKATA = ZoneInfo("Asia/Kolkata")
 LONDON = ZoneInfo("Europe/London")
 WHEN = "%a %d %b %Y, %H:%M"  # the session page's "When", before the end time and zone
-
-
-
-
 
 
 def _show_month(page, label: str) -> None:
@@ -55,8 +52,10 @@ def _feed_events(url: str) -> dict[str, dict]:
         calendar = Calendar.from_ical(response.read())
     return {
         str(event["UID"]): {
-            "start": event.decoded("DTSTART"), "end": event.decoded("DTEND"),
-            "status": str(event["STATUS"]), "summary": str(event["SUMMARY"]),
+            "start": event.decoded("DTSTART"),
+            "end": event.decoded("DTEND"),
+            "status": str(event["STATUS"]),
+            "summary": str(event["SUMMARY"]),
         }
         for event in calendar.walk("VEVENT")
     }
@@ -95,7 +94,9 @@ def test_an_apprentice_books_moves_and_cancels_a_seat(chromium, live_server, off
     page.wait_for_url(re.compile(r"/sessions$"))
     sessions_nav(page).get_by_role("link", name="Book a session").click()
     page.wait_for_url(re.compile(r"/book$"))
-    masters = page.locator("section.card", has=page.get_by_role("heading", name="Masters you can book"))
+    masters = page.locator(
+        "section.card", has=page.get_by_role("heading", name="Masters you can book")
+    )
     masters.get_by_role("link", name="Amara Master").click()
     page.wait_for_url(re.compile(rf"/book/{master.id}"))
     expect(page.locator("h1")).to_have_text("Book Amara Master")
@@ -170,7 +171,9 @@ def test_an_apprentice_books_moves_and_cancels_a_seat(chromium, live_server, off
     assert moved_start == first_open_slot(master, tom, day_offset=1).starts_at
     assert moved_start.astimezone(KOLKATA).date() > local.date()
     later_day.get_by_role("button", name="Move here: video").click()
-    page.wait_for_url(lambda url: re.search(r"/sessions/\d+$", url) and not url.endswith(f"/{first_id}"))
+    page.wait_for_url(
+        lambda url: re.search(r"/sessions/\d+$", url) and not url.endswith(f"/{first_id}")
+    )
     moved_id = int(page.url.rsplit("/", 1)[1])
     moved_end = moved_start + timedelta(hours=2)
     expect(page.get_by_text("Moved: the master was told.")).to_be_visible()
@@ -208,7 +211,9 @@ def test_an_apprentice_books_moves_and_cancels_a_seat(chromium, live_server, off
     assert {event["status"] for event in events.values()} == {"CANCELLED"}
     assert events[_uid(moved_id)]["start"] == moved_start
     db.session.expire_all()
-    seats = db.session.scalars(select(SessionObserver).where(SessionObserver.apprentice_id == tom.id)).all()
+    seats = db.session.scalars(
+        select(SessionObserver).where(SessionObserver.apprentice_id == tom.id)
+    ).all()
     assert len(seats) == 2 and all(seat.cancelled_at is not None for seat in seats)
     context.close()
 
@@ -228,7 +233,9 @@ def test_an_apprentice_books_moves_and_cancels_a_seat(chromium, live_server, off
     context.close()
 
 
-def test_a_master_opens_a_session_an_apprentice_joins_and_the_master_cancels(chromium, live_server, office):
+def test_a_master_opens_a_session_an_apprentice_joins_and_the_master_cancels(
+    chromium, live_server, office
+):
     master, priya = office["master"], office["apprentices"][1]
     services.save_notice_hours(0)  # as above: safe on the last day of a month
     month = Month.parse(next_month())
@@ -252,7 +259,9 @@ def test_a_master_opens_a_session_an_apprentice_joins_and_the_master_cancels(chr
     amara.get_by_role("button", name="Open session").click()
     amara.wait_for_url(re.compile(r"/sessions/\d+$"))
     session_id = int(amara.url.rsplit("/", 1)[1])
-    expect(amara.get_by_text("Session opened: apprentices who can learn from you can now join it.")).to_be_visible()
+    expect(
+        amara.get_by_text("Session opened: apprentices who can learn from you can now join it.")
+    ).to_be_visible()
     expect(amara.locator("h1")).to_have_text("You host")
     expect(_figure(amara, "When")).to_have_text(when)
     expect(_figure(amara, "Where")).to_have_text("On video")
@@ -269,7 +278,8 @@ def test_a_master_opens_a_session_an_apprentice_joins_and_the_master_cancels(chr
     sessions_nav(apprentice).get_by_role("link", name="Book a session").click()
     apprentice.wait_for_url(re.compile(r"/book$"))
     open_sessions = apprentice.locator(
-        "section.card", has=apprentice.get_by_role("heading", name="Open sessions to join"))
+        "section.card", has=apprentice.get_by_role("heading", name="Open sessions to join")
+    )
     offer = open_sessions.locator("li", has_text="Amara Master")
     expect(offer).to_have_count(1)
     expect(offer).to_contain_text(f"{starts_at.astimezone(LONDON):%a %d %b, %H:%M}–")
@@ -313,7 +323,6 @@ def test_a_master_opens_a_session_an_apprentice_joins_and_the_master_cancels(chr
     assert all(seat.cancelled_at is not None for seat in session.observers)
 
 
-
 @pytest.mark.parametrize("viewport", [None, PHONE], ids=["desktop", "phone"])
 def test_booking_pages_are_accessible_and_fit_a_phone(chromium, live_server, office, viewport):
     """Axe finds no serious faults and nothing scrolls sideways on a phone, with sessions to show."""
@@ -322,22 +331,54 @@ def test_booking_pages_are_accessible_and_fit_a_phone(chromium, live_server, off
     tom.timezone = "Asia/Kolkata"
     db.session.commit()
     slot = first_open_slot(master, tom)
-    seat = services.book(tom, master, slot.starts_at, slot.starts_at + timedelta(hours=2), SessionMode.VIRTUAL)
+    seat = services.book(
+        tom, master, slot.starts_at, slot.starts_at + timedelta(hours=2), SessionMode.VIRTUAL
+    )
     # A session Amara opened, which Priya joined and Tom may still join.
     month = Month.parse(next_month())
-    opened_at = datetime.combine(date(month.first_day.year, month.first_day.month, 12), clock(18), LONDON)
-    opened = services.open_session(master, opened_at.astimezone(UTC), opened_at.astimezone(UTC) + timedelta(hours=1),
-                                   SessionMode.VIRTUAL, 3, office["skill"].id, "A client call; join muted.")
+    opened_at = datetime.combine(
+        date(month.first_day.year, month.first_day.month, 12), clock(18), LONDON
+    )
+    opened = services.open_session(
+        master,
+        opened_at.astimezone(UTC),
+        opened_at.astimezone(UTC) + timedelta(hours=1),
+        SessionMode.VIRTUAL,
+        3,
+        office["skill"].id,
+        "A client call; join muted.",
+    )
     services.join(priya, opened)
     month_view = f"/sessions?view=month&month={month}"
 
-    problems = page_problems(chromium, live_server, tom, [
-        "/book", f"/book/{master.id}?month={month}", f"/sessions/{seat.session_id}",
-        f"/sessions/{seat.session_id}/move?month={month}", "/sessions", "/sessions?view=month",
-        month_view, "/calendar",
-    ], viewport)
-    problems += page_problems(chromium, live_server, master, [
-        "/sessions/open", f"/sessions/{opened.id}", f"/sessions/{seat.session_id}", "/sessions", month_view,
-    ], viewport)
+    problems = page_problems(
+        chromium,
+        live_server,
+        tom,
+        [
+            "/book",
+            f"/book/{master.id}?month={month}",
+            f"/sessions/{seat.session_id}",
+            f"/sessions/{seat.session_id}/move?month={month}",
+            "/sessions",
+            "/sessions?view=month",
+            month_view,
+            "/calendar",
+        ],
+        viewport,
+    )
+    problems += page_problems(
+        chromium,
+        live_server,
+        master,
+        [
+            "/sessions/open",
+            f"/sessions/{opened.id}",
+            f"/sessions/{seat.session_id}",
+            "/sessions",
+            month_view,
+        ],
+        viewport,
+    )
     problems += page_problems(chromium, live_server, admin, ["/admin/booking"], viewport)
     assert problems == []

@@ -4,6 +4,7 @@ Tom's records page and his public record show his endorsed stage with who and wh
 self-declared one apart; the credential he downloads verifies with PyJWT against the keys
 the site publishes, and leaves his own word out.
 """
+
 import json
 import re
 
@@ -27,17 +28,18 @@ def _faults(page, where: str) -> list[str]:
     return problems
 
 
-def test_the_record_and_credential_show_where_stages_come_from(
-        chromium, live_server, earned):  # noqa: F811  (earned is the imported fixture)
+def test_the_record_and_credential_show_where_stages_come_from(chromium, live_server, earned):  # noqa: F811  (earned is the imported fixture)
     base, record, problems = live_server, earned["record"], []
     declared_closing = "Negotiation: Closing: Master (self-declared)"
     context, tom = new_page(chromium)
     log_in(tom, base, earned["tom"])
     tom.goto(base + "/records")
-    stages = tom.locator("section.card",
-                         has=tom.get_by_role("heading", name="Your stages on a record"))
+    stages = tom.locator(
+        "section.card", has=tom.get_by_role("heading", name="Your stages on a record")
+    )
     expect(stages.locator("li").first).to_have_text(
-        "Negotiation: Anchoring: Journeyman, endorsed by Amara Master on 2026-03-20")
+        "Negotiation: Anchoring: Journeyman, endorsed by Amara Master on 2026-03-20"
+    )
     declared = stages.locator(".self-declared")
     expect(declared).to_contain_text("Self-declared, not verified by the site.")
     expect(declared.locator("li")).to_have_text([declared_closing])
@@ -54,8 +56,9 @@ def test_the_record_and_credential_show_where_stages_come_from(
     claims = jwt.decode(token, key, algorithms=["ES256"], issuer=f"{base}/issuer")
     assert claims["jti"] == f"{base}/r/{record.code}"
     narrative = claims["credentialSubject"]["achievement"]["criteria"]["narrative"]
-    assert ("Negotiation: Anchoring: journeyman (endorsed by Amara Master on 2026-03-20)"
-            in narrative)
+    assert (
+        "Negotiation: Anchoring: journeyman (endorsed by Amara Master on 2026-03-20)" in narrative
+    )
     assert "Closing" not in json.dumps(claims)
     context.close()
 
@@ -66,7 +69,8 @@ def test_the_record_and_credential_show_where_stages_come_from(
     table = stranger.locator("table.record-table")
     row = table.get_by_role("row", name=re.compile("Anchoring"))
     expect(row.get_by_role("cell").first).to_have_text(
-        re.compile(r"Journeyman\s+endorsed by Amara Master on 2026-03-20"))
+        re.compile(r"Journeyman\s+endorsed by Amara Master on 2026-03-20")
+    )
     expect(table).not_to_contain_text("Closing")
     declared = stranger.locator("section.self-declared")
     expect(declared.get_by_role("heading")).to_have_text("Self-declared, not verified by the site")

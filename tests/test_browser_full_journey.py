@@ -7,6 +7,7 @@ confirms the hours, feedback goes both ways, the apprentice's progress shows the
 hours, a stranger verifies the mastery record he publishes, and the admin's reports (page and
 CSV) count the same hours.
 """
+
 import csv
 import io
 import re
@@ -65,10 +66,6 @@ def background_jobs_finish():
     jobs.wait_for_background_jobs(timeout=30)
 
 
-
-
-
-
 def _sign_up(page, base, sent_mail, name, email, role_label):
     """Sign up through the form and confirm the address from the mail; on to the skills page."""
     page.goto(base + "/")
@@ -112,13 +109,17 @@ def _save_plan(page, base, month, numbers: dict[str, str]):
     for label, value in numbers.items():
         page.get_by_label(label, exact=True).fill(value)
     page.get_by_role("button", name=f"Save plan for {Month.parse(month).label}").click()
-    expect(page.get_by_text(f"These are the numbers you saved for {Month.parse(month).label}.")).to_be_visible()
+    expect(
+        page.get_by_text(f"These are the numbers you saved for {Month.parse(month).label}.")
+    ).to_be_visible()
 
 
 def _confirm_round(page, base, month_label):
     """The dashboard's round card leads to the plan page, where the person confirms."""
     page.goto(base + "/dashboard")
-    card = page.locator("section.card", has=page.get_by_role("heading", name=re.compile(r"matching round is open")))
+    card = page.locator(
+        "section.card", has=page.get_by_role("heading", name=re.compile(r"matching round is open"))
+    )
     card.get_by_role("link", name="Check and confirm").click()
     page.wait_for_url(re.compile(r"/availability/plan"))
     page.get_by_role("button", name=f"Confirm for {month_label}").click()
@@ -144,7 +145,8 @@ def _move_into_the_past(session_id: int) -> ShadowingSession:
 
 
 def test_the_full_journey_from_sign_up_to_the_admin_reports(
-        chromium, live_server, background_jobs_finish, sent_mail):
+    chromium, live_server, background_jobs_finish, sent_mail
+):
     base = live_server
     make_site("Journey HQ", "Europe/London")
     make_area("Negotiation", skills=("Anchoring",))
@@ -163,10 +165,21 @@ def test_the_full_journey_from_sign_up_to_the_admin_reports(
     assert master.is_master and not master.is_apprentice
     _add_skill(amara, "master", "I can be observed doing this")
     _add_weekly_windows(amara, base)
-    _save_plan(amara, base, month, {"Hosting hours at most": "10", "Apprentices at most": "2",
-                                    "Seats in the room": "1", "Seats on video": "2"})
+    _save_plan(
+        amara,
+        base,
+        month,
+        {
+            "Hosting hours at most": "10",
+            "Apprentices at most": "2",
+            "Seats in the room": "1",
+            "Seats on video": "2",
+        },
+    )
     # 2. An apprentice signs up the same way, wanting to develop anchoring.
-    apprentice = _sign_up(tom, base, sent_mail, "Tom Apprentice", "tom@example.org", "I am an apprentice")
+    apprentice = _sign_up(
+        tom, base, sent_mail, "Tom Apprentice", "tom@example.org", "I am an apprentice"
+    )
     assert apprentice.is_apprentice and not apprentice.is_master
     _add_skill(tom, "apprentice", "I want to develop this")
     _add_weekly_windows(tom, base)
@@ -174,7 +187,10 @@ def test_the_full_journey_from_sign_up_to_the_admin_reports(
     problems += [f"/availability/plan: {f}" for f in serious_accessibility_faults(tom)]
     db.session.expire_all()
     assert len(master.weekly_windows) == 2 and len(apprentice.weekly_windows) == 2
-    plans = {p.person_id: p for p in db.session.scalars(select(MonthPlan).where(MonthPlan.month == month))}
+    plans = {
+        p.person_id: p
+        for p in db.session.scalars(select(MonthPlan).where(MonthPlan.month == month))
+    }
     assert (plans[master.id].max_hosting_hours, plans[master.id].virtual_seats) == (10, 2)
     assert (plans[apprentice.id].observation_hours, plans[apprentice.id].max_masters) == (4, 1)
     # Her dashboard counts skills and availability as done.
@@ -186,7 +202,9 @@ def test_the_full_journey_from_sign_up_to_the_admin_reports(
     log_in(admin, base, admin_person)
     admin.goto(base + "/admin/rounds")
     assert admin.get_by_label("Month").input_value() == month
-    admin.get_by_label("Confirm by").fill((Month.parse(month).first_day - timedelta(days=1)).isoformat())
+    admin.get_by_label("Confirm by").fill(
+        (Month.parse(month).first_day - timedelta(days=1)).isoformat()
+    )
     admin.get_by_role("button", name="Create round").click()
     admin.wait_for_url(re.compile(rf"/admin/rounds/{month}$"))
     expect(admin.locator("h1")).to_contain_text("Draft")
@@ -205,20 +223,28 @@ def test_the_full_journey_from_sign_up_to_the_admin_reports(
     # page and dashboard say so, and the admin verifies her from the queue.
     amara.goto(base + "/profile/skills")
     expect(amara.get_by_role("rowheader", name=re.compile(SKILL))).to_contain_text(
-        "self-declared, waiting for verification")
+        "self-declared, waiting for verification"
+    )
     amara.goto(base + "/dashboard")
-    expect(amara.locator(".checklist .todo").first).to_contain_text("Have a stage you host verified")
-    admin.get_by_role("navigation", name="Admin").get_by_role("link", name="Stages to verify").click()
+    expect(amara.locator(".checklist .todo").first).to_contain_text(
+        "Have a stage you host verified"
+    )
+    admin.get_by_role("navigation", name="Admin").get_by_role(
+        "link", name="Stages to verify"
+    ).click()
     claim = admin.locator("article.stage-claim", has_text="Amara Master")
     expect(claim).to_contain_text("master in Negotiation: Anchoring")
     problems += [f"/admin/verification: {f}" for f in serious_accessibility_faults(admin)]
-    claim.get_by_label("Reason, or a note for Amara Master").fill("Seen her anchor our supplier talks.")
+    claim.get_by_label("Reason, or a note for Amara Master").fill(
+        "Seen her anchor our supplier talks."
+    )
     claim.get_by_role("button", name="Verify as master").click()
     expect_flash(admin, "Amara Master's stage master in Negotiation: Anchoring is verified")
     expect(admin.get_by_text("No stage is waiting for verification.")).to_be_visible()
     amara.goto(base + "/profile/skills")
     expect(amara.get_by_role("rowheader", name=re.compile(SKILL))).to_contain_text(
-        "set by Morgan Admin (admin) on")
+        "set by Morgan Admin (admin) on"
+    )
     admin.goto(f"{base}/admin/rounds/{month}")
 
     # 5. A five-second run on the background thread, then its review.
@@ -229,11 +255,18 @@ def test_the_full_journey_from_sign_up_to_the_admin_reports(
     run = db.session.scalars(select(RoundRun)).one()
     assert run.status.value == "succeeded", run.error
     assert run.observation_hours == 4  # Tom wants four hours; Amara can host ten
-    figures = dict(zip(admin.locator(".figures dt").all_inner_texts(),
-                       admin.locator(".figures dd").all_inner_texts(), strict=True))
+    figures = dict(
+        zip(
+            admin.locator(".figures dt").all_inner_texts(),
+            admin.locator(".figures dd").all_inner_texts(),
+            strict=True,
+        )
+    )
     assert figures["Observation hours"] == "4.0"
     assert figures["Apprentices paired"] == "1 of 1"
-    listing = admin.locator("section.card", has=admin.get_by_role("heading", name=re.compile(r"^Pairings \(")))
+    listing = admin.locator(
+        "section.card", has=admin.get_by_role("heading", name=re.compile(r"^Pairings \("))
+    )
     expect(listing.locator(".pairing")).to_have_count(1)
     expect(listing.locator(".pairing")).to_contain_text("Tom Apprentice observes")
 
@@ -241,12 +274,16 @@ def test_the_full_journey_from_sign_up_to_the_admin_reports(
     admin.once("dialog", lambda dialog: dialog.accept())
     admin.get_by_role("button", name=re.compile(r"^Publish 1 pairings?$")).click()
     admin.wait_for_url(re.compile(rf"/admin/rounds/{month}$"))
-    expect(admin.get_by_text(re.compile(r"^Published 1 pairing and \d+ sessions?;"))).to_be_visible()
+    expect(
+        admin.get_by_text(re.compile(r"^Published 1 pairing and \d+ sessions?;"))
+    ).to_be_visible()
     expect(admin.locator("h1")).to_contain_text("Published")
 
     # 7. Tom accepts his pairing with Amara.
     db.session.expire_all()
-    pairing = db.session.scalars(select(Pairing).where(Pairing.apprentice_id == apprentice.id)).one()
+    pairing = db.session.scalars(
+        select(Pairing).where(Pairing.apprentice_id == apprentice.id)
+    ).one()
     assert pairing.master_id == master.id
     menu(tom).get_by_role("link", name="Pairings").click()
     tom.wait_for_url(re.compile(r"/pairings$"))
@@ -288,7 +325,8 @@ def test_the_full_journey_from_sign_up_to_the_admin_reports(
                  return open(item) && open(next)
                    && Number(next.querySelector(".slot-time").textContent.slice(0, 2))
                       === Number(item.querySelector(".slot-time").textContent.slice(0, 2)) + 1;
-               })""")
+               })"""
+        )
         slot = tom.locator("li.slot").nth(free.index(True))
         slot_start = datetime.fromisoformat(slot.locator("input[name=starts_at]").input_value())
         # Both are free only on Tuesday and Thursday mornings, London time.
@@ -299,8 +337,11 @@ def test_the_full_journey_from_sign_up_to_the_admin_reports(
 
     # His round sessions show as busy times on Amara's booking page.
     book_two_hours_on_video()
-    expect(tom.get_by_text(f"This would take you past your 4 hours for {month_label} (you have 4 booked).")
-           ).to_be_visible()
+    expect(
+        tom.get_by_text(
+            f"This would take you past your 4 hours for {month_label} (you have 4 booked)."
+        )
+    ).to_be_visible()
     expect(tom.locator("li.slot", has_text="(you are busy)")).to_have_count(4)
     _save_plan(tom, base, month, {"Observation hours wanted": "6", "Masters at most": "1"})
     book_two_hours_on_video()
@@ -320,7 +361,9 @@ def test_the_full_journey_from_sign_up_to_the_admin_reports(
     # 10. Amara confirms the full two hours (the round's sessions are still to come).
     amara.goto(base + "/dashboard")
     waiting_card = card_titled(amara, "Attendance to confirm")
-    expect(waiting_card).to_contain_text("1 observer in your past sessions waits for you to confirm their hours")
+    expect(waiting_card).to_contain_text(
+        "1 observer in your past sessions waits for you to confirm their hours"
+    )
     waiting_card.get_by_role("link", name="Confirm attendance").click()
     amara.wait_for_url(re.compile(r"/sessions/to-confirm$"))
     waiting = amara.locator("ul.sessions > li")
@@ -335,7 +378,9 @@ def test_the_full_journey_from_sign_up_to_the_admin_reports(
 
     # 11. Tom writes what he observed and rates the session.
     tom.goto(base + f"/sessions/{session_id}")
-    expect(card_titled(tom, "Hours")).to_contain_text(re.compile(r"Amara Master confirmed 2(\.0+)? hours on"))
+    expect(card_titled(tom, "Hours")).to_contain_text(
+        re.compile(r"Amara Master confirmed 2(\.0+)? hours on")
+    )
     observed = card_titled(tom, "What you observed")
     observed.get_by_label("Notes").fill(OBSERVED)
     observed.get_by_role("checkbox", name=SKILL).check()
@@ -367,9 +412,12 @@ def test_the_full_journey_from_sign_up_to_the_admin_reports(
     expect_flash(amara, "Your feedback is with Tom Apprentice.")
     amara.goto(base + f"/sessions/{session_id}")
     expect(card_titled(amara, "How your observers rated it")).to_contain_text(
-        f"5/5 from Tom Apprentice: {SESSION_NOTE}")
+        f"5/5 from Tom Apprentice: {SESSION_NOTE}"
+    )
     db.session.expire_all()
-    practice = db.session.scalar(select(PracticeAttempt).where(PracticeAttempt.apprentice_id == apprentice.id))
+    practice = db.session.scalar(
+        select(PracticeAttempt).where(PracticeAttempt.apprentice_id == apprentice.id)
+    )
     assert (practice.feedback.rating, practice.feedback.note) == (4, PRACTICE_NOTE)
 
     # 13. Tom's progress: two verified hours with one master, charted by month and by skill.
@@ -379,11 +427,15 @@ def test_the_full_journey_from_sign_up_to_the_admin_reports(
     expect(progress.locator("div", has_text="In all").locator("dd")).to_have_text("2 h")
     expect(progress.locator("div", has_text="Masters observed").locator("dd")).to_have_text("1")
     by_month = tom.locator("figure#hours-by-month")
-    expect(by_month.get_by_role("img", name=re.compile("Verified hours by month"))).to_have_accessible_name(
-        re.compile(rf"2 verified hours in all; the most, 2, in {past_month_label}\."))
+    expect(
+        by_month.get_by_role("img", name=re.compile("Verified hours by month"))
+    ).to_have_accessible_name(
+        re.compile(rf"2 verified hours in all; the most, 2, in {past_month_label}\.")
+    )
     by_skill = tom.locator("figure#hours-by-skill")
-    expect(by_skill.get_by_role("img", name=re.compile("Verified hours by micro skill"))).to_have_accessible_name(
-        re.compile(rf"2 verified hours in all; the most, 2, in {SKILL}\."))
+    expect(
+        by_skill.get_by_role("img", name=re.compile("Verified hours by micro skill"))
+    ).to_have_accessible_name(re.compile(rf"2 verified hours in all; the most, 2, in {SKILL}\."))
     stage = card_titled(tom, "Toward the next stage").get_by_role("row", name=re.compile(SKILL))
     expect(stage).to_contain_text(re.compile(r"2 of 40\s+· not yet"))
     expect(stage).to_contain_text(re.compile(r"4\.00 from 1 rating"))
@@ -409,9 +461,14 @@ def test_the_full_journey_from_sign_up_to_the_admin_reports(
     stranger.goto(base + link.get_attribute("href"))
     expect(stranger.locator("h1")).to_have_text("Tom Apprentice")
     record_figures = stranger.locator(".record-figures")
-    expect(record_figures.locator("div", has_text="Verified observation hours").locator("dd")).to_have_text("2.0")
-    expect(stranger.locator("section", has=stranger.get_by_role("heading", name="Masters observed"))
-           .locator("li")).to_have_text(["Amara Master: 2.0 h"])
+    expect(
+        record_figures.locator("div", has_text="Verified observation hours").locator("dd")
+    ).to_have_text("2.0")
+    expect(
+        stranger.locator(
+            "section", has=stranger.get_by_role("heading", name="Masters observed")
+        ).locator("li")
+    ).to_have_text(["Amara Master: 2.0 h"])
     stranger_context.close()
     db.session.expire_all()
     record = db.session.scalar(select(MasteryRecord).where(MasteryRecord.code == code))
@@ -426,7 +483,9 @@ def test_the_full_journey_from_sign_up_to_the_admin_reports(
     with admin.expect_download() as download_info:
         hours_card.get_by_role("link", name=re.compile("Download CSV")).click()
     download = download_info.value
-    assert re.fullmatch(r"mentor-match-hours-by-skill-\d{4}-\d{2}-to-\d{4}-\d{2}\.csv", download.suggested_filename)
+    assert re.fullmatch(
+        r"mentor-match-hours-by-skill-\d{4}-\d{2}-to-\d{4}-\d{2}\.csv", download.suggested_filename
+    )
     with open(download.path(), encoding="utf-8-sig") as handle:
         rows = list(csv.reader(io.StringIO(handle.read())))
     assert rows[0] == ["Area", "Micro skill", "Verified hours", "Sessions", "Apprentices"]

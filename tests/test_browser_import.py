@@ -1,4 +1,5 @@
 """The import preview in a real browser: the 'trust these stages' box, on a desktop and a phone."""
+
 import pytest
 from playwright.sync_api import expect
 from sqlalchemy import select
@@ -18,13 +19,16 @@ from .test_imports import GOOD, imports_folder, world  # noqa: F401 (fixtures)
 
 pytestmark = pytest.mark.browser
 
-TRUST = ("Trust these stages: the stages in this file were verified by the organisation; "
-         "mark them as verified (imported)")
+TRUST = (
+    "Trust these stages: the stages in this file were verified by the organisation; "
+    "mark them as verified (imported)"
+)
 
 
 @pytest.mark.parametrize("viewport", [None, PHONE], ids=["desktop", "phone"])
-def test_an_admin_previews_an_import_and_trusts_its_stages(chromium, live_server, world, tmp_path,
-                                                           viewport):
+def test_an_admin_previews_an_import_and_trusts_its_stages(
+    chromium, live_server, world, tmp_path, viewport
+):
     upload = tmp_path / "people.csv"
     upload.write_text(GOOD, encoding="utf-8")
     context, page = new_page(chromium, viewport)
@@ -34,7 +38,9 @@ def test_an_admin_previews_an_import_and_trusts_its_stages(chromium, live_server
         page.get_by_label("People file (CSV, UTF-8)").set_input_files(str(upload))
         page.get_by_role("button", name="Preview").click()
 
-        expect(page.get_by_text("1 hosting stage(s) of masters will arrive self-declared")).to_be_visible()
+        expect(
+            page.get_by_text("1 hosting stage(s) of masters will arrive self-declared")
+        ).to_be_visible()
         box = page.get_by_label(TRUST)
         expect(box).not_to_be_checked()
         if viewport is PHONE:
@@ -49,4 +55,5 @@ def test_an_admin_previews_an_import_and_trusts_its_stages(chromium, live_server
         context.close()
     ada = db.session.scalar(select(Person).where(Person.email == "ada@example.org"))
     assert {(held.stage_source, held.stage_set_by_id) for held in ada.skills} == {
-        (StageSource.IMPORTED, world["admin"].id)}
+        (StageSource.IMPORTED, world["admin"].id)
+    }

@@ -1,4 +1,5 @@
 """A new master's first visit, in a real browser: sign up, add skills and availability, see the month."""
+
 import re
 from datetime import date
 
@@ -15,7 +16,8 @@ def _next_month(today: date) -> tuple[int, int]:
 
 
 def test_a_new_master_signs_up_adds_skills_and_availability_and_sees_the_month(
-        page, live_server, sent_mail):
+    page, live_server, sent_mail
+):
     make_site("Bangalore", "Asia/Kolkata")
     make_area("Negotiation", skills=("Anchoring", "Active listening"))
 
@@ -32,7 +34,9 @@ def test_a_new_master_signs_up_adds_skills_and_availability_and_sees_the_month(
 
     # She confirms her address from the mail, then on to the skills page, where she says
     # what she can be observed doing.
-    confirm_sign_up(page, live_server, sent_mail, "priya@example.org", "the art of the deal, slowly")
+    confirm_sign_up(
+        page, live_server, sent_mail, "priya@example.org", "the art of the deal, slowly"
+    )
     assert page.get_by_text("Welcome to Mentor Match").is_visible()
     page.get_by_label("Micro skill").select_option(label="Anchoring")
     page.get_by_label("Your stage").select_option("master")

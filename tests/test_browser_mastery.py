@@ -4,6 +4,7 @@ Tom books a session with Amara; Amara confirms he attended; Tom records what he 
 rates the session; Amara rates his practice; his charts show the hours; and the mastery record
 he publishes is verified by a stranger who holds only its link, until he revokes it.
 """
+
 import re
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -48,12 +49,6 @@ OBSERVED = "Amara named a high anchor first and held it through two counter-offe
 SESSION_NOTE = "Clear, and she stopped to explain each move afterwards."
 PRACTICE = "Opened a supplier call with a firm anchor 20% above our target price."
 TOUGH_NOTE = "Firm opening, but you explained the anchor away at once. Say it and stop talking."
-
-
-
-
-
-
 
 
 def _check(page, problems: list[str], where: str) -> None:
@@ -125,7 +120,9 @@ def test_a_session_goes_from_booking_to_a_verified_mastery_record(chromium, live
     log_in(amara, base, master)
     amara.goto(base + "/dashboard")
     card = card_titled(amara, "Attendance to confirm")
-    expect(card).to_contain_text("1 observer in your past sessions waits for you to confirm their hours")
+    expect(card).to_contain_text(
+        "1 observer in your past sessions waits for you to confirm their hours"
+    )
     card.get_by_role("link", name="Confirm attendance").click()
     amara.wait_for_url(re.compile(r"/sessions/to-confirm$"))
     expect(amara.locator("h1")).to_have_text("Confirm attendance")
@@ -209,13 +206,18 @@ def test_a_session_goes_from_booking_to_a_verified_mastery_record(chromium, live
     amara.goto(base + f"/sessions/{session_id}")
     expect(amara.locator("h1")).to_have_text("You host")
     expect(card_titled(amara, "How your observers rated it")).to_contain_text(
-        f"5/5 from Tom Apprentice: {SESSION_NOTE}")
+        f"5/5 from Tom Apprentice: {SESSION_NOTE}"
+    )
     db.session.expire_all()
-    practice = db.session.scalar(select(PracticeAttempt).where(PracticeAttempt.apprentice_id == tom.id))
+    practice = db.session.scalar(
+        select(PracticeAttempt).where(PracticeAttempt.apprentice_id == tom.id)
+    )
     assert (practice.feedback.rating, practice.feedback.note) == (4, TOUGH_NOTE)
     given = db.session.scalars(select(Feedback).order_by(Feedback.id)).all()
     assert [(f.kind, f.giver_id, f.rating) for f in given] == [
-        (FeedbackKind.SESSION, tom.id, 5), (FeedbackKind.PRACTICE, master.id, 4)]
+        (FeedbackKind.SESSION, tom.id, 5),
+        (FeedbackKind.PRACTICE, master.id, 4),
+    ]
 
     # His practice page now shows the rating.
     tom_page.reload()
@@ -228,24 +230,34 @@ def test_a_session_goes_from_booking_to_a_verified_mastery_record(chromium, live
     expect(figures.locator("div", has_text="In all").locator("dd")).to_have_text("2 h")
     expect(figures.locator("div", has_text="Masters observed").locator("dd")).to_have_text("1")
     by_month = tom_page.locator("figure#hours-by-month")
-    expect(by_month.get_by_role("img", name=re.compile("Verified hours by month"))).to_have_accessible_name(
-        re.compile(rf"2 verified hours in all; the most, 2, in {month_label}\."))
-    expect(by_month.locator("rect.bar title", has_text=f"{month_label}:")).to_have_text(f"{month_label}: 2 h")
+    expect(
+        by_month.get_by_role("img", name=re.compile("Verified hours by month"))
+    ).to_have_accessible_name(
+        re.compile(rf"2 verified hours in all; the most, 2, in {month_label}\.")
+    )
+    expect(by_month.locator("rect.bar title", has_text=f"{month_label}:")).to_have_text(
+        f"{month_label}: 2 h"
+    )
     by_month.get_by_text("Verified hours by month, last 12 months as a table").click()
     month_row = by_month.get_by_role("row", name=month_label)
     expect(month_row.get_by_role("cell")).to_have_text("2")
     by_skill = tom_page.locator("figure#hours-by-skill")
-    expect(by_skill.get_by_role("img", name=re.compile("Verified hours by micro skill"))).to_have_accessible_name(
-        re.compile(rf"2 verified hours in all; the most, 2, in {SKILL}\."))
+    expect(
+        by_skill.get_by_role("img", name=re.compile("Verified hours by micro skill"))
+    ).to_have_accessible_name(re.compile(rf"2 verified hours in all; the most, 2, in {SKILL}\."))
     by_skill.get_by_text("Verified hours by micro skill as a table").click()
     expect(by_skill.get_by_role("row", name=SKILL).get_by_role("cell")).to_have_text("2")
-    stage = card_titled(tom_page, "Toward the next stage").get_by_role("row", name=re.compile(SKILL))
+    stage = card_titled(tom_page, "Toward the next stage").get_by_role(
+        "row", name=re.compile(SKILL)
+    )
     expect(stage).to_contain_text("Apprentice")
     expect(stage).to_contain_text("Journeyman")
     expect(stage).to_contain_text(re.compile(r"2 of 40\s+· not yet"))
     expect(stage).to_contain_text(re.compile(r"4\.00 from 1 rating,\s+needs 3\.5\s+· reached"))
     expect(stage).to_contain_text("Not yet eligible")
-    masters_row = card_titled(tom_page, "Your masters").get_by_role("row", name=re.compile("Amara Master"))
+    masters_row = card_titled(tom_page, "Your masters").get_by_role(
+        "row", name=re.compile("Amara Master")
+    )
     expect(masters_row.get_by_role("cell")).to_have_text(["2", "1"])
     feedback = card_titled(tom_page, "Feedback on your practice").locator("ol.feedback-list > li")
     expect(feedback).to_have_count(1)
@@ -280,12 +292,18 @@ def test_a_session_goes_from_booking_to_a_verified_mastery_record(chromium, live
     expect(stranger.locator("h1")).to_have_text("Tom Apprentice")
     expect(stranger.locator(".record-footer .record-code")).to_have_text(code)
     record_figures = stranger.locator(".record-figures")
-    expect(record_figures.locator("div", has_text="Verified observation hours").locator("dd")).to_have_text("2.0")
-    expect(record_figures.locator("div", has_text="Masters observed").locator("dd")).to_have_text("1")
+    expect(
+        record_figures.locator("div", has_text="Verified observation hours").locator("dd")
+    ).to_have_text("2.0")
+    expect(record_figures.locator("div", has_text="Masters observed").locator("dd")).to_have_text(
+        "1"
+    )
     skill_row = stranger.locator("table.record-table").get_by_role("row", name=re.compile(SKILL))
     # His apprentice stage is his own word: a record states no stage for it.
     expect(skill_row.get_by_role("cell")).to_have_text(["—", "2.0", "1", "4.0"])
-    masters = stranger.locator("section", has=stranger.get_by_role("heading", name="Masters observed"))
+    masters = stranger.locator(
+        "section", has=stranger.get_by_role("heading", name="Masters observed")
+    )
     expect(masters.locator("li")).to_have_text(["Amara Master: 2.0 h"])
     # The notes stay private: a record carries counts and averages only.
     expect(stranger.get_by_text(TOUGH_NOTE)).to_have_count(0)

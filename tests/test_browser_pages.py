@@ -1,4 +1,5 @@
 """Signed-in pages in a real browser: no serious accessibility faults, and no sideways scroll on a phone."""
+
 import pytest
 
 from mentor_match.extensions import db
@@ -24,13 +25,22 @@ def _world():
 
 def _pages(admin, master, area, site):
     return [
-        "/dashboard", f"/people/{master.id}", "/people", f"/people?what=area-{area.id}&min_stage=master",
-        "/profile", "/profile/skills", "/account/password",
-        "/admin/", "/admin/people", "/admin/areas", f"/admin/areas/{area.id}",
-        f"/admin/skills/{area.micro_skills[0].id}", "/admin/sites", f"/admin/sites/{site.id}",
+        "/dashboard",
+        f"/people/{master.id}",
+        "/people",
+        f"/people?what=area-{area.id}&min_stage=master",
+        "/profile",
+        "/profile/skills",
+        "/account/password",
+        "/admin/",
+        "/admin/people",
+        "/admin/areas",
+        f"/admin/areas/{area.id}",
+        f"/admin/skills/{area.micro_skills[0].id}",
+        "/admin/sites",
+        f"/admin/sites/{site.id}",
         "/admin/outbox",
     ]
-
 
 
 def test_signed_in_pages_are_accessible_and_fit_a_phone(chromium, live_server):

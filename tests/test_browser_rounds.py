@@ -1,4 +1,5 @@
 """A matching round in a real browser: create, open, confirm, run, review, publish, accept."""
+
 import re
 import threading
 from datetime import UTC, datetime, timedelta
@@ -77,21 +78,23 @@ def _organisation():
     return {"admin": admin, "masters": masters, "priya": priya, "others": others, "late": late}
 
 
-
-
 def _confirm_in_browser(chromium, base, person, month_label):
     """The person sees the open round on the dashboard, follows it and confirms their plan."""
     context, page = new_page(chromium)
     try:
         log_in(page, base, person)
         page.goto(base + "/dashboard")
-        card = page.locator("section.card", has=page.get_by_role(
-            "heading", name=re.compile(r"matching round is open")))
+        card = page.locator(
+            "section.card",
+            has=page.get_by_role("heading", name=re.compile(r"matching round is open")),
+        )
         assert card.is_visible()
         # The opening told them on the site too: the menu counts the unread notification.
         assert page.locator("nav[aria-label='Main'] .count").inner_text() == "1"
         # ...and the notifications page lists it, linking to a page that opens.
-        page.get_by_role("navigation", name="Main").get_by_role("link", name=re.compile("^Notifications")).click()
+        page.get_by_role("navigation", name="Main").get_by_role(
+            "link", name=re.compile("^Notifications")
+        ).click()
         notice = page.get_by_role("link", name=re.compile(r"matching round is open: confirm"))
         expect(notice).to_have_count(1)
         assert page.request.get(notice.get_attribute("href")).ok
@@ -99,7 +102,9 @@ def _confirm_in_browser(chromium, base, person, month_label):
         card.get_by_role("link", name="Check and confirm").click()
         page.wait_for_url(re.compile(r"/availability/plan"))
         page.get_by_role("button", name=f"Confirm for {month_label}").click()
-        expect(page.get_by_text("Confirmed: you are in this month's matching round.")).to_be_visible()
+        expect(
+            page.get_by_text("Confirmed: you are in this month's matching round.")
+        ).to_be_visible()
         assert page.get_by_role("button", name=f"Confirm for {month_label}").count() == 0
         page.goto(base + "/dashboard")
         assert page.get_by_text("You confirmed on").is_visible()
@@ -141,7 +146,9 @@ def test_a_round_from_creation_to_an_accepted_pairing(chromium, live_server, rel
     admin.get_by_role("button", name="Create round").click()
     admin.wait_for_url(re.compile(rf"/admin/rounds/{month}$"))
     # The deadline is the end of that day in UTC, shown in the admin's own zone.
-    end_of_day = datetime.combine(deadline, clock(23, 59), UTC).astimezone(ZoneInfo("Europe/London"))
+    end_of_day = datetime.combine(deadline, clock(23, 59), UTC).astimezone(
+        ZoneInfo("Europe/London")
+    )
     assert end_of_day.strftime("%a %d %b %Y, %H:%M %Z") in admin.locator("main").inner_text()
     assert f"Round {month}" in admin.locator("h1").inner_text()
     assert "Draft" in admin.locator("h1").inner_text()
@@ -149,7 +156,9 @@ def test_a_round_from_creation_to_an_accepted_pairing(chromium, live_server, rel
     # Two masters and five apprentices are asked; the admin, neither, is not.
     expect(admin.get_by_text("Round opened: 7 people were asked to confirm")).to_be_visible()
     expect(admin.locator("h1")).to_contain_text("Open")
-    confirmations = admin.locator("section.card", has=admin.get_by_role("heading", name="Confirmations"))
+    confirmations = admin.locator(
+        "section.card", has=admin.get_by_role("heading", name="Confirmations")
+    )
     expect(confirmations).to_contain_text("4 confirmed · 3 not yet")
     db.session.expire_all()
     assert len(db.session.scalars(select(Notification)).all()) == 7
@@ -194,18 +203,24 @@ def test_a_round_from_creation_to_an_accepted_pairing(chromium, live_server, rel
     assert run.status.value == "succeeded", run.error
     assert admin.locator("h1").inner_text() == f"Round {month}: run {run.id}"
     figures = {
-        admin.locator(".figures dt").nth(i).inner_text(): admin.locator(".figures dd").nth(i).inner_text()
+        admin.locator(".figures dt").nth(i).inner_text(): admin.locator(".figures dd")
+        .nth(i)
+        .inner_text()
         for i in range(admin.locator(".figures dt").count())
     }
     assert figures["Observation hours"] == f"{run.observation_hours:.1f}"
     assert figures["Proven bound"] == f"{run.upper_bound:.1f}"
     assert figures["Apprentices paired"] == "4 of 4"
     assert run.observation_hours == 16  # four apprentices, four hours each
-    scarce = admin.locator("section.card", has=admin.get_by_role("heading", name="Where masters are scarce"))
+    scarce = admin.locator(
+        "section.card", has=admin.get_by_role("heading", name="Where masters are scarce")
+    )
     row = scarce.locator("tr", has=admin.get_by_role("rowheader", name="Negotiation: Anchoring"))
     # 4 apprentices want 16 hours; 2 masters host up to 20; all 16 are delivered.
     assert row.get_by_role("cell").all_inner_texts() == ["4", "16.0", "2", "20.0", "16.0", "0.8"]
-    listing = admin.locator("section.card", has=admin.get_by_role("heading", name=re.compile(r"^Pairings \(")))
+    listing = admin.locator(
+        "section.card", has=admin.get_by_role("heading", name=re.compile(r"^Pairings \("))
+    )
     pairings = listing.locator(".pairing")
     assert pairings.count() >= 4
     observed = " ".join(pairings.all_inner_texts())
@@ -218,8 +233,12 @@ def test_a_round_from_creation_to_an_accepted_pairing(chromium, live_server, rel
     admin.on("dialog", lambda dialog: (asked.append(dialog.message), dialog.accept()))
     admin.get_by_role("button", name=re.compile(r"^Publish \d+ pairings$")).click()
     admin.wait_for_url(re.compile(rf"/admin/rounds/{month}$"))
-    assert asked == ["Publish these pairings and sessions and tell everyone? This cannot be undone."]
-    expect(admin.get_by_text(re.compile(r"^Published \d+ pairings and \d+ sessions"))).to_be_visible()
+    assert asked == [
+        "Publish these pairings and sessions and tell everyone? This cannot be undone."
+    ]
+    expect(
+        admin.get_by_text(re.compile(r"^Published \d+ pairings and \d+ sessions"))
+    ).to_be_visible()
     expect(admin.locator("h1")).to_contain_text("Published")
     admin_context.close()
 
@@ -228,11 +247,20 @@ def test_a_round_from_creation_to_an_accepted_pairing(chromium, live_server, rel
     priya = people["priya"]
     pairing = db.session.scalars(select(Pairing).where(Pairing.apprentice_id == priya.id)).first()
     assert pairing is not None
-    starts = sorted(seat.session.starts_at for seat in db.session.scalars(
-        select(SessionObserver).where(SessionObserver.pairing_id == pairing.id)))
+    starts = sorted(
+        seat.session.starts_at
+        for seat in db.session.scalars(
+            select(SessionObserver).where(SessionObserver.pairing_id == pairing.id)
+        )
+    )
     assert starts
-    unread = len(db.session.scalars(select(Notification).where(
-        Notification.person_id == priya.id, Notification.read_at.is_(None))).all())
+    unread = len(
+        db.session.scalars(
+            select(Notification).where(
+                Notification.person_id == priya.id, Notification.read_at.is_(None)
+            )
+        ).all()
+    )
     assert unread == 2  # the round opened; her pairing was published
 
     context, page = new_page(chromium)
@@ -280,17 +308,20 @@ def _admin_pages(month, run_id):
 PERSON_PAGES = ["/pairings", "/notifications", "/dashboard"]
 
 
-
 @pytest.mark.parametrize("viewport", [None, PHONE], ids=["desktop", "phone"])
 def test_round_pages_are_accessible_and_fit_a_phone(chromium, live_server, viewport):
     """Axe finds no serious faults and nothing scrolls sideways on a phone, before and after publishing."""
     people, round_, run = _round_with_a_finished_run()
     admin, priya = people["admin"], people["priya"]
-    problems = page_problems(chromium, live_server, admin, _admin_pages(round_.month, run.id), viewport)
+    problems = page_problems(
+        chromium, live_server, admin, _admin_pages(round_.month, run.id), viewport
+    )
 
     publish(run)
     assert db.session.scalars(select(Pairing).where(Pairing.apprentice_id == priya.id)).first()
-    problems += page_problems(chromium, live_server, admin, _admin_pages(round_.month, run.id), viewport)
+    problems += page_problems(
+        chromium, live_server, admin, _admin_pages(round_.month, run.id), viewport
+    )
     # Priya has pairings to answer and unread notifications.
     problems += page_problems(chromium, live_server, priya, PERSON_PAGES, viewport)
     assert problems == []

@@ -1,9 +1,15 @@
 """In a browser: an admin makes sign-up invitation-only, and the sign-up page says so."""
+
 import pytest
 from playwright.sync_api import expect
 
 from .browser import (
-    PHONE, expect_flash, log_in, new_page, overflows_sideways, serious_accessibility_faults,
+    PHONE,
+    expect_flash,
+    log_in,
+    new_page,
+    overflows_sideways,
+    serious_accessibility_faults,
 )
 from .factories import make_admin
 
@@ -16,7 +22,9 @@ def test_an_admin_makes_sign_up_invitation_only(chromium, live_server):
     try:
         log_in(page, live_server, admin)
         page.goto(live_server + "/admin/")
-        page.get_by_role("navigation", name="Admin").get_by_role("link", name="Organisation").click()
+        page.get_by_role("navigation", name="Admin").get_by_role(
+            "link", name="Organisation"
+        ).click()
         expect(page.get_by_role("heading", name="Organisation")).to_be_visible()
         assert serious_accessibility_faults(page) == []
         page.get_by_label("By invitation only").check()

@@ -1,4 +1,5 @@
 """Calendars: .ics files and feeds in UTC across DST, the feed's secret, video links, reminders."""
+
 import hashlib
 import re
 import threading
@@ -44,9 +45,15 @@ def make_session(
     starts_at = starts_at.astimezone(UTC)
     ends_at = starts_at + timedelta(hours=hours)
     session = ShadowingSession(
-        master=master, starts_at=starts_at, ends_at=ends_at, mode=mode,
-        seats=seats or max(1, len(observers)), site=site, micro_skill=micro_skill,
-        cancelled_at=cancelled_at, note=note,
+        master=master,
+        starts_at=starts_at,
+        ends_at=ends_at,
+        mode=mode,
+        seats=seats or max(1, len(observers)),
+        site=site,
+        micro_skill=micro_skill,
+        cancelled_at=cancelled_at,
+        note=note,
     )
     for apprentice in observers:
         session.observers.append(
@@ -108,8 +115,8 @@ def soon(days: float = 7) -> datetime:
 
 # (zone, local wall-clock start, the UTC instant it is): either side of each DST change.
 DST_CASES = [
-    ("Europe/London", datetime(2027, 3, 27, 9), datetime(2027, 3, 27, 9, tzinfo=UTC)),   # GMT
-    ("Europe/London", datetime(2027, 3, 29, 9), datetime(2027, 3, 29, 8, tzinfo=UTC)),   # BST
+    ("Europe/London", datetime(2027, 3, 27, 9), datetime(2027, 3, 27, 9, tzinfo=UTC)),  # GMT
+    ("Europe/London", datetime(2027, 3, 29, 9), datetime(2027, 3, 29, 8, tzinfo=UTC)),  # BST
     ("America/New_York", datetime(2027, 3, 13, 9), datetime(2027, 3, 13, 14, tzinfo=UTC)),  # EST
     ("America/New_York", datetime(2027, 3, 15, 9), datetime(2027, 3, 15, 13, tzinfo=UTC)),  # EDT
     ("Asia/Kolkata", datetime(2027, 3, 20, 9), datetime(2027, 3, 20, 3, 30, tzinfo=UTC)),  # IST
@@ -123,8 +130,13 @@ def test_session_ics_has_the_right_utc_instants_across_dst(
 ):
     master = make_master("Amara Okafor", timezone=zone)
     observer = make_apprentice("Tom Gallagher", timezone=zone)
-    session = make_session(master, local_start.replace(tzinfo=ZoneInfo(zone)), hours=2,
-                           observers=[observer], micro_skill=skill)
+    session = make_session(
+        master,
+        local_start.replace(tzinfo=ZoneInfo(zone)),
+        hours=2,
+        observers=[observer],
+        micro_skill=skill,
+    )
     client = login(observer)
     response = client.get(f"/sessions/{session.id}/calendar.ics")
     assert response.status_code == 200
@@ -152,13 +164,20 @@ def test_feed_keeps_the_instants_of_sessions_across_the_dst_changes(skill):
     for zone, local_start, utc_start in DST_CASES:
         if zone == "Asia/Kolkata" and local_start.month == 7:
             continue  # one seat per apprentice at a time; the other Kolkata case is enough
-        session = make_session(masters[zone], local_start.replace(tzinfo=ZoneInfo(zone)),
-                               observers=[kolkata], micro_skill=skill)
+        session = make_session(
+            masters[zone],
+            local_start.replace(tzinfo=ZoneInfo(zone)),
+            observers=[kolkata],
+            micro_skill=skill,
+        )
         expected[uid(session)] = utc_start
     # Across the London gap: 00:30 GMT to 02:30 BST on 28 March is one real hour.
-    gap = make_session(masters["Europe/London"],
-                       datetime(2027, 3, 28, 0, 30, tzinfo=ZoneInfo("Europe/London")), hours=1,
-                       observers=[kolkata])
+    gap = make_session(
+        masters["Europe/London"],
+        datetime(2027, 3, 28, 0, 30, tzinfo=ZoneInfo("Europe/London")),
+        hours=1,
+        observers=[kolkata],
+    )
     expected[uid(gap)] = datetime(2027, 3, 28, 0, 30, tzinfo=UTC)
 
     feed = parse(services.feed_calendar(kolkata, now=datetime(2027, 3, 1, tzinfo=UTC)))
@@ -173,10 +192,12 @@ def test_the_autumn_repeat_hour_is_written_as_two_different_instants():
     master = make_master(timezone="Europe/London")
     first, second = make_apprentice(), make_apprentice()
     zone = ZoneInfo("Europe/London")
-    bst = make_session(master, datetime(2027, 10, 31, 1, 30, tzinfo=zone, fold=0), hours=0.5,
-                       observers=[first])
-    gmt = make_session(master, datetime(2027, 10, 31, 1, 30, tzinfo=zone, fold=1), hours=0.5,
-                       observers=[second])
+    bst = make_session(
+        master, datetime(2027, 10, 31, 1, 30, tzinfo=zone, fold=0), hours=0.5, observers=[first]
+    )
+    gmt = make_session(
+        master, datetime(2027, 10, 31, 1, 30, tzinfo=zone, fold=1), hours=0.5, observers=[second]
+    )
     feed = events(parse(services.feed_calendar(master, now=datetime(2027, 10, 1, tzinfo=UTC))))
     assert feed[uid(bst)].decoded("DTSTART") == datetime(2027, 10, 31, 0, 30, tzinfo=UTC)
     assert feed[uid(gmt)].decoded("DTSTART") == datetime(2027, 10, 31, 1, 30, tzinfo=UTC)
@@ -220,10 +241,12 @@ def test_feed_keeps_30_days_of_past_and_cancelled_sessions(amara, tom):
     now = utcnow()
     recent = make_session(amara, now - timedelta(days=10), observers=[tom])
     old = make_session(amara, now - timedelta(days=40), observers=[tom])
-    just_cancelled = make_session(amara, soon(2), observers=[tom],
-                                  cancelled_at=now - timedelta(days=1))
-    long_cancelled = make_session(amara, soon(60), observers=[tom],
-                                  cancelled_at=now - timedelta(days=31))
+    just_cancelled = make_session(
+        amara, soon(2), observers=[tom], cancelled_at=now - timedelta(days=1)
+    )
+    long_cancelled = make_session(
+        amara, soon(60), observers=[tom], cancelled_at=now - timedelta(days=31)
+    )
     found = events(parse(services.feed_calendar(tom)))
     assert set(found) == {uid(recent), uid(just_cancelled)}
     assert uid(old) not in found and uid(long_cancelled) not in found
@@ -334,8 +357,14 @@ def test_session_ics_is_only_for_its_master_and_live_observers(app, amara, tom):
 
 
 def test_master_summary_and_description(login, amara, tom, skill, london):
-    session = make_session(amara, soon(), observers=[tom], micro_skill=skill, site=london,
-                           note="Bring the client brief.")
+    session = make_session(
+        amara,
+        soon(),
+        observers=[tom],
+        micro_skill=skill,
+        site=london,
+        note="Bring the client brief.",
+    )
     event = events(parse(login(amara).get(f"/sessions/{session.id}/calendar.ics").get_data()))
     event = event[uid(session)]
     assert str(event["SUMMARY"]) == "Hosting 1 observer: Negotiation: Anchoring"
@@ -378,14 +407,19 @@ NOW = datetime(2027, 3, 28, 12, 0, tzinfo=UTC)
 
 
 def notices_for(person) -> list[Notification]:
-    return list(db.session.scalars(
-        select(Notification).where(Notification.person_id == person.id).order_by(Notification.id)
-    ))
+    return list(
+        db.session.scalars(
+            select(Notification)
+            .where(Notification.person_id == person.id)
+            .order_by(Notification.id)
+        )
+    )
 
 
 def test_a_session_20_hours_ahead_is_reminded_once(amara, tom, skill, london):
-    session = make_session(amara, NOW + timedelta(hours=20), observers=[tom], micro_skill=skill,
-                           site=london)
+    session = make_session(
+        amara, NOW + timedelta(hours=20), observers=[tom], micro_skill=skill, site=london
+    )
     assert send_reminders(now=NOW) == 1
     assert send_reminders(now=NOW) == 0
     assert send_reminders(now=NOW + timedelta(hours=1)) == 0
@@ -403,8 +437,9 @@ def test_a_session_20_hours_ahead_is_reminded_once(amara, tom, skill, london):
 
 def test_sessions_out_of_reach_cancelled_or_empty_are_not_reminded(amara, tom):
     later = make_session(amara, NOW + timedelta(hours=30), observers=[tom])
-    cancelled = make_session(amara, NOW + timedelta(hours=20), observers=[tom],
-                             cancelled_at=NOW - timedelta(hours=1))
+    cancelled = make_session(
+        amara, NOW + timedelta(hours=20), observers=[tom], cancelled_at=NOW - timedelta(hours=1)
+    )
     started = make_session(amara, NOW - timedelta(minutes=30), observers=[tom])
     empty = make_session(amara, NOW + timedelta(hours=5), observers=[tom])
     cancel_seat(empty, tom)
@@ -451,11 +486,18 @@ def test_reminder_mail_shows_the_time_in_each_recipients_zone(amara):
     new_york = make_apprentice("Dana Brooks", timezone="America/New_York")
     # 08:00 UTC on 29 March 2027: 09:00 BST in London (the day after the clocks change),
     # 13:30 IST in Kolkata, 04:00 EDT in New York.
-    session = make_session(amara, datetime(2027, 3, 29, 8, tzinfo=UTC), observers=[kolkata, new_york],
-                           mode=SessionMode.VIRTUAL)
+    session = make_session(
+        amara,
+        datetime(2027, 3, 29, 8, tzinfo=UTC),
+        observers=[kolkata, new_york],
+        mode=SessionMode.VIRTUAL,
+    )
     assert send_reminders(now=NOW) == 1
-    cases = [(amara, "09:00", "09:00–11:00 BST"), (kolkata, "13:30", "13:30–15:30 IST"),
-             (new_york, "04:00", "04:00–06:00 EDT")]
+    cases = [
+        (amara, "09:00", "09:00–11:00 BST"),
+        (kolkata, "13:30", "13:30–15:30 IST"),
+        (new_york, "04:00", "04:00–06:00 EDT"),
+    ]
     for person, at, span in cases:
         (notice,) = notices_for(person)
         assert notice.mail_subject == f"Reminder: shadowing tomorrow at {at}"
@@ -490,9 +532,13 @@ def test_the_reminder_command_prints_counts_and_sends_the_mail(runner, amara, to
     assert "Reminded 1 session." in result.output
     assert "Sent 2 mails." in result.output
     assert {message.recipient for message in db.session.scalars(select(OutboxMessage))} == {
-        amara.email, tom.email}
-    assert all(message.subject.startswith("Reminder: shadowing")
-               for message in db.session.scalars(select(OutboxMessage)))
+        amara.email,
+        tom.email,
+    }
+    assert all(
+        message.subject.startswith("Reminder: shadowing")
+        for message in db.session.scalars(select(OutboxMessage))
+    )
 
     again = runner.invoke(args=["sessions", "send-reminders"])
     assert again.exit_code == 0, again.output

@@ -4,6 +4,7 @@ The site signs with joserfc; every check here uses PyJWT and the JWKS the site p
 a wallet or an HR system elsewhere would, so the credential is shown to verify without
 trusting the code that made it.
 """
+
 import base64
 import hashlib
 import json
@@ -34,8 +35,10 @@ from mentor_match.records import keys, services
 from .factories import give_skill, make_apprentice, make_area, make_master
 
 SITE = "http://localhost"
-CONTEXTS = ["https://www.w3.org/ns/credentials/v2",
-            "https://purl.imsglobal.org/spec/ob/v3p0/context-3.0.3.json"]
+CONTEXTS = [
+    "https://www.w3.org/ns/credentials/v2",
+    "https://purl.imsglobal.org/spec/ob/v3p0/context-3.0.3.json",
+]
 
 
 @pytest.fixture
@@ -43,7 +46,8 @@ def earned():
     """Tom: endorsed journeyman in anchoring, 2 hours Amara confirmed, master in closing by
     his own word only; and his published record."""
     listening, anchoring, closing = make_area(
-        "Negotiation", skills=("Anchoring", "Active listening", "Closing")).micro_skills
+        "Negotiation", skills=("Anchoring", "Active listening", "Closing")
+    ).micro_skills
     tom, other = make_apprentice("Tom Apprentice"), make_apprentice("Priya Apprentice")
     amara = make_master("Amara Master")
     held = give_skill(tom, anchoring, Stage.JOURNEYMAN, source=StageSource.ENDORSED)
@@ -52,8 +56,14 @@ def earned():
     give_skill(tom, closing, Stage.MASTER, hosts=True, source=StageSource.SELF_DECLARED)
     starts = datetime(2026, 3, 2, 9, tzinfo=UTC)
     ends = starts + timedelta(hours=2)
-    session = ShadowingSession(master_id=amara.id, starts_at=starts, ends_at=ends,
-                               mode=SessionMode.IN_PERSON, seats=1, micro_skill_id=anchoring.id)
+    session = ShadowingSession(
+        master_id=amara.id,
+        starts_at=starts,
+        ends_at=ends,
+        mode=SessionMode.IN_PERSON,
+        seats=1,
+        micro_skill_id=anchoring.id,
+    )
     seat = SessionObserver(apprentice_id=tom.id, starts_at=starts, ends_at=ends)
     session.observers.append(seat)
     db.session.add(session)
@@ -81,9 +91,13 @@ def _site_key(client, token) -> jwt.PyJWK:
 
 
 def _verified_claims(client, token) -> dict:
-    return jwt.decode(token, _site_key(client, token), algorithms=["ES256"],
-                      issuer=f"{SITE}/issuer",
-                      options={"require": ["iss", "sub", "nbf", "jti"]})
+    return jwt.decode(
+        token,
+        _site_key(client, token),
+        algorithms=["ES256"],
+        issuer=f"{SITE}/issuer",
+        options={"require": ["iss", "sub", "nbf", "jti"]},
+    )
 
 
 def _segment(data: dict) -> str:
@@ -92,8 +106,11 @@ def _segment(data: dict) -> str:
 
 def _thumbprint(jwk: dict) -> str:
     """RFC 7638, computed here rather than by either library."""
-    members = json.dumps({name: jwk[name] for name in ("crv", "kty", "x", "y")},
-                         sort_keys=True, separators=(",", ":"))
+    members = json.dumps(
+        {name: jwk[name] for name in ("crv", "kty", "x", "y")},
+        sort_keys=True,
+        separators=(",", ":"),
+    )
     return base64.urlsafe_b64encode(hashlib.sha256(members.encode()).digest()).rstrip(b"=").decode()
 
 
@@ -106,7 +123,8 @@ def test_the_owner_downloads_a_credential_another_jose_library_verifies(client, 
     assert response.status_code == 200
     assert response.mimetype == "text/plain"
     assert response.headers["Content-Disposition"] == (
-        f'attachment; filename="mastery-record-{record.code}.jwt"')
+        f'attachment; filename="mastery-record-{record.code}.jwt"'
+    )
     token = response.get_data(as_text=True).strip()
 
     claims = _verified_claims(client, token)
@@ -123,25 +141,38 @@ def test_the_owner_downloads_a_credential_another_jose_library_verifies(client, 
     assert claims["@context"] == CONTEXTS
     assert claims["type"] == ["VerifiableCredential", "OpenBadgeCredential"]
     assert claims["name"] == "Mastery record: Tom Apprentice"
-    assert claims["issuer"] == {"id": f"{SITE}/issuer", "type": ["Profile"],
-                                "name": "Mentor Match", "url": f"{SITE}/"}
+    assert claims["issuer"] == {
+        "id": f"{SITE}/issuer",
+        "type": ["Profile"],
+        "name": "Mentor Match",
+        "url": f"{SITE}/",
+    }
     subject = claims["credentialSubject"]
     assert subject["type"] == ["AchievementSubject"]
-    assert subject["identifier"] == [{"type": "IdentityObject", "identityType": "name",
-                                      "hashed": False, "identityHash": "Tom Apprentice"}]
+    assert subject["identifier"] == [
+        {
+            "type": "IdentityObject",
+            "identityType": "name",
+            "hashed": False,
+            "identityHash": "Tom Apprentice",
+        }
+    ]
     achievement = subject["achievement"]
     assert achievement["id"] == record_url + "#achievement"
     assert achievement["type"] == ["Achievement"]
     assert achievement["name"] == "Verified mastery record"
     assert record.code in achievement["description"]
     narrative = achievement["criteria"]["narrative"]
-    assert ("- Negotiation: Anchoring: journeyman (endorsed by Amara Master on 2026-03-20)"
-            in narrative)
+    assert (
+        "- Negotiation: Anchoring: journeyman (endorsed by Amara Master on 2026-03-20)" in narrative
+    )
     assert "**Host-verified observation hours**: 2.0 in all" in narrative
     assert "- Negotiation: Anchoring: 2.0 h" in narrative
     assert "**Masters observed**: Amara Master (2.0 h)" in narrative
-    assert claims["credentialStatus"] == {"id": f"{SITE}/credentials/{record.code}/status",
-                                          "type": "1EdTechRevocationList"}
+    assert claims["credentialStatus"] == {
+        "id": f"{SITE}/credentials/{record.code}/status",
+        "type": "1EdTechRevocationList",
+    }
 
 
 def test_the_jose_header_is_exactly_alg_kid_and_typ_and_the_kid_dereferences(client, login, earned):
@@ -171,7 +202,8 @@ def test_self_declared_stages_never_enter_the_credential(client, login, earned):
     # ... though the record lists his word apart, as self-declared.
     content = json.loads(earned["record"].content_json)
     assert content["self_declared_stages"] == [
-        {"micro_skill": "Negotiation: Closing", "stage": "master"}]
+        {"micro_skill": "Negotiation: Closing", "stage": "master"}
+    ]
 
 
 # What fails ----------------------------------------------------------------------------------
@@ -179,14 +211,16 @@ def test_self_declared_stages_never_enter_the_credential(client, login, earned):
 
 def _one_byte_changed(segment: str) -> str:
     middle = len(segment) // 2
-    return segment[:middle] + ("B" if segment[middle] == "A" else "A") + segment[middle + 1:]
+    return segment[:middle] + ("B" if segment[middle] == "A" else "A") + segment[middle + 1 :]
 
 
 def test_a_credential_with_one_changed_byte_fails(client, login, earned):
     token = _credential(client, login, earned)
     header, payload, signature = token.split(".")
-    for changed in (f"{header}.{_one_byte_changed(payload)}.{signature}",
-                    f"{header}.{payload}.{_one_byte_changed(signature)}"):
+    for changed in (
+        f"{header}.{_one_byte_changed(payload)}.{signature}",
+        f"{header}.{payload}.{_one_byte_changed(signature)}",
+    ):
         with pytest.raises(jwt.InvalidSignatureError):
             _verified_claims(client, changed)
     # A changed claim, re-encoded cleanly, fails too: only the site's bytes verify.
@@ -206,8 +240,9 @@ def test_a_credential_signed_by_another_key_fails(client, login, earned):
     claims = jwt.decode(token, options={"verify_signature": False})
     site_kid = jwt.get_unverified_header(token)["kid"]
     forger = ec.generate_private_key(ec.SECP256R1())
-    pem = forger.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                               serialization.NoEncryption())
+    pem = forger.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
     forged = jwt.encode(claims, pem, algorithm="ES256", headers={"kid": site_kid, "typ": "JWT"})
     with pytest.raises(jwt.InvalidSignatureError):
         _verified_claims(client, forged)
@@ -229,11 +264,13 @@ def test_the_check_page_takes_a_pasted_credential(client, login, earned):
     assert "<h2>Authentic</h2>" in page and earned["record"].code in page
     assert "An Open Badges credential signed by Mentor Match" in page
     other = services.publish_record(earned["other"])
-    page = client.post("/verify", data={"code": other.code, "document": token}
-                       ).get_data(as_text=True)
+    page = client.post("/verify", data={"code": other.code, "document": token}).get_data(
+        as_text=True
+    )
     assert "<h2>Altered</h2>" in page and "names a different record" in page
-    page = client.post("/verify", data={"code": "", "document": "eyJhbGciOi.notjson.x"}
-                       ).get_data(as_text=True)
+    page = client.post("/verify", data={"code": "", "document": "eyJhbGciOi.notjson.x"}).get_data(
+        as_text=True
+    )
     assert "That is not an Open Badges credential" in page
 
 
@@ -247,8 +284,11 @@ def test_revoking_the_record_makes_its_credential_verify_as_revoked(client, logi
     response = client.get(status_url)
     assert response.status_code == 200
     assert response.get_json() == {
-        "id": f"{SITE}/credentials/{record.code}/status", "issuer": f"{SITE}/issuer",
-        "credential": f"{SITE}/r/{record.code}", "revoked": False, "revokedCredentials": [],
+        "id": f"{SITE}/credentials/{record.code}/status",
+        "issuer": f"{SITE}/issuer",
+        "credential": f"{SITE}/r/{record.code}",
+        "revoked": False,
+        "revokedCredentials": [],
     }
     assert response.headers["Cache-Control"] == "no-cache"
 
@@ -256,16 +296,20 @@ def test_revoking_the_record_makes_its_credential_verify_as_revoked(client, logi
     db.session.refresh(record)
     status = client.get(status_url).get_json()
     assert status["revoked"] is True
-    assert status["revokedCredentials"] == [{
-        "id": f"{SITE}/r/{record.code}", "revocationReason": "Withdrawn by its owner.",
-        "revokedAt": record.revoked_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
-    }]
+    assert status["revokedCredentials"] == [
+        {
+            "id": f"{SITE}/r/{record.code}",
+            "revocationReason": "Withdrawn by its owner.",
+            "revokedAt": record.revoked_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        }
+    ]
     # The signature still holds (it cannot be unsigned), but the site's check says revoked.
     assert _verified_claims(client, token)["jti"] == status["credential"]
     page = client.post("/verify", data={"code": "", "document": token}).get_data(as_text=True)
     assert "<h2>Revoked</h2>" in page
     assert services.verify(None, token).reason == (
-        "Its owner has withdrawn this record, so its credential is revoked.")
+        "Its owner has withdrawn this record, so its credential is revoked."
+    )
     assert client.get("/credentials/" + services.new_code() + "/status").status_code == 404
 
 
@@ -281,8 +325,9 @@ def test_a_revoked_record_gives_no_credential(client, login, earned):
 
 def test_a_record_altered_in_the_database_gives_no_credential(client, login, earned):
     record = earned["record"]
-    record.content_json = record.content_json.replace('"total_verified_hours":2.0',
-                                                      '"total_verified_hours":20.0')
+    record.content_json = record.content_json.replace(
+        '"total_verified_hours":2.0', '"total_verified_hours":20.0'
+    )
     db.session.commit()
     response = _download(client, login, earned["tom"], record)
     assert response.status_code == 302
@@ -312,8 +357,9 @@ def test_the_records_page_links_the_credential_of_each_active_record(client, log
 # Keys and the issuer -------------------------------------------------------------------------
 
 
-def test_keys_and_issuer_are_public_cacheable_and_carry_no_session(client, login, earned,
-                                                                    monkeypatch):
+def test_keys_and_issuer_are_public_cacheable_and_carry_no_session(
+    client, login, earned, monkeypatch
+):
     login(earned["tom"])  # a signed-in browser asking must not get its session cookie back
     kid_path = client.get("/.well-known/jwks.json").get_json()["keys"][0]["kid"].removeprefix(SITE)
     real_time, minutes_on = time.time, [0]
@@ -329,8 +375,11 @@ def test_keys_and_issuer_are_public_cacheable_and_carry_no_session(client, login
     minutes_on[0] += 2
     assert "Set-Cookie" in client.get("/records").headers  # still signed in, and refreshed
     assert client.get("/issuer").get_json() == {
-        "@context": CONTEXTS, "id": f"{SITE}/issuer", "type": ["Profile"],
-        "name": "Mentor Match", "url": f"{SITE}/",
+        "@context": CONTEXTS,
+        "id": f"{SITE}/issuer",
+        "type": ["Profile"],
+        "name": "Mentor Match",
+        "url": f"{SITE}/",
     }
 
 
@@ -339,23 +388,37 @@ def _settings(**overrides) -> dict:
 
 
 def test_the_signing_key_comes_from_the_setting(client):
-    pem = ec.generate_private_key(ec.SECP256R1()).private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption()).decode()
+    pem = (
+        ec.generate_private_key(ec.SECP256R1())
+        .private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+        .decode()
+    )
     configured = create_app(_settings(CREDENTIAL_SIGNING_KEY=pem.replace("\n", "\\n")))
     try:
         with configured.test_request_context():
             published = keys.jwks()["keys"][0]
         from joserfc.jwk import ECKey
+
         assert published["kid"].endswith("/" + ECKey.import_key(pem).thumbprint())
         assert "d" not in published
     finally:
         with configured.app_context():
             db.engine.dispose()
 
-    for bad in ("not a key", ec.generate_private_key(ec.SECP384R1()).private_bytes(
-            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption()).decode()):
+    for bad in (
+        "not a key",
+        ec.generate_private_key(ec.SECP384R1())
+        .private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+        .decode(),
+    ):
         with pytest.raises(keys.CredentialKeyError, match="CREDENTIAL_SIGNING_KEY"):
             create_app(_settings(CREDENTIAL_SIGNING_KEY=bad))
 

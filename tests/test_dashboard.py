@@ -3,6 +3,7 @@
 Its facts come in one statement, which also says which halves of the diary (hosting,
 observing) have sessions ahead; these tests hold it to what the diary itself shows.
 """
+
 from datetime import timedelta
 
 from sqlalchemy import select
@@ -106,12 +107,16 @@ def test_a_self_declared_master_is_asked_to_have_their_stage_verified(app, offic
     from mentor_match.models import StageSource
 
     claimant = make_master("Claimant")
-    held = give_skill(claimant, office["skill"], "master", hosts=True, source=StageSource.SELF_DECLARED)
+    held = give_skill(
+        claimant, office["skill"], "master", hosts=True, source=StageSource.SELF_DECLARED
+    )
     step = "Have a stage you host verified by an admin or a verified master in the skill"
     page = _dashboard(app, claimant)
     assert f'<li class="todo"><a href="/profile/skills">{step}</a></li>' in page
     assert page.index(step) < page.index("Set your weekly availability")
     held.stage_source = StageSource.ADMIN
     db.session.commit()
-    assert f'<li class="done"><a href="/profile/skills">{step}</a> <span class="muted">(done)</span>' in \
-        _dashboard(app, claimant)
+    assert (
+        f'<li class="done"><a href="/profile/skills">{step}</a> <span class="muted">(done)</span>'
+        in _dashboard(app, claimant)
+    )

@@ -1,4 +1,5 @@
 """The demo organisation (`flask seed-demo`) and the default taxonomy (`flask taxonomy ...`)."""
+
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
@@ -41,17 +42,34 @@ def _count(model) -> int:
 
 
 def _counts() -> dict[str, int]:
-    models = (Site, Person, Area, MicroSkill, PersonSkill, PersonArea, WeeklyWindow,
-              AvailabilityChange, MonthPlan)
+    models = (
+        Site,
+        Person,
+        Area,
+        MicroSkill,
+        PersonSkill,
+        PersonArea,
+        WeeklyWindow,
+        AvailabilityChange,
+        MonthPlan,
+    )
     return {model.__name__: _count(model) for model in models}
 
 
 def _skill_snapshot() -> set[tuple]:
     rows = db.session.execute(
         select(
-            Person.email, MicroSkill.name, PersonSkill.stage, PersonSkill.hosts, PersonSkill.develops,
-            PersonSkill.stage_source, PersonSkill.stage_note, PersonSkill.decline_reason,
-        ).join(PersonSkill.person).join(PersonSkill.micro_skill)
+            Person.email,
+            MicroSkill.name,
+            PersonSkill.stage,
+            PersonSkill.hosts,
+            PersonSkill.develops,
+            PersonSkill.stage_source,
+            PersonSkill.stage_note,
+            PersonSkill.decline_reason,
+        )
+        .join(PersonSkill.person)
+        .join(PersonSkill.micro_skill)
     )
     return {tuple(row) for row in rows}
 
@@ -60,12 +78,19 @@ def _waiting_for_verification() -> list[PersonSkill]:
     """Stages by the definition the whole site uses: an active master's self-declared hosting
     stage above apprentice that nobody has declined."""
     return [
-        held for held in db.session.scalars(
-            select(PersonSkill).join(PersonSkill.person)
-            .where(Person.active.is_(True), Person.is_master.is_(True), PersonSkill.hosts.is_(True),
-                   PersonSkill.stage != Stage.APPRENTICE,
-                   PersonSkill.stage_source == StageSource.SELF_DECLARED,
-                   PersonSkill.declined_at.is_(None)))
+        held
+        for held in db.session.scalars(
+            select(PersonSkill)
+            .join(PersonSkill.person)
+            .where(
+                Person.active.is_(True),
+                Person.is_master.is_(True),
+                PersonSkill.hosts.is_(True),
+                PersonSkill.stage != Stage.APPRENTICE,
+                PersonSkill.stage_source == StageSource.SELF_DECLARED,
+                PersonSkill.declined_at.is_(None),
+            )
+        )
     ]
 
 
@@ -192,9 +217,12 @@ def test_demo_masters_host_verified_stages_but_a_few_wait_and_one_was_declined()
     waiting = _waiting_for_verification()
     assert 3 <= len(waiting) <= 4
     assert sorted((h.person.name, h.micro_skill.full_name) for h in waiting) == sorted(
-        (w.name, w.micro_skill) for w in summary.waiting_for_verification)
+        (w.name, w.micro_skill) for w in summary.waiting_for_verification
+    )
     assert all(h.stage == Stage.MASTER for h in waiting)
-    declined = db.session.scalars(select(PersonSkill).where(PersonSkill.declined_at.is_not(None))).all()
+    declined = db.session.scalars(
+        select(PersonSkill).where(PersonSkill.declined_at.is_not(None))
+    ).all()
     assert len(declined) == 1 and declined[0].decline_reason.startswith("Not yet")
     assert declined[0].stage_source == StageSource.SELF_DECLARED and declined[0].hosts
     # Nobody the README offers as a log-in waits: their walkthrough needs verified hosts.
@@ -202,46 +230,72 @@ def test_demo_masters_host_verified_stages_but_a_few_wait_and_one_was_declined()
 
     unverified_hosting = set(waiting + declined)
     for held in db.session.scalars(select(PersonSkill).where(PersonSkill.hosts.is_(True))):
-        assert held.stage_verified or held in unverified_hosting, (held.person.name, held.micro_skill.key)
-    by_source = {source: db.session.scalars(
-        select(PersonSkill).where(PersonSkill.stage_source == source)).all() for source in StageSource}
+        assert held.stage_verified or held in unverified_hosting, (
+            held.person.name,
+            held.micro_skill.key,
+        )
+    by_source = {
+        source: db.session.scalars(
+            select(PersonSkill).where(PersonSkill.stage_source == source)
+        ).all()
+        for source in StageSource
+    }
     assert all(h.stage_set_by_id == admin.id for h in by_source[StageSource.IMPORTED])
     assert all(h.stage_set_by_id == admin.id and h.stage_note for h in by_source[StageSource.ADMIN])
-    assert len(by_source[StageSource.IMPORTED]) > len(by_source[StageSource.ADMIN]) > len(
-        by_source[StageSource.ENDORSED]) >= 3
+    assert (
+        len(by_source[StageSource.IMPORTED])
+        > len(by_source[StageSource.ADMIN])
+        > len(by_source[StageSource.ENDORSED])
+        >= 3
+    )
 
     # An endorsed stage is a confirmation by another verified master of the same skill.
     endorsements = db.session.scalars(select(Endorsement)).all()
     assert len(endorsements) == len(by_source[StageSource.ENDORSED])
     for held in by_source[StageSource.ENDORSED]:
-        row = next(e for e in endorsements
-                   if (e.person_id, e.micro_skill_id) == (held.person_id, held.micro_skill_id))
+        row = next(
+            e
+            for e in endorsements
+            if (e.person_id, e.micro_skill_id) == (held.person_id, held.micro_skill_id)
+        )
         assert row.from_stage == row.to_stage == held.stage == Stage.MASTER
         assert row.endorsed_by_id == held.stage_set_by_id != held.person_id
         endorser = db.session.get(PersonSkill, (row.endorsed_by_id, held.micro_skill_id))
         assert endorser.stage == Stage.MASTER and endorser.stage_verified
 
     # A couple of apprentices keep stages on their own word, which is all a learner needs.
-    self_declared_learners = {h.person.name for h in by_source[StageSource.SELF_DECLARED] if h.develops}
+    self_declared_learners = {
+        h.person.name for h in by_source[StageSource.SELF_DECLARED] if h.develops
+    }
     assert len(self_declared_learners) >= 2 and not featured & self_declared_learners
 
     # Every most-wanted skill still has a verified host.
     for area, name in MOST_WANTED:
-        hosts = db.session.scalars(select(PersonSkill).join(PersonSkill.micro_skill).where(
-            MicroSkill.name == name, PersonSkill.hosts.is_(True))).all()
+        hosts = db.session.scalars(
+            select(PersonSkill)
+            .join(PersonSkill.micro_skill)
+            .where(MicroSkill.name == name, PersonSkill.hosts.is_(True))
+        ).all()
         assert any(h.stage_verified for h in hosts), (area, name)
 
 
 def test_the_demo_round_pairs_apprentices_with_verified_masters_only():
     seed_demo_organisation(today=date(2026, 12, 15))
     problem = encode_round(db.session.scalar(select(Round)))
-    unverified = {(held.person_id, held.micro_skill.key) for held in db.session.scalars(
-        select(PersonSkill).where(PersonSkill.stage_source == StageSource.SELF_DECLARED))}
+    unverified = {
+        (held.person_id, held.micro_skill.key)
+        for held in db.session.scalars(
+            select(PersonSkill).where(PersonSkill.stage_source == StageSource.SELF_DECLARED)
+        )
+    }
     # What the round encoder does when only verified masters host (the default).
     for master in problem["masters"]:
         master_id = person_id_of(master["id"])
-        master["skills"] = {key: stage for key, stage in master["skills"].items()
-                            if (master_id, key) not in unverified}
+        master["skills"] = {
+            key: stage
+            for key, stage in master["skills"].items()
+            if (master_id, key) not in unverified
+        }
     problem["masters"] = [master for master in problem["masters"] if master["skills"]]
 
     solution = solve(problem, time_limit=2, seed=0)

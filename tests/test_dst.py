@@ -1,4 +1,5 @@
 """Expanding local availability to UTC: clock changes, skipped and repeated times (no database)."""
+
 from collections import namedtuple
 from datetime import UTC, date, datetime, time, timedelta
 from itertools import pairwise
@@ -21,7 +22,9 @@ from mentor_match.availability.expansion import (
 ZONES = ["Europe/London", "America/New_York", "Australia/Sydney", "Asia/Kolkata", "UTC"]
 
 # Plain data, as the rounds feature will pass it: no models, no app.
-Window = namedtuple("Window", "weekday start_time end_time in_person virtual", defaults=(True, True))
+Window = namedtuple(
+    "Window", "weekday start_time end_time in_person virtual", defaults=(True, True)
+)
 Change = namedtuple(
     "Change", "day kind start_time end_time in_person virtual", defaults=(None, None, True, True)
 )
@@ -32,19 +35,22 @@ def _utc(*args) -> datetime:
 
 
 def _local(interval: Interval, zone: str) -> tuple[datetime, datetime]:
-    return interval.start_utc.astimezone(ZoneInfo(zone)), interval.end_utc.astimezone(ZoneInfo(zone))
+    return interval.start_utc.astimezone(ZoneInfo(zone)), interval.end_utc.astimezone(
+        ZoneInfo(zone)
+    )
 
 
 # --- Fixed cases a person would recognise --------------------------------------------------
 
 
 def test_a_tuesday_window_stays_at_nine_local_on_both_sides_of_the_london_spring_change():
-    intervals = expand_availability(
-        "Europe/London", [Window(1, time(9), time(12))], [], "2030-03"
-    )
+    intervals = expand_availability("Europe/London", [Window(1, time(9), time(12))], [], "2030-03")
     # Tuesdays in March 2030 are all before the change on Sunday 31 March; April's are after.
     assert [i.start_utc for i in intervals] == [
-        _utc(2030, 3, 5, 9), _utc(2030, 3, 12, 9), _utc(2030, 3, 19, 9), _utc(2030, 3, 26, 9)
+        _utc(2030, 3, 5, 9),
+        _utc(2030, 3, 12, 9),
+        _utc(2030, 3, 19, 9),
+        _utc(2030, 3, 26, 9),
     ]
     april = expand_availability("Europe/London", [Window(1, time(9), time(12))], [], "2030-04")
     assert april[0].start_utc == _utc(2030, 4, 2, 8)  # 09:00 BST is 08:00 UTC
@@ -64,7 +70,7 @@ def test_sydney_changes_the_other_way_round_in_april_and_october():
     windows = [Window(0, time(9), time(10))]  # Mondays
     april = expand_availability("Australia/Sydney", windows, [], "2030-04")
     assert april[0].start_utc == _utc(2030, 3, 31, 22)  # Mon 1 Apr 09:00 AEDT (+11)
-    assert april[1].start_utc == _utc(2030, 4, 7, 23)   # Mon 8 Apr 09:00 AEST (+10)
+    assert april[1].start_utc == _utc(2030, 4, 7, 23)  # Mon 8 Apr 09:00 AEST (+10)
     saturdays = [Window(5, time(9), time(10))]  # clocks go forward on Sunday 6 October 2030
     october = expand_availability("Australia/Sydney", saturdays, [], "2030-10")
     assert october[0].start_utc == _utc(2030, 10, 4, 23)  # Sat 5 Oct 09:00 AEST (+10)
@@ -84,16 +90,18 @@ def test_a_window_starting_in_the_skipped_hour_starts_when_the_clocks_resume():
     # London, Sunday 31 March 2030: 01:00 GMT jumps to 02:00 BST, so 01:30 does not exist.
     day = date(2030, 3, 31)
     assert local_time_kind(day, time(1, 30), ZoneInfo("Europe/London")) == "missing"
-    [first] = expand_availability("Europe/London", [Window(6, time(1, 30), time(3))], [], "2030-03")[-1:]
+    [first] = expand_availability(
+        "Europe/London", [Window(6, time(1, 30), time(3))], [], "2030-03"
+    )[-1:]
     assert first.start_utc == _utc(2030, 3, 31, 1)  # = 02:00 BST, the first instant after the gap
-    assert first.end_utc == _utc(2030, 3, 31, 2)    # 03:00 BST
+    assert first.end_utc == _utc(2030, 3, 31, 2)  # 03:00 BST
     assert _local(first, "Europe/London")[0].time() == time(2)
 
 
 def test_a_window_ending_in_the_skipped_hour_ends_when_the_clocks_jump():
-    [last] = expand_availability(
-        "Europe/London", [Window(6, time(0), time(1, 30))], [], "2030-03"
-    )[-1:]
+    [last] = expand_availability("Europe/London", [Window(6, time(0), time(1, 30))], [], "2030-03")[
+        -1:
+    ]
     assert last.start_utc == _utc(2030, 3, 31, 0)
     assert last.end_utc == _utc(2030, 3, 31, 1)
 
@@ -112,9 +120,9 @@ def test_a_repeated_time_uses_its_first_occurrence():
     zone = ZoneInfo("Europe/London")
     assert local_time_kind(date(2030, 10, 27), time(1, 30), zone) == "repeated"
     assert to_utc(date(2030, 10, 27), time(1, 30), zone) == _utc(2030, 10, 27, 0, 30)  # BST
-    [last] = expand_availability(
-        "Europe/London", [Window(6, time(1, 30), time(3))], [], "2030-10"
-    )[-1:]
+    [last] = expand_availability("Europe/London", [Window(6, time(1, 30), time(3))], [], "2030-10")[
+        -1:
+    ]
     assert last.start_utc == _utc(2030, 10, 27, 0, 30)
     assert last.end_utc == _utc(2030, 10, 27, 3)  # 03:00 GMT: the repeated hour is inside
     assert last.end_utc - last.start_utc == timedelta(hours=2, minutes=30)
@@ -176,15 +184,23 @@ def test_time_off_wins_over_an_extra_window_the_same_day():
 
 def test_changes_outside_the_month_are_ignored():
     windows = [Window(1, time(9), time(12))]
-    changes = [Change(date(2030, 5, 28), "unavailable"), Change(date(2030, 7, 2), "extra", time(9), time(10))]
+    changes = [
+        Change(date(2030, 5, 28), "unavailable"),
+        Change(date(2030, 7, 2), "extra", time(9), time(10)),
+    ]
     assert len(expand_availability("UTC", windows, changes, "2030-06")) == 4
 
 
 def test_month_parsing_refuses_bad_months_with_a_reason():
     assert Month.parse("2030-12").next == Month(2031, 1)
     assert Month.parse("2030-01").previous == Month(2029, 12)
-    for text, reason in [("2030-13", "01 to 12"), ("30-1", "YYYY-MM"), ("1999-05", "2000 to 2099"),
-                         ("", "YYYY-MM"), ("2030-1x", "YYYY-MM")]:
+    for text, reason in [
+        ("2030-13", "01 to 12"),
+        ("30-1", "YYYY-MM"),
+        ("1999-05", "2000 to 2099"),
+        ("", "YYYY-MM"),
+        ("2030-1x", "YYYY-MM"),
+    ]:
         with pytest.raises(MonthError, match=reason):
             Month.parse(text)
 
@@ -291,7 +307,9 @@ def test_expansion_matches_a_quarter_hour_reference_model(data, windows):
     for interval in expand_availability("UTC", windows, changes, month):
         quarters = got.setdefault(interval.start_utc.date(), {})
         start = interval.start_utc.hour * 4 + interval.start_utc.minute // 15
-        for quarter in range(start, start + int((interval.end_utc - interval.start_utc) / timedelta(minutes=15))):
+        for quarter in range(
+            start, start + int((interval.end_utc - interval.start_utc) / timedelta(minutes=15))
+        ):
             assert quarter not in quarters  # no two intervals cover the same time
             quarters[quarter] = (interval.in_person, interval.virtual)
     for day in month.days:
@@ -300,12 +318,18 @@ def test_expansion_matches_a_quarter_hour_reference_model(data, windows):
 
 @settings(max_examples=100, deadline=None)
 @given(zone=zones, month=months, windows=st.lists(windows_of_a_day(), max_size=4))
-def test_local_availability_is_the_same_whatever_the_zone_when_clocks_do_not_change(zone, month, windows):
+def test_local_availability_is_the_same_whatever_the_zone_when_clocks_do_not_change(
+    zone, month, windows
+):
     tz = ZoneInfo(zone)
     if clock_changes(tz, month):
         return  # the comparison below only holds in months without a change
-    in_zone = [tuple(dt.replace(tzinfo=None) for dt in _local(i, zone)) for i in
-               expand_availability(zone, windows, [], month)]
-    in_utc = [(i.start_utc.replace(tzinfo=None), i.end_utc.replace(tzinfo=None)) for i in
-              expand_availability("UTC", windows, [], month)]
+    in_zone = [
+        tuple(dt.replace(tzinfo=None) for dt in _local(i, zone))
+        for i in expand_availability(zone, windows, [], month)
+    ]
+    in_utc = [
+        (i.start_utc.replace(tzinfo=None), i.end_utc.replace(tzinfo=None))
+        for i in expand_availability("UTC", windows, [], month)
+    ]
     assert in_zone == in_utc

@@ -1,4 +1,5 @@
 """Importing people from CSV: preview, bad rows, confirm, idempotence, export round trip."""
+
 import io
 import os
 import re
@@ -52,19 +53,28 @@ def world():
     negotiation = make_area("Negotiation", skills=("Anchoring", "Closing"))
     coaching = make_area("Coaching", skills=("Listening",))
     admin = make_admin("Admin", email="admin@example.org")
-    return {"site": site, "anchoring": negotiation.micro_skills[0],
-            "closing": negotiation.micro_skills[1], "listening": coaching.micro_skills[0],
-            "admin": admin}
+    return {
+        "site": site,
+        "anchoring": negotiation.micro_skills[0],
+        "closing": negotiation.micro_skills[1],
+        "listening": coaching.micro_skills[0],
+        "admin": admin,
+    }
 
 
 def _upload(client, text, filename="people.csv"):
     data = text.encode("utf-8") if isinstance(text, str) else text
-    return client.post("/admin/import", data={"people": (io.BytesIO(data), filename)},
-                       content_type="multipart/form-data")
+    return client.post(
+        "/admin/import",
+        data={"people": (io.BytesIO(data), filename)},
+        content_type="multipart/form-data",
+    )
 
 
 def _token(response) -> str:
-    match = re.search(r'name="token" type="hidden" value="([^"]+)"', response.get_data(as_text=True))
+    match = re.search(
+        r'name="token" type="hidden" value="([^"]+)"', response.get_data(as_text=True)
+    )
     assert match, response.get_data(as_text=True)[:3000]
     return match.group(1)
 
@@ -114,15 +124,15 @@ def test_preview_lists_creations_and_changes_and_writes_nothing(client, login, w
 def test_bad_rows_are_reported_with_line_and_field(client, login, world):
     login(world["admin"])
     lines = [
-        "Good,good@example.org,London,Europe/London,master,,,",             # line 2
-        "Bad Email,not-an-email,,UTC,master,,,",                            # 3
-        "Bad Site,site@example.org,Atlantis,UTC,master,,,",                 # 4
-        "Bad Zone,zone@example.org,,Mars/Olympus,master,,,",                # 5
+        "Good,good@example.org,London,Europe/London,master,,,",  # line 2
+        "Bad Email,not-an-email,,UTC,master,,,",  # 3
+        "Bad Site,site@example.org,Atlantis,UTC,master,,,",  # 4
+        "Bad Zone,zone@example.org,,Mars/Olympus,master,,,",  # 5
         "Bad Skill,skill@example.org,,UTC,master,Cooking/Baking:master:hosts,,",  # 6
         "Bad Stage,stage@example.org,,UTC,master,Negotiation/Anchoring:guru:hosts,,",  # 7
-        "Bad Role,role@example.org,,UTC,boss,,,",                           # 8
-        "Duplicate,GOOD@example.org,,UTC,master,,,",                        # 9
-        "Bad Hours,hours@example.org,,UTC,apprentice,,six,1.5",             # 10
+        "Bad Role,role@example.org,,UTC,boss,,,",  # 8
+        "Duplicate,GOOD@example.org,,UTC,master,,,",  # 9
+        "Bad Hours,hours@example.org,,UTC,apprentice,,six,1.5",  # 10
         "Bad Skill Role,skrole@example.org,,UTC,master,Negotiation/Anchoring:master:teaches,,",  # 11
     ]
     text = HEADER + "".join(f"{line}\n" for line in lines)
@@ -166,8 +176,9 @@ def test_confirm_refuses_a_file_with_bad_rows(client, login, world, app):
     assert _count(Person) == 1
 
 
-def test_confirm_creates_people_skills_plans_invitations_and_change_records(client, login, world,
-                                                                           sent_mail):
+def test_confirm_creates_people_skills_plans_invitations_and_change_records(
+    client, login, world, sent_mail
+):
     login(world["admin"])
 
     page = _page(_import(client, GOOD))
@@ -175,13 +186,25 @@ def test_confirm_creates_people_skills_plans_invitations_and_change_records(clie
     assert "2 created, 0 changed, 0 unchanged" in page
     ada = db.session.scalar(select(Person).where(Person.email == "ada@example.org"))
     rita = db.session.scalar(select(Person).where(Person.email == "rita@example.org"))
-    assert (ada.name, ada.site_id, ada.timezone, ada.is_master, ada.is_apprentice, ada.is_admin) == (
-        "Ada Lovelace", world["site"].id, "Europe/London", True, True, False)
+    assert (
+        ada.name,
+        ada.site_id,
+        ada.timezone,
+        ada.is_master,
+        ada.is_apprentice,
+        ada.is_admin,
+    ) == ("Ada Lovelace", world["site"].id, "Europe/London", True, True, False)
     assert (rita.site_id, rita.timezone, rita.is_master, rita.is_apprentice) == (
-        None, "Asia/Kathmandu", False, True)
+        None,
+        "Asia/Kathmandu",
+        False,
+        True,
+    )
     skills = {(s.micro_skill_id, s.stage, s.hosts, s.develops) for s in ada.skills}
-    assert skills == {(world["anchoring"].id, Stage.MASTER, True, False),
-                      (world["listening"].id, Stage.APPRENTICE, False, True)}
+    assert skills == {
+        (world["anchoring"].id, Stage.MASTER, True, False),
+        (world["listening"].id, Stage.APPRENTICE, False, True),
+    }
     plan = db.session.scalar(select(MonthPlan).where(MonthPlan.person_id == ada.id))
     assert (plan.month, plan.observation_hours, plan.max_hosting_hours) == (next_month(), 5, 10)
     assert db.session.scalar(select(MonthPlan).where(MonthPlan.person_id == rita.id)) is None
@@ -196,13 +219,39 @@ def test_confirm_creates_people_skills_plans_invitations_and_change_records(clie
     assert all("only the recipient's mail holds it" in m.body for m in mails)
     records = db.session.scalars(select(ChangeRecord).where(ChangeRecord.subject == "person")).all()
     assert {(r.subject_id, r.action, r.actor_id) for r in records} == {
-        (ada.id, "imported", world["admin"].id), (rita.id, "imported", world["admin"].id)}
-    stages = db.session.scalars(select(ChangeRecord).where(ChangeRecord.subject == "person_skill")).all()
-    assert sorted((r.subject_id, r.action, r.actor_id, r.before, r.after) for r in stages) == sorted([
-        (ada.id, "stage_changed", world["admin"].id, "", "negotiation/anchoring: master (self-declared)"),
-        (ada.id, "stage_changed", world["admin"].id, "", "coaching/listening: apprentice (self-declared)"),
-        (rita.id, "stage_changed", world["admin"].id, "", "negotiation/closing: apprentice (self-declared)"),
-    ])
+        (ada.id, "imported", world["admin"].id),
+        (rita.id, "imported", world["admin"].id),
+    }
+    stages = db.session.scalars(
+        select(ChangeRecord).where(ChangeRecord.subject == "person_skill")
+    ).all()
+    assert sorted(
+        (r.subject_id, r.action, r.actor_id, r.before, r.after) for r in stages
+    ) == sorted(
+        [
+            (
+                ada.id,
+                "stage_changed",
+                world["admin"].id,
+                "",
+                "negotiation/anchoring: master (self-declared)",
+            ),
+            (
+                ada.id,
+                "stage_changed",
+                world["admin"].id,
+                "",
+                "coaching/listening: apprentice (self-declared)",
+            ),
+            (
+                rita.id,
+                "stage_changed",
+                world["admin"].id,
+                "",
+                "negotiation/closing: apprentice (self-declared)",
+            ),
+        ]
+    )
     # The invitation link really lets the new person choose a password.
     assert sorted(mail.recipient for mail in sent_mail) == ["ada@example.org", "rita@example.org"]
     link = re.search(r"(/reset-password/\S+)", sent_mail[0].body).group(1)
@@ -212,13 +261,23 @@ def test_confirm_creates_people_skills_plans_invitations_and_change_records(clie
 def test_reimporting_the_same_file_changes_nothing(client, login, world):
     login(world["admin"])
     _import(client, GOOD)
-    counts = (_count(Person), _count(PersonSkill), _count(MonthPlan), _count(ChangeRecord),
-              _count(Notification))
+    counts = (
+        _count(Person),
+        _count(PersonSkill),
+        _count(MonthPlan),
+        _count(ChangeRecord),
+        _count(Notification),
+    )
 
     assert "0 created, 0 changed, 2 unchanged" in _page(_upload(client, GOOD))
     assert "0 created, 0 changed, 2 unchanged" in _page(_import(client, GOOD))
-    assert (_count(Person), _count(PersonSkill), _count(MonthPlan), _count(ChangeRecord),
-            _count(Notification)) == counts
+    assert (
+        _count(Person),
+        _count(PersonSkill),
+        _count(MonthPlan),
+        _count(ChangeRecord),
+        _count(Notification),
+    ) == counts
 
 
 def test_a_changed_row_changes_only_that_field(client, login, world):
@@ -235,10 +294,19 @@ def test_a_changed_row_changes_only_that_field(client, login, world):
     db.session.expire_all()
     ada = db.session.get(Person, ada.id)
     assert (ada.timezone, ada.name, ada.site_id, ada.password_hash) == (
-        "America/New_York", "Ada Lovelace", world["site"].id, password_hash)
-    record = db.session.scalar(select(ChangeRecord).where(ChangeRecord.action == "changed by import"))
+        "America/New_York",
+        "Ada Lovelace",
+        world["site"].id,
+        password_hash,
+    )
+    record = db.session.scalar(
+        select(ChangeRecord).where(ChangeRecord.action == "changed by import")
+    )
     assert (record.subject_id, record.before, record.after) == (
-        ada.id, "timezone: Europe/London", "timezone: America/New_York")
+        ada.id,
+        "timezone: Europe/London",
+        "timezone: America/New_York",
+    )
     assert _count(Notification) == notices  # existing people are not invited again
 
 
@@ -277,6 +345,7 @@ def test_a_tampered_or_expired_token_is_refused(client, login, world, app, monke
     assert "That import is not valid" in _page(tampered)
 
     from mentor_match.imports import views
+
     monkeypatch.setattr(views, "TOKEN_MAX_AGE", -1)
     expired = client.post("/admin/import/confirm", data={"token": token}, follow_redirects=True)
     assert "more than an hour old" in _page(expired)
@@ -303,13 +372,16 @@ def test_anonymous_visitors_are_sent_to_log_in(client, world):
     assert client.get("/admin/export.csv").status_code == 302
 
 
-@pytest.mark.parametrize("data, message", [
-    (b"\x89PNG\r\n\x1a\n\x00\x00\xff\xfe binary", "not UTF-8 text"),
-    (b"name;email\nx;y\n", "The first line must name the columns"),
-    (b"", "The file is empty"),
-    (b"   \r\n", "The file is empty"),
-    (HEADER.encode() + b'"unclosed,quote\n', "not valid CSV"),
-])
+@pytest.mark.parametrize(
+    "data, message",
+    [
+        (b"\x89PNG\r\n\x1a\n\x00\x00\xff\xfe binary", "not UTF-8 text"),
+        (b"name;email\nx;y\n", "The first line must name the columns"),
+        (b"", "The file is empty"),
+        (b"   \r\n", "The file is empty"),
+        (HEADER.encode() + b'"unclosed,quote\n', "not valid CSV"),
+    ],
+)
 def test_a_file_that_is_not_csv_gets_a_clear_error(client, login, world, data, message):
     login(world["admin"])
     page = _page(_upload(client, data))

@@ -6,6 +6,7 @@ its view reads (huge integers, dates in years 1 and 9999, 100,000-character stri
 nested 100,000 deep, 5,000-digit numbers) and deep JSON bodies. Which fields a view reads
 is learnt while the walk runs (see RecordingArgs), so a new route or field is walked too.
 """
+
 from __future__ import annotations
 
 import json
@@ -47,8 +48,21 @@ FIELD_VALUES = (*SHORT_VALUES, LONG_TEXT, "[" * 5_000 + "]" * 5_000, LONG_NUMBER
 PATH_INTS = (2**31, 2**63, int(HUGE))
 PATH_STRINGS = ("9999-12", "0001-01", HUGE, "x" * 5_000, "a\x00b", "..", "é")
 # Query arguments tried on every GET route, beside those its view is seen to read.
-COMMON_ARGS = ("page", "month", "from", "to", "run", "view", "q", "code", "next", "after",
-               "limit", "per_page", "person_id")
+COMMON_ARGS = (
+    "page",
+    "month",
+    "from",
+    "to",
+    "run",
+    "view",
+    "q",
+    "code",
+    "next",
+    "after",
+    "limit",
+    "per_page",
+    "person_id",
+)
 # Posting these would end the walk's session; nothing about their input is in question.
 SKIPPED_POSTS = {"accounts.logout"}
 # Routes that destroy what later routes are walked with go last.
@@ -123,8 +137,10 @@ def _forms_on(response) -> list[tuple[str, str, dict]]:
         return []
     parser = _Forms()
     parser.feed(response.get_data(as_text=True))
-    return [(method, action, {k: v for k, v in fields.items() if v is not None})
-            for method, action, fields in parser.forms]
+    return [
+        (method, action, {k: v for k, v in fields.items() if v is not None})
+        for method, action, fields in parser.forms
+    ]
 
 
 class _Walk:
@@ -159,8 +175,14 @@ class _Walk:
 
     def _fail(self, method, url, kwargs, what):
         data = kwargs.get("data")
-        shown = {k: (v[:20] + "..." if isinstance(v, str) and len(v) > 20 else v)
-                 for k, v in data.items()} if isinstance(data, dict) else (data or "")[:20]
+        shown = (
+            {
+                k: (v[:20] + "..." if isinstance(v, str) and len(v) > 20 else v)
+                for k, v in data.items()
+            }
+            if isinstance(data, dict)
+            else (data or "")[:20]
+        )
         self.failures.append(f"{method} {url[:100]} {shown} as {self.actor}: {what}")
 
     def url(self, rule, **overrides):
@@ -198,10 +220,11 @@ class _Walk:
             for value in FIELD_VALUES:
                 self.send(method, url, data={**baseline, name: value})
         for name in sorted(files):
-            for content in (DEEP_JSON, LONG_NUMBER, "{\"n\": " + LONG_NUMBER + "}"):
-                self.send(method, url, data={
-                    **baseline, name: (BytesIO(content.encode()), "fuzz.json")})
-        for body in (DEEP_JSON, LONG_NUMBER, "{\"n\": " + LONG_NUMBER + "}"):
+            for content in (DEEP_JSON, LONG_NUMBER, '{"n": ' + LONG_NUMBER + "}"):
+                self.send(
+                    method, url, data={**baseline, name: (BytesIO(content.encode()), "fuzz.json")}
+                )
+        for body in (DEEP_JSON, LONG_NUMBER, '{"n": ' + LONG_NUMBER + "}"):
             self.send(method, url, data=body, content_type="application/json")
 
 
@@ -250,10 +273,17 @@ def admin_client(app):
     return client
 
 
-@pytest.mark.parametrize("path", [
-    "/people/{n}", "/sessions/{n}", "/sessions/{n}/calendar.ics", "/admin/outbox/{n}",
-    "/book/{n}", "/admin/areas/{n}",
-])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/people/{n}",
+        "/sessions/{n}",
+        "/sessions/{n}/calendar.ics",
+        "/admin/outbox/{n}",
+        "/book/{n}",
+        "/admin/areas/{n}",
+    ],
+)
 @pytest.mark.parametrize("number", [2**31, 2**63, int(HUGE)])
 def test_an_id_beyond_what_its_column_holds_is_not_found(admin_client, path, number):
     assert admin_client.get(path.format(n=number)).status_code == 404
@@ -307,8 +337,9 @@ def _without_csrf(page: str) -> str:
 @pytest.mark.parametrize("starts_at", ["0001-01-01T00:00:00+14:00", "9999-12-31T23:00:00-12:00"])
 def test_booking_in_year_1_or_9999_is_refused(login, office, starts_at):
     client = login(office["apprentices"][0])
-    response = client.post(f"/book/{office['master'].id}",
-                           data={"starts_at": starts_at, "hours": 1, "mode": "virtual"})
+    response = client.post(
+        f"/book/{office['master'].id}", data={"starts_at": starts_at, "hours": 1, "mode": "virtual"}
+    )
     assert response.status_code == 200
     assert "Choose one of the times offered." in response.get_data(as_text=True)
     assert _count(ShadowingSession) == 0
@@ -317,29 +348,43 @@ def test_booking_in_year_1_or_9999_is_refused(login, office, starts_at):
 @pytest.mark.parametrize("starts_at", ["0001-01-01T00:00:00+14:00", "9999-12-31T23:00:00-12:00"])
 def test_the_api_refuses_a_booking_in_year_1_or_9999(client, office, starts_at):
     token = create_token(office["apprentices"][0], "fuzz")[1]
-    response = client.post("/api/v1/sessions", headers={"Authorization": f"Bearer {token}"},
-                           json={"master_id": office["master"].id, "starts_at": starts_at,
-                                 "hours": 1, "mode": "virtual"})
+    response = client.post(
+        "/api/v1/sessions",
+        headers={"Authorization": f"Bearer {token}"},
+        json={
+            "master_id": office["master"].id,
+            "starts_at": starts_at,
+            "hours": 1,
+            "mode": "virtual",
+        },
+    )
     assert response.status_code == 422
     assert response.get_json()["error"] == {
-        "code": "invalid", "field": "starts_at",
-        "message": "starts_at must be in the years 2000 to 2099."}
+        "code": "invalid",
+        "field": "starts_at",
+        "message": "starts_at must be in the years 2000 to 2099.",
+    }
     assert _count(ShadowingSession) == 0
 
 
 @pytest.mark.parametrize(("name", "day"), [("from", "0001-01-01"), ("to", "9999-12-31")])
 def test_the_api_refuses_a_session_list_in_year_1_or_9999(client, name, day):
     token = create_token(make_apprentice(), "fuzz")[1]
-    response = client.get("/api/v1/sessions", query_string={name: day},
-                          headers={"Authorization": f"Bearer {token}"})
+    response = client.get(
+        "/api/v1/sessions", query_string={name: day}, headers={"Authorization": f"Bearer {token}"}
+    )
     assert response.status_code == 422
     assert response.get_json()["error"] == {
-        "code": "invalid", "field": name, "message": f"{name} must be in the years 2000 to 2099."}
+        "code": "invalid",
+        "field": name,
+        "message": f"{name} must be in the years 2000 to 2099.",
+    }
 
 
 @pytest.mark.parametrize("path", ["/admin/reports", "/admin/reports/participation.csv"])
-@pytest.mark.parametrize(("name", "month"), [("from", "9999-01"), ("to", "9999-12"),
-                                             ("to", "0001-01")])
+@pytest.mark.parametrize(
+    ("name", "month"), [("from", "9999-01"), ("to", "9999-12"), ("to", "0001-01")]
+)
 def test_a_report_period_in_year_1_or_9999_falls_back_with_a_message(
     admin_client, path, name, month
 ):
@@ -348,25 +393,37 @@ def test_a_report_period_in_year_1_or_9999_falls_back_with_a_message(
     if path.endswith(".csv"):
         assert response.mimetype == "text/csv"
     else:
-        assert (f"“{month}” is out of range: choose months in the years 2000 to 2099. "
-                "Showing the last 12 months instead.") in unescape(response.get_data(as_text=True))
+        assert (
+            f"“{month}” is out of range: choose months in the years 2000 to 2099. "
+            "Showing the last 12 months instead."
+        ) in unescape(response.get_data(as_text=True))
 
 
-@pytest.mark.parametrize(("kind", "day"), [("extra", "9999-12-31"), ("unavailable", "0001-01-01"),
-                                           ("unavailable", "9999-12-31")])
+@pytest.mark.parametrize(
+    ("kind", "day"),
+    [("extra", "9999-12-31"), ("unavailable", "0001-01-01"), ("unavailable", "9999-12-31")],
+)
 def test_a_day_off_or_extra_window_in_year_1_or_9999_is_refused(login, kind, day):
     person = make_master("Far Master", timezone="America/Los_Angeles")
-    response = login(person).post("/availability/changes", data={
-        "day": day, "kind": kind, "start": "20:00", "end": "23:30", "mode": "both"})
+    response = login(person).post(
+        "/availability/changes",
+        data={"day": day, "kind": kind, "start": "20:00", "end": "23:30", "mode": "both"},
+    )
     assert "“Day” must be in the years 2000 to 2099." in unescape(response.get_data(as_text=True))
     assert _count(AvailabilityChange) == 0
 
 
 @pytest.mark.parametrize("day", ["0001-01-01", "9999-12-31"])
 def test_practice_dated_year_1_or_9999_is_refused(login, office, day):
-    response = login(office["apprentices"][0]).post("/practice", data={
-        "micro_skill_id": office["skill"].id, "master_id": office["master"].id,
-        "practised_on": day, "description": "Opened the supplier call with our anchor."})
+    response = login(office["apprentices"][0]).post(
+        "/practice",
+        data={
+            "micro_skill_id": office["skill"].id,
+            "master_id": office["master"].id,
+            "practised_on": day,
+            "description": "Opened the supplier call with our anchor.",
+        },
+    )
     assert "“When” must be in the years 2000 to 2099." in unescape(response.get_data(as_text=True))
     assert _count(PracticeAttempt) == 0
 
@@ -374,22 +431,27 @@ def test_practice_dated_year_1_or_9999_is_refused(login, office, day):
 # JSON nested 100,000 deep, and numbers of 5,000 digits ---------------------------------------
 
 
-@pytest.mark.parametrize(("text", "reason"), [
-    (DEEP_JSON, "it is nested too deeply"),
-    (LONG_NUMBER, "a number has too many digits"),
-    ('{"n": 1e999}', "a number is too large"),
-    ("NaN", "NaN is not a number JSON allows"),
-    ("{not json", "Expecting property name enclosed in double quotes at line 1, column 2"),
-    (b"\xff\xfe\xfa", "it is not UTF-8 text"),
-])
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        (DEEP_JSON, "it is nested too deeply"),
+        (LONG_NUMBER, "a number has too many digits"),
+        ('{"n": 1e999}', "a number is too large"),
+        ("NaN", "NaN is not a number JSON allows"),
+        ("{not json", "Expecting property name enclosed in double quotes at line 1, column 2"),
+        (b"\xff\xfe\xfa", "it is not UTF-8 text"),
+    ],
+)
 def test_parse_json_says_why_it_refuses_a_document(text, reason):
     with pytest.raises(JSONInputError) as refusal:
         parse_json(text)
     assert str(refusal.value) == reason
 
 
-@pytest.mark.parametrize(("document", "reason"), [(DEEP_JSON, "it is nested too deeply"),
-                                                  (LONG_NUMBER, "a number has too many digits")])
+@pytest.mark.parametrize(
+    ("document", "reason"),
+    [(DEEP_JSON, "it is nested too deeply"), (LONG_NUMBER, "a number has too many digits")],
+)
 def test_verify_refuses_deep_json_and_long_numbers(client, document, reason):
     response = client.post("/verify", data={"code": "", "document": document})
     assert response.status_code == 200
@@ -402,35 +464,47 @@ def test_verify_takes_a_blank_document_as_none(client):
     assert "No mastery record has this code." in response.get_data(as_text=True)
 
 
-@pytest.mark.parametrize(("body", "reason"), [(DEEP_JSON, "it is nested too deeply"),
-                                              (LONG_NUMBER, "a number has too many digits")])
+@pytest.mark.parametrize(
+    ("body", "reason"),
+    [(DEEP_JSON, "it is nested too deeply"), (LONG_NUMBER, "a number has too many digits")],
+)
 def test_the_api_refuses_deep_json_and_long_numbers(client, body, reason):
     token = create_token(make_apprentice(), "fuzz")[1]
-    response = client.post("/api/v1/sessions", data=body, content_type="application/json",
-                           headers={"Authorization": f"Bearer {token}"})
+    response = client.post(
+        "/api/v1/sessions",
+        data=body,
+        content_type="application/json",
+        headers={"Authorization": f"Bearer {token}"},
+    )
     assert response.status_code == 422
     assert response.get_json()["error"] == {
-        "code": "invalid", "field": "body", "message": f"The body is not JSON: {reason}."}
+        "code": "invalid",
+        "field": "body",
+        "message": f"The body is not JSON: {reason}.",
+    }
 
 
 def test_a_form_posted_as_deep_json_is_a_bad_request(login):
     client = login(make_apprentice())
-    response = client.post("/availability/changes", data=DEEP_JSON,
-                           content_type="application/json")
+    response = client.post("/availability/changes", data=DEEP_JSON, content_type="application/json")
     assert response.status_code == 400
 
 
-@pytest.mark.parametrize(("content", "reason"), [
-    (DEEP_JSON, "it is nested too deeply"), (LONG_NUMBER, "a number has too many digits"),
-])
-def test_a_round_solution_of_deep_json_or_long_numbers_is_refused(
-    admin_client, content, reason
-):
+@pytest.mark.parametrize(
+    ("content", "reason"),
+    [
+        (DEEP_JSON, "it is nested too deeply"),
+        (LONG_NUMBER, "a number has too many digits"),
+    ],
+)
+def test_a_round_solution_of_deep_json_or_long_numbers_is_refused(admin_client, content, reason):
     run = make_finished_run(make_round())
     response = admin_client.post(
         f"/admin/rounds/{run.round.month}/runs/{run.id}/upload",
         data={"solution": (BytesIO(content.encode()), "solution.json")},
-        content_type="multipart/form-data", follow_redirects=True)
+        content_type="multipart/form-data",
+        follow_redirects=True,
+    )
     assert response.status_code == 200
     assert f"The file is not JSON: {reason}." in response.get_data(as_text=True)
     assert _count(RoundRun) == 1
@@ -442,7 +516,9 @@ def test_a_round_solution_with_a_huge_figure_is_refused(admin_client):
     response = admin_client.post(
         f"/admin/rounds/{run.round.month}/runs/{run.id}/upload",
         data={"solution": (BytesIO(json.dumps(solution).encode()), "solution.json")},
-        content_type="multipart/form-data", follow_redirects=True)
+        content_type="multipart/form-data",
+        follow_redirects=True,
+    )
     assert response.status_code == 200
     assert "The solution breaks the round" in response.get_data(as_text=True)
     assert _count(RoundRun) == 1
@@ -464,8 +540,7 @@ def test_a_large_body_is_refused_on_an_ordinary_route(client):
 
 
 def test_a_large_body_is_refused_without_signing_in_on_the_api(client):
-    response = client.post("/api/v1/sessions", data="x" * TWO_MIB,
-                           content_type="application/json")
+    response = client.post("/api/v1/sessions", data="x" * TWO_MIB, content_type="application/json")
     assert response.status_code == 413
 
 
@@ -480,8 +555,12 @@ def test_a_large_people_import_is_not_refused_for_its_size(admin_client):
 def test_a_large_round_solution_is_not_refused_for_its_size(admin_client):
     run = make_finished_run(make_round())
     padded = json.loads(run.solution_json) | {"padding": "x" * TWO_MIB}
-    response = _post_file(admin_client, f"/admin/rounds/{run.round.month}/runs/{run.id}/upload",
-                          "solution", json.dumps(padded).encode())
+    response = _post_file(
+        admin_client,
+        f"/admin/rounds/{run.round.month}/runs/{run.id}/upload",
+        "solution",
+        json.dumps(padded).encode(),
+    )
     assert response.status_code == 302
 
 

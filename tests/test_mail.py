@@ -1,4 +1,5 @@
 """One mail service: SMTP when configured, else the log; a stored copy without secrets."""
+
 import logging
 import smtplib
 
@@ -42,7 +43,11 @@ def test_without_smtp_mail_stays_in_the_outbox(app):
     send_mail("ada@example.org", "Hello", "Body text")
     db.session.commit()
     message = db.session.scalar(select(OutboxMessage))
-    assert (message.recipient, message.subject, message.delivered_via) == ("ada@example.org", "Hello", "outbox")
+    assert (message.recipient, message.subject, message.delivered_via) == (
+        "ada@example.org",
+        "Hello",
+        "outbox",
+    )
 
 
 def test_with_smtp_mail_is_sent_and_recorded(app, monkeypatch):
@@ -50,11 +55,17 @@ def test_with_smtp_mail_is_sent_and_recorded(app, monkeypatch):
     monkeypatch.setattr(smtplib, "SMTP", FakeSMTP)
     monkeypatch.setitem(app.config, "MAIL_SERVER", "smtp.example.org")
     monkeypatch.setitem(app.config, "MAIL_USERNAME", "mailer")
-    send_mail("ada@example.org", "Your pairing", "You are paired with Grace: http://x/secret",
-              secrets=["http://x/secret"])
+    send_mail(
+        "ada@example.org",
+        "Your pairing",
+        "You are paired with Grace: http://x/secret",
+        secrets=["http://x/secret"],
+    )
     db.session.commit()
-    (connection, sent), = FakeSMTP.sent
-    assert connection.host == "smtp.example.org" and connection.tls and connection.login_as == "mailer"
+    ((connection, sent),) = FakeSMTP.sent
+    assert (
+        connection.host == "smtp.example.org" and connection.tls and connection.login_as == "mailer"
+    )
     assert sent["To"] == "ada@example.org" and sent["Subject"] == "Your pairing"
     assert "paired with Grace: http://x/secret" in sent.get_content()
     stored = db.session.scalar(select(OutboxMessage))
@@ -79,13 +90,18 @@ def test_the_stored_copy_keeps_no_secret_and_the_mail_goes_out_whole(app, sent_m
     assert (mail.recipient, mail.subject, mail.body) == ("ada@example.org", "Invitation", body)
     assert db.session.scalar(select(OutboxMessage)).body == (
         "Choose a password: [link removed from the stored copy: only the recipient's mail holds"
-        " it]\nThen log in.")
+        " it]\nThen log in."
+    )
 
 
 def test_without_smtp_the_whole_mail_is_logged_for_the_demo(app, caplog):
     caplog.set_level(logging.INFO, logger="mentor_match.mail.services")
-    send_mail("ada@example.org", "Reset", "Follow http://x/reset-password/abc.def", secrets=[
-        "http://x/reset-password/abc.def"])
+    send_mail(
+        "ada@example.org",
+        "Reset",
+        "Follow http://x/reset-password/abc.def",
+        secrets=["http://x/reset-password/abc.def"],
+    )
     assert "mail to ada@example.org" in caplog.text
     assert "Subject: Reset" in caplog.text and "http://x/reset-password/abc.def" in caplog.text
 
@@ -94,8 +110,12 @@ def test_a_mail_that_smtp_refused_is_not_reported_as_sent(app, monkeypatch, sent
     FakeSMTP.sent, FakeSMTP.refuse = [], True
     monkeypatch.setattr(smtplib, "SMTP", FakeSMTP)
     monkeypatch.setitem(app.config, "MAIL_SERVER", "smtp.example.org")
-    send_mail("ada@example.org", "Reset", "http://x/reset-password/abc", secrets=[
-        "http://x/reset-password/abc"])
+    send_mail(
+        "ada@example.org",
+        "Reset",
+        "http://x/reset-password/abc",
+        secrets=["http://x/reset-password/abc"],
+    )
     db.session.commit()
     assert sent_mail == []
     assert "abc" not in db.session.scalar(select(OutboxMessage)).body

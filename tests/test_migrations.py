@@ -1,4 +1,5 @@
 """The schema comes only from Alembic: the models and the migrations must agree."""
+
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from flask_migrate import downgrade, upgrade
@@ -69,6 +70,7 @@ def test_upgrading_a_database_with_data_keeps_every_row_on_sqlite(tmp_path):
     With foreign keys enforced, rebuilding `people` once cascaded into every pairing,
     session, window and plan of a live demo database.
     """
+
     class FileConfig(TestConfig):
         SQLALCHEMY_DATABASE_URI = f"sqlite:///{tmp_path / 'old.sqlite'}"
 
@@ -77,21 +79,33 @@ def test_upgrading_a_database_with_data_keeps_every_row_on_sqlite(tmp_path):
         upgrade(revision=ROUNDS_REVISION)
         with db.engine.begin() as connection:
             run = connection.exec_driver_sql
-            run("INSERT INTO people (id, email, name, password_hash, is_admin, is_master, is_apprentice,"
+            run(
+                "INSERT INTO people (id, email, name, password_hash, is_admin, is_master, is_apprentice,"
                 " active, timezone, bio, session_token, created_at, password_changed_at) VALUES"
                 " (1, 'm@x.org', 'M', 'h', 0, 1, 0, 1, 'UTC', '', 't1', '2026-11-01', '2026-11-01'),"
-                " (2, 'a@x.org', 'A', 'h', 0, 0, 1, 1, 'UTC', '', 't2', '2026-11-01', '2026-11-01')")
-            run("INSERT INTO weekly_windows (person_id, weekday, start_time, end_time, in_person, virtual)"
-                " VALUES (1, 1, '09:00:00', '12:00:00', 1, 1)")
-            run("INSERT INTO rounds (id, month, status, confirm_by, created_at) VALUES"
-                " (1, '2026-12', 'published', '2026-11-28', '2026-11-01')")
-            run("INSERT INTO pairings (id, round_id, apprentice_id, master_id, apprentice_response,"
-                " master_response, created_at) VALUES (1, 1, 2, 1, 'pending', 'pending', '2026-11-01')")
-            run("INSERT INTO shadowing_sessions (id, master_id, starts_at, ends_at, mode, seats, round_id,"
+                " (2, 'a@x.org', 'A', 'h', 0, 0, 1, 1, 'UTC', '', 't2', '2026-11-01', '2026-11-01')"
+            )
+            run(
+                "INSERT INTO weekly_windows (person_id, weekday, start_time, end_time, in_person, virtual)"
+                " VALUES (1, 1, '09:00:00', '12:00:00', 1, 1)"
+            )
+            run(
+                "INSERT INTO rounds (id, month, status, confirm_by, created_at) VALUES"
+                " (1, '2026-12', 'published', '2026-11-28', '2026-11-01')"
+            )
+            run(
+                "INSERT INTO pairings (id, round_id, apprentice_id, master_id, apprentice_response,"
+                " master_response, created_at) VALUES (1, 1, 2, 1, 'pending', 'pending', '2026-11-01')"
+            )
+            run(
+                "INSERT INTO shadowing_sessions (id, master_id, starts_at, ends_at, mode, seats, round_id,"
                 " created_at) VALUES (1, 1, '2026-12-01 09:00:00', '2026-12-01 11:00:00', 'virtual', 2, 1,"
-                " '2026-11-01')")
-            run("INSERT INTO session_observers (id, session_id, apprentice_id, pairing_id, created_at)"
-                " VALUES (1, 1, 2, 1, '2026-11-01')")
+                " '2026-11-01')"
+            )
+            run(
+                "INSERT INTO session_observers (id, session_id, apprentice_id, pairing_id, created_at)"
+                " VALUES (1, 1, 2, 1, '2026-11-01')"
+            )
         upgrade()
         with db.engine.connect() as connection:
             one = connection.exec_driver_sql
@@ -99,10 +113,16 @@ def test_upgrading_a_database_with_data_keeps_every_row_on_sqlite(tmp_path):
             assert one("SELECT count(*) FROM weekly_windows").scalar() == 1
             assert one("SELECT count(*) FROM pairings").scalar() == 1
             assert one("SELECT starts_at, ends_at FROM session_observers").one() == (
-                "2026-12-01 09:00:00", "2026-12-01 11:00:00")
+                "2026-12-01 09:00:00",
+                "2026-12-01 11:00:00",
+            )
             digests = one("SELECT calendar_token_digest FROM people").scalars().all()
             assert len(set(digests)) == 2 and all(len(digest) == 64 for digest in digests)
-            assert one("SELECT video_room FROM shadowing_sessions").scalar().startswith("mentor-match-")
+            assert (
+                one("SELECT video_room FROM shadowing_sessions")
+                .scalar()
+                .startswith("mentor-match-")
+            )
             assert one("PRAGMA foreign_keys").scalar() == 1  # enforced again after the migration
         db.engine.dispose()
 
@@ -114,12 +134,15 @@ def _feed_tokens_survive_their_digest_migration(other) -> None:
     with other.app_context():
         upgrade(revision=BEFORE_FEED_DIGESTS)
         with db.engine.begin() as connection:
-            connection.execute(text(
-                "INSERT INTO people (id, email, name, password_hash, is_admin, is_master,"
-                " is_apprentice, active, timezone, bio, session_token, calendar_token,"
-                " open_to_bookings, created_at, password_changed_at) VALUES"
-                " (1, 'm@x.org', 'M', 'h', false, true, false, true, 'UTC', '', 't1',"
-                " 'subscribed-feed-token', false, '2026-11-01', '2026-11-01')"))
+            connection.execute(
+                text(
+                    "INSERT INTO people (id, email, name, password_hash, is_admin, is_master,"
+                    " is_apprentice, active, timezone, bio, session_token, calendar_token,"
+                    " open_to_bookings, created_at, password_changed_at) VALUES"
+                    " (1, 'm@x.org', 'M', 'h', false, true, false, true, 'UTC', '', 't1',"
+                    " 'subscribed-feed-token', false, '2026-11-01', '2026-11-01')"
+                )
+            )
         upgrade()
         columns = {column["name"] for column in inspect(db.engine).get_columns("people")}
         assert "calendar_token" not in columns
@@ -142,7 +165,9 @@ def test_feed_tokens_become_digests_and_old_feed_urls_keep_working_on_sqlite(tmp
 
 
 def test_feed_tokens_become_digests_and_old_feed_urls_keep_working_on_postgresql(postgres_url):
-    _in_scratch_schema(postgres_url, "feed_digest_check", _feed_tokens_survive_their_digest_migration)
+    _in_scratch_schema(
+        postgres_url, "feed_digest_check", _feed_tokens_survive_their_digest_migration
+    )
 
 
 def _in_scratch_schema(postgres_url: str, schema: str, check) -> None:
@@ -174,37 +199,60 @@ def _stage_sources_after_upgrade(other) -> None:
         upgrade(revision=BEFORE_STAGE_SOURCES)
         with db.engine.begin() as connection:
             for person_id, email in ((1, "m@x.org"), (2, "e@x.org"), (3, "a@x.org")):
-                connection.execute(text(
-                    "INSERT INTO people (id, email, name, password_hash, is_admin, is_master,"
-                    " is_apprentice, active, timezone, bio, session_token, open_to_bookings,"
-                    " created_at, password_changed_at) VALUES"
-                    f" ({person_id}, '{email}', 'P{person_id}', 'h', false, true, true, true, 'UTC',"
-                    " '', 't', false, '2026-11-01', '2026-11-01')"))
-            connection.execute(text("INSERT INTO areas (id, name, description) VALUES (1, 'N', '')"))
-            connection.execute(text(
-                "INSERT INTO micro_skills (id, area_id, name, description) VALUES (1, 1, 'A', '')"))
-            connection.execute(text(
-                "INSERT INTO person_skills (person_id, micro_skill_id, stage, hosts, develops) VALUES"
-                " (1, 1, 'master', true, false), (2, 1, 'journeyman', true, false),"
-                " (3, 1, 'apprentice', false, true)"))
-            connection.execute(text(
-                "INSERT INTO endorsements (id, person_id, micro_skill_id, from_stage, to_stage,"
-                " endorsed_by_id, verified_hours, average_rating, note, created_at) VALUES"
-                " (1, 2, 1, 'apprentice', 'journeyman', 1, 40, 4.0, 'Well done', '2026-11-02')"))
+                connection.execute(
+                    text(
+                        "INSERT INTO people (id, email, name, password_hash, is_admin, is_master,"
+                        " is_apprentice, active, timezone, bio, session_token, open_to_bookings,"
+                        " created_at, password_changed_at) VALUES"
+                        f" ({person_id}, '{email}', 'P{person_id}', 'h', false, true, true, true, 'UTC',"
+                        " '', 't', false, '2026-11-01', '2026-11-01')"
+                    )
+                )
+            connection.execute(
+                text("INSERT INTO areas (id, name, description) VALUES (1, 'N', '')")
+            )
+            connection.execute(
+                text(
+                    "INSERT INTO micro_skills (id, area_id, name, description) VALUES (1, 1, 'A', '')"
+                )
+            )
+            connection.execute(
+                text(
+                    "INSERT INTO person_skills (person_id, micro_skill_id, stage, hosts, develops) VALUES"
+                    " (1, 1, 'master', true, false), (2, 1, 'journeyman', true, false),"
+                    " (3, 1, 'apprentice', false, true)"
+                )
+            )
+            connection.execute(
+                text(
+                    "INSERT INTO endorsements (id, person_id, micro_skill_id, from_stage, to_stage,"
+                    " endorsed_by_id, verified_hours, average_rating, note, created_at) VALUES"
+                    " (1, 2, 1, 'apprentice', 'journeyman', 1, 40, 4.0, 'Well done', '2026-11-02')"
+                )
+            )
         upgrade()
         with db.engine.connect() as connection:
-            rows = connection.execute(text(
-                "SELECT person_id, stage_source, stage_set_by_id, stage_note FROM person_skills"
-                " ORDER BY person_id")).all()
-            setting = connection.execute(text(
-                "SELECT only_verified_hosts, sign_up_policy FROM organisation_settings")).one()
+            rows = connection.execute(
+                text(
+                    "SELECT person_id, stage_source, stage_set_by_id, stage_note FROM person_skills"
+                    " ORDER BY person_id"
+                )
+            ).all()
+            setting = connection.execute(
+                text("SELECT only_verified_hosts, sign_up_policy FROM organisation_settings")
+            ).one()
         assert [tuple(row) for row in rows] == [
-            (1, "self_declared", None, ""), (2, "endorsed", 1, "Well done"), (3, "self_declared", None, "")]
+            (1, "self_declared", None, ""),
+            (2, "endorsed", 1, "Well done"),
+            (3, "self_declared", None, ""),
+        ]
         assert (bool(setting[0]), setting[1]) == (False, "open")  # person 1 hosts, self-declared
         db.session.remove()
         downgrade(revision=BEFORE_STAGE_SOURCES)
         assert "organisation_settings" not in inspect(db.engine).get_table_names()
-        assert "stage_source" not in {c["name"] for c in inspect(db.engine).get_columns("person_skills")}
+        assert "stage_source" not in {
+            c["name"] for c in inspect(db.engine).get_columns("person_skills")
+        }
         db.engine.dispose()
 
 

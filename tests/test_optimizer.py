@@ -196,7 +196,9 @@ def test_pricing_apprentices_stops_masters_collecting_more_than_they_may_take():
         [
             apprentice("a-x", {SKILL: "apprentice"}, MORNING + day_two, max_hours=4),
             apprentice("a-y", {SKILL: "apprentice"}, [window("09:00", "11:00")], max_hours=4),
-            apprentice("a-z", {SKILL: "apprentice"}, [window("09:00", "11:00", day=2)], max_hours=4),
+            apprentice(
+                "a-z", {SKILL: "apprentice"}, [window("09:00", "11:00", day=2)], max_hours=4
+            ),
         ],
     )
     assert _bounds(problem) == (8, 6)
@@ -528,14 +530,21 @@ def _settled_round(n_apprentices: int, n_masters: int, seed: int):
 
 def _as_solution(arrays, candidates, schedule: Schedule) -> dict:
     return solution_document(
-        arrays, candidates, schedule, schedule.slots, unmatched_reasons(arrays, candidates, schedule), {}
+        arrays,
+        candidates,
+        schedule,
+        schedule.slots,
+        unmatched_reasons(arrays, candidates, schedule),
+        {},
     )
 
 
 def test_the_neighbourhood_search_gains_hours_where_the_swap_search_settled(verify_round):
     problem, arrays, candidates, scheduler, settled = _settled_round(300, 60, seed=2)
     favour = np.zeros(len(arrays.observing_slots), dtype=np.int64)
-    better, solved = neighbourhood_search(scheduler, settled, favour, work_budget=3.0, deadline=float("inf"))
+    better, solved = neighbourhood_search(
+        scheduler, settled, favour, work_budget=3.0, deadline=float("inf")
+    )
     assert solved > 0
     assert better.slots > settled.slots
     checked(verify_round, problem, _as_solution(arrays, candidates, better))
@@ -547,7 +556,9 @@ def test_the_neighbourhood_search_gives_the_same_schedule_for_the_same_work_and_
     _, arrays, _, scheduler, settled = _settled_round(200, 40, seed=1)
     favour = np.zeros(len(arrays.observing_slots), dtype=np.int64)
     runs = [
-        neighbourhood_search(scheduler, settled, favour, work_budget=1.0, deadline=float("inf"), seed=5)
+        neighbourhood_search(
+            scheduler, settled, favour, work_budget=1.0, deadline=float("inf"), seed=5
+        )
         for _ in range(2)
     ]
     assert runs[0][0].sessions == runs[1][0].sessions and runs[0][1] == runs[1][1]
@@ -580,7 +591,11 @@ def test_the_neighbourhood_search_stops_when_cancelled():
         (("apprentices", 0, "max_hours"), float("nan"), "apprentices[0].max_hours"),
         (("apprentices", 0, "max_hours"), 1e300, "apprentices[0].max_hours"),
         (("masters", 0, "max_apprentices"), 10**30, "masters[0].max_apprentices"),
-        (("masters", 0, "availability", 0, "end"), "2031-01-01T00:00:00Z", "masters[0].availability[0].end"),
+        (
+            ("masters", 0, "availability", 0, "end"),
+            "2031-01-01T00:00:00Z",
+            "masters[0].availability[0].end",
+        ),
         (("favour",), [{}], "favour[0]"),
     ],
 )

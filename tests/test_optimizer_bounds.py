@@ -65,8 +65,10 @@ def optimum_hours(problem: dict, hint: dict | None = None, time_limit: float = 6
         for a in apprentices:
             if a["person"] == m["person"] or (a["id"], m["id"]) in excluded:
                 continue
-            if not any(skill in m["skills"] and RANK[m["skills"][skill]] > RANK[stage]
-                       for skill, stage in a["wants"].items()):
+            if not any(
+                skill in m["skills"] and RANK[m["skills"][skill]] > RANK[stage]
+                for skill, stage in a["wants"].items()
+            ):
                 continue
             shared_site = a["site"] is not None and a["site"] == m["site"]
             terms = []
@@ -80,13 +82,18 @@ def optimum_hours(problem: dict, hint: dict | None = None, time_limit: float = 6
             if terms:
                 paired = model.new_bool_var("")
                 pair_of[a["id"], m["id"]] = paired
-                model.add(sum(terms) >= _fewest_slots(problem["min_pairing_hours"], slot_hours) * paired)
+                model.add(
+                    sum(terms) >= _fewest_slots(problem["min_pairing_hours"], slot_hours) * paired
+                )
                 # Rows implied by the rules that tighten the LP relaxation, so CP-SAT proves sooner:
                 # each session needs the pairing, and a pairing is at most the hours either may give.
                 for x in terms:
                     model.add_implication(x, paired)
-                most = min(len(terms), _most_slots(a["max_hours"], slot_hours),
-                           _most_slots(m["max_hosting_hours"], slot_hours))
+                most = min(
+                    len(terms),
+                    _most_slots(a["max_hours"], slot_hours),
+                    _most_slots(m["max_hosting_hours"], slot_hours),
+                )
                 model.add(sum(terms) <= most * paired)
     seats, hours_of, in_slot = defaultdict(list), defaultdict(list), defaultdict(list)
     hosts = defaultdict(list)
@@ -113,7 +120,9 @@ def optimum_hours(problem: dict, hint: dict | None = None, time_limit: float = 6
     for m in masters:
         limit = _most_slots(m["max_hosting_hours"], slot_hours)
         model.add(sum(hosting[m["id"]]) <= limit)
-        model.add(sum(z for (_, mid), z in pair_of.items() if mid == m["id"]) <= m["max_apprentices"])
+        model.add(
+            sum(z for (_, mid), z in pair_of.items() if mid == m["id"]) <= m["max_apprentices"]
+        )
     for a in apprentices:
         limit = _most_slots(a["max_hours"], slot_hours)
         model.add(sum(hours_of[a["id"]]) <= limit)
@@ -122,9 +131,11 @@ def optimum_hours(problem: dict, hint: dict | None = None, time_limit: float = 6
     if hint is not None:
         booked = {
             (p["apprentice"], p["master"], slot, session["mode"])
-            for p in hint["pairings"] for session in p["sessions"]
-            for slot in range(_seconds(session["start"]) // slot_seconds,
-                              _seconds(session["end"]) // slot_seconds)
+            for p in hint["pairings"]
+            for session in p["sessions"]
+            for slot in range(
+                _seconds(session["start"]) // slot_seconds, _seconds(session["end"]) // slot_seconds
+            )
         }
         for a, m, slot, mode, x in sessions:
             model.add_hint(x, (a["id"], m["id"], slot, mode) in booked)
@@ -146,18 +157,29 @@ ROUNDS = [
     for slot_minutes, share in [(60, 0.0), (60, 0.3), (30, 0.0), (30, 0.3)]
 ] + [
     # Larger ones where the heuristic's bound stays above its solution (a gap of 2-7 hours).
-    (40, 10, 5, 60, 0.3), (40, 10, 5, 30, 0.3), (36, 10, 7, 30, 0.3), (50, 12, 6, 60, 0.3),
+    (40, 10, 5, 60, 0.3),
+    (40, 10, 5, 30, 0.3),
+    (36, 10, 7, 30, 0.3),
+    (50, 12, 6, 60, 0.3),
 ]
 _optima: dict[tuple, tuple[dict, float | None]] = {}
 
 
-def round_and_optimum(n_apprentices, n_masters, seed, slot_minutes, share) -> tuple[dict, float | None]:
+def round_and_optimum(
+    n_apprentices, n_masters, seed, slot_minutes, share
+) -> tuple[dict, float | None]:
     """The generated round (a third of its people with a master and an apprentice record) and
     its optimum, computed once for both solver paths."""
     key = (n_apprentices, n_masters, seed, slot_minutes, share)
     if key not in _optima:
-        problem = generate_round(n_apprentices, n_masters, seed=seed, slot_minutes=slot_minutes,
-                                 both_share=0.3, second_record_share=share)
+        problem = generate_round(
+            n_apprentices,
+            n_masters,
+            seed=seed,
+            slot_minutes=slot_minutes,
+            both_share=0.3,
+            second_record_share=share,
+        )
         _optima[key] = problem, optimum_hours(problem, hint=solve(problem, time_limit=2))
     return _optima[key]
 

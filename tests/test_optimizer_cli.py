@@ -28,8 +28,6 @@ def run_cli(*args, timeout: float = 60) -> subprocess.CompletedProcess:
     )
 
 
-
-
 @pytest.fixture(scope="module")
 def small_problem(tmp_path_factory) -> Path:
     path = tmp_path_factory.mktemp("rounds") / "small.json"

@@ -25,31 +25,52 @@ def record(ident: str, person: str, start: str = "09:00", end: str = "11:00", **
 
 
 def master(ident: str, person: str, skill: str, **fields) -> dict:
-    limits = {"max_hosting_hours": 8, "max_apprentices": 3, "in_person_capacity": 0,
-              "virtual_capacity": 3}
+    limits = {
+        "max_hosting_hours": 8,
+        "max_apprentices": 3,
+        "in_person_capacity": 0,
+        "virtual_capacity": 3,
+    }
     return record(ident, person, skills={skill: "master"}, **{**limits, **fields})
 
 
 def apprentice(ident: str, person: str, skill: str, **fields) -> dict:
-    return record(ident, person, wants={skill: "apprentice"}, **{"max_hours": 8, "max_masters": 2,
-                                                               **fields})
+    return record(
+        ident, person, wants={skill: "apprentice"}, **{"max_hours": 8, "max_masters": 2, **fields}
+    )
 
 
 def round_doc(masters, apprentices, **settings) -> dict:
-    return {"format": "mentor-match/round@1", "round": "2026-12", "slot_minutes": 60,
-            "min_pairing_hours": 2, "exclude": [], "masters": masters,
-            "apprentices": apprentices, **settings}
+    return {
+        "format": "mentor-match/round@1",
+        "round": "2026-12",
+        "slot_minutes": 60,
+        "min_pairing_hours": 2,
+        "exclude": [],
+        "masters": masters,
+        "apprentices": apprentices,
+        **settings,
+    }
 
 
 def pairing(apprentice_id: str, master_id: str, skill: str, start: str, end: str) -> dict:
     session = {"start": at(start), "end": at(end), "mode": "virtual"}
-    return {"apprentice": apprentice_id, "master": master_id, "skills": [skill],
-            "sessions": [session]}
+    return {
+        "apprentice": apprentice_id,
+        "master": master_id,
+        "skills": [skill],
+        "sessions": [session],
+    }
 
 
 def solution_doc(*pairings: dict, hours: float) -> dict:
-    return {"format": SOLUTION_FORMAT, "round": "2026-12", "observation_hours": hours,
-            "upper_bound": hours, "pairings": list(pairings)}
+    return {
+        "format": SOLUTION_FORMAT,
+        "round": "2026-12",
+        "observation_hours": hours,
+        "upper_bound": hours,
+        "pairings": list(pairings),
+    }
 
 
 # --- The checker ---------------------------------------------------------------------------
@@ -73,21 +94,32 @@ def two_master_records() -> dict:
 
 def test_a_person_cannot_observe_two_sessions_at_once_under_two_ids(verify_round):
     problem = two_apprentice_records()
-    solution = solution_doc(pairing("a-1", "m-1", SKILL, "09:00", "11:00"),
-                            pairing("a-2", "m-2", OTHER, "09:00", "11:00"), hours=4)
+    solution = solution_doc(
+        pairing("a-1", "m-1", SKILL, "09:00", "11:00"),
+        pairing("a-2", "m-2", OTHER, "09:00", "11:00"),
+        hours=4,
+    )
     messages = check_solution(problem, solution)
-    assert any(f"person p-1 would observe as apprentices a-1 and a-2 at the same time, {at('09:00')}"
-               in message for message in messages), messages
+    assert any(
+        f"person p-1 would observe as apprentices a-1 and a-2 at the same time, {at('09:00')}"
+        in message
+        for message in messages
+    ), messages
     assert not verify_round(problem, solution)["valid"]
 
 
 def test_a_person_cannot_host_as_two_masters_at_once(verify_round):
     problem = two_master_records()
-    solution = solution_doc(pairing("a-1", "m-1", SKILL, "09:00", "11:00"),
-                            pairing("a-2", "m-2", OTHER, "09:00", "11:00"), hours=4)
+    solution = solution_doc(
+        pairing("a-1", "m-1", SKILL, "09:00", "11:00"),
+        pairing("a-2", "m-2", OTHER, "09:00", "11:00"),
+        hours=4,
+    )
     messages = check_solution(problem, solution)
-    assert any(f"person p-9 would host as masters m-1 and m-2 at the same time, {at('09:00')}"
-               in message for message in messages), messages
+    assert any(
+        f"person p-9 would host as masters m-1 and m-2 at the same time, {at('09:00')}" in message
+        for message in messages
+    ), messages
     assert not verify_round(problem, solution)["valid"]
 
 
@@ -95,8 +127,11 @@ def test_two_records_of_one_person_at_different_times_are_valid(verify_round):
     problem = two_apprentice_records()
     for record_ in (*problem["masters"], *problem["apprentices"]):
         record_["availability"][0]["end"] = at("13:00")
-    solution = solution_doc(pairing("a-1", "m-1", SKILL, "09:00", "11:00"),
-                            pairing("a-2", "m-2", OTHER, "11:00", "13:00"), hours=4)
+    solution = solution_doc(
+        pairing("a-1", "m-1", SKILL, "09:00", "11:00"),
+        pairing("a-2", "m-2", OTHER, "11:00", "13:00"),
+        hours=4,
+    )
     assert check_solution(problem, solution) == []
     assert verify_round(problem, solution)["valid"]
 
@@ -192,26 +227,36 @@ def test_solutions_for_people_with_two_records_keep_rule_8(verify_round, time_li
 # --- min_pairing_hours as slots ----------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("min_hours", "slot_minutes", "slots"), [
-    (1.505, 30, 4),   # 1.5 h is under 1.505 h: the checkers want 2 h, four slots
-    (1.5, 30, 3),
-    (1.5000000001, 30, 3),  # within the checkers' tolerance of 1.5 h
-    (2, 60, 2),
-    (0.75, 15, 3),
-    (0.76, 15, 4),
-    (1.2, 60, 2),
-])
+@pytest.mark.parametrize(
+    ("min_hours", "slot_minutes", "slots"),
+    [
+        (1.505, 30, 4),  # 1.5 h is under 1.505 h: the checkers want 2 h, four slots
+        (1.5, 30, 3),
+        (1.5000000001, 30, 3),  # within the checkers' tolerance of 1.5 h
+        (2, 60, 2),
+        (0.75, 15, 3),
+        (0.76, 15, 4),
+        (1.2, 60, 2),
+    ],
+)
 def test_min_pairing_slots_agree_with_the_checkers(min_hours, slot_minutes, slots):
-    problem = round_doc([master("m-1", "p-m1", SKILL)], [apprentice("a-1", "p-1", SKILL)],
-                        min_pairing_hours=min_hours, slot_minutes=slot_minutes)
+    problem = round_doc(
+        [master("m-1", "p-m1", SKILL)],
+        [apprentice("a-1", "p-1", SKILL)],
+        min_pairing_hours=min_hours,
+        slot_minutes=slot_minutes,
+    )
     assert build_arrays(load_problem(problem)).min_pairing_slots == slots
 
 
 def test_a_pairing_one_slot_short_of_an_odd_minimum_is_not_made(verify_round):
     # Three half-hour slots in common, 1.505 h wanted: 1.5 h is under the minimum.
-    problem = round_doc([master("m-1", "p-m1", SKILL, end="10:30")],
-                        [apprentice("a-1", "p-1", SKILL, end="10:30")],
-                        min_pairing_hours=1.505, slot_minutes=30)
+    problem = round_doc(
+        [master("m-1", "p-m1", SKILL, end="10:30")],
+        [apprentice("a-1", "p-1", SKILL, end="10:30")],
+        min_pairing_hours=1.505,
+        slot_minutes=30,
+    )
     solution = solve(problem, time_limit=1)
     report = verify_round(problem, solution)
     assert report["valid"], report["errors"]
@@ -221,14 +266,19 @@ def test_a_pairing_one_slot_short_of_an_odd_minimum_is_not_made(verify_round):
 # --- The generator on finer grids, with people who have two records --------------------------
 
 
-@pytest.mark.parametrize(("slot_minutes", "minutes"), [(30, {"00", "30"}), (15, {"00", "15", "30", "45"})])
+@pytest.mark.parametrize(
+    ("slot_minutes", "minutes"), [(30, {"00", "30"}), (15, {"00", "15", "30", "45"})]
+)
 def test_generated_rounds_use_the_grid_they_name(slot_minutes, minutes):
     from mentor_match.optimizer.generator import generate_round
 
     problem = generate_round(60, 15, seed=2, slot_minutes=slot_minutes, second_record_share=0.2)
     assert problem["slot_minutes"] == slot_minutes
-    starts = {w["start"][14:16] for r in (*problem["masters"], *problem["apprentices"])
-              for w in r["availability"]}
+    starts = {
+        w["start"][14:16]
+        for r in (*problem["masters"], *problem["apprentices"])
+        for w in r["availability"]
+    }
     assert starts == minutes  # every quarter (or half) of the hour is somebody's start
     people = [r["person"] for r in problem["apprentices"]]
     assert len(people) > len(set(people)), "some people have two apprentice records"

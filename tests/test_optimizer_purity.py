@@ -1,4 +1,5 @@
 """The optimizer package stays pure: OR-Tools, numpy and the standard library only."""
+
 import subprocess
 import sys
 
@@ -8,5 +9,7 @@ def test_importing_the_optimizer_loads_neither_flask_nor_sqlalchemy():
         "import sys, mentor_match.optimizer, mentor_match.optimizer.__main__\n"
         "print(sorted({m.split('.')[0] for m in sys.modules} & {'flask', 'sqlalchemy', 'flask_sqlalchemy', 'wtforms'}))"
     )
-    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    result = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True
+    )
     assert result.stdout.strip() == "[]"

@@ -43,7 +43,12 @@ def test_the_swap_search_keeps_one_person_in_one_place(verify_round):
     candidates = find_candidates(arrays)
     schedule, _ = swap_search(Scheduler(arrays, candidates), Schedule(), float("inf"), 10**6)
     solution = solution_document(
-        arrays, candidates, schedule, schedule.slots, unmatched_reasons(arrays, candidates, schedule), {}
+        arrays,
+        candidates,
+        schedule,
+        schedule.slots,
+        unmatched_reasons(arrays, candidates, schedule),
+        {},
     )
     result = verify_round(problem, solution)
     assert result["valid"], result["errors"]

@@ -1,5 +1,6 @@
 """How page views use the database: one statement for the signed-in person and their menu
 count, and on PostgreSQL reads without a transaction while writes keep theirs."""
+
 import pytest
 from flask import current_app
 from sqlalchemy import create_engine, event, select, text
@@ -13,7 +14,9 @@ from .conftest import recorded_statements
 from .factories import make_apprentice, make_master, next_month
 
 
-def _driver_autocommit_during(client, method: str, url: str, **kwargs) -> list[tuple[str, bool | None]]:
+def _driver_autocommit_during(
+    client, method: str, url: str, **kwargs
+) -> list[tuple[str, bool | None]]:
     """Each statement the request ran, with whether its connection was in autocommit."""
     # A request in production starts with a session of its own; this test holds one across
     # requests, so end whatever it has open, as a fresh request would find it.
@@ -26,7 +29,9 @@ def _driver_autocommit_during(client, method: str, url: str, **kwargs) -> list[t
 
 def _postgresql_only():
     if db.engine.dialect.name != "postgresql":
-        pytest.skip("PostgreSQL behaviour: runs in the PostgreSQL pass of .ci/run (TEST_DATABASE_URL)")
+        pytest.skip(
+            "PostgreSQL behaviour: runs in the PostgreSQL pass of .ci/run (TEST_DATABASE_URL)"
+        )
 
 
 def test_the_menu_count_comes_with_the_signed_in_person(login):
@@ -64,7 +69,9 @@ def test_after_a_page_view_the_session_writes_in_a_transaction_again(login):
     db.session.add(Notification(person_id=person.id, text="Not kept"))
     db.session.flush()
     db.session.rollback()
-    assert db.session.scalars(select(Notification).where(Notification.text == "Not kept")).all() == []
+    assert (
+        db.session.scalars(select(Notification).where(Notification.text == "Not kept")).all() == []
+    )
 
 
 def test_static_files_need_no_one_loaded_and_stay_cacheable(login):
@@ -87,8 +94,9 @@ def test_a_pooled_connection_is_checked_only_after_sitting_idle(login, monkeypat
 
     pings = []
     real_ping = db.engine.dialect.do_ping
-    monkeypatch.setattr(db.engine.dialect, "do_ping",
-                        lambda conn: pings.append(conn) or real_ping(conn))
+    monkeypatch.setattr(
+        db.engine.dialect, "do_ping", lambda conn: pings.append(conn) or real_ping(conn)
+    )
     client = login(make_apprentice("Ada Quill"))
     db.session.close()
     db.engine.dispose()  # one connection from here on, handed out request after request
@@ -126,8 +134,11 @@ def test_the_booking_page_loads_the_master_with_site_skills_and_areas_at_once(lo
     with recorded_statements() as seen:
         page = client.get(f"/book/{master_id}").get_data(as_text=True)
     assert "Booking HQ" in page and "Negotiation: Anchoring" in page
-    touching = [s for s, _ in seen if any(f"FROM {t}" in s or f"JOIN {t}" in s
-                                          for t in ("sites", "areas", "micro_skills"))]
+    touching = [
+        s
+        for s, _ in seen
+        if any(f"FROM {t}" in s or f"JOIN {t}" in s for t in ("sites", "areas", "micro_skills"))
+    ]
     assert len(touching) == 1 and "FROM people" in touching[0], touching
 
 
@@ -157,8 +168,10 @@ def test_a_refused_form_post_leaves_the_connection_its_prepared_statements(login
     try:
         for _ in range(6):  # psycopg prepares a statement on its fifth run
             assert client.get("/dashboard").status_code == 200
-        response = client.post(f"/book/{master_id}", data={
-            "starts_at": f"{next_month()}-01T03:00:00+00:00", "hours": 1, "mode": "virtual"})
+        response = client.post(
+            f"/book/{master_id}",
+            data={"starts_at": f"{next_month()}-01T03:00:00+00:00", "hours": 1, "mode": "virtual"},
+        )
     finally:
         event.remove(db.engine, "before_cursor_execute", note)
     assert response.status_code == 200 and "flash-error" in response.get_data(as_text=True)

@@ -1,4 +1,5 @@
 """Progress: verified hours by month and skill, feedback, eligibility, endorsement, thresholds."""
+
 import re
 from datetime import UTC, datetime, timedelta
 from html import unescape
@@ -46,9 +47,14 @@ def _month_start(moment: datetime, months_back: int = 0) -> datetime:
 
 
 def _session(master, starts_at, hours=2, skill=None) -> ShadowingSession:
-    session = ShadowingSession(master_id=master.id, starts_at=starts_at,
-                               ends_at=starts_at + timedelta(hours=hours), mode=SessionMode.VIRTUAL,
-                               seats=4, micro_skill_id=skill.id if skill else None)
+    session = ShadowingSession(
+        master_id=master.id,
+        starts_at=starts_at,
+        ends_at=starts_at + timedelta(hours=hours),
+        mode=SessionMode.VIRTUAL,
+        seats=4,
+        micro_skill_id=skill.id if skill else None,
+    )
     db.session.add(session)
     db.session.commit()
     return session
@@ -56,12 +62,18 @@ def _session(master, starts_at, hours=2, skill=None) -> ShadowingSession:
 
 def _attend(session, apprentice, minutes=None) -> SessionObserver:
     """A seat in the session; with minutes, the master has confirmed the attendance."""
-    seat = SessionObserver(session_id=session.id, apprentice_id=apprentice.id,
-                           starts_at=session.starts_at, ends_at=session.ends_at)
+    seat = SessionObserver(
+        session_id=session.id,
+        apprentice_id=apprentice.id,
+        starts_at=session.starts_at,
+        ends_at=session.ends_at,
+    )
     db.session.add(seat)
     db.session.flush()
     if minutes is not None:
-        db.session.add(Attendance(seat_id=seat.id, minutes=minutes, confirmed_by_id=session.master_id))
+        db.session.add(
+            Attendance(seat_id=seat.id, minutes=minutes, confirmed_by_id=session.master_id)
+        )
     db.session.commit()
     return seat
 
@@ -72,8 +84,15 @@ def _observe(master, apprentice, starts_at, minutes, skill, hours=None) -> Sessi
 
 
 def _rate(master, apprentice, skill, rating, note="", at=None) -> Feedback:
-    feedback = Feedback(kind=FeedbackKind.PRACTICE, giver_id=master.id, receiver_id=apprentice.id,
-                        micro_skill_id=skill.id, rating=rating, note=note, created_at=at or NOW)
+    feedback = Feedback(
+        kind=FeedbackKind.PRACTICE,
+        giver_id=master.id,
+        receiver_id=apprentice.id,
+        micro_skill_id=skill.id,
+        rating=rating,
+        note=note,
+        created_at=at or NOW,
+    )
     db.session.add(feedback)
     db.session.commit()
     return feedback
@@ -109,8 +128,10 @@ def _chart_rows(html: str, chart_id: str) -> dict[str, str]:
 
 
 def _counts() -> tuple:
-    return tuple(db.session.scalar(select(func.count()).select_from(model))
-                 for model in (Endorsement, ChangeRecord, Notification, StageThreshold))
+    return tuple(
+        db.session.scalar(select(func.count()).select_from(model))
+        for model in (Endorsement, ChangeRecord, Notification, StageThreshold)
+    )
 
 
 def _stage(person, skill) -> Stage:
@@ -148,8 +169,10 @@ def test_verified_hours_by_month_and_micro_skill(app, negotiation):
     assert months[before.strftime("%B %Y")] == "3"
     assert months[NOW.strftime("%B %Y")] == "0"
     assert _month_start(NOW, 14).strftime("%B %Y") not in months
-    assert _chart_rows(html, "hours-by-skill") == {"Negotiation: Anchoring": "6",
-                                                   "Negotiation: Closing": "1.5"}
+    assert _chart_rows(html, "hours-by-skill") == {
+        "Negotiation: Anchoring": "6",
+        "Negotiation: Closing": "1.5",
+    }
     assert "<dd>7.5 h</dd>" in html
     # Each chart is a labelled image with a description, and its figures are also a table.
     for chart in ("hours-by-month", "hours-by-skill"):
@@ -220,7 +243,7 @@ def test_hosting_hours_count_each_hour_once(app, negotiation):
 
     assert _chart_rows(html, "hosting-by-month")[last.strftime("%B %Y")] == "4"
     assert "<dd>4 h</dd>" in html
-    rows = dict(re.findall(r'>(Tom|Priya|Lena)</a></th>\s*<td>(.*?)</td>', html))
+    rows = dict(re.findall(r">(Tom|Priya|Lena)</a></th>\s*<td>(.*?)</td>", html))
     assert rows == {"Tom": "2.5", "Priya": "1", "Lena": "2"}
     assert "Sam" not in html
     assert (last + timedelta(days=6)).strftime("%d %b %Y") in html
@@ -240,7 +263,10 @@ def test_feedback_received_newest_first_with_master_skill_and_note(app, negotiat
     feedback = html.split('id="feedback-heading"', 1)[1]
     assert feedback.index("A clean close.") < feedback.index("Anchor higher next time.")
     assert "<strong>5 of 5</strong> · Negotiation: Closing" in feedback
-    assert "James Master, " + (NOW - timedelta(days=2)).astimezone(tom.zone).strftime("%d %b %Y") in feedback
+    assert (
+        "James Master, " + (NOW - timedelta(days=2)).astimezone(tom.zone).strftime("%d %b %Y")
+        in feedback
+    )
     assert "<strong>2 of 5</strong> · Negotiation: Anchoring" in feedback
 
 
@@ -263,10 +289,14 @@ def test_eligible_exactly_at_the_default_thresholds(app, negotiation):
     start = NOW - timedelta(days=60)
     at_both = _eligible_case(master, "At Both", anchoring, 40 * 60, (3, 4), start)
     short_of_hours = _eligible_case(master, "Short Hours", anchoring, 40 * 60 - 30, (3, 4), start)
-    short_of_rating = _eligible_case(master, "Short Rating", anchoring, 40 * 60, (3, 3, 4, 4, 3), start)
+    short_of_rating = _eligible_case(
+        master, "Short Rating", anchoring, 40 * 60, (3, 3, 4, 4, 3), start
+    )
 
-    rows = {person.name: services.apprentice_progress(person).skills[0]
-            for person in (at_both, short_of_hours, short_of_rating)}
+    rows = {
+        person.name: services.apprentice_progress(person).skills[0]
+        for person in (at_both, short_of_hours, short_of_rating)
+    }
     assert (rows["At Both"].verified_hours, rows["At Both"].average_rating) == (40, 3.5)
     assert rows["At Both"].eligible and rows["At Both"].next_stage is Stage.JOURNEYMAN
     assert not rows["Short Hours"].hours_met and rows["Short Hours"].rating_met
@@ -281,7 +311,9 @@ def test_eligible_exactly_at_the_default_thresholds(app, negotiation):
     assert "39.5 of 40" in html and "Not yet eligible" in html and "Eligible</span>" not in html
 
     # The master is offered exactly the one who is eligible.
-    ready = [(row.person.name, row.micro_skill.id) for row in services.hosting_overview(master).ready]
+    ready = [
+        (row.person.name, row.micro_skill.id) for row in services.hosting_overview(master).ready
+    ]
     assert ready == [("At Both", anchoring.id)]
     hosting = _page(_client_for(app, master), "/progress/hosting")
     assert "At Both: Negotiation: Anchoring" in hosting and "Short Hours:" not in hosting
@@ -290,8 +322,12 @@ def test_eligible_exactly_at_the_default_thresholds(app, negotiation):
 
 def test_a_master_is_offered_only_steps_they_may_endorse(app, negotiation):
     anchoring, closing = negotiation.micro_skills
-    db.session.add_all([StageThreshold(stage=Stage.JOURNEYMAN, verified_hours=1, average_rating=1),
-                        StageThreshold(stage=Stage.MASTER, verified_hours=1, average_rating=1)])
+    db.session.add_all(
+        [
+            StageThreshold(stage=Stage.JOURNEYMAN, verified_hours=1, average_rating=1),
+            StageThreshold(stage=Stage.MASTER, verified_hours=1, average_rating=1),
+        ]
+    )
     db.session.commit()
     journeyman = make_master("Jo Journeyman")
     give_skill(journeyman, anchoring, Stage.JOURNEYMAN, hosts=True)
@@ -305,7 +341,9 @@ def test_a_master_is_offered_only_steps_they_may_endorse(app, negotiation):
         _observe(journeyman, person, NOW - timedelta(days=10 + index), 120, skill)
         _rate(journeyman, person, skill, 4)
 
-    ready = [(row.person.name, row.next_stage) for row in services.hosting_overview(journeyman).ready]
+    ready = [
+        (row.person.name, row.next_stage) for row in services.hosting_overview(journeyman).ready
+    ]
     assert ready == [("Tom", Stage.JOURNEYMAN)]
 
 
@@ -318,7 +356,9 @@ def ready_apprentice(negotiation):
     anchoring = negotiation.micro_skills[0]
     master = make_master("Amara Master")
     give_skill(master, anchoring, Stage.MASTER, hosts=True)
-    tom = _eligible_case(master, "Tom Apprentice", anchoring, 40 * 60, (3, 4), NOW - timedelta(days=60))
+    tom = _eligible_case(
+        master, "Tom Apprentice", anchoring, 40 * 60, (3, 4), NOW - timedelta(days=60)
+    )
     return master, tom, anchoring
 
 
@@ -326,15 +366,26 @@ def test_endorsing_moves_the_stage_logs_it_and_tells_the_apprentice(app, ready_a
     master, tom, anchoring = ready_apprentice
     client = _client_for(app, master)
 
-    response = client.post("/progress/endorse", data={
-        "person_id": tom.id, "micro_skill_id": anchoring.id, "note": "Ready to anchor alone."})
+    response = client.post(
+        "/progress/endorse",
+        data={
+            "person_id": tom.id,
+            "micro_skill_id": anchoring.id,
+            "note": "Ready to anchor alone.",
+        },
+    )
 
-    assert response.status_code == 302 and response.headers["Location"].endswith("/progress/hosting")
+    assert response.status_code == 302 and response.headers["Location"].endswith(
+        "/progress/hosting"
+    )
     assert "You endorsed Tom Apprentice as a journeyman" in _page(client, "/progress/hosting")
     assert _stage(tom, anchoring) is Stage.JOURNEYMAN
     endorsement = db.session.scalar(select(Endorsement))
     assert (endorsement.person_id, endorsement.micro_skill_id, endorsement.endorsed_by_id) == (
-        tom.id, anchoring.id, master.id)
+        tom.id,
+        anchoring.id,
+        master.id,
+    )
     assert (endorsement.from_stage, endorsement.to_stage) == (Stage.APPRENTICE, Stage.JOURNEYMAN)
     assert (endorsement.verified_hours, endorsement.average_rating) == (40, 3.5)
     assert endorsement.note == "Ready to anchor alone."
@@ -372,7 +423,9 @@ def _refusal(app, master, person, skill) -> str:
     """Post an endorsement that must be refused; check nothing changed; return the message."""
     before, stage = _counts(), _stage(person, skill)
     client = _client_for(app, master)
-    response = client.post("/progress/endorse", data={"person_id": person.id, "micro_skill_id": skill.id})
+    response = client.post(
+        "/progress/endorse", data={"person_id": person.id, "micro_skill_id": skill.id}
+    )
     assert response.status_code == 302
     assert _counts() == before and _stage(person, skill) is stage
     return _page(client, "/progress/hosting")
@@ -400,7 +453,9 @@ def test_no_endorsement_in_a_skill_the_master_does_not_hold(app, ready_apprentic
     master, tom, anchoring = ready_apprentice
     db.session.delete(db.session.get(PersonSkill, (master.id, anchoring.id)))
     db.session.commit()
-    assert "you must be at least a journeyman in it yourself" in _refusal(app, master, tom, anchoring)
+    assert "you must be at least a journeyman in it yourself" in _refusal(
+        app, master, tom, anchoring
+    )
 
 
 def test_a_journeyman_cannot_endorse_a_step_to_master(app, negotiation):
@@ -414,7 +469,9 @@ def test_a_journeyman_cannot_endorse_a_step_to_master(app, negotiation):
     _observe(journeyman, priya, NOW - timedelta(days=3), 120, anchoring)
     _rate(journeyman, priya, anchoring, 5)
     assert services.apprentice_progress(priya).skills[0].eligible
-    assert "you must be at least a master in it yourself" in _refusal(app, journeyman, priya, anchoring)
+    assert "you must be at least a master in it yourself" in _refusal(
+        app, journeyman, priya, anchoring
+    )
 
 
 def test_no_endorsement_of_oneself_or_of_a_stranger(app, ready_apprentice):
@@ -427,7 +484,8 @@ def test_no_endorsement_of_oneself_or_of_a_stranger(app, ready_apprentice):
     give_skill(stranger, anchoring, Stage.MASTER, hosts=True)
     assert services.hosting_overview(stranger).ready == []
     assert "only apprentices who have observed you or whose practice you rated" in _refusal(
-        app, stranger, tom, anchoring)
+        app, stranger, tom, anchoring
+    )
 
 
 def test_only_masters_see_hosting_and_endorse(app, ready_apprentice, client):
@@ -437,22 +495,32 @@ def test_only_masters_see_hosting_and_endorse(app, ready_apprentice, client):
     apprentice_client = _client_for(app, tom)
     assert apprentice_client.get("/progress/hosting").status_code == 403
     before = _counts()
-    response = apprentice_client.post("/progress/endorse", data={
-        "person_id": tom.id, "micro_skill_id": anchoring.id})
+    response = apprentice_client.post(
+        "/progress/endorse", data={"person_id": tom.id, "micro_skill_id": anchoring.id}
+    )
     assert response.status_code == 403
     assert _counts() == before and _stage(tom, anchoring) is Stage.APPRENTICE
 
 
 # Thresholds -----------------------------------------------------------------------------------
 
-VALID = {"journeyman_hours": "30", "journeyman_rating": "3", "master_hours": "100.5", "master_rating": "4.5"}
+VALID = {
+    "journeyman_hours": "30",
+    "journeyman_rating": "3",
+    "master_hours": "100.5",
+    "master_rating": "4.5",
+}
 
 
 def test_thresholds_show_the_defaults_and_only_admins_may_change_them(app):
     admin, master = make_admin("Morgan Admin"), make_master()
     html = _page(_client_for(app, admin), "/admin/stages")
-    for name, value in (("journeyman_hours", "40.0"), ("journeyman_rating", "3.5"),
-                        ("master_hours", "120.0"), ("master_rating", "4.2")):
+    for name, value in (
+        ("journeyman_hours", "40.0"),
+        ("journeyman_rating", "3.5"),
+        ("master_hours", "120.0"),
+        ("master_rating", "4.2"),
+    ):
         assert re.search(rf'name="{name}"[^>]*value="{re.escape(value)}"', html), name
     master_client = _client_for(app, master)
     assert master_client.get("/admin/stages").status_code == 403
@@ -460,15 +528,18 @@ def test_thresholds_show_the_defaults_and_only_admins_may_change_them(app):
     assert _counts() == (0, 0, 0, 0)
 
 
-@pytest.mark.parametrize(("field", "value", "message"), [
-    ("journeyman_hours", "-1", "Enter from 0 to 10000 hours."),
-    ("master_hours", "10000.5", "Enter from 0 to 10000 hours."),
-    ("journeyman_rating", "0.9", "Enter an average rating from 1 to 5."),
-    ("master_rating", "5.1", "Enter an average rating from 1 to 5."),
-    ("master_rating", "nan", "Enter a number, such as 40 or 3.5."),
-    ("journeyman_hours", "forty", "Enter a number, such as 40 or 3.5."),
-    ("journeyman_hours", "", "Enter the hours."),
-])
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("journeyman_hours", "-1", "Enter from 0 to 10000 hours."),
+        ("master_hours", "10000.5", "Enter from 0 to 10000 hours."),
+        ("journeyman_rating", "0.9", "Enter an average rating from 1 to 5."),
+        ("master_rating", "5.1", "Enter an average rating from 1 to 5."),
+        ("master_rating", "nan", "Enter a number, such as 40 or 3.5."),
+        ("journeyman_hours", "forty", "Enter a number, such as 40 or 3.5."),
+        ("journeyman_hours", "", "Enter the hours."),
+    ],
+)
 def test_thresholds_are_validated(app, field, value, message):
     client = _client_for(app, make_admin())
     response = client.post("/admin/stages", data={**VALID, field: value})
@@ -492,9 +563,15 @@ def test_thresholds_save_log_and_apply(app, negotiation):
 
     assert response.status_code == 302
     assert services.stage_thresholds() == {
-        Stage.JOURNEYMAN: services.Threshold(30, 3), Stage.MASTER: services.Threshold(100.5, 4.5)}
-    records = {record.before: record for record in db.session.scalars(
-        select(ChangeRecord).where(ChangeRecord.subject == "stage_threshold"))}
+        Stage.JOURNEYMAN: services.Threshold(30, 3),
+        Stage.MASTER: services.Threshold(100.5, 4.5),
+    }
+    records = {
+        record.before: record
+        for record in db.session.scalars(
+            select(ChangeRecord).where(ChangeRecord.subject == "stage_threshold")
+        )
+    }
     assert set(records) == {"journeyman: 40 h, average 3.5", "master: 120 h, average 4.2"}
     assert records["journeyman: 40 h, average 3.5"].after == "journeyman: 30 h, average 3"
     assert records["master: 120 h, average 4.2"].after == "master: 100.5 h, average 4.5"
@@ -537,14 +614,19 @@ def test_each_page_shows_only_the_signed_in_persons_own_data(app, negotiation):
 
 
 @pytest.mark.browser
-def test_progress_pages_are_accessible_and_fit_a_phone(app, chromium, live_server, ready_apprentice):
+def test_progress_pages_are_accessible_and_fit_a_phone(
+    app, chromium, live_server, ready_apprentice
+):
     master, tom, anchoring = ready_apprentice
     admin = make_admin("Morgan Admin")
     _rate(master, tom, anchoring, 5, "Firm and calm.")
     problems = []
     for viewport in ({"width": 1280, "height": 900}, PHONE):
-        for person, paths in ((tom, ["/progress"]), (master, ["/progress", "/progress/hosting"]),
-                              (admin, ["/admin/stages"])):
+        for person, paths in (
+            (tom, ["/progress"]),
+            (master, ["/progress", "/progress/hosting"]),
+            (admin, ["/admin/stages"]),
+        ):
             context = chromium.new_context(viewport=viewport)
             page = context.new_page()
             page.set_default_timeout(10_000)

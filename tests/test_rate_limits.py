@@ -1,5 +1,6 @@
 """Rate limits per client and per account on log-in, reset mail, sign-up, /verify and the API
 (reliability point 15). The suite runs with limits off; these tests use an app with them on."""
+
 import pytest
 from sqlalchemy import func, select
 
@@ -46,9 +47,12 @@ def _outbox_count() -> int:
 
 def test_reset_mail_to_one_person_is_limited_whoever_asks(limited):
     make_person(email="victim@example.org")
-    statuses = [limited(f"203.0.113.{n}").post("/forgot-password",
-                                               data={"email": "victim@example.org"}).status_code
-                for n in range(30)]
+    statuses = [
+        limited(f"203.0.113.{n}")
+        .post("/forgot-password", data={"email": "victim@example.org"})
+        .status_code
+        for n in range(30)
+    ]
     assert statuses[:2] == [302, 302] and set(statuses[2:]) == {429}
     assert _outbox_count() == 2
 
@@ -66,62 +70,89 @@ def test_a_refused_request_gets_a_page_with_retry_after(limited):
 
 def test_one_client_is_limited_across_accounts(limited):
     client = limited("203.0.113.9")
-    statuses = [client.post("/login", data={"email": f"guess{n}@example.org",
-                                            "password": "wrong guess"}).status_code
-                for n in range(21)]
+    statuses = [
+        client.post(
+            "/login", data={"email": f"guess{n}@example.org", "password": "wrong guess"}
+        ).status_code
+        for n in range(21)
+    ]
     assert statuses[:20] == [200] * 20 and statuses[20] == 429
 
 
 def test_guessing_one_account_from_many_clients_is_slowed(limited):
     person = make_person()
-    statuses = [limited(f"198.51.100.{n}").post("/login", data={
-        "email": person.email, "password": "wrong guess"}).status_code for n in range(12)]
+    statuses = [
+        limited(f"198.51.100.{n}")
+        .post("/login", data={"email": person.email, "password": "wrong guess"})
+        .status_code
+        for n in range(12)
+    ]
     assert statuses == [200] * 10 + [429, 429]
     # A new browser, even with the right password, waits too: the limit is the account's.
-    newcomer = limited("192.0.2.45").post("/login", data={"email": person.email,
-                                                          "password": DEFAULT_PASSWORD})
+    newcomer = limited("192.0.2.45").post(
+        "/login", data={"email": person.email, "password": DEFAULT_PASSWORD}
+    )
     assert newcomer.status_code == 429
 
 
 def test_the_owners_own_browser_is_not_held_back_by_a_strangers_guessing(limited):
     person = make_person()
     owner = limited("192.0.2.44")
-    assert owner.post("/login", data={"email": person.email,
-                                      "password": DEFAULT_PASSWORD}).status_code == 302
+    assert (
+        owner.post("/login", data={"email": person.email, "password": DEFAULT_PASSWORD}).status_code
+        == 302
+    )
     owner.post("/logout")
     for n in range(15):
-        limited(f"198.51.100.{n}").post("/login", data={"email": person.email,
-                                                        "password": "wrong guess"})
-    assert owner.post("/login", data={"email": person.email,
-                                      "password": DEFAULT_PASSWORD}).status_code == 302
+        limited(f"198.51.100.{n}").post(
+            "/login", data={"email": person.email, "password": "wrong guess"}
+        )
+    assert (
+        owner.post("/login", data={"email": person.email, "password": DEFAULT_PASSWORD}).status_code
+        == 302
+    )
 
 
 def test_a_forged_known_device_cookie_does_not_escape_the_limit(limited):
     person = make_person()
     for n in range(10):
-        limited(f"198.51.100.{n}").post("/login", data={"email": person.email,
-                                                        "password": "wrong guess"})
+        limited(f"198.51.100.{n}").post(
+            "/login", data={"email": person.email, "password": "wrong guess"}
+        )
     forger = limited("198.51.100.99")
     forger.set_cookie("known_device", person.email)
-    assert forger.post("/login", data={"email": person.email,
-                                       "password": "wrong guess"}).status_code == 429
+    assert (
+        forger.post("/login", data={"email": person.email, "password": "wrong guess"}).status_code
+        == 429
+    )
 
 
-SIGN_UP = {"name": "New Person", "password": "a long sign-up phrase",
-           "confirm": "a long sign-up phrase", "is_apprentice": "y", "site": "0",
-           "timezone": "Europe/London"}
+SIGN_UP = {
+    "name": "New Person",
+    "password": "a long sign-up phrase",
+    "confirm": "a long sign-up phrase",
+    "is_apprentice": "y",
+    "site": "0",
+    "timezone": "Europe/London",
+}
 
 
 def test_sign_up_is_limited_per_client(limited):
     client = limited("203.0.113.20")
-    statuses = [client.post("/signup", data={**SIGN_UP, "email": f"new{n}@example.org"}).status_code
-                for n in range(6)]
+    statuses = [
+        client.post("/signup", data={**SIGN_UP, "email": f"new{n}@example.org"}).status_code
+        for n in range(6)
+    ]
     assert statuses == [302] * 5 + [429]
 
 
 def test_sign_up_is_limited_per_address_whoever_asks(limited):
-    statuses = [limited(f"203.0.113.{n}").post("/signup", data={
-        **SIGN_UP, "email": "wanted@example.org"}).status_code for n in range(3)]
+    statuses = [
+        limited(f"203.0.113.{n}")
+        .post("/signup", data={**SIGN_UP, "email": "wanted@example.org"})
+        .status_code
+        for n in range(3)
+    ]
     assert statuses == [302, 302, 429]
 
 
@@ -129,9 +160,13 @@ def test_correcting_a_sign_up_form_does_not_use_up_its_tries(limited):
     """Forms sent back with errors mail nothing, so they are not counted."""
     client = limited("203.0.113.21")
     for _ in range(6):
-        page = client.post("/signup", data={**SIGN_UP, "email": "typo@example.org",
-                                            "confirm": "not the same phrase"})
-        assert page.status_code == 200 and "The two passwords differ." in page.get_data(as_text=True)
+        page = client.post(
+            "/signup",
+            data={**SIGN_UP, "email": "typo@example.org", "confirm": "not the same phrase"},
+        )
+        assert page.status_code == 200 and "The two passwords differ." in page.get_data(
+            as_text=True
+        )
     assert client.post("/signup", data={**SIGN_UP, "email": "typo@example.org"}).status_code == 302
 
 
@@ -144,16 +179,20 @@ def test_verify_is_limited_per_client(limited, limited_app, monkeypatch):
 
 def test_verify_is_limited_per_record_code(limited, limited_app, monkeypatch):
     monkeypatch.setitem(limited_app.config, "VERIFY_LIMIT_PER_ACCOUNT", "3 per minute")
-    statuses = [limited(f"203.0.113.{n}").post("/verify", data={"code": "ABCD-EFGH"}).status_code
-                for n in range(4)]
+    statuses = [
+        limited(f"203.0.113.{n}").post("/verify", data={"code": "ABCD-EFGH"}).status_code
+        for n in range(4)
+    ]
     assert statuses == [200, 200, 200, 429]
 
 
 def test_the_api_answers_429_in_json_per_token(limited, limited_app, monkeypatch):
     monkeypatch.setitem(limited_app.config, "API_LIMIT_PER_ACCOUNT", "3 per minute")
     _, token = create_token(make_person(), "poller")
-    responses = [limited(f"203.0.113.{n}").get("/api/v1/me", headers={
-        "Authorization": f"Bearer {token}"}) for n in range(4)]
+    responses = [
+        limited(f"203.0.113.{n}").get("/api/v1/me", headers={"Authorization": f"Bearer {token}"})
+        for n in range(4)
+    ]
     assert [r.status_code for r in responses] == [200, 200, 200, 429]
     refused = responses[-1]
     assert int(refused.headers["Retry-After"]) >= 1

@@ -1,4 +1,5 @@
 """Mastery records: what a record states, its public page and JSON, verification, revocation."""
+
 import json
 import re
 from datetime import UTC, datetime, timedelta
@@ -42,24 +43,39 @@ STYLESHEET = Path(__file__).resolve().parents[1] / "static" / "style.css"
 def _observed(master, apprentice, skill, starts_at, minutes=None, hours=2, confirmed_by=None):
     """A session of the master's with the apprentice's seat and, given minutes, its attendance."""
     ends_at = starts_at + timedelta(hours=hours)
-    session = ShadowingSession(master_id=master.id, starts_at=starts_at, ends_at=ends_at,
-                               mode=SessionMode.IN_PERSON, seats=2,
-                               micro_skill_id=skill.id if skill else None)
+    session = ShadowingSession(
+        master_id=master.id,
+        starts_at=starts_at,
+        ends_at=ends_at,
+        mode=SessionMode.IN_PERSON,
+        seats=2,
+        micro_skill_id=skill.id if skill else None,
+    )
     seat = SessionObserver(apprentice_id=apprentice.id, starts_at=starts_at, ends_at=ends_at)
     session.observers.append(seat)
     db.session.add(session)
     db.session.flush()
     if minutes is not None:
-        db.session.add(Attendance(seat_id=seat.id, minutes=minutes,
-                                  confirmed_by_id=(confirmed_by or master).id))
+        db.session.add(
+            Attendance(
+                seat_id=seat.id, minutes=minutes, confirmed_by_id=(confirmed_by or master).id
+            )
+        )
     db.session.commit()
     return seat
 
 
 def _practice_feedback(master, apprentice, skill, rating, note=PRIVATE_NOTE):
-    db.session.add(Feedback(kind=FeedbackKind.PRACTICE, giver_id=master.id,
-                            receiver_id=apprentice.id, micro_skill_id=skill.id, rating=rating,
-                            note=note))
+    db.session.add(
+        Feedback(
+            kind=FeedbackKind.PRACTICE,
+            giver_id=master.id,
+            receiver_id=apprentice.id,
+            micro_skill_id=skill.id,
+            rating=rating,
+            note=note,
+        )
+    )
     db.session.commit()
 
 
@@ -93,22 +109,49 @@ def journey():
     _practice_feedback(ben, tom, anchoring, 5, note="Private: much firmer this time")
     _practice_feedback(amara, other, anchoring, 1)
     # A session rating Tom gave is about the master, not about Tom's practice.
-    db.session.add(Feedback(kind=FeedbackKind.SESSION, giver_id=tom.id, receiver_id=amara.id,
-                            micro_skill_id=anchoring.id, rating=2, note="Private: too fast"))
-    db.session.add(Endorsement(person_id=tom.id, micro_skill_id=anchoring.id,
-                               from_stage=Stage.APPRENTICE, to_stage=Stage.JOURNEYMAN,
-                               endorsed_by_id=amara.id, verified_hours=2.0, average_rating=4.5,
-                               note=ENDORSEMENT_NOTE,
-                               created_at=datetime(2026, 3, 20, 12, tzinfo=UTC)))
+    db.session.add(
+        Feedback(
+            kind=FeedbackKind.SESSION,
+            giver_id=tom.id,
+            receiver_id=amara.id,
+            micro_skill_id=anchoring.id,
+            rating=2,
+            note="Private: too fast",
+        )
+    )
+    db.session.add(
+        Endorsement(
+            person_id=tom.id,
+            micro_skill_id=anchoring.id,
+            from_stage=Stage.APPRENTICE,
+            to_stage=Stage.JOURNEYMAN,
+            endorsed_by_id=amara.id,
+            verified_hours=2.0,
+            average_rating=4.5,
+            note=ENDORSEMENT_NOTE,
+            created_at=datetime(2026, 3, 20, 12, tzinfo=UTC),
+        )
+    )
     db.session.commit()
-    return {"tom": tom, "other": other, "amara": amara, "ben": ben,
-            "anchoring": anchoring, "listening": listening, "closing": closing}
+    return {
+        "tom": tom,
+        "other": other,
+        "amara": amara,
+        "ben": ben,
+        "anchoring": anchoring,
+        "listening": listening,
+        "closing": closing,
+    }
 
 
 def _changes(record, action):
-    return db.session.scalars(select(ChangeRecord).where(
-        ChangeRecord.subject == "mastery_record", ChangeRecord.subject_id == record.id,
-        ChangeRecord.action == action)).all()
+    return db.session.scalars(
+        select(ChangeRecord).where(
+            ChangeRecord.subject == "mastery_record",
+            ChangeRecord.subject_id == record.id,
+            ChangeRecord.action == action,
+        )
+    ).all()
 
 
 # What a record states --------------------------------------------------------------------
@@ -124,14 +167,23 @@ def test_content_states_verified_hours_masters_endorsements_and_feedback(journey
     assert content["issued_at"] == record.created_at.strftime("%Y-%m-%dT%H:%M:%SZ")
     # A stage is stated only when verified, with where it comes from; his own word stands apart.
     assert content["micro_skills"] == [
-        {"micro_skill": "Negotiation: Active listening", "verified_stage": None,
-         "verified_hours": 1.5,
-         "practice_feedback": {"count": 0, "average_rating": None}},
-        {"micro_skill": "Negotiation: Anchoring",
-         "verified_stage": {"stage": "journeyman", "source": "endorsed", "by": "Amara Master",
-                            "at": "2026-03-20T12:00:00Z"},
-         "verified_hours": 2.0,
-         "practice_feedback": {"count": 2, "average_rating": 4.5}},
+        {
+            "micro_skill": "Negotiation: Active listening",
+            "verified_stage": None,
+            "verified_hours": 1.5,
+            "practice_feedback": {"count": 0, "average_rating": None},
+        },
+        {
+            "micro_skill": "Negotiation: Anchoring",
+            "verified_stage": {
+                "stage": "journeyman",
+                "source": "endorsed",
+                "by": "Amara Master",
+                "at": "2026-03-20T12:00:00Z",
+            },
+            "verified_hours": 2.0,
+            "practice_feedback": {"count": 2, "average_rating": 4.5},
+        },
     ]
     assert content["self_declared_stages"] == [
         {"micro_skill": "Negotiation: Closing", "stage": "master"},
@@ -143,9 +195,13 @@ def test_content_states_verified_hours_masters_endorsements_and_feedback(journey
         {"name": "Ben Master", "verified_hours": 1.5},
     ]
     assert content["endorsements"] == [
-        {"micro_skill": "Negotiation: Anchoring", "from_stage": "apprentice",
-         "to_stage": "journeyman", "endorsed_by": "Amara Master",
-         "endorsed_at": "2026-03-20T12:00:00Z"},
+        {
+            "micro_skill": "Negotiation: Anchoring",
+            "from_stage": "apprentice",
+            "to_stage": "journeyman",
+            "endorsed_by": "Amara Master",
+            "endorsed_at": "2026-03-20T12:00:00Z",
+        },
     ]
 
 
@@ -162,8 +218,9 @@ def test_content_is_canonical_json_signed_with_a_key_derived_from_the_secret_key
 
     record = services.publish_record(journey["tom"])
     content = json.loads(record.content_json)
-    assert record.content_json == json.dumps(content, sort_keys=True, separators=(",", ":"),
-                                             ensure_ascii=False)
+    assert record.content_json == json.dumps(
+        content, sort_keys=True, separators=(",", ":"), ensure_ascii=False
+    )
     key = hmac.new(app.config["SECRET_KEY"].encode(), b"mastery-record", hashlib.sha256).digest()
     expected = hmac.new(key, record.content_json.encode(), hashlib.sha256).hexdigest()
     assert record.signature == expected
@@ -200,22 +257,42 @@ def test_each_source_of_a_verified_stage_is_stated_with_who_and_when(client):
     db.session.commit()
 
     record = services.publish_record(person)
-    stated = {skill["micro_skill"]: skill["verified_stage"]
-              for skill in json.loads(record.content_json)["micro_skills"]}
+    stated = {
+        skill["micro_skill"]: skill["verified_stage"]
+        for skill in json.loads(record.content_json)["micro_skills"]
+    }
     assert stated == {
-        "Facilitation: Framing": {"stage": "master", "source": "admin", "by": "Ada Admin",
-                                  "at": "2026-02-01T09:00:00Z"},
-        "Facilitation: Pacing": {"stage": "journeyman", "source": "imported", "by": None,
-                                 "at": "2026-02-01T09:00:00Z"},
-        "Facilitation: Summarising": {"stage": "journeyman", "source": "endorsed", "by": None,
-                                      "at": "2026-02-01T09:00:00Z"},
-        "Facilitation: Voice": {"stage": "apprentice", "source": "endorsed", "by": None,
-                                "at": "2026-02-01T09:00:00Z"},
+        "Facilitation: Framing": {
+            "stage": "master",
+            "source": "admin",
+            "by": "Ada Admin",
+            "at": "2026-02-01T09:00:00Z",
+        },
+        "Facilitation: Pacing": {
+            "stage": "journeyman",
+            "source": "imported",
+            "by": None,
+            "at": "2026-02-01T09:00:00Z",
+        },
+        "Facilitation: Summarising": {
+            "stage": "journeyman",
+            "source": "endorsed",
+            "by": None,
+            "at": "2026-02-01T09:00:00Z",
+        },
+        "Facilitation: Voice": {
+            "stage": "apprentice",
+            "source": "endorsed",
+            "by": None,
+            "at": "2026-02-01T09:00:00Z",
+        },
     }
     page = client.get(f"/r/{record.code}").get_data(as_text=True)
-    for words in ("set by an admin (Ada Admin) on 2026-02-01",
-                  "imported by the organisation on 2026-02-01",
-                  "endorsed by a former member on 2026-02-01"):
+    for words in (
+        "set by an admin (Ada Admin) on 2026-02-01",
+        "imported by the organisation on 2026-02-01",
+        "endorsed by a former member on 2026-02-01",
+    ):
         assert words in page
     assert "self-declared" not in page.lower()
 
@@ -226,13 +303,14 @@ def test_self_declared_stages_stand_apart_and_never_under_the_word_verified(clie
     listed = [skill["micro_skill"] for skill in document["record"]["micro_skills"]]
     assert "Negotiation: Closing" not in listed
     assert document["record"]["self_declared_stages"] == [
-        {"micro_skill": "Negotiation: Closing", "stage": "master"}]
+        {"micro_skill": "Negotiation: Closing", "stage": "master"}
+    ]
 
     page = client.get(f"/r/{record.code}").get_data(as_text=True)
     verified_part, _, declared_part = page.partition('<section class="self-declared"')
     assert "Verified by Mentor Match: authentic" in verified_part
     assert "Closing" not in verified_part
-    declared = declared_part[:declared_part.index("</section>")]
+    declared = declared_part[: declared_part.index("</section>")]
     assert "Self-declared, not verified by the site" in declared
     assert "Negotiation: Closing: Master (self-declared)" in declared
     assert "authentic" not in declared.lower() and "Verified" not in declared
@@ -248,7 +326,8 @@ def test_a_record_of_only_self_declared_stages_certifies_no_stage(client):
     content = json.loads(record.content_json)
     assert content["micro_skills"] == []
     assert content["self_declared_stages"] == [
-        {"micro_skill": "Sales: Cold calls", "stage": "master"}]
+        {"micro_skill": "Sales: Cold calls", "stage": "master"}
+    ]
     page = client.get(f"/r/{record.code}").get_data(as_text=True)
     verified_part = page.partition('<section class="self-declared"')[0]
     assert "Cold calls" not in verified_part and "badge master" not in verified_part
@@ -256,19 +335,33 @@ def test_a_record_of_only_self_declared_stages_certifies_no_stage(client):
 
 def test_a_record_issued_before_stages_had_a_source_still_verifies(client, journey):
     """Version 1 records stay authentic (what was signed is what is kept), said with care."""
-    v1 = {"version": "mentor-match/mastery-record@1", "code": services.new_code(),
-          "issued_at": "2026-01-10T10:00:00Z", "issued_by": "Mentor Match",
-          "person": {"name": "Tom Apprentice"},
-          "micro_skills": [{"micro_skill": "Negotiation: Anchoring", "stage": "master",
-                            "verified_hours": 2.0,
-                            "practice_feedback": {"count": 0, "average_rating": None}}],
-          "hours_without_micro_skill": 0.0, "total_verified_hours": 2.0,
-          "masters_observed": [{"name": "Amara Master", "verified_hours": 2.0}],
-          "endorsements": []}
+    v1 = {
+        "version": "mentor-match/mastery-record@1",
+        "code": services.new_code(),
+        "issued_at": "2026-01-10T10:00:00Z",
+        "issued_by": "Mentor Match",
+        "person": {"name": "Tom Apprentice"},
+        "micro_skills": [
+            {
+                "micro_skill": "Negotiation: Anchoring",
+                "stage": "master",
+                "verified_hours": 2.0,
+                "practice_feedback": {"count": 0, "average_rating": None},
+            }
+        ],
+        "hours_without_micro_skill": 0.0,
+        "total_verified_hours": 2.0,
+        "masters_observed": [{"name": "Amara Master", "verified_hours": 2.0}],
+        "endorsements": [],
+    }
     content_json = services.canonical_json(v1)
-    record = MasteryRecord(person_id=journey["tom"].id, code=v1["code"], content_json=content_json,
-                           signature=services.sign(content_json),
-                           created_at=datetime(2026, 1, 10, 10, tzinfo=UTC))
+    record = MasteryRecord(
+        person_id=journey["tom"].id,
+        code=v1["code"],
+        content_json=content_json,
+        signature=services.sign(content_json),
+        created_at=datetime(2026, 1, 10, 10, tzinfo=UTC),
+    )
     db.session.add(record)
     db.session.commit()
 
@@ -292,8 +385,16 @@ def test_public_page_shows_the_record_without_logging_in(client, journey):
     assert "Verified by Mentor Match: authentic" in page
     assert "issued " + record.created_at.strftime("%d %B %Y") in page
     assert record.code in page
-    for shown in ("Tom Apprentice", "Negotiation: Anchoring", "Amara Master", "Ben Master",
-                  "Journeyman", "endorsed by Amara Master on 2026-03-20", "4.5", "3.5"):
+    for shown in (
+        "Tom Apprentice",
+        "Negotiation: Anchoring",
+        "Amara Master",
+        "Ben Master",
+        "Journeyman",
+        "endorsed by Amara Master on 2026-03-20",
+        "4.5",
+        "3.5",
+    ):
         assert shown in page
     assert PRIVATE_NOTE not in page and ENDORSEMENT_NOTE not in page
     assert f"/r/{record.code}.json" in page
@@ -317,7 +418,8 @@ def test_json_download_carries_the_signed_content_signature_and_code(client, jou
     assert response.status_code == 200
     assert response.mimetype == "application/json"
     assert response.headers["Content-Disposition"] == (
-        f'attachment; filename="mastery-record-{record.code}.json"')
+        f'attachment; filename="mastery-record-{record.code}.json"'
+    )
     document = response.get_json()
     assert document["record"] == json.loads(record.content_json)
     assert document["signature"] == record.signature
@@ -350,8 +452,9 @@ def test_a_downloaded_document_pasted_back_verifies_as_authentic(client, journey
 
 def test_content_tampered_in_the_database_verifies_as_altered(client, journey):
     record = services.publish_record(journey["tom"])
-    record.content_json = record.content_json.replace('"total_verified_hours":3.5',
-                                                      '"total_verified_hours":35.0')
+    record.content_json = record.content_json.replace(
+        '"total_verified_hours":3.5', '"total_verified_hours":35.0'
+    )
     db.session.commit()
 
     verification = services.verify(record.code)
@@ -369,8 +472,9 @@ def test_a_pasted_document_one_character_off_verifies_as_altered(client, journey
 
     verification = services.verify(record.code, one_off)
     assert verification.status is RecordStatus.ALTERED
-    page = client.post("/verify", data={"code": record.code, "document": one_off}
-                       ).get_data(as_text=True)
+    page = client.post("/verify", data={"code": record.code, "document": one_off}).get_data(
+        as_text=True
+    )
     assert "Altered" in page and "Authentic" not in page
 
     bare_one_off = record.content_json.replace('"verified_hours":2.0', '"verified_hours":3.0', 1)
@@ -410,11 +514,13 @@ def test_the_check_page_explains_malformed_input(client):
     assert "20 letters and digits" in page
     page = client.post("/verify", data={"code": "", "document": ""}).get_data(as_text=True)
     assert "Enter the verification code" in page
-    page = client.post("/verify", data={"code": services.new_code(), "document": "{not json"}
-                       ).get_data(as_text=True)
+    page = client.post(
+        "/verify", data={"code": services.new_code(), "document": "{not json"}
+    ).get_data(as_text=True)
     assert "not a JSON document" in page
-    page = client.post("/verify", data={"code": services.new_code(), "document": '{"a": 1}'}
-                       ).get_data(as_text=True)
+    page = client.post(
+        "/verify", data={"code": services.new_code(), "document": '{"a": 1}'}
+    ).get_data(as_text=True)
     assert "not a mastery record" in page
 
 
@@ -491,8 +597,10 @@ def test_my_records_page_says_which_stages_a_record_certifies(client, login, jou
     login(journey["tom"])
     page = client.get("/records").get_data(as_text=True)
     verified_part, _, declared_part = page.partition('class="self-declared"')
-    assert ("Negotiation: Anchoring: Journeyman, endorsed by Amara Master on 2026-03-20"
-            in verified_part)
+    assert (
+        "Negotiation: Anchoring: Journeyman, endorsed by Amara Master on 2026-03-20"
+        in verified_part
+    )
     assert "Closing" not in verified_part
     assert "Self-declared, not verified by the site." in declared_part
     assert "Negotiation: Closing: Master (self-declared)" in declared_part
@@ -510,8 +618,8 @@ def test_my_records_page_needs_a_login(client):
 
 def test_the_stylesheet_lays_records_out_for_one_a4_page():
     css = STYLESHEET.read_text()
-    records_css = css[css.index("/* Mastery records */"):]
+    records_css = css[css.index("/* Mastery records */") :]
     assert "@page { size: A4; margin: 15mm; }" in records_css
-    print_block = records_css[records_css.index("@media print"):]
+    print_block = records_css[records_css.index("@media print") :]
     assert ".site-header" in print_block and ".site-footer" in print_block
     assert "display: none" in print_block

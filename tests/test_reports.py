@@ -1,4 +1,5 @@
 """Admin reports: every figure of every table, on the page and in its CSV, for a known organisation."""
+
 import csv
 import io
 from dataclasses import dataclass
@@ -35,8 +36,13 @@ from .factories import (
 )
 
 YEAR_2025 = {"from": "2025-01", "to": "2025-12"}
-TABLE_SLUGS = ("hours-by-skill", "participation", "in-person-vs-video", "remote-vs-on-site",
-               "skills-gap")
+TABLE_SLUGS = (
+    "hours-by-skill",
+    "participation",
+    "in-person-vs-video",
+    "remote-vs-on-site",
+    "skills-gap",
+)
 
 
 # --- Building the organisation ------------------------------------------------------------------
@@ -56,13 +62,21 @@ def host_session(
     """A session with one seat per apprentice; minutes None leaves the seat unverified."""
     ends_at = starts_at + timedelta(hours=hours)
     session = ShadowingSession(
-        master_id=master.id, starts_at=starts_at, ends_at=ends_at, mode=mode,
-        seats=max(len(seats), 1), site_id=site.id if site else None,
+        master_id=master.id,
+        starts_at=starts_at,
+        ends_at=ends_at,
+        mode=mode,
+        seats=max(len(seats), 1),
+        site_id=site.id if site else None,
         micro_skill_id=skill.id if skill else None,
     )
     for apprentice, minutes in seats:
-        seat = SessionObserver(apprentice_id=apprentice.id, starts_at=starts_at, ends_at=ends_at,
-                               pairing_id=pairing.id if pairing else None)
+        seat = SessionObserver(
+            apprentice_id=apprentice.id,
+            starts_at=starts_at,
+            ends_at=ends_at,
+            pairing_id=pairing.id if pairing else None,
+        )
         if minutes is not None:
             seat.attendance = Attendance(minutes=minutes, confirmed_by_id=master.id)
         session.observers.append(seat)
@@ -119,32 +133,57 @@ def build_org() -> Org:
     give_skill(p["dan"], batna, "journeyman", hosts=False)  # able, but does not host it
     give_skill(p["carl"], closing, "master", hosts=True)
     give_skill(p["carl"], anchoring, "apprentice", develops=True)
-    for name, skill in [("tom", anchoring), ("tom", closing), ("priya", anchoring),
-                        ("priya", batna), ("ines", anchoring), ("ines", listening),
-                        ("raj", batna), ("olga", batna)]:
+    for name, skill in [
+        ("tom", anchoring),
+        ("tom", closing),
+        ("priya", anchoring),
+        ("priya", batna),
+        ("ines", anchoring),
+        ("ines", listening),
+        ("raj", batna),
+        ("olga", batna),
+    ]:
         give_skill(p[name], skill, "apprentice", develops=True)
 
     round_ = make_round("2025-07")
-    pairing = Pairing(round_id=round_.id, apprentice_id=p["tom"].id, master_id=p["carl"].id,
-                      micro_skills=[closing, anchoring])
+    pairing = Pairing(
+        round_id=round_.id,
+        apprentice_id=p["tom"].id,
+        master_id=p["carl"].id,
+        micro_skills=[closing, anchoring],
+    )
     db.session.add(pairing)
     db.session.commit()
 
     in_person, video = SessionMode.IN_PERSON, SessionMode.VIRTUAL
-    host_session(p["amara"], at(2025, 3, 10), 2, in_person,
-                 [(p["tom"], 120), (p["priya"], 90), (p["carl"], None)], skill=anchoring, site=london)
-    host_session(p["bea"], at(2025, 6, 5), 1, video, [(p["ines"], 60), (p["raj"], 0)],
-                 skill=listening)
+    host_session(
+        p["amara"],
+        at(2025, 3, 10),
+        2,
+        in_person,
+        [(p["tom"], 120), (p["priya"], 90), (p["carl"], None)],
+        skill=anchoring,
+        site=london,
+    )
+    host_session(
+        p["bea"], at(2025, 6, 5), 1, video, [(p["ines"], 60), (p["raj"], 0)], skill=listening
+    )
     host_session(p["carl"], at(2025, 7, 1), 2, video, [(p["tom"], 120)], pairing=pairing)
     host_session(p["amara"], at(2025, 9, 1), 1, in_person, [(p["tom"], 30)], site=london)
-    host_session(p["vera"], at(2025, 11, 3), 1, in_person, [(p["priya"], 60)], skill=closing,
-                 site=berlin)
+    host_session(
+        p["vera"], at(2025, 11, 3), 1, in_person, [(p["priya"], 60)], skill=closing, site=berlin
+    )
     host_session(p["amara"], at(2024, 12, 15), 1, video, [(p["lena"], 60)], skill=anchoring)
     host_session(p["amara"], at(2026, 1, 10), 1, video, [(p["raj"], 60)], skill=anchoring)
     p["vera"].active = False
     db.session.commit()
-    skills = {"anchoring": anchoring, "batna": batna, "closing": closing,
-              "listening": listening, "questioning": questioning}
+    skills = {
+        "anchoring": anchoring,
+        "batna": batna,
+        "closing": closing,
+        "listening": listening,
+        "questioning": questioning,
+    }
     return Org(admin, people, skills)
 
 
@@ -235,8 +274,13 @@ EXPECTED_2025 = {
         ["All apprentices", "6", "3", "8.00", "1.33"],
     ],
     "skills-gap": [
-        ["Micro skill", "Apprentices developing", "Masters hosting", "Apprentices per master",
-         "Verified hours"],
+        [
+            "Micro skill",
+            "Apprentices developing",
+            "Masters hosting",
+            "Apprentices per master",
+            "Verified hours",
+        ],
         ["Negotiation: BATNA analysis", "2", "0", "no master", "0.00"],
         ["Negotiation: Anchoring", "4", "1", "4.00", "4.50"],
         ["Coaching: Listening", "1", "1", "1.00", "1.00"],
@@ -288,7 +332,8 @@ def test_unverified_seats_count_nothing(client, org):
     assert all(row[2] == "0.00" for row in tables.tables["hours-by-skill"][1:])
     assert tables.tables["participation"][-1] == ["Everyone", "9", "0", "0", "0", "0.0"]
     assert tables.tables["in-person-vs-video"][1:] == [
-        ["In the room", "0.00", "0", "0", ""], ["On video", "0.00", "0", "0", ""],
+        ["In the room", "0.00", "0", "0", ""],
+        ["On video", "0.00", "0", "0", ""],
         ["Both", "0.00", "0", "0", ""],
     ]
     assert tables.tables["remote-vs-on-site"][-1] == ["All apprentices", "6", "0", "0.00", "0.00"]
@@ -297,12 +342,27 @@ def test_unverified_seats_count_nothing(client, org):
 
 def test_verified_seats_of_a_period_are_those_starting_in_it(org):
     """The period filter the reports use agrees seat for seat with filtering every seat."""
-    def comparable(seats):
-        return sorted((seat.seat_id, seat.apprentice_id, seat.master_id, seat.starts_at, seat.mode,
-                       seat.hours, tuple(sorted(seat.skill_ids)), seat.session_id) for seat in seats)
 
-    for starts, ends in [(at(2025, 1, 1, 0), at(2026, 1, 1, 0)), (at(2024, 1, 1, 0), at(2027, 1, 1, 0)),
-                         (at(2025, 7, 1, 10), at(2025, 7, 1, 11))]:
+    def comparable(seats):
+        return sorted(
+            (
+                seat.seat_id,
+                seat.apprentice_id,
+                seat.master_id,
+                seat.starts_at,
+                seat.mode,
+                seat.hours,
+                tuple(sorted(seat.skill_ids)),
+                seat.session_id,
+            )
+            for seat in seats
+        )
+
+    for starts, ends in [
+        (at(2025, 1, 1, 0), at(2026, 1, 1, 0)),
+        (at(2024, 1, 1, 0), at(2027, 1, 1, 0)),
+        (at(2025, 7, 1, 10), at(2025, 7, 1, 11)),
+    ]:
         loaded = verified_seats(starts=starts, ends=ends)
         expected = [seat for seat in verified_seats() if starts <= seat.starts_at < ends]
         assert comparable(loaded) == comparable(expected) and expected
@@ -320,7 +380,8 @@ def test_the_period_filter_takes_only_sessions_starting_in_it(client, org):
     assert hours[("Negotiation", "Anchoring")] == ["1.00", "1", "1"]  # Lena only
     assert hours[("All areas", "")] == ["1.00", "1", "1"]
     assert tables.tables["in-person-vs-video"][1:] == [
-        ["In the room", "0.00", "0", "0", "0.0"], ["On video", "1.00", "1", "1", "100.0"],
+        ["In the room", "0.00", "0", "0", "0.0"],
+        ["On video", "1.00", "1", "1", "100.0"],
         ["Both", "1.00", "1", "1", "100.0"],
     ]
     # Vera is deactivated and took no part in December 2024, so she no longer counts.
@@ -342,8 +403,9 @@ def test_months_are_the_admins_own(client, login):
     """A session at 20:00 UTC on 31 December 2024 is in January 2025 in Tokyo."""
     admin = make_admin("Tokyo Admin", timezone="Asia/Tokyo")
     master, apprentice = make_master("Kenji"), make_apprentice("Yui")
-    host_session(master, datetime(2024, 12, 31, 20, tzinfo=UTC), 1, SessionMode.VIRTUAL,
-                 [(apprentice, 60)])
+    host_session(
+        master, datetime(2024, 12, 31, 20, tzinfo=UTC), 1, SessionMode.VIRTUAL, [(apprentice, 60)]
+    )
     login(admin)
     in_january = csv_rows(client, "in-person-vs-video", **{"from": "2025-01", "to": "2025-01"})
     in_december = csv_rows(client, "in-person-vs-video", **{"from": "2024-12", "to": "2024-12"})
@@ -357,14 +419,20 @@ def test_a_bad_period_says_why_and_shows_the_last_12_months(client, org):
     for period, message in [
         ({"from": "2025-13", "to": "2025-12"}, "“2025-13” is not a month"),
         ({"from": "2025-01", "to": "Dec 2025"}, "“Dec 2025” is not a month"),
-        ({"from": "2025-06", "to": "2025-01"}, "The period starts (2025-06) after it ends (2025-01)"),
+        (
+            {"from": "2025-06", "to": "2025-01"},
+            "The period starts (2025-06) after it ends (2025-01)",
+        ),
     ]:
         _, html = page_tables(client, **period)
         assert message in html
         assert "Showing the last 12 months instead." in html
         assert default.label in html
         response = client.get("/admin/reports/participation.csv", query_string=period)
-        assert f"mentor-match-participation-{default.slug}.csv" in response.headers["Content-Disposition"]
+        assert (
+            f"mentor-match-participation-{default.slug}.csv"
+            in response.headers["Content-Disposition"]
+        )
     _, html = page_tables(client, **YEAR_2025)
     assert "is not a month" not in html and "instead" not in html
 
@@ -373,12 +441,18 @@ def test_choose_period():
     today = date(2026, 11, 25)
     assert choose_period(None, None, today) == choose_period("", " ", today)
     assert choose_period(None, None, today).period == Period(date(2025, 12, 1), date(2026, 11, 1))
-    assert choose_period(None, None, date(2026, 12, 31)).period == Period(date(2026, 1, 1),
-                                                                         date(2026, 12, 1))
-    assert choose_period("2025-03", "2025-03", today).period == Period(date(2025, 3, 1),
-                                                                       date(2025, 3, 1))
-    assert choose_period("2025-03", None, today).period == Period(date(2025, 3, 1), date(2026, 2, 1))
-    assert choose_period(None, "2025-03", today).period == Period(date(2024, 4, 1), date(2025, 3, 1))
+    assert choose_period(None, None, date(2026, 12, 31)).period == Period(
+        date(2026, 1, 1), date(2026, 12, 1)
+    )
+    assert choose_period("2025-03", "2025-03", today).period == Period(
+        date(2025, 3, 1), date(2025, 3, 1)
+    )
+    assert choose_period("2025-03", None, today).period == Period(
+        date(2025, 3, 1), date(2026, 2, 1)
+    )
+    assert choose_period(None, "2025-03", today).period == Period(
+        date(2024, 4, 1), date(2025, 3, 1)
+    )
     for bad in ("2025-00", "2025-1", "25-01", "2025-01-01", "0000-01", "<script>"):
         choice = choose_period(bad, "2025-12", today)
         assert choice.problem and "is not a month" in choice.problem
@@ -387,32 +461,34 @@ def test_choose_period():
     assert Period(date(2026, 1, 1), date(2026, 12, 1)).slug == "2026-01-to-2026-12"
     zone = ZoneInfo("Europe/London")
     assert Period(date(2026, 6, 1), date(2026, 12, 1)).bounds(zone) == (
-        datetime(2026, 6, 1, tzinfo=zone), datetime(2027, 1, 1, tzinfo=zone))
+        datetime(2026, 6, 1, tzinfo=zone),
+        datetime(2027, 1, 1, tzinfo=zone),
+    )
 
 
 # --- CSV injection, missing tables, who may look ---------------------------------------------
 
 
 def test_csv_cells_that_a_spreadsheet_would_run_are_quoted(client, login):
-    area = make_area("=HYPERLINK(\"http://x.example\")", skills=("+Plus", "-Minus", "@At", "Plain"))
+    area = make_area('=HYPERLINK("http://x.example")', skills=("+Plus", "-Minus", "@At", "Plain"))
     apprentice = make_apprentice("Eve")
     for skill in area.micro_skills:
         give_skill(apprentice, skill, "apprentice", develops=True)
     login(make_admin("Admin", timezone="UTC"))
     rows = csv_rows(client, "hours-by-skill", **YEAR_2025)
     assert [row[:2] for row in rows[1:5]] == [
-        ["'=HYPERLINK(\"http://x.example\")", "'+Plus"],
-        ["'=HYPERLINK(\"http://x.example\")", "'-Minus"],
-        ["'=HYPERLINK(\"http://x.example\")", "'@At"],
-        ["'=HYPERLINK(\"http://x.example\")", "Plain"],
+        ['\'=HYPERLINK("http://x.example")', "'+Plus"],
+        ['\'=HYPERLINK("http://x.example")', "'-Minus"],
+        ['\'=HYPERLINK("http://x.example")', "'@At"],
+        ['\'=HYPERLINK("http://x.example")', "Plain"],
     ]
     gap = csv_rows(client, "skills-gap", **YEAR_2025)
     assert {row[0] for row in gap[1:]} == {
-        f"'=HYPERLINK(\"http://x.example\"): {name}" for name in ("+Plus", "-Minus", "@At", "Plain")
+        f'\'=HYPERLINK("http://x.example"): {name}' for name in ("+Plus", "-Minus", "@At", "Plain")
     }
     # The page shows the names as they are.
     tables, _ = page_tables(client, **YEAR_2025)
-    assert tables.tables["hours-by-skill"][1][:2] == ["=HYPERLINK(\"http://x.example\")", "+Plus"]
+    assert tables.tables["hours-by-skill"][1][:2] == ['=HYPERLINK("http://x.example")', "+Plus"]
     assert spreadsheet_safe("\tTab") == "'\tTab" and spreadsheet_safe("a=b") == "a=b"
 
 
@@ -423,8 +499,9 @@ def test_an_unknown_table_is_not_found(client, org):
 
 @pytest.mark.parametrize("who", ["master", "apprentice", "both"])
 def test_only_admins_see_reports(client, login, who):
-    person = make_person(is_master=who in ("master", "both"),
-                         is_apprentice=who in ("apprentice", "both"))
+    person = make_person(
+        is_master=who in ("master", "both"), is_apprentice=who in ("apprentice", "both")
+    )
     login(person)
     assert client.get("/admin/reports").status_code == 403
     for slug in TABLE_SLUGS:
@@ -466,11 +543,22 @@ def test_the_number_of_queries_does_not_grow_with_people(client, org):
     newcomers = [make_apprentice(f"Newcomer {n}", site=site if n % 2 else None) for n in range(40)]
     for n, person in enumerate(newcomers):
         give_skill(person, org.skills["batna"], "apprentice", develops=True)
-        host_session(amara, at(2025, 10, 1 + n % 28, 6 + n // 28), 0.5, SessionMode.VIRTUAL,
-                     [(person, 30)], skill=org.skills["closing"])
+        host_session(
+            amara,
+            at(2025, 10, 1 + n % 28, 6 + n // 28),
+            0.5,
+            SessionMode.VIRTUAL,
+            [(person, 30)],
+            skill=org.skills["closing"],
+        )
     after = _statements_for(client, url)
     assert after == before
     csv_url = "/admin/reports/skills-gap.csv?from=2025-01&to=2025-12"
     assert csv_rows(client, "skills-gap", **YEAR_2025)[1] == [
-        "Negotiation: BATNA analysis", "42", "0", "no master", "0.00"]
+        "Negotiation: BATNA analysis",
+        "42",
+        "0",
+        "no master",
+        "0.00",
+    ]
     assert _statements_for(client, csv_url) <= before

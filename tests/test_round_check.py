@@ -1,5 +1,6 @@
 """check_solution refuses every broken rule of round-format.md, naming the place at fault, and
 agrees with the independent checker (shared/verify_round.py) on what is valid."""
+
 import copy
 from collections import Counter, defaultdict
 from datetime import datetime, timedelta
@@ -83,8 +84,13 @@ def test_solver_output_passes_both_checkers(size, verify_round):
 
 def test_a_solution_pairing_nobody_is_valid(solved, verify_round):
     problem, _ = solved
-    empty = {"format": SOLUTION_FORMAT, "round": problem["round"], "observation_hours": 0,
-             "upper_bound": 0, "pairings": []}
+    empty = {
+        "format": SOLUTION_FORMAT,
+        "round": problem["round"],
+        "observation_hours": 0,
+        "upper_bound": 0,
+        "pairings": [],
+    }
     assert check_solution(problem, empty) == []
     assert verify_round(problem, empty)["valid"]
 
@@ -116,8 +122,10 @@ def same_person(problem, solution):
     pairing = solution["pairings"][0]
     master = by_id(problem, pairing["master"])
     by_id(problem, pairing["apprentice"])["person"] = master["person"]
-    return (f"pairings[0]: apprentice {pairing['apprentice']} and master {pairing['master']} "
-            f"are the same person ({master['person']})")
+    return (
+        f"pairings[0]: apprentice {pairing['apprentice']} and master {pairing['master']} "
+        f"are the same person ({master['person']})"
+    )
 
 
 def excluded_pair(problem, solution):
@@ -132,8 +140,10 @@ def nothing_teachable(problem, solution):
     master = by_id(problem, pairing["master"])
     for skill in pairing["skills"]:
         master["skills"][skill] = "apprentice"
-    return (f"pairings[0]: master {pairing['master']} teaches none of the micro skills "
-            f"apprentice {pairing['apprentice']} wants")
+    return (
+        f"pairings[0]: master {pairing['master']} teaches none of the micro skills "
+        f"apprentice {pairing['apprentice']} wants"
+    )
 
 
 def skills_misstated(problem, solution):
@@ -155,8 +165,10 @@ def outside_availability(problem, solution):
         if not any(w["start"] <= start < w["end"] for w in windows):
             break
     pairing["sessions"][0] = {"start": start, "end": shifted(start, hours=1), "mode": "virtual"}
-    return (f"pairings[0].sessions[0]: apprentice {pairing['apprentice']} is not available "
-            f"for virtual sessions at {start}")
+    return (
+        f"pairings[0].sessions[0]: apprentice {pairing['apprentice']} is not available "
+        f"for virtual sessions at {start}"
+    )
 
 
 def in_person_across_sites(problem, solution):
@@ -172,14 +184,18 @@ def apprentice_double_booked(problem, solution):
     first, second = apprentice_with_two_masters(solution)
     solution["pairings"][second]["sessions"][0] = dict(solution["pairings"][first]["sessions"][0])
     pairing, session = solution["pairings"][first], solution["pairings"][first]["sessions"][0]
-    return (f"apprentice {pairing['apprentice']} attends 2 sessions at once, "
-            f"pairings[{first}] and pairings[{second}], at {session['start']}")
+    return (
+        f"apprentice {pairing['apprentice']} attends 2 sessions at once, "
+        f"pairings[{first}] and pairings[{second}], at {session['start']}"
+    )
 
 
 def over_seat_capacity(problem, solution):
     observers = Counter(
         (p["master"], s["mode"], slot)
-        for p in solution["pairings"] for s in p["sessions"] for slot in slots_of(s)
+        for p in solution["pairings"]
+        for s in p["sessions"]
+        for slot in slots_of(s)
     )
     (master, mode, slot), count = observers.most_common(1)[0]
     field = f"{mode}_capacity"
@@ -190,8 +206,11 @@ def over_seat_capacity(problem, solution):
 def over_hosting_hours(problem, solution):
     master = solution["pairings"][0]["master"]
     slots = {
-        slot for p in solution["pairings"] if p["master"] == master
-        for s in p["sessions"] for slot in slots_of(s)
+        slot
+        for p in solution["pairings"]
+        if p["master"] == master
+        for s in p["sessions"]
+        for slot in slots_of(s)
     }
     by_id(problem, master)["max_hosting_hours"] = len(slots) - 1
     return f"master {master} hosts {len(slots)} hours, over max_hosting_hours {len(slots) - 1}"
@@ -223,8 +242,10 @@ def under_min_pairing_hours(problem, solution):
     start = pairing["sessions"][0]["start"]
     pairing["sessions"] = [{**pairing["sessions"][0], "end": shifted(start, hours=1)}]
     solution["observation_hours"] -= lost
-    return (f"pairings[0]: apprentice {pairing['apprentice']} observes master {pairing['master']} "
-            "for 1 hour, under min_pairing_hours 2")
+    return (
+        f"pairings[0]: apprentice {pairing['apprentice']} observes master {pairing['master']} "
+        "for 1 hour, under min_pairing_hours 2"
+    )
 
 
 def no_sessions(problem, solution):
@@ -250,8 +271,14 @@ def bound_below_hours(problem, solution):
 
 
 BREAKS = {
-    1: [unknown_apprentice, unknown_master, same_person, excluded_pair, nothing_teachable,
-        skills_misstated],
+    1: [
+        unknown_apprentice,
+        unknown_master,
+        same_person,
+        excluded_pair,
+        nothing_teachable,
+        skills_misstated,
+    ],
     2: [off_slot_boundary, outside_availability],
     3: [in_person_across_sites],
     4: [apprentice_double_booked],
@@ -265,8 +292,11 @@ BREAKS = {
 
 @pytest.mark.parametrize(
     "break_rule",
-    [pytest.param(case, id=f"rule{rule}-{case.__name__}") for rule, cases in BREAKS.items()
-     for case in cases],
+    [
+        pytest.param(case, id=f"rule{rule}-{case.__name__}")
+        for rule, cases in BREAKS.items()
+        for case in cases
+    ],
 )
 def test_a_broken_rule_is_refused_at_its_place(broken, break_rule, verify_round):
     problem, solution = broken
@@ -284,12 +314,19 @@ def person_both_master_and_apprentice() -> dict:
         window = {"start": at("09:00"), "end": at("17:00"), "modes": ["virtual"]}
         return {"id": ident, "person": person, "site": None, "availability": [window], **fields}
 
-    master_limits = {"max_hosting_hours": 8, "max_apprentices": 2, "in_person_capacity": 0,
-                     "virtual_capacity": 2}
+    master_limits = {
+        "max_hosting_hours": 8,
+        "max_apprentices": 2,
+        "in_person_capacity": 0,
+        "virtual_capacity": 2,
+    }
     limits = {"max_hours": 8, "max_masters": 2}
     return {
-        "format": "mentor-match/round@1", "round": "2026-12", "slot_minutes": 60,
-        "min_pairing_hours": 2, "exclude": [],
+        "format": "mentor-match/round@1",
+        "round": "2026-12",
+        "slot_minutes": 60,
+        "min_pairing_hours": 2,
+        "exclude": [],
         "masters": [
             person("m-1", "p-1", skills={"negotiation/anchoring": "master"}, **master_limits),
             person("m-2", "p-2", skills={"coaching/reframing": "master"}, **master_limits),
@@ -304,11 +341,18 @@ def person_both_master_and_apprentice() -> dict:
 def two_pairings(a1_starts: str) -> dict:
     def pairing(apprentice, master, skill, start):
         session = {"start": at(start), "end": shifted(at(start), hours=2), "mode": "virtual"}
-        return {"apprentice": apprentice, "master": master, "skills": [skill],
-                "sessions": [session]}
+        return {
+            "apprentice": apprentice,
+            "master": master,
+            "skills": [skill],
+            "sessions": [session],
+        }
 
     return {
-        "format": SOLUTION_FORMAT, "round": "2026-12", "observation_hours": 4, "upper_bound": 4,
+        "format": SOLUTION_FORMAT,
+        "round": "2026-12",
+        "observation_hours": 4,
+        "upper_bound": 4,
         "pairings": [
             pairing("a-1", "m-2", "coaching/reframing", a1_starts),
             pairing("a-2", "m-1", "negotiation/anchoring", "10:00"),
@@ -324,14 +368,21 @@ def test_a_person_may_host_and_observe_at_different_times(verify_round):
 
 def test_a_person_cannot_host_and_observe_at_once(verify_round):
     problem, solution = person_both_master_and_apprentice(), two_pairings("11:00")
-    expected = ("person p-1 would host as master m-1 and observe as apprentice a-1 at the same "
-                f"time, {at('11:00')}")
+    expected = (
+        "person p-1 would host as master m-1 and observe as apprentice a-1 at the same "
+        f"time, {at('11:00')}"
+    )
     assert_refused(problem, solution, expected, verify_round)
 
 
-@pytest.mark.parametrize(("start", "end", "valid"), [
-    ("10:00", "12:00", True), ("09:00", "11:00", False), ("11:00", "13:00", False),
-])
+@pytest.mark.parametrize(
+    ("start", "end", "valid"),
+    [
+        ("10:00", "12:00", True),
+        ("09:00", "11:00", False),
+        ("11:00", "13:00", False),
+    ],
+)
 def test_a_window_covers_only_whole_slots(start, end, valid, verify_round):
     """m-1 is free 09:30 to 12:30: the slots 10:00 and 11:00 lie inside, 09:00 and 12:00 do not."""
     problem, solution = person_both_master_and_apprentice(), two_pairings("13:00")
@@ -359,8 +410,10 @@ def test_times_must_be_utc_with_z(broken):
     session = solution["pairings"][0]["sessions"][0]
     session["start"] = session["start"].replace("Z", "+00:00")
     messages = check_solution(problem, solution)
-    assert any(m.startswith("pairings[0].sessions[0].start: must be an ISO 8601 UTC time")
-               for m in messages), messages
+    assert any(
+        m.startswith("pairings[0].sessions[0].start: must be an ISO 8601 UTC time")
+        for m in messages
+    ), messages
 
 
 def test_unmatched_must_name_apprentices_left_unpaired(broken):
@@ -383,15 +436,43 @@ def test_messages_are_capped(broken):
     assert messages[-1].startswith("and ") and messages[-1].endswith(" more")
 
 
-@pytest.mark.parametrize("garbage", [
-    None, "x", [], 3, {}, {"format": "nope"}, {"format": SOLUTION_FORMAT},
-    {"format": SOLUTION_FORMAT, "round": "2026-12", "observation_hours": "12",
-     "upper_bound": float("nan"), "pairings": {"a-1": "m-1"}, "unmatched": "nobody"},
-    {"format": SOLUTION_FORMAT, "round": "2026-12", "observation_hours": 10**400,
-     "upper_bound": True, "pairings": [None, [], {"apprentice": ["a-1"]},
-                                        {"apprentice": "a-1", "master": "m-1", "skills": [1],
-                                         "sessions": [None, {"start": 5}, {"mode": "bus"}]}]},
-])
+@pytest.mark.parametrize(
+    "garbage",
+    [
+        None,
+        "x",
+        [],
+        3,
+        {},
+        {"format": "nope"},
+        {"format": SOLUTION_FORMAT},
+        {
+            "format": SOLUTION_FORMAT,
+            "round": "2026-12",
+            "observation_hours": "12",
+            "upper_bound": float("nan"),
+            "pairings": {"a-1": "m-1"},
+            "unmatched": "nobody",
+        },
+        {
+            "format": SOLUTION_FORMAT,
+            "round": "2026-12",
+            "observation_hours": 10**400,
+            "upper_bound": True,
+            "pairings": [
+                None,
+                [],
+                {"apprentice": ["a-1"]},
+                {
+                    "apprentice": "a-1",
+                    "master": "m-1",
+                    "skills": [1],
+                    "sessions": [None, {"start": 5}, {"mode": "bus"}],
+                },
+            ],
+        },
+    ],
+)
 def test_garbage_solutions_give_messages(solved, garbage):
     messages = check_solution(solved[0], garbage)
     assert messages and all(isinstance(message, str) for message in messages)
@@ -407,33 +488,53 @@ def test_a_garbage_problem_gives_a_message(solved, garbage):
 
 JSON = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=12),
-    lambda inner: st.lists(inner, max_size=3)
-    | st.dictionaries(st.text(max_size=8), inner, max_size=3),
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3)
+    ),
     max_leaves=8,
 )
-TIMES = st.sampled_from([
-    at("10:00"), at("10:30"), at("11:00"), "2026-12-01T10:00:00+01:00Z", "0001-01-01T00:00:00Z",
-    "9999-12-31T23:00:00Z", "Z", "2026-13-01T00:00:00Z",
-])
-SESSIONS = st.fixed_dictionaries({
-    "start": TIMES | JSON, "end": TIMES | JSON,
-    "mode": st.sampled_from(["in_person", "virtual"]) | JSON,
-})
-PAIRINGS = st.fixed_dictionaries({
-    "apprentice": st.sampled_from(["a-1", "a-2", "m-1"]) | JSON,
-    "master": st.sampled_from(["m-1", "m-2", "a-1"]) | JSON,
-    "skills": st.sampled_from([["coaching/reframing"], ["negotiation/anchoring"]]) | JSON,
-    "sessions": st.lists(SESSIONS | JSON, max_size=3) | JSON,
-})
-SOLUTIONS = st.fixed_dictionaries(
-    {"format": st.just(SOLUTION_FORMAT), "round": st.just("2026-12")},
-    optional={
-        "observation_hours": st.integers(0, 8) | JSON, "upper_bound": st.integers(0, 8) | JSON,
-        "pairings": st.lists(PAIRINGS | JSON, max_size=4) | JSON,
-        "unmatched": st.lists(st.fixed_dictionaries({"apprentice": JSON, "reason": JSON}) | JSON,
-                              max_size=2) | JSON,
-    },
-) | JSON
+TIMES = st.sampled_from(
+    [
+        at("10:00"),
+        at("10:30"),
+        at("11:00"),
+        "2026-12-01T10:00:00+01:00Z",
+        "0001-01-01T00:00:00Z",
+        "9999-12-31T23:00:00Z",
+        "Z",
+        "2026-13-01T00:00:00Z",
+    ]
+)
+SESSIONS = st.fixed_dictionaries(
+    {
+        "start": TIMES | JSON,
+        "end": TIMES | JSON,
+        "mode": st.sampled_from(["in_person", "virtual"]) | JSON,
+    }
+)
+PAIRINGS = st.fixed_dictionaries(
+    {
+        "apprentice": st.sampled_from(["a-1", "a-2", "m-1"]) | JSON,
+        "master": st.sampled_from(["m-1", "m-2", "a-1"]) | JSON,
+        "skills": st.sampled_from([["coaching/reframing"], ["negotiation/anchoring"]]) | JSON,
+        "sessions": st.lists(SESSIONS | JSON, max_size=3) | JSON,
+    }
+)
+SOLUTIONS = (
+    st.fixed_dictionaries(
+        {"format": st.just(SOLUTION_FORMAT), "round": st.just("2026-12")},
+        optional={
+            "observation_hours": st.integers(0, 8) | JSON,
+            "upper_bound": st.integers(0, 8) | JSON,
+            "pairings": st.lists(PAIRINGS | JSON, max_size=4) | JSON,
+            "unmatched": st.lists(
+                st.fixed_dictionaries({"apprentice": JSON, "reason": JSON}) | JSON, max_size=2
+            )
+            | JSON,
+        },
+    )
+    | JSON
+)
 
 
 @settings(max_examples=200, deadline=None)

@@ -1,4 +1,5 @@
 """The round pages: what admins and people see and do, through real requests."""
+
 import io
 import json
 import threading
@@ -63,17 +64,23 @@ def finished_run(round_) -> RoundRun:
 # Creating and opening -----------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("month", "deadline", "message"), [
-    ("December", 1, "YYYY-MM"),
-    ("2020-01", 1, "already started"),
-    (None, 60, "confirmation deadline"),
-])
+@pytest.mark.parametrize(
+    ("month", "deadline", "message"),
+    [
+        ("December", 1, "YYYY-MM"),
+        ("2020-01", 1, "already started"),
+        (None, 60, "confirmation deadline"),
+    ],
+)
 def test_a_bad_round_is_refused_and_nothing_is_created(login, admin, month, deadline, message):
     client = login(admin)
-    response = client.post("/admin/rounds", data={
-        "month": month or next_month(),
-        "confirm_by": (datetime.now(UTC).date() + timedelta(days=deadline)).isoformat(),
-    })
+    response = client.post(
+        "/admin/rounds",
+        data={
+            "month": month or next_month(),
+            "confirm_by": (datetime.now(UTC).date() + timedelta(days=deadline)).isoformat(),
+        },
+    )
     assert response.status_code == 200
     assert message in response.get_data(as_text=True)
     assert count(Round) == 0
@@ -97,7 +104,8 @@ def test_opening_asks_everyone_on_the_site_and_by_mail(login, admin, people):
     assert count(Notification) == 5
     mails = db.session.scalars(select(OutboxMessage)).all()
     assert sorted(m.recipient for m in mails) == sorted(
-        p.email for p in people["masters"] + people["apprentices"])
+        p.email for p in people["masters"] + people["apprentices"]
+    )
     assert all("Confirm your availability" in m.subject for m in mails)
     # Opening twice changes nothing.
     login(admin).post(f"/admin/rounds/{round_.month}/open")
@@ -109,7 +117,9 @@ def test_mail_is_delivered_once_even_by_two_deliveries(app, people):
     services.open_round(db.session.scalars(select(Round)).one())
     from mentor_match.rounds.notices import deliver_pending_mail
 
-    workers = [threading.Thread(target=lambda: _deliver(app, deliver_pending_mail)) for _ in range(2)]
+    workers = [
+        threading.Thread(target=lambda: _deliver(app, deliver_pending_mail)) for _ in range(2)
+    ]
     for worker in workers:
         worker.start()
     for worker in workers:
@@ -139,16 +149,24 @@ def test_a_person_confirms_from_their_plan_page(login, people):
     assert newcomer.id in {row[0] for row in services.confirmations(round_).confirmed}
 
 
-@pytest.mark.parametrize("target", [
-    "//evil.example/", "/\t/evil.example/", "/\\evil.example/", "/dashboard\r\nSet-Cookie: a=b",
-])
+@pytest.mark.parametrize(
+    "target",
+    [
+        "//evil.example/",
+        "/\t/evil.example/",
+        "/\\evil.example/",
+        "/dashboard\r\nSet-Cookie: a=b",
+    ],
+)
 def test_confirming_refuses_an_off_site_next_page(login, target):
     round_ = make_round()
     client = login(make_apprentice("Newcomer"))
     response = client.post(f"/rounds/{round_.month}/confirm", data={"next_page": target})
     assert response.headers["Location"] == "/dashboard"
-    response = client.post(f"/rounds/{round_.month}/confirm",
-                           data={"next_page": f"/availability/plan?month={round_.month}"})
+    response = client.post(
+        f"/rounds/{round_.month}/confirm",
+        data={"next_page": f"/availability/plan?month={round_.month}"},
+    )
     assert response.headers["Location"] == f"/availability/plan?month={round_.month}"
 
 
@@ -177,7 +195,9 @@ def test_people_who_did_not_confirm_are_left_out_and_listed(login, admin, people
 def test_run_from_the_round_page_happens_in_the_background(login, admin, people, verify_round):
     round_ = make_round()
     client = login(admin)
-    response = client.post(f"/admin/rounds/{round_.month}/runs", data={"time_limit": 5, "kind": "full"})
+    response = client.post(
+        f"/admin/rounds/{round_.month}/runs", data={"time_limit": 5, "kind": "full"}
+    )
     assert response.status_code == 302
     jobs.wait_for_background_jobs()
     db.session.expire_all()
@@ -192,7 +212,9 @@ def test_run_from_the_round_page_happens_in_the_background(login, admin, people,
 def test_a_run_that_ends_before_its_page_loads_goes_to_its_review(login, admin, people):
     round_ = make_round()
     client = login(admin)
-    response = client.post(f"/admin/rounds/{round_.month}/runs", data={"time_limit": 5, "kind": "full"})
+    response = client.post(
+        f"/admin/rounds/{round_.month}/runs", data={"time_limit": 5, "kind": "full"}
+    )
     jobs.wait_for_background_jobs()
     run = db.session.scalars(select(RoundRun)).one()
     assert response.headers["Location"] == f"/admin/rounds/{round_.month}?run={run.id}"
@@ -206,8 +228,9 @@ def test_a_run_that_ends_before_its_page_loads_goes_to_its_review(login, admin, 
 
 def test_run_needs_a_sane_time_limit(login, admin, people):
     round_ = make_round()
-    response = login(admin).post(f"/admin/rounds/{round_.month}/runs", data={"time_limit": 100000},
-                                 follow_redirects=True)
+    response = login(admin).post(
+        f"/admin/rounds/{round_.month}/runs", data={"time_limit": 100000}, follow_redirects=True
+    )
     assert "Choose from 5 to 600 seconds" in response.get_data(as_text=True)
     assert count(RoundRun) == 0
 
@@ -216,8 +239,9 @@ def test_run_is_refused_while_another_is_under_way(login, admin, people):
     round_ = make_round()
     db.session.add(RoundRun(round_id=round_.id, status=RunStatus.QUEUED, time_limit=5))
     db.session.commit()
-    response = login(admin).post(f"/admin/rounds/{round_.month}/runs", data={"time_limit": 5},
-                                 follow_redirects=True)
+    response = login(admin).post(
+        f"/admin/rounds/{round_.month}/runs", data={"time_limit": 5}, follow_redirects=True
+    )
     assert "already under way" in response.get_data(as_text=True)
     assert count(RoundRun) == 1
 
@@ -264,9 +288,13 @@ def test_a_queued_run_is_cancelled_at_once(login, admin, people):
 
 def test_a_run_whose_worker_went_silent_shows_as_failed_and_can_be_run_again(login, admin, people):
     round_ = make_round()
-    stale = RoundRun(round_id=round_.id, status=RunStatus.RUNNING, time_limit=60,
-                     started_at=utcnow() - timedelta(minutes=5),
-                     heartbeat_at=utcnow() - timedelta(minutes=2))
+    stale = RoundRun(
+        round_id=round_.id,
+        status=RunStatus.RUNNING,
+        time_limit=60,
+        started_at=utcnow() - timedelta(minutes=5),
+        heartbeat_at=utcnow() - timedelta(minutes=2),
+    )
     db.session.add(stale)
     db.session.commit()
     client = login(admin)
@@ -280,11 +308,16 @@ def test_a_run_whose_worker_went_silent_shows_as_failed_and_can_be_run_again(log
     db.session.refresh(stale)
     assert stale.status is RunStatus.RUNNING and stale.finished_at is None
     # Starting a run records the dead one as failed first.
-    assert client.post(f"/admin/rounds/{round_.month}/runs", data={"time_limit": 5}).status_code == 302
+    assert (
+        client.post(f"/admin/rounds/{round_.month}/runs", data={"time_limit": 5}).status_code == 302
+    )
     db.session.refresh(stale)
     assert stale.status is RunStatus.FAILED and "stopped responding" in stale.error
     jobs.wait_for_background_jobs()
-    assert db.session.scalars(select(RoundRun).order_by(RoundRun.id.desc())).first().status is RunStatus.SUCCEEDED
+    assert (
+        db.session.scalars(select(RoundRun).order_by(RoundRun.id.desc())).first().status
+        is RunStatus.SUCCEEDED
+    )
 
 
 def test_a_failing_run_says_why(app, people, monkeypatch):
@@ -306,14 +339,21 @@ def test_review_shows_the_figures_and_downloads(login, admin, people):
     run = finished_run(round_)
     client = login(admin)
     page = client.get(f"/admin/rounds/{round_.month}/runs/{run.id}").get_data(as_text=True)
-    for text in ("Observation hours", "Proven bound", "Where masters are scarce", "Apprentice 1",
-                 "Negotiation: Anchoring", "Remote workers"):
+    for text in (
+        "Observation hours",
+        "Proven bound",
+        "Where masters are scarce",
+        "Apprentice 1",
+        "Negotiation: Anchoring",
+        "Remote workers",
+    ):
         assert text in page
     problem = client.get(f"/admin/rounds/{round_.month}/runs/{run.id}/problem.json")
     assert problem.headers["Content-Disposition"].startswith("attachment")
     assert problem.get_json()["round"] == round_.month
-    assert client.get(f"/admin/rounds/{round_.month}/runs/{run.id}/solution.json").get_json() == \
-        json.loads(run.solution_json)
+    assert client.get(
+        f"/admin/rounds/{round_.month}/runs/{run.id}/solution.json"
+    ).get_json() == json.loads(run.solution_json)
 
 
 def test_an_uploaded_solution_that_keeps_the_rules_becomes_a_run(login, admin, people):
@@ -331,10 +371,13 @@ def test_an_uploaded_solution_that_keeps_the_rules_becomes_a_run(login, admin, p
     assert uploaded.problem_json == run.problem_json
 
 
-@pytest.mark.parametrize(("body", "message"), [
-    (b"{not json", "not JSON"),
-    (b'{"format": "mentor-match/solution@1"}', "breaks the round"),
-])
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        (b"{not json", "not JSON"),
+        (b'{"format": "mentor-match/solution@1"}', "breaks the round"),
+    ],
+)
 def test_an_uploaded_solution_that_breaks_the_rules_is_refused_with_reasons(
     login, admin, people, body, message
 ):
@@ -343,7 +386,8 @@ def test_an_uploaded_solution_that_breaks_the_rules_is_refused_with_reasons(
     response = login(admin).post(
         f"/admin/rounds/{round_.month}/runs/{run.id}/upload",
         data={"solution": (io.BytesIO(body), "solution.json")},
-        content_type="multipart/form-data", follow_redirects=True,
+        content_type="multipart/form-data",
+        follow_redirects=True,
     )
     assert message in response.get_data(as_text=True)
     assert count(RoundRun) == 1
@@ -357,7 +401,8 @@ def test_an_uploaded_solution_over_a_masters_seats_is_refused(login, admin, peop
     response = login(admin).post(
         f"/admin/rounds/{round_.month}/runs/{run.id}/upload",
         data={"solution": (io.BytesIO(json.dumps(solution).encode()), "s.json")},
-        content_type="multipart/form-data", follow_redirects=True,
+        content_type="multipart/form-data",
+        follow_redirects=True,
     )
     assert "pairings[0].sessions[0]" in response.get_data(as_text=True)
     assert count(RoundRun) == 1
@@ -367,12 +412,15 @@ def test_removing_a_pairing_in_review(login, admin, people, verify_round):
     round_ = make_round()
     run = finished_run(round_)
     first = json.loads(run.solution_json)["pairings"][0]
-    login(admin).post(f"/admin/rounds/{round_.month}/runs/{run.id}/remove-pairing",
-                      data={"apprentice": first["apprentice"], "master": first["master"]})
+    login(admin).post(
+        f"/admin/rounds/{round_.month}/runs/{run.id}/remove-pairing",
+        data={"apprentice": first["apprentice"], "master": first["master"]},
+    )
     db.session.refresh(run)
     solution = json.loads(run.solution_json)
     assert (first["apprentice"], first["master"]) not in {
-        (p["apprentice"], p["master"]) for p in solution["pairings"]}
+        (p["apprentice"], p["master"]) for p in solution["pairings"]
+    }
     assert verify_round(json.loads(run.problem_json), solution)["valid"]
     assert run.observation_hours < 12
 
@@ -381,12 +429,16 @@ def test_excluding_a_pair_reaches_the_next_run(login, admin, people):
     round_ = make_round()
     apprentice, master = people["apprentices"][0], people["masters"][0]
     client = login(admin)
-    client.post(f"/admin/rounds/{round_.month}/exclusions",
-                data={"apprentice_id": apprentice.id, "master_id": master.id})
+    client.post(
+        f"/admin/rounds/{round_.month}/exclusions",
+        data={"apprentice_id": apprentice.id, "master_id": master.id},
+    )
     assert [f"a-{apprentice.id}", f"m-{master.id}"] in encode_round(round_)["exclude"]
-    response = client.post(f"/admin/rounds/{round_.month}/exclusions",
-                           data={"apprentice_id": apprentice.id, "master_id": master.id},
-                           follow_redirects=True)
+    response = client.post(
+        f"/admin/rounds/{round_.month}/exclusions",
+        data={"apprentice_id": apprentice.id, "master_id": master.id},
+        follow_redirects=True,
+    )
     assert "already excluded" in response.get_data(as_text=True)
 
 
@@ -397,10 +449,14 @@ def test_publish_from_review_tells_people_and_twice_publishes_once(login, admin,
     round_ = make_round()
     run = finished_run(round_)
     client = login(admin)
-    first = client.post(f"/admin/rounds/{round_.month}/runs/{run.id}/publish", follow_redirects=True)
+    first = client.post(
+        f"/admin/rounds/{round_.month}/runs/{run.id}/publish", follow_redirects=True
+    )
     assert "Published" in first.get_data(as_text=True)
     pairings = count(Pairing)
-    second = client.post(f"/admin/rounds/{round_.month}/runs/{run.id}/publish", follow_redirects=True)
+    second = client.post(
+        f"/admin/rounds/{round_.month}/runs/{run.id}/publish", follow_redirects=True
+    )
     assert "already been published" in second.get_data(as_text=True)
     assert count(Pairing) == pairings > 0
     jobs.wait_for_background_jobs()
@@ -438,8 +494,12 @@ def test_a_person_sees_their_pairings_in_their_zone_and_accepts(login, people):
     apprentice = people["apprentices"][0]
     apprentice.timezone = "Asia/Kolkata"
     db.session.commit()
-    pairing = db.session.scalars(select(Pairing).where(Pairing.apprentice_id == apprentice.id)).first()
-    seat = db.session.scalars(select(SessionObserver).where(SessionObserver.pairing_id == pairing.id)).first()
+    pairing = db.session.scalars(
+        select(Pairing).where(Pairing.apprentice_id == apprentice.id)
+    ).first()
+    seat = db.session.scalars(
+        select(SessionObserver).where(SessionObserver.pairing_id == pairing.id)
+    ).first()
     client = login(apprentice)
     page = client.get("/pairings").get_data(as_text=True)
     local = seat.session.starts_at.astimezone(apprentice.zone)
@@ -454,7 +514,12 @@ def test_nobody_else_can_answer_a_pairing(login, people):
     publish(finished_run(round_))
     pairing = db.session.scalars(select(Pairing)).first()
     stranger = make_apprentice("Stranger")
-    assert login(stranger).post(f"/pairings/{pairing.id}/respond", data={"answer": "decline"}).status_code == 404
+    assert (
+        login(stranger)
+        .post(f"/pairings/{pairing.id}/respond", data={"answer": "decline"})
+        .status_code
+        == 404
+    )
     db.session.refresh(pairing)
     assert pairing.status is Response.PENDING
 
@@ -465,7 +530,8 @@ def test_declining_tells_the_other_side(login, people):
     pairing = db.session.scalars(select(Pairing)).first()
     login(pairing.master).post(f"/pairings/{pairing.id}/respond", data={"answer": "decline"})
     told = db.session.scalars(
-        select(Notification).where(Notification.person_id == pairing.apprentice_id)
+        select(Notification)
+        .where(Notification.person_id == pairing.apprentice_id)
         .order_by(Notification.id.desc())
     ).first()
     assert "declined" in told.text
@@ -496,8 +562,9 @@ def test_apprentices_left_out_last_month_are_favoured(people):
     left_out, paired = people["apprentices"][0], people["apprentices"][1]
     for apprentice in (left_out, paired):
         make_confirmed_plan(apprentice, last)
-    db.session.add(Pairing(round_id=previous.id, apprentice_id=paired.id,
-                           master_id=people["masters"][0].id))
+    db.session.add(
+        Pairing(round_id=previous.id, apprentice_id=paired.id, master_id=people["masters"][0].id)
+    )
     db.session.commit()
     assert encode_round(this_month)["favour"] == [f"a-{left_out.id}"]
 
@@ -505,10 +572,17 @@ def test_apprentices_left_out_last_month_are_favoured(people):
 def test_a_queued_run_whose_job_was_lost_is_failed(login, admin, people):
     """Without Redis a run is claimed at once; one still queued later lost its thread."""
     round_ = make_round()
-    lost = RoundRun(round_id=round_.id, status=RunStatus.QUEUED, time_limit=5,
-                    created_at=utcnow() - timedelta(minutes=5))
-    waiting = RoundRun(round_id=make_round(f"{int(round_.month[:4]) + 1}-01").id,
-                       status=RunStatus.QUEUED, time_limit=5)
+    lost = RoundRun(
+        round_id=round_.id,
+        status=RunStatus.QUEUED,
+        time_limit=5,
+        created_at=utcnow() - timedelta(minutes=5),
+    )
+    waiting = RoundRun(
+        round_id=make_round(f"{int(round_.month[:4]) + 1}-01").id,
+        status=RunStatus.QUEUED,
+        time_limit=5,
+    )
     db.session.add_all([lost, waiting])
     db.session.commit()
     assert services.reap_stale_runs() == 1
@@ -523,6 +597,7 @@ def test_the_form_defaults_create_a_round_even_late_in_the_month(login, admin, m
     from mentor_match.rounds import forms
 
     for today in ("2026-11-28", "2026-12-31", "2027-02-26"):
+
         class Frozen(datetime):
             @classmethod
             def now(cls, tz=None, _today=today):

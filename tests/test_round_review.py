@@ -1,5 +1,6 @@
 """The review figures of a round: counted by hand on a small round, and kept consistent on a
 generated one."""
+
 import dataclasses
 
 import pytest
@@ -42,36 +43,88 @@ def small_round() -> tuple[dict, dict]:
     paired; nobody teaches a-3 voice."""
     master_limits = {"max_apprentices": 3, "in_person_capacity": 1, "virtual_capacity": 4}
     problem = {
-        "format": "mentor-match/round@1", "round": "2026-12", "slot_minutes": 60,
-        "min_pairing_hours": 1, "exclude": [],
+        "format": "mentor-match/round@1",
+        "round": "2026-12",
+        "slot_minutes": 60,
+        "min_pairing_hours": 1,
+        "exclude": [],
         "masters": [
-            {"id": "m-1", "person": "p-1", "site": "london", "max_hosting_hours": 10,
-             "skills": {ANCHORING: "master", REFRAMING: "journeyman"}, "availability": DAYS,
-             **master_limits},
-            {"id": "m-2", "person": "p-2", "site": None, "max_hosting_hours": 4,
-             "skills": {REFRAMING: "master", "negotiation/closing": "apprentice"},
-             "availability": DAYS, **master_limits},
+            {
+                "id": "m-1",
+                "person": "p-1",
+                "site": "london",
+                "max_hosting_hours": 10,
+                "skills": {ANCHORING: "master", REFRAMING: "journeyman"},
+                "availability": DAYS,
+                **master_limits,
+            },
+            {
+                "id": "m-2",
+                "person": "p-2",
+                "site": None,
+                "max_hosting_hours": 4,
+                "skills": {REFRAMING: "master", "negotiation/closing": "apprentice"},
+                "availability": DAYS,
+                **master_limits,
+            },
         ],
         "apprentices": [
-            {"id": "a-1", "person": "p-3", "site": "london", "wants": {ANCHORING: "apprentice"},
-             "max_hours": 6, "max_masters": 2, "availability": DAYS},
-            {"id": "a-2", "person": "p-4", "site": None, "max_hours": 8, "max_masters": 2,
-             "wants": {REFRAMING: "apprentice", ANCHORING: "journeyman"}, "availability": DAYS},
-            {"id": "a-3", "person": "p-5", "site": "berlin", "wants": {VOICE: "apprentice"},
-             "max_hours": 4, "max_masters": 1, "availability": DAYS},
+            {
+                "id": "a-1",
+                "person": "p-3",
+                "site": "london",
+                "wants": {ANCHORING: "apprentice"},
+                "max_hours": 6,
+                "max_masters": 2,
+                "availability": DAYS,
+            },
+            {
+                "id": "a-2",
+                "person": "p-4",
+                "site": None,
+                "max_hours": 8,
+                "max_masters": 2,
+                "wants": {REFRAMING: "apprentice", ANCHORING: "journeyman"},
+                "availability": DAYS,
+            },
+            {
+                "id": "a-3",
+                "person": "p-5",
+                "site": "berlin",
+                "wants": {VOICE: "apprentice"},
+                "max_hours": 4,
+                "max_masters": 1,
+                "availability": DAYS,
+            },
         ],
     }
     solution = {
-        "format": "mentor-match/solution@1", "round": "2026-12",
-        "observation_hours": 7, "upper_bound": 8,
+        "format": "mentor-match/solution@1",
+        "round": "2026-12",
+        "observation_hours": 7,
+        "upper_bound": 8,
         "pairings": [
-            {"apprentice": "a-1", "master": "m-1", "skills": [ANCHORING],
-             "sessions": [session("09:00", "11:00", "in_person"),
-                          session("09:00", "10:00", day=2)]},
-            {"apprentice": "a-2", "master": "m-1", "skills": [REFRAMING, ANCHORING],
-             "sessions": [session("13:00", "15:00")]},
-            {"apprentice": "a-2", "master": "m-2", "skills": [REFRAMING],
-             "sessions": [session("10:00", "12:00", day=3)]},
+            {
+                "apprentice": "a-1",
+                "master": "m-1",
+                "skills": [ANCHORING],
+                "sessions": [
+                    session("09:00", "11:00", "in_person"),
+                    session("09:00", "10:00", day=2),
+                ],
+            },
+            {
+                "apprentice": "a-2",
+                "master": "m-1",
+                "skills": [REFRAMING, ANCHORING],
+                "sessions": [session("13:00", "15:00")],
+            },
+            {
+                "apprentice": "a-2",
+                "master": "m-2",
+                "skills": [REFRAMING],
+                "sessions": [session("10:00", "12:00", day=3)],
+            },
         ],
         "unmatched": [{"apprentice": "a-3", "reason": "no_master", "detail": NOBODY_TEACHES_VOICE}],
     }
@@ -100,15 +153,36 @@ def test_skill_supply_of_the_small_round_most_scarce_first():
     skills = summarise(*small_round()).skills
     assert skills == (
         # Nobody teaches voice: a-3's 4 hours against no hosting at all.
-        SkillSupply(VOICE, apprentices=1, wanted_hours=4, masters=0, hosting_hours=0,
-                    delivered_hours=0, scarcity=4 / TINY_HOURS),
+        SkillSupply(
+            VOICE,
+            apprentices=1,
+            wanted_hours=4,
+            masters=0,
+            hosting_hours=0,
+            delivered_hours=0,
+            scarcity=4 / TINY_HOURS,
+        ),
         # a-1's 6 hours and half of a-2's 8; half of m-1's 10 hosting hours. a-1's 3 hours
         # and half of a-2's 2 hours with m-1 were delivered.
-        SkillSupply(ANCHORING, apprentices=2, wanted_hours=10, masters=1, hosting_hours=5,
-                    delivered_hours=4, scarcity=2),
+        SkillSupply(
+            ANCHORING,
+            apprentices=2,
+            wanted_hours=10,
+            masters=1,
+            hosting_hours=5,
+            delivered_hours=4,
+            scarcity=2,
+        ),
         # Half of a-2's 8 hours; half of m-1's 10 and all of m-2's 4 (closing teaches nobody).
-        SkillSupply(REFRAMING, apprentices=1, wanted_hours=4, masters=2, hosting_hours=9,
-                    delivered_hours=3, scarcity=4 / 9),
+        SkillSupply(
+            REFRAMING,
+            apprentices=1,
+            wanted_hours=4,
+            masters=2,
+            hosting_hours=9,
+            delivered_hours=3,
+            scarcity=4 / 9,
+        ),
     )
 
 
@@ -123,8 +197,10 @@ def test_a_solution_without_sessions_has_no_gap_figure():
 def test_compare_with_last_month():
     problem, solution = small_round()
     last_month = {**solution, "observation_hours": 5, "pairings": solution["pairings"][:2]}
-    rows = {row.label: row for row in compare(summarise(problem, solution),
-                                              summarise(problem, last_month))}
+    rows = {
+        row.label: row
+        for row in compare(summarise(problem, solution), summarise(problem, last_month))
+    }
     assert rows["Observation hours"] == ComparisonRow("Observation hours", 7, 5, 2)
     assert rows["Gap to the bound"].change == pytest.approx(1 / 8 - 3 / 8)
     assert rows["Masters hosting"] == ComparisonRow("Masters hosting", 2, 1, 1)
@@ -164,10 +240,15 @@ def test_figures_of_a_generated_round_are_consistent():
     skills = summary.skills
     assert sum(row.delivered_hours for row in skills) == approx(summary.observation_hours)
     assert sum(row.wanted_hours for row in skills) == approx(
-        sum(a["max_hours"] for a in problem["apprentices"] if a["wants"]))
-    assert sum(row.hosting_hours for row in skills) == approx(sum(
-        m["max_hosting_hours"] for m in problem["masters"]
-        if any(stage != "apprentice" for stage in m["skills"].values())))
+        sum(a["max_hours"] for a in problem["apprentices"] if a["wants"])
+    )
+    assert sum(row.hosting_hours for row in skills) == approx(
+        sum(
+            m["max_hosting_hours"]
+            for m in problem["masters"]
+            if any(stage != "apprentice" for stage in m["skills"].values())
+        )
+    )
     scarcities = [row.scarcity for row in skills]
     assert scarcities == sorted(scarcities, reverse=True)
     assert all(row.delivered_hours == 0 for row in skills if row.masters == 0)

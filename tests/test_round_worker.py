@@ -4,6 +4,7 @@ The worker is a separate process (`.venv/bin/flask --app wsgi rounds worker`) on
 database, so what these tests prove is what happens in production: a job delivered twice
 runs once, and a worker killed mid-run publishes nothing and is noticed by its silence.
 """
+
 from __future__ import annotations
 
 import json
@@ -57,7 +58,8 @@ WORKER_HEARTBEAT_SECONDS = 2.0
 # Runs a command with Ctrl-C's default action: a shell without job control starts background
 # jobs with SIGINT ignored, which children inherit, and the CLI must see Ctrl-C as in a terminal.
 DEFAULT_SIGINT = [
-    sys.executable, "-c",
+    sys.executable,
+    "-c",
     (
         "import os, signal, sys; signal.signal(signal.SIGINT, signal.SIG_DFL); "
         "os.execv(sys.argv[1], sys.argv[1:])"
@@ -92,19 +94,24 @@ class WorkerProcess:
 
     def __init__(self, app, log_path: Path) -> None:
         env = dict(os.environ)
-        env.update({
-            "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
-            "REDIS_URL": REDIS_URL,
-            "ROUND_RUN_STALE_SECONDS": str(STALE_SECONDS),
-            "SECRET_KEY": "worker-test-secret",
-            "SITE_URL": app.config["SITE_URL"],
-            "PYTHONUNBUFFERED": "1",
-        })
+        env.update(
+            {
+                "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
+                "REDIS_URL": REDIS_URL,
+                "ROUND_RUN_STALE_SECONDS": str(STALE_SECONDS),
+                "SECRET_KEY": "worker-test-secret",
+                "SITE_URL": app.config["SITE_URL"],
+                "PYTHONUNBUFFERED": "1",
+            }
+        )
         self.log_path = log_path
         self._log = open(log_path, "wb")  # noqa: SIM115 - closed in stop()
         self.process = subprocess.Popen(
             [str(FLASK), "--app", "wsgi", "rounds", "worker"],
-            cwd=REPO_ROOT, env=env, stdout=self._log, stderr=subprocess.STDOUT,
+            cwd=REPO_ROOT,
+            env=env,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
             start_new_session=True,
         )
         self.pid = self.process.pid
@@ -198,27 +205,50 @@ def big_organisation():
     for n in range(100):
         is_master = n < 20
         person = Person(
-            name=f"Big {n}", email=f"big{n}@example.org", password_hash=_default_hash(),
-            is_master=is_master, is_apprentice=not is_master, site=site, timezone="Europe/London",
+            name=f"Big {n}",
+            email=f"big{n}@example.org",
+            password_hash=_default_hash(),
+            is_master=is_master,
+            is_apprentice=not is_master,
+            site=site,
+            timezone="Europe/London",
         )
         db.session.add(person)
         for skill in rng.sample(skills, 2):
-            db.session.add(PersonSkill(
-                person=person, micro_skill=skill, stage=Stage.MASTER if is_master else Stage.APPRENTICE,
-                hosts=is_master, develops=not is_master,
-                # Verified, so the masters host: a self-declared one would be left out.
-                stage_source=StageSource.ADMIN if is_master else StageSource.SELF_DECLARED,
-            ))
+            db.session.add(
+                PersonSkill(
+                    person=person,
+                    micro_skill=skill,
+                    stage=Stage.MASTER if is_master else Stage.APPRENTICE,
+                    hosts=is_master,
+                    develops=not is_master,
+                    # Verified, so the masters host: a self-declared one would be left out.
+                    stage_source=StageSource.ADMIN if is_master else StageSource.SELF_DECLARED,
+                )
+            )
         for weekday in rng.sample(range(5), 2):
             hour = rng.choice([8, 9, 10, 13, 14])
-            db.session.add(WeeklyWindow(
-                person=person, weekday=weekday, start_time=clock(hour),
-                end_time=clock(hour + rng.choice([2, 3])), in_person=True, virtual=True,
-            ))
-        db.session.add(MonthPlan(
-            person=person, month=month, confirmed_at=utcnow(), max_hosting_hours=8,
-            max_apprentices=3, observation_hours=6, max_masters=2,
-        ))
+            db.session.add(
+                WeeklyWindow(
+                    person=person,
+                    weekday=weekday,
+                    start_time=clock(hour),
+                    end_time=clock(hour + rng.choice([2, 3])),
+                    in_person=True,
+                    virtual=True,
+                )
+            )
+        db.session.add(
+            MonthPlan(
+                person=person,
+                month=month,
+                confirmed_at=utcnow(),
+                max_hosting_hours=8,
+                max_apprentices=3,
+                observation_hours=6,
+                max_masters=2,
+            )
+        )
     db.session.commit()
 
 
@@ -232,7 +262,9 @@ def fresh_run(run_id: int) -> RoundRun:
     return db.session.get(RoundRun, run_id)
 
 
-def wait_for(condition, timeout: float, what: str, every: float = 0.1, worker: WorkerProcess | None = None):
+def wait_for(
+    condition, timeout: float, what: str, every: float = 0.1, worker: WorkerProcess | None = None
+):
     """Poll condition() until it returns something truthy; fail saying what never happened."""
     deadline = time.monotonic() + timeout
     while True:
@@ -245,15 +277,20 @@ def wait_for(condition, timeout: float, what: str, every: float = 0.1, worker: W
         time.sleep(every)
 
 
-def wait_until_finished(run_id: int, timeout: float, worker: WorkerProcess | None = None) -> RoundRun:
+def wait_until_finished(
+    run_id: int, timeout: float, worker: WorkerProcess | None = None
+) -> RoundRun:
     return wait_for(
         lambda: (run := fresh_run(run_id)) and not run.status.is_active and run,
-        timeout, f"run {run_id} to finish", worker=worker,
+        timeout,
+        f"run {run_id} to finish",
+        worker=worker,
     )
 
 
 def wait_until_solving(run_id: int, timeout: float, worker: WorkerProcess) -> RoundRun:
     """Wait until the worker has claimed the run and saved its problem snapshot."""
+
     def solving():
         run = fresh_run(run_id)
         assert run.status in (RunStatus.QUEUED, RunStatus.RUNNING), (run.status, run.error)
@@ -275,7 +312,6 @@ def count(model) -> int:
 # a. A dispatched run is done by the worker -------------------------------------------------
 
 
-
 def latest_result(job, seconds: float):
     """The job's result once it has one, polled with a deadline.
 
@@ -290,7 +326,10 @@ def latest_result(job, seconds: float):
         time.sleep(0.2)
     raise AssertionError(f"job {job.id} gave no result within {seconds} s")
 
-def test_dispatched_run_is_performed_by_the_worker(app, organisation, start_worker, redis_queue, verify_round):
+
+def test_dispatched_run_is_performed_by_the_worker(
+    app, organisation, start_worker, redis_queue, verify_round
+):
     round_ = make_round()
     run = services.start_run(round_, None, time_limit=5)
     jobs.dispatch_run(run.id)
@@ -365,7 +404,8 @@ def test_a_killed_worker_leaves_no_partial_round_and_its_run_is_failed(
     # it down (pages read it so), then the check records it.
     wait_for(
         lambda: services.run_state(fresh_run(run.id)).status is RunStatus.FAILED,
-        STALE_SECONDS + WORKER_HEARTBEAT_SECONDS + 5, "the killed worker's run to show as failed",
+        STALE_SECONDS + WORKER_HEARTBEAT_SECONDS + 5,
+        "the killed worker's run to show as failed",
         every=0.25,
     )
     assert time.monotonic() - killed_at <= STALE_SECONDS + WORKER_HEARTBEAT_SECONDS + 5
@@ -387,19 +427,28 @@ def test_a_killed_worker_leaves_no_partial_round_and_its_run_is_failed(
     assert round_.status is RoundStatus.OPEN and count(Pairing) == 0
 
 
-def test_a_starting_worker_records_a_dead_run_as_failed(app, organisation, start_worker, redis_queue):
+def test_a_starting_worker_records_a_dead_run_as_failed(
+    app, organisation, start_worker, redis_queue
+):
     """Pages only show a silent run as failed; the worker's upkeep writes it down."""
     round_ = make_round()
     long_ago = utcnow() - timedelta(minutes=5)
-    dead = RoundRun(round_id=round_.id, status=RunStatus.RUNNING, time_limit=60,
-                    started_at=long_ago, heartbeat_at=long_ago)
+    dead = RoundRun(
+        round_id=round_.id,
+        status=RunStatus.RUNNING,
+        time_limit=60,
+        started_at=long_ago,
+        heartbeat_at=long_ago,
+    )
     db.session.add(dead)
     db.session.commit()
     dead_id = dead.id
     worker = start_worker()
     failed = wait_for(
-        lambda: (run := fresh_run(dead_id)).status is RunStatus.FAILED and run, 30,
-        "the worker to record the dead run as failed", worker=worker,
+        lambda: (run := fresh_run(dead_id)).status is RunStatus.FAILED and run,
+        30,
+        "the worker to record the dead run as failed",
+        worker=worker,
     )
     assert "stopped responding" in failed.error and failed.finished_at is not None
 
@@ -426,8 +475,10 @@ def test_a_killed_work_horse_fails_its_job_and_the_worker_takes_the_next_run(
 
     assert fresh_run(run.id).status is RunStatus.RUNNING
     wait_for(
-        lambda: services.reap_stale_runs() == 1, STALE_SECONDS + WORKER_HEARTBEAT_SECONDS + 5,
-        "the stale check to fail the killed horse's run", every=0.25,
+        lambda: services.reap_stale_runs() == 1,
+        STALE_SECONDS + WORKER_HEARTBEAT_SECONDS + 5,
+        "the stale check to fail the killed horse's run",
+        every=0.25,
     )
     assert fresh_run(run.id).status is RunStatus.FAILED
     assert count(Pairing) == 0
@@ -471,16 +522,36 @@ def test_cli_run_of_a_month_without_a_round_says_how_to_make_one(app, runner):
 def test_cli_run_interrupted_with_ctrl_c_cancels_the_run(app, big_organisation, tmp_path):
     """A real process: SIGINT (Ctrl-C) cancels the run, waits for it to stop, exits 1."""
     round_ = make_round()
-    env = dict(os.environ, DATABASE_URL=app.config["SQLALCHEMY_DATABASE_URI"],
-               SECRET_KEY="cli-test-secret", SITE_URL=app.config["SITE_URL"], REDIS_URL="", PYTHONUNBUFFERED="1")
+    env = dict(
+        os.environ,
+        DATABASE_URL=app.config["SQLALCHEMY_DATABASE_URI"],
+        SECRET_KEY="cli-test-secret",
+        SITE_URL=app.config["SITE_URL"],
+        REDIS_URL="",
+        PYTHONUNBUFFERED="1",
+    )
     log_path = tmp_path / "run.log"
     with open(log_path, "wb") as log:
         process = subprocess.Popen(
-            [*DEFAULT_SIGINT, str(FLASK), "--app", "wsgi", "rounds", "run", round_.month,
-             "--time-limit", "60"],
-            cwd=REPO_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+            [
+                *DEFAULT_SIGINT,
+                str(FLASK),
+                "--app",
+                "wsgi",
+                "rounds",
+                "run",
+                round_.month,
+                "--time-limit",
+                "60",
+            ],
+            cwd=REPO_ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
         try:
+
             def solving():
                 db.session.rollback()
                 run_id = db.session.scalar(select(RoundRun.id))

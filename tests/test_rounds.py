@@ -1,4 +1,5 @@
 """A round's life through its services: snapshot, run, publish, answer, fill, favour."""
+
 import json
 from datetime import datetime, timedelta
 
@@ -65,8 +66,11 @@ def test_run_solves_and_publish_creates_pairings_and_sessions(organisation, veri
     assert run.observation_hours == 12  # three apprentices, four hours each, room to spare
 
     result = publish(run)
-    assert result.pairings == len(solution["pairings"]) == db.session.scalar(
-        select(func.count()).select_from(Pairing))
+    assert (
+        result.pairings
+        == len(solution["pairings"])
+        == db.session.scalar(select(func.count()).select_from(Pairing))
+    )
     seats = db.session.scalars(select(SessionObserver)).all()
     assert sum(seat.session.hours for seat in seats) == 12
     assert all(seat.session.mode.value in ("in_person", "virtual") for seat in seats)
@@ -112,7 +116,8 @@ def test_declining_frees_sessions_and_a_fill_run_reuses_them(organisation, verif
     services.respond(pairing, apprentice, accept=False)
     assert pairing.status is Response.DECLINED
     assert not db.session.scalars(
-        select(SessionObserver).where(SessionObserver.pairing_id == pairing.id)).all()
+        select(SessionObserver).where(SessionObserver.pairing_id == pairing.id)
+    ).all()
 
     fill = run_now(round_, RunKind.FILL)
     assert fill.status is RunStatus.SUCCEEDED, fill.error
@@ -140,16 +145,29 @@ def test_sessions_booked_in_the_month_come_off_the_snapshot(organisation):
     apprentice, master = organisation["apprentices"][0], organisation["masters"][0]
     round_ = make_round()
     window = next(
-        w for a in encode_round(round_)["apprentices"] if a["id"] == f"a-{apprentice.id}"
+        w
+        for a in encode_round(round_)["apprentices"]
+        if a["id"] == f"a-{apprentice.id}"
         for w in a["availability"]
     )
     starts_at = datetime.fromisoformat(window["start"])
-    session = ShadowingSession(master_id=master.id, starts_at=starts_at,
-                               ends_at=starts_at + timedelta(hours=1), mode=SessionMode.VIRTUAL, seats=2)
+    session = ShadowingSession(
+        master_id=master.id,
+        starts_at=starts_at,
+        ends_at=starts_at + timedelta(hours=1),
+        mode=SessionMode.VIRTUAL,
+        seats=2,
+    )
     db.session.add(session)
     db.session.flush()
-    db.session.add(SessionObserver(session_id=session.id, apprentice_id=apprentice.id,
-                                   starts_at=session.starts_at, ends_at=session.ends_at))
+    db.session.add(
+        SessionObserver(
+            session_id=session.id,
+            apprentice_id=apprentice.id,
+            starts_at=session.starts_at,
+            ends_at=session.ends_at,
+        )
+    )
     db.session.commit()
     problem = encode_round(round_)
     entry = next(a for a in problem["apprentices"] if a["id"] == f"a-{apprentice.id}")
@@ -166,4 +184,5 @@ def test_publishing_and_confirming_are_in_the_event_log(organisation):
     event = db.session.scalars(select(Event)).one()
     payload = json.loads(event.payload_json)
     assert event.kind == "round.published" and payload["pairings"] == db.session.scalar(
-        select(func.count()).select_from(Pairing))
+        select(func.count()).select_from(Pairing)
+    )

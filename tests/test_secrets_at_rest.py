@@ -1,4 +1,5 @@
 """No usable secret at rest: what acts for a person is in their mail or screen, not the database."""
+
 import re
 
 from sqlalchemy import String, select
@@ -41,10 +42,18 @@ def test_no_usable_secret_at_rest(client, sent_mail):
     none is stored usable."""
     person = make_apprentice("Reset Rosa", email="rosa@example.org")
     client.post("/forgot-password", data={"email": "rosa@example.org"})
-    client.post("/signup", data={
-        "name": "New Nia", "email": "nia@example.org", "password": "a long sign-up phrase",
-        "confirm": "a long sign-up phrase", "is_apprentice": "y", "site": "0",
-        "timezone": "Europe/London"})
+    client.post(
+        "/signup",
+        data={
+            "name": "New Nia",
+            "email": "nia@example.org",
+            "password": "a long sign-up phrase",
+            "confirm": "a long sign-up phrase",
+            "is_apprentice": "y",
+            "site": "0",
+            "timezone": "Europe/London",
+        },
+    )
     apply_import(IMPORT, make_admin())
     deliver_pending_mail()
     wait_for_background_jobs()
@@ -63,8 +72,13 @@ def test_no_usable_secret_at_rest(client, sent_mail):
     assert client.get(f"/calendar/{feed_token}.ics").status_code == 200
     assert person_to_confirm(confirmation).email == "nia@example.org"
 
-    live = {"reset": reset, "invitation": invitation, "API": api_token, "feed": feed_token,
-            "sign-up confirmation": confirmation}
+    live = {
+        "reset": reset,
+        "invitation": invitation,
+        "API": api_token,
+        "feed": feed_token,
+        "sign-up confirmation": confirmation,
+    }
     found = [
         f"the {name} token in {where}"
         for where, value in _stored_text()

@@ -1,4 +1,5 @@
 """Session lifetimes, cookie flags and security headers (reliability guide points 5 and 8)."""
+
 import time
 
 import itsdangerous.timed
@@ -13,7 +14,12 @@ from .factories import DEFAULT_PASSWORD, make_person
 def test_security_headers_on_every_page(client):
     response = client.get("/login")
     csp = response.headers["Content-Security-Policy"]
-    for directive in ("object-src 'none'", "base-uri 'none'", "frame-ancestors 'none'", "default-src 'self'"):
+    for directive in (
+        "object-src 'none'",
+        "base-uri 'none'",
+        "frame-ancestors 'none'",
+        "default-src 'self'",
+    ):
         assert directive in csp
     assert "unsafe-inline" not in csp
     assert response.headers["X-Content-Type-Options"] == "nosniff"
@@ -21,8 +27,10 @@ def test_security_headers_on_every_page(client):
 
 
 def test_strict_transport_security_on_https_only(client):
-    assert client.get("/login", base_url="https://localhost").headers[
-        "Strict-Transport-Security"] == "max-age=31536000"
+    assert (
+        client.get("/login", base_url="https://localhost").headers["Strict-Transport-Security"]
+        == "max-age=31536000"
+    )
     assert "Strict-Transport-Security" not in client.get("/login").headers
 
 
@@ -139,19 +147,36 @@ def test_after_a_failed_write_the_error_page_still_renders_for_a_signed_in_perso
     from mentor_match.extensions import db
     from mentor_match.models import Person
 
-    failing = create_app({**{k: getattr(TestConfig, k) for k in dir(TestConfig) if k.isupper()},
-                          "TESTING": False, "WTF_CSRF_ENABLED": False})
+    failing = create_app(
+        {
+            **{k: getattr(TestConfig, k) for k in dir(TestConfig) if k.isupper()},
+            "TESTING": False,
+            "WTF_CSRF_ENABLED": False,
+        }
+    )
 
     @failing.route("/write-twice")
     def write_twice():
-        db.session.add(Person(email="ada@example.com", name="Copy", password_hash="x",
-                              timezone="UTC", session_token="t"))
+        db.session.add(
+            Person(
+                email="ada@example.com",
+                name="Copy",
+                password_hash="x",
+                timezone="UTC",
+                session_token="t",
+            )
+        )
         db.session.flush()  # the email is taken: IntegrityError
         return "not reached"
 
     person = make_person("Ada Quill", email="ada@example.com")
     client = failing.test_client()
-    assert client.post("/login", data={"email": person.email, "password": DEFAULT_PASSWORD}).status_code == 302
+    assert (
+        client.post(
+            "/login", data={"email": person.email, "password": DEFAULT_PASSWORD}
+        ).status_code
+        == 302
+    )
     response = client.get("/write-twice")
     assert response.status_code == 500
     assert "Something went wrong on our side" in response.get_data(as_text=True)

@@ -1,4 +1,5 @@
 """Who may join: the organisation's sign-up policy on the sign-up page, and the admin's page."""
+
 import re
 from html import unescape
 
@@ -9,19 +10,29 @@ from mentor_match.accounts.services import BY_INVITATION, SignUpByInvitation
 from mentor_match.extensions import db
 from mentor_match.imports import services as imports
 from mentor_match.models import (
-    ChangeRecord, OrganisationSettings, OutboxMessage, Person, SignUpPolicy,
+    ChangeRecord,
+    OrganisationSettings,
+    OutboxMessage,
+    Person,
+    SignUpPolicy,
 )
 from mentor_match.organisation import services
 from mentor_match.organisation.domains import (
-    DomainListProblem, clean_domains, describe_domains, domain_of, split_domains,
+    DomainListProblem,
+    clean_domains,
+    describe_domains,
+    domain_of,
+    split_domains,
 )
 from mentor_match.rounds import jobs
 
 from .factories import make_admin, make_apprentice, make_master, make_site
 
 PASSWORD = "analytical engine notes"
-OUTSIDE = ("Sign-up here is only for addresses at example.org or example.com. Use your address "
-           "there, or ask an admin of Mentor Match to add you.")
+OUTSIDE = (
+    "Sign-up here is only for addresses at example.org or example.com. Use your address "
+    "there, or ask an admin of Mentor Match to add you."
+)
 
 
 def _set_policy(policy: SignUpPolicy, domains: tuple[str, ...] = ()) -> None:
@@ -34,8 +45,15 @@ def _set_policy(policy: SignUpPolicy, domains: tuple[str, ...] = ()) -> None:
 
 
 def _sign_up(client, **overrides):
-    data = {"name": "Ada Lovelace", "email": "ada@example.org", "password": PASSWORD,
-            "confirm": PASSWORD, "is_master": "y", "site": "0", "timezone": "Europe/London"}
+    data = {
+        "name": "Ada Lovelace",
+        "email": "ada@example.org",
+        "password": PASSWORD,
+        "confirm": PASSWORD,
+        "is_master": "y",
+        "site": "0",
+        "timezone": "Europe/London",
+    }
     data.update(overrides)
     return client.post("/signup", data=data)
 
@@ -80,8 +98,10 @@ def test_domains_admit_a_listed_domain_in_any_case(client, sent_mail):
     assert _mail_after_background_jobs(sent_mail) == ["ada@example.com"]
 
 
-@pytest.mark.parametrize("email", ["ada@gmail.com", "ada@mail.example.org",
-                                   "ada@example.org.evil.net", "ada@notexample.org"])
+@pytest.mark.parametrize(
+    "email",
+    ["ada@gmail.com", "ada@mail.example.org", "ada@example.org.evil.net", "ada@notexample.org"],
+)
 def test_domains_refuse_another_domain_saving_and_mailing_nothing(client, sent_mail, email):
     _set_policy(SignUpPolicy.DOMAINS, ("example.org", "example.com"))
     response = _sign_up(client, email=email)
@@ -109,8 +129,9 @@ def test_domains_answer_a_known_address_as_an_unknown_one(client, sent_mail):
     known = _sign_up(client, email="grace@gmail.com")
     unknown = _sign_up(client, email="alan@gmail.com")
     assert known.status_code == unknown.status_code == 200
-    assert (_page(known).replace("grace@gmail.com", "X")
-            == _page(unknown).replace("alan@gmail.com", "X"))
+    assert _page(known).replace("grace@gmail.com", "X") == _page(unknown).replace(
+        "alan@gmail.com", "X"
+    )
     assert _count(Person) == 1
     assert _mail_after_background_jobs(sent_mail) == []
 
@@ -122,8 +143,10 @@ def test_domains_keep_the_someone_tried_mail_for_a_known_listed_address(client, 
     assert _sign_up(client, email="new@example.org").status_code == 302
     jobs.wait_for_background_jobs()
     subjects = {mail.recipient: mail.subject for mail in sent_mail}
-    assert subjects == {"ada@example.org": "Someone tried to sign up with your address",
-                        "new@example.org": "Confirm your address to finish signing up"}
+    assert subjects == {
+        "ada@example.org": "Someone tried to sign up with your address",
+        "new@example.org": "Confirm your address to finish signing up",
+    }
 
 
 def test_invitation_only_offers_no_form_and_says_whom_to_ask(client):
@@ -135,7 +158,7 @@ def test_invitation_only_offers_no_form_and_says_whom_to_ask(client):
     assert "Ask an admin of Mentor Match at your organisation to add you." in page
     assert 'name="password"' not in page and "Create my account" not in page
     login = _page(client.get("/login"))
-    assert "Joining is <a href=\"/signup\">by invitation</a>" in login
+    assert 'Joining is <a href="/signup">by invitation</a>' in login
     assert 'New here? <a href="/signup">Sign up</a>' not in login
 
 
@@ -157,9 +180,15 @@ def test_the_service_refuses_too(app):
 
     _set_policy(SignUpPolicy.INVITATION)
     with pytest.raises(SignUpByInvitation) as refusal:
-        registration.sign_up(name="Ada", email="ada@example.org", password=PASSWORD,
-                             is_master=True, is_apprentice=False, site=None,
-                             timezone_name="UTC")
+        registration.sign_up(
+            name="Ada",
+            email="ada@example.org",
+            password=PASSWORD,
+            is_master=True,
+            is_apprentice=False,
+            site=None,
+            timezone_name="UTC",
+        )
     assert str(refusal.value) == BY_INVITATION
     assert _count(Person) == 0
 
@@ -170,16 +199,20 @@ def test_invitation_only_still_lets_an_imported_person_choose_a_password(client,
     _set_policy(SignUpPolicy.INVITATION)
     imports.apply_import(
         "name,email,site,timezone,roles,skills,observation_hours,hosting_hours\n"
-        "Rita Remote,rita@example.org,,Europe/Lisbon,apprentice,,,\n", admin)
+        "Rita Remote,rita@example.org,,Europe/Lisbon,apprentice,,,\n",
+        admin,
+    )
     jobs.dispatch_mail()
     jobs.wait_for_background_jobs()
     (invitation,) = sent_mail
     link = re.search(r"http://localhost(/reset-password/\S+)", invitation.body).group(1)
-    response = client.post(link, data={"password": "rita chooses a passphrase",
-                                       "confirm": "rita chooses a passphrase"})
+    response = client.post(
+        link, data={"password": "rita chooses a passphrase", "confirm": "rita chooses a passphrase"}
+    )
     assert response.status_code == 302 and response.location == "/login"
-    logged_in = client.post("/login", data={"email": "rita@example.org",
-                                            "password": "rita chooses a passphrase"})
+    logged_in = client.post(
+        "/login", data={"email": "rita@example.org", "password": "rita chooses a passphrase"}
+    )
     assert logged_in.status_code == 302 and logged_in.location == "/dashboard"
 
 
@@ -197,15 +230,20 @@ def test_locking_down_stops_a_sign_up_begun_before(client, sent_mail):
     _set_policy(SignUpPolicy.INVITATION)
     page = _page(client.get(link, follow_redirects=True))
     assert BY_INVITATION in page
-    assert _page(client.post(link, data={"password": PASSWORD}, follow_redirects=True)).count(
-        BY_INVITATION) == 1
+    assert (
+        _page(client.post(link, data={"password": PASSWORD}, follow_redirects=True)).count(
+            BY_INVITATION
+        )
+        == 1
+    )
     # A password reset confirms an address too, so it is held to the policy as well.
     client.post("/forgot-password", data={"email": "ada@example.org"})
     jobs.wait_for_background_jobs()
     reset = re.search(r"http://localhost(/reset-password/\S+)", sent_mail[-1].body).group(1)
     assert BY_INVITATION in _page(client.get(reset, follow_redirects=True))
-    response = client.post(reset, data={"password": "a brand new passphrase",
-                                        "confirm": "a brand new passphrase"})
+    response = client.post(
+        reset, data={"password": "a brand new passphrase", "confirm": "a brand new passphrase"}
+    )
     assert response.status_code == 302 and "/forgot-password" in response.location
     db.session.refresh(person)
     assert person.email_confirmed_at is None
@@ -224,15 +262,20 @@ def test_a_sign_up_begun_before_still_confirms_at_a_listed_domain(client, sent_m
 
 
 def _save(client, **overrides):
-    data = {"sign_up_policy": "domains", "sign_up_domains": "example.org",
-            "only_verified_hosts": "y"}
+    data = {
+        "sign_up_policy": "domains",
+        "sign_up_domains": "example.org",
+        "only_verified_hosts": "y",
+    }
     data.update(overrides)
     return client.post("/admin/organisation", data=data)
 
 
 def _change_records() -> list[tuple]:
-    return [(r.subject, r.subject_id, r.action, r.actor_id, r.before, r.after)
-            for r in db.session.scalars(select(ChangeRecord).order_by(ChangeRecord.id))]
+    return [
+        (r.subject, r.subject_id, r.action, r.actor_id, r.before, r.after)
+        for r in db.session.scalars(select(ChangeRecord).order_by(ChangeRecord.id))
+    ]
 
 
 def test_the_admin_page_shows_the_settings_and_is_in_the_admin_navigation(login):
@@ -241,8 +284,9 @@ def test_the_admin_page_shows_the_settings_and_is_in_the_admin_navigation(login)
     page = _page(client.get("/admin/organisation"))
     for policy in SignUpPolicy:
         assert policy.label in page
-    (checked,) = [tag for tag in re.findall(r'<input[^>]*type="radio"[^>]*>', page)
-                  if "checked" in tag]
+    (checked,) = [
+        tag for tag in re.findall(r'<input[^>]*type="radio"[^>]*>', page) if "checked" in tag
+    ]
     assert 'value="open"' in checked
     assert "Only verified masters host" in page
     assert "wait for an admin or a verified master in that skill to verify it" in page
@@ -251,8 +295,11 @@ def test_the_admin_page_shows_the_settings_and_is_in_the_admin_navigation(login)
 def test_saving_cleans_the_domains_and_logs_each_changed_field(login):
     admin = make_admin("Morgan Admin")
     client = login(admin)
-    response = _save(client, sign_up_domains=" Example.ORG\r\n@example.org\n\nbücher.example\n",
-                     only_verified_hosts="")
+    response = _save(
+        client,
+        sign_up_domains=" Example.ORG\r\n@example.org\n\nbücher.example\n",
+        only_verified_hosts="",
+    )
     assert response.status_code == 302 and response.location == "/admin/organisation"
     assert "Organisation settings saved." in _page(client.get("/admin/organisation"))
     settings = db.session.get(OrganisationSettings, 1)
@@ -261,16 +308,35 @@ def test_saving_cleans_the_domains_and_logs_each_changed_field(login):
     assert settings.domains == ["example.org", "xn--bcher-kva.example"]
     assert settings.only_verified_hosts is False
     assert _change_records() == [
-        ("organisation_settings", 1, "changed", admin.id, "sign_up_policy: open",
-         "sign_up_policy: domains"),
-        ("organisation_settings", 1, "changed", admin.id, "sign_up_domains: ",
-         "sign_up_domains: example.org, xn--bcher-kva.example"),
-        ("organisation_settings", 1, "changed", admin.id, "only_verified_hosts: yes",
-         "only_verified_hosts: no"),
+        (
+            "organisation_settings",
+            1,
+            "changed",
+            admin.id,
+            "sign_up_policy: open",
+            "sign_up_policy: domains",
+        ),
+        (
+            "organisation_settings",
+            1,
+            "changed",
+            admin.id,
+            "sign_up_domains: ",
+            "sign_up_domains: example.org, xn--bcher-kva.example",
+        ),
+        (
+            "organisation_settings",
+            1,
+            "changed",
+            admin.id,
+            "only_verified_hosts: yes",
+            "only_verified_hosts: no",
+        ),
     ]
     # Saving the same again changes nothing and logs nothing.
-    again = _save(client, sign_up_domains="example.org\nxn--bcher-kva.example",
-                  only_verified_hosts="")
+    again = _save(
+        client, sign_up_domains="example.org\nxn--bcher-kva.example", only_verified_hosts=""
+    )
     assert again.status_code == 302
     assert "Nothing changed." in _page(client.get("/admin/organisation"))
     assert len(_change_records()) == 3
@@ -283,28 +349,45 @@ def test_only_the_changed_field_is_logged(login):
     _set_policy(SignUpPolicy.OPEN)
     client = login(admin)
     assert _save(client, sign_up_policy="invitation", sign_up_domains="").status_code == 302
-    assert _change_records() == [("organisation_settings", 1, "changed", admin.id,
-                                  "sign_up_policy: open", "sign_up_policy: invitation")]
+    assert _change_records() == [
+        (
+            "organisation_settings",
+            1,
+            "changed",
+            admin.id,
+            "sign_up_policy: open",
+            "sign_up_policy: invitation",
+        )
+    ]
 
 
-@pytest.mark.parametrize(("data", "message"), [
-    ({"sign_up_domains": "example.org\nexa_mple.org\nlocalhost"},
-     "Not an email domain: “exa_mple.org”, “localhost”. Write each as it follows the @ of an "
-     "address, e.g. example.org, one per line."),
-    ({"sign_up_domains": "ada@example.org"}, "Not an email domain: “ada@example.org”."),
-    ({"sign_up_domains": "10.0.0.1"}, "Not an email domain: “10.0.0.1”."),
-    ({"sign_up_domains": "-bad.example.org"}, "Not an email domain: “-bad.example.org”."),
-    ({"sign_up_domains": "a..example.org"}, "Not an email domain: “a..example.org”."),
-    ({"sign_up_domains": ""}, services.NO_DOMAINS),
-    ({"sign_up_domains": " \n \n"}, services.NO_DOMAINS),
-    ({"sign_up_domains": "\n".join(f"d{n}.example.org" for n in range(51))},
-     "List at most 50 domains; this list has 51."),
-    ({"sign_up_policy": "everyone"}, services.NO_POLICY),
-    ({"sign_up_policy": ""}, services.NO_POLICY),
-    # A bad domain is refused whatever the policy: the list is kept for later.
-    ({"sign_up_policy": "open", "sign_up_domains": "not a domain"},
-     "Not an email domain: “not”, “a”, “domain”."),
-])
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        (
+            {"sign_up_domains": "example.org\nexa_mple.org\nlocalhost"},
+            "Not an email domain: “exa_mple.org”, “localhost”. Write each as it follows the @ of an "
+            "address, e.g. example.org, one per line.",
+        ),
+        ({"sign_up_domains": "ada@example.org"}, "Not an email domain: “ada@example.org”."),
+        ({"sign_up_domains": "10.0.0.1"}, "Not an email domain: “10.0.0.1”."),
+        ({"sign_up_domains": "-bad.example.org"}, "Not an email domain: “-bad.example.org”."),
+        ({"sign_up_domains": "a..example.org"}, "Not an email domain: “a..example.org”."),
+        ({"sign_up_domains": ""}, services.NO_DOMAINS),
+        ({"sign_up_domains": " \n \n"}, services.NO_DOMAINS),
+        (
+            {"sign_up_domains": "\n".join(f"d{n}.example.org" for n in range(51))},
+            "List at most 50 domains; this list has 51.",
+        ),
+        ({"sign_up_policy": "everyone"}, services.NO_POLICY),
+        ({"sign_up_policy": ""}, services.NO_POLICY),
+        # A bad domain is refused whatever the policy: the list is kept for later.
+        (
+            {"sign_up_policy": "open", "sign_up_domains": "not a domain"},
+            "Not an email domain: “not”, “a”, “domain”.",
+        ),
+    ],
+)
 def test_bad_settings_are_refused_and_change_nothing(login, data, message):
     admin = make_admin("Morgan Admin")
     client = login(admin)
@@ -340,12 +423,14 @@ def test_people_who_are_not_admins_cannot_see_or_change_the_settings(client, log
 def test_the_service_refuses_anyone_but_an_active_admin(app):
     for person in (make_master("Amara Master"), make_admin("Gone Admin", active=False)):
         with pytest.raises(services.SettingsRefusal) as refusal:
-            services.save_settings(person, policy=SignUpPolicy.INVITATION, domains=[],
-                                   only_verified_hosts=False)
+            services.save_settings(
+                person, policy=SignUpPolicy.INVITATION, domains=[], only_verified_hosts=False
+            )
         assert str(refusal.value) == services.NOT_AN_ADMIN
     with pytest.raises(services.SettingsRefusal) as refusal:
-        services.save_settings(make_admin("Morgan Admin"), policy="invitation", domains=[],
-                               only_verified_hosts=False)
+        services.save_settings(
+            make_admin("Morgan Admin"), policy="invitation", domains=[], only_verified_hosts=False
+        )
     assert str(refusal.value) == services.NO_POLICY
     assert db.session.get(OrganisationSettings, 1) is None
     assert _count(ChangeRecord) == 0
@@ -354,13 +439,15 @@ def test_the_service_refuses_anyone_but_an_active_admin(app):
 def test_saving_updates_the_row_the_migration_made(app):
     admin = make_admin("Morgan Admin")
     _set_policy(SignUpPolicy.OPEN, ("old.example.org",))
-    changed = services.save_settings(admin, policy=SignUpPolicy.DOMAINS,
-                                     domains=["old.example.org", "New.Example.org"],
-                                     only_verified_hosts=True)
+    changed = services.save_settings(
+        admin,
+        policy=SignUpPolicy.DOMAINS,
+        domains=["old.example.org", "New.Example.org"],
+        only_verified_hosts=True,
+    )
     assert changed == 2
     assert _count(OrganisationSettings) == 1
-    assert db.session.get(OrganisationSettings, 1).domains == ["old.example.org",
-                                                               "new.example.org"]
+    assert db.session.get(OrganisationSettings, 1).domains == ["old.example.org", "new.example.org"]
 
 
 # Reading a list of domains ---------------------------------------------------------------------
@@ -370,21 +457,43 @@ def test_a_typed_list_splits_on_lines_commas_and_spaces():
     assert split_domains("a.org, b.org;c.org\r\n d.org\n\n") == ["a.org", "b.org", "c.org", "d.org"]
 
 
-@pytest.mark.parametrize("entry", [
-    "localhost", "example", "1.2.3.4", "-a.org", "a-.org", "a..org", ".org", "a_b.org",
-    f"{'a' * 64}.org", "exa mple.org", "a.o", "a.123", "ex@mple.org", "",
-])
+@pytest.mark.parametrize(
+    "entry",
+    [
+        "localhost",
+        "example",
+        "1.2.3.4",
+        "-a.org",
+        "a-.org",
+        "a..org",
+        ".org",
+        "a_b.org",
+        f"{'a' * 64}.org",
+        "exa mple.org",
+        "a.o",
+        "a.123",
+        "ex@mple.org",
+        "",
+    ],
+)
 def test_what_is_not_a_domain(entry):
     with pytest.raises(DomainListProblem):
         clean_domains([entry])
 
 
-@pytest.mark.parametrize(("entry", "cleaned"), [
-    ("Example.ORG", "example.org"), ("@example.org", "example.org"),
-    ("example.org.", "example.org"), ("mail.uk.example.co.uk", "mail.uk.example.co.uk"),
-    ("xn--bcher-kva.example", "xn--bcher-kva.example"), ("Bücher.example", "xn--bcher-kva.example"),
-    ("a-b.io", "a-b.io"), (f"{'a' * 63}.org", f"{'a' * 63}.org"),
-])
+@pytest.mark.parametrize(
+    ("entry", "cleaned"),
+    [
+        ("Example.ORG", "example.org"),
+        ("@example.org", "example.org"),
+        ("example.org.", "example.org"),
+        ("mail.uk.example.co.uk", "mail.uk.example.co.uk"),
+        ("xn--bcher-kva.example", "xn--bcher-kva.example"),
+        ("Bücher.example", "xn--bcher-kva.example"),
+        ("a-b.io", "a-b.io"),
+        (f"{'a' * 63}.org", f"{'a' * 63}.org"),
+    ],
+)
 def test_what_is_a_domain(entry, cleaned):
     assert clean_domains([entry]) == [cleaned]
 

@@ -1,4 +1,5 @@
 """The site's own address: links built on SITE_URL, foreign hosts refused (reliability point 14)."""
+
 import re
 
 import pytest
@@ -35,11 +36,13 @@ def other_app():
 
 def test_a_request_for_a_foreign_host_is_refused_and_mails_nothing(client):
     make_person(email="victim@example.org")
-    response = client.post("/forgot-password", data={"email": "victim@example.org"},
-                           headers={"Host": "evil.example"})
+    response = client.post(
+        "/forgot-password", data={"email": "victim@example.org"}, headers={"Host": "evil.example"}
+    )
     assert response.status_code == 400
     assert response.get_data(as_text=True) == (
-        "This site answers only at http://localhost; the request's Host was refused.\n")
+        "This site answers only at http://localhost; the request's Host was refused.\n"
+    )
     wait_for_background_jobs()
     assert db.session.scalars(select(OutboxMessage)).all() == []
 
@@ -49,12 +52,14 @@ def test_the_site_answers_its_own_host_with_any_port(client):
 
 
 def test_a_reset_link_points_at_site_url_whatever_host_the_request_named(
-        app, client, monkeypatch, sent_mail):
+    app, client, monkeypatch, sent_mail
+):
     """Even a host the site answers to (an alias) never makes its way into a mailed link."""
     monkeypatch.setitem(app.config, "TRUSTED_HOSTS", ["localhost", "alias.example"])
     make_person(email="victim@example.org")
-    response = client.post("/forgot-password", data={"email": "victim@example.org"},
-                           headers={"Host": "alias.example"})
+    response = client.post(
+        "/forgot-password", data={"email": "victim@example.org"}, headers={"Host": "alias.example"}
+    )
     assert response.status_code == 302
     wait_for_background_jobs()
     (mail,) = sent_mail
@@ -68,7 +73,8 @@ def test_absolute_links_inside_a_request_come_from_site_url(app, monkeypatch):
     with app.test_request_context("/", base_url="http://alias.example"):
         assert absolute_url("accounts.login") == "https://mentor.example.org/match/login"
         assert absolute_url("booking.session", session_id=7) == (
-            "https://mentor.example.org/match/sessions/7")
+            "https://mentor.example.org/match/sessions/7"
+        )
 
 
 def test_trusted_hosts_default_to_site_urls_host(other_app):

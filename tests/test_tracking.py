@@ -1,4 +1,5 @@
 """After a session: host-verified hours, disputes, observations, ratings and practice."""
+
 from datetime import timedelta
 
 import pytest
@@ -43,14 +44,25 @@ def count(model, *where) -> int:
 
 def past_session(office, hours_ago: int = 5, length: int = 2, observers=None) -> ShadowingSession:
     start = utcnow().replace(minute=0, second=0, microsecond=0) - timedelta(hours=hours_ago)
-    session = ShadowingSession(master_id=office["master"].id, starts_at=start,
-                               ends_at=start + timedelta(hours=length), mode=SessionMode.VIRTUAL,
-                               seats=3, micro_skill_id=office["skill"].id)
+    session = ShadowingSession(
+        master_id=office["master"].id,
+        starts_at=start,
+        ends_at=start + timedelta(hours=length),
+        mode=SessionMode.VIRTUAL,
+        seats=3,
+        micro_skill_id=office["skill"].id,
+    )
     db.session.add(session)
     db.session.flush()
     for person in observers or office["apprentices"][:1]:
-        db.session.add(SessionObserver(session_id=session.id, apprentice_id=person.id,
-                                       starts_at=session.starts_at, ends_at=session.ends_at))
+        db.session.add(
+            SessionObserver(
+                session_id=session.id,
+                apprentice_id=person.id,
+                starts_at=session.starts_at,
+                ends_at=session.ends_at,
+            )
+        )
     db.session.commit()
     return session
 
@@ -58,17 +70,25 @@ def past_session(office, hours_ago: int = 5, length: int = 2, observers=None) ->
 def test_the_master_sees_what_to_confirm_and_confirms(login, office):
     session = past_session(office, observers=office["apprentices"][:2])
     client = login(office["master"])
-    assert "2 observers in your past sessions wait" in client.get("/dashboard").get_data(as_text=True)
+    assert "2 observers in your past sessions wait" in client.get("/dashboard").get_data(
+        as_text=True
+    )
     page = client.get("/sessions/to-confirm").get_data(as_text=True)
     assert "Tom Apprentice" in page and "Priya Apprentice" in page
     seat = session.observers[0]
     client.post(f"/seats/{seat.id}/attendance", data={"minutes": 90})
     attendance = db.session.scalars(select(Attendance)).one()
     assert attendance.minutes == 90 and attendance.confirmed_by_id == office["master"].id
-    assert f"/seats/{seat.id}/attendance" not in client.get("/sessions/to-confirm").get_data(as_text=True)
+    assert f"/seats/{seat.id}/attendance" not in client.get("/sessions/to-confirm").get_data(
+        as_text=True
+    )
     change = db.session.scalars(select(ChangeRecord)).one()
     assert (change.actor_id, change.subject, change.action, change.after) == (
-        office["master"].id, "attendance", "confirmed", "90")
+        office["master"].id,
+        "attendance",
+        "confirmed",
+        "90",
+    )
     assert count(Notification, Notification.person_id == seat.apprentice_id) == 1
     assert [event.kind for event in db.session.scalars(select(Event))] == ["session.confirmed"]
     # Hours now count, to the session's micro skill.
@@ -84,8 +104,11 @@ def test_unconfirmed_and_absent_seats_count_nothing(office):
 @pytest.mark.parametrize(("minutes", "message"), [(121, "from 0 to 120 minutes"), (-1, "from 0")])
 def test_impossible_minutes_are_refused(login, office, minutes, message):
     session = past_session(office)
-    response = login(office["master"]).post(f"/seats/{session.observers[0].id}/attendance",
-                                            data={"minutes": minutes}, follow_redirects=True)
+    response = login(office["master"]).post(
+        f"/seats/{session.observers[0].id}/attendance",
+        data={"minutes": minutes},
+        follow_redirects=True,
+    )
     assert message in response.get_data(as_text=True)
     assert count(Attendance) == 0 and count(ChangeRecord) == 0
 
@@ -93,8 +116,12 @@ def test_impossible_minutes_are_refused(login, office, minutes, message):
 def test_only_the_host_confirms_and_only_after_the_session(login, office):
     session = past_session(office)
     other = make_master("Other Master")
-    assert login(other).post(f"/seats/{session.observers[0].id}/attendance",
-                             data={"minutes": 60}).status_code == 404
+    assert (
+        login(other)
+        .post(f"/seats/{session.observers[0].id}/attendance", data={"minutes": 60})
+        .status_code
+        == 404
+    )
     future = past_session(office, hours_ago=-30)
     with pytest.raises(services.TrackingRefusal, match="once the session has ended"):
         services.confirm_attendance(office["master"], future.observers[0], 60)
@@ -106,7 +133,10 @@ def test_a_correction_is_recorded_with_before_and_after(office):
     services.confirm_attendance(office["master"], seat, 120)
     services.confirm_attendance(office["master"], seat, 60)
     changes = db.session.scalars(select(ChangeRecord).order_by(ChangeRecord.id)).all()
-    assert [(c.action, c.before, c.after) for c in changes] == [("confirmed", "", "120"), ("changed", "120", "60")]
+    assert [(c.action, c.before, c.after) for c in changes] == [
+        ("confirmed", "", "120"),
+        ("changed", "120", "60"),
+    ]
 
 
 def test_a_dispute_goes_to_the_admin_who_settles_it(login, office):
@@ -117,41 +147,59 @@ def test_a_dispute_goes_to_the_admin_who_settles_it(login, office):
     client = login(tom)
     page = client.get(f"/sessions/{seat.session_id}").get_data(as_text=True)
     assert "confirmed <strong>0.5 hours</strong>" in page
-    response = client.post(f"/seats/{seat.id}/dispute", data={"reason": "short"}, follow_redirects=True)
+    response = client.post(
+        f"/seats/{seat.id}/dispute", data={"reason": "short"}, follow_redirects=True
+    )
     assert "10 to 1000 characters" in response.get_data(as_text=True)
     client.post(f"/seats/{seat.id}/dispute", data={"reason": "I was there the full two hours."})
     assert count(Notification, Notification.person_id == admin.id) == 1
     with pytest.raises(services.TrackingRefusal, match="disputes these hours"):
         services.confirm_attendance(office["master"], seat, 20)
     admin_client = login(admin)
-    assert "I was there the full two hours." in admin_client.get("/admin/disputes").get_data(as_text=True)
+    assert "I was there the full two hours." in admin_client.get("/admin/disputes").get_data(
+        as_text=True
+    )
     attendance = db.session.scalars(select(Attendance)).one()
     admin_client.post(f"/admin/disputes/{attendance.id}", data={"minutes": 120})
     db.session.refresh(attendance)
     assert attendance.minutes == 120 and not attendance.is_disputed
-    resolved = db.session.scalars(select(ChangeRecord).where(ChangeRecord.action == "resolved")).one()
+    resolved = db.session.scalars(
+        select(ChangeRecord).where(ChangeRecord.action == "resolved")
+    ).one()
     assert (resolved.actor_id, resolved.before, resolved.after) == (admin.id, "30", "120")
 
 
 def test_the_apprentice_records_what_they_observed(login, office):
     seat = past_session(office).observers[0]
     client = login(office["apprentices"][0])
-    client.post(f"/seats/{seat.id}/observation",
-                data={"notes": "She anchored first and high.", "micro_skills": [office["skill"].id]})
+    client.post(
+        f"/seats/{seat.id}/observation",
+        data={"notes": "She anchored first and high.", "micro_skills": [office["skill"].id]},
+    )
     observation = db.session.scalars(select(Observation)).one()
     assert observation.notes == "She anchored first and high."
     assert [s.id for s in observation.micro_skills] == [office["skill"].id]
-    assert login(office["apprentices"][1]).post(f"/seats/{seat.id}/observation",
-                                                data={"notes": "x"}).status_code == 404
+    assert (
+        login(office["apprentices"][1])
+        .post(f"/seats/{seat.id}/observation", data={"notes": "x"})
+        .status_code
+        == 404
+    )
 
 
 def test_a_session_rating_is_seen_by_the_master_and_nobody_else(login, office):
     tom, priya, _ = office["apprentices"]
     session = past_session(office, observers=[tom, priya])
     tom_seat = next(s for s in session.observers if s.apprentice_id == tom.id)
-    login(tom).post(f"/seats/{tom_seat.id}/rating", data={"rating": 2, "note": "Hard to hear the client."})
-    assert "Hard to hear the client." in login(office["master"]).get(f"/sessions/{session.id}").get_data(as_text=True)
-    assert "Hard to hear the client." not in login(priya).get(f"/sessions/{session.id}").get_data(as_text=True)
+    login(tom).post(
+        f"/seats/{tom_seat.id}/rating", data={"rating": 2, "note": "Hard to hear the client."}
+    )
+    assert "Hard to hear the client." in login(office["master"]).get(
+        f"/sessions/{session.id}"
+    ).get_data(as_text=True)
+    assert "Hard to hear the client." not in login(priya).get(f"/sessions/{session.id}").get_data(
+        as_text=True
+    )
     login(tom).post(f"/seats/{tom_seat.id}/rating", data={"rating": 6, "note": ""})
     assert db.session.scalars(select(Feedback)).one().rating == 2
 
@@ -161,27 +209,45 @@ def test_practice_is_rated_by_the_master_asked(login, office):
     client = login(tom)
     page = client.get("/practice").get_data(as_text=True)
     assert "Amara Master" in page
-    client.post("/practice", data={
-        "micro_skill_id": office["skill"].id, "master_id": office["master"].id,
-        "practised_on": utcnow().date().isoformat(),
-        "description": "Opened the supplier call with our anchor of 12% off."})
+    client.post(
+        "/practice",
+        data={
+            "micro_skill_id": office["skill"].id,
+            "master_id": office["master"].id,
+            "practised_on": utcnow().date().isoformat(),
+            "description": "Opened the supplier call with our anchor of 12% off.",
+        },
+    )
     attempt = db.session.scalars(select(PracticeAttempt)).one()
     assert count(Notification, Notification.person_id == office["master"].id) == 1
     other = make_master("Other Master")
     give_skill(other, office["skill"], "master", hosts=True)
-    assert login(other).post(f"/practice/{attempt.id}/feedback",
-                             data={"rating": 5, "note": "Great anchoring."}).status_code == 404
+    assert (
+        login(other)
+        .post(f"/practice/{attempt.id}/feedback", data={"rating": 5, "note": "Great anchoring."})
+        .status_code
+        == 404
+    )
     master_client = login(office["master"])
-    response = master_client.post(f"/practice/{attempt.id}/feedback", data={"rating": 3, "note": "ok"},
-                                  follow_redirects=True)
+    response = master_client.post(
+        f"/practice/{attempt.id}/feedback", data={"rating": 3, "note": "ok"}, follow_redirects=True
+    )
     assert "at least 10 characters" in response.get_data(as_text=True)
-    master_client.post(f"/practice/{attempt.id}/feedback",
-                       data={"rating": 3, "note": "Anchor was fine; you conceded too fast after."})
+    master_client.post(
+        f"/practice/{attempt.id}/feedback",
+        data={"rating": 3, "note": "Anchor was fine; you conceded too fast after."},
+    )
     feedback = db.session.scalars(select(Feedback)).one()
     assert (feedback.rating, feedback.giver_id, feedback.receiver_id, feedback.micro_skill_id) == (
-        3, office["master"].id, tom.id, office["skill"].id)
+        3,
+        office["master"].id,
+        tom.id,
+        office["skill"].id,
+    )
     assert "conceded too fast" in login(tom).get("/practice").get_data(as_text=True)
-    assert "conceded too fast" not in login(office["apprentices"][1]).get("/practice").get_data(as_text=True)
+    assert "conceded too fast" not in login(office["apprentices"][1]).get("/practice").get_data(
+        as_text=True
+    )
 
 
 def test_practice_needs_a_master_who_can_teach_it(login, office):
@@ -190,8 +256,15 @@ def test_practice_needs_a_master_who_can_teach_it(login, office):
     peer = make_master("Peer")
     give_skill(peer, office["skill"], "journeyman", hosts=True)
     with pytest.raises(services.TrackingRefusal, match="above your stage"):
-        services.log_practice(outsider, office["skill"].id, peer.id, utcnow().date(), "Tried anchoring high.")
+        services.log_practice(
+            outsider, office["skill"].id, peer.id, utcnow().date(), "Tried anchoring high."
+        )
     with pytest.raises(services.TrackingRefusal, match="in the future"):
-        services.log_practice(office["apprentices"][0], office["skill"].id, office["master"].id,
-                              utcnow().date() + timedelta(days=3), "Tried anchoring high.")
+        services.log_practice(
+            office["apprentices"][0],
+            office["skill"].id,
+            office["master"].id,
+            utcnow().date() + timedelta(days=3),
+            "Tried anchoring high.",
+        )
     assert count(PracticeAttempt) == 0

@@ -1,4 +1,5 @@
 """Forms for signing up, logging in and managing a password."""
+
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, PasswordField, SelectField, StringField
 from wtforms.validators import DataRequired, Email, EqualTo, Length, ValidationError

@@ -1,4 +1,5 @@
 """Password policy (OWASP): 8 to 128 characters, not a common password, hashed with scrypt."""
+
 import gzip
 from functools import cache
 from pathlib import Path

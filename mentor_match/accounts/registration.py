@@ -12,6 +12,7 @@ The organisation's sign-up policy is checked first, on the address alone
 account. A sign-up still waiting for confirmation is held to the policy in force when it is
 confirmed: locking sign-up down also stops accounts begun before.
 """
+
 from __future__ import annotations
 
 from datetime import UTC, datetime
@@ -78,7 +79,8 @@ def send_sign_up_mail(email: str) -> None:
         token = _serializer().dumps({"id": person.id, "email": person.email})
         link = absolute_url("accounts.confirm_address", token=token)
         send_mail(
-            person.email, "Confirm your address to finish signing up",
+            person.email,
+            "Confirm your address to finish signing up",
             f"Hello {person.name},\n\nFollow this link within {days} days to confirm your "
             f"address and finish signing up to Mentor Match:\n\n{link}\n\n"
             "You will be asked for the password you chose.\n\n"
@@ -87,7 +89,8 @@ def send_sign_up_mail(email: str) -> None:
         )
     else:
         send_mail(
-            person.email, "Someone tried to sign up with your address",
+            person.email,
+            "Someone tried to sign up with your address",
             f"Hello {person.name},\n\nSomeone (hopefully you) tried to sign up to Mentor Match "
             "with this address. It already has an account, and nothing has changed.\n\n"
             f"Log in: {absolute_url('accounts.login')}\n"
@@ -105,7 +108,8 @@ def person_to_confirm(token: str) -> Person:
         payload = _serializer().loads(token, max_age=max_age)
     except SignatureExpired:
         raise AccountError(
-            "That confirmation link has expired. Sign up again for a new one.") from None
+            "That confirmation link has expired. Sign up again for a new one."
+        ) from None
     except BadSignature:
         raise not_valid from None
     person = db.session.get(Person, payload.get("id")) if isinstance(payload, dict) else None
@@ -122,7 +126,9 @@ def confirm_address(person: Person, password: str) -> None:
     still admits the address; commits."""
     check_sign_up_policy(person.email)
     if not verify_password(person.password_hash, password):
-        raise AccountError("That is not the password you chose when you signed up. Forgot it? "
-                           "Reset your password: that confirms your address too.")
+        raise AccountError(
+            "That is not the password you chose when you signed up. Forgot it? "
+            "Reset your password: that confirms your address too."
+        )
     person.email_confirmed_at = datetime.now(UTC)
     db.session.commit()

@@ -3,6 +3,7 @@ reset links.
 
 Sign-up and address confirmation are in registration.py.
 """
+
 from datetime import UTC, datetime, timedelta
 
 from flask import current_app
@@ -28,9 +29,11 @@ class AccountError(Exception):
     """A refusal a person can act on; the message is shown to them as it is."""
 
 
-BY_INVITATION = ("Sign-up here is by invitation only. Ask an admin of Mentor Match at your "
-                 "organisation to add you: you will get a mail with a link to choose your "
-                 "password.")
+BY_INVITATION = (
+    "Sign-up here is by invitation only. Ask an admin of Mentor Match at your "
+    "organisation to add you: you will get a mail with a link to choose your "
+    "password."
+)
 
 
 class SignUpByInvitation(AccountError):
@@ -51,7 +54,8 @@ def check_sign_up_policy(email: str) -> None:
     if settings.sign_up_policy is SignUpPolicy.DOMAINS and domain_of(email) not in settings.domains:
         raise AccountError(
             f"Sign-up here is only for addresses at {describe_domains(settings.domains)}. "
-            "Use your address there, or ask an admin of Mentor Match to add you.")
+            "Use your address there, or ask an admin of Mentor Match to add you."
+        )
 
 
 def normalise_email(email: str) -> str:
@@ -64,12 +68,16 @@ def find_person_by_email(email: str) -> Person | None:
 
 def _failures_within_the_hour(person: Person, client: str) -> int:
     since = datetime.now(UTC) - timedelta(hours=1)
-    return db.session.scalar(
-        select(func.count()).where(
-            FailedLogin.person_id == person.id, FailedLogin.client == client,
-            FailedLogin.at >= since,
+    return (
+        db.session.scalar(
+            select(func.count()).where(
+                FailedLogin.person_id == person.id,
+                FailedLogin.client == client,
+                FailedLogin.at >= since,
+            )
         )
-    ) or 0
+        or 0
+    )
 
 
 def authenticate(email: str, password: str, *, client: str) -> Person:
@@ -170,7 +178,11 @@ def person_for_reset_token(token: str) -> Person:
         raise expired from None
     except BadSignature:
         raise AccountError("That reset link is not valid. Ask for a new one.") from None
-    if isinstance(payload, dict) and not payload.get("inv") and datetime.now(UTC) - issued > reset_age:
+    if (
+        isinstance(payload, dict)
+        and not payload.get("inv")
+        and datetime.now(UTC) - issued > reset_age
+    ):
         raise expired
     person = db.session.get(Person, payload.get("id")) if isinstance(payload, dict) else None
     if person is None or person.password_hash[-16:] != payload.get("pw") or not person.active:

@@ -1,4 +1,5 @@
 """Sign-up, log-in, log-out and password pages."""
+
 from datetime import UTC, datetime
 
 from flask import Blueprint, flash, redirect, render_template, request, session, url_for
@@ -6,7 +7,12 @@ from flask_login import current_user, login_required, login_user, logout_user
 
 from ..forms import site_choices, site_from_choice
 from ..limits import (
-    client_address, configured, form_email, is_known_device, limiter, remember_device,
+    client_address,
+    configured,
+    form_email,
+    is_known_device,
+    limiter,
+    remember_device,
 )
 from ..models import SignUpPolicy
 from ..organisation.domains import describe_domains
@@ -15,7 +21,11 @@ from ..rounds import jobs
 from ..security import is_local_url
 from . import registration, services
 from .forms import (
-    ChangePasswordForm, ConfirmAddressForm, ForgotPasswordForm, LoginForm, ResetPasswordForm,
+    ChangePasswordForm,
+    ConfirmAddressForm,
+    ForgotPasswordForm,
+    LoginForm,
+    ResetPasswordForm,
     SignupForm,
 )
 from .passwords import verify_password
@@ -42,10 +52,13 @@ def _mail_went_out(response) -> bool:
 
 
 @bp.route("/signup", methods=["GET", "POST"])
-@limiter.limit(configured("SIGNUP_LIMIT_PER_CLIENT"), methods=["POST"],
-               deduct_when=_mail_went_out)
-@limiter.limit(configured("SIGNUP_LIMIT_PER_ACCOUNT"), key_func=form_email, methods=["POST"],
-               deduct_when=_mail_went_out)
+@limiter.limit(configured("SIGNUP_LIMIT_PER_CLIENT"), methods=["POST"], deduct_when=_mail_went_out)
+@limiter.limit(
+    configured("SIGNUP_LIMIT_PER_ACCOUNT"),
+    key_func=form_email,
+    methods=["POST"],
+    deduct_when=_mail_went_out,
+)
 def signup():
     """Create an account as a master, an apprentice, or both, as the sign-up policy allows."""
     if current_user.is_authenticated:
@@ -75,8 +88,11 @@ def signup():
         else:
             # The same answer whether or not the address has an account: the mail tells which.
             jobs.dispatch_sign_up_mail(form.email.data)
-            flash(f"Nearly there: we have mailed {services.normalise_email(form.email.data)} "
-                  "a link to confirm the address. Follow it to finish signing up.", "success")
+            flash(
+                f"Nearly there: we have mailed {services.normalise_email(form.email.data)} "
+                "a link to confirm the address. Follow it to finish signing up.",
+                "success",
+            )
             return redirect(url_for("accounts.login"))
     return render_template("accounts/signup.html", form=form)
 
@@ -106,9 +122,13 @@ def confirm_address(token: str):
 
 @bp.route("/login", methods=["GET", "POST"])
 @limiter.limit(configured("LOGIN_LIMIT_PER_CLIENT"), methods=["POST"])
-@limiter.limit(configured("LOGIN_LIMIT_PER_ACCOUNT"), key_func=form_email, methods=["POST"],
-               exempt_when=is_known_device,
-               deduct_when=lambda response: response.status_code != 302)
+@limiter.limit(
+    configured("LOGIN_LIMIT_PER_ACCOUNT"),
+    key_func=form_email,
+    methods=["POST"],
+    exempt_when=is_known_device,
+    deduct_when=lambda response: response.status_code != 302,
+)
 def login():
     """Log in with email and password."""
     if current_user.is_authenticated:
@@ -116,8 +136,9 @@ def login():
     form = LoginForm()
     if form.validate_on_submit():
         try:
-            person = services.authenticate(form.email.data, form.password.data,
-                                           client=client_address())
+            person = services.authenticate(
+                form.email.data, form.password.data, client=client_address()
+            )
         except services.AccountError as refusal:
             flash(str(refusal), "error")
         else:
@@ -158,10 +179,13 @@ def change_password():
 
 
 @bp.route("/forgot-password", methods=["GET", "POST"])
-@limiter.limit(configured("RESET_LIMIT_PER_CLIENT"), methods=["POST"],
-               deduct_when=_mail_went_out)
-@limiter.limit(configured("RESET_LIMIT_PER_ACCOUNT"), key_func=form_email, methods=["POST"],
-               deduct_when=_mail_went_out)
+@limiter.limit(configured("RESET_LIMIT_PER_CLIENT"), methods=["POST"], deduct_when=_mail_went_out)
+@limiter.limit(
+    configured("RESET_LIMIT_PER_ACCOUNT"),
+    key_func=form_email,
+    methods=["POST"],
+    deduct_when=_mail_went_out,
+)
 def forgot_password():
     """Ask for a password-reset link by mail."""
     form = ForgotPasswordForm()

@@ -1,4 +1,5 @@
 """The page where a signed-in person makes, lists and revokes their API tokens."""
+
 from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
@@ -25,8 +26,12 @@ def index():
         else:
             name = ""
     response = render_template(
-        "api/tokens.html", tokens=tokens.tokens_of(current_user), new_token=new_token,
-        error=error, name=name, name_max=tokens.NAME_MAX,
+        "api/tokens.html",
+        tokens=tokens.tokens_of(current_user),
+        new_token=new_token,
+        error=error,
+        name=name,
+        name_max=tokens.NAME_MAX,
     )
     return response, (422 if error else 200), {"Cache-Control": "no-store"}
 

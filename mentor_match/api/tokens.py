@@ -1,4 +1,5 @@
 """Personal access tokens: made once and shown once, stored only as a SHA-256 digest."""
+
 from __future__ import annotations
 
 import hashlib
@@ -40,18 +41,22 @@ def create_token(person: Person, name: str) -> tuple[ApiToken, str]:
     if not 1 <= len(name) <= NAME_MAX:
         raise TokenRefusal(f"Give the token a name of 1 to {NAME_MAX} characters.")
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
-    row = ApiToken(person_id=person.id, name=name, digest=digest_of(token),
-                   prefix=token[:PREFIX_LENGTH])
+    row = ApiToken(
+        person_id=person.id, name=name, digest=digest_of(token), prefix=token[:PREFIX_LENGTH]
+    )
     db.session.add(row)
     db.session.commit()
     return row, token
 
 
 def tokens_of(person: Person) -> list[ApiToken]:
-    return list(db.session.scalars(
-        select(ApiToken).where(ApiToken.person_id == person.id)
-        .order_by(ApiToken.created_at.desc(), ApiToken.id.desc())
-    ))
+    return list(
+        db.session.scalars(
+            select(ApiToken)
+            .where(ApiToken.person_id == person.id)
+            .order_by(ApiToken.created_at.desc(), ApiToken.id.desc())
+        )
+    )
 
 
 def own_token(person: Person, token_id: int) -> ApiToken | None:

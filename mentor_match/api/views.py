@@ -3,6 +3,7 @@
 A person reads their own data; admins read everyone's. Every error is JSON,
 {"error": {"code": ..., "message": ..., "field": ...}}, with the matching status.
 """
+
 from __future__ import annotations
 
 import json
@@ -49,7 +50,8 @@ def error_response(status: int, code: str, message: str, field: str | None = Non
     response.status_code = status
     if status == 401:
         response.headers["WWW-Authenticate"] = 'Bearer realm="mentor-match"' + (
-            ', error="invalid_token"' if code == "invalid_token" else "")
+            ', error="invalid_token"' if code == "invalid_token" else ""
+        )
     return response
 
 
@@ -78,8 +80,11 @@ def _json_routing_errors():
     """Unknown paths and methods under /api/v1/ answer in JSON, not the site's HTML pages."""
     failure = request.routing_exception
     if request.path.startswith(PREFIX) and isinstance(failure, (NotFound, MethodNotAllowed)):
-        response = error_response(failure.code, "not_found" if failure.code == 404 else "method_not_allowed",
-                                  "No such resource." if failure.code == 404 else "Method not allowed.")
+        response = error_response(
+            failure.code,
+            "not_found" if failure.code == 404 else "method_not_allowed",
+            "No such resource." if failure.code == 404 else "Method not allowed.",
+        )
         if isinstance(failure, MethodNotAllowed) and failure.valid_methods:
             response.headers["Allow"] = ", ".join(failure.valid_methods)
         return response
@@ -91,7 +96,9 @@ def _no_store(response):
     if request.path.startswith(PREFIX):
         response.headers["Cache-Control"] = "no-store"
         if response.status_code >= 500 and not response.is_json:
-            return error_response(response.status_code, "server_error", "Something went wrong on our side.")
+            return error_response(
+                response.status_code, "server_error", "Something went wrong on our side."
+            )
     return response
 
 
@@ -106,11 +113,18 @@ def token_required(view=None, *, admin: bool = False):
         def guarded(*args, **kwargs):
             token = tokens.bearer_token()
             if token is None:
-                raise ApiError(401, "unauthenticated",
-                               "Send a personal access token: Authorization: Bearer <token>.")
+                raise ApiError(
+                    401,
+                    "unauthenticated",
+                    "Send a personal access token: Authorization: Bearer <token>.",
+                )
             person = tokens.person_for_token(token)
             if person is None:
-                raise ApiError(401, "invalid_token", "The token is unknown, revoked, or its person is inactive.")
+                raise ApiError(
+                    401,
+                    "invalid_token",
+                    "The token is unknown, revoked, or its person is inactive.",
+                )
             if admin and not person.is_admin:
                 raise ApiError(403, "forbidden", "Only admins may use this endpoint.")
             g.api_person = person
@@ -162,11 +176,17 @@ def person_ref(person: Person) -> dict:
 
 def person_json(person: Person) -> dict:
     return {
-        "id": person.id, "name": person.name, "email": person.email, "roles": person.roles,
-        "active": person.active, "timezone": person.timezone, "bio": person.bio or "",
+        "id": person.id,
+        "name": person.name,
+        "email": person.email,
+        "roles": person.roles,
+        "active": person.active,
+        "timezone": person.timezone,
+        "bio": person.bio or "",
         "open_to_bookings": person.open_to_bookings,
-        "site": None if person.site is None else {
-            "id": person.site.id, "name": person.site.name, "timezone": person.site.timezone},
+        "site": None
+        if person.site is None
+        else {"id": person.site.id, "name": person.site.name, "timezone": person.site.timezone},
     }
 
 
@@ -178,9 +198,12 @@ def person_skill_json(held: PersonSkill) -> dict:
     """A stage with where it comes from; who verified it and when, once it is verified."""
     verified = held.stage_verified
     return {
-        "micro_skill": skill_ref(held.micro_skill), "stage": str(held.stage),
-        "hosts": held.hosts, "develops": held.develops,
-        "stage_source": str(held.stage_source), "stage_verified": verified,
+        "micro_skill": skill_ref(held.micro_skill),
+        "stage": str(held.stage),
+        "hosts": held.hosts,
+        "develops": held.develops,
+        "stage_source": str(held.stage_source),
+        "stage_verified": verified,
         "verified_by": person_ref(held.stage_set_by) if verified and held.stage_set_by else None,
         "verified_at": instant(held.stage_set_at) if verified else None,
     }
@@ -188,33 +211,45 @@ def person_skill_json(held: PersonSkill) -> dict:
 
 def round_json(round_: Round) -> dict:
     return {
-        "id": round_.id, "month": round_.month, "status": str(round_.status),
-        "confirm_by": instant(round_.confirm_by), "created_at": instant(round_.created_at),
-        "opened_at": instant(round_.opened_at), "published_at": instant(round_.published_at),
+        "id": round_.id,
+        "month": round_.month,
+        "status": str(round_.status),
+        "confirm_by": instant(round_.confirm_by),
+        "created_at": instant(round_.created_at),
+        "opened_at": instant(round_.opened_at),
+        "published_at": instant(round_.published_at),
     }
 
 
 def pairing_json(pairing: Pairing) -> dict:
     return {
-        "id": pairing.id, "month": pairing.round.month,
-        "apprentice": person_ref(pairing.apprentice), "master": person_ref(pairing.master),
+        "id": pairing.id,
+        "month": pairing.round.month,
+        "apprentice": person_ref(pairing.apprentice),
+        "master": person_ref(pairing.master),
         "micro_skills": [skill_ref(skill) for skill in pairing.micro_skills],
         "apprentice_response": str(pairing.apprentice_response),
-        "master_response": str(pairing.master_response), "status": str(pairing.status),
+        "master_response": str(pairing.master_response),
+        "status": str(pairing.status),
         "created_at": instant(pairing.created_at),
     }
 
 
 def session_json(session, seat) -> dict:
     return {
-        "id": session.id, "seat_id": seat.id if seat is not None else None,
+        "id": session.id,
+        "seat_id": seat.id if seat is not None else None,
         "role": "host" if seat is None else "observer",
         "starts_at": instant(seat.starts_at if seat else session.starts_at),
         "ends_at": instant(seat.ends_at if seat else session.ends_at),
-        "mode": str(session.mode), "master": person_ref(session.master),
+        "mode": str(session.mode),
+        "master": person_ref(session.master),
         "micro_skill": skill_ref(session.micro_skill) if session.micro_skill else None,
-        "site": None if session.site is None else {"id": session.site.id, "name": session.site.name},
-        "seats": session.seats, "observers": len(session.observers_live),
+        "site": None
+        if session.site is None
+        else {"id": session.site.id, "name": session.site.name},
+        "seats": session.seats,
+        "observers": len(session.observers_live),
     }
 
 
@@ -240,14 +275,25 @@ def list_people():
     per_page = _int_arg("per_page", 20, 1, MAX_PER_PAGE)
     if me().is_admin:
         total = db.session.scalar(select(func.count()).select_from(Person))
-        people = list(db.session.scalars(
-            select(Person).options(selectinload(Person.site)).order_by(Person.id)
-            .limit(per_page).offset((page - 1) * per_page)
-        ))
+        people = list(
+            db.session.scalars(
+                select(Person)
+                .options(selectinload(Person.site))
+                .order_by(Person.id)
+                .limit(per_page)
+                .offset((page - 1) * per_page)
+            )
+        )
     else:
         total, people = 1, ([me()] if page == 1 else [])
-    return jsonify({"items": [person_json(p) for p in people], "page": page,
-                    "per_page": per_page, "total": total})
+    return jsonify(
+        {
+            "items": [person_json(p) for p in people],
+            "page": page,
+            "per_page": per_page,
+            "total": total,
+        }
+    )
 
 
 @bp.get("/people/<int:person_id>")
@@ -259,13 +305,30 @@ def get_person(person_id: int):
 @bp.get("/skills")
 @token_required
 def list_skills():
-    areas = db.session.scalars(select(Area).options(selectinload(Area.micro_skills)).order_by(Area.name))
-    return jsonify({"areas": [
-        {"id": area.id, "name": area.name, "description": area.description or "",
-         "micro_skills": [{"id": s.id, "name": s.name, "description": s.description or "", "key": s.key}
-                          for s in area.micro_skills]}
-        for area in areas
-    ]})
+    areas = db.session.scalars(
+        select(Area).options(selectinload(Area.micro_skills)).order_by(Area.name)
+    )
+    return jsonify(
+        {
+            "areas": [
+                {
+                    "id": area.id,
+                    "name": area.name,
+                    "description": area.description or "",
+                    "micro_skills": [
+                        {
+                            "id": s.id,
+                            "name": s.name,
+                            "description": s.description or "",
+                            "key": s.key,
+                        }
+                        for s in area.micro_skills
+                    ],
+                }
+                for area in areas
+            ]
+        }
+    )
 
 
 @bp.get("/people/<int:person_id>/skills")
@@ -273,10 +336,13 @@ def list_skills():
 def person_skills(person_id: int):
     person = _visible_person(person_id)
     rows = db.session.scalars(
-        select(PersonSkill).where(PersonSkill.person_id == person.id)
+        select(PersonSkill)
+        .where(PersonSkill.person_id == person.id)
         .options(selectinload(PersonSkill.micro_skill), selectinload(PersonSkill.stage_set_by))
     )
-    items = sorted((person_skill_json(row) for row in rows), key=lambda item: item["micro_skill"]["key"])
+    items = sorted(
+        (person_skill_json(row) for row in rows), key=lambda item: item["micro_skill"]["key"]
+    )
     return jsonify({"person_id": person.id, "skills": items})
 
 
@@ -290,13 +356,23 @@ def person_availability(person_id: int):
     except MonthError as problem:
         raise ApiError(422, "invalid", str(problem), "month") from None
     intervals = availability_by_person(month, [person.id]).get(person.id, [])
-    return jsonify({
-        "person_id": person.id, "month": str(month), "timezone": person.timezone,
-        "intervals": [{
-            "start": instant(i.start_utc), "end": instant(i.end_utc),
-            "modes": [m for m, on in (("in_person", i.in_person), ("virtual", i.virtual)) if on],
-        } for i in intervals],
-    })
+    return jsonify(
+        {
+            "person_id": person.id,
+            "month": str(month),
+            "timezone": person.timezone,
+            "intervals": [
+                {
+                    "start": instant(i.start_utc),
+                    "end": instant(i.end_utc),
+                    "modes": [
+                        m for m, on in (("in_person", i.in_person), ("virtual", i.virtual)) if on
+                    ],
+                }
+                for i in intervals
+            ],
+        }
+    )
 
 
 @bp.get("/rounds")
@@ -311,7 +387,9 @@ def get_round(month: str):
     round_ = rounds.round_for(month) if len(month) == 7 else None
     if round_ is None:
         raise ApiError(404, "not_found", "No round for that month.")
-    pairings = db.session.scalars(select(Pairing).where(Pairing.round_id == round_.id).order_by(Pairing.id))
+    pairings = db.session.scalars(
+        select(Pairing).where(Pairing.round_id == round_.id).order_by(Pairing.id)
+    )
     return jsonify({**round_json(round_), "pairings": [pairing_json(p) for p in pairings]})
 
 
@@ -321,8 +399,9 @@ def list_pairings():
     person = me()
     if "person_id" in request.args:
         person = _visible_person(_int_arg("person_id", 0, 1, MAX_ID))
-    return jsonify({"person_id": person.id,
-                    "items": [pairing_json(p) for p in rounds.pairings_of(person)]})
+    return jsonify(
+        {"person_id": person.id, "items": [pairing_json(p) for p in rounds.pairings_of(person)]}
+    )
 
 
 def _date_arg(name: str) -> date | None:
@@ -349,8 +428,9 @@ def list_sessions():
         raise ApiError(422, "invalid", "to must be on or after from.", "to")
     start = datetime.combine(start_day, time(), UTC) if start_day else None
     end = datetime.combine(end_day, time(), UTC) + timedelta(days=1) if end_day else None
-    return jsonify({"items": [session_json(a.session, a.seat)
-                              for a in booking.upcoming(me(), start, end)]})
+    return jsonify(
+        {"items": [session_json(a.session, a.seat) for a in booking.upcoming(me(), start, end)]}
+    )
 
 
 BOOKING_FIELDS = ("master_id", "starts_at", "hours", "mode")
@@ -369,7 +449,9 @@ def _json_body() -> object:
 def _booking_body() -> tuple[Person, datetime, int, SessionMode]:
     body = _json_body()
     if not isinstance(body, dict):
-        raise ApiError(422, "invalid", "Send a JSON object: {master_id, starts_at, hours, mode}.", "body")
+        raise ApiError(
+            422, "invalid", "Send a JSON object: {master_id, starts_at, hours, mode}.", "body"
+        )
     for name in body:
         if name not in BOOKING_FIELDS:
             raise ApiError(422, "invalid", f"Unknown field {name!r}.", name)
@@ -380,19 +462,35 @@ def _booking_body() -> tuple[Person, datetime, int, SessionMode]:
     if type(master_id) is not int or not 1 <= master_id <= MAX_ID:
         raise ApiError(422, "invalid", "master_id must be the id of a person.", "master_id")
     if not isinstance(starts_raw, str):
-        raise ApiError(422, "invalid", "starts_at must be an ISO 8601 date and time with an offset.", "starts_at")
+        raise ApiError(
+            422,
+            "invalid",
+            "starts_at must be an ISO 8601 date and time with an offset.",
+            "starts_at",
+        )
     try:
         starts_at = datetime.fromisoformat(starts_raw)
     except ValueError:
-        raise ApiError(422, "invalid", "starts_at must be an ISO 8601 date and time with an offset, "
-                       "e.g. 2026-11-03T10:00:00+00:00.", "starts_at") from None
+        raise ApiError(
+            422,
+            "invalid",
+            "starts_at must be an ISO 8601 date and time with an offset, "
+            "e.g. 2026-11-03T10:00:00+00:00.",
+            "starts_at",
+        ) from None
     if starts_at.tzinfo is None:
-        raise ApiError(422, "invalid", "starts_at needs a UTC offset, e.g. +00:00 or Z.", "starts_at")
+        raise ApiError(
+            422, "invalid", "starts_at needs a UTC offset, e.g. +00:00 or Z.", "starts_at"
+        )
     if not year_in_range(starts_at):
         raise ApiError(422, "invalid", year_range_message("starts_at"), "starts_at")
     if type(hours) is not int or not 1 <= hours <= booking.MAX_SESSION_HOURS:
-        raise ApiError(422, "invalid", f"hours must be a whole number from 1 to {booking.MAX_SESSION_HOURS}.",
-                       "hours")
+        raise ApiError(
+            422,
+            "invalid",
+            f"hours must be a whole number from 1 to {booking.MAX_SESSION_HOURS}.",
+            "hours",
+        )
     if mode_raw not in [m.value for m in SessionMode]:
         raise ApiError(422, "invalid", "mode must be in_person or virtual.", "mode")
     master = db.session.get(Person, master_id)
@@ -420,14 +518,27 @@ def my_hours():
     seats = tracking.verified_seats(apprentice_ids=[person.id])
     by_skill = tracking.hours_by_skill(seats)
     names = tracking.skill_names(by_skill)
-    return jsonify({
-        "person_id": person.id, "total_hours": round(sum(s.hours for s in seats), 2),
-        "by_micro_skill": sorted(({"micro_skill_id": skill_id, "name": names.get(skill_id),
-                                   "hours": round(hours, 2)} for skill_id, hours in by_skill.items()),
-                                 key=lambda item: (item["name"] is None, item["name"] or "")),
-        "by_month": [{"month": month, "hours": round(hours, 2)}
-                     for month, hours in tracking.hours_by_month(seats, person.zone).items()],
-    })
+    return jsonify(
+        {
+            "person_id": person.id,
+            "total_hours": round(sum(s.hours for s in seats), 2),
+            "by_micro_skill": sorted(
+                (
+                    {
+                        "micro_skill_id": skill_id,
+                        "name": names.get(skill_id),
+                        "hours": round(hours, 2),
+                    }
+                    for skill_id, hours in by_skill.items()
+                ),
+                key=lambda item: (item["name"] is None, item["name"] or ""),
+            ),
+            "by_month": [
+                {"month": month, "hours": round(hours, 2)}
+                for month, hours in tracking.hours_by_month(seats, person.zone).items()
+            ],
+        }
+    )
 
 
 @bp.get("/events")
@@ -436,9 +547,20 @@ def list_events():
     """Events after the given id, oldest first: poll every minute with the last id seen."""
     after = _int_arg("after", 0, 0, MAX_ID)
     limit = _int_arg("limit", 100, 1, MAX_EVENTS)
-    events = list(db.session.scalars(select(Event).where(Event.id > after).order_by(Event.id).limit(limit)))
-    return jsonify({
-        "items": [{"id": e.id, "kind": e.kind, "created_at": instant(e.created_at),
-                   "data": json.loads(e.payload_json)} for e in events],
-        "last_id": events[-1].id if events else after,
-    })
+    events = list(
+        db.session.scalars(select(Event).where(Event.id > after).order_by(Event.id).limit(limit))
+    )
+    return jsonify(
+        {
+            "items": [
+                {
+                    "id": e.id,
+                    "kind": e.kind,
+                    "created_at": instant(e.created_at),
+                    "data": json.loads(e.payload_json),
+                }
+                for e in events
+            ],
+            "last_id": events[-1].id if events else after,
+        }
+    )

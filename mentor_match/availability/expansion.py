@@ -18,6 +18,7 @@ How clock changes are handled, for a local wall-clock time on a given day:
 Windows therefore keep their local wall-clock times across a change of offset, and their
 UTC instants move with it.
 """
+
 from __future__ import annotations
 
 import calendar
@@ -87,7 +88,9 @@ class Month:
         if not 1 <= month <= 12:
             raise MonthError(f"“{text}” is not a month: the month number must be 01 to 12.")
         if not FIRST_YEAR <= year <= LAST_YEAR:
-            raise MonthError(f"“{text}” is out of range: choose a year from {FIRST_YEAR} to {LAST_YEAR}.")
+            raise MonthError(
+                f"“{text}” is out of range: choose a year from {FIRST_YEAR} to {LAST_YEAR}."
+            )
         return cls(year, month)
 
     @classmethod
@@ -234,8 +237,14 @@ def local_day_spans(
     for change in changes:
         if change.kind == "extra":
             if change.start_time is not None and change.end_time is not None:
-                spans.append((_seconds(change.start_time), _seconds(change.end_time),
-                              change.in_person, change.virtual))
+                spans.append(
+                    (
+                        _seconds(change.start_time),
+                        _seconds(change.end_time),
+                        change.in_person,
+                        change.virtual,
+                    )
+                )
                 has_extra = True
         elif change.start_time is None or change.end_time is None:
             return []  # a whole day off
@@ -245,8 +254,10 @@ def local_day_spans(
         spans = _union(spans)
     if cuts:
         spans = _subtract(spans, cuts)
-    return [(_time_of(start), _time_of(end), in_person, virtual)
-            for start, end, in_person, virtual in spans]
+    return [
+        (_time_of(start), _time_of(end), in_person, virtual)
+        for start, end, in_person, virtual in spans
+    ]
 
 
 def expand_availability(
@@ -264,7 +275,12 @@ def expand_availability(
     by_weekday: dict[int, list[_Span]] = defaultdict(list)
     for window in weekly_windows:
         by_weekday[window.weekday].append(
-            (_seconds(window.start_time), _seconds(window.end_time), window.in_person, window.virtual)
+            (
+                _seconds(window.start_time),
+                _seconds(window.end_time),
+                window.in_person,
+                window.virtual,
+            )
         )
     # Merge once per weekday rather than once per day: most days have no one-off change.
     weekly = {weekday: _union(sorted(spans)) for weekday, spans in by_weekday.items()}
@@ -293,6 +309,7 @@ def expand_availability(
 
 def clock_changes(zone: ZoneInfo, month: Month) -> list[tuple[date, timedelta, timedelta]]:
     """Days in the month on which the zone's offset changes: (day, offset before, offset after)."""
+
     # Compare offsets at the end of each local day, so a change at midnight (as some zones
     # make) is reported on the day it starts rather than the day before.
     def offset_at_end(day: date) -> timedelta:

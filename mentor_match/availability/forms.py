@@ -1,4 +1,5 @@
 """Forms for weekly windows, one-off changes and the month plan."""
+
 from flask_wtf import FlaskForm
 from wtforms import DateField, IntegerField, SelectChoice, SelectField, StringField, TimeField
 from wtforms.validators import InputRequired, Length, Optional, StopValidation
@@ -36,11 +37,15 @@ class WeeklyWindowForm(FlaskForm):
         validators=[InputRequired(message="Choose a day of the week.")],
     )
     start = TimeField(
-        "From", format=_TIME_FORMATS, invalid_value_message=_BAD_TIME,
+        "From",
+        format=_TIME_FORMATS,
+        invalid_value_message=_BAD_TIME,
         validators=[InputRequired(message="Enter the time the window starts.")],
     )
     end = TimeField(
-        "Until", format=_TIME_FORMATS, invalid_value_message=_BAD_TIME,
+        "Until",
+        format=_TIME_FORMATS,
+        invalid_value_message=_BAD_TIME,
         validators=[InputRequired(message="Enter the time the window ends.")],
     )
     mode = SelectField("How people can join", choices=_mode_choices(), default="both")
@@ -65,7 +70,8 @@ class WeeklyWindowForm(FlaskForm):
 
 class ChangeForm(FlaskForm):
     day = DateField(
-        "Day", invalid_value_message="Enter a date, for example 2026-11-24.",
+        "Day",
+        invalid_value_message="Enter a date, for example 2026-11-24.",
         validators=[InputRequired(message="Enter the day this change is for."), in_usable_years],
     )
     kind = SelectField(
@@ -77,17 +83,24 @@ class ChangeForm(FlaskForm):
         default=ChangeKind.UNAVAILABLE.value,
     )
     start = TimeField(
-        "From", format=_TIME_FORMATS, invalid_value_message=_BAD_TIME, validators=[Optional()],
+        "From",
+        format=_TIME_FORMATS,
+        invalid_value_message=_BAD_TIME,
+        validators=[Optional()],
         description="Leave both times empty for a whole day off.",
     )
     end = TimeField(
-        "Until", format=_TIME_FORMATS, invalid_value_message=_BAD_TIME, validators=[Optional()],
+        "Until",
+        format=_TIME_FORMATS,
+        invalid_value_message=_BAD_TIME,
+        validators=[Optional()],
     )
     mode = SelectField(
         "How people can join (extra windows only)", choices=_mode_choices(), default="both"
     )
     note = StringField(
-        "Note (optional)", validators=[Length(max=200)],
+        "Note (optional)",
+        validators=[Length(max=200)],
         description="For you, for example “annual leave” or “covering for Sam”.",
     )
 
@@ -135,19 +148,26 @@ def _plan_number(label: str, name: str, description: str) -> IntegerField:
 class MonthPlanForm(FlaskForm):
     # As a master:
     max_hosting_hours = _plan_number(
-        "Hosting hours at most", "max_hosting_hours", "Hours you can be observed this month")
+        "Hosting hours at most", "max_hosting_hours", "Hours you can be observed this month"
+    )
     max_apprentices = _plan_number(
-        "Apprentices at most", "max_apprentices", "Different apprentices you will host")
+        "Apprentices at most", "max_apprentices", "Different apprentices you will host"
+    )
     in_person_seats = _plan_number(
-        "Seats in the room", "in_person_seats", "Observers who can sit with you at once")
+        "Seats in the room", "in_person_seats", "Observers who can sit with you at once"
+    )
     virtual_seats = _plan_number(
-        "Seats on video", "virtual_seats", "Observers who can join on video at once")
+        "Seats on video", "virtual_seats", "Observers who can join on video at once"
+    )
     # As an apprentice:
     observation_hours = _plan_number(
-        "Observation hours wanted", "observation_hours",
-        "The time your organisation lets you invest in observing this month")
+        "Observation hours wanted",
+        "observation_hours",
+        "The time your organisation lets you invest in observing this month",
+    )
     max_masters = _plan_number(
-        "Masters at most", "max_masters", "Different masters you want to observe")
+        "Masters at most", "max_masters", "Different masters you want to observe"
+    )
 
     def __init__(self, person: Person, **kwargs):
         super().__init__(**kwargs)

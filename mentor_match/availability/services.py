@@ -1,4 +1,5 @@
 """Rules for availability: weekly windows, one-off changes, month plans and the month calendar."""
+
 from __future__ import annotations
 
 import logging
@@ -24,11 +25,31 @@ from .expansion import (
 )
 
 __all__ = [
-    "APPRENTICE_FIELDS", "MASTER_FIELDS", "PLAN_LIMITS", "WEEKDAYS", "AvailabilityRefusal",
-    "CalendarDay", "CalendarSlot", "Interval", "Month", "MonthCalendar", "MonthError",
-    "PlanDraft", "SavedChange", "add_change", "add_weekly_window", "availability_by_person",
-    "default_month", "delete_change", "delete_weekly_window", "expand_availability",
-    "month_calendar", "month_plan_for", "plan_fields_for", "save_month_plan", "upcoming_changes",
+    "APPRENTICE_FIELDS",
+    "MASTER_FIELDS",
+    "PLAN_LIMITS",
+    "WEEKDAYS",
+    "AvailabilityRefusal",
+    "CalendarDay",
+    "CalendarSlot",
+    "Interval",
+    "Month",
+    "MonthCalendar",
+    "MonthError",
+    "PlanDraft",
+    "SavedChange",
+    "add_change",
+    "add_weekly_window",
+    "availability_by_person",
+    "default_month",
+    "delete_change",
+    "delete_weekly_window",
+    "expand_availability",
+    "month_calendar",
+    "month_plan_for",
+    "plan_fields_for",
+    "save_month_plan",
+    "upcoming_changes",
 ]
 
 log = logging.getLogger(__name__)
@@ -109,8 +130,12 @@ def add_weekly_window(
     if problems:
         raise AvailabilityRefusal(problems)
     window = WeeklyWindow(
-        person=person, weekday=weekday, start_time=start, end_time=end,
-        in_person=in_person, virtual=virtual,
+        person=person,
+        weekday=weekday,
+        start_time=start,
+        end_time=end,
+        in_person=in_person,
+        virtual=virtual,
     )
     db.session.add(window)
     db.session.commit()
@@ -120,7 +145,9 @@ def add_weekly_window(
 def delete_weekly_window(person: Person, window_id: int) -> bool:
     """Delete one of the person's own weekly windows; False if they have none with that id."""
     window = db.session.scalar(
-        select(WeeklyWindow).where(WeeklyWindow.id == window_id, WeeklyWindow.person_id == person.id)
+        select(WeeklyWindow).where(
+            WeeklyWindow.id == window_id, WeeklyWindow.person_id == person.id
+        )
     )
     if window is None:
         return False
@@ -213,8 +240,14 @@ def add_change(
     if problems:
         raise AvailabilityRefusal(problems)
     change = AvailabilityChange(
-        person=person, day=day, kind=kind, start_time=start, end_time=end,
-        in_person=in_person, virtual=virtual, note=note.strip(),
+        person=person,
+        day=day,
+        kind=kind,
+        start_time=start,
+        end_time=end,
+        in_person=in_person,
+        virtual=virtual,
+        note=note.strip(),
     )
     db.session.add(change)
     db.session.commit()
@@ -223,12 +256,16 @@ def add_change(
 
 def upcoming_changes(person: Person) -> list[AvailabilityChange]:
     """The person's one-off changes from today (in their zone) on, earliest first."""
-    return list(db.session.scalars(
-        select(AvailabilityChange)
-        .where(AvailabilityChange.person_id == person.id,
-               AvailabilityChange.day >= _local_today(person))
-        .order_by(AvailabilityChange.day, AvailabilityChange.start_time)
-    ))
+    return list(
+        db.session.scalars(
+            select(AvailabilityChange)
+            .where(
+                AvailabilityChange.person_id == person.id,
+                AvailabilityChange.day >= _local_today(person),
+            )
+            .order_by(AvailabilityChange.day, AvailabilityChange.start_time)
+        )
+    )
 
 
 def delete_change(person: Person, change_id: int) -> bool:
@@ -257,15 +294,23 @@ def availability_by_person(
     month = month if isinstance(month, Month) else Month.parse(month)
     people_query = select(Person.id, Person.timezone).where(Person.active)
     window_query = select(
-        WeeklyWindow.person_id, WeeklyWindow.weekday, WeeklyWindow.start_time,
-        WeeklyWindow.end_time, WeeklyWindow.in_person, WeeklyWindow.virtual,
+        WeeklyWindow.person_id,
+        WeeklyWindow.weekday,
+        WeeklyWindow.start_time,
+        WeeklyWindow.end_time,
+        WeeklyWindow.in_person,
+        WeeklyWindow.virtual,
     )
     # `day` is the person's local day, so the month's own days pick exactly the changes that
     # apply, whatever the zone.
     change_query = select(
-        AvailabilityChange.person_id, AvailabilityChange.day, AvailabilityChange.kind,
-        AvailabilityChange.start_time, AvailabilityChange.end_time,
-        AvailabilityChange.in_person, AvailabilityChange.virtual,
+        AvailabilityChange.person_id,
+        AvailabilityChange.day,
+        AvailabilityChange.kind,
+        AvailabilityChange.start_time,
+        AvailabilityChange.end_time,
+        AvailabilityChange.in_person,
+        AvailabilityChange.virtual,
     ).where(AvailabilityChange.day.between(month.first_day, month.days[-1]))
     if person_ids is None:
         active = select(Person.id).where(Person.active)
@@ -354,19 +399,25 @@ class MonthCalendar:
 @cache
 def _month_changes_query() -> Select:
     """A person's one-off changes from :first to :last, in order; built once, reused per page."""
-    return select(AvailabilityChange).where(
-        AvailabilityChange.person_id == bindparam("person_id"),
-        AvailabilityChange.day.between(bindparam("first"), bindparam("last")),
-    ).order_by(AvailabilityChange.day, AvailabilityChange.start_time)
+    return (
+        select(AvailabilityChange)
+        .where(
+            AvailabilityChange.person_id == bindparam("person_id"),
+            AvailabilityChange.day.between(bindparam("first"), bindparam("last")),
+        )
+        .order_by(AvailabilityChange.day, AvailabilityChange.start_time)
+    )
 
 
 def month_calendar(person: Person, month: Month) -> MonthCalendar:
     """The person's availability for a month as it will be used, shown in their own zone."""
     zone = person.zone
-    changes = list(db.session.scalars(
-        _month_changes_query(),
-        {"person_id": person.id, "first": month.first_day, "last": month.days[-1]},
-    ))
+    changes = list(
+        db.session.scalars(
+            _month_changes_query(),
+            {"person_id": person.id, "first": month.first_day, "last": month.days[-1]},
+        )
+    )
     intervals = expand_availability(zone, person.weekly_windows, changes, month)
 
     # Show the expanded UTC intervals back in local time, so the page shows what matching
@@ -403,7 +454,7 @@ def month_calendar(person: Person, month: Month) -> MonthCalendar:
     padded += list(days.values())
     while len(padded) % 7:
         padded.append(CalendarDay(padded[-1].day + timedelta(days=1), False))
-    weeks = [padded[i:i + 7] for i in range(0, len(padded), 7)]
+    weeks = [padded[i : i + 7] for i in range(0, len(padded), 7)]
     total = sum((i.end_utc - i.start_utc).total_seconds() for i in intervals) / 3600
     return MonthCalendar(month, person.timezone, weeks, clock_notes, round(total, 2))
 

@@ -1,4 +1,5 @@
 """Availability pages: the month calendar, weekly windows, one-off changes and the month plan."""
+
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
@@ -57,7 +58,9 @@ def weekly():
             flash("Weekly window added.", "success")
             return redirect(url_for("availability.weekly"))
     return render_template(
-        "availability/weekly.html", form=form, windows=_me().weekly_windows,
+        "availability/weekly.html",
+        form=form,
+        windows=_me().weekly_windows,
         weekdays=services.WEEKDAYS,
     )
 
@@ -118,6 +121,9 @@ def plan():
             flash(f"Your plan for {month.label} is saved.", "success")
             return redirect(url_for("availability.plan", month=str(month)))
     return render_template(
-        "availability/plan.html", form=form, draft=draft, month=month,
+        "availability/plan.html",
+        form=form,
+        draft=draft,
+        month=month,
         round_call=round_call_for(_me(), str(month)),
     )

@@ -5,6 +5,7 @@ hours for people on whole-hour zones, half hours when one of them is in India or
 half-hour zone, quarter hours with Nepal. Starts offered follow the master's own clock, on
 the hour or half hour where the grid allows, because those are the times a person picks.
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
@@ -60,7 +61,11 @@ class BookingGrid:
 
     def fits(self, starts_at: datetime, ends_at: datetime) -> bool:
         """The session starts on the grid and lasts a whole number of its steps."""
-        return self.on_grid(starts_at) and ends_at > starts_at and (ends_at - starts_at) % self.step == timedelta(0)
+        return (
+            self.on_grid(starts_at)
+            and ends_at > starts_at
+            and (ends_at - starts_at) % self.step == timedelta(0)
+        )
 
     @property
     def rule(self) -> str:
@@ -73,11 +78,15 @@ class BookingGrid:
         count = int((longest_hours - 1) / step_hours + 1e-9)
         return [SessionLength(1 + n * step_hours) for n in range(count + 1)]
 
-    def starts(self, start_utc: datetime, end_utc: datetime, length: timedelta) -> Iterator[datetime]:
+    def starts(
+        self, start_utc: datetime, end_utc: datetime, length: timedelta
+    ) -> Iterator[datetime]:
         """Starts offered in a window: on the master's :00 (and :30) with `length` left to the end."""
         local = start_utc.astimezone(self.master_zone)
         step_minutes = int(self.offered_step / timedelta(minutes=1))
-        first = local.replace(minute=local.minute // step_minutes * step_minutes, second=0, microsecond=0)
+        first = local.replace(
+            minute=local.minute // step_minutes * step_minutes, second=0, microsecond=0
+        )
         at = first.astimezone(UTC)
         while at < start_utc:
             at += self.offered_step

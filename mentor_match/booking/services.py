@@ -5,6 +5,7 @@ Every booking runs in one transaction that first locks the rows of the people in
 monthly limits are counted without a race. On PostgreSQL an exclusion constraint on
 session_observers also refuses overlapping seats of one apprentice, whatever the code does.
 """
+
 from __future__ import annotations
 
 from collections import defaultdict
@@ -53,9 +54,11 @@ class BookingRefusal(Exception):
 
 
 # Said when a master has no stage that lets them host: none marked, or none verified yet.
-NOTHING_HOSTED = ("You host no micro skill yet: mark the skills you can be observed doing on "
-                   "your profile. A stage you declared yourself is hosted once an admin or a "
-                   "verified master in the skill verifies it.")
+NOTHING_HOSTED = (
+    "You host no micro skill yet: mark the skills you can be observed doing on "
+    "your profile. A stage you declared yourself is hosted once an admin or a "
+    "verified master in the skill verifies it."
+)
 
 
 # Settings ---------------------------------------------------------------------------------
@@ -91,29 +94,38 @@ class MasterChoice:
 
 
 def _paired_master_ids(apprentice: Person) -> set[int]:
-    return set(db.session.scalars(
-        select(Pairing.master_id).where(
-            Pairing.apprentice_id == apprentice.id,
-            Pairing.apprentice_response != Response.DECLINED,
-            Pairing.master_response != Response.DECLINED,
+    return set(
+        db.session.scalars(
+            select(Pairing.master_id).where(
+                Pairing.apprentice_id == apprentice.id,
+                Pairing.apprentice_response != Response.DECLINED,
+                Pairing.master_response != Response.DECLINED,
+            )
         )
-    ))
+    )
 
 
 def master_to_book(master_id: int) -> Person | None:
     """A master with what their booking page shows and checks (site, hosted micro skills and
     their areas) loaded in one statement, rather than a lazy load each as the page asks."""
-    return db.session.get(Person, master_id, options=[
-        joinedload(Person.site),
-        joinedload(Person.skills).joinedload(PersonSkill.micro_skill).joinedload(MicroSkill.area),
-    ])
+    return db.session.get(
+        Person,
+        master_id,
+        options=[
+            joinedload(Person.site),
+            joinedload(Person.skills)
+            .joinedload(PersonSkill.micro_skill)
+            .joinedload(MicroSkill.area),
+        ],
+    )
 
 
 def teachable_skills(apprentice: Person, master: Person) -> list[MicroSkill]:
     """Micro skills the apprentice develops that the master hosts at a higher stage."""
     wants = {ps.micro_skill_id: ps.stage for ps in apprentice.skills if ps.develops}
     return [
-        ps.micro_skill for ps in hosted_skills(master)
+        ps.micro_skill
+        for ps in hosted_skills(master)
         if ps.micro_skill_id in wants and ps.stage.rank > wants[ps.micro_skill_id].rank
     ]
 
@@ -129,8 +141,10 @@ def bookable_masters(apprentice: Person) -> list[MasterChoice]:
         .join(Person, Person.id == PersonSkill.person_id)
         .where(
             hosting_condition(verified_only=only_verified_hosts()),
-            PersonSkill.micro_skill_id.in_(wants), Person.active,
-            Person.is_master, Person.id != apprentice.id,
+            PersonSkill.micro_skill_id.in_(wants),
+            Person.active,
+            Person.is_master,
+            Person.id != apprentice.id,
             or_(Person.open_to_bookings, Person.id.in_(paired) if paired else False),
         )
         .options(selectinload(PersonSkill.person), selectinload(PersonSkill.micro_skill))
@@ -158,7 +172,11 @@ def _may_book(apprentice: Person, master: Person, joining_open_session: bool) ->
             f"{master.name} does not host a micro skill you are developing above your stage. "
             "Add the micro skills you want to develop on your profile."
         )
-    if not (joining_open_session or master.open_to_bookings or master.id in _paired_master_ids(apprentice)):
+    if not (
+        joining_open_session
+        or master.open_to_bookings
+        or master.id in _paired_master_ids(apprentice)
+    ):
         raise BookingRefusal(
             f"{master.name} takes bookings only from apprentices they are paired with."
         )
@@ -189,11 +207,17 @@ def _overlapping(column_start, column_end, starts_at, ends_at):
     return and_(column_start < ends_at, column_end > starts_at)
 
 
-def _seat_clash(person: Person, starts_at: datetime, ends_at: datetime,
-                exclude_seat: int | None = None, exclude_session: int | None = None) -> SessionObserver | None:
+def _seat_clash(
+    person: Person,
+    starts_at: datetime,
+    ends_at: datetime,
+    exclude_seat: int | None = None,
+    exclude_session: int | None = None,
+) -> SessionObserver | None:
     """A live seat of the person overlapping the time, if any."""
     query = select(SessionObserver).where(
-        SessionObserver.apprentice_id == person.id, SessionObserver.cancelled_at.is_(None),
+        SessionObserver.apprentice_id == person.id,
+        SessionObserver.cancelled_at.is_(None),
         _overlapping(SessionObserver.starts_at, SessionObserver.ends_at, starts_at, ends_at),
     )
     if exclude_seat is not None:
@@ -203,11 +227,13 @@ def _seat_clash(person: Person, starts_at: datetime, ends_at: datetime,
     return db.session.scalars(query.limit(1)).first()
 
 
-def _hosting_clash(person: Person, starts_at: datetime, ends_at: datetime,
-                   exclude_session: int | None = None) -> ShadowingSession | None:
+def _hosting_clash(
+    person: Person, starts_at: datetime, ends_at: datetime, exclude_session: int | None = None
+) -> ShadowingSession | None:
     """A live session the person hosts overlapping the time, if any."""
     query = select(ShadowingSession).where(
-        ShadowingSession.master_id == person.id, ShadowingSession.cancelled_at.is_(None),
+        ShadowingSession.master_id == person.id,
+        ShadowingSession.cancelled_at.is_(None),
         _overlapping(ShadowingSession.starts_at, ShadowingSession.ends_at, starts_at, ends_at),
     )
     if exclude_session is not None:
@@ -215,8 +241,15 @@ def _hosting_clash(person: Person, starts_at: datetime, ends_at: datetime,
     return db.session.scalars(query.limit(1)).first()
 
 
-def _refuse_if_busy(person: Person, starts_at: datetime, ends_at: datetime, *, you: bool,
-                    exclude_seat: int | None = None, exclude_session: int | None = None) -> None:
+def _refuse_if_busy(
+    person: Person,
+    starts_at: datetime,
+    ends_at: datetime,
+    *,
+    you: bool,
+    exclude_seat: int | None = None,
+    exclude_session: int | None = None,
+) -> None:
     """A person is never in two places at once: not observing twice, nor hosting and observing."""
     seat = _seat_clash(person, starts_at, ends_at, exclude_seat, exclude_session)
     hosted = _hosting_clash(person, starts_at, ends_at, exclude_session)
@@ -230,8 +263,13 @@ def _when(moment: datetime, person: Person) -> str:
     return moment.astimezone(person.zone).strftime("%a %d %b %H:%M %Z")
 
 
-def _apprentice_limits(apprentice: Person, master: Person, starts_at: datetime, ends_at: datetime,
-                       exclude_seat: int | None = None) -> None:
+def _apprentice_limits(
+    apprentice: Person,
+    master: Person,
+    starts_at: datetime,
+    ends_at: datetime,
+    exclude_seat: int | None = None,
+) -> None:
     month = _local_month(starts_at, apprentice)
     limits = month_plan_for(apprentice, month).values
     start, end = _month_span(month, apprentice)
@@ -256,19 +294,30 @@ def _apprentice_limits(apprentice: Person, master: Person, starts_at: datetime, 
         )
 
 
-def _master_limits(master: Person, apprentice: Person | None, starts_at: datetime,
-                   ends_at: datetime, exclude_session: int | None = None) -> None:
+def _master_limits(
+    master: Person,
+    apprentice: Person | None,
+    starts_at: datetime,
+    ends_at: datetime,
+    exclude_session: int | None = None,
+) -> None:
     month = _local_month(starts_at, master)
     limits = month_plan_for(master, month).values
     start, end = _month_span(month, master)
     query = (
-        select(ShadowingSession.id, ShadowingSession.starts_at, ShadowingSession.ends_at,
-               SessionObserver.apprentice_id)
+        select(
+            ShadowingSession.id,
+            ShadowingSession.starts_at,
+            ShadowingSession.ends_at,
+            SessionObserver.apprentice_id,
+        )
         .join(SessionObserver, SessionObserver.session_id == ShadowingSession.id)
         .where(
-            ShadowingSession.master_id == master.id, ShadowingSession.cancelled_at.is_(None),
+            ShadowingSession.master_id == master.id,
+            ShadowingSession.cancelled_at.is_(None),
             SessionObserver.cancelled_at.is_(None),
-            ShadowingSession.starts_at >= start, ShadowingSession.starts_at < end,
+            ShadowingSession.starts_at >= start,
+            ShadowingSession.starts_at < end,
         )
     )
     if exclude_session is not None:
@@ -285,8 +334,10 @@ def _master_limits(master: Person, apprentice: Person | None, starts_at: datetim
             f"This would take {master.name} past their {limits['max_hosting_hours']} hosting hours "
             f"for {month.label}. Choose a time when they already host, or another master."
         )
-    if apprentice is not None and apprentice.id not in apprentices and (
-        len(apprentices) + 1 > limits["max_apprentices"]
+    if (
+        apprentice is not None
+        and apprentice.id not in apprentices
+        and (len(apprentices) + 1 > limits["max_apprentices"])
     ):
         raise BookingRefusal(
             f"{master.name} already has {len(apprentices)} apprentices in {month.label}, their limit."
@@ -303,7 +354,9 @@ def _check_times(starts_at: datetime, ends_at: datetime) -> None:
         raise BookingRefusal("Choose a time at least an hour from now.")
 
 
-def _check_grid(grid: BookingGrid, starts_at: datetime, ends_at: datetime, *, with_whom: str = "") -> None:
+def _check_grid(
+    grid: BookingGrid, starts_at: datetime, ends_at: datetime, *, with_whom: str = ""
+) -> None:
     """The session lies on the grid of the people in it, and lasts from an hour to the longest."""
     if not grid.fits(starts_at, ends_at):
         raise BookingRefusal(f"Sessions{with_whom} {grid.rule}: choose one of the times offered.")
@@ -316,12 +369,15 @@ def grid_between(master: Person, apprentice: Person, month: Month) -> BookingGri
     return booking_grid(master.zone, [master.timezone, apprentice.timezone], month)
 
 
-def _master_free_in(master: Person, starts_at: datetime, ends_at: datetime, mode: SessionMode) -> None:
+def _master_free_in(
+    master: Person, starts_at: datetime, ends_at: datetime, mode: SessionMode
+) -> None:
     """The whole session must lie in the master's availability windows that allow the mode
     (windows that meet, such as 09-12 and 12-17, cover it together)."""
     months = {_local_month(at, master) for at in (starts_at, ends_at - timedelta(microseconds=1))}
     spans = sorted(
-        (interval.start_utc, interval.end_utc) for month in months
+        (interval.start_utc, interval.end_utc)
+        for month in months
         for interval in availability_by_person(month, [master.id]).get(master.id, [])
         if (interval.in_person if mode is SessionMode.IN_PERSON else interval.virtual)
     )
@@ -340,7 +396,9 @@ def _lock(*people: Person) -> None:
     """Serialise bookings that touch the same people: their rows are locked until commit."""
     ids = sorted({person.id for person in people})
     if db.session.get_bind().dialect.name == "postgresql":
-        db.session.execute(select(Person.id).where(Person.id.in_(ids)).order_by(Person.id).with_for_update())
+        db.session.execute(
+            select(Person.id).where(Person.id.in_(ids)).order_by(Person.id).with_for_update()
+        )
     else:
         # SQLite has one write lock for the whole database: take it now, before reading.
         db.session.execute(update(Person).where(Person.id.in_(ids)).values(id=Person.id))
@@ -365,8 +423,10 @@ def _peak_seats(master: Person, mode: SessionMode, starts_at: datetime, ends_at:
         select(SessionObserver.starts_at, SessionObserver.ends_at)
         .join(ShadowingSession, ShadowingSession.id == SessionObserver.session_id)
         .where(
-            ShadowingSession.master_id == master.id, ShadowingSession.mode == mode,
-            ShadowingSession.cancelled_at.is_(None), SessionObserver.cancelled_at.is_(None),
+            ShadowingSession.master_id == master.id,
+            ShadowingSession.mode == mode,
+            ShadowingSession.cancelled_at.is_(None),
+            SessionObserver.cancelled_at.is_(None),
             _overlapping(SessionObserver.starts_at, SessionObserver.ends_at, starts_at, ends_at),
         )
     ).all()
@@ -393,8 +453,9 @@ def _plan_seats(master: Person, mode: SessionMode, at: datetime) -> int:
 # Booking ----------------------------------------------------------------------------------
 
 
-def book(apprentice: Person, master: Person, starts_at: datetime, ends_at: datetime,
-         mode: SessionMode) -> SessionObserver:
+def book(
+    apprentice: Person, master: Person, starts_at: datetime, ends_at: datetime, mode: SessionMode
+) -> SessionObserver:
     """Book a seat with a master at a time they are free, joining their session if one exists."""
     try:
         seat = _book(apprentice, master, starts_at, ends_at, mode)
@@ -412,32 +473,51 @@ def join(apprentice: Person, session: ShadowingSession) -> SessionObserver:
     return book(apprentice, session.master, session.starts_at, session.ends_at, session.mode)
 
 
-def _book(apprentice: Person, master: Person, starts_at: datetime, ends_at: datetime,
-          mode: SessionMode, exclude_seat: int | None = None) -> SessionObserver:
+def _book(
+    apprentice: Person,
+    master: Person,
+    starts_at: datetime,
+    ends_at: datetime,
+    mode: SessionMode,
+    exclude_seat: int | None = None,
+) -> SessionObserver:
     _check_times(starts_at, ends_at)
     _lock(apprentice, master)
     existing = db.session.scalars(
-        select(ShadowingSession).where(
-            ShadowingSession.master_id == master.id, ShadowingSession.starts_at == starts_at,
-            ShadowingSession.ends_at == ends_at, ShadowingSession.mode == mode,
+        select(ShadowingSession)
+        .where(
+            ShadowingSession.master_id == master.id,
+            ShadowingSession.starts_at == starts_at,
+            ShadowingSession.ends_at == ends_at,
+            ShadowingSession.mode == mode,
             ShadowingSession.cancelled_at.is_(None),
-        ).limit(1)
+        )
+        .limit(1)
     ).first()
     if existing is None:
         # A new session lies on the grid of both people; joining one keeps its time, chosen
         # already (by the master, or by a round on its own grid).
-        _check_grid(grid_between(master, apprentice, _local_month(starts_at, master)), starts_at, ends_at,
-                    with_whom=f" with {master.name}")
+        _check_grid(
+            grid_between(master, apprentice, _local_month(starts_at, master)),
+            starts_at,
+            ends_at,
+            with_whom=f" with {master.name}",
+        )
     joining_open = existing is not None and existing.opened_by_master
     skills = _may_book(apprentice, master, joining_open)
-    if mode is SessionMode.IN_PERSON and (apprentice.site_id is None or apprentice.site_id != master.site_id):
+    if mode is SessionMode.IN_PERSON and (
+        apprentice.site_id is None or apprentice.site_id != master.site_id
+    ):
         raise BookingRefusal(
             f"Seats in the room are for people at {master.site.name if master.site else 'the same site'}; "
             "book a seat on video instead."
         )
     if existing is not None and db.session.scalar(
-        select(func.count()).select_from(SessionObserver).where(
-            SessionObserver.session_id == existing.id, SessionObserver.apprentice_id == apprentice.id,
+        select(func.count())
+        .select_from(SessionObserver)
+        .where(
+            SessionObserver.session_id == existing.id,
+            SessionObserver.apprentice_id == apprentice.id,
             SessionObserver.cancelled_at.is_(None),
         )
     ):
@@ -454,12 +534,16 @@ def _book(apprentice: Person, master: Person, starts_at: datetime, ends_at: date
         raise BookingRefusal(f"{master.name} is observing another session then.")
     if existing is not None:
         taken = db.session.scalar(
-            select(func.count()).select_from(SessionObserver).where(
+            select(func.count())
+            .select_from(SessionObserver)
+            .where(
                 SessionObserver.session_id == existing.id, SessionObserver.cancelled_at.is_(None)
             )
         )
         if taken >= existing.seats:
-            raise BookingRefusal("That seat was just taken: the session is full. Choose another time.")
+            raise BookingRefusal(
+                "That seat was just taken: the session is full. Choose another time."
+            )
     else:
         plan_seats = _plan_seats(master, mode, starts_at)
         if _peak_seats(master, mode, starts_at, ends_at) >= plan_seats:
@@ -472,7 +556,10 @@ def _book(apprentice: Person, master: Person, starts_at: datetime, ends_at: date
     session = existing
     if session is None:
         session = ShadowingSession(
-            master_id=master.id, starts_at=starts_at, ends_at=ends_at, mode=mode,
+            master_id=master.id,
+            starts_at=starts_at,
+            ends_at=ends_at,
+            mode=mode,
             seats=max(1, plan_seats),
             site_id=master.site_id if mode is SessionMode.IN_PERSON else None,
             micro_skill_id=skills[0].id,
@@ -507,17 +594,28 @@ def _pairing_id(apprentice: Person, master: Person, starts_at: datetime) -> int 
 
     month = str(_local_month(starts_at, apprentice))
     return db.session.scalar(
-        select(Pairing.id).join(Round, Round.id == Pairing.round_id).where(
-            Pairing.apprentice_id == apprentice.id, Pairing.master_id == master.id,
+        select(Pairing.id)
+        .join(Round, Round.id == Pairing.round_id)
+        .where(
+            Pairing.apprentice_id == apprentice.id,
+            Pairing.master_id == master.id,
             Round.month == month,
             Pairing.apprentice_response != Response.DECLINED,
             Pairing.master_response != Response.DECLINED,
-        ).limit(1)
+        )
+        .limit(1)
     )
 
 
-def open_session(master: Person, starts_at: datetime, ends_at: datetime, mode: SessionMode,
-                 seats: int, micro_skill_id: int | None, note: str) -> ShadowingSession:
+def open_session(
+    master: Person,
+    starts_at: datetime,
+    ends_at: datetime,
+    mode: SessionMode,
+    seats: int,
+    micro_skill_id: int | None,
+    note: str,
+) -> ShadowingSession:
     """A session the master opens for observers to join."""
     if not master.is_master:
         raise BookingRefusal("Only masters open sessions.")
@@ -535,9 +633,15 @@ def open_session(master: Person, starts_at: datetime, ends_at: datetime, mode: S
     _lock(master)
     _refuse_if_busy(master, starts_at, ends_at, you=True)
     session = ShadowingSession(
-        master_id=master.id, starts_at=starts_at, ends_at=ends_at, mode=mode, seats=seats,
+        master_id=master.id,
+        starts_at=starts_at,
+        ends_at=ends_at,
+        mode=mode,
+        seats=seats,
         site_id=master.site_id if mode is SessionMode.IN_PERSON else None,
-        micro_skill_id=micro_skill_id, note=note.strip(), opened_by_master=True,
+        micro_skill_id=micro_skill_id,
+        note=note.strip(),
+        opened_by_master=True,
     )
     db.session.add(session)
     db.session.commit()
@@ -571,10 +675,17 @@ def cancel_seat(apprentice: Person, seat: SessionObserver) -> None:
     _seat_event(SESSION_CANCELLED, seat, by="apprentice")
     db.session.commit()
     link = _session_link(session)
-    text = (f"{apprentice.name} cancelled their seat in your session on "
-            f"{_when(session.starts_at, session.master)}.")
-    notify(session.master, text, link, subject="A seat was cancelled",
-           body=f"Hello {session.master.name},\n\n{text}\n\n{link}\n")
+    text = (
+        f"{apprentice.name} cancelled their seat in your session on "
+        f"{_when(session.starts_at, session.master)}."
+    )
+    notify(
+        session.master,
+        text,
+        link,
+        subject="A seat was cancelled",
+        body=f"Hello {session.master.name},\n\n{text}\n\n{link}\n",
+    )
     db.session.commit()
 
 
@@ -595,8 +706,13 @@ def cancel_session(master: Person, session: ShadowingSession) -> int:
     for seat in observers:
         person = seat.apprentice
         text = f"{master.name} cancelled the session on {_when(session.starts_at, person)}; your seat is freed."
-        notify(person, text, link, subject="A session was cancelled",
-               body=f"Hello {person.name},\n\n{text}\n\nBook another time: {link}\n")
+        notify(
+            person,
+            text,
+            link,
+            subject="A session was cancelled",
+            body=f"Hello {person.name},\n\n{text}\n\nBook another time: {link}\n",
+        )
     db.session.commit()
     return len(observers)
 
@@ -613,37 +729,63 @@ def cancel_seats_no_longer_hosted(master: Person, still_hosted: set[int], reason
     now = utcnow()
     sessions = db.session.scalars(
         select(ShadowingSession)
-        .where(ShadowingSession.master_id == master.id, ShadowingSession.cancelled_at.is_(None),
-               ShadowingSession.starts_at > now)
-        .options(selectinload(ShadowingSession.observers).selectinload(SessionObserver.pairing)
-                 .selectinload(Pairing.micro_skills))
+        .where(
+            ShadowingSession.master_id == master.id,
+            ShadowingSession.cancelled_at.is_(None),
+            ShadowingSession.starts_at > now,
+        )
+        .options(
+            selectinload(ShadowingSession.observers)
+            .selectinload(SessionObserver.pairing)
+            .selectinload(Pairing.micro_skills)
+        )
         .order_by(ShadowingSession.starts_at)
     ).all()
     cancelled = 0
     link = absolute_url("booking.book")
     for session in sessions:
         for seat in session.observers_live:
-            skills = ({session.micro_skill_id} if session.micro_skill_id is not None
-                      else {skill.id for skill in seat.pairing.micro_skills} if seat.pairing else set())
+            skills = (
+                {session.micro_skill_id}
+                if session.micro_skill_id is not None
+                else {skill.id for skill in seat.pairing.micro_skills}
+                if seat.pairing
+                else set()
+            )
             if skills & still_hosted:
                 continue
             seat.cancelled_at = now
             cancelled += 1
             _seat_event(SESSION_CANCELLED, seat, by="organisation")
             person = seat.apprentice
-            text = (f"Your session with {master.name} on {_when(session.starts_at, person)} is "
-                    f"cancelled: {reason}")
-            notify(person, text, link, subject="A session was cancelled",
-                   body=f"Hello {person.name},\n\n{text}\n\nBook another master: {link}\n")
-        skill_gone = (not still_hosted if session.micro_skill_id is None
-                      else session.micro_skill_id not in still_hosted)
+            text = (
+                f"Your session with {master.name} on {_when(session.starts_at, person)} is "
+                f"cancelled: {reason}"
+            )
+            notify(
+                person,
+                text,
+                link,
+                subject="A session was cancelled",
+                body=f"Hello {person.name},\n\n{text}\n\nBook another master: {link}\n",
+            )
+        skill_gone = (
+            not still_hosted
+            if session.micro_skill_id is None
+            else session.micro_skill_id not in still_hosted
+        )
         if not session.observers_live and (skill_gone or not session.opened_by_master):
             session.cancelled_at = now
     return cancelled
 
 
-def reschedule_seat(apprentice: Person, seat: SessionObserver, starts_at: datetime,
-                    ends_at: datetime, mode: SessionMode) -> SessionObserver:
+def reschedule_seat(
+    apprentice: Person,
+    seat: SessionObserver,
+    starts_at: datetime,
+    ends_at: datetime,
+    mode: SessionMode,
+) -> SessionObserver:
     """Move the apprentice's seat to another time with the same master, all or nothing."""
     old = seat.session
     if seat.cancelled_at is not None or old.cancelled_at is not None:
@@ -661,17 +803,25 @@ def reschedule_seat(apprentice: Person, seat: SessionObserver, starts_at: dateti
     except BookingRefusal:
         db.session.rollback()
         raise
-    text = (f"{apprentice.name} moved their seat from {_when(old.starts_at, old.master)} "
-            f"to {_when(starts_at, old.master)}.")
+    text = (
+        f"{apprentice.name} moved their seat from {_when(old.starts_at, old.master)} "
+        f"to {_when(starts_at, old.master)}."
+    )
     link = _session_link(new_seat.session)
-    notify(old.master, text, link, subject="A session was moved",
-           body=f"Hello {old.master.name},\n\n{text}\n\n{link}\n")
+    notify(
+        old.master,
+        text,
+        link,
+        subject="A session was moved",
+        body=f"Hello {old.master.name},\n\n{text}\n\n{link}\n",
+    )
     db.session.commit()
     return new_seat
 
 
-def reschedule_session(master: Person, session: ShadowingSession, starts_at: datetime,
-                       ends_at: datetime) -> None:
+def reschedule_session(
+    master: Person, session: ShadowingSession, starts_at: datetime, ends_at: datetime
+) -> None:
     """The master moves a whole session; every observer must be free at the new time."""
     if session.master_id != master.id:
         raise BookingRefusal("Only the master who hosts a session can move it.")
@@ -687,7 +837,9 @@ def reschedule_session(master: Person, session: ShadowingSession, starts_at: dat
     _refuse_if_busy(master, starts_at, ends_at, you=True, exclude_session=session.id)
     for seat in observers:
         try:
-            _refuse_if_busy(seat.apprentice, starts_at, ends_at, you=False, exclude_session=session.id)
+            _refuse_if_busy(
+                seat.apprentice, starts_at, ends_at, you=False, exclude_session=session.id
+            )
         except BookingRefusal as clash:
             raise BookingRefusal(f"{clash} Choose a time all your observers are free.") from None
     old_start = session.starts_at
@@ -707,10 +859,17 @@ def reschedule_session(master: Person, session: ShadowingSession, starts_at: dat
     link = _session_link(session)
     for seat in observers:
         person = seat.apprentice
-        text = (f"{master.name} moved the session from {_when(old_start, person)} "
-                f"to {_when(starts_at, person)}.")
-        notify(person, text, link, subject="A session was moved",
-               body=f"Hello {person.name},\n\n{text}\n\n{link}\n")
+        text = (
+            f"{master.name} moved the session from {_when(old_start, person)} "
+            f"to {_when(starts_at, person)}."
+        )
+        notify(
+            person,
+            text,
+            link,
+            subject="A session was moved",
+            body=f"Hello {person.name},\n\n{text}\n\n{link}\n",
+        )
     db.session.commit()
 
 
@@ -718,9 +877,15 @@ def _seat_event(kind: str, seat: SessionObserver, **extra) -> None:
     """Tell pollers about a seat: who, with whom, when, in which mode."""
     session = seat.session
     record_event(
-        kind, session_id=session.id, seat_id=seat.id, apprentice_id=seat.apprentice_id,
-        master_id=session.master_id, starts_at=seat.starts_at.isoformat(),
-        ends_at=seat.ends_at.isoformat(), mode=session.mode.value, **extra,
+        kind,
+        session_id=session.id,
+        seat_id=seat.id,
+        apprentice_id=seat.apprentice_id,
+        master_id=session.master_id,
+        starts_at=seat.starts_at.isoformat(),
+        ends_at=seat.ends_at.isoformat(),
+        mode=session.mode.value,
+        **extra,
     )
 
 
@@ -743,14 +908,30 @@ def _tell_master_of_booking(seat: SessionObserver) -> None:
     master, apprentice = session.master, seat.apprentice
     link = _session_link(session)
     ics = absolute_url("calendars.session_ics", session_id=session.id)
-    text = (f"{apprentice.name} booked a seat {session.mode.label.lower()} in your session on "
-            f"{_when(session.starts_at, master)}.")
-    notify(master, text, link, subject="New booking",
-           body=f"Hello {master.name},\n\n{text}\n{_where(session)}\n\n{link}\n")
-    confirmation = f"You are booked to observe {master.name} on {_when(session.starts_at, apprentice)}."
-    notify(apprentice, confirmation, link, subject="Your shadowing session is booked",
-           body=(f"Hello {apprentice.name},\n\n{confirmation}\n{_where(session)}\n\n"
-                 f"Session page: {link}\nAdd it to your calendar: {ics}\n"))
+    text = (
+        f"{apprentice.name} booked a seat {session.mode.label.lower()} in your session on "
+        f"{_when(session.starts_at, master)}."
+    )
+    notify(
+        master,
+        text,
+        link,
+        subject="New booking",
+        body=f"Hello {master.name},\n\n{text}\n{_where(session)}\n\n{link}\n",
+    )
+    confirmation = (
+        f"You are booked to observe {master.name} on {_when(session.starts_at, apprentice)}."
+    )
+    notify(
+        apprentice,
+        confirmation,
+        link,
+        subject="Your shadowing session is booked",
+        body=(
+            f"Hello {apprentice.name},\n\n{confirmation}\n{_where(session)}\n\n"
+            f"Session page: {link}\nAdd it to your calendar: {ics}\n"
+        ),
+    )
 
 
 # What a person sees -------------------------------------------------------------------------
@@ -771,8 +952,9 @@ class OpenSlot:
         return not self.you_are_busy and bool(self.room_seats or self.video_seats)
 
 
-def open_slots(master: Person, apprentice: Person, month: Month,
-               exclude_seat: int | None = None) -> list[OpenSlot]:
+def open_slots(
+    master: Person, apprentice: Person, month: Month, exclude_seat: int | None = None
+) -> list[OpenSlot]:
     """The master's free hours in the month from now on, with seats left per mode.
 
     When moving a seat, `exclude_seat` leaves that seat out: its time is free to move into.
@@ -781,14 +963,26 @@ def open_slots(master: Person, apprentice: Person, month: Month,
     earliest = utcnow() + MIN_LEAD
     same_site = apprentice.site_id is not None and apprentice.site_id == master.site_id
     span_start, span_end = _month_span(month, master)
-    in_span = (SessionObserver.cancelled_at.is_(None), SessionObserver.ends_at > span_start,
-               SessionObserver.starts_at < span_end)
+    in_span = (
+        SessionObserver.cancelled_at.is_(None),
+        SessionObserver.ends_at > span_start,
+        SessionObserver.starts_at < span_end,
+    )
     # The seats taken in the master's sessions, by mode, in one statement.
     seat_spans: dict[SessionMode, list] = {mode: [] for mode in SessionMode}
     for mode, seat_id, start, end in db.session.execute(
-        select(ShadowingSession.mode, SessionObserver.id, SessionObserver.starts_at, SessionObserver.ends_at)
+        select(
+            ShadowingSession.mode,
+            SessionObserver.id,
+            SessionObserver.starts_at,
+            SessionObserver.ends_at,
+        )
         .join(ShadowingSession, ShadowingSession.id == SessionObserver.session_id)
-        .where(ShadowingSession.master_id == master.id, ShadowingSession.cancelled_at.is_(None), *in_span)
+        .where(
+            ShadowingSession.master_id == master.id,
+            ShadowingSession.cancelled_at.is_(None),
+            *in_span,
+        )
     ):
         if seat_id != exclude_seat:
             seat_spans[mode].append((start, end))
@@ -796,9 +990,12 @@ def open_slots(master: Person, apprentice: Person, month: Month,
     # When the apprentice and the master are themselves observing, in one statement.
     mine, master_observing = [], []
     for observer, seat_id, start, end in db.session.execute(
-        select(SessionObserver.apprentice_id, SessionObserver.id, SessionObserver.starts_at,
-               SessionObserver.ends_at)
-        .where(SessionObserver.apprentice_id.in_({apprentice.id, master.id}), *in_span)
+        select(
+            SessionObserver.apprentice_id,
+            SessionObserver.id,
+            SessionObserver.starts_at,
+            SessionObserver.ends_at,
+        ).where(SessionObserver.apprentice_id.in_({apprentice.id, master.id}), *in_span)
     ):
         if observer == apprentice.id and seat_id != exclude_seat:
             mine.append((start, end))
@@ -810,7 +1007,9 @@ def open_slots(master: Person, apprentice: Person, month: Month,
         # Starts follow the master's own clock on the grid of both people: on the hour where
         # they are (10:00 in Kolkata), and on the half hour too when either is in a half-hour zone.
         at_month = _local_month(interval.start_utc, master)
-        grid = grids.get(at_month) or grids.setdefault(at_month, grid_between(master, apprentice, at_month))
+        grid = grids.get(at_month) or grids.setdefault(
+            at_month, grid_between(master, apprentice, at_month)
+        )
         for hour in grid.starts(interval.start_utc, interval.end_utc, SLOT):
             end = hour + SLOT
             if hour >= earliest and not any(s < end and e > hour for s, e in master_observing):
@@ -820,7 +1019,10 @@ def open_slots(master: Person, apprentice: Person, month: Month,
                     room = max(0, values["in_person_seats"] - taken)
                 video = None
                 if interval.virtual:
-                    video = max(0, values["virtual_seats"] - _peak(seat_spans[SessionMode.VIRTUAL], hour, end))
+                    video = max(
+                        0,
+                        values["virtual_seats"] - _peak(seat_spans[SessionMode.VIRTUAL], hour, end),
+                    )
                 busy = any(s < end and e > hour for s, e in mine)
                 slots.append(OpenSlot(hour, end, room, video, busy))
     return slots
@@ -840,14 +1042,20 @@ class Appointment:
 
 def live_hosting(person_id, start) -> tuple[ColumnElement[bool], ...]:
     """A session the person hosts, not cancelled, not over by `start` (values or parameters)."""
-    return (ShadowingSession.master_id == person_id, ShadowingSession.cancelled_at.is_(None),
-            ShadowingSession.ends_at > start)
+    return (
+        ShadowingSession.master_id == person_id,
+        ShadowingSession.cancelled_at.is_(None),
+        ShadowingSession.ends_at > start,
+    )
 
 
 def live_seats(person_id, start) -> tuple[ColumnElement[bool], ...]:
     """A seat the person holds, not cancelled, not over by `start` (values or parameters)."""
-    return (SessionObserver.apprentice_id == person_id, SessionObserver.cancelled_at.is_(None),
-            SessionObserver.ends_at > start)
+    return (
+        SessionObserver.apprentice_id == person_id,
+        SessionObserver.cancelled_at.is_(None),
+        SessionObserver.ends_at > start,
+    )
 
 
 @cache
@@ -862,7 +1070,9 @@ def _diary_queries(bounded: bool, limited: bool, lines: bool) -> tuple[Select, S
     """
     person_id, start = bindparam("person_id"), bindparam("start")
     hosted = select(ShadowingSession).where(*live_hosting(person_id, start))
-    seats = select(SessionObserver).join(SessionObserver.session).where(*live_seats(person_id, start))
+    seats = (
+        select(SessionObserver).join(SessionObserver.session).where(*live_seats(person_id, start))
+    )
     if bounded:
         hosted = hosted.where(ShadowingSession.starts_at < bindparam("end"))
         seats = seats.where(SessionObserver.starts_at < bindparam("end"))
@@ -885,16 +1095,25 @@ def _diary_queries(bounded: bool, limited: bool, lines: bool) -> tuple[Select, S
             joinedload(ShadowingSession.micro_skill).joinedload(MicroSkill.area),
             joinedload(ShadowingSession.site),
         ),
-        seats.options(contains_eager(SessionObserver.session).options(
-            joinedload(ShadowingSession.master),
-            joinedload(ShadowingSession.micro_skill).joinedload(MicroSkill.area),
-            joinedload(ShadowingSession.site),
-        )),
+        seats.options(
+            contains_eager(SessionObserver.session).options(
+                joinedload(ShadowingSession.master),
+                joinedload(ShadowingSession.micro_skill).joinedload(MicroSkill.area),
+                joinedload(ShadowingSession.site),
+            )
+        ),
     )
 
 
-def _appointments(person: Person, start: datetime, end: datetime | None, limit: int | None,
-                  lines: bool, hosting: bool = True, observing: bool = True) -> list[Appointment]:
+def _appointments(
+    person: Person,
+    start: datetime,
+    end: datetime | None,
+    limit: int | None,
+    lines: bool,
+    hosting: bool = True,
+    observing: bool = True,
+) -> list[Appointment]:
     """Live sessions the person hosts or observes from start to end, soonest first.
 
     A caller that knows the person hosts (or observes) nothing in that span says so with
@@ -913,9 +1132,14 @@ def _appointments(person: Person, start: datetime, end: datetime | None, limit: 
     return items if limit is None else items[:limit]
 
 
-def upcoming(person: Person, start: datetime | None = None, end: datetime | None = None,
-             limit: int | None = None, hosting: bool = True, observing: bool = True,
-             ) -> list[Appointment]:
+def upcoming(
+    person: Person,
+    start: datetime | None = None,
+    end: datetime | None = None,
+    limit: int | None = None,
+    hosting: bool = True,
+    observing: bool = True,
+) -> list[Appointment]:
     """Live sessions the person hosts or observes from start (default now) to end, soonest first.
 
     With `limit`, only the first `limit` of them: each half is limited in the database, so
@@ -935,25 +1159,43 @@ def month_diary(person: Person, month: Month) -> dict:
 
 
 def participant_seat(person: Person, session: ShadowingSession) -> SessionObserver | None:
-    return next((seat for seat in session.observers
-                 if seat.apprentice_id == person.id and seat.cancelled_at is None), None)
+    return next(
+        (
+            seat
+            for seat in session.observers
+            if seat.apprentice_id == person.id and seat.cancelled_at is None
+        ),
+        None,
+    )
 
 
 def open_sessions_to_join(apprentice: Person) -> list[ShadowingSession]:
     """Sessions masters opened that the apprentice could learn from and still has room in."""
     masters = {choice.master.id for choice in bookable_masters(apprentice)}
-    teachers = set(db.session.scalars(
-        select(PersonSkill.person_id).where(
-            PersonSkill.hosts,
-            PersonSkill.micro_skill_id.in_([ps.micro_skill_id for ps in apprentice.skills if ps.develops] or [0]),
+    teachers = set(
+        db.session.scalars(
+            select(PersonSkill.person_id).where(
+                PersonSkill.hosts,
+                PersonSkill.micro_skill_id.in_(
+                    [ps.micro_skill_id for ps in apprentice.skills if ps.develops] or [0]
+                ),
+            )
         )
-    ))
+    )
     sessions = db.session.scalars(
-        select(ShadowingSession).where(
-            ShadowingSession.opened_by_master, ShadowingSession.cancelled_at.is_(None),
+        select(ShadowingSession)
+        .where(
+            ShadowingSession.opened_by_master,
+            ShadowingSession.cancelled_at.is_(None),
             ShadowingSession.starts_at > utcnow() + MIN_LEAD,
             ShadowingSession.master_id.in_(masters | teachers),
             ShadowingSession.master_id != apprentice.id,
-        ).order_by(ShadowingSession.starts_at).limit(50)
+        )
+        .order_by(ShadowingSession.starts_at)
+        .limit(50)
     )
-    return [s for s in sessions if len(s.observers_live) < s.seats and teachable_skills(apprentice, s.master)]
+    return [
+        s
+        for s in sessions
+        if len(s.observers_live) < s.seats and teachable_skills(apprentice, s.master)
+    ]

@@ -1,4 +1,5 @@
 """Booking pages: find a master, book, join, open, move and cancel sessions, see your diary."""
+
 from __future__ import annotations
 
 from datetime import UTC, datetime, time, timedelta
@@ -24,8 +25,10 @@ def _me() -> Person:
 
 def _month_arg(person: Person) -> Month:
     try:
-        return Month.parse(request.args["month"]) if request.args.get("month") else Month.containing(
-            datetime.now(UTC).astimezone(person.zone).date()
+        return (
+            Month.parse(request.args["month"])
+            if request.args.get("month")
+            else Month.containing(datetime.now(UTC).astimezone(person.zone).date())
         )
     except MonthError:
         abort(404)
@@ -69,10 +72,15 @@ def diary():
     me = _me()
     if request.args.get("view") == "month":
         month = _month_arg(me)
-        return render_template("booking/month.html", month=month,
-                               by_day=services.month_diary(me, month), weeks=_weeks(month))
-    return render_template("booking/diary.html", items=services.upcoming(me),
-                           open_to_bookings=me.open_to_bookings)
+        return render_template(
+            "booking/month.html",
+            month=month,
+            by_day=services.month_diary(me, month),
+            weeks=_weeks(month),
+        )
+    return render_template(
+        "booking/diary.html", items=services.upcoming(me), open_to_bookings=me.open_to_bookings
+    )
 
 
 def _weeks(month: Month) -> list[list]:
@@ -81,7 +89,7 @@ def _weeks(month: Month) -> list[list]:
     lead = [None] * days[0].weekday()
     cells = lead + list(days)
     cells += [None] * (-len(cells) % 7)
-    return [cells[i:i + 7] for i in range(0, len(cells), 7)]
+    return [cells[i : i + 7] for i in range(0, len(cells), 7)]
 
 
 @bp.route("/sessions/<int:session_id>")
@@ -94,9 +102,13 @@ def session(session_id: int):
 
     after = after_session(me, session)
     return render_template(
-        "booking/session.html", session=session, seat=services.participant_seat(me, session),
-        hosting=session.master_id == me.id, video_url=video_url(session),
-        notice_hours=services.booking_settings().notice_hours, after=after,
+        "booking/session.html",
+        session=session,
+        seat=services.participant_seat(me, session),
+        hosting=session.master_id == me.id,
+        video_url=video_url(session),
+        notice_hours=services.booking_settings().notice_hours,
+        after=after,
         skill_choices=_skills() if after.seat else [],
     )
 
@@ -107,8 +119,10 @@ def _skills():
 
     from ..models import MicroSkill
 
-    return sorted(db.session.scalars(select(MicroSkill).options(selectinload(MicroSkill.area))),
-                  key=lambda skill: skill.full_name)
+    return sorted(
+        db.session.scalars(select(MicroSkill).options(selectinload(MicroSkill.area))),
+        key=lambda skill: skill.full_name,
+    )
 
 
 @bp.post("/sessions/<int:session_id>/cancel")
@@ -119,7 +133,10 @@ def cancel(session_id: int):
     try:
         if session.master_id == me.id:
             told = services.cancel_session(me, session)
-            flash(f"Session cancelled; {told} observer{'s were' if told != 1 else ' was'} told.", "success")
+            flash(
+                f"Session cancelled; {told} observer{'s were' if told != 1 else ' was'} told.",
+                "success",
+            )
         else:
             seat = services.participant_seat(me, session)
             if seat is None:
@@ -140,12 +157,21 @@ def move(session_id: int):
     me = _me()
     if session.master_id == me.id:
         local = session.starts_at.astimezone(me.zone)
-        form = MoveSessionForm(data={"day": local.date(), "start": local.hour * 4 + local.minute // 15,
-                                     "hours": session.hours} if request.method == "GET" else None)
+        form = MoveSessionForm(
+            data={
+                "day": local.date(),
+                "start": local.hour * 4 + local.minute // 15,
+                "hours": session.hours,
+            }
+            if request.method == "GET"
+            else None
+        )
         if form.validate_on_submit():
             try:
                 starts_at = _local_instant(me, form.day.data, form.start.data)
-                services.reschedule_session(me, session, starts_at, starts_at + timedelta(hours=form.hours.data))
+                services.reschedule_session(
+                    me, session, starts_at, starts_at + timedelta(hours=form.hours.data)
+                )
             except services.BookingRefusal as refusal:
                 _refused(refusal)
             else:
@@ -160,17 +186,30 @@ def move(session_id: int):
     if form.validate_on_submit():
         starts_at = form.starts_at.instant
         try:
-            moved = services.reschedule_seat(me, seat, starts_at, starts_at + timedelta(hours=form.hours.data),
-                                             SessionMode(form.mode.data))
+            moved = services.reschedule_seat(
+                me,
+                seat,
+                starts_at,
+                starts_at + timedelta(hours=form.hours.data),
+                SessionMode(form.mode.data),
+            )
         except services.BookingRefusal as refusal:
             _refused(refusal)
         else:
             flash("Moved: the master was told.", "success")
             return redirect(url_for("booking.session", session_id=moved.session_id))
     return render_template(
-        "booking/slots.html", master=session.master, month=month, form=form, moving=session,
-        days=_slots_by_day(services.open_slots(session.master, me, month, exclude_seat=seat.id), me),
-        lengths=services.grid_between(session.master, me, month).lengths(services.MAX_SESSION_HOURS),
+        "booking/slots.html",
+        master=session.master,
+        month=month,
+        form=form,
+        moving=session,
+        days=_slots_by_day(
+            services.open_slots(session.master, me, month, exclude_seat=seat.id), me
+        ),
+        lengths=services.grid_between(session.master, me, month).lengths(
+            services.MAX_SESSION_HOURS
+        ),
     )
 
 
@@ -182,8 +221,11 @@ def move(session_id: int):
 def book():
     """Masters the apprentice may book, and sessions masters opened to join."""
     me = _me()
-    return render_template("booking/book.html", choices=services.bookable_masters(me),
-                           open_sessions=services.open_sessions_to_join(me))
+    return render_template(
+        "booking/book.html",
+        choices=services.bookable_masters(me),
+        open_sessions=services.open_sessions_to_join(me),
+    )
 
 
 def _slots_by_day(slots, person: Person) -> list[tuple]:
@@ -206,8 +248,13 @@ def book_master(master_id: int):
     if form.validate_on_submit():
         starts_at = form.starts_at.instant
         try:
-            seat = services.book(me, master, starts_at, starts_at + timedelta(hours=form.hours.data),
-                                 SessionMode(form.mode.data))
+            seat = services.book(
+                me,
+                master,
+                starts_at,
+                starts_at + timedelta(hours=form.hours.data),
+                SessionMode(form.mode.data),
+            )
         except services.BookingRefusal as refusal:
             _refused(refusal)
         else:
@@ -217,10 +264,24 @@ def book_master(master_id: int):
         skills = services._may_book(me, master, joining_open_session=False)
     except services.BookingRefusal as refusal:
         # Not a matter of access: the page says why and what to do about it.
-        return render_template("booking/slots.html", master=master, month=month, form=form,
-                               refusal=str(refusal), days=[], skills=[], moving=None, lengths=[])
+        return render_template(
+            "booking/slots.html",
+            master=master,
+            month=month,
+            form=form,
+            refusal=str(refusal),
+            days=[],
+            skills=[],
+            moving=None,
+            lengths=[],
+        )
     return render_template(
-        "booking/slots.html", master=master, month=month, form=form, skills=skills, moving=None,
+        "booking/slots.html",
+        master=master,
+        month=month,
+        form=form,
+        skills=skills,
+        moving=None,
         days=_slots_by_day(services.open_slots(master, me, month), me),
         lengths=services.grid_between(master, me, month).lengths(services.MAX_SESSION_HOURS),
     )
@@ -259,8 +320,13 @@ def open_session():
         try:
             starts_at = _local_instant(me, form.day.data, form.start.data)
             session = services.open_session(
-                me, starts_at, starts_at + timedelta(hours=form.hours.data), SessionMode(form.mode.data),
-                form.seats.data, form.micro_skill_id.data, form.note.data or "",
+                me,
+                starts_at,
+                starts_at + timedelta(hours=form.hours.data),
+                SessionMode(form.mode.data),
+                form.seats.data,
+                form.micro_skill_id.data,
+                form.note.data or "",
             )
         except services.BookingRefusal as refusal:
             _refused(refusal)
@@ -278,8 +344,12 @@ def toggle_open_to_bookings():
         abort(403)
     me.open_to_bookings = request.form.get("open") == "1"
     db.session.commit()
-    flash("Any apprentice who can learn from you may now book you." if me.open_to_bookings
-          else "Only apprentices you are paired with may book you now.", "success")
+    flash(
+        "Any apprentice who can learn from you may now book you."
+        if me.open_to_bookings
+        else "Only apprentices you are paired with may book you now.",
+        "success",
+    )
     return redirect(url_for("booking.diary"))
 
 
@@ -289,8 +359,11 @@ def toggle_open_to_bookings():
 @bp.route("/admin/booking", methods=["GET", "POST"])
 @admin_required
 def settings():
-    form = NoticeForm(data={"notice_hours": services.booking_settings().notice_hours}
-                      if request.method == "GET" else None)
+    form = NoticeForm(
+        data={"notice_hours": services.booking_settings().notice_hours}
+        if request.method == "GET"
+        else None
+    )
     if form.validate_on_submit():
         try:
             services.save_notice_hours(form.notice_hours.data)
@@ -300,4 +373,3 @@ def settings():
             flash("Notice period saved.", "success")
             return redirect(url_for("booking.settings"))
     return render_template("booking/settings.html", form=form)
-

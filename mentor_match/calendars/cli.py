@@ -1,7 +1,8 @@
 """`flask sessions ...`: commands for a scheduler.
 
-    flask sessions send-reminders [--hours 24]   remind people of sessions starting soon, then mail
+flask sessions send-reminders [--hours 24]   remind people of sessions starting soon, then mail
 """
+
 from __future__ import annotations
 
 from datetime import timedelta
@@ -13,8 +14,13 @@ sessions_cli = AppGroup("sessions", help="Shadowing sessions: reminders for a sc
 
 
 @sessions_cli.command("send-reminders")
-@click.option("--hours", type=click.FloatRange(min=0, min_open=True), default=24.0,
-              show_default=True, help="Remind sessions starting within this many hours.")
+@click.option(
+    "--hours",
+    type=click.FloatRange(min=0, min_open=True),
+    default=24.0,
+    show_default=True,
+    help="Remind sessions starting within this many hours.",
+)
 def send_reminders_command(hours: float) -> None:
     """Remind the master and observers of every session starting soon, once, then send mail."""
     from ..rounds.notices import deliver_pending_mail

@@ -1,4 +1,5 @@
 """Remind everyone in a session the day before, on the site and by mail, never twice."""
+
 from __future__ import annotations
 
 import logging
@@ -110,7 +111,9 @@ def _remind_one(
     zone_name = "" if abbreviation == person.timezone else f" ({person.timezone.replace('_', ' ')})"
     when = f"{starts:%a %d %b %Y}, {starts:%H:%M}–{ends:%H:%M} {abbreviation}{zone_name}"
 
-    text = f"Reminder: {day} at {at} {abbreviation} {doing}" + (f" ({skill})" if skill else "") + "."
+    text = (
+        f"Reminder: {day} at {at} {abbreviation} {doing}" + (f" ({skill})" if skill else "") + "."
+    )
     lines = [
         f"Hello {person.name},",
         "",
@@ -122,8 +125,7 @@ def _remind_one(
     if session.note:
         lines.append(f"Note: {session.note}")
     lines += ["", f"The session's page: {link}", f"Add it to your calendar: {ics_link}", ""]
-    notify(person, text, link, subject=f"Reminder: shadowing {day} at {at}",
-           body="\n".join(lines))
+    notify(person, text, link, subject=f"Reminder: shadowing {day} at {at}", body="\n".join(lines))
 
 
 def _day_word(day: date, today: date) -> str:

@@ -3,6 +3,7 @@
 Every instant is written in UTC (`DTSTART:20270328T003000Z`): UTC has no gaps or repeats, so
 a calendar app shows the right local time on both sides of any daylight-saving change.
 """
+
 from __future__ import annotations
 
 import secrets
@@ -90,7 +91,7 @@ def _observer_count(count: int) -> str:
 
 
 def summary_for(session: ShadowingSession, person: Person) -> str:
-    """"Shadowing Amara Okafor: Negotiation: Anchoring" for an observer,
+    """ "Shadowing Amara Okafor: Negotiation: Anchoring" for an observer,
     "Hosting 2 observers: Negotiation: Anchoring" for the master."""
     if session.master_id == person.id:
         seats = session.observers_live
@@ -149,7 +150,10 @@ def session_event(
 
 
 def _description(
-    session: ShadowingSession, person: Person, video: str | None, link: str | None,
+    session: ShadowingSession,
+    person: Person,
+    video: str | None,
+    link: str | None,
     cancelled: bool,
 ) -> str:
     lines = []
@@ -158,8 +162,11 @@ def _description(
     if session.master_id == person.id:
         seats = session.observers_live
         names = ", ".join(seat.apprentice.name for seat in seats)
-        lines.append(f"You host {_observer_count(len(seats))}: {names}." if seats
-                     else "You host this session; no one has taken a seat yet.")
+        lines.append(
+            f"You host {_observer_count(len(seats))}: {names}."
+            if seats
+            else "You host this session; no one has taken a seat yet."
+        )
         skill = skill_label(session, seats)
     else:
         seat = seat_of(session, person)
@@ -207,24 +214,28 @@ def feed_sessions(person: Person, now: datetime | None = None) -> list[Shadowing
     now = now or utcnow()
     since = now - FEED_PAST
     observed = select(SessionObserver.session_id).where(SessionObserver.apprentice_id == person.id)
-    sessions = db.session.scalars(
-        select(ShadowingSession)
-        .where(
-            or_(ShadowingSession.master_id == person.id, ShadowingSession.id.in_(observed)),
-            ShadowingSession.starts_at >= since,
+    sessions = (
+        db.session.scalars(
+            select(ShadowingSession)
+            .where(
+                or_(ShadowingSession.master_id == person.id, ShadowingSession.id.in_(observed)),
+                ShadowingSession.starts_at >= since,
+            )
+            .options(
+                joinedload(ShadowingSession.master),
+                joinedload(ShadowingSession.site),
+                joinedload(ShadowingSession.micro_skill).joinedload(MicroSkill.area),
+                selectinload(ShadowingSession.observers).joinedload(SessionObserver.apprentice),
+                selectinload(ShadowingSession.observers)
+                .selectinload(SessionObserver.pairing)
+                .selectinload(Pairing.micro_skills)
+                .joinedload(MicroSkill.area),
+            )
+            .order_by(ShadowingSession.starts_at, ShadowingSession.id)
         )
-        .options(
-            joinedload(ShadowingSession.master),
-            joinedload(ShadowingSession.site),
-            joinedload(ShadowingSession.micro_skill).joinedload(MicroSkill.area),
-            selectinload(ShadowingSession.observers).joinedload(SessionObserver.apprentice),
-            selectinload(ShadowingSession.observers)
-            .selectinload(SessionObserver.pairing)
-            .selectinload(Pairing.micro_skills)
-            .joinedload(MicroSkill.area),
-        )
-        .order_by(ShadowingSession.starts_at, ShadowingSession.id)
-    ).unique().all()
+        .unique()
+        .all()
+    )
     kept = []
     for session in sessions:
         cancelled = cancelled_for(session, person)

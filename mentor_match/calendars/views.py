@@ -1,4 +1,5 @@
 """Calendar pages: one session as .ics, each person's private feed, and the feed settings."""
+
 from __future__ import annotations
 
 from flask import Blueprint, Response, abort, render_template
@@ -54,5 +55,10 @@ def reset():
     """Make a new feed address and show it this once; any old address stops working."""
     replaced = services.has_feed(current_user)
     web_url, webcal_url = services.feed_urls(services.new_feed_token(current_user))
-    return render_template("calendars/feed.html", has_feed=True, replaced=replaced,
-                           web_url=web_url, webcal_url=webcal_url)
+    return render_template(
+        "calendars/feed.html",
+        has_feed=True,
+        replaced=replaced,
+        web_url=web_url,
+        webcal_url=webcal_url,
+    )

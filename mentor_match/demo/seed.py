@@ -3,6 +3,7 @@
 Where each stage comes from (verified for nearly everyone, a few masters waiting for
 verification) is set in ``demo.verification``.
 """
+
 import random
 import unicodedata
 from collections.abc import Iterable
@@ -86,132 +87,492 @@ def _p(name, place, title, masters, wants, bio, **kwargs) -> DemoPersonSpec:
 
 ROSTER: tuple[DemoPersonSpec, ...] = (
     # London
-    _p("Morgan Ellis", "London", "Head of Learning & Development", FAC, None,
-       "Runs the Mentor Match programme and its monthly rounds; facilitates the leadership offsites.",
-       is_admin=True),
-    _p("Amara Okafor", "London", "Commercial Director", NEG, None,
-       "Fifteen years of enterprise deals across EMEA. Sit in on a renewal call and watch the quiet bits."),
-    _p("James Whitfield", "London", "Senior Account Executive", NEG, PUB,
-       "Negotiates the big renewals; would like to stop dreading the stage at sales kick-off."),
-    _p("Sophie Turner", "London", "Engineering Manager", SWC, COA,
-       "Still reviews code every day. Learning to coach her team rather than fix things for them."),
-    _p("Oliver Bennett", "London", "Staff Engineer", SWC, None,
-       "Refactors legacy billing code in small steps. Pairs by default; bring questions."),
-    _p("Hannah Clarke", "London", "Programme Manager", PM, None,
-       "Runs the platform migration programme: forty people, six teams, one risk log."),
-    _p("Fatima Hussain", "London", "Operations Lead", STK, None,
-       "Keeps finance, legal and sales aligned on every big contract. Good at the polite no."),
-    _p("Ruth Adeyemi", "London", "Senior Talent Partner", INT, None,
-       "Designed our structured interview kits. Happy to have you shadow a debrief."),
-    _p("Tom Gallagher", "London", "Graduate Commercial Analyst", None, NEG,
-       "Second year on the graduate scheme; preparing for his first supplier negotiation."),
-    _p("Chloe Patel", "London", "Associate Product Manager", None, STK,
-       "Owns the onboarding flow and a growing list of people with opinions about it."),
-    _p("Daniel Osei", "London", "Account Executive", None, NEG,
-       "Moved from customer support to sales last spring. Wants to hold his price under pressure."),
-    _p("Liam Murphy", "London", "Software Engineer", None, SWC,
-       "Backend engineer on payments; wants faster, kinder code reviews."),
-    _p("Isla McKenzie", "London", "UX Researcher", None, FAC,
-       "Runs user interviews; next step is running the design workshops herself."),
-    _p("Yusuf Rahman", "London", "Business Analyst", None, PUB,
-       "Presents the monthly numbers to the board; wants to enjoy the questions afterwards."),
+    _p(
+        "Morgan Ellis",
+        "London",
+        "Head of Learning & Development",
+        FAC,
+        None,
+        "Runs the Mentor Match programme and its monthly rounds; facilitates the leadership offsites.",
+        is_admin=True,
+    ),
+    _p(
+        "Amara Okafor",
+        "London",
+        "Commercial Director",
+        NEG,
+        None,
+        "Fifteen years of enterprise deals across EMEA. Sit in on a renewal call and watch the quiet bits.",
+    ),
+    _p(
+        "James Whitfield",
+        "London",
+        "Senior Account Executive",
+        NEG,
+        PUB,
+        "Negotiates the big renewals; would like to stop dreading the stage at sales kick-off.",
+    ),
+    _p(
+        "Sophie Turner",
+        "London",
+        "Engineering Manager",
+        SWC,
+        COA,
+        "Still reviews code every day. Learning to coach her team rather than fix things for them.",
+    ),
+    _p(
+        "Oliver Bennett",
+        "London",
+        "Staff Engineer",
+        SWC,
+        None,
+        "Refactors legacy billing code in small steps. Pairs by default; bring questions.",
+    ),
+    _p(
+        "Hannah Clarke",
+        "London",
+        "Programme Manager",
+        PM,
+        None,
+        "Runs the platform migration programme: forty people, six teams, one risk log.",
+    ),
+    _p(
+        "Fatima Hussain",
+        "London",
+        "Operations Lead",
+        STK,
+        None,
+        "Keeps finance, legal and sales aligned on every big contract. Good at the polite no.",
+    ),
+    _p(
+        "Ruth Adeyemi",
+        "London",
+        "Senior Talent Partner",
+        INT,
+        None,
+        "Designed our structured interview kits. Happy to have you shadow a debrief.",
+    ),
+    _p(
+        "Tom Gallagher",
+        "London",
+        "Graduate Commercial Analyst",
+        None,
+        NEG,
+        "Second year on the graduate scheme; preparing for his first supplier negotiation.",
+    ),
+    _p(
+        "Chloe Patel",
+        "London",
+        "Associate Product Manager",
+        None,
+        STK,
+        "Owns the onboarding flow and a growing list of people with opinions about it.",
+    ),
+    _p(
+        "Daniel Osei",
+        "London",
+        "Account Executive",
+        None,
+        NEG,
+        "Moved from customer support to sales last spring. Wants to hold his price under pressure.",
+    ),
+    _p(
+        "Liam Murphy",
+        "London",
+        "Software Engineer",
+        None,
+        SWC,
+        "Backend engineer on payments; wants faster, kinder code reviews.",
+    ),
+    _p(
+        "Isla McKenzie",
+        "London",
+        "UX Researcher",
+        None,
+        FAC,
+        "Runs user interviews; next step is running the design workshops herself.",
+    ),
+    _p(
+        "Yusuf Rahman",
+        "London",
+        "Business Analyst",
+        None,
+        PUB,
+        "Presents the monthly numbers to the board; wants to enjoy the questions afterwards.",
+    ),
     # New York
-    _p("Rebecca Stein", "New York", "VP Customer Success", STK, None,
-       "Looks after our largest accounts. Executive updates are her favourite five minutes of the week."),
-    _p("Marcus Johnson", "New York", "Regional Sales Director", NEG, COA,
-       "Closes the hard ones. Now leads a team and wants to coach instead of taking over calls."),
-    _p("Elena Rodriguez", "New York", "Leadership Coach", COA, None,
-       "Certified coach in the people team; twelve years of one-to-ones with new managers."),
-    _p("David Kim", "New York", "Principal Engineer", SWC, PUB,
-       "Debugs the gnarly distributed problems. Has a conference talk accepted and is nervous."),
-    _p("Aisha Williams", "New York", "Product Director", PUB, None,
-       "Gives the keynote at our customer conference every year and still rehearses it ten times."),
-    _p("Kevin O'Brien", "New York", "Project Coordinator", None, PM,
-       "Keeps the office move on track; wants to run a project of his own end to end."),
-    _p("Jasmine Lee", "New York", "Customer Success Manager", None, STK,
-       "Manages twenty mid-market accounts and their escalations."),
-    _p("Tyler Brooks", "New York", "Sales Development Representative", None, NEG,
-       "Books the first meetings; wants to learn what happens in the room after that."),
-    _p("Natalie Cohen", "New York", "Associate Product Manager", None, FAC,
-       "Runs sprint reviews and wants them to end with decisions, not more meetings."),
-    _p("Andre Baptiste", "New York", "Software Engineer", None, SWC,
-       "Frontend engineer, two years in. Wants to get good at test-driven development."),
-    _p("Grace Holloway", "New York", "Recruiter", None, INT,
-       "Recruits engineers on the east coast; learning to run structured interviews."),
+    _p(
+        "Rebecca Stein",
+        "New York",
+        "VP Customer Success",
+        STK,
+        None,
+        "Looks after our largest accounts. Executive updates are her favourite five minutes of the week.",
+    ),
+    _p(
+        "Marcus Johnson",
+        "New York",
+        "Regional Sales Director",
+        NEG,
+        COA,
+        "Closes the hard ones. Now leads a team and wants to coach instead of taking over calls.",
+    ),
+    _p(
+        "Elena Rodriguez",
+        "New York",
+        "Leadership Coach",
+        COA,
+        None,
+        "Certified coach in the people team; twelve years of one-to-ones with new managers.",
+    ),
+    _p(
+        "David Kim",
+        "New York",
+        "Principal Engineer",
+        SWC,
+        PUB,
+        "Debugs the gnarly distributed problems. Has a conference talk accepted and is nervous.",
+    ),
+    _p(
+        "Aisha Williams",
+        "New York",
+        "Product Director",
+        PUB,
+        None,
+        "Gives the keynote at our customer conference every year and still rehearses it ten times.",
+    ),
+    _p(
+        "Kevin O'Brien",
+        "New York",
+        "Project Coordinator",
+        None,
+        PM,
+        "Keeps the office move on track; wants to run a project of his own end to end.",
+    ),
+    _p(
+        "Jasmine Lee",
+        "New York",
+        "Customer Success Manager",
+        None,
+        STK,
+        "Manages twenty mid-market accounts and their escalations.",
+    ),
+    _p(
+        "Tyler Brooks",
+        "New York",
+        "Sales Development Representative",
+        None,
+        NEG,
+        "Books the first meetings; wants to learn what happens in the room after that.",
+    ),
+    _p(
+        "Natalie Cohen",
+        "New York",
+        "Associate Product Manager",
+        None,
+        FAC,
+        "Runs sprint reviews and wants them to end with decisions, not more meetings.",
+    ),
+    _p(
+        "Andre Baptiste",
+        "New York",
+        "Software Engineer",
+        None,
+        SWC,
+        "Frontend engineer, two years in. Wants to get good at test-driven development.",
+    ),
+    _p(
+        "Grace Holloway",
+        "New York",
+        "Recruiter",
+        None,
+        INT,
+        "Recruits engineers on the east coast; learning to run structured interviews.",
+    ),
     # Bangalore
-    _p("Ananya Iyer", "Bangalore", "Director of Engineering", SWC, STK,
-       "Grew the Bangalore engineering centre from ten people to eighty; now manages up more than down."),
-    _p("Rohan Mehta", "Bangalore", "Delivery Manager", PM, None,
-       "Delivers fixed-scope client projects on time. Ask him about estimation ranges."),
-    _p("Kavitha Subramanian", "Bangalore", "Senior Agile Coach", COA, PUB,
-       "Coaches teams and their managers. Wants to speak at the internal tech summit."),
-    _p("Arjun Nair", "Bangalore", "Tech Lead", SWC, None,
-       "Leads the search team; patient reviewer and keen pair programmer."),
-    _p("Meera Krishnan", "Bangalore", "Procurement Manager", NEG, None,
-       "Negotiates every software and hardware contract for Asia-Pacific."),
-    _p("Sneha Reddy", "Bangalore", "Software Engineer", None, SWC,
-       "Joined from university last year; wants to learn refactoring on real code."),
-    _p("Vikram Singh", "Bangalore", "Associate Project Manager", None, PM,
-       "Runs the release calendar; wants to learn risk management from people who do it well."),
-    _p("Aditya Rao", "Bangalore", "Software Engineer II", None, PUB,
-       "Demoes his team's work at the all-hands and would like it to land better."),
-    _p("Divya Menon", "Bangalore", "Product Analyst", None, STK,
-       "Works between product and sales leadership; wants to set expectations earlier."),
-    _p("Karthik Srinivasan", "Bangalore", "QA Lead", None, FAC,
-       "Runs the bug triage meeting and wants it shorter and calmer."),
-    _p("Pooja Sharma", "Bangalore", "Talent Acquisition Partner", None, INT,
-       "Hires for the Bangalore centre; learning evidence-based scoring."),
+    _p(
+        "Ananya Iyer",
+        "Bangalore",
+        "Director of Engineering",
+        SWC,
+        STK,
+        "Grew the Bangalore engineering centre from ten people to eighty; now manages up more than down.",
+    ),
+    _p(
+        "Rohan Mehta",
+        "Bangalore",
+        "Delivery Manager",
+        PM,
+        None,
+        "Delivers fixed-scope client projects on time. Ask him about estimation ranges.",
+    ),
+    _p(
+        "Kavitha Subramanian",
+        "Bangalore",
+        "Senior Agile Coach",
+        COA,
+        PUB,
+        "Coaches teams and their managers. Wants to speak at the internal tech summit.",
+    ),
+    _p(
+        "Arjun Nair",
+        "Bangalore",
+        "Tech Lead",
+        SWC,
+        None,
+        "Leads the search team; patient reviewer and keen pair programmer.",
+    ),
+    _p(
+        "Meera Krishnan",
+        "Bangalore",
+        "Procurement Manager",
+        NEG,
+        None,
+        "Negotiates every software and hardware contract for Asia-Pacific.",
+    ),
+    _p(
+        "Sneha Reddy",
+        "Bangalore",
+        "Software Engineer",
+        None,
+        SWC,
+        "Joined from university last year; wants to learn refactoring on real code.",
+    ),
+    _p(
+        "Vikram Singh",
+        "Bangalore",
+        "Associate Project Manager",
+        None,
+        PM,
+        "Runs the release calendar; wants to learn risk management from people who do it well.",
+    ),
+    _p(
+        "Aditya Rao",
+        "Bangalore",
+        "Software Engineer II",
+        None,
+        PUB,
+        "Demoes his team's work at the all-hands and would like it to land better.",
+    ),
+    _p(
+        "Divya Menon",
+        "Bangalore",
+        "Product Analyst",
+        None,
+        STK,
+        "Works between product and sales leadership; wants to set expectations earlier.",
+    ),
+    _p(
+        "Karthik Srinivasan",
+        "Bangalore",
+        "QA Lead",
+        None,
+        FAC,
+        "Runs the bug triage meeting and wants it shorter and calmer.",
+    ),
+    _p(
+        "Pooja Sharma",
+        "Bangalore",
+        "Talent Acquisition Partner",
+        None,
+        INT,
+        "Hires for the Bangalore centre; learning evidence-based scoring.",
+    ),
     # Sydney
-    _p("Lachlan Murray", "Sydney", "Head of Sales ANZ", NEG, FAC,
-       "Negotiates with the big four banks. Wants to run better quarterly planning workshops."),
-    _p("Chloe Nguyen", "Sydney", "Senior Project Manager", PM, None,
-       "Delivered the new Sydney office fit-out under budget; loves a good retrospective."),
-    _p("Mia Thompson", "Sydney", "Engineering Manager", COA, None,
-       "Manages managers. Her one-to-ones are mostly questions."),
-    _p("Ruby Mitchell", "Sydney", "Marketing Manager", PUB, None,
-       "Hosts our webinars and podcast; storytelling is her craft."),
-    _p("Jack Wilson", "Sydney", "Account Manager", None, NEG,
-       "Looks after mid-market accounts in New South Wales; his first big renewal is next quarter."),
-    _p("Zoe Anderson", "Sydney", "Business Analyst", None, STK,
-       "Gathers requirements from six departments that rarely agree."),
-    _p("Ethan Walker", "Sydney", "Graduate Software Engineer", None, SWC,
-       "First year out of university; keen to watch experienced people debug."),
-    _p("Noah Campbell", "Sydney", "Customer Success Associate", None, PUB,
-       "Runs customer training sessions on video and wants more confidence on camera."),
+    _p(
+        "Lachlan Murray",
+        "Sydney",
+        "Head of Sales ANZ",
+        NEG,
+        FAC,
+        "Negotiates with the big four banks. Wants to run better quarterly planning workshops.",
+    ),
+    _p(
+        "Chloe Nguyen",
+        "Sydney",
+        "Senior Project Manager",
+        PM,
+        None,
+        "Delivered the new Sydney office fit-out under budget; loves a good retrospective.",
+    ),
+    _p(
+        "Mia Thompson",
+        "Sydney",
+        "Engineering Manager",
+        COA,
+        None,
+        "Manages managers. Her one-to-ones are mostly questions.",
+    ),
+    _p(
+        "Ruby Mitchell",
+        "Sydney",
+        "Marketing Manager",
+        PUB,
+        None,
+        "Hosts our webinars and podcast; storytelling is her craft.",
+    ),
+    _p(
+        "Jack Wilson",
+        "Sydney",
+        "Account Manager",
+        None,
+        NEG,
+        "Looks after mid-market accounts in New South Wales; his first big renewal is next quarter.",
+    ),
+    _p(
+        "Zoe Anderson",
+        "Sydney",
+        "Business Analyst",
+        None,
+        STK,
+        "Gathers requirements from six departments that rarely agree.",
+    ),
+    _p(
+        "Ethan Walker",
+        "Sydney",
+        "Graduate Software Engineer",
+        None,
+        SWC,
+        "First year out of university; keen to watch experienced people debug.",
+    ),
+    _p(
+        "Noah Campbell",
+        "Sydney",
+        "Customer Success Associate",
+        None,
+        PUB,
+        "Runs customer training sessions on video and wants more confidence on camera.",
+    ),
     # Berlin
-    _p("Katrin Vogel", "Berlin", "Head of Partnerships", STK, None,
-       "Builds partnerships with the DACH resellers; maps every stakeholder on a whiteboard."),
-    _p("Lukas Schneider", "Berlin", "Staff Engineer", SWC, FAC,
-       "Architecture reviews and pairing; wants to facilitate design sessions that reach decisions."),
-    _p("Leonie Fischer", "Berlin", "Scrum Master", FAC, None,
-       "Facilitates planning and retros for three teams; remote facilitation is her speciality."),
-    _p("Anna Becker", "Berlin", "Project Manager", PM, NEG,
-       "Runs vendor projects and wants to negotiate their contracts, not just deliver them."),
-    _p("Felix Weber", "Berlin", "Product Manager", None, STK,
-       "New to product management after five years in engineering."),
-    _p("Mehmet Yilmaz", "Berlin", "Software Engineer", None, SWC,
-       "Mobile engineer; wants to learn to review code as well as he writes it."),
-    _p("Jonas Hoffmann", "Berlin", "Sales Associate", None, NEG,
-       "Six months into sales; wants to watch a master close."),
-    _p("Sara Lindqvist", "Berlin", "UX Designer", None, PUB,
-       "Presents design research to stakeholders and would like to handle the pushback better."),
+    _p(
+        "Katrin Vogel",
+        "Berlin",
+        "Head of Partnerships",
+        STK,
+        None,
+        "Builds partnerships with the DACH resellers; maps every stakeholder on a whiteboard.",
+    ),
+    _p(
+        "Lukas Schneider",
+        "Berlin",
+        "Staff Engineer",
+        SWC,
+        FAC,
+        "Architecture reviews and pairing; wants to facilitate design sessions that reach decisions.",
+    ),
+    _p(
+        "Leonie Fischer",
+        "Berlin",
+        "Scrum Master",
+        FAC,
+        None,
+        "Facilitates planning and retros for three teams; remote facilitation is her speciality.",
+    ),
+    _p(
+        "Anna Becker",
+        "Berlin",
+        "Project Manager",
+        PM,
+        NEG,
+        "Runs vendor projects and wants to negotiate their contracts, not just deliver them.",
+    ),
+    _p(
+        "Felix Weber",
+        "Berlin",
+        "Product Manager",
+        None,
+        STK,
+        "New to product management after five years in engineering.",
+    ),
+    _p(
+        "Mehmet Yilmaz",
+        "Berlin",
+        "Software Engineer",
+        None,
+        SWC,
+        "Mobile engineer; wants to learn to review code as well as he writes it.",
+    ),
+    _p(
+        "Jonas Hoffmann",
+        "Berlin",
+        "Sales Associate",
+        None,
+        NEG,
+        "Six months into sales; wants to watch a master close.",
+    ),
+    _p(
+        "Sara Lindqvist",
+        "Berlin",
+        "UX Designer",
+        None,
+        PUB,
+        "Presents design research to stakeholders and would like to handle the pushback better.",
+    ),
     # Remote: no site, their own time zone, video only
-    _p("Inês Carvalho", "Europe/Lisbon", "Senior Product Designer", FAC, STK,
-       "Works from Lisbon; runs design sprints entirely on video. Wants to manage stakeholders better."),
-    _p("Ben Carter", "America/Denver", "Solutions Architect", PUB, NEG,
-       "Speaks at conferences about our platform; wants to negotiate the deals he helps win."),
-    _p("Aroha Ngata", "Pacific/Auckland", "Customer Success Manager", None, COA,
-       "Looks after our New Zealand customers from Auckland; wants to coach her clients' admins."),
-    _p("Sanjay Shrestha", "Asia/Kathmandu", "Software Engineer", None, SWC,
-       "Works from Kathmandu on the API team; keen to learn test-driven development."),
-    _p("Emily Tremblay", "America/Toronto", "Programme Manager", PM, COA,
-       "Runs the partner integration programme from Toronto; learning to coach her project leads."),
-    _p("Thandiwe Dlamini", "Africa/Johannesburg", "People Partner", COA, None,
-       "Coaches managers across the company from Johannesburg, all on video."),
-    _p("Rafael Souza", "America/Sao_Paulo", "Account Executive", None, NEG,
-       "Sells to Latin American customers from São Paulo; wants to plan his concessions."),
-    _p("Charlotte Evans", "Australia/Adelaide", "Content Strategist", None, PUB,
-       "Writes our customer stories from Adelaide and now wants to tell them on stage."),
+    _p(
+        "Inês Carvalho",
+        "Europe/Lisbon",
+        "Senior Product Designer",
+        FAC,
+        STK,
+        "Works from Lisbon; runs design sprints entirely on video. Wants to manage stakeholders better.",
+    ),
+    _p(
+        "Ben Carter",
+        "America/Denver",
+        "Solutions Architect",
+        PUB,
+        NEG,
+        "Speaks at conferences about our platform; wants to negotiate the deals he helps win.",
+    ),
+    _p(
+        "Aroha Ngata",
+        "Pacific/Auckland",
+        "Customer Success Manager",
+        None,
+        COA,
+        "Looks after our New Zealand customers from Auckland; wants to coach her clients' admins.",
+    ),
+    _p(
+        "Sanjay Shrestha",
+        "Asia/Kathmandu",
+        "Software Engineer",
+        None,
+        SWC,
+        "Works from Kathmandu on the API team; keen to learn test-driven development.",
+    ),
+    _p(
+        "Emily Tremblay",
+        "America/Toronto",
+        "Programme Manager",
+        PM,
+        COA,
+        "Runs the partner integration programme from Toronto; learning to coach her project leads.",
+    ),
+    _p(
+        "Thandiwe Dlamini",
+        "Africa/Johannesburg",
+        "People Partner",
+        COA,
+        None,
+        "Coaches managers across the company from Johannesburg, all on video.",
+    ),
+    _p(
+        "Rafael Souza",
+        "America/Sao_Paulo",
+        "Account Executive",
+        None,
+        NEG,
+        "Sells to Latin American customers from São Paulo; wants to plan his concessions.",
+    ),
+    _p(
+        "Charlotte Evans",
+        "Australia/Adelaide",
+        "Content Strategist",
+        None,
+        PUB,
+        "Writes our customer stories from Adelaide and now wants to tell them on stage.",
+    ),
 )
 
 # Whose log-ins the command prints, so each role can be tried at once.
@@ -382,20 +743,27 @@ def _open_round(
     """
     deadline = min(today + timedelta(days=5), month_start - timedelta(days=1))
     now = datetime.now(UTC)
-    db.session.add(Round(
-        month=month, status=RoundStatus.OPEN, opened_at=now,
-        confirm_by=datetime.combine(deadline, time(23, 59), UTC),
-    ))
+    db.session.add(
+        Round(
+            month=month,
+            status=RoundStatus.OPEN,
+            opened_at=now,
+            confirm_by=datetime.combine(deadline, time(23, 59), UTC),
+        )
+    )
     featured = {name for _, name in FEATURED}
     for name, person in people.items():
         if name not in featured and rng.random() > 0.1:
             person.month_plans[0].confirmed_at = now
         if person.is_master or person.is_apprentice:
-            db.session.add(Notification(
-                person=person, link=f"/availability/plan?month={month}",
-                text=f"The {month} matching round is open: confirm your availability, hours and "
-                     f"seats by {deadline:%d %b %Y} to be included.",
-            ))
+            db.session.add(
+                Notification(
+                    person=person,
+                    link=f"/availability/plan?month={month}",
+                    text=f"The {month} matching round is open: confirm your availability, hours and "
+                    f"seats by {deadline:%d %b %Y} to be included.",
+                )
+            )
 
 
 def _open_to_bookings(people: dict[str, Person], month_start: date, rng: random.Random) -> None:
@@ -409,11 +777,18 @@ def _open_to_bookings(people: dict[str, Person], month_start: date, rng: random.
     hosted = next(ps for ps in amara.skills if ps.hosts)
     day = _first_weekday_on_or_after(month_start + timedelta(days=7), 2)  # a Wednesday
     starts_at = datetime.combine(day, time(17), amara.zone).astimezone(UTC)
-    db.session.add(ShadowingSession(
-        master=amara, starts_at=starts_at, ends_at=starts_at + timedelta(hours=1),
-        mode=SessionMode.VIRTUAL, seats=6, micro_skill=hosted.micro_skill, opened_by_master=True,
-        note="A live supplier negotiation: join muted, questions afterwards.",
-    ))
+    db.session.add(
+        ShadowingSession(
+            master=amara,
+            starts_at=starts_at,
+            ends_at=starts_at + timedelta(hours=1),
+            mode=SessionMode.VIRTUAL,
+            seats=6,
+            micro_skill=hosted.micro_skill,
+            opened_by_master=True,
+            note="A live supplier negotiation: join muted, questions afterwards.",
+        )
+    )
 
 
 def _past_months(people: dict[str, Person], today: date, rng: random.Random) -> None:
@@ -424,8 +799,11 @@ def _past_months(people: dict[str, Person], today: date, rng: random.Random) -> 
     was rated. Tom Gallagher, the featured apprentice, has the fullest history.
     """
     hosts = [
-        (person, held) for person in people.values() if person.is_master
-        for held in person.skills if held.hosts
+        (person, held)
+        for person in people.values()
+        if person.is_master
+        for held in person.skills
+        if held.hosts
     ]
     day_zero = today - timedelta(days=90)
     for name, apprentice in people.items():
@@ -435,39 +813,70 @@ def _past_months(people: dict[str, Person], today: date, rng: random.Random) -> 
         for _ in range(8 if name == "Tom Gallagher" else rng.randint(1, 4)):
             held = rng.choice(wants)
             teachers = [
-                (master, hosted) for master, hosted in hosts
-                if hosted.micro_skill_id == held.micro_skill_id and hosted.stage.rank > held.stage.rank
+                (master, hosted)
+                for master, hosted in hosts
+                if hosted.micro_skill_id == held.micro_skill_id
+                and hosted.stage.rank > held.stage.rank
                 and master is not apprentice
-            ] or [(m, h) for m, h in hosts if h.micro_skill is held.micro_skill and m is not apprentice]
+            ] or [
+                (m, h)
+                for m, h in hosts
+                if h.micro_skill is held.micro_skill and m is not apprentice
+            ]
             if not teachers:
                 continue
             master, _ = rng.choice(teachers)
             day = day_zero + timedelta(days=rng.randint(0, 85))
             while day.weekday() > 4:
                 day += timedelta(days=1)
-            starts_at = datetime.combine(day, time(rng.choice((9, 10, 14))), master.zone).astimezone(UTC)
+            starts_at = datetime.combine(
+                day, time(rng.choice((9, 10, 14))), master.zone
+            ).astimezone(UTC)
             hours = rng.choice((1, 2, 2, 3))
             session = ShadowingSession(
-                master=master, starts_at=starts_at, ends_at=starts_at + timedelta(hours=hours),
-                mode=SessionMode.VIRTUAL, seats=4, micro_skill=held.micro_skill,
+                master=master,
+                starts_at=starts_at,
+                ends_at=starts_at + timedelta(hours=hours),
+                mode=SessionMode.VIRTUAL,
+                seats=4,
+                micro_skill=held.micro_skill,
             )
-            seat = SessionObserver(session=session, apprentice=apprentice, starts_at=session.starts_at,
-                                   ends_at=session.ends_at)
+            seat = SessionObserver(
+                session=session,
+                apprentice=apprentice,
+                starts_at=session.starts_at,
+                ends_at=session.ends_at,
+            )
             minutes = 0 if rng.random() < 0.08 else hours * 60
-            seat.attendance = Attendance(minutes=minutes, confirmed_by=master,
-                                         confirmed_at=session.ends_at + timedelta(hours=3))
+            seat.attendance = Attendance(
+                minutes=minutes,
+                confirmed_by=master,
+                confirmed_at=session.ends_at + timedelta(hours=3),
+            )
             db.session.add_all([session, seat])
             if minutes and rng.random() < 0.6:
                 attempt = PracticeAttempt(
-                    apprentice=apprentice, master=master, micro_skill=held.micro_skill,
-                    practised_on=day + timedelta(days=3), description=rng.choice(PRACTICE_NOTES),
+                    apprentice=apprentice,
+                    master=master,
+                    micro_skill=held.micro_skill,
+                    practised_on=day + timedelta(days=3),
+                    description=rng.choice(PRACTICE_NOTES),
                 )
                 rating = rng.choice((2, 3, 3, 4, 4, 5))
-                db.session.add_all([attempt, Feedback(
-                    kind=FeedbackKind.PRACTICE, giver=master, receiver=apprentice,
-                    micro_skill=held.micro_skill, attempt=attempt, rating=rating,
-                    note=FEEDBACK_NOTES[rating],
-                )])
+                db.session.add_all(
+                    [
+                        attempt,
+                        Feedback(
+                            kind=FeedbackKind.PRACTICE,
+                            giver=master,
+                            receiver=apprentice,
+                            micro_skill=held.micro_skill,
+                            attempt=attempt,
+                            rating=rating,
+                            note=FEEDBACK_NOTES[rating],
+                        ),
+                    ]
+                )
 
 
 PRACTICE_NOTES = (
@@ -493,7 +902,9 @@ def _demo_areas() -> dict[str, Area]:
     # Reload even areas still in the session, so skills come in name order whether or not
     # the taxonomy was just created: the same seed must always draw the same skills.
     query = (
-        select(Area).options(selectinload(Area.micro_skills)).execution_options(populate_existing=True)
+        select(Area)
+        .options(selectinload(Area.micro_skills))
+        .execution_options(populate_existing=True)
     )
     by_key = {slugify(area.name): area for area in db.session.scalars(query)}
     return {name: by_key[slugify(name)] for name in (NEG, COA, PM, STK, FAC, SWC, PUB, INT)}
@@ -522,8 +933,11 @@ def _build_person(
 
 
 def _give_skills(
-    person: Person, spec: DemoPersonSpec, areas: dict[str, Area],
-    most_wanted: tuple[MicroSkill, ...], rng: random.Random,
+    person: Person,
+    spec: DemoPersonSpec,
+    areas: dict[str, Area],
+    most_wanted: tuple[MicroSkill, ...],
+    rng: random.Random,
 ) -> None:
     """Stages in the mastered area (hosted where journeyman or master) and the wanted area."""
     if spec.masters:
@@ -594,10 +1008,15 @@ def _weekly_windows(person: Person, rng: random.Random) -> list[WeeklyWindow]:
     windows: list[WeeklyWindow] = []
 
     def add(weekday: int, span: tuple[time, time], in_person: bool) -> None:
-        windows.append(WeeklyWindow(
-            weekday=weekday, start_time=span[0], end_time=span[1],
-            in_person=in_person, virtual=True,
-        ))
+        windows.append(
+            WeeklyWindow(
+                weekday=weekday,
+                start_time=span[0],
+                end_time=span[1],
+                in_person=in_person,
+                virtual=True,
+            )
+        )
 
     if person.site is None:  # site_id is not set until the flush
         for weekday in sorted(rng.sample(range(5), rng.choice((3, 3, 4)))):
@@ -634,8 +1053,12 @@ def _month_plan(person: Person, month: str, rng: random.Random) -> MonthPlan:
     both = person.is_master and person.is_apprentice
     plan = MonthPlan(
         month=month,
-        max_hosting_hours=0, max_apprentices=0, in_person_seats=0, virtual_seats=0,
-        observation_hours=0, max_masters=0,
+        max_hosting_hours=0,
+        max_apprentices=0,
+        in_person_seats=0,
+        virtual_seats=0,
+        observation_hours=0,
+        max_masters=0,
     )
     if person.is_master:
         plan.max_hosting_hours = rng.choice((4, 6) if both else (6, 8, 10, 12))
@@ -670,21 +1093,45 @@ def _one_off_changes(people: dict[str, Person], month_start: date) -> list[Avail
     appointment = james.weekly_windows[0]  # an appointment that takes out one of his windows
     leave_start = _first_weekday_on_or_after(third_week, 3)  # Thursday and Friday off
     return [
-        AvailabilityChange(person=amara, day=first_window_day(amara, second_week),
-                           kind=ChangeKind.UNAVAILABLE, note="Annual leave"),
-        AvailabilityChange(person=james, day=first_window_day(james, month_start),
-                           kind=ChangeKind.UNAVAILABLE, start_time=appointment.start_time,
-                           end_time=appointment.end_time, note="Dentist appointment"),
-        AvailabilityChange(person=tom,
-                           day=_first_weekday_on_or_after(second_week, free_weekday(tom)),
-                           kind=ChangeKind.EXTRA, start_time=time(13), end_time=time(17),
-                           note="Extra afternoon: no graduate training this week"),
-        AvailabilityChange(person=ines, day=leave_start, kind=ChangeKind.UNAVAILABLE,
-                           note="Holiday in the Azores"),
-        AvailabilityChange(person=ines, day=leave_start + timedelta(days=1),
-                           kind=ChangeKind.UNAVAILABLE, note="Holiday in the Azores"),
-        AvailabilityChange(person=rohan,
-                           day=_first_weekday_on_or_after(third_week, free_weekday(rohan)),
-                           kind=ChangeKind.EXTRA, start_time=time(14), end_time=time(17, 30),
-                           in_person=True, virtual=True, note="Extra afternoon after the release"),
+        AvailabilityChange(
+            person=amara,
+            day=first_window_day(amara, second_week),
+            kind=ChangeKind.UNAVAILABLE,
+            note="Annual leave",
+        ),
+        AvailabilityChange(
+            person=james,
+            day=first_window_day(james, month_start),
+            kind=ChangeKind.UNAVAILABLE,
+            start_time=appointment.start_time,
+            end_time=appointment.end_time,
+            note="Dentist appointment",
+        ),
+        AvailabilityChange(
+            person=tom,
+            day=_first_weekday_on_or_after(second_week, free_weekday(tom)),
+            kind=ChangeKind.EXTRA,
+            start_time=time(13),
+            end_time=time(17),
+            note="Extra afternoon: no graduate training this week",
+        ),
+        AvailabilityChange(
+            person=ines, day=leave_start, kind=ChangeKind.UNAVAILABLE, note="Holiday in the Azores"
+        ),
+        AvailabilityChange(
+            person=ines,
+            day=leave_start + timedelta(days=1),
+            kind=ChangeKind.UNAVAILABLE,
+            note="Holiday in the Azores",
+        ),
+        AvailabilityChange(
+            person=rohan,
+            day=_first_weekday_on_or_after(third_week, free_weekday(rohan)),
+            kind=ChangeKind.EXTRA,
+            start_time=time(14),
+            end_time=time(17, 30),
+            in_person=True,
+            virtual=True,
+            note="Extra afternoon after the release",
+        ),
     ]

@@ -11,6 +11,7 @@ learning stages themselves, which is all an apprentice's stage needs.
 Nothing here draws from the seed's random generator, so the rest of the organisation is
 the same as before; the choices follow the roster, so the same seed gives the same rows.
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterable
@@ -53,24 +54,40 @@ def _at(day: date, hour: int = 10) -> datetime:
     return datetime.combine(day, time(hour), UTC)
 
 
-def _set(held: PersonSkill, source: StageSource, when: datetime, *, by: Person | None = None,
-         note: str = "") -> None:
+def _set(
+    held: PersonSkill,
+    source: StageSource,
+    when: datetime,
+    *,
+    by: Person | None = None,
+    note: str = "",
+) -> None:
     held.set_stage(held.stage, source, by=by, note=note)
     held.stage_set_at = when
 
 
-def _claimable(person: Person, most_wanted: Iterable[MicroSkill],
-               other_masters: dict[int, int]) -> PersonSkill | None:
+def _claimable(
+    person: Person, most_wanted: Iterable[MicroSkill], other_masters: dict[int, int]
+) -> PersonSkill | None:
     """The hosted skill a demo master may hold only on their word: at master stage, not one of
     the scarce most-wanted skills, and shown by at least one other verified master."""
     scarce = set(most_wanted)
-    return next((held for held in person.skills
-                 if held.hosts and held.stage is Stage.MASTER and held.micro_skill not in scarce
-                 and other_masters.get(held.micro_skill.id, 0) > 1), None)
+    return next(
+        (
+            held
+            for held in person.skills
+            if held.hosts
+            and held.stage is Stage.MASTER
+            and held.micro_skill not in scarce
+            and other_masters.get(held.micro_skill.id, 0) > 1
+        ),
+        None,
+    )
 
 
-def give_stage_sources(people: dict[str, Person], admin: Person, today: date,
-                       most_wanted: tuple[MicroSkill, ...]) -> list[WaitingStage]:
+def give_stage_sources(
+    people: dict[str, Person], admin: Person, today: date, most_wanted: tuple[MicroSkill, ...]
+) -> list[WaitingStage]:
     """Give every demo stage its source; returns the stages waiting for verification."""
     db.session.flush()  # a stage names who set it by id
     imported = today - timedelta(days=IMPORTED_DAYS_AGO)
@@ -78,8 +95,13 @@ def give_stage_sources(people: dict[str, Person], admin: Person, today: date,
     for person in people.values():
         for held in person.skills:
             if person.site is None:
-                _set(held, StageSource.ADMIN, _at(imported + timedelta(days=50)), by=admin,
-                     note=REMOTE_NOTE)
+                _set(
+                    held,
+                    StageSource.ADMIN,
+                    _at(imported + timedelta(days=50)),
+                    by=admin,
+                    note=REMOTE_NOTE,
+                )
             else:
                 _set(held, StageSource.IMPORTED, _at(imported), by=admin, note=origin.note)
 
@@ -87,9 +109,13 @@ def give_stage_sources(people: dict[str, Person], admin: Person, today: date,
     for person in people.values():
         for held in person.skills:
             if held.hosts and held.stage is Stage.MASTER:
-                hosting_masters[held.micro_skill.id] = hosting_masters.get(held.micro_skill.id, 0) + 1
-    claims = [(name, _claimable(people[name], most_wanted, hosting_masters))
-              for name in (*WAITING, DECLINED)]
+                hosting_masters[held.micro_skill.id] = (
+                    hosting_masters.get(held.micro_skill.id, 0) + 1
+                )
+    claims = [
+        (name, _claimable(people[name], most_wanted, hosting_masters))
+        for name in (*WAITING, DECLINED)
+    ]
     claimed = {id(held) for _, held in claims if held is not None}
 
     _confirm_some_masters(people, claimed, today)
@@ -100,7 +126,10 @@ def give_stage_sources(people: dict[str, Person], admin: Person, today: date,
             continue
         _set(held, StageSource.SELF_DECLARED, _at(today - timedelta(days=days_ago)))
         if name == DECLINED:
-            held.declined_at, held.decline_reason = _at(today - timedelta(days=1), 15), DECLINE_REASON
+            held.declined_at, held.decline_reason = (
+                _at(today - timedelta(days=1), 15),
+                DECLINE_REASON,
+            )
         else:
             waiting.append(WaitingStage(name, held.micro_skill.full_name, held.stage))
     for name in SELF_DECLARED_APPRENTICES:
@@ -121,8 +150,14 @@ def _confirm_some_masters(people: dict[str, Person], claimed: set[int], today: d
     for skill_holders in sorted(holders.values(), key=lambda pairs: pairs[0][1].micro_skill.key):
         if len(confirmed) == CONFIRMATIONS:
             break
-        pair = next(((skill_holders[0][0], person, held) for person, held in skill_holders[1:]
-                     if id(person) not in confirmed), None)
+        pair = next(
+            (
+                (skill_holders[0][0], person, held)
+                for person, held in skill_holders[1:]
+                if id(person) not in confirmed
+            ),
+            None,
+        )
         if pair is None:
             continue
         endorser, person, held = pair
@@ -130,8 +165,16 @@ def _confirm_some_masters(people: dict[str, Person], claimed: set[int], today: d
         note = CONFIRMATION_NOTES[len(confirmed) % len(CONFIRMATION_NOTES)]
         when = _at(today - timedelta(days=10 + 7 * len(confirmed)))
         _set(held, StageSource.ENDORSED, when, by=endorser, note=note)
-        db.session.add(Endorsement(
-            person=person, micro_skill=held.micro_skill, from_stage=Stage.MASTER,
-            to_stage=Stage.MASTER, endorsed_by=endorser, verified_hours=0.0, average_rating=None,
-            note=note, created_at=when,
-        ))
+        db.session.add(
+            Endorsement(
+                person=person,
+                micro_skill=held.micro_skill,
+                from_stage=Stage.MASTER,
+                to_stage=Stage.MASTER,
+                endorsed_by=endorser,
+                verified_hours=0.0,
+                average_rating=None,
+                note=note,
+                created_at=when,
+            )
+        )

@@ -1,4 +1,5 @@
 """What a person should see first when they sign in."""
+
 from dataclasses import dataclass, field
 from functools import cache
 
@@ -7,8 +8,18 @@ from sqlalchemy import Select, bindparam, exists, func, literal, select, true
 from ..booking.services import Appointment, live_hosting, live_seats, upcoming
 from ..extensions import db
 from ..models import (
-    OrganisationSettings, Pairing, Person, PersonSkill, Response, SessionObserver, ShadowingSession, Site, Stage,
-    StageSource, WeeklyWindow, utcnow,
+    OrganisationSettings,
+    Pairing,
+    Person,
+    PersonSkill,
+    Response,
+    SessionObserver,
+    ShadowingSession,
+    Site,
+    Stage,
+    StageSource,
+    WeeklyWindow,
+    utcnow,
 )
 from ..rounds.services import RoundCall, round_call_query
 from ..tracking.services import count_seats_to_confirm
@@ -59,13 +70,19 @@ def _setup_facts_query(master: bool) -> Select:
         select(
             exists(skills).label("has_skills"),
             exists(skills.where(PersonSkill.hosts)).label("hosts"),
-            exists(skills.where(PersonSkill.hosts, PersonSkill.stage != Stage.APPRENTICE,
-                                PersonSkill.stage_source != StageSource.SELF_DECLARED)
-                   ).label("hosts_verified"),
+            exists(
+                skills.where(
+                    PersonSkill.hosts,
+                    PersonSkill.stage != Stage.APPRENTICE,
+                    PersonSkill.stage_source != StageSource.SELF_DECLARED,
+                )
+            ).label("hosts_verified"),
             # The organisation's rule, read in the same statement (a fresh site: true).
             func.coalesce(
                 select(OrganisationSettings.only_verified_hosts)
-                .where(OrganisationSettings.id == 1).scalar_subquery(), true()
+                .where(OrganisationSettings.id == 1)
+                .scalar_subquery(),
+                true(),
             ).label("only_verified_hosts"),
             exists(skills.where(PersonSkill.develops)).label("develops"),
             exists(windows).label("has_windows"),
@@ -98,10 +115,13 @@ def dashboard_for(person: Person) -> Dashboard:
             ("Choose the micro skills you can be observed doing", "profiles.skills", facts.hosts)
         )
         if facts.hosts and facts.only_verified_hosts:
-            board.steps.append((
-                "Have a stage you host verified by an admin or a verified master in the skill",
-                "profiles.skills", facts.hosts_verified,
-            ))
+            board.steps.append(
+                (
+                    "Have a stage you host verified by an admin or a verified master in the skill",
+                    "profiles.skills",
+                    facts.hosts_verified,
+                )
+            )
     if person.is_apprentice:
         board.steps.append(
             ("Choose the micro skills you want to develop", "profiles.skills", facts.develops)
@@ -113,8 +133,11 @@ def dashboard_for(person: Person) -> Dashboard:
         board.round_call = RoundCall(facts.round_month, facts.round_confirm_by, facts.confirmed_at)
     if facts.hosting_ahead or facts.observing_ahead:
         board.next_sessions = upcoming(
-            person, start=now, limit=NEXT_SESSIONS,
-            hosting=facts.hosting_ahead, observing=facts.observing_ahead,
+            person,
+            start=now,
+            limit=NEXT_SESSIONS,
+            hosting=facts.hosting_ahead,
+            observing=facts.observing_ahead,
         )
     board.seats_to_confirm = facts.seats_to_confirm
     board.pairings_to_answer = facts.pairings_to_answer

@@ -1,4 +1,5 @@
 """Landing page for visitors and the dashboard for people who are signed in."""
+
 from flask import Blueprint, render_template
 from flask_login import current_user, login_required
 

@@ -5,6 +5,7 @@ verification is what the import's "trust these stages" box decides, so a source 
 could not be read back as it is written. Re-importing an export changes no stage and so
 keeps every stage's source.
 """
+
 from __future__ import annotations
 
 import csv
@@ -24,9 +25,12 @@ def export_csv() -> str:
     people = db.session.scalars(
         select(Person)
         .where(Person.active.is_(True), Person.is_master | Person.is_apprentice)
-        .options(selectinload(Person.site),
-                 selectinload(Person.skills).selectinload(PersonSkill.micro_skill)
-                 .selectinload(MicroSkill.area))
+        .options(
+            selectinload(Person.site),
+            selectinload(Person.skills)
+            .selectinload(PersonSkill.micro_skill)
+            .selectinload(MicroSkill.area),
+        )
         .order_by(Person.email)
     )
     plans = {
@@ -38,13 +42,25 @@ def export_csv() -> str:
     writer.writerow(COLUMNS)
     for person in people:
         plan = plans.get(person.id)
-        skills = ";".join(sorted(
-            f"{held.micro_skill.key}:{skill_text(held.stage, held.hosts, held.develops)}"
-            for held in person.skills
-        ))
-        writer.writerow([escape_cell(value) for value in (
-            person.name, person.email, person.site.name if person.site else "", person.timezone,
-            roles_text(person.is_master, person.is_apprentice), skills,
-            str(plan.observation_hours) if plan else "", str(plan.max_hosting_hours) if plan else "",
-        )])
+        skills = ";".join(
+            sorted(
+                f"{held.micro_skill.key}:{skill_text(held.stage, held.hosts, held.develops)}"
+                for held in person.skills
+            )
+        )
+        writer.writerow(
+            [
+                escape_cell(value)
+                for value in (
+                    person.name,
+                    person.email,
+                    person.site.name if person.site else "",
+                    person.timezone,
+                    roles_text(person.is_master, person.is_apprentice),
+                    skills,
+                    str(plan.observation_hours) if plan else "",
+                    str(plan.max_hosting_hours) if plan else "",
+                )
+            ]
+        )
     return out.getvalue()

@@ -1,4 +1,5 @@
 """Forms for importing people: the upload, and the confirmation that carries it forward."""
+
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import BooleanField, HiddenField
@@ -19,6 +20,6 @@ class ConfirmForm(FlaskForm):
         "Trust these stages: the stages in this file were verified by the organisation; "
         "mark them as verified (imported)",
         description="Leave it unticked if people chose their own stages: the stages then "
-                    "arrive self-declared and wait for an admin, or a verified master, to "
-                    "verify them.",
+        "arrive self-declared and wait for an admin, or a verified master, to "
+        "verify them.",
     )

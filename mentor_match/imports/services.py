@@ -34,6 +34,7 @@ The invitation link is a password-reset link, so it is valid for PASSWORD_RESET_
 (one hour by default); after that the person asks for a new one on the "Forgot your
 password?" page with the same email, as the invitation mail says.
 """
+
 from __future__ import annotations
 
 import csv
@@ -58,16 +59,31 @@ from ..zones import is_valid_timezone
 from .stages import ImportOrigin, StageOutlook, place_stage
 
 COLUMNS = (
-    "name", "email", "site", "timezone", "roles", "skills", "observation_hours", "hosting_hours",
+    "name",
+    "email",
+    "site",
+    "timezone",
+    "roles",
+    "skills",
+    "observation_hours",
+    "hosting_hours",
 )
 MAX_BYTES = 5 * 1024 * 1024
 MAX_ROWS = 20_000
 MAX_HOURS = 744  # hours in a 31-day month
 FORMULA_STARTS = ("=", "+", "-", "@")
-SKILL_ROLES = {"none": (False, False), "hosts": (True, False), "develops": (False, True),
-               "both": (True, True)}
-ROLE_SETS = {"master": (True, False), "apprentice": (False, True),
-             "master;apprentice": (True, True), "apprentice;master": (True, True)}
+SKILL_ROLES = {
+    "none": (False, False),
+    "hosts": (True, False),
+    "develops": (False, True),
+    "both": (True, True),
+}
+ROLE_SETS = {
+    "master": (True, False),
+    "apprentice": (False, True),
+    "master;apprentice": (True, True),
+    "apprentice;master": (True, True),
+}
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 INVITATION_SUBJECT = "You are invited to Mentor Match"
 
@@ -142,7 +158,7 @@ def decode_upload(data: bytes) -> str:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
         raise ImportFileError(
-            "The file is not UTF-8 text. Save it as \"CSV UTF-8\" and upload it again."
+            'The file is not UTF-8 text. Save it as "CSV UTF-8" and upload it again.'
         ) from None
     if "\x00" in text:
         raise ImportFileError("The file is not a CSV text file.")
@@ -175,7 +191,8 @@ def _records(text: str) -> list[tuple[int, dict[str, str]]]:
         names = [unescape_cell(name).strip().lower() for name in header]
         if sorted(names) != sorted(COLUMNS):
             raise ImportFileError(
-                "The first line must name the columns " + ",".join(COLUMNS)
+                "The first line must name the columns "
+                + ",".join(COLUMNS)
                 + f"; it has {','.join(names)[:200]}."
             )
         records = []
@@ -189,11 +206,16 @@ def _records(text: str) -> list[tuple[int, dict[str, str]]]:
             if len(cells) != len(names):
                 records.append((start, {"": f"expected {len(names)} cells, found {len(cells)}"}))
                 continue
-            records.append((start, {
-                name: unescape_cell(cell.strip()).strip() for name, cell in zip(names, cells)
-            }))
+            records.append(
+                (
+                    start,
+                    {name: unescape_cell(cell.strip()).strip() for name, cell in zip(names, cells)},
+                )
+            )
     except csv.Error as error:
-        raise ImportFileError(f"The file is not valid CSV (line {reader.line_num}): {error}.") from None
+        raise ImportFileError(
+            f"The file is not valid CSV (line {reader.line_num}): {error}."
+        ) from None
     return records
 
 
@@ -219,7 +241,9 @@ def _hours(value: str, column: str, line: int, problems: list[RowProblem]) -> in
     if value == "":
         return None
     if not value.isdigit() or int(value) > MAX_HOURS:
-        problems.append(RowProblem(line, column, f"not a whole number of hours from 0 to {MAX_HOURS}"))
+        problems.append(
+            RowProblem(line, column, f"not a whole number of hours from 0 to {MAX_HOURS}")
+        )
         return None
     return int(value)
 
@@ -229,34 +253,50 @@ def _skills(value: str, line: int, lookups: _Lookups, problems: list[RowProblem]
     for item in filter(None, (part.strip() for part in value.split(";"))):
         parts = [part.strip() for part in item.split(":")]
         if len(parts) != 3 or "/" not in parts[0]:
-            problems.append(RowProblem(line, "skills", f"\"{item}\" is not area/skill:stage:role"))
+            problems.append(RowProblem(line, "skills", f'"{item}" is not area/skill:stage:role'))
             continue
         area_name, _, skill_name = parts[0].partition("/")
         matches = lookups.skills.get(f"{slugify(area_name)}/{slugify(skill_name)}", [])
         stage = parts[1].lower()
         role = parts[2].lower()
         if len(matches) != 1:
-            problems.append(RowProblem(line, "skills", (
-                f"no micro skill \"{parts[0]}\"" if not matches
-                else f"\"{parts[0]}\" matches more than one micro skill; use its exact name"
-            )))
+            problems.append(
+                RowProblem(
+                    line,
+                    "skills",
+                    (
+                        f'no micro skill "{parts[0]}"'
+                        if not matches
+                        else f'"{parts[0]}" matches more than one micro skill; use its exact name'
+                    ),
+                )
+            )
         elif stage not in {s.value for s in Stage}:
-            problems.append(RowProblem(
-                line, "skills", f"\"{parts[1]}\" is not a stage (apprentice, journeyman or master)"
-            ))
+            problems.append(
+                RowProblem(
+                    line,
+                    "skills",
+                    f'"{parts[1]}" is not a stage (apprentice, journeyman or master)',
+                )
+            )
         elif role not in SKILL_ROLES:
-            problems.append(RowProblem(
-                line, "skills", f"\"{parts[2]}\" is not a skill role (hosts, develops, both or none)"
-            ))
+            problems.append(
+                RowProblem(
+                    line,
+                    "skills",
+                    f'"{parts[2]}" is not a skill role (hosts, develops, both or none)',
+                )
+            )
         elif matches[0].id in chosen:
-            problems.append(RowProblem(line, "skills", f"\"{parts[0]}\" is listed twice"))
+            problems.append(RowProblem(line, "skills", f'"{parts[0]}" is listed twice'))
         else:
             chosen[matches[0].id] = (Stage(stage), *SKILL_ROLES[role])
     return chosen
 
 
-def _check(line: int, cells: dict[str, str], lookups: _Lookups,
-           problems: list[RowProblem]) -> Row | None:
+def _check(
+    line: int, cells: dict[str, str], lookups: _Lookups, problems: list[RowProblem]
+) -> Row | None:
     if "" in cells:
         problems.append(RowProblem(line, "row", cells[""]))
         return None
@@ -272,26 +312,33 @@ def _check(line: int, cells: dict[str, str], lookups: _Lookups,
     if cells["site"]:
         site = lookups.sites.get(cells["site"].lower())
         if site is None:
-            found.append(RowProblem(
-                line, "site", f"no site named \"{cells['site']}\" (an admin adds sites first)"
-            ))
+            found.append(
+                RowProblem(
+                    line, "site", f'no site named "{cells["site"]}" (an admin adds sites first)'
+                )
+            )
     if not is_valid_timezone(cells["timezone"]):
-        found.append(RowProblem(
-            line, "timezone", f"\"{cells['timezone']}\" is not a time zone such as Europe/London"
-        ))
+        found.append(
+            RowProblem(
+                line, "timezone", f'"{cells["timezone"]}" is not a time zone such as Europe/London'
+            )
+        )
     roles = ROLE_SETS.get(cells["roles"].lower().replace(" ", ""))
     if roles is None:
-        found.append(RowProblem(
-            line, "roles", f"\"{cells['roles']}\" is not master, apprentice or master;apprentice"
-        ))
+        found.append(
+            RowProblem(
+                line, "roles", f'"{cells["roles"]}" is not master, apprentice or master;apprentice'
+            )
+        )
     skills = _skills(cells["skills"], line, lookups, found)
     observation = _hours(cells["observation_hours"], "observation_hours", line, found)
     hosting = _hours(cells["hosting_hours"], "hosting_hours", line, found)
     if found:
         problems.extend(found)
         return None
-    return Row(line, name, email, site, cells["timezone"], roles[0], roles[1], skills,
-               observation, hosting)
+    return Row(
+        line, name, email, site, cells["timezone"], roles[0], roles[1], skills, observation, hosting
+    )
 
 
 # --- Comparing with the database ----------------------------------------------------------------
@@ -305,7 +352,10 @@ def skill_text(stage: Stage, hosts: bool, develops: bool) -> str:
 
 def roles_text(is_master: bool, is_apprentice: bool) -> str:
     """The roles cell, e.g. ``master;apprentice``."""
-    return ";".join(r for r, held in (("master", is_master), ("apprentice", is_apprentice)) if held) or "none"
+    return (
+        ";".join(r for r, held in (("master", is_master), ("apprentice", is_apprentice)) if held)
+        or "none"
+    )
 
 
 def _diff(person: Person, row: Row, plan: MonthPlan | None, skill_keys: dict[int, str]):
@@ -316,32 +366,50 @@ def _diff(person: Person, row: Row, plan: MonthPlan | None, skill_keys: dict[int
             changes.append((label, old, new))
 
     compare("name", person.name, row.name)
-    compare("site", person.site.name if person.site else "(remote)",
-            row.site.name if row.site else "(remote)")
+    compare(
+        "site",
+        person.site.name if person.site else "(remote)",
+        row.site.name if row.site else "(remote)",
+    )
     compare("timezone", person.timezone, row.timezone)
-    compare("roles", roles_text(person.is_master, person.is_apprentice),
-            roles_text(row.is_master, row.is_apprentice))
+    compare(
+        "roles",
+        roles_text(person.is_master, person.is_apprentice),
+        roles_text(row.is_master, row.is_apprentice),
+    )
     held = {skill.micro_skill_id: skill for skill in person.skills}
     for skill_id, wanted in row.skills.items():
         old = held.get(skill_id)
-        compare(f"skill {skill_keys[skill_id]}",
-                skill_text(old.stage, old.hosts, old.develops) if old else "(none)",
-                skill_text(*wanted))
+        compare(
+            f"skill {skill_keys[skill_id]}",
+            skill_text(old.stage, old.hosts, old.develops) if old else "(none)",
+            skill_text(*wanted),
+        )
     if row.observation_hours is not None:
-        compare("observation_hours", str(plan.observation_hours) if plan else "(no plan)",
-                str(row.observation_hours))
+        compare(
+            "observation_hours",
+            str(plan.observation_hours) if plan else "(no plan)",
+            str(row.observation_hours),
+        )
     if row.hosting_hours is not None:
-        compare("hosting_hours", str(plan.max_hosting_hours) if plan else "(no plan)",
-                str(row.hosting_hours))
+        compare(
+            "hosting_hours",
+            str(plan.max_hosting_hours) if plan else "(no plan)",
+            str(row.hosting_hours),
+        )
     return changes
 
 
 def _new_person_fields(row: Row, skill_keys: dict[int, str]) -> list[tuple[str, str, str]]:
-    fields = [("name", "", row.name), ("site", "", row.site.name if row.site else "(remote)"),
-              ("timezone", "", row.timezone),
-              ("roles", "", roles_text(row.is_master, row.is_apprentice))]
-    fields += [(f"skill {skill_keys[sid]}", "", skill_text(*wanted))
-               for sid, wanted in row.skills.items()]
+    fields = [
+        ("name", "", row.name),
+        ("site", "", row.site.name if row.site else "(remote)"),
+        ("timezone", "", row.timezone),
+        ("roles", "", roles_text(row.is_master, row.is_apprentice)),
+    ]
+    fields += [
+        (f"skill {skill_keys[sid]}", "", skill_text(*wanted)) for sid, wanted in row.skills.items()
+    ]
     if row.observation_hours is not None:
         fields.append(("observation_hours", "", str(row.observation_hours)))
     if row.hosting_hours is not None:
@@ -381,23 +449,29 @@ def build_plan(text: str) -> ImportPlan:
         person = people.get(row.email)
         held = {skill.micro_skill_id: skill for skill in person.skills} if person else {}
         for skill_id, (stage, hosts, _) in row.skills.items():
-            result.stages.count(held.get(skill_id), stage, hosts=hosts,
-                                hosting_master=row.is_master and (person is None or person.active))
+            result.stages.count(
+                held.get(skill_id),
+                stage,
+                hosts=hosts,
+                hosting_master=row.is_master and (person is None or person.active),
+            )
         if person is None:
             result.creations.append(Entry(row, None, _new_person_fields(row, skill_keys)))
             continue
         month_plan = plans.get(person.id)
         changes = _diff(person, row, month_plan, skill_keys)
         (result.changes if changes else result.repeated).append(
-            Entry(row, person, changes, month_plan))
+            Entry(row, person, changes, month_plan)
+        )
     return result
 
 
 # --- Applying -----------------------------------------------------------------------------------
 
 
-def _apply_skills(person: Person, row: Row, origin: ImportOrigin,
-                  skill_keys: dict[int, str]) -> list[tuple[str, str]]:
+def _apply_skills(
+    person: Person, row: Row, origin: ImportOrigin, skill_keys: dict[int, str]
+) -> list[tuple[str, str]]:
     """Give the row's skills; (before, after) of each stage that changed, for the change log."""
     held = {skill.micro_skill_id: skill for skill in person.skills}
     moved = []
@@ -408,7 +482,9 @@ def _apply_skills(person: Person, row: Row, origin: ImportOrigin,
             person.skills.append(skill)
         if (skill.hosts, skill.develops) != (hosts, develops):
             skill.hosts, skill.develops = hosts, develops
-        change = place_stage(skill, stage, origin, key=skill_keys[skill_id], new=skill_id not in held)
+        change = place_stage(
+            skill, stage, origin, key=skill_keys[skill_id], new=skill_id not in held
+        )
         if change is not None:
             moved.append(change)
     return moved
@@ -438,24 +514,28 @@ def _invitations(people: list[Person]) -> list[dict]:
     days = current_app.config["INVITATION_MAX_AGE"].days
     profile = absolute_url("profiles.edit")
     forgot = absolute_url("accounts.forgot_password")
-    return [{
-        "person_id": person.id,
-        "text": "Welcome to Mentor Match. Check your profile, skills and availability.",
-        "link": profile,
-        "mail_subject": INVITATION_SUBJECT,
-        "mail_body": (
-            f"Hello {person.name},\n\nAn admin has added you to Mentor Match, where people learn "
-            "a craft by watching a master do it.\n\n"
-            f"Choose your password within {days} days with this link:\n\n"
-            f"{INVITATION_LINK}\n\n"
-            f"If the link has expired, ask for a new one at {forgot} with this address "
-            f"({person.email}).\n"
-        ),
-    } for person in people]
+    return [
+        {
+            "person_id": person.id,
+            "text": "Welcome to Mentor Match. Check your profile, skills and availability.",
+            "link": profile,
+            "mail_subject": INVITATION_SUBJECT,
+            "mail_body": (
+                f"Hello {person.name},\n\nAn admin has added you to Mentor Match, where people learn "
+                "a craft by watching a master do it.\n\n"
+                f"Choose your password within {days} days with this link:\n\n"
+                f"{INVITATION_LINK}\n\n"
+                f"If the link has expired, ask for a new one at {forgot} with this address "
+                f"({person.email}).\n"
+            ),
+        }
+        for person in people
+    ]
 
 
-def apply_import(text: str, actor: Person, *, trust_stages: bool = False,
-                 filename: str = "") -> ImportPlan:
+def apply_import(
+    text: str, actor: Person, *, trust_stages: bool = False, filename: str = ""
+) -> ImportPlan:
     """Apply the whole file in one transaction, or nothing if any row is bad.
 
     With `trust_stages` (an admin's choice on the preview) the file's stages are verified,
@@ -476,26 +556,37 @@ def apply_import(text: str, actor: Person, *, trust_stages: bool = False,
         created, moved = [], []
         for entry in plan.creations:
             # Not a usable hash (check_password_hash refuses it), random so reset tokens differ.
-            person = Person(email=entry.row.email, password_hash=f"!invited:{secrets.token_hex(16)}")
+            person = Person(
+                email=entry.row.email, password_hash=f"!invited:{secrets.token_hex(16)}"
+            )
             _apply_row(person, entry.row, plan.month, None)
             db.session.add(person)
             created.append((person, entry))
         for entry in plan.changes:
             _apply_row(entry.person, entry.row, plan.month, entry.month_plan)
         for person, entry in [*created, *((e.person, e) for e in plan.changes + plan.repeated)]:
-            moved += [(person, change)
-                      for change in _apply_skills(person, entry.row, origin, plan.skill_keys)]
+            moved += [
+                (person, change)
+                for change in _apply_skills(person, entry.row, origin, plan.skill_keys)
+            ]
         db.session.flush()
         # A person's stage has no id of its own: the subject is the person, the skill in the text.
         for person, (before, after) in moved:
             record_change(actor, "person_skill", person.id, "stage_changed", before, after)
         for person, entry in created:
-            record_change(actor, "person", person.id, "imported", "",
-                          _changes_text(entry.changes, 2))
+            record_change(
+                actor, "person", person.id, "imported", "", _changes_text(entry.changes, 2)
+            )
         notify_many(_invitations([person for person, _ in created]))
         for entry in plan.changes:
-            record_change(actor, "person", entry.person.id, "changed by import",
-                          _changes_text(entry.changes, 1), _changes_text(entry.changes, 2))
+            record_change(
+                actor,
+                "person",
+                entry.person.id,
+                "changed by import",
+                _changes_text(entry.changes, 1),
+                _changes_text(entry.changes, 2),
+            )
         db.session.commit()
     except Exception:
         db.session.rollback()

@@ -10,6 +10,7 @@ endorsement or an admin's decision; the one exception is that a trusted file ver
 stage the person holds only on their own word (importing first without the box and then
 again with it does what the admin meant).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -45,8 +46,9 @@ class StageOutlook:
         """How many stages the import marks verified (imported) if the admin trusts it."""
         return self.arriving + self.self_declared_repeated
 
-    def count(self, held: PersonSkill | None, stage: Stage, *, hosts: bool,
-              hosting_master: bool) -> None:
+    def count(
+        self, held: PersonSkill | None, stage: Stage, *, hosts: bool, hosting_master: bool
+    ) -> None:
         """Count one stage of the file against the stage the person holds now (None: none)."""
         if held is None or held.stage != stage:
             self.arriving += 1
@@ -61,15 +63,18 @@ def stage_text(key: str, stage: Stage, source: StageSource) -> str:
     return f"{key}: {stage.value} ({source.label})"
 
 
-def place_stage(held: PersonSkill, stage: Stage, origin: ImportOrigin, *, key: str,
-                new: bool) -> tuple[str, str] | None:
+def place_stage(
+    held: PersonSkill, stage: Stage, origin: ImportOrigin, *, key: str, new: bool
+) -> tuple[str, str] | None:
     """Give `held` the file's stage and its source; (before, after) for the change log, or
     None when the stage and its source stay as they are."""
     # An admin's trust vouches for others: their own row stays their own word, as no one
     # verifies their own stage on the queue either.
     trusted = origin.trusted_by is not None and held.person is not origin.trusted_by
-    if not new and held.stage == stage and not (
-        trusted and held.stage_source is StageSource.SELF_DECLARED
+    if (
+        not new
+        and held.stage == stage
+        and not (trusted and held.stage_source is StageSource.SELF_DECLARED)
     ):
         return None
     before = "" if new else stage_text(key, held.stage, held.stage_source)

@@ -5,6 +5,7 @@ with a random name; the preview page carries that name (and the uploaded file's 
 for the notes of the stages it gives) in a token signed with SECRET_KEY (salt
 "people-import"), valid for an hour and only for the admin who uploaded it.
 """
+
 import re
 import secrets
 import time
@@ -56,7 +57,9 @@ def _shown_filename(raw: str | None) -> str:
 
 
 def _folder() -> Path:
-    folder = Path(current_app.config.get("IMPORTS_FOLDER") or Path(current_app.instance_path) / "imports")
+    folder = Path(
+        current_app.config.get("IMPORTS_FOLDER") or Path(current_app.instance_path) / "imports"
+    )
     folder.mkdir(parents=True, exist_ok=True)
     return folder
 
@@ -89,7 +92,9 @@ def _pending_upload(token: str) -> PendingUpload:
         raise ValueError("That import is not valid. Upload the file again.")
     path = _folder() / f"{name}.csv"
     if not path.exists():
-        raise ValueError("That import has already been applied or has expired. Upload the file again.")
+        raise ValueError(
+            "That import has already been applied or has expired. Upload the file again."
+        )
     filename = payload.get("name")
     return PendingUpload(path, _shown_filename(filename if isinstance(filename, str) else ""))
 
@@ -117,8 +122,12 @@ def upload():
                 (folder / f"{name}.csv").write_text(text, encoding="utf-8")
                 token = _serializer().dumps({"file": name, "by": current_user.id, "name": filename})
             return render_template(
-                "imports/preview.html", plan=plan, confirm=ConfirmForm(token=token), token=token,
-                filename=filename or "the file", only_verified_hosts=only_verified_hosts(),
+                "imports/preview.html",
+                plan=plan,
+                confirm=ConfirmForm(token=token),
+                token=token,
+                filename=filename or "the file",
+                only_verified_hosts=only_verified_hosts(),
             )
     return render_template("imports/upload.html", form=form, columns=services.COLUMNS)
 
@@ -141,27 +150,37 @@ def confirm():
     try:
         pending.path.rename(claimed)
     except FileNotFoundError:
-        flash("That import has already been applied or has expired. Upload the file again.", "error")
+        flash(
+            "That import has already been applied or has expired. Upload the file again.", "error"
+        )
         return redirect(url_for("imports.upload"))
     try:
         plan = services.apply_import(
-            claimed.read_text(encoding="utf-8"), current_user._get_current_object(),
-            trust_stages=form.trust_stages.data, filename=pending.filename,
+            claimed.read_text(encoding="utf-8"),
+            current_user._get_current_object(),
+            trust_stages=form.trust_stages.data,
+            filename=pending.filename,
         )
     except services.ImportFileError as refusal:
         flash(str(refusal), "error")
         return redirect(url_for("imports.upload"))
     except IntegrityError:
-        flash("Someone changed these people while the import ran; nothing was saved. "
-              "Upload the file again.", "error")
+        flash(
+            "Someone changed these people while the import ran; nothing was saved. "
+            "Upload the file again.",
+            "error",
+        )
         return redirect(url_for("imports.upload"))
     finally:
         claimed.unlink(missing_ok=True)
     if plan.creations:
         jobs.dispatch_mail()
-    flash(f"{len(plan.creations)} created, {len(plan.changes)} changed, {plan.unchanged} unchanged."
-          + (" The new people have been invited by mail." if plan.creations else "")
-          + _stages_done(plan, trusted=form.trust_stages.data), "success")
+    flash(
+        f"{len(plan.creations)} created, {len(plan.changes)} changed, {plan.unchanged} unchanged."
+        + (" The new people have been invited by mail." if plan.creations else "")
+        + _stages_done(plan, trusted=form.trust_stages.data),
+        "success",
+    )
     return redirect(url_for("imports.upload"))
 
 
@@ -171,8 +190,10 @@ def _stages_done(plan: services.ImportPlan, *, trusted: bool) -> str:
     if trusted and stages.verified_if_trusted:
         return f" {stages.verified_if_trusted} stage(s) marked verified (imported)."
     if not trusted and stages.hosting_unverified:
-        return (f" {stages.hosting_unverified} hosting stage(s) arrived self-declared and wait "
-                "for verification.")
+        return (
+            f" {stages.hosting_unverified} hosting stage(s) arrived self-declared and wait "
+            "for verification."
+        )
     return ""
 
 
@@ -181,6 +202,7 @@ def _stages_done(plan: services.ImportPlan, *, trusted: bool) -> str:
 def export():
     """Every active master and apprentice, in the format the import reads."""
     return Response(
-        export_csv(), mimetype="text/csv",
+        export_csv(),
+        mimetype="text/csv",
         headers={"Content-Disposition": "attachment; filename=people.csv"},
     )

@@ -3,6 +3,7 @@
 Events are written in the same transaction as what they report, so a poller never sees
 an event for something that was rolled back, nor misses one that was committed.
 """
+
 from __future__ import annotations
 
 import json

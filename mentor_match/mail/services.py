@@ -3,6 +3,7 @@
 The record keeps no secret: links that act for the recipient (a reset or invitation link)
 are in the mail that goes out, and replaced by a marker in the stored copy.
 """
+
 import logging
 import smtplib
 from collections.abc import Collection
@@ -42,8 +43,12 @@ def send_mail(
     INFO, as Django's console mail backend does, so its links can still be followed.
     """
     mail = Mail(recipient, subject, body)
-    message = OutboxMessage(recipient=recipient, subject=subject,
-                            body=without_secrets(body, secrets), delivered_via="outbox")
+    message = OutboxMessage(
+        recipient=recipient,
+        subject=subject,
+        body=without_secrets(body, secrets),
+        delivered_via="outbox",
+    )
     server = current_app.config.get("MAIL_SERVER")
     if server:
         try:
@@ -54,8 +59,12 @@ def send_mail(
             log.exception("could not send mail %r to %s through %s", subject, recipient, server)
             message.delivered_via = "failed"
     else:
-        log.info("mail to %s (no MAIL_SERVER, so shown here only)\nSubject: %s\n\n%s",
-                 recipient, subject, body)
+        log.info(
+            "mail to %s (no MAIL_SERVER, so shown here only)\nSubject: %s\n\n%s",
+            recipient,
+            subject,
+            body,
+        )
     if message.delivered_via != "failed":
         mail_dispatched.send(current_app._get_current_object(), mail=mail)
     db.session.add(message)

@@ -1,4 +1,5 @@
 """Typed SQLAlchemy models, one module per concept; imported here so Alembic sees them all."""
+
 from .availability import AvailabilityChange, ChangeKind, MonthPlan, WeeklyWindow
 from .integrations import ApiToken, Event
 from .mail import OutboxMessage

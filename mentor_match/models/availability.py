@@ -1,4 +1,5 @@
 """When people can host or observe, entered in their own local time."""
+
 from __future__ import annotations
 
 import enum
@@ -30,9 +31,7 @@ class WeeklyWindow(db.Model):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    person_id: Mapped[int] = mapped_column(
-        ForeignKey("people.id", ondelete="CASCADE"), index=True
-    )
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"), index=True)
     weekday: Mapped[int]  # 0 = Monday, as in datetime.weekday()
     start_time: Mapped[time]
     end_time: Mapped[time]
@@ -64,13 +63,9 @@ class AvailabilityChange(db.Model):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    person_id: Mapped[int] = mapped_column(
-        ForeignKey("people.id", ondelete="CASCADE"), index=True
-    )
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"), index=True)
     day: Mapped[date]
-    kind: Mapped[ChangeKind] = mapped_column(
-        value_enum(ChangeKind)
-    )
+    kind: Mapped[ChangeKind] = mapped_column(value_enum(ChangeKind))
     start_time: Mapped[time | None]
     end_time: Mapped[time | None]
     in_person: Mapped[bool] = mapped_column(default=True)

@@ -1,4 +1,5 @@
 """Connections to other systems: personal access tokens for the API, and the event log."""
+
 from __future__ import annotations
 
 from datetime import datetime

@@ -1,4 +1,5 @@
 """Outgoing mail, kept as a record whether it went by SMTP or stays in the outbox."""
+
 from datetime import datetime
 
 from sqlalchemy import String, Text

@@ -1,4 +1,5 @@
 """Messages shown to a person on the site, beside the mail that carries the same news."""
+
 from __future__ import annotations
 
 from datetime import datetime

@@ -1,4 +1,5 @@
 """Organisation-wide rules an admin sets: who may host, and who may join."""
+
 from __future__ import annotations
 
 import enum

@@ -1,4 +1,5 @@
 """People: everyone who signs in, whether master, apprentice, both, or admin."""
+
 from __future__ import annotations
 
 import secrets
@@ -58,18 +59,21 @@ class Person(UserMixin, db.Model):
 
     site: Mapped[Site | None] = relationship(back_populates="people")
     skills: Mapped[list[PersonSkill]] = relationship(
-        back_populates="person", cascade="all, delete-orphan",
+        back_populates="person",
+        cascade="all, delete-orphan",
         foreign_keys="PersonSkill.person_id",
     )
     areas: Mapped[list[PersonArea]] = relationship(
         back_populates="person", cascade="all, delete-orphan"
     )
     weekly_windows: Mapped[list[WeeklyWindow]] = relationship(
-        back_populates="person", cascade="all, delete-orphan",
+        back_populates="person",
+        cascade="all, delete-orphan",
         order_by="(WeeklyWindow.weekday, WeeklyWindow.start_time)",
     )
     availability_changes: Mapped[list[AvailabilityChange]] = relationship(
-        back_populates="person", cascade="all, delete-orphan",
+        back_populates="person",
+        cascade="all, delete-orphan",
         order_by="(AvailabilityChange.day, AvailabilityChange.start_time)",
     )
     month_plans: Mapped[list[MonthPlan]] = relationship(

@@ -1,4 +1,5 @@
 """Monthly matching rounds, their runs of the optimizer, and the pairings they publish."""
+
 from __future__ import annotations
 
 import enum
@@ -50,8 +51,10 @@ class Round(db.Model):
     published_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     runs: Mapped[list[RoundRun]] = relationship(
-        back_populates="round", order_by="RoundRun.id.desc()",
-        cascade="all, delete-orphan", passive_deletes=True,
+        back_populates="round",
+        order_by="RoundRun.id.desc()",
+        cascade="all, delete-orphan",
+        passive_deletes=True,
     )
     exclusions: Mapped[list[RoundExclusion]] = relationship(
         back_populates="round", cascade="all, delete-orphan", passive_deletes=True
@@ -95,8 +98,11 @@ class RoundRun(db.Model):
     __tablename__ = "round_runs"
     __table_args__ = (
         Index(
-            "uq_round_runs_one_active", "round_id", unique=True,
-            sqlite_where=ACTIVE_RUN, postgresql_where=ACTIVE_RUN,
+            "uq_round_runs_one_active",
+            "round_id",
+            unique=True,
+            sqlite_where=ACTIVE_RUN,
+            postgresql_where=ACTIVE_RUN,
         ),
     )
 
@@ -189,8 +195,12 @@ class Pairing(db.Model):
         ForeignKey("people.id", ondelete="CASCADE"), index=True
     )
     master_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"), index=True)
-    apprentice_response: Mapped[Response] = mapped_column(value_enum(Response), default=Response.PENDING)
-    master_response: Mapped[Response] = mapped_column(value_enum(Response), default=Response.PENDING)
+    apprentice_response: Mapped[Response] = mapped_column(
+        value_enum(Response), default=Response.PENDING
+    )
+    master_response: Mapped[Response] = mapped_column(
+        value_enum(Response), default=Response.PENDING
+    )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     responded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 

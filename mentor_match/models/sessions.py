@@ -1,4 +1,5 @@
 """Shadowing sessions: a master at work, observed in the room or on video."""
+
 from __future__ import annotations
 
 import enum
@@ -47,9 +48,7 @@ class ShadowingSession(db.Model):
     master_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"), index=True)
     starts_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     ends_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    mode: Mapped[SessionMode] = mapped_column(
-        value_enum(SessionMode)
-    )
+    mode: Mapped[SessionMode] = mapped_column(value_enum(SessionMode))
     seats: Mapped[int]
     site_id: Mapped[int | None] = mapped_column(ForeignKey("sites.id", ondelete="SET NULL"))
     round_id: Mapped[int | None] = mapped_column(
@@ -78,7 +77,9 @@ class ShadowingSession(db.Model):
     # In the order the seats were taken: with no order PostgreSQL may return them in any, and
     # the feed, pages and mail would list the same people differently from one load to the next.
     observers: Mapped[list[SessionObserver]] = relationship(
-        back_populates="session", cascade="all, delete-orphan", passive_deletes=True,
+        back_populates="session",
+        cascade="all, delete-orphan",
+        passive_deletes=True,
         order_by="SessionObserver.id",
     )
 

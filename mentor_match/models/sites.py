@@ -1,4 +1,5 @@
 """Workplaces: where people can be observed in person."""
+
 from __future__ import annotations
 
 from typing import TYPE_CHECKING

@@ -1,4 +1,5 @@
 """Areas of mastery, the micro skills they are made of, and the stages people reach."""
+
 from __future__ import annotations
 
 import enum
@@ -117,9 +118,7 @@ class PersonSkill(db.Model):
     micro_skill_id: Mapped[int] = mapped_column(
         ForeignKey("micro_skills.id", ondelete="CASCADE"), primary_key=True, index=True
     )
-    stage: Mapped[Stage] = mapped_column(
-        value_enum(Stage)
-    )
+    stage: Mapped[Stage] = mapped_column(value_enum(Stage))
     # A master (or journeyman) can be observed doing this skill.
     hosts: Mapped[bool] = mapped_column(default=False)
     # An apprentice wants to develop this skill by observing others.
@@ -127,7 +126,8 @@ class PersonSkill(db.Model):
     # Where the stage comes from. Only a verified stage lets a person host the skill (when
     # the organisation asks for verified hosts) and appears on a record as verified.
     stage_source: Mapped[StageSource] = mapped_column(
-        value_enum(StageSource), default=StageSource.SELF_DECLARED,
+        value_enum(StageSource),
+        default=StageSource.SELF_DECLARED,
         server_default=StageSource.SELF_DECLARED.value,
     )
     # Who endorsed or set the stage (None for the person's own word, an import, or an
@@ -150,8 +150,9 @@ class PersonSkill(db.Model):
     def stage_verified(self) -> bool:
         return self.stage_source.verified
 
-    def set_stage(self, stage: Stage, source: StageSource, *, by: Person | None = None,
-                  note: str = "") -> None:
+    def set_stage(
+        self, stage: Stage, source: StageSource, *, by: Person | None = None, note: str = ""
+    ) -> None:
         """Give the stage with where it comes from; any earlier decline no longer applies."""
         self.stage, self.stage_source = stage, source
         self.stage_set_by_id = by.id if by is not None else None

@@ -3,6 +3,7 @@
 Hours count only once the master has confirmed them (host-verified). Every change to
 hours, ratings and endorsements is kept in the change log with who made it and when.
 """
+
 from __future__ import annotations
 
 import enum
@@ -36,16 +37,16 @@ class Attendance(db.Model):
     """The master's word on one seat: attended for how long, or absent; the apprentice may dispute."""
 
     __tablename__ = "attendances"
-    __table_args__ = (
-        CheckConstraint("minutes >= 0 AND minutes <= 1440", name="minutes_in_a_day"),
-    )
+    __table_args__ = (CheckConstraint("minutes >= 0 AND minutes <= 1440", name="minutes_in_a_day"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     seat_id: Mapped[int] = mapped_column(
         ForeignKey("session_observers.id", ondelete="CASCADE"), unique=True
     )
     minutes: Mapped[int]  # 0: did not attend
-    confirmed_by_id: Mapped[int | None] = mapped_column(ForeignKey("people.id", ondelete="SET NULL"))
+    confirmed_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("people.id", ondelete="SET NULL")
+    )
     confirmed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     disputed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     dispute_reason: Mapped[str] = mapped_column(Text, default="")
@@ -95,10 +96,14 @@ class PracticeAttempt(db.Model):
     __tablename__ = "practice_attempts"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    apprentice_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"), index=True)
+    apprentice_id: Mapped[int] = mapped_column(
+        ForeignKey("people.id", ondelete="CASCADE"), index=True
+    )
     micro_skill_id: Mapped[int] = mapped_column(ForeignKey("micro_skills.id", ondelete="CASCADE"))
     # The master asked to rate it (someone who watched or who hosts the skill).
-    master_id: Mapped[int | None] = mapped_column(ForeignKey("people.id", ondelete="SET NULL"), index=True)
+    master_id: Mapped[int | None] = mapped_column(
+        ForeignKey("people.id", ondelete="SET NULL"), index=True
+    )
     practised_on: Mapped[date]
     description: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -129,9 +134,15 @@ class Feedback(db.Model):
     kind: Mapped[FeedbackKind] = mapped_column(value_enum(FeedbackKind))
     giver_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"), index=True)
     receiver_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"))
-    micro_skill_id: Mapped[int | None] = mapped_column(ForeignKey("micro_skills.id", ondelete="SET NULL"))
-    attempt_id: Mapped[int | None] = mapped_column(ForeignKey("practice_attempts.id", ondelete="CASCADE"))
-    seat_id: Mapped[int | None] = mapped_column(ForeignKey("session_observers.id", ondelete="CASCADE"))
+    micro_skill_id: Mapped[int | None] = mapped_column(
+        ForeignKey("micro_skills.id", ondelete="SET NULL")
+    )
+    attempt_id: Mapped[int | None] = mapped_column(
+        ForeignKey("practice_attempts.id", ondelete="CASCADE")
+    )
+    seat_id: Mapped[int | None] = mapped_column(
+        ForeignKey("session_observers.id", ondelete="CASCADE")
+    )
     rating: Mapped[int]
     note: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -148,8 +159,10 @@ class StageThreshold(db.Model):
 
     __tablename__ = "stage_thresholds"
     __table_args__ = (
-        CheckConstraint("verified_hours >= 0 AND average_rating >= 1 AND average_rating <= 5",
-                        name="sane_threshold"),
+        CheckConstraint(
+            "verified_hours >= 0 AND average_rating >= 1 AND average_rating <= 5",
+            name="sane_threshold",
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -4,6 +4,7 @@ Pure: OR-Tools, numpy and the standard library only; no Flask, no SQLAlchemy. Th
 feature encodes database rows into the round format (../shared/round-format.md) and
 decodes the solution back.
 """
+
 from .problem import ProblemError, load_problem
 from .solve import Cancelled, Progress, solve
 

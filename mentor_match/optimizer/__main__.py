@@ -351,9 +351,7 @@ def _run(argv, clock_started: float, cancel: threading.Event, interrupted: list[
     if work < 0.1 * args.time_limit or left < 0.1 * args.time_limit:
         work = left = 0.1 * args.time_limit
         deadline = time.monotonic() + left
-        printer.message(
-            f"warning: too little time left; solving for {left:.1f} s, past the limit"
-        )
+        printer.message(f"warning: too little time left; solving for {left:.1f} s, past the limit")
 
     worker = _SolverThread(problem, work, deadline, args.seed, printer, cancel)
     printer(Progress("preparing", 0.0, None, None))

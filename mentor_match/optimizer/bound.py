@@ -15,6 +15,7 @@ The flow lets a master collect a few hours from each of many apprentices, more t
 `max_apprentices`. `lagrangian_upper_bound_slots` closes most of that: it prices each
 apprentice's hours and lets every master pick whole apprentices on their own.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -32,7 +33,9 @@ from .model import Candidates, RoundArrays
 SIMPLEX_MAX_PAIRS = 100_000
 
 
-def top_k_sums(groups: np.ndarray, values: np.ndarray, limits: np.ndarray, n_groups: int) -> np.ndarray:
+def top_k_sums(
+    groups: np.ndarray, values: np.ndarray, limits: np.ndarray, n_groups: int
+) -> np.ndarray:
     """For each group, the sum of its `limits[group]` largest values."""
     if len(groups) == 0:
         return np.zeros(n_groups, dtype=np.int64)
@@ -46,14 +49,18 @@ def top_k_sums(groups: np.ndarray, values: np.ndarray, limits: np.ndarray, n_gro
 
 def pair_capacity(arrays: RoundArrays, candidates: Candidates) -> np.ndarray:
     """Most slots each candidate pair could fill on its own."""
-    return np.minimum.reduce([
-        candidates.common,
-        arrays.observing_slots[candidates.apprentice],
-        arrays.hosting_slots[candidates.master],
-    ])
+    return np.minimum.reduce(
+        [
+            candidates.common,
+            arrays.observing_slots[candidates.apprentice],
+            arrays.hosting_slots[candidates.master],
+        ]
+    )
 
 
-def capacities(arrays: RoundArrays, candidates: Candidates) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def capacities(
+    arrays: RoundArrays, candidates: Candidates
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The relaxation's arc capacities: (per pair, per apprentice, per master), in slots."""
     n_a, n_m = len(arrays.observing_slots), len(arrays.hosting_slots)
     pair_cap = pair_capacity(arrays, candidates)
@@ -83,22 +90,26 @@ def slot_capacity(scheduler, master_cap: np.ndarray) -> np.ndarray:
     order = np.argsort(cand.master, kind="stable")
     starts = np.searchsorted(cand.master[order], np.arange(len(master_cap) + 1))
     for m in range(len(master_cap)):
-        pairs = order[starts[m]:starts[m + 1]]
+        pairs = order[starts[m] : starts[m + 1]]
         if len(pairs) == 0:
             capped[m] = 0
             continue
         cols = np.flatnonzero(ar.master_virtual[m] | ar.master_in_person[m])
         # As scheduler.pair_slots, for all of the master's pairs at once on their columns.
         apprentices = cand.apprentice[pairs]
-        virtual = (ar.apprentice_virtual[apprentices][:, cols] & ar.master_virtual[m, cols]).sum(axis=0)
+        virtual = (ar.apprentice_virtual[apprentices][:, cols] & ar.master_virtual[m, cols]).sum(
+            axis=0
+        )
         in_person = (
-            ar.apprentice_in_person[apprentices][:, cols] & ar.master_in_person[m, cols]
+            ar.apprentice_in_person[apprentices][:, cols]
+            & ar.master_in_person[m, cols]
             & cand.same_site[pairs][:, None]
         ).sum(axis=0)
         if ar.virtual_capacity[m] <= 0:
             virtual[:] = 0
         per_slot = np.minimum(
-            np.minimum(virtual, int(ar.virtual_capacity[m])) + np.minimum(in_person, int(ar.in_person_capacity[m])),
+            np.minimum(virtual, int(ar.virtual_capacity[m]))
+            + np.minimum(in_person, int(ar.in_person_capacity[m])),
             int(ar.max_apprentices[m]),
         )
         best = np.sort(per_slot)[::-1][: int(ar.hosting_slots[m])]
@@ -173,8 +184,15 @@ def master_capacity(
 
 
 def refined_upper_bound_slots(
-    arrays, candidates, scheduler, delivered: np.ndarray, deadline: float,
-    work_budget: float, cancel=None, work_per_master: float = 0.3, master_cap: np.ndarray | None = None,
+    arrays,
+    candidates,
+    scheduler,
+    delivered: np.ndarray,
+    deadline: float,
+    work_budget: float,
+    cancel=None,
+    work_per_master: float = 0.3,
+    master_cap: np.ndarray | None = None,
 ) -> tuple[int, int, np.ndarray]:
     """The flow bound with masters' capacities replaced by their own exact bounds where time allows.
 
@@ -196,7 +214,7 @@ def refined_upper_bound_slots(
             break
         if cancel is not None and cancel.is_set():
             break
-        pairs = order[starts[m]:starts[m + 1]]
+        pairs = order[starts[m] : starts[m + 1]]
         capacity, spent = master_capacity(scheduler, m, pair_cap, pairs, work_per_master)
         if capacity is not None:
             master_cap[m] = min(master_cap[m], capacity)
@@ -206,8 +224,12 @@ def refined_upper_bound_slots(
 
 
 def lagrangian_upper_bound_slots(
-    arrays: RoundArrays, candidates: Candidates, master_cap: np.ndarray, target: float,
-    iterations: int, deadline: float | None = None,
+    arrays: RoundArrays,
+    candidates: Candidates,
+    master_cap: np.ndarray,
+    target: float,
+    iterations: int,
+    deadline: float | None = None,
 ) -> int:
     """A bound that makes each master choose at most `max_apprentices` whole apprentices.
 
@@ -287,7 +309,9 @@ def _flow(arrays, candidates, apprentice_cap, pair_cap, master_cap) -> int:
     heads = np.concatenate([np.arange(n_a), n_a + candidates.master, np.full(n_m, sink)])
     caps = np.concatenate([apprentice_cap, pair_cap, master_cap])
     flow = max_flow.SimpleMaxFlow()
-    flow.add_arcs_with_capacity(tails.astype(np.int32), heads.astype(np.int32), caps.astype(np.int64))
+    flow.add_arcs_with_capacity(
+        tails.astype(np.int32), heads.astype(np.int32), caps.astype(np.int64)
+    )
     status = flow.solve(source, sink)
     if status != flow.OPTIMAL:
         raise RuntimeError(f"max-flow bound failed with status {status}")
@@ -295,8 +319,12 @@ def _flow(arrays, candidates, apprentice_cap, pair_cap, master_cap) -> int:
 
 
 def pair_lp_upper_bound_slots(
-    arrays: RoundArrays, candidates: Candidates, master_cap: np.ndarray | None = None,
-    time_limit: float = 30.0, deadline: float | None = None, parameters: str = "",
+    arrays: RoundArrays,
+    candidates: Candidates,
+    master_cap: np.ndarray | None = None,
+    time_limit: float = 30.0,
+    deadline: float | None = None,
+    parameters: str = "",
 ) -> int | None:
     """A bound from the pair-level LP; None if the LP solver gave no duals or no time.
 
@@ -330,8 +358,11 @@ def pair_lp_upper_bound_slots(
     a, m = candidates.apprentice, candidates.master
     # Rows: apprentice slots (a), apprentice pairings (k), master slots (m), master pairings (q).
     model = mbh.ModelBuilderHelper()
-    if not model.import_from_mps_string(_lp_mps(a, m, pair_cap, apprentice_cap, arrays.max_masters,
-                                                master_cap, arrays.max_apprentices)):
+    if not model.import_from_mps_string(
+        _lp_mps(
+            a, m, pair_cap, apprentice_cap, arrays.max_masters, master_cap, arrays.max_apprentices
+        )
+    ):
         return None
     import time
 
@@ -351,13 +382,15 @@ def pair_lp_upper_bound_slots(
     if len(duals) != 2 * (n_a + n_m) or not np.all(np.isfinite(duals)):
         return None
     w = np.abs(duals)  # rows are "<=" in a minimisation: their duals are <= 0
-    w_slots_a, w_pairs_a = w[0:2 * n_a:2], w[1:2 * n_a:2]
-    w_slots_m, w_pairs_m = w[2 * n_a::2], w[2 * n_a + 1::2]
+    w_slots_a, w_pairs_a = w[0 : 2 * n_a : 2], w[1 : 2 * n_a : 2]
+    w_slots_m, w_pairs_m = w[2 * n_a :: 2], w[2 * n_a + 1 :: 2]
     cap = pair_cap.astype(float)
     price = cap * (w_slots_a[a] + w_slots_m[m]) + w_pairs_a[a] + w_pairs_m[m]
     value = (
-        w_slots_a @ apprentice_cap + w_pairs_a @ arrays.max_masters
-        + w_slots_m @ master_cap + w_pairs_m @ arrays.max_apprentices
+        w_slots_a @ apprentice_cap
+        + w_pairs_a @ arrays.max_masters
+        + w_slots_m @ master_cap
+        + w_pairs_m @ arrays.max_apprentices
         + np.maximum(cap - price, 0.0).sum()
     )
     # Float sums: a hair's margin so rounding never cuts below a valid bound.
@@ -377,14 +410,24 @@ def _lp_mps(a, m, pair_cap, apprentice_cap, max_masters, master_cap, max_apprent
     template = " y%d obj %d a%d %d\n y%d k%d 1 m%d %d\n y%d q%d 1\n"
     p = np.arange(len(a))
     columns = np.stack([p, -pair_cap, a, pair_cap, p, a, m, pair_cap, p, m], axis=1).tolist()
-    rhs = [f" rhs a{i} {int(c)}\n rhs k{i} {int(k)}" for i, (c, k) in
-           enumerate(zip(apprentice_cap.tolist(), max_masters.tolist()))]
-    rhs += [f" rhs m{i} {int(c)}\n rhs q{i} {int(k)}" for i, (c, k) in
-            enumerate(zip(master_cap.tolist(), max_apprentices.tolist()))]
-    return "".join([
-        "NAME pairlp\nROWS\n", "\n".join(rows), "\nCOLUMNS\n",
-        "".join([template % tuple(column) for column in columns]),
-        "RHS\n", "\n".join(rhs), "\nBOUNDS\n",
-        "".join([f" UP bnd y{i} 1\n" for i in range(len(a))]),
-        "ENDATA\n",
-    ])
+    rhs = [
+        f" rhs a{i} {int(c)}\n rhs k{i} {int(k)}"
+        for i, (c, k) in enumerate(zip(apprentice_cap.tolist(), max_masters.tolist()))
+    ]
+    rhs += [
+        f" rhs m{i} {int(c)}\n rhs q{i} {int(k)}"
+        for i, (c, k) in enumerate(zip(master_cap.tolist(), max_apprentices.tolist()))
+    ]
+    return "".join(
+        [
+            "NAME pairlp\nROWS\n",
+            "\n".join(rows),
+            "\nCOLUMNS\n",
+            "".join([template % tuple(column) for column in columns]),
+            "RHS\n",
+            "\n".join(rhs),
+            "\nBOUNDS\n",
+            "".join([f" UP bnd y{i} 1\n" for i in range(len(a))]),
+            "ENDATA\n",
+        ]
+    )

@@ -9,6 +9,7 @@ with several observers counts once towards a master's hosting hours. Each messag
 the place at fault (``pairings[3].sessions[0]: ...``, ``master m-17 ...``) so the file can
 be fixed, and garbage input of any shape gives messages, never an exception.
 """
+
 from __future__ import annotations
 
 import math
@@ -171,8 +172,10 @@ class _Checker:
         if "round" not in solution:
             self.say(f"round: is missing; this round is {self.problem.round}")
         elif solution["round"] != self.problem.round:
-            self.say(f"round: the solution is for round {_show(solution['round'])}, "
-                     f"but this round is {self.problem.round}")
+            self.say(
+                f"round: the solution is for round {_show(solution['round'])}, "
+                f"but this round is {self.problem.round}"
+            )
         claimed = self.figure(solution, "observation_hours")
         bound = self.figure(solution, "upper_bound")
         pairings = solution.get("pairings")
@@ -213,13 +216,17 @@ class _Checker:
             return
         aid, mid = apprentice.id, master.id
         if (aid, mid) in seen:
-            self.say(f"{where}: apprentice {aid} and master {mid} are already paired in "
-                     f"pairings[{seen[aid, mid]}]; list each pair once")
+            self.say(
+                f"{where}: apprentice {aid} and master {mid} are already paired in "
+                f"pairings[{seen[aid, mid]}]; list each pair once"
+            )
         else:
             seen[aid, mid] = index
         if apprentice.person == master.person:
-            self.say(f"{where}: apprentice {aid} and master {mid} are the same person "
-                     f"({apprentice.person}), who cannot shadow themself")
+            self.say(
+                f"{where}: apprentice {aid} and master {mid} are the same person "
+                f"({apprentice.person}), who cannot shadow themself"
+            )
         if (aid, mid) in self.problem.exclude:
             self.say(f"{where}: apprentice {aid} is excluded from master {mid}")
         self.skills(where, pairing.get("skills"), apprentice, master)
@@ -227,8 +234,10 @@ class _Checker:
         self.usage.masters_of_apprentice[aid].add(mid)
         hours = self.sessions(where, index, pairing.get("sessions"), apprentice, master)
         if hours and hours + LIMIT_TOLERANCE < self.problem.min_pairing_hours:
-            self.say(f"{where}: apprentice {aid} observes master {mid} for {_hours(hours)}, "
-                     f"under min_pairing_hours {_figure(self.problem.min_pairing_hours)}")
+            self.say(
+                f"{where}: apprentice {aid} observes master {mid} for {_hours(hours)}, "
+                f"under min_pairing_hours {_figure(self.problem.min_pairing_hours)}"
+            )
         self.usage.apprentice_hours[aid] += hours
         self.usage.total_hours += hours
 
@@ -244,22 +253,28 @@ class _Checker:
 
     def skills(self, where: str, skills: Any, apprentice: Apprentice, master: Master) -> None:
         teachable = sorted(
-            skill for skill, stage in apprentice.wants.items()
+            skill
+            for skill, stage in apprentice.wants.items()
             if skill in master.skills and RANK[master.skills[skill]] > RANK[stage]
         )
         if not teachable:
-            self.say(f"{where}: master {master.id} teaches none of the micro skills apprentice "
-                     f"{apprentice.id} wants above their stage")
+            self.say(
+                f"{where}: master {master.id} teaches none of the micro skills apprentice "
+                f"{apprentice.id} wants above their stage"
+            )
             return
         if not isinstance(skills, list) or not all(isinstance(skill, str) for skill in skills):
             self.say(f"{where}.skills: must be a list of micro skills, here {', '.join(teachable)}")
         elif sorted(skills) != teachable:
-            self.say(f"{where}.skills: lists {_listing(skills)}, but the micro skills "
-                     f"master {master.id} can teach apprentice {apprentice.id} are exactly "
-                     f"{', '.join(teachable)}")
+            self.say(
+                f"{where}.skills: lists {_listing(skills)}, but the micro skills "
+                f"master {master.id} can teach apprentice {apprentice.id} are exactly "
+                f"{', '.join(teachable)}"
+            )
 
-    def sessions(self, where: str, index: int, sessions: Any, apprentice: Apprentice,
-                 master: Master) -> float:
+    def sessions(
+        self, where: str, index: int, sessions: Any, apprentice: Apprentice, master: Master
+    ) -> float:
         """Check a pairing's sessions and book their slots; returns the pairing's hours."""
         if not isinstance(sessions, list):
             self.say(f"{where}.sessions: must be a list of sessions")
@@ -276,12 +291,15 @@ class _Checker:
             if session.mode == "in_person" and (
                 apprentice.site is None or apprentice.site != master.site
             ):
-                self.say(f"{place}: in person, but apprentice {apprentice.id} "
-                         f"({apprentice.site or 'no site'}) and master {master.id} "
-                         f"({master.site or 'no site'}) do not share a site")
+                self.say(
+                    f"{place}: in person, but apprentice {apprentice.id} "
+                    f"({apprentice.site or 'no site'}) and master {master.id} "
+                    f"({master.site or 'no site'}) do not share a site"
+                )
             if self.span is None or session.start < self.span[0] or session.end > self.span[1]:
-                self.say(f"{place}: {session.label} falls outside every availability window "
-                         "in the round")
+                self.say(
+                    f"{place}: {session.label} falls outside every availability window in the round"
+                )
                 hours_beyond += (session.end - session.start) / 3600
                 continue
             slots = range(session.start // self.slot_seconds, session.end // self.slot_seconds)
@@ -289,8 +307,10 @@ class _Checker:
                 self.available(place, role, record, slots, session.mode)
             overlap = [slot for slot in slots if slot in pair_slots]
             if overlap:
-                self.say(f"{place}: overlaps {where}.sessions[{pair_slots[overlap[0]]}] at "
-                         f"{format_time(overlap[0] * self.slot_seconds)}")
+                self.say(
+                    f"{place}: overlaps {where}.sessions[{pair_slots[overlap[0]]}] at "
+                    f"{format_time(overlap[0] * self.slot_seconds)}"
+                )
             for slot in slots:
                 pair_slots.setdefault(slot, position)
                 self.book(index, slot, session.mode, apprentice, master)
@@ -310,12 +330,15 @@ class _Checker:
         whole = True
         for moment, text in ((start, raw["start"]), (end, raw["end"])):
             if moment % self.slot_seconds:
-                self.say(f"{place}: {_show(text)} is not on a {self.problem.slot_minutes}-minute "
-                         "slot boundary")
+                self.say(
+                    f"{place}: {_show(text)} is not on a {self.problem.slot_minutes}-minute "
+                    "slot boundary"
+                )
                 whole = False
         if end <= start:
-            self.say(f"{place}: ends at {_show(raw['end'])}, "
-                     f"not after its start {_show(raw['start'])}")
+            self.say(
+                f"{place}: ends at {_show(raw['end'])}, not after its start {_show(raw['start'])}"
+            )
             whole = False
         if not whole:
             return None
@@ -333,26 +356,32 @@ class _Checker:
             self.say(f"{place}: must be {example}, not {_show(value)}")
             return None
         if moment.tzinfo is not None:
-            self.say(f"{place}: give the time in UTC with a Z and no other offset, "
-                     f"not {_show(value)}")
+            self.say(
+                f"{place}: give the time in UTC with a Z and no other offset, not {_show(value)}"
+            )
             return None
         return moment.replace(tzinfo=UTC).timestamp()
 
-    def available(self, place: str, role: str, record: Apprentice | Master, slots: range,
-                  mode: str) -> None:
+    def available(
+        self, place: str, role: str, record: Apprentice | Master, slots: range, mode: str
+    ) -> None:
         """Rule 2: every slot lies wholly inside one of the record's windows allowing the mode."""
         windows = [w for w in record.availability if _allows(w, mode)]
         seconds = self.slot_seconds
         missing = [
-            slot for slot in slots
+            slot
+            for slot in slots
             if not any(w.start <= slot * seconds and (slot + 1) * seconds <= w.end for w in windows)
         ]
         if missing:
-            self.say(f"{place}: {role} {record.id} is not available for {mode} sessions at "
-                     f"{format_time(missing[0] * seconds)}{_more(len(missing) - 1, 'slot')}")
+            self.say(
+                f"{place}: {role} {record.id} is not available for {mode} sessions at "
+                f"{format_time(missing[0] * seconds)}{_more(len(missing) - 1, 'slot')}"
+            )
 
-    def book(self, index: int, slot: int, mode: str, apprentice: Apprentice,
-             master: Master) -> None:
+    def book(
+        self, index: int, slot: int, mode: str, apprentice: Apprentice, master: Master
+    ) -> None:
         usage = self.usage
         usage.apprentice_slots[apprentice.id][slot].append(index)
         usage.observers[master.id, mode][slot] += 1
@@ -384,11 +413,14 @@ class _Checker:
                     self.say(f"{where}.{key}: must be text")
             ident = entry.get("apprentice")
             if not isinstance(ident, str) or ident not in self.apprentices:
-                self.say(f"{where}: there is no apprentice {_show(ident)} "
-                         f"in round {self.problem.round}")
+                self.say(
+                    f"{where}: there is no apprentice {_show(ident)} in round {self.problem.round}"
+                )
             elif ident in paired_at:
-                self.say(f"{where}: apprentice {ident} is paired in pairings[{paired_at[ident]}], "
-                         "so is not unmatched")
+                self.say(
+                    f"{where}: apprentice {ident} is paired in pairings[{paired_at[ident]}], "
+                    "so is not unmatched"
+                )
 
     # --- Rules 4 to 8, over all pairings -------------------------------------------------------
 
@@ -399,9 +431,11 @@ class _Checker:
             if clashes:
                 first = sorted(set(slots[clashes[0]]))
                 pairings = " and ".join(f"pairings[{i}]" for i in first)
-                self.say(f"apprentice {aid} attends {len(first)} sessions at once, {pairings}, at "
-                         f"{format_time(clashes[0] * self.slot_seconds)}"
-                         f"{_more(len(clashes) - 1, 'slot')}")
+                self.say(
+                    f"apprentice {aid} attends {len(first)} sessions at once, {pairings}, at "
+                    f"{format_time(clashes[0] * self.slot_seconds)}"
+                    f"{_more(len(clashes) - 1, 'slot')}"
+                )
 
     def seat_capacity(self) -> None:
         """Rule 5."""
@@ -411,32 +445,42 @@ class _Checker:
             over = sorted(slot for slot, count in slots.items() if count > capacity)
             if over:
                 count = slots[over[0]]
-                self.say(f"master {mid} has {count} {mode} observer{'s' if count > 1 else ''} at "
-                         f"{format_time(over[0] * self.slot_seconds)}, over {capacity_field} "
-                         f"{capacity}{_more(len(over) - 1, 'slot')}")
+                self.say(
+                    f"master {mid} has {count} {mode} observer{'s' if count > 1 else ''} at "
+                    f"{format_time(over[0] * self.slot_seconds)}, over {capacity_field} "
+                    f"{capacity}{_more(len(over) - 1, 'slot')}"
+                )
 
     def master_limits(self) -> None:
         """Rule 6."""
         for mid, slots in self.usage.hosted_slots.items():
             master, hours = self.masters[mid], len(slots) * self.slot_hours
             if hours > master.max_hosting_hours + LIMIT_TOLERANCE:
-                self.say(f"master {mid} hosts {_hours(hours)}, over max_hosting_hours "
-                         f"{_figure(master.max_hosting_hours)}")
+                self.say(
+                    f"master {mid} hosts {_hours(hours)}, over max_hosting_hours "
+                    f"{_figure(master.max_hosting_hours)}"
+                )
         for mid, apprentices in self.usage.apprentices_of_master.items():
             if len(apprentices) > self.masters[mid].max_apprentices:
-                self.say(f"master {mid} has {len(apprentices)} apprentices, over max_apprentices "
-                         f"{self.masters[mid].max_apprentices}")
+                self.say(
+                    f"master {mid} has {len(apprentices)} apprentices, over max_apprentices "
+                    f"{self.masters[mid].max_apprentices}"
+                )
 
     def apprentice_limits(self) -> None:
         """Rule 7."""
         for aid, hours in self.usage.apprentice_hours.items():
             if hours > self.apprentices[aid].max_hours + LIMIT_TOLERANCE:
-                self.say(f"apprentice {aid} observes {_hours(hours)}, over max_hours "
-                         f"{_figure(self.apprentices[aid].max_hours)}")
+                self.say(
+                    f"apprentice {aid} observes {_hours(hours)}, over max_hours "
+                    f"{_figure(self.apprentices[aid].max_hours)}"
+                )
         for aid, masters in self.usage.masters_of_apprentice.items():
             if len(masters) > self.apprentices[aid].max_masters:
-                self.say(f"apprentice {aid} has {len(masters)} masters, over max_masters "
-                         f"{self.apprentices[aid].max_masters}")
+                self.say(
+                    f"apprentice {aid} has {len(masters)} masters, over max_masters "
+                    f"{self.apprentices[aid].max_masters}"
+                )
 
     def host_and_observe(self) -> None:
         """Rule 8: a person is in one place at a time, across all of their ids.
@@ -447,35 +491,55 @@ class _Checker:
         """
         usage = self.usage
         for person, observed in usage.observing.items():
-            self.clash(person, observed, lambda ids: len(ids) > 1,
-                       lambda ids: f"observe as apprentices {' and '.join(ids[:2])}")
+            self.clash(
+                person,
+                observed,
+                lambda ids: len(ids) > 1,
+                lambda ids: f"observe as apprentices {' and '.join(ids[:2])}",
+            )
         for person, hosted in usage.hosting.items():
-            self.clash(person, hosted, lambda ids: len(ids) > 1,
-                       lambda ids: f"host as masters {' and '.join(ids[:2])}")
+            self.clash(
+                person,
+                hosted,
+                lambda ids: len(ids) > 1,
+                lambda ids: f"host as masters {' and '.join(ids[:2])}",
+            )
         for person, observed in usage.observing.items():
             hosted = usage.hosting.get(person, {})
-            both = {slot: [hosted[slot][0], ids[0]] for slot, ids in observed.items() if slot in hosted}
-            self.clash(person, both, lambda ids: True,
-                       lambda ids: f"host as master {ids[0]} and observe as apprentice {ids[1]}")
+            both = {
+                slot: [hosted[slot][0], ids[0]] for slot, ids in observed.items() if slot in hosted
+            }
+            self.clash(
+                person,
+                both,
+                lambda ids: True,
+                lambda ids: f"host as master {ids[0]} and observe as apprentice {ids[1]}",
+            )
 
     def clash(self, person: str, ids_by_slot: dict[int, list[str]], clashing, what) -> None:
         """One message per person and kind of clash, at the first slot it happens."""
         clashes = sorted(slot for slot, ids in ids_by_slot.items() if clashing(ids))
         if clashes:
             slot = clashes[0]
-            self.say(f"person {person} would {what(ids_by_slot[slot])} at the same time, "
-                     f"{format_time(slot * self.slot_seconds)}{_more(len(clashes) - 1, 'slot')}")
+            self.say(
+                f"person {person} would {what(ids_by_slot[slot])} at the same time, "
+                f"{format_time(slot * self.slot_seconds)}{_more(len(clashes) - 1, 'slot')}"
+            )
 
     # --- Rule 10 --------------------------------------------------------------------------------
 
     def totals(self, claimed: float | None, bound: float | None) -> None:
         total = self.usage.total_hours
         if claimed is not None and abs(claimed - total) > TOTAL_TOLERANCE:
-            self.say(f"observation_hours is {_figure(claimed)}, but the sessions add up to "
-                     f"{_hours(total)}")
+            self.say(
+                f"observation_hours is {_figure(claimed)}, but the sessions add up to "
+                f"{_hours(total)}"
+            )
         if bound is not None and bound + TOTAL_TOLERANCE < total:
-            self.say(f"upper_bound {_figure(bound)} is below the {_figure(total)} observation "
-                     "hours the sessions add up to, so it cannot bound the best solution")
+            self.say(
+                f"upper_bound {_figure(bound)} is below the {_figure(total)} observation "
+                "hours the sessions add up to, so it cannot bound the best solution"
+            )
 
 
 def _allows(window: Window, mode: str) -> bool:

@@ -7,6 +7,7 @@ One boolean per free pair, per (pair, slot, mode) session and per (master, slot)
 hour, with every rule of the round format as a constraint. The objective counts slots
 first and then newly paired apprentices (favoured ones double), so hours always win.
 """
+
 from __future__ import annotations
 
 import threading
@@ -23,13 +24,15 @@ from .heuristic import IN_PERSON, VIRTUAL, Schedule, Scheduler
 @dataclass
 class ExactResult:
     schedule: Schedule | None
-    bound_slots: int | None     # proven bound on the round's slots
+    bound_slots: int | None  # proven bound on the round's slots
     optimal: bool
     variables: int
-    work: float = 0.0           # CP-SAT deterministic time spent
+    work: float = 0.0  # CP-SAT deterministic time spent
 
 
-def configured_solver(time_limit: float, seed: int, workers: int, work_limit: float | None) -> cp_model.CpSolver:
+def configured_solver(
+    time_limit: float, seed: int, workers: int, work_limit: float | None
+) -> cp_model.CpSolver:
     """A CP-SAT solver set up the way every model here is solved."""
     solver = cp_model.CpSolver()
     solver.parameters.max_time_in_seconds = max(0.05, time_limit)
@@ -77,8 +80,10 @@ class _Reporter(cp_model.CpSolverSolutionCallback):
 
     def on_solution_callback(self) -> None:
         if self.on_solution:
-            self.on_solution(int(self.objective_value) // self.weight,
-                             int(self.best_objective_bound) // self.weight)
+            self.on_solution(
+                int(self.objective_value) // self.weight,
+                int(self.best_objective_bound) // self.weight,
+            )
         if self.cancel is not None and self.cancel.is_set():
             self.stop_search()
 
@@ -88,10 +93,10 @@ class RoundModel:
     """A CP-SAT model of some pairs of a round, with its variables by key."""
 
     model: cp_model.CpModel
-    weight: int                                             # objective points per slot
-    sessions: dict[tuple[int, int, int], cp_model.IntVar]   # (pair, slot, mode)
+    weight: int  # objective points per slot
+    sessions: dict[tuple[int, int, int], cp_model.IntVar]  # (pair, slot, mode)
     pair_var: dict[int, cp_model.IntVar]
-    hosting: dict[tuple[int, int], cp_model.IntVar]         # (master, slot)
+    hosting: dict[tuple[int, int], cp_model.IntVar]  # (master, slot)
 
     def add_hint(self, hint: Schedule, candidates) -> None:
         chosen = {(p, t, mode) for p, slots in hint.sessions.items() for t, mode in slots}
@@ -99,7 +104,9 @@ class RoundModel:
             self.model.add_hint(x, key in chosen)
         for p, z in self.pair_var.items():
             self.model.add_hint(z, p in hint.sessions)
-        hosted = {(int(candidates.master[p]), t) for p, slots in hint.sessions.items() for t, _ in slots}
+        hosted = {
+            (int(candidates.master[p]), t) for p, slots in hint.sessions.items() for t, _ in slots
+        }
         for key, h in self.hosting.items():
             self.model.add_hint(h, key in hosted)
 
@@ -249,7 +256,9 @@ def solve_exact(
         # With no solution CP-SAT's "bound" is not a statement about the round: drop it.
         return ExactResult(None, None, False, len(built.sessions), work_done)
     bound = int(solver.best_objective_bound) // built.weight
-    return ExactResult(built.schedule(solver), bound, status == cp_model.OPTIMAL, len(built.sessions), work_done)
+    return ExactResult(
+        built.schedule(solver), bound, status == cp_model.OPTIMAL, len(built.sessions), work_done
+    )
 
 
 def count_session_variables(scheduler: Scheduler, pairs: np.ndarray | None = None) -> int:

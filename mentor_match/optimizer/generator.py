@@ -6,6 +6,7 @@ micro skills, and people who are a master in one area and an apprentice in anoth
 Availability is drawn as weekly local-time windows and expanded with zoneinfo, so half-hour
 zones and DST behave as they do for real people.
 """
+
 from __future__ import annotations
 
 import calendar
@@ -22,7 +23,13 @@ SITES = [
     ("sydney", "Australia/Sydney"),
     ("berlin", "Europe/Berlin"),
 ]
-REMOTE_ZONES = ["Europe/Lisbon", "Asia/Kolkata", "Australia/Adelaide", "America/Chicago", "Europe/Warsaw"]
+REMOTE_ZONES = [
+    "Europe/Lisbon",
+    "Asia/Kolkata",
+    "Australia/Adelaide",
+    "America/Chicago",
+    "Europe/Warsaw",
+]
 # On finer grids the organisation also has people where the grid is needed: Newfoundland and
 # Sri Lanka (half hours), and on 15-minute slots an office in Kathmandu (+05:45).
 FINER_SITES = {
@@ -35,14 +42,56 @@ FINER_REMOTE_ZONES = {
 }
 SLOT_CHOICES = (60, 30, 15)
 AREAS = {
-    "negotiation": ["anchoring", "batna-analysis", "active-listening", "concession-planning", "closing"],
-    "coaching": ["powerful-questioning", "giving-feedback", "goal-setting", "holding-silence", "reframing"],
-    "project-management": ["planning", "risk-management", "estimation", "status-reporting", "scope-control"],
-    "stakeholder-management": ["mapping", "saying-no", "expectation-setting", "escalation", "influencing"],
-    "facilitation": ["agenda-design", "handling-conflict", "decision-making", "timekeeping", "energising"],
-    "software-craftsmanship": ["code-review", "debugging", "refactoring", "pair-programming", "tdd"],
+    "negotiation": [
+        "anchoring",
+        "batna-analysis",
+        "active-listening",
+        "concession-planning",
+        "closing",
+    ],
+    "coaching": [
+        "powerful-questioning",
+        "giving-feedback",
+        "goal-setting",
+        "holding-silence",
+        "reframing",
+    ],
+    "project-management": [
+        "planning",
+        "risk-management",
+        "estimation",
+        "status-reporting",
+        "scope-control",
+    ],
+    "stakeholder-management": [
+        "mapping",
+        "saying-no",
+        "expectation-setting",
+        "escalation",
+        "influencing",
+    ],
+    "facilitation": [
+        "agenda-design",
+        "handling-conflict",
+        "decision-making",
+        "timekeeping",
+        "energising",
+    ],
+    "software-craftsmanship": [
+        "code-review",
+        "debugging",
+        "refactoring",
+        "pair-programming",
+        "tdd",
+    ],
     "public-speaking": ["storytelling", "handling-q-and-a", "slide-design", "voice", "openings"],
-    "interviewing": ["structured-questions", "probing", "note-taking", "calibration", "selling-the-role"],
+    "interviewing": [
+        "structured-questions",
+        "probing",
+        "note-taking",
+        "calibration",
+        "selling-the-role",
+    ],
 }
 SKILLS = [f"{area}/{skill}" for area, skills in AREAS.items() for skill in skills]
 
@@ -57,8 +106,9 @@ def _utc(day: date, clock: time, zone: ZoneInfo) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def _weekly_pattern(rng: random.Random, remote: bool, host: bool,
-                    slot_minutes: int = 60) -> list[tuple[int, time, time, list[str]]]:
+def _weekly_pattern(
+    rng: random.Random, remote: bool, host: bool, slot_minutes: int = 60
+) -> list[tuple[int, time, time, list[str]]]:
     """Weekly windows in local time: (weekday, start, end, modes).
 
     On the hourly grid windows start on the hour or half hour and last whole hours (the draws
@@ -94,7 +144,9 @@ def _availability(rng, days, zone_name, remote, host, slot_minutes=60):
             continue
         for weekday, start, end, modes in pattern:
             if day.weekday() == weekday:
-                out.append({"start": _utc(day, start, zone), "end": _utc(day, end, zone), "modes": modes})
+                out.append(
+                    {"start": _utc(day, start, zone), "end": _utc(day, end, zone), "modes": modes}
+                )
     return out
 
 
@@ -142,20 +194,29 @@ def generate_round(
         taught = set()
         area = rng.choice(list(AREAS))
         while len(taught) < rng.choice([3, 4, 5]):
-            pick = f"{area}/{rng.choice(AREAS[area])}" if rng.random() < 0.7 else rng.choices(order, supply)[0]
+            pick = (
+                f"{area}/{rng.choice(AREAS[area])}"
+                if rng.random() < 0.7
+                else rng.choices(order, supply)[0]
+            )
             taught.add(pick)
-        masters.append({
-            "id": f"m-{index}",
-            "person": f"p-m{index}",
-            "site": site,
-            "skills": {skill: rng.choice(["master", "master", "journeyman"]) for skill in sorted(taught)},
-            "max_hosting_hours": rng.choice([6, 8, 8, 10, 12, 16]),
-            "max_apprentices": rng.choice([2, 3, 3, 4]),
-            "in_person_capacity": 0 if site is None else rng.choice([1, 1, 2]),
-            "virtual_capacity": rng.choice([3, 4, 4, 6]),
-            "availability": _availability(rng, days, zone, site is None, True, slot_minutes),
-            "_zone": zone,
-        })
+        masters.append(
+            {
+                "id": f"m-{index}",
+                "person": f"p-m{index}",
+                "site": site,
+                "skills": {
+                    skill: rng.choice(["master", "master", "journeyman"])
+                    for skill in sorted(taught)
+                },
+                "max_hosting_hours": rng.choice([6, 8, 8, 10, 12, 16]),
+                "max_apprentices": rng.choice([2, 3, 3, 4]),
+                "in_person_capacity": 0 if site is None else rng.choice([1, 1, 2]),
+                "virtual_capacity": rng.choice([3, 4, 4, 6]),
+                "availability": _availability(rng, days, zone, site is None, True, slot_minutes),
+                "_zone": zone,
+            }
+        )
     apprentices = []
     for index in range(n_apprentices):
         both = masters and rng.random() < both_share
@@ -172,16 +233,18 @@ def generate_round(
             skill = rng.choices(order, demand)[0]
             if skill.split("/")[0] not in own_areas:
                 wants[skill] = rng.choice(["apprentice", "apprentice", "journeyman"])
-        apprentices.append({
-            "id": f"a-{index}",
-            "person": person,
-            "site": site,
-            "wants": dict(sorted(wants.items())),
-            "max_hours": rng.choice([4, 6, 8, 8, 10, 12]),
-            "max_masters": rng.choice([1, 2, 2, 3]),
-            "availability": _availability(rng, days, zone, site is None, False, slot_minutes),
-            "_zone": zone,
-        })
+        apprentices.append(
+            {
+                "id": f"a-{index}",
+                "person": person,
+                "site": site,
+                "wants": dict(sorted(wants.items())),
+                "max_hours": rng.choice([4, 6, 8, 8, 10, 12]),
+                "max_masters": rng.choice([1, 2, 2, 3]),
+                "availability": _availability(rng, days, zone, site is None, False, slot_minutes),
+                "_zone": zone,
+            }
+        )
     exclude = []
     for _ in range(int(exclude_share * n_apprentices * max(n_masters, 1) / 10)):
         exclude.append([rng.choice(apprentices)["id"], rng.choice(masters)["id"]])
@@ -215,26 +278,35 @@ def _second_records(rng, masters, apprentices, share, order, demand, supply) -> 
             if len(wants) == 2:
                 break
         if wants:
-            apprentices.append({
-                **first,
-                "id": f"a-{index}b",
-                "availability": [dict(window) for window in first["availability"]],
-                "wants": dict(sorted(wants.items())),
-                "max_hours": rng.choice([4, 6, 8]),
-                "max_masters": rng.choice([1, 2]),
-            })
+            apprentices.append(
+                {
+                    **first,
+                    "id": f"a-{index}b",
+                    "availability": [dict(window) for window in first["availability"]],
+                    "wants": dict(sorted(wants.items())),
+                    "max_hours": rng.choice([4, 6, 8]),
+                    "max_masters": rng.choice([1, 2]),
+                }
+            )
     for index, first in enumerate(list(masters)):
         if rng.random() >= share:
             continue
         taken_areas = {skill.split("/")[0] for skill in first["skills"]}
-        taught = {skill for skill in rng.choices(order, supply, k=4)
-                  if skill.split("/")[0] not in taken_areas}
+        taught = {
+            skill
+            for skill in rng.choices(order, supply, k=4)
+            if skill.split("/")[0] not in taken_areas
+        }
         if taught:
-            masters.append({
-                **first,
-                "id": f"m-{index}b",
-                "availability": [dict(window) for window in first["availability"]],
-                "skills": {skill: rng.choice(["master", "journeyman"]) for skill in sorted(taught)},
-                "max_hosting_hours": rng.choice([4, 6, 8]),
-                "max_apprentices": rng.choice([1, 2, 3]),
-            })
+            masters.append(
+                {
+                    **first,
+                    "id": f"m-{index}b",
+                    "availability": [dict(window) for window in first["availability"]],
+                    "skills": {
+                        skill: rng.choice(["master", "journeyman"]) for skill in sorted(taught)
+                    },
+                    "max_hosting_hours": rng.choice([4, 6, 8]),
+                    "max_apprentices": rng.choice([1, 2, 3]),
+                }
+            )

@@ -8,6 +8,7 @@
 4. Drop pairings under the minimum hours and flow again; then add pairs for the hours and
    seats left over, and keep the result whenever it is better.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -50,20 +51,39 @@ def b_matching(
         return idx
     source, sink = n_apprentices + n_masters, n_apprentices + n_masters + 1
     total = int(min(apprentice_degree.sum(), master_degree.sum()))
-    tails = np.concatenate([
-        np.full(n_apprentices, source), apprentice[idx], n_apprentices + np.arange(n_masters), [source],
-    ])
-    heads = np.concatenate([
-        np.arange(n_apprentices), n_apprentices + master[idx], np.full(n_masters, sink), [sink],
-    ])
-    caps = np.concatenate([apprentice_degree, np.ones(len(idx), dtype=np.int64), master_degree, [total]])
-    costs = np.concatenate([
-        np.zeros(n_apprentices, dtype=np.int64), -weight[idx].astype(np.int64),
-        np.zeros(n_masters, dtype=np.int64), [0],
-    ])
+    tails = np.concatenate(
+        [
+            np.full(n_apprentices, source),
+            apprentice[idx],
+            n_apprentices + np.arange(n_masters),
+            [source],
+        ]
+    )
+    heads = np.concatenate(
+        [
+            np.arange(n_apprentices),
+            n_apprentices + master[idx],
+            np.full(n_masters, sink),
+            [sink],
+        ]
+    )
+    caps = np.concatenate(
+        [apprentice_degree, np.ones(len(idx), dtype=np.int64), master_degree, [total]]
+    )
+    costs = np.concatenate(
+        [
+            np.zeros(n_apprentices, dtype=np.int64),
+            -weight[idx].astype(np.int64),
+            np.zeros(n_masters, dtype=np.int64),
+            [0],
+        ]
+    )
     flow = min_cost_flow.SimpleMinCostFlow()
     flow.add_arcs_with_capacity_and_unit_cost(
-        tails.astype(np.int32), heads.astype(np.int32), caps.astype(np.int64), costs.astype(np.int64)
+        tails.astype(np.int32),
+        heads.astype(np.int32),
+        caps.astype(np.int64),
+        costs.astype(np.int64),
     )
     supplies = np.zeros(n_apprentices + n_masters + 2, dtype=np.int64)
     supplies[source], supplies[sink] = total, -total
@@ -106,18 +126,27 @@ class Scheduler:
         by_master: dict[int, list[int]] = {}
         for p in pairs:
             by_master.setdefault(int(cand.master[p]), []).append(int(p))
-        partners_of_apprentice = np.bincount(cand.apprentice[pairs], minlength=len(ar.observing_slots))
+        partners_of_apprentice = np.bincount(
+            cand.apprentice[pairs], minlength=len(ar.observing_slots)
+        )
         hosting: dict[int, np.ndarray] = {}
         # A person with two master records hosts as one of them at a time.
         hosted_by_person: dict[int, np.ndarray] = {}
         for m, plist in by_master.items():
             masks = np.array([np.logical_or(*self.pair_slots(p)) for p in plist])
             # Each apprentice's hours are split between their masters for this estimate.
-            need = np.array([
-                max(ar.min_pairing_slots,
-                    -(-int(ar.observing_slots[cand.apprentice[p]]) // max(1, partners_of_apprentice[cand.apprentice[p]])))
-                for p in plist
-            ])
+            need = np.array(
+                [
+                    max(
+                        ar.min_pairing_slots,
+                        -(
+                            -int(ar.observing_slots[cand.apprentice[p]])
+                            // max(1, partners_of_apprentice[cand.apprentice[p]])
+                        ),
+                    )
+                    for p in plist
+                ]
+            )
             seats = ar.virtual_capacity[m] + ar.in_person_capacity[m]
             chosen = np.zeros(ar.n_slots, dtype=bool)
             covered = np.zeros(len(plist), dtype=np.int64)
@@ -196,7 +225,9 @@ class Scheduler:
         for (m, t, mode), node in m_nodes.items():
             tails.append(node)
             heads.append(sink)
-            caps.append(int(ar.virtual_capacity[m] if mode == VIRTUAL else ar.in_person_capacity[m]))
+            caps.append(
+                int(ar.virtual_capacity[m] if mode == VIRTUAL else ar.in_person_capacity[m])
+            )
         used_apprentices = np.unique(cand.apprentice[pairs])
         for a in used_apprentices:
             tails.append(source)
@@ -204,7 +235,9 @@ class Scheduler:
             caps.append(int(ar.observing_slots[a]))
         graph = max_flow.SimpleMaxFlow()
         graph.add_arcs_with_capacity(
-            np.array(tails, dtype=np.int32), np.array(heads, dtype=np.int32), np.array(caps, dtype=np.int64)
+            np.array(tails, dtype=np.int32),
+            np.array(heads, dtype=np.int32),
+            np.array(caps, dtype=np.int64),
         )
         status = graph.solve(source, sink)
         if status != graph.OPTIMAL:
@@ -230,12 +263,15 @@ class Scheduler:
             result = self.flow(pairs, hosting)
             minimum = self.arrays.min_pairing_slots
             keep = np.array(
-                [p for p in pairs.tolist() if len(result.sessions.get(p, ())) >= minimum], dtype=np.int64
+                [p for p in pairs.tolist() if len(result.sessions.get(p, ())) >= minimum],
+                dtype=np.int64,
             )
             if len(keep) == len(pairs):
                 return result
             pairs = keep
-        result.sessions = {p: s for p, s in result.sessions.items() if len(s) >= self.arrays.min_pairing_slots}
+        result.sessions = {
+            p: s for p, s in result.sessions.items() if len(s) >= self.arrays.min_pairing_slots
+        }
         return result
 
 
@@ -268,14 +304,21 @@ def improve(
         weight = np.minimum(cand.common, residual[cand.apprentice])
         weight = np.where(in_use | (weight < ar.min_pairing_slots), 0, weight)
         extra = b_matching(
-            n_a, n_m, cand.apprentice, cand.master,
+            n_a,
+            n_m,
+            cand.apprentice,
+            cand.master,
             weight * weight_scale + favour[cand.apprentice] * (degree_a[cand.apprentice] == 0),
-            ar.max_masters - degree_a, ar.max_apprentices - degree_m,
+            ar.max_masters - degree_a,
+            ar.max_apprentices - degree_m,
         )
         if len(extra) == 0:
             break
         trial = scheduler.schedule(np.concatenate([pairs, extra]))
-        if (trial.slots, trial.apprentices_paired(cand)) > (best.slots, best.apprentices_paired(cand)):
+        if (trial.slots, trial.apprentices_paired(cand)) > (
+            best.slots,
+            best.apprentices_paired(cand),
+        ):
             best = trial
         else:
             break

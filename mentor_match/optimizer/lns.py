@@ -7,6 +7,7 @@ moves of several apprentices between several masters at once, each checked exact
 The work is counted in CP-SAT's deterministic time (and the variables built), never the
 clock, so the same round and seed give the same answer; the deadline guards a slow machine.
 """
+
 from __future__ import annotations
 
 import threading
@@ -42,9 +43,13 @@ class NeighbourhoodSearch:
         # Each master's candidate pairs, most common time first.
         self.pool = candidates_by_master(cand, len(ar.hosting_slots))
         by_apprentice = np.argsort(cand.apprentice, kind="stable")
-        a_bounds = np.searchsorted(cand.apprentice[by_apprentice], np.arange(len(ar.observing_slots) + 1))
-        self.masters_of = [cand.master[by_apprentice[a_bounds[a]:a_bounds[a + 1]]]
-                           for a in range(len(ar.observing_slots))]
+        a_bounds = np.searchsorted(
+            cand.apprentice[by_apprentice], np.arange(len(ar.observing_slots) + 1)
+        )
+        self.masters_of = [
+            cand.master[by_apprentice[a_bounds[a] : a_bounds[a + 1]]]
+            for a in range(len(ar.observing_slots))
+        ]
 
     def neighbours(self, seed_master: int, size: int) -> list[int]:
         """The seed master and the masters sharing most of their candidate apprentices."""
@@ -71,17 +76,27 @@ class NeighbourhoodSearch:
             hosted[cand.master[p]] += len(slots)
         return np.lexsort((self.rng.random(len(capacity)), -(capacity - hosted)))
 
-    def resolve(self, state: RoundState, masters: list[int], work_limit: float, deadline: float,
-                cancel: threading.Event | None) -> tuple[bool, bool, float]:
+    def resolve(
+        self,
+        state: RoundState,
+        masters: list[int],
+        work_limit: float,
+        deadline: float,
+        cancel: threading.Event | None,
+    ) -> tuple[bool, bool, float]:
         """Re-plan these masters' pairings exactly; returns (improved, proven optimal, work)."""
         ar, cand = self.scheduler.arrays, self.scheduler.candidates
-        freed = {p: state.sessions[p] for m in masters for p in sorted(state.pairs_of_master.get(m, ()))}
+        freed = {
+            p: state.sessions[p] for m in masters for p in sorted(state.pairs_of_master.get(m, ()))
+        }
         for p in freed:
             state.remove(p)
-        pairs = sorted({
-            *freed,
-            *(int(p) for m in masters for p in self.pool[m][:CANDIDATES_PER_MASTER]),
-        })
+        pairs = sorted(
+            {
+                *freed,
+                *(int(p) for m in masters for p in self.pool[m][:CANDIDATES_PER_MASTER]),
+            }
+        )
         people = {int(ar.apprentice_person[cand.apprentice[p]]) for p in pairs}
         people |= {int(ar.master_person[m]) for m in masters}
         blocked = {person: state.busy_mask(person) for person in people}
@@ -91,8 +106,12 @@ class NeighbourhoodSearch:
             if state.degree[a] == 0:
                 points[a] = 1 + int(self.favour[a])
         built = build_model(
-            self.scheduler, pairs, points, blocked,
-            observing_left=ar.observing_slots - state.used, masters_left=ar.max_masters - state.degree,
+            self.scheduler,
+            pairs,
+            points,
+            blocked,
+            observing_left=ar.observing_slots - state.used,
+            masters_left=ar.max_masters - state.degree,
         )
         before = Schedule(freed)
         built.add_hint(before, cand)
@@ -103,7 +122,10 @@ class NeighbourhoodSearch:
         after = before
         if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
             found = built.schedule(solver)
-            if (found.slots, self._paired(found, state)) > (before.slots, self._paired(before, state)):
+            if (found.slots, self._paired(found, state)) > (
+                before.slots,
+                self._paired(before, state),
+            ):
                 after = found
         for p, slots in after.sessions.items():
             state.add(p, slots)
@@ -111,8 +133,11 @@ class NeighbourhoodSearch:
 
     def _paired(self, schedule: Schedule, state: RoundState) -> int:
         cand = self.scheduler.candidates
-        return sum(1 + int(self.favour[a]) for a in {int(cand.apprentice[p]) for p in schedule.sessions}
-                   if state.degree[a] == 0)
+        return sum(
+            1 + int(self.favour[a])
+            for a in {int(cand.apprentice[p]) for p in schedule.sessions}
+            if state.degree[a] == 0
+        )
 
 
 def neighbourhood_search(

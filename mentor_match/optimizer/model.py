@@ -1,4 +1,5 @@
 """The round as arrays: slots people are free in, and the pairs that could work together."""
+
 from __future__ import annotations
 
 import math
@@ -19,20 +20,20 @@ class RoundArrays:
     """
 
     problem: Problem
-    slot_ids: np.ndarray            # (n_slots,) epoch slot numbers, sorted
-    master_virtual: np.ndarray      # (n_masters, n_slots) bool
+    slot_ids: np.ndarray  # (n_slots,) epoch slot numbers, sorted
+    master_virtual: np.ndarray  # (n_masters, n_slots) bool
     master_in_person: np.ndarray
     apprentice_virtual: np.ndarray  # (n_apprentices, n_slots) bool
     apprentice_in_person: np.ndarray
-    master_person: np.ndarray       # person number of each master
+    master_person: np.ndarray  # person number of each master
     apprentice_person: np.ndarray
-    master_site: np.ndarray         # site number, -1 for remote
+    master_site: np.ndarray  # site number, -1 for remote
     apprentice_site: np.ndarray
-    hosting_slots: np.ndarray       # max hosting slots of each master
+    hosting_slots: np.ndarray  # max hosting slots of each master
     max_apprentices: np.ndarray
     in_person_capacity: np.ndarray
     virtual_capacity: np.ndarray
-    observing_slots: np.ndarray     # max observed slots of each apprentice
+    observing_slots: np.ndarray  # max observed slots of each apprentice
     max_masters: np.ndarray
     min_pairing_slots: int
 
@@ -127,15 +128,27 @@ def build_arrays(problem: Problem) -> RoundArrays:
         master_in_person=mp,
         apprentice_virtual=av,
         apprentice_in_person=ap,
-        master_person=np.array([number(persons, m.person) for m in problem.masters], dtype=np.int64),
-        apprentice_person=np.array([number(persons, a.person) for a in problem.apprentices], dtype=np.int64),
+        master_person=np.array(
+            [number(persons, m.person) for m in problem.masters], dtype=np.int64
+        ),
+        apprentice_person=np.array(
+            [number(persons, a.person) for a in problem.apprentices], dtype=np.int64
+        ),
         master_site=np.array([number(sites, m.site) for m in problem.masters], dtype=np.int64),
-        apprentice_site=np.array([number(sites, a.site) for a in problem.apprentices], dtype=np.int64),
-        hosting_slots=np.array([to_slots(m.max_hosting_hours) for m in problem.masters], dtype=np.int64),
+        apprentice_site=np.array(
+            [number(sites, a.site) for a in problem.apprentices], dtype=np.int64
+        ),
+        hosting_slots=np.array(
+            [to_slots(m.max_hosting_hours) for m in problem.masters], dtype=np.int64
+        ),
         max_apprentices=np.array([m.max_apprentices for m in problem.masters], dtype=np.int64),
-        in_person_capacity=np.array([m.in_person_capacity for m in problem.masters], dtype=np.int64),
+        in_person_capacity=np.array(
+            [m.in_person_capacity for m in problem.masters], dtype=np.int64
+        ),
         virtual_capacity=np.array([m.virtual_capacity for m in problem.masters], dtype=np.int64),
-        observing_slots=np.array([to_slots(a.max_hours) for a in problem.apprentices], dtype=np.int64),
+        observing_slots=np.array(
+            [to_slots(a.max_hours) for a in problem.apprentices], dtype=np.int64
+        ),
         max_masters=np.array([a.max_masters for a in problem.apprentices], dtype=np.int64),
         min_pairing_slots=_min_pairing_slots(problem.min_pairing_hours, problem.slot_minutes),
     )
@@ -146,7 +159,8 @@ def teachable_skills(problem: Problem, apprentice: int, master: int) -> list[str
     wants = problem.apprentices[apprentice].wants
     skills = problem.masters[master].skills
     return sorted(
-        skill for skill, stage in wants.items()
+        skill
+        for skill, stage in wants.items()
         if skill in skills and RANK[skills[skill]] > RANK[stage]
     )
 
@@ -155,10 +169,10 @@ def teachable_skills(problem: Problem, apprentice: int, master: int) -> list[str
 class Candidates:
     """Pairs that could be paired: a teachable skill, allowed, and enough common time."""
 
-    apprentice: np.ndarray   # (n_pairs,) apprentice row
-    master: np.ndarray       # (n_pairs,) master row
-    common: np.ndarray       # (n_pairs,) slots both are free in some shared mode
-    same_site: np.ndarray    # (n_pairs,) bool: in-person is possible
+    apprentice: np.ndarray  # (n_pairs,) apprentice row
+    master: np.ndarray  # (n_pairs,) master row
+    common: np.ndarray  # (n_pairs,) slots both are free in some shared mode
+    same_site: np.ndarray  # (n_pairs,) bool: in-person is possible
 
 
 def _teaching_pairs(problem: Problem) -> tuple[np.ndarray, np.ndarray]:
@@ -178,7 +192,9 @@ def _teaching_pairs(problem: Problem) -> tuple[np.ndarray, np.ndarray]:
             key = (skill, RANK[stage])
             if key not in above:
                 by_rank = teachers[skill]
-                above[key] = np.array(list(chain.from_iterable(by_rank[RANK[stage] + 1:])), dtype=np.int64)
+                above[key] = np.array(
+                    list(chain.from_iterable(by_rank[RANK[stage] + 1 :])), dtype=np.int64
+                )
             found = above[key]
             if len(found):
                 masters.append(found)
@@ -207,8 +223,8 @@ def find_candidates(arrays: RoundArrays, chunk: int = 400_000) -> Candidates:
         a, m = a[~excluded], m[~excluded]
     keep = arrays.apprentice_person[a] != arrays.master_person[m]
     keep &= (arrays.max_masters[a] > 0) & (arrays.max_apprentices[m] > 0)
-    keep &= (arrays.observing_slots[a] >= arrays.min_pairing_slots)
-    keep &= (arrays.hosting_slots[m] >= arrays.min_pairing_slots)
+    keep &= arrays.observing_slots[a] >= arrays.min_pairing_slots
+    keep &= arrays.hosting_slots[m] >= arrays.min_pairing_slots
     a, m = a[keep], m[keep]
     same_site = (arrays.apprentice_site[a] == arrays.master_site[m]) & (arrays.master_site[m] >= 0)
     same_site &= arrays.in_person_capacity[m] > 0

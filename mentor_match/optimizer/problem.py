@@ -3,6 +3,7 @@
 Every refusal names the field at fault, e.g. ``apprentices[12].availability[3].end: not an
 ISO 8601 UTC time``, so whoever produced the file can fix it.
 """
+
 from __future__ import annotations
 
 import math
@@ -94,7 +95,9 @@ def format_time(seconds: int) -> str:
     return datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def _get(record: dict, key: str, path: str, kinds: type | tuple, *, optional: bool = False, default=None):
+def _get(
+    record: dict, key: str, path: str, kinds: type | tuple, *, optional: bool = False, default=None
+):
     if not isinstance(record, dict):
         raise ProblemError(path, "must be an object")
     if key not in record:
@@ -108,7 +111,9 @@ def _get(record: dict, key: str, path: str, kinds: type | tuple, *, optional: bo
     if isinstance(value, bool) and bool not in (kinds if isinstance(kinds, tuple) else (kinds,)):
         raise ProblemError(where, "must be a number, not true/false")
     if not isinstance(value, kinds):
-        names = kinds.__name__ if isinstance(kinds, type) else " or ".join(k.__name__ for k in kinds)
+        names = (
+            kinds.__name__ if isinstance(kinds, type) else " or ".join(k.__name__ for k in kinds)
+        )
         raise ProblemError(where, f"must be of type {names}")
     return value
 
@@ -193,29 +198,39 @@ def load_problem(document: Any) -> Problem:
     for index, raw in enumerate(_get(document, "masters", "", list)):
         path = f"masters[{index}]"
         ident, person = _identity(raw, path, seen)
-        masters.append(Master(
-            id=ident, person=person, site=_site(raw, path),
-            skills=_stages(raw, "skills", path),
-            max_hosting_hours=_hours(raw, "max_hosting_hours", path),
-            max_apprentices=_count(raw, "max_apprentices", path),
-            in_person_capacity=_count(raw, "in_person_capacity", path),
-            virtual_capacity=_count(raw, "virtual_capacity", path),
-            availability=_windows(raw, path),
-        ))
+        masters.append(
+            Master(
+                id=ident,
+                person=person,
+                site=_site(raw, path),
+                skills=_stages(raw, "skills", path),
+                max_hosting_hours=_hours(raw, "max_hosting_hours", path),
+                max_apprentices=_count(raw, "max_apprentices", path),
+                in_person_capacity=_count(raw, "in_person_capacity", path),
+                virtual_capacity=_count(raw, "virtual_capacity", path),
+                availability=_windows(raw, path),
+            )
+        )
     apprentices = []
     for index, raw in enumerate(_get(document, "apprentices", "", list)):
         path = f"apprentices[{index}]"
         ident, person = _identity(raw, path, seen)
-        apprentices.append(Apprentice(
-            id=ident, person=person, site=_site(raw, path),
-            wants=_stages(raw, "wants", path),
-            max_hours=_hours(raw, "max_hours", path),
-            max_masters=_count(raw, "max_masters", path),
-            availability=_windows(raw, path),
-        ))
+        apprentices.append(
+            Apprentice(
+                id=ident,
+                person=person,
+                site=_site(raw, path),
+                wants=_stages(raw, "wants", path),
+                max_hours=_hours(raw, "max_hours", path),
+                max_masters=_count(raw, "max_masters", path),
+                availability=_windows(raw, path),
+            )
+        )
     exclude = set()
     for index, pair in enumerate(_get(document, "exclude", "", list, optional=True, default=[])):
-        if not (isinstance(pair, list) and len(pair) == 2 and all(isinstance(p, str) for p in pair)):
+        if not (
+            isinstance(pair, list) and len(pair) == 2 and all(isinstance(p, str) for p in pair)
+        ):
             raise ProblemError(f"exclude[{index}]", "must be a pair [apprentice id, master id]")
         exclude.add((pair[0], pair[1]))
     favour = _get(document, "favour", "", list, optional=True, default=[])
@@ -225,5 +240,7 @@ def load_problem(document: Any) -> Problem:
     starts = [w.start for r in (*masters, *apprentices) for w in r.availability]
     ends = [w.end for r in (*masters, *apprentices) for w in r.availability]
     if starts and max(ends) - min(starts) > MAX_SPAN_DAYS * 86400:
-        raise ProblemError("availability", f"all windows together may span at most {MAX_SPAN_DAYS} days")
+        raise ProblemError(
+            "availability", f"all windows together may span at most {MAX_SPAN_DAYS} days"
+        )
     return Problem(round_name, slot_minutes, min_hours, masters, apprentices, exclude, set(favour))

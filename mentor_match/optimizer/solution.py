@@ -1,4 +1,5 @@
 """Write a schedule as a solution document, and say why each unpaired apprentice is unpaired."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -29,7 +30,11 @@ def sessions_document(arrays: RoundArrays, slots: list[tuple[int, int]]) -> list
 
 
 def _session(first: int, end: int, mode: int, seconds: int) -> dict:
-    return {"start": format_time(first * seconds), "end": format_time(end * seconds), "mode": MODE_NAMES[mode]}
+    return {
+        "start": format_time(first * seconds),
+        "end": format_time(end * seconds),
+        "mode": MODE_NAMES[mode],
+    }
 
 
 def solution_document(
@@ -43,14 +48,18 @@ def solution_document(
     """The solution in mentor-match/solution@1 form."""
     problem = arrays.problem
     pairings = []
-    for pair in sorted(schedule.sessions, key=lambda p: (int(candidates.apprentice[p]), int(candidates.master[p]))):
+    for pair in sorted(
+        schedule.sessions, key=lambda p: (int(candidates.apprentice[p]), int(candidates.master[p]))
+    ):
         a, m = int(candidates.apprentice[pair]), int(candidates.master[pair])
-        pairings.append({
-            "apprentice": problem.apprentices[a].id,
-            "master": problem.masters[m].id,
-            "skills": teachable_skills(problem, a, m),
-            "sessions": sessions_document(arrays, schedule.sessions[pair]),
-        })
+        pairings.append(
+            {
+                "apprentice": problem.apprentices[a].id,
+                "master": problem.masters[m].id,
+                "skills": teachable_skills(problem, a, m),
+                "sessions": sessions_document(arrays, schedule.sessions[pair]),
+            }
+        )
     hours = schedule.slots * arrays.slot_hours
     bound = max(upper_bound_slots, schedule.slots) * arrays.slot_hours
     return {
@@ -70,7 +79,9 @@ def _skill_list(skills) -> str:
     return ", ".join(skills[:3]) + (f" and {len(skills) - 3} more" if len(skills) > 3 else "")
 
 
-def unmatched_reasons(arrays: RoundArrays, candidates: Candidates, schedule: Schedule) -> list[dict]:
+def unmatched_reasons(
+    arrays: RoundArrays, candidates: Candidates, schedule: Schedule
+) -> list[dict]:
     """For each apprentice with no pairing, the reason in words they can act on."""
     problem = arrays.problem
     paired = {int(candidates.apprentice[p]) for p in schedule.sessions}
@@ -87,34 +98,51 @@ def unmatched_reasons(arrays: RoundArrays, candidates: Candidates, schedule: Sch
         if not apprentice.wants:
             reason, detail = "no_skills", "You have not chosen any micro skill you want to develop."
         elif arrays.observing_slots[row] < arrays.min_pairing_slots or apprentice.max_masters == 0:
-            reason, detail = "no_hours", (
-                f"You asked for fewer observation hours than the minimum pairing of {hours:g} h."
+            reason, detail = (
+                "no_hours",
+                (f"You asked for fewer observation hours than the minimum pairing of {hours:g} h."),
             )
         else:
             able = {
-                m for skill, stage in apprentice.wants.items() for m in teachers.get(skill, ())
+                m
+                for skill, stage in apprentice.wants.items()
+                for m in teachers.get(skill, ())
                 if RANK[problem.masters[m].skills[skill]] > RANK[stage]
                 and problem.masters[m].person != apprentice.person
             }
-            allowed = {m for m in able if (apprentice.id, problem.masters[m].id) not in problem.exclude}
+            allowed = {
+                m for m in able if (apprentice.id, problem.masters[m].id) not in problem.exclude
+            }
             if not able:
-                reason, detail = "no_master", (
-                    f"Nobody in this round teaches {_skill_list(apprentice.wants)} above your stage."
+                reason, detail = (
+                    "no_master",
+                    (
+                        f"Nobody in this round teaches {_skill_list(apprentice.wants)} above your stage."
+                    ),
                 )
             elif not allowed:
-                reason, detail = "excluded", (
-                    f"The {len(able)} master(s) who teach {_skill_list(apprentice.wants)} above your "
-                    "stage are excluded from pairing with you."
+                reason, detail = (
+                    "excluded",
+                    (
+                        f"The {len(able)} master(s) who teach {_skill_list(apprentice.wants)} above your "
+                        "stage are excluded from pairing with you."
+                    ),
                 )
             elif row not in with_candidates:
-                reason, detail = "no_common_time", (
-                    f"{len(allowed)} master(s) teach {_skill_list(apprentice.wants)} above your stage; "
-                    f"none is free when you are for at least {hours:g} h in a mode you both allow."
+                reason, detail = (
+                    "no_common_time",
+                    (
+                        f"{len(allowed)} master(s) teach {_skill_list(apprentice.wants)} above your stage; "
+                        f"none is free when you are for at least {hours:g} h in a mode you both allow."
+                    ),
                 )
             else:
-                reason, detail = "masters_full", (
-                    "Masters who teach what you want and share your time are full this month; "
-                    "more availability, or video sessions, would help."
+                reason, detail = (
+                    "masters_full",
+                    (
+                        "Masters who teach what you want and share your time are full this month; "
+                        "more availability, or video sessions, would help."
+                    ),
                 )
         out.append({"apprentice": apprentice.id, "reason": reason, "detail": detail})
     return out

@@ -11,6 +11,7 @@ two threads are bounded by work, and so is the whole-round CP-SAT search, so tho
 same solution for the same problem and seed; the two threads use the time left (a run
 stops early only when proven optimal), so on large rounds the answer depends on the pace.
 """
+
 from __future__ import annotations
 
 import logging
@@ -24,7 +25,11 @@ import numpy as np
 
 from . import swaps
 from .bound import (
-    capacities, pair_capacity, pair_lp_upper_bound_slots, refined_upper_bound_slots, slot_capacity,
+    capacities,
+    pair_capacity,
+    pair_lp_upper_bound_slots,
+    refined_upper_bound_slots,
+    slot_capacity,
     upper_bound_slots,
 )
 from .exact import count_session_variables, solve_exact
@@ -106,7 +111,11 @@ def solve(
     def report(phase: str, slots: int | None, bound: int | None) -> None:
         if on_progress is not None:
             hours = None if slots is None else slots * arrays.slot_hours
-            on_progress(Progress(phase, elapsed(), hours, None if bound is None else bound * arrays.slot_hours))
+            on_progress(
+                Progress(
+                    phase, elapsed(), hours, None if bound is None else bound * arrays.slot_hours
+                )
+            )
 
     if not isinstance(problem, Problem):
         problem = load_problem(problem)
@@ -124,13 +133,20 @@ def solve(
     weight = pair_capacity(arrays, candidates) * scale + 1 + favour[candidates.apprentice]
     # First give as many apprentices as possible one master each, then fill leftover hours.
     first = b_matching(
-        n_a, n_m, candidates.apprentice, candidates.master, weight,
-        np.minimum(arrays.max_masters, 1), arrays.max_apprentices,
+        n_a,
+        n_m,
+        candidates.apprentice,
+        candidates.master,
+        weight,
+        np.minimum(arrays.max_masters, 1),
+        arrays.max_apprentices,
     )
     schedule = scheduler.schedule(first)
     report("first schedule", schedule.slots, bound)
     check_cancel()
-    out_of_time = lambda: time.monotonic() > deadline - 0.1 * time_limit or (cancel is not None and cancel.is_set())
+    out_of_time = lambda: (
+        time.monotonic() > deadline - 0.1 * time_limit or (cancel is not None and cancel.is_set())
+    )
     schedule = improve(scheduler, schedule, scale, favour, rounds=6, out_of_time=out_of_time)
     report("improved", schedule.slots, bound)
     exact_size = count_session_variables(scheduler) if len(candidates.apprentice) < 5_000 else None
@@ -144,12 +160,21 @@ def solve(
     if not small and bound != schedule.slots:
         pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="optimizer-bound")
         tightening = pool.submit(
-            _tightened_bound, arrays, candidates, scheduler, schedule, finish, _either(cancel, stop_bound),
+            _tightened_bound,
+            arrays,
+            candidates,
+            scheduler,
+            schedule,
+            finish,
+            _either(cancel, stop_bound),
         )
     try:
         if small:
             schedule, plans = swaps.swap_search(
-                scheduler, schedule, deadline - 0.25 * time_limit, int(PLANS_PER_SECOND * SWAP_SHARE * time_limit)
+                scheduler,
+                schedule,
+                deadline - 0.25 * time_limit,
+                int(PLANS_PER_SECOND * SWAP_SHARE * time_limit),
             )
         else:  # the only phase still gaining when it stops on large rounds: give it the time
             schedule, plans = swaps.swap_search(scheduler, schedule, finish, 10**12, sweeps=1_000)
@@ -162,7 +187,12 @@ def solve(
             # Small enough to solve whole: CP-SAT's own bound covers the entire round.
             remaining = deadline - time.monotonic() - 0.05 * time_limit
             exact = solve_exact(
-                scheduler, schedule, max(0.1, remaining), seed, favour, cancel,
+                scheduler,
+                schedule,
+                max(0.1, remaining),
+                seed,
+                favour,
+                cancel,
                 on_solution=lambda slots, b: report("exact search", slots, min(b, bound)),
                 work_limit=WORK_SHARE * time_limit,
             )
@@ -172,14 +202,21 @@ def solve(
             elif exact.bound_slots is not None:
                 _low_bound("whole-round CP-SAT", exact.bound_slots, schedule.slots)
             if exact.schedule is not None and (
-                exact.schedule.slots, exact.schedule.apprentices_paired(candidates)
+                exact.schedule.slots,
+                exact.schedule.apprentices_paired(candidates),
             ) >= (schedule.slots, schedule.apprentices_paired(candidates)):
                 schedule = exact.schedule
                 method = "CP-SAT (whole round)"
             optimal = exact.optimal or bound == schedule.slots
         elif not optimal:
             schedule, neighbourhoods = neighbourhood_search(
-                scheduler, schedule, favour, float("inf"), finish, seed, cancel,
+                scheduler,
+                schedule,
+                favour,
+                float("inf"),
+                finish,
+                seed,
+                cancel,
                 on_improvement=lambda slots: report("neighbourhood search", slots, bound),
             )
             tightened = tightening.result()
@@ -221,8 +258,13 @@ def solve(
 
 def _low_bound(which: str, bound: int, found: int) -> None:
     """A bound below a valid solution is a defect in the bound: say so, never hide it."""
-    log.warning("the %s upper bound, %d slots, is below the %d slots of a valid solution; "
-                "the solution's count stands as the bound", which, bound, found)
+    log.warning(
+        "the %s upper bound, %d slots, is below the %d slots of a valid solution; "
+        "the solution's count stands as the bound",
+        which,
+        bound,
+        found,
+    )
 
 
 class _either:
@@ -242,8 +284,9 @@ class Tightened:
     lp_solves: int  # pair LPs solved
 
 
-def _tightened_bound(arrays, candidates, scheduler, schedule: Schedule, finish: float,
-                     cancel: threading.Event | None) -> Tightened:
+def _tightened_bound(
+    arrays, candidates, scheduler, schedule: Schedule, finish: float, cancel: threading.Event | None
+) -> Tightened:
     """A tighter bound by `finish`: the pair LP; then each master's own exact capacity where
     the bound is loosest; then the pair LP again with those capacities, if it fits in time."""
     n_m = len(arrays.hosting_slots)
@@ -253,7 +296,9 @@ def _tightened_bound(arrays, candidates, scheduler, schedule: Schedule, finish: 
     bound = upper_bound_slots(arrays, candidates)
     started = time.monotonic()
     master_cap = slot_capacity(scheduler, capacities(arrays, candidates)[2])
-    first = pair_lp_upper_bound_slots(arrays, candidates, master_cap, time_limit=float("inf"), deadline=finish)
+    first = pair_lp_upper_bound_slots(
+        arrays, candidates, master_cap, time_limit=float("inf"), deadline=finish
+    )
     lp_seconds = time.monotonic() - started
     solves = int(first is not None)
     if first is not None:
@@ -263,12 +308,20 @@ def _tightened_bound(arrays, candidates, scheduler, schedule: Schedule, finish: 
     # Leave room for the second LP (it takes about as long as the first).
     refine_until = finish - LP_AGAIN_MARGIN * lp_seconds - LP_AGAIN_SECONDS
     refined_bound, refined, master_cap = refined_upper_bound_slots(
-        arrays, candidates, scheduler, delivered, refine_until, work_budget=float("inf"), cancel=cancel,
+        arrays,
+        candidates,
+        scheduler,
+        delivered,
+        refine_until,
+        work_budget=float("inf"),
+        cancel=cancel,
         master_cap=master_cap,
     )
     bound = min(bound, refined_bound)
     if refined and time.monotonic() < finish and not (cancel is not None and cancel.is_set()):
-        second = pair_lp_upper_bound_slots(arrays, candidates, master_cap, time_limit=float("inf"), deadline=finish)
+        second = pair_lp_upper_bound_slots(
+            arrays, candidates, master_cap, time_limit=float("inf"), deadline=finish
+        )
         if second is not None:
             bound, solves = min(bound, second), solves + 1
     return Tightened(bound, refined, solves)

@@ -6,6 +6,7 @@ their apprentices with a candidate (or adding one while there is room), re-plan 
 master's hosting hours and sessions greedily, and keep the move if the round gains hours.
 Every other master's sessions stay as they are, so each move is checked exactly.
 """
+
 from __future__ import annotations
 
 import time
@@ -47,8 +48,14 @@ class MasterPlanner:
             slots = self._slots[pair] = (virtual[cols], in_person[cols])
         return slots
 
-    def plan(self, m: int, pairs: list[int], budget: dict[int, int], blocked: dict[int, np.ndarray],
-             host_blocked: np.ndarray) -> dict[int, list[tuple[int, int]]]:
+    def plan(
+        self,
+        m: int,
+        pairs: list[int],
+        budget: dict[int, int],
+        blocked: dict[int, np.ndarray],
+        host_blocked: np.ndarray,
+    ) -> dict[int, list[tuple[int, int]]]:
         """Sessions per pair for master m, greedily filling their hosting hours."""
         minimum = self.arrays.min_pairing_slots
         while True:
@@ -95,14 +102,20 @@ class MasterPlanner:
             column = either[:, t]
             free -= column
             # Scarce apprentices first: those free in the fewest of the remaining slots.
-            order = sorted(np.flatnonzero(column & active).tolist(), key=lambda i: (int(free[i]), i))
+            order = sorted(
+                np.flatnonzero(column & active).tolist(), key=lambda i: (int(free[i]), i)
+            )
             counts[t] = 0
             v_left, ip_left = v_seats, ip_seats
             seated: set[int] = set()  # one person, one place: two records never share a slot
             for i in order:
                 if person[i] in seated:
                     continue
-                if in_person[i, t] and ip_left > 0 and not (virtual[i, t] and v_left > 0 and ip_left <= 0):
+                if (
+                    in_person[i, t]
+                    and ip_left > 0
+                    and not (virtual[i, t] and v_left > 0 and ip_left <= 0)
+                ):
                     mode = IN_PERSON
                     ip_left -= 1
                 elif virtual[i, t] and v_left > 0:
@@ -123,7 +136,7 @@ def candidates_by_master(candidates, n_masters: int) -> list[np.ndarray]:
     """Each master's candidate pairs, those with the most common time first (ties by pair)."""
     order = np.lexsort((-candidates.common, candidates.master))
     bounds = np.searchsorted(candidates.master[order], np.arange(n_masters + 1))
-    return [order[bounds[m]:bounds[m + 1]] for m in range(n_masters)]
+    return [order[bounds[m] : bounds[m + 1]] for m in range(n_masters)]
 
 
 class RoundState:
@@ -160,7 +173,9 @@ class RoundState:
         times = [t for t, _ in slots]
         self._mark(apprentice_person, times, 1)
         # A master's hour is one busy hour however many watch it.
-        hosted = self.busy.setdefault(master_person, np.zeros(self.scheduler.arrays.n_slots, dtype=np.int32))
+        hosted = self.busy.setdefault(
+            master_person, np.zeros(self.scheduler.arrays.n_slots, dtype=np.int32)
+        )
         np.add.at(hosted, times, 1)
 
     def remove(self, pair: int) -> list[tuple[int, int]]:
@@ -213,7 +228,10 @@ def swap_search(
                 if p in own:
                     continue
                 a = int(cand.apprentice[p])
-                if state.degree[a] < ar.max_masters[a] and ar.observing_slots[a] - state.used[a] >= minimum:
+                if (
+                    state.degree[a] < ar.max_masters[a]
+                    and ar.observing_slots[a] - state.used[a] >= minimum
+                ):
                     free.append(p)
                     if len(free) == CANDIDATES_PER_MASTER:
                         break
@@ -224,7 +242,9 @@ def swap_search(
                 options += [[x for x in current if x != p] + [q] for q in free]
             best_total, best_plan = base_total, own
             plans += len(options)
-            busy: dict[int, np.ndarray] = {}  # per person; the state is fixed while options are tried
+            busy: dict[
+                int, np.ndarray
+            ] = {}  # per person; the state is fixed while options are tried
             for pairs in options:
                 budget, blocked = {}, {}
                 for p in pairs:

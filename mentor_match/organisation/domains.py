@@ -6,6 +6,7 @@ domain admits exactly that domain: "example.org" does not admit "mail.example.or
 subdomain may belong to someone else (a university's students, a supplier); an admin who
 wants a subdomain lists it too.
 """
+
 from __future__ import annotations
 
 import re
@@ -61,7 +62,8 @@ def clean_domains(entries: list[str]) -> list[str]:
         )
     if len(cleaned) > MAX_DOMAINS:
         raise DomainListProblem(
-            f"List at most {MAX_DOMAINS} domains; this list has {len(cleaned)}.")
+            f"List at most {MAX_DOMAINS} domains; this list has {len(cleaned)}."
+        )
     return cleaned
 
 

@@ -1,4 +1,5 @@
 """The admin's form for the organisation's settings: who may sign up, and who may host."""
+
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
@@ -23,8 +24,7 @@ class OrganisationForm(FlaskForm):
     )
     sign_up_domains = TextAreaField(
         "Email domains",
-        validators=[Length(max=MAX_DOMAINS_TEXT,
-                           message=f"List at most {MAX_DOMAINS} domains.")],
+        validators=[Length(max=MAX_DOMAINS_TEXT, message=f"List at most {MAX_DOMAINS} domains.")],
         description=(
             f"One per line, e.g. example.org; at most {MAX_DOMAINS}. Only an exact match "
             "admits an address: example.org does not admit mail.example.org, so list each "
@@ -43,11 +43,13 @@ class OrganisationForm(FlaskForm):
 
     @classmethod
     def filled(cls, settings: OrganisationSettings) -> OrganisationForm:
-        return cls(data={
-            "sign_up_policy": settings.sign_up_policy.value,
-            "sign_up_domains": "\n".join(settings.domains),
-            "only_verified_hosts": settings.only_verified_hosts,
-        })
+        return cls(
+            data={
+                "sign_up_policy": settings.sign_up_policy.value,
+                "sign_up_domains": "\n".join(settings.domains),
+                "only_verified_hosts": settings.only_verified_hosts,
+            }
+        )
 
     def validate_sign_up_policy(self, field) -> None:
         if field.data not in _POLICY_VALUES:

@@ -1,4 +1,5 @@
 """Reading the organisation's settings, and an admin saving them; the defaults hold until then."""
+
 from __future__ import annotations
 
 from sqlalchemy.exc import IntegrityError
@@ -11,10 +12,13 @@ from .domains import DomainListProblem, clean_domains
 CHANGE_SUBJECT = "organisation_settings"
 NOT_AN_ADMIN = "Only an admin can change the organisation's settings."
 NO_POLICY = "Choose who may sign up."
-NO_DOMAINS = ("List at least one email domain for sign-up by domain, or choose another way "
-              "for people to join.")
-SAVED_AT_ONCE = ("Someone else saved the organisation's settings at the same moment. "
-                 "Check them and save again.")
+NO_DOMAINS = (
+    "List at least one email domain for sign-up by domain, or choose another way "
+    "for people to join."
+)
+SAVED_AT_ONCE = (
+    "Someone else saved the organisation's settings at the same moment. Check them and save again."
+)
 
 
 class SettingsRefusal(Exception):
@@ -71,16 +75,19 @@ def save_settings(
     wanted = {
         "sign_up_policy": (settings.sign_up_policy.value, policy.value),
         "sign_up_domains": (", ".join(settings.domains), ", ".join(cleaned)),
-        "only_verified_hosts": (_yes_no(settings.only_verified_hosts),
-                                _yes_no(only_verified_hosts)),
+        "only_verified_hosts": (
+            _yes_no(settings.only_verified_hosts),
+            _yes_no(only_verified_hosts),
+        ),
     }
     changed = [(name, before, after) for name, (before, after) in wanted.items() if before != after]
     settings.sign_up_policy = policy
     settings.sign_up_domains = "\n".join(cleaned)
     settings.only_verified_hosts = only_verified_hosts
     for name, before, after in changed:
-        record_change(admin, CHANGE_SUBJECT, settings.id, "changed",
-                      f"{name}: {before}", f"{name}: {after}")
+        record_change(
+            admin, CHANGE_SUBJECT, settings.id, "changed", f"{name}: {before}", f"{name}: {after}"
+        )
     try:
         db.session.commit()
     except IntegrityError:  # the row created by two first saves at once: the other stands

@@ -1,4 +1,5 @@
 """The admin's Organisation page: who may sign up, and whether only verified masters host."""
+
 from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
@@ -17,12 +18,16 @@ bp = Blueprint("organisation", __name__)
 @admin_required
 def settings():
     """Who may sign up (open, listed email domains, by invitation) and who may host."""
-    form = (OrganisationForm.filled(services.organisation_settings())
-            if request.method == "GET" else OrganisationForm())
+    form = (
+        OrganisationForm.filled(services.organisation_settings())
+        if request.method == "GET"
+        else OrganisationForm()
+    )
     if form.validate_on_submit():
         try:
             changed = services.save_settings(
-                current_user._get_current_object(), policy=form.policy,
+                current_user._get_current_object(),
+                policy=form.policy,
                 domains=split_domains(form.sign_up_domains.data or ""),
                 only_verified_hosts=form.only_verified_hosts.data,
             )

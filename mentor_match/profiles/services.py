@@ -82,8 +82,10 @@ def _held_skills_query() -> Select:
 @cache
 def _areas_query() -> Select:
     """(intent, area) for each area on :person_id's profile."""
-    return select(PersonArea.intent, Area).join(PersonArea.area).where(
-        PersonArea.person_id == bindparam("person_id")
+    return (
+        select(PersonArea.intent, Area)
+        .join(PersonArea.area)
+        .where(PersonArea.person_id == bindparam("person_id"))
     )
 
 
@@ -270,12 +272,22 @@ def add_skill(
     if problems:
         raise ProfileError(problems)
     held = PersonSkill(
-        person_id=person.id, micro_skill=micro_skill, stage=stage, hosts=hosts, develops=develops,
+        person_id=person.id,
+        micro_skill=micro_skill,
+        stage=stage,
+        hosts=hosts,
+        develops=develops,
         stage_source=StageSource.SELF_DECLARED,
     )
     db.session.add(held)
-    record_change(person, "person_skill", person.id, "declared", "",
-                  f"{micro_skill.key}: {stage.value} (self-declared)")
+    record_change(
+        person,
+        "person_skill",
+        person.id,
+        "declared",
+        "",
+        f"{micro_skill.key}: {stage.value} (self-declared)",
+    )
     try:
         db.session.commit()
     except IntegrityError:
@@ -297,15 +309,22 @@ def change_skill(
         before = f"{held.micro_skill.key}: {held.stage.value} ({held.stage_source.label})"
         # A stage the person changes is their own word again, whoever verified the old one.
         held.set_stage(stage, StageSource.SELF_DECLARED)
-        record_change(person, "person_skill", person.id, "declared", before,
-                      f"{held.micro_skill.key}: {stage.value} (self-declared)")
+        record_change(
+            person,
+            "person_skill",
+            person.id,
+            "declared",
+            before,
+            f"{held.micro_skill.key}: {stage.value} (self-declared)",
+        )
     held.hosts = hosts
     held.develops = develops
     db.session.commit()
 
 
-def _refuse_losing_hosted_seats(person: Person, held: PersonSkill, stage: Stage,
-                                hosts: bool) -> None:
+def _refuse_losing_hosted_seats(
+    person: Person, held: PersonSkill, stage: Stage, hosts: bool
+) -> None:
     """Refuse a change of stage that would leave the person's upcoming sessions unhosted."""
     verified_only = only_verified_hosts()
     if not may_host(held, verified_only=verified_only):
@@ -315,19 +334,32 @@ def _refuse_losing_hosted_seats(person: Person, held: PersonSkill, stage: Stage,
         return
     seats = upcoming_hosted_seats(person, held.micro_skill_id)
     if seats:
-        why = ("is verified; a stage you change is self-declared until it is verified again"
-               if stage is not Stage.APPRENTICE else "lets you host")
-        raise ProfileError({"stage": (
-            f"Your stage in {held.micro_skill.full_name} {why}, and you host "
-            f"{seats} upcoming seat{'s' if seats != 1 else ''} in it. Cancel those sessions "
-            "first, or ask an admin to set your stage."
-        )})
+        why = (
+            "is verified; a stage you change is self-declared until it is verified again"
+            if stage is not Stage.APPRENTICE
+            else "lets you host"
+        )
+        raise ProfileError(
+            {
+                "stage": (
+                    f"Your stage in {held.micro_skill.full_name} {why}, and you host "
+                    f"{seats} upcoming seat{'s' if seats != 1 else ''} in it. Cancel those sessions "
+                    "first, or ask an admin to set your stage."
+                )
+            }
+        )
 
 
 def remove_skill(person: Person, held: PersonSkill) -> None:
     """Take a micro skill off a person's profile, and commit."""
-    record_change(person, "person_skill", person.id, "removed",
-                  f"{held.micro_skill.key}: {held.stage.value} ({held.stage_source.label})", "")
+    record_change(
+        person,
+        "person_skill",
+        person.id,
+        "removed",
+        f"{held.micro_skill.key}: {held.stage.value} ({held.stage_source.label})",
+        "",
+    )
     person.skills.remove(held)
     db.session.commit()
 

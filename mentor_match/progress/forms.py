@@ -1,4 +1,5 @@
 """Forms for endorsing an apprentice's next stage and for the stage thresholds."""
+
 import math
 
 from flask_wtf import FlaskForm
@@ -13,12 +14,20 @@ from .services import MAX_NOTE, MAX_THRESHOLD_HOURS, Threshold
 class EndorseForm(FlaskForm):
     """A master endorses one apprentice's step to the next stage in one micro skill."""
 
-    person_id = IntegerField(widget=HiddenInput(), validators=[InputRequired("Choose whom to endorse.")])
-    micro_skill_id = IntegerField(widget=HiddenInput(),
-                                  validators=[InputRequired("Choose the micro skill.")])
-    note = TextAreaField("Note for the apprentice", validators=[
-        Optional(), Length(max=MAX_NOTE, message=f"Keep the note to {MAX_NOTE} characters or fewer."),
-    ], description="Optional: what they do well, what to work on next.")
+    person_id = IntegerField(
+        widget=HiddenInput(), validators=[InputRequired("Choose whom to endorse.")]
+    )
+    micro_skill_id = IntegerField(
+        widget=HiddenInput(), validators=[InputRequired("Choose the micro skill.")]
+    )
+    note = TextAreaField(
+        "Note for the apprentice",
+        validators=[
+            Optional(),
+            Length(max=MAX_NOTE, message=f"Keep the note to {MAX_NOTE} characters or fewer."),
+        ],
+        description="Optional: what they do well, what to work on next.",
+    )
 
 
 class NumberField(FloatField):
@@ -38,17 +47,25 @@ class NumberField(FloatField):
 
 
 def _hours_field(label: str) -> NumberField:
-    return NumberField(label, validators=[
-        InputRequired("Enter the hours."),
-        NumberRange(0, MAX_THRESHOLD_HOURS, f"Enter from 0 to {MAX_THRESHOLD_HOURS} hours."),
-    ], description="Verified observation hours in the micro skill, in all.")
+    return NumberField(
+        label,
+        validators=[
+            InputRequired("Enter the hours."),
+            NumberRange(0, MAX_THRESHOLD_HOURS, f"Enter from 0 to {MAX_THRESHOLD_HOURS} hours."),
+        ],
+        description="Verified observation hours in the micro skill, in all.",
+    )
 
 
 def _rating_field(label: str) -> NumberField:
-    return NumberField(label, validators=[
-        InputRequired("Enter the average rating."),
-        NumberRange(1, 5, "Enter an average rating from 1 to 5."),
-    ], description="The average of the practice ratings masters gave, from 1 to 5.")
+    return NumberField(
+        label,
+        validators=[
+            InputRequired("Enter the average rating."),
+            NumberRange(1, 5, "Enter an average rating from 1 to 5."),
+        ],
+        description="The average of the practice ratings masters gave, from 1 to 5.",
+    )
 
 
 class ThresholdsForm(FlaskForm):
@@ -62,12 +79,14 @@ class ThresholdsForm(FlaskForm):
     @classmethod
     def filled(cls, thresholds: dict[Stage, Threshold]) -> "ThresholdsForm":
         """The form showing the thresholds in force."""
-        return cls(data={
-            "journeyman_hours": thresholds[Stage.JOURNEYMAN].verified_hours,
-            "journeyman_rating": thresholds[Stage.JOURNEYMAN].average_rating,
-            "master_hours": thresholds[Stage.MASTER].verified_hours,
-            "master_rating": thresholds[Stage.MASTER].average_rating,
-        })
+        return cls(
+            data={
+                "journeyman_hours": thresholds[Stage.JOURNEYMAN].verified_hours,
+                "journeyman_rating": thresholds[Stage.JOURNEYMAN].average_rating,
+                "master_hours": thresholds[Stage.MASTER].verified_hours,
+                "master_rating": thresholds[Stage.MASTER].average_rating,
+            }
+        )
 
     def thresholds(self) -> dict[Stage, Threshold]:
         return {

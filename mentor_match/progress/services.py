@@ -5,6 +5,7 @@ is. An apprentice is eligible for the next stage in a micro skill once both thei
 hours in it and their average practice rating in it reach that stage's threshold; a
 master who holds the micro skill at least at that stage may then endorse the step.
 """
+
 from __future__ import annotations
 
 import math
@@ -96,8 +97,12 @@ def next_stage(stage: Stage) -> Stage | None:
 
 def may_endorse(master_stage: Stage | None, current: Stage, to_stage: Stage | None) -> bool:
     """A holder may endorse a step to `to_stage` only at that stage or above, and above `current`."""
-    return (master_stage is not None and to_stage is not None
-            and master_stage.rank >= to_stage.rank and master_stage.rank > current.rank)
+    return (
+        master_stage is not None
+        and to_stage is not None
+        and master_stage.rank >= to_stage.rank
+        and master_stage.rank > current.rank
+    )
 
 
 def _reaches(value: float, target: float) -> bool:
@@ -122,28 +127,43 @@ class SkillProgress:
 
     @property
     def hours_met(self) -> bool:
-        return self.threshold is not None and _reaches(self.verified_hours, self.threshold.verified_hours)
+        return self.threshold is not None and _reaches(
+            self.verified_hours, self.threshold.verified_hours
+        )
 
     @property
     def rating_met(self) -> bool:
-        return (self.threshold is not None and self.average_rating is not None
-                and _reaches(self.average_rating, self.threshold.average_rating))
+        return (
+            self.threshold is not None
+            and self.average_rating is not None
+            and _reaches(self.average_rating, self.threshold.average_rating)
+        )
 
     @property
     def eligible(self) -> bool:
         return self.next_stage is not None and self.hours_met and self.rating_met
 
 
-def skill_progress(held: PersonSkill, hours: dict[int | None, float],
-                   ratings: dict[int, tuple[float, int]], thresholds: dict[Stage, Threshold],
-                   endorsements: tuple[Endorsement, ...] = ()) -> SkillProgress:
+def skill_progress(
+    held: PersonSkill,
+    hours: dict[int | None, float],
+    ratings: dict[int, tuple[float, int]],
+    thresholds: dict[Stage, Threshold],
+    endorsements: tuple[Endorsement, ...] = (),
+) -> SkillProgress:
     """One micro skill's progress, from the person's hours by skill and ratings by skill."""
     upcoming = next_stage(held.stage)
     average, count = ratings.get(held.micro_skill_id, (None, 0))
     return SkillProgress(
-        person=held.person, micro_skill=held.micro_skill, stage=held.stage, next_stage=upcoming,
-        verified_hours=hours.get(held.micro_skill_id, 0.0), average_rating=average, ratings=count,
-        threshold=thresholds.get(upcoming) if upcoming else None, endorsements=endorsements,
+        person=held.person,
+        micro_skill=held.micro_skill,
+        stage=held.stage,
+        next_stage=upcoming,
+        verified_hours=hours.get(held.micro_skill_id, 0.0),
+        average_rating=average,
+        ratings=count,
+        threshold=thresholds.get(upcoming) if upcoming else None,
+        endorsements=endorsements,
     )
 
 
@@ -171,9 +191,12 @@ def month_bars(hours: dict[str, float], zone: ZoneInfo, now: datetime | None = N
     """Hours by "YYYY-MM" as a bar per month of the last year (zero where none)."""
     months = recent_months(zone, now)
     return [
-        Bar(label=month.strftime("%B %Y"), short=month.strftime("%b"),
+        Bar(
+            label=month.strftime("%B %Y"),
+            short=month.strftime("%b"),
             hours=hours.get(month.strftime("%Y-%m"), 0.0),
-            note=month.strftime("’%y") if month.month == 1 or index == 0 else "")
+            note=month.strftime("’%y") if month.month == 1 or index == 0 else "",
+        )
         for index, month in enumerate(months)
     ]
 
@@ -181,8 +204,14 @@ def month_bars(hours: dict[str, float], zone: ZoneInfo, now: datetime | None = N
 def skill_bars(hours: dict[int | None, float]) -> list[Bar]:
     """Hours by micro skill as bars, most hours first."""
     names = skill_names(hours)
-    bars = [Bar(label=names.get(skill_id, NO_SKILL_LABEL) if skill_id else NO_SKILL_LABEL,
-                short="", hours=total) for skill_id, total in hours.items()]
+    bars = [
+        Bar(
+            label=names.get(skill_id, NO_SKILL_LABEL) if skill_id else NO_SKILL_LABEL,
+            short="",
+            hours=total,
+        )
+        for skill_id, total in hours.items()
+    ]
     return sorted(bars, key=lambda bar: (-bar.hours, bar.label))
 
 
@@ -214,17 +243,24 @@ def _people(ids) -> dict[int, Person]:
     ids = list(set(ids))
     if not ids:
         return {}
-    return {person.id: person for person in db.session.scalars(select(Person).where(Person.id.in_(ids)))}
+    return {
+        person.id: person for person in db.session.scalars(select(Person).where(Person.id.in_(ids)))
+    }
 
 
-def _practice_feedback(*, receiver_id: int | None = None, giver_id: int | None = None) -> list[Feedback]:
+def _practice_feedback(
+    *, receiver_id: int | None = None, giver_id: int | None = None
+) -> list[Feedback]:
     """Practice ratings received by or given by one person, newest first."""
     query = (
         select(Feedback)
         .where(Feedback.kind == FeedbackKind.PRACTICE)
         .order_by(Feedback.created_at.desc(), Feedback.id.desc())
-        .options(selectinload(Feedback.giver), selectinload(Feedback.receiver),
-                 selectinload(Feedback.micro_skill).selectinload(MicroSkill.area))
+        .options(
+            selectinload(Feedback.giver),
+            selectinload(Feedback.receiver),
+            selectinload(Feedback.micro_skill).selectinload(MicroSkill.area),
+        )
     )
     if receiver_id is not None:
         query = query.where(Feedback.receiver_id == receiver_id)
@@ -243,14 +279,17 @@ def apprentice_progress(person: Person, now: datetime | None = None) -> Apprenti
         by_master[seat.master_id].append(seat)
     masters = _people(by_master)
     master_hours = sorted(
-        (MasterHours(masters[master_id], sum(seat.hours for seat in held), len(held))
-         for master_id, held in by_master.items()),
+        (
+            MasterHours(masters[master_id], sum(seat.hours for seat in held), len(held))
+            for master_id, held in by_master.items()
+        ),
         key=lambda row: (-row.verified_hours, row.master.name),
     )
 
     endorsements: dict[int, list[Endorsement]] = defaultdict(list)
     for endorsement in db.session.scalars(
-        select(Endorsement).where(Endorsement.person_id == person.id)
+        select(Endorsement)
+        .where(Endorsement.person_id == person.id)
         .order_by(Endorsement.created_at.desc(), Endorsement.id.desc())
         .options(selectinload(Endorsement.endorsed_by))
     ):
@@ -259,12 +298,17 @@ def apprentice_progress(person: Person, now: datetime | None = None) -> Apprenti
     ratings = average_ratings(person.id)
     thresholds = stage_thresholds()
     developed = db.session.scalars(
-        select(PersonSkill).where(PersonSkill.person_id == person.id, PersonSkill.develops)
+        select(PersonSkill)
+        .where(PersonSkill.person_id == person.id, PersonSkill.develops)
         .options(selectinload(PersonSkill.micro_skill).selectinload(MicroSkill.area))
     )
     skills = sorted(
-        (skill_progress(held, by_skill, ratings, thresholds, tuple(endorsements[held.micro_skill_id]))
-         for held in developed),
+        (
+            skill_progress(
+                held, by_skill, ratings, thresholds, tuple(endorsements[held.micro_skill_id])
+            )
+            for held in developed
+        ),
         key=lambda row: row.micro_skill.full_name,
     )
     return ApprenticeProgress(
@@ -317,36 +361,49 @@ def hosted_spans(seats: list[VerifiedSeat]) -> list[tuple[datetime, datetime]]:
     spans: set[tuple[datetime, datetime]] = set()
     # Chunked so a long-serving master's seats stay under the database's parameter limit.
     for start in range(0, len(seat_ids), 500):
-        spans.update((starts_at, ends_at) for starts_at, ends_at in db.session.execute(
-            select(ShadowingSession.starts_at, ShadowingSession.ends_at)
-            .join(SessionObserver, SessionObserver.session_id == ShadowingSession.id)
-            .where(SessionObserver.id.in_(seat_ids[start:start + 500]))
-        ))
+        spans.update(
+            (starts_at, ends_at)
+            for starts_at, ends_at in db.session.execute(
+                select(ShadowingSession.starts_at, ShadowingSession.ends_at)
+                .join(SessionObserver, SessionObserver.session_id == ShadowingSession.id)
+                .where(SessionObserver.id.in_(seat_ids[start : start + 500]))
+            )
+        )
     return merged_spans(spans)
 
 
 def _apprentice_ids(master: Person, seats: list[VerifiedSeat]) -> set[int]:
     """People who watched the master (verified) or whose practice the master rated."""
     rated = db.session.scalars(
-        select(Feedback.receiver_id).where(Feedback.giver_id == master.id,
-                                           Feedback.kind == FeedbackKind.PRACTICE)
+        select(Feedback.receiver_id).where(
+            Feedback.giver_id == master.id, Feedback.kind == FeedbackKind.PRACTICE
+        )
     )
     return ({seat.apprentice_id for seat in seats} | set(rated)) - {master.id}
 
 
 def ready_for_endorsement(master: Person, apprentice_ids: set[int]) -> list[SkillProgress]:
     """The master's apprentices eligible for a next stage that the master may endorse."""
-    held_by_master = {held.micro_skill_id: held.stage for held in master.skills if held.stage_verified}
+    held_by_master = {
+        held.micro_skill_id: held.stage for held in master.skills if held.stage_verified
+    }
     if not apprentice_ids or not held_by_master:
         return []
     candidates = [
-        held for held in db.session.scalars(
+        held
+        for held in db.session.scalars(
             select(PersonSkill)
             .join(Person, Person.id == PersonSkill.person_id)
-            .where(PersonSkill.person_id.in_(apprentice_ids), Person.active,
-                   PersonSkill.micro_skill_id.in_(held_by_master), PersonSkill.stage != Stage.MASTER)
-            .options(selectinload(PersonSkill.person),
-                     selectinload(PersonSkill.micro_skill).selectinload(MicroSkill.area))
+            .where(
+                PersonSkill.person_id.in_(apprentice_ids),
+                Person.active,
+                PersonSkill.micro_skill_id.in_(held_by_master),
+                PersonSkill.stage != Stage.MASTER,
+            )
+            .options(
+                selectinload(PersonSkill.person),
+                selectinload(PersonSkill.micro_skill).selectinload(MicroSkill.area),
+            )
         )
         if may_endorse(held_by_master[held.micro_skill_id], held.stage, next_stage(held.stage))
     ]
@@ -361,8 +418,12 @@ def ready_for_endorsement(master: Person, apprentice_ids: set[int]) -> list[Skil
     for held in candidates:
         if held.person_id not in ratings_by_person:
             ratings_by_person[held.person_id] = average_ratings(held.person_id)
-        progress = skill_progress(held, hours_by_skill(seats_by_person[held.person_id]),
-                                  ratings_by_person[held.person_id], thresholds)
+        progress = skill_progress(
+            held,
+            hours_by_skill(seats_by_person[held.person_id]),
+            ratings_by_person[held.person_id],
+            thresholds,
+        )
         if progress.eligible:
             ready.append(progress)
     return sorted(ready, key=lambda row: (row.person.name, row.micro_skill.full_name))
@@ -374,17 +435,25 @@ def hosting_overview(master: Person, now: datetime | None = None) -> HostingOver
     spans = hosted_spans(seats)
     by_month: dict[str, float] = defaultdict(float)
     for start, end in spans:
-        by_month[start.astimezone(master.zone).strftime("%Y-%m")] += (end - start).total_seconds() / 3600
+        by_month[start.astimezone(master.zone).strftime("%Y-%m")] += (
+            end - start
+        ).total_seconds() / 3600
 
     by_apprentice: dict[int, list[VerifiedSeat]] = defaultdict(list)
     for seat in seats:
         by_apprentice[seat.apprentice_id].append(seat)
     people = _people(by_apprentice)
     apprentices = sorted(
-        (HostedApprentice(people[person_id], sum(seat.hours for seat in held),
-                          max(seat.starts_at for seat in held))
-         for person_id, held in by_apprentice.items()),
-        key=lambda row: row.last_session_at, reverse=True,
+        (
+            HostedApprentice(
+                people[person_id],
+                sum(seat.hours for seat in held),
+                max(seat.starts_at for seat in held),
+            )
+            for person_id, held in by_apprentice.items()
+        ),
+        key=lambda row: row.last_session_at,
+        reverse=True,
     )
     return HostingOverview(
         total_hours=sum((end - start).total_seconds() / 3600 for start, end in spans),
@@ -400,7 +469,7 @@ def hosting_overview(master: Person, now: datetime | None = None) -> HostingOver
 
 def _clip(text: str, limit: int) -> str:
     """Text cut to fit a column of `limit` characters (long names make long notices)."""
-    return text if len(text) <= limit else text[:limit - 1] + "…"
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def endorse(master: Person, person_id: int, micro_skill_id: int, note: str = "") -> Endorsement:
@@ -419,15 +488,21 @@ def endorse(master: Person, person_id: int, micro_skill_id: int, note: str = "")
     person = db.session.get(Person, person_id)
     micro_skill = db.session.get(MicroSkill, micro_skill_id)
     seats = verified_seats(apprentice_ids=[person_id])
-    if (person is None or micro_skill is None or not person.active
-            or person_id not in _apprentice_ids(master, [s for s in seats if s.master_id == master.id])):
+    if (
+        person is None
+        or micro_skill is None
+        or not person.active
+        or person_id not in _apprentice_ids(master, [s for s in seats if s.master_id == master.id])
+    ):
         # Said the same way whoever it is, so the refusal tells nothing about strangers.
         raise EndorsementRefusal(
             "You can endorse only apprentices who have observed you or whose practice you rated."
         )
     held = db.session.get(PersonSkill, (person_id, micro_skill_id))
     if held is None:
-        raise EndorsementRefusal(f"{person.name} has no stage in {micro_skill.full_name} to move on from.")
+        raise EndorsementRefusal(
+            f"{person.name} has no stage in {micro_skill.full_name} to move on from."
+        )
     to_stage = next_stage(held.stage)
     if to_stage is None:
         raise EndorsementRefusal(f"{person.name} is already a master in {micro_skill.full_name}.")
@@ -443,19 +518,29 @@ def endorse(master: Person, person_id: int, micro_skill_id: int, note: str = "")
             f"Your own stage in {micro_skill.full_name} is self-declared: once an admin or a "
             "verified master verifies it, you can endorse others in it."
         )
-    progress = skill_progress(held, hours_by_skill(seats), average_ratings(person_id), stage_thresholds())
+    progress = skill_progress(
+        held, hours_by_skill(seats), average_ratings(person_id), stage_thresholds()
+    )
     if not progress.eligible:
         threshold = progress.threshold
-        rating = f"{progress.average_rating:.2f}" if progress.average_rating is not None else "none yet"
+        rating = (
+            f"{progress.average_rating:.2f}" if progress.average_rating is not None else "none yet"
+        )
         raise EndorsementRefusal(
             f"{person.name} is not yet eligible for {to_stage.value} in {micro_skill.full_name}: it takes "
             f"{threshold.verified_hours:g} verified hours (they have {progress.verified_hours:.1f}) and an "
             f"average practice rating of {threshold.average_rating:g} (theirs: {rating})."
         )
-    if db.session.scalar(select(Endorsement.id).where(
-        Endorsement.person_id == person_id, Endorsement.micro_skill_id == micro_skill_id,
-        Endorsement.to_stage == to_stage,
-    )) is not None:
+    if (
+        db.session.scalar(
+            select(Endorsement.id).where(
+                Endorsement.person_id == person_id,
+                Endorsement.micro_skill_id == micro_skill_id,
+                Endorsement.to_stage == to_stage,
+            )
+        )
+        is not None
+    ):
         raise EndorsementRefusal(
             f"{person.name} has already been endorsed for {to_stage.value} in {micro_skill.full_name}."
         )
@@ -464,10 +549,20 @@ def endorse(master: Person, person_id: int, micro_skill_id: int, note: str = "")
     # Conditional on the stage we read, so two masters endorsing at once move it only once.
     moved = db.session.execute(
         update(PersonSkill)
-        .where(PersonSkill.person_id == person_id, PersonSkill.micro_skill_id == micro_skill_id,
-               PersonSkill.stage == from_stage)
-        .values(stage=to_stage, stage_source=StageSource.ENDORSED, stage_set_by_id=master.id,
-                stage_set_at=utcnow(), stage_note=note, declined_at=None, decline_reason="")
+        .where(
+            PersonSkill.person_id == person_id,
+            PersonSkill.micro_skill_id == micro_skill_id,
+            PersonSkill.stage == from_stage,
+        )
+        .values(
+            stage=to_stage,
+            stage_source=StageSource.ENDORSED,
+            stage_set_by_id=master.id,
+            stage_set_at=utcnow(),
+            stage_note=note,
+            declined_at=None,
+            decline_reason="",
+        )
         .execution_options(synchronize_session="fetch")
     ).rowcount
     if not moved:
@@ -475,26 +570,45 @@ def endorse(master: Person, person_id: int, micro_skill_id: int, note: str = "")
             f"{person.name}'s stage in {micro_skill.full_name} changed meanwhile; look again."
         )
     endorsement = Endorsement(
-        person_id=person_id, micro_skill_id=micro_skill_id, from_stage=from_stage, to_stage=to_stage,
-        endorsed_by_id=master.id, verified_hours=round(progress.verified_hours, 2),
-        average_rating=progress.average_rating, note=note,
+        person_id=person_id,
+        micro_skill_id=micro_skill_id,
+        from_stage=from_stage,
+        to_stage=to_stage,
+        endorsed_by_id=master.id,
+        verified_hours=round(progress.verified_hours, 2),
+        average_rating=progress.average_rating,
+        note=note,
     )
     db.session.add(endorsement)
     db.session.flush()
-    record_change(master, "endorsement", endorsement.id, "given", "",
-                  f"{micro_skill.key}: {from_stage.value} -> {to_stage.value}; "
-                  f"{progress.verified_hours:.1f} h; average {progress.average_rating:.2f}")
+    record_change(
+        master,
+        "endorsement",
+        endorsement.id,
+        "given",
+        "",
+        f"{micro_skill.key}: {from_stage.value} -> {to_stage.value}; "
+        f"{progress.verified_hours:.1f} h; average {progress.average_rating:.2f}",
+    )
     # A person's stage has no id of its own: the subject is the person, the skill in the text.
-    record_change(master, "person_skill", person_id, "stage_changed",
-                  f"{micro_skill.key}: {from_stage.value} ({from_source.label})",
-                  f"{micro_skill.key}: {to_stage.value} ({StageSource.ENDORSED.label})")
-    text = (f"{master.name} endorsed you: you are now a {to_stage.value} in "
-            f"{micro_skill.full_name}.")
+    record_change(
+        master,
+        "person_skill",
+        person_id,
+        "stage_changed",
+        f"{micro_skill.key}: {from_stage.value} ({from_source.label})",
+        f"{micro_skill.key}: {to_stage.value} ({StageSource.ENDORSED.label})",
+    )
+    text = f"{master.name} endorsed you: you are now a {to_stage.value} in {micro_skill.full_name}."
     link = absolute_url("progress.mine")
     body = f"{text}\n\n{master.name} wrote: {note}" if note else text
-    notify(person, _clip(text, 300), link=link,
-           subject=_clip(f"You are now a {to_stage.value} in {micro_skill.full_name}", 200),
-           body=f"{body}\n\nYour progress: {link}")
+    notify(
+        person,
+        _clip(text, 300),
+        link=link,
+        subject=_clip(f"You are now a {to_stage.value} in {micro_skill.full_name}", 200),
+        body=f"{body}\n\nYour progress: {link}",
+    )
     db.session.commit()
     return endorsement
 
@@ -528,8 +642,14 @@ def save_thresholds(admin: Person, wanted: dict[Stage, Threshold]) -> int:
             db.session.add(row)
         row.verified_hours, row.average_rating = threshold.verified_hours, threshold.average_rating
         db.session.flush()
-        record_change(admin, "stage_threshold", row.id, "changed",
-                      f"{stage.value}: {current[stage].describe()}", f"{stage.value}: {threshold.describe()}")
+        record_change(
+            admin,
+            "stage_threshold",
+            row.id,
+            "changed",
+            f"{stage.value}: {current[stage].describe()}",
+            f"{stage.value}: {threshold.describe()}",
+        )
         changed += 1
     db.session.commit()
     return changed

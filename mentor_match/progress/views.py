@@ -1,4 +1,5 @@
 """Progress pages: an apprentice's own hours and progress, a master's hosting, stage thresholds."""
+
 from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
@@ -31,8 +32,11 @@ def _master() -> Person:
 def mine():
     """Your verified hours, masters, feedback, and progress toward the next stage."""
     me = _me()
-    return render_template("progress/mine.html", progress=services.apprentice_progress(me),
-                           thresholds=services.stage_thresholds())
+    return render_template(
+        "progress/mine.html",
+        progress=services.apprentice_progress(me),
+        thresholds=services.stage_thresholds(),
+    )
 
 
 @bp.get("/progress/hosting")
@@ -40,8 +44,12 @@ def mine():
 def hosting():
     """A master's verified hosting hours, apprentices, feedback given, and who is ready."""
     me = _master()
-    return render_template("progress/hosting.html", overview=services.hosting_overview(me),
-                           to_endorse=stages_to_endorse(me), max_note=services.MAX_NOTE)
+    return render_template(
+        "progress/hosting.html",
+        overview=services.hosting_overview(me),
+        to_endorse=stages_to_endorse(me),
+        max_note=services.MAX_NOTE,
+    )
 
 
 @bp.post("/progress/endorse")
@@ -55,14 +63,18 @@ def endorse():
         flash(" ".join(errors) or "Choose an apprentice to endorse.", "error")
         return redirect(url_for("progress.hosting"))
     try:
-        endorsement = services.endorse(me, form.person_id.data, form.micro_skill_id.data,
-                                       form.note.data or "")
+        endorsement = services.endorse(
+            me, form.person_id.data, form.micro_skill_id.data, form.note.data or ""
+        )
     except services.EndorsementRefusal as refusal:
         db.session.rollback()
         flash(str(refusal), "error")
     else:
-        flash(f"You endorsed {endorsement.person.name} as a {endorsement.to_stage.value} in "
-              f"{endorsement.micro_skill.full_name}; they have been told.", "success")
+        flash(
+            f"You endorsed {endorsement.person.name} as a {endorsement.to_stage.value} in "
+            f"{endorsement.micro_skill.full_name}; they have been told.",
+            "success",
+        )
     return redirect(url_for("progress.hosting"))
 
 
@@ -70,7 +82,11 @@ def endorse():
 @admin_required
 def thresholds():
     """The hours and average rating it takes to reach journeyman and master."""
-    form = ThresholdsForm.filled(services.stage_thresholds()) if request.method == "GET" else ThresholdsForm()
+    form = (
+        ThresholdsForm.filled(services.stage_thresholds())
+        if request.method == "GET"
+        else ThresholdsForm()
+    )
     if form.validate_on_submit():
         try:
             changed = services.save_thresholds(_me(), form.thresholds())
@@ -80,5 +96,6 @@ def thresholds():
         else:
             flash("Thresholds saved." if changed else "Nothing changed.", "success")
             return redirect(url_for("progress.thresholds"))
-    return render_template("progress/thresholds.html", form=form,
-                           defaults=services.DEFAULT_THRESHOLDS)
+    return render_template(
+        "progress/thresholds.html", form=form, defaults=services.DEFAULT_THRESHOLDS
+    )

@@ -7,6 +7,7 @@ masters observed and the endorsements. Stages above apprentice that are the pers
 word are listed apart, as self-declared, and never under the word "verified"; a
 self-declared apprentice stage claims nothing and is left out.
 """
+
 from __future__ import annotations
 
 from collections import defaultdict
@@ -74,8 +75,12 @@ class StageFact:
 
     def as_verified_stage(self) -> dict:
         """The record's entry for a verified stage: the stage, its source, by whom and when."""
-        return {"stage": self.stage.value, "source": self.source.value, "by": self.by,
-                "at": instant(self.at)}
+        return {
+            "stage": self.stage.value,
+            "source": self.source.value,
+            "by": self.by,
+            "at": instant(self.at),
+        }
 
 
 @dataclass(frozen=True)
@@ -89,14 +94,19 @@ class StagesOnRecord:
 def stage_facts(person: Person) -> list[StageFact]:
     """Every stage the person holds, by micro skill name, with its source."""
     held = db.session.scalars(
-        select(PersonSkill).where(PersonSkill.person_id == person.id)
-        .options(selectinload(PersonSkill.micro_skill).selectinload(MicroSkill.area),
-                 selectinload(PersonSkill.stage_set_by))
+        select(PersonSkill)
+        .where(PersonSkill.person_id == person.id)
+        .options(
+            selectinload(PersonSkill.micro_skill).selectinload(MicroSkill.area),
+            selectinload(PersonSkill.stage_set_by),
+        )
     ).all()
     facts = [
         StageFact(
-            micro_skill_id=skill.micro_skill_id, micro_skill=skill.micro_skill.full_name,
-            stage=skill.stage, source=skill.stage_source,
+            micro_skill_id=skill.micro_skill_id,
+            micro_skill=skill.micro_skill.full_name,
+            stage=skill.stage,
+            source=skill.stage_source,
             by=skill.stage_set_by.name if skill.stage_set_by is not None else None,
             at=skill.stage_set_at,
         )
@@ -110,8 +120,9 @@ def stages_on_record(person: Person) -> StagesOnRecord:
     facts = stage_facts(person)
     return StagesOnRecord(
         verified=[fact for fact in facts if fact.verified],
-        self_declared=[fact for fact in facts
-                       if not fact.verified and fact.stage is not Stage.APPRENTICE],
+        self_declared=[
+            fact for fact in facts if not fact.verified and fact.stage is not Stage.APPRENTICE
+        ],
     )
 
 
@@ -136,15 +147,17 @@ def record_content(person: Person, code: str, issued_at: datetime) -> dict:
     for skill_id in skill_ids:
         average, count = ratings.get(skill_id, (None, 0))
         fact = verified_stages.get(skill_id)
-        micro_skills.append({
-            "micro_skill": names[skill_id],
-            "verified_stage": fact.as_verified_stage() if fact else None,
-            "verified_hours": _hours(hours.get(skill_id, 0.0)),
-            "practice_feedback": {
-                "count": count,
-                "average_rating": None if average is None else round(average, 2),
-            },
-        })
+        micro_skills.append(
+            {
+                "micro_skill": names[skill_id],
+                "verified_stage": fact.as_verified_stage() if fact else None,
+                "verified_hours": _hours(hours.get(skill_id, 0.0)),
+                "practice_feedback": {
+                    "count": count,
+                    "average_rating": None if average is None else round(average, 2),
+                },
+            }
+        )
     micro_skills.sort(key=lambda entry: entry["micro_skill"])
 
     return {
@@ -171,25 +184,36 @@ def _masters_observed(seats) -> list[dict]:
         by_master[seat.master_id] += seat.hours
     if not by_master:
         return []
-    names = {person_id: name for person_id, name in db.session.execute(
-        select(Person.id, Person.name).where(Person.id.in_(list(by_master)))
-    )}
-    masters = [{"name": names[master_id], "verified_hours": _hours(total)}
-               for master_id, total in by_master.items()]
+    names = {
+        person_id: name
+        for person_id, name in db.session.execute(
+            select(Person.id, Person.name).where(Person.id.in_(list(by_master)))
+        )
+    }
+    masters = [
+        {"name": names[master_id], "verified_hours": _hours(total)}
+        for master_id, total in by_master.items()
+    ]
     return sorted(masters, key=lambda master: (-master["verified_hours"], master["name"]))
 
 
 def _endorsements(person: Person) -> list[dict]:
     endorsements = db.session.scalars(
-        select(Endorsement).where(Endorsement.person_id == person.id)
+        select(Endorsement)
+        .where(Endorsement.person_id == person.id)
         .order_by(Endorsement.created_at, Endorsement.id)
-        .options(selectinload(Endorsement.micro_skill).selectinload(MicroSkill.area),
-                 selectinload(Endorsement.endorsed_by))
+        .options(
+            selectinload(Endorsement.micro_skill).selectinload(MicroSkill.area),
+            selectinload(Endorsement.endorsed_by),
+        )
     )
-    return [{
-        "micro_skill": endorsement.micro_skill.full_name,
-        "from_stage": endorsement.from_stage.value,
-        "to_stage": endorsement.to_stage.value,
-        "endorsed_by": endorsement.endorsed_by.name if endorsement.endorsed_by else None,
-        "endorsed_at": instant(endorsement.created_at),
-    } for endorsement in endorsements]
+    return [
+        {
+            "micro_skill": endorsement.micro_skill.full_name,
+            "from_stage": endorsement.from_stage.value,
+            "to_stage": endorsement.to_stage.value,
+            "endorsed_by": endorsement.endorsed_by.name if endorsement.endorsed_by else None,
+            "endorsed_at": instant(endorsement.created_at),
+        }
+        for endorsement in endorsements
+    ]

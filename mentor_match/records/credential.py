@@ -14,6 +14,7 @@ Revocation uses the status method the Open Badges 3.0 verification steps name,
 1EdTech Revocation List 1.0: `credentialStatus` points at a list, one per credential, that
 names the credential under `revokedCredentials` once its record is revoked.
 """
+
 from __future__ import annotations
 
 import base64
@@ -76,8 +77,9 @@ def status_url(code: str) -> str:
 
 def subject_id(person_id: int) -> str:
     """A stable, opaque URI for the person on this site (they have no DID of their own)."""
-    return "urn:uuid:" + str(uuid.uuid5(uuid.NAMESPACE_URL,
-                                        f"{absolute_url('home.index')}people/{person_id}"))
+    return "urn:uuid:" + str(
+        uuid.uuid5(uuid.NAMESPACE_URL, f"{absolute_url('home.index')}people/{person_id}")
+    )
 
 
 # What it says ---------------------------------------------------------------------------
@@ -87,12 +89,18 @@ def _narrative(content: dict) -> str:
     """The criteria, in Markdown: each verified fact of the record, and nothing else."""
     stages = [skill for skill in content.get("micro_skills", []) if skill.get("verified_stage")]
     hours = [skill for skill in content.get("micro_skills", []) if skill.get("verified_hours")]
-    lines = [f"Every fact below was verified by {ISSUER_NAME}: stages come from an endorsement "
-             "by a master, an admin or a trusted import, never from the person's own word, "
-             "and hours count only sessions whose host confirmed the attendance.", ""]
+    lines = [
+        f"Every fact below was verified by {ISSUER_NAME}: stages come from an endorsement "
+        "by a master, an admin or a trusted import, never from the person's own word, "
+        "and hours count only sessions whose host confirmed the attendance.",
+        "",
+    ]
     lines.append("**Verified stages**" if stages else "**Verified stages**: none yet.")
-    lines += [f"- {skill['micro_skill']}: {skill['verified_stage']['stage']} "
-              f"({stage_provenance(skill['verified_stage'])})" for skill in stages]
+    lines += [
+        f"- {skill['micro_skill']}: {skill['verified_stage']['stage']} "
+        f"({stage_provenance(skill['verified_stage'])})"
+        for skill in stages
+    ]
     total = content["total_verified_hours"]
     lines += ["", f"**Host-verified observation hours**: {total:.1f} in all"]
     lines += [f"- {skill['micro_skill']}: {skill['verified_hours']:.1f} h" for skill in hours]
@@ -100,19 +108,26 @@ def _narrative(content: dict) -> str:
         lines.append(f"- no micro skill named: {content['hours_without_micro_skill']:.1f} h")
     masters = content.get("masters_observed", [])
     if masters:
-        lines += ["", "**Masters observed**: " + ", ".join(
-            f"{master['name']} ({master['verified_hours']:.1f} h)" for master in masters)]
+        lines += [
+            "",
+            "**Masters observed**: "
+            + ", ".join(
+                f"{master['name']} ({master['verified_hours']:.1f} h)" for master in masters
+            ),
+        ]
     endorsements = content.get("endorsements", [])
     if endorsements:
         lines += ["", "**Stage endorsements**"]
-        lines += [f"- {item['micro_skill']}: {_step(item)}, by "
-                  f"{item['endorsed_by'] or 'a former member'} on {item['endorsed_at'][:10]}"
-                  for item in endorsements]
+        lines += [
+            f"- {item['micro_skill']}: {_step(item)}, by "
+            f"{item['endorsed_by'] or 'a former member'} on {item['endorsed_at'][:10]}"
+            for item in endorsements
+        ]
     return "\n".join(lines)
 
 
 def _step(endorsement: dict) -> str:
-    """"apprentice to journeyman", or "confirmed as master" for a master confirming a peer."""
+    """ "apprentice to journeyman", or "confirmed as master" for a master confirming a peer."""
     if endorsement["from_stage"] == endorsement["to_stage"]:
         return f"confirmed as {endorsement['to_stage']}"
     return f"{endorsement['from_stage']} to {endorsement['to_stage']}"
@@ -134,15 +149,23 @@ def credential_for(record: MasteryRecord) -> dict:
         "credentialSubject": {
             "id": subject_id(record.person_id),
             "type": ["AchievementSubject"],
-            "identifier": [{"type": "IdentityObject", "identityType": "name",
-                            "hashed": False, "identityHash": name}],
+            "identifier": [
+                {
+                    "type": "IdentityObject",
+                    "identityType": "name",
+                    "hashed": False,
+                    "identityHash": name,
+                }
+            ],
             "achievement": {
                 "id": credential_id(record.code) + "#achievement",
                 "type": ["Achievement"],
                 "name": "Verified mastery record",
-                "description": (f"Verified stages in micro skills and host-verified "
-                                f"observation hours, as {ISSUER_NAME} recorded them on "
-                                f"{issued_on} (record {record.code})."),
+                "description": (
+                    f"Verified stages in micro skills and host-verified "
+                    f"observation hours, as {ISSUER_NAME} recorded them on "
+                    f"{issued_on} (record {record.code})."
+                ),
                 "criteria": {"narrative": _narrative(content)},
             },
         },
@@ -175,8 +198,17 @@ def signed_credential(record: MasteryRecord) -> str:
 def revocation_list(record: MasteryRecord) -> dict:
     """The 1EdTech revocation list for one credential, with a plain `revoked` beside it."""
     revoked = record.revoked_at is not None
-    entries = [{"id": credential_id(record.code), "revocationReason": REVOCATION_REASON,
-                "revokedAt": instant(record.revoked_at)}] if record.revoked_at else []
+    entries = (
+        [
+            {
+                "id": credential_id(record.code),
+                "revocationReason": REVOCATION_REASON,
+                "revokedAt": instant(record.revoked_at),
+            }
+        ]
+        if record.revoked_at
+        else []
+    )
     return {
         "id": status_url(record.code),
         "issuer": issuer_id(),
@@ -211,7 +243,8 @@ def _json_part(part: str, what: str) -> dict:
         ) from None
     if not isinstance(decoded, dict):
         raise CredentialFormatError(
-            f"That is not an Open Badges credential: its {what} is not an object.")
+            f"That is not an Open Badges credential: its {what} is not an object."
+        )
     return decoded
 
 
@@ -258,5 +291,9 @@ def _claims_agree(claims: dict) -> bool:
         valid_from = _numeric_date(str(claims.get("validFrom")))
     except ValueError:
         return False
-    return (claims.get("iss") == issuer.get("id") and claims.get("jti") == claims.get("id")
-            and claims.get("sub") == subject.get("id") and claims.get("nbf") == valid_from)
+    return (
+        claims.get("iss") == issuer.get("id")
+        and claims.get("jti") == claims.get("id")
+        and claims.get("sub") == subject.get("id")
+        and claims.get("nbf") == valid_from
+    )

@@ -1,4 +1,5 @@
 """The verification form: a code as typed, and optionally a pasted record or credential."""
+
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
@@ -18,14 +19,14 @@ class VerifyForm(FlaskForm):
         "Verification code",
         validators=[Optional(), Length(max=60)],
         description="As printed on the record, e.g. 7K3QX-M9D2P-4TZ8W-HN6CA-R5VBE. "
-                    "Capitals, spaces and dashes do not matter.",
+        "Capitals, spaces and dashes do not matter.",
         render_kw={"autocomplete": "off", "spellcheck": "false", "autocapitalize": "characters"},
     )
     document = TextAreaField(
         "Record document or credential (optional)",
         validators=[Optional(), Length(max=MAX_DOCUMENT_LENGTH)],
         description="Paste the JSON file or the Open Badges credential (.jwt) you were given to "
-                    "check that it is exactly what the site signed.",
+        "check that it is exactly what the site signed.",
         render_kw={"spellcheck": "false", "rows": 8},
     )
 

@@ -10,6 +10,7 @@ Each key is known by its JWK thumbprint (RFC 7638). Open Badges 3.0 wants a cred
 /keys/<thumbprint> address, and the JWKS at /.well-known/jwks.json lists the key under
 that same `kid`.
 """
+
 from __future__ import annotations
 
 import logging
@@ -64,9 +65,7 @@ def _from_pem(pem: str | bytes, where: str) -> SigningKey:
     try:
         key = ECKey.import_key(text)
     except (ValueError, TypeError, JoseError) as error:
-        raise CredentialKeyError(
-            f"{where} is not a PEM EC private key ({error}). {how}"
-        ) from None
+        raise CredentialKeyError(f"{where} is not a PEM EC private key ({error}). {how}") from None
     if not key.is_private or key.as_dict(private=False).get("crv") != CURVE:
         raise CredentialKeyError(f"{where} must be an EC {CURVE} private key. {how}")
     return SigningKey(private=key, thumbprint=key.thumbprint())

@@ -11,6 +11,7 @@ For checks without the site, the owner downloads the record as an Open Badges cr
 signed with the site's public key (records.credential). What a record states is in
 records.content.
 """
+
 from __future__ import annotations
 
 import enum
@@ -93,7 +94,7 @@ def new_code() -> str:
 
 def _grouped(characters: str) -> str:
     return "-".join(
-        characters[start:start + CODE_GROUP_LENGTH]
+        characters[start : start + CODE_GROUP_LENGTH]
         for start in range(0, _CODE_LENGTH, CODE_GROUP_LENGTH)
     )
 
@@ -162,8 +163,13 @@ def publish_record(person: Person) -> MasteryRecord:
     issued_at = utcnow().replace(microsecond=0)
     code = _unused_code()
     content_json = canonical_json(record_content(person, code, issued_at))
-    record = MasteryRecord(person_id=person.id, code=code, content_json=content_json,
-                           signature=sign(content_json), created_at=issued_at)
+    record = MasteryRecord(
+        person_id=person.id,
+        code=code,
+        content_json=content_json,
+        signature=sign(content_json),
+        created_at=issued_at,
+    )
     db.session.add(record)
     db.session.flush()
     record_change(person, CHANGE_SUBJECT, record.id, "published", after=code)
@@ -185,10 +191,13 @@ def revoke(person: Person, record: MasteryRecord) -> bool:
 
 def records_of(person: Person) -> list[MasteryRecord]:
     """The person's records, newest first, revoked ones included."""
-    return list(db.session.scalars(
-        select(MasteryRecord).where(MasteryRecord.person_id == person.id)
-        .order_by(MasteryRecord.created_at.desc(), MasteryRecord.id.desc())
-    ))
+    return list(
+        db.session.scalars(
+            select(MasteryRecord)
+            .where(MasteryRecord.person_id == person.id)
+            .order_by(MasteryRecord.created_at.desc(), MasteryRecord.id.desc())
+        )
+    )
 
 
 def own_record(person: Person, record_id: int) -> MasteryRecord | None:
@@ -264,37 +273,54 @@ def verify(code: str | None, content_json: str | None = None) -> Verification:
         return Verification(RecordStatus.UNKNOWN, None, "No mastery record has this code.")
 
     if not _signature_matches(record.content_json, record.signature):
-        log.warning("mastery record %s (code %s) no longer matches its signature: altered "
-                    "in the database, or SECRET_KEY changed", record.id, record.code)
-        return Verification(RecordStatus.ALTERED, record,
-                            "The record kept under this code does not match the site's signature.")
+        log.warning(
+            "mastery record %s (code %s) no longer matches its signature: altered "
+            "in the database, or SECRET_KEY changed",
+            record.id,
+            record.code,
+        )
+        return Verification(
+            RecordStatus.ALTERED,
+            record,
+            "The record kept under this code does not match the site's signature.",
+        )
     if isinstance(pasted, PastedCredential):
         if normalise_code(pasted.code) != record.code:
-            return Verification(RecordStatus.ALTERED, record,
-                                "The credential names a different record from the code given.")
+            return Verification(
+                RecordStatus.ALTERED,
+                record,
+                "The credential names a different record from the code given.",
+            )
     elif pasted is not None:
         reason = _pasted_mismatch(record, pasted)
         if reason:
             return Verification(RecordStatus.ALTERED, record, reason)
     if record.revoked_at is not None:
         withdrawn = "Its owner has withdrawn this record"
-        return Verification(RecordStatus.REVOKED, record,
-                            f"{withdrawn}, so its credential is revoked." if is_credential
-                            else f"{withdrawn}.")
+        return Verification(
+            RecordStatus.REVOKED,
+            record,
+            f"{withdrawn}, so its credential is revoked." if is_credential else f"{withdrawn}.",
+        )
     if is_credential:
-        return Verification(RecordStatus.AUTHENTIC, record,
-                            "An Open Badges credential signed by Mentor Match, unaltered, "
-                            "from a record that still stands.")
-    return Verification(RecordStatus.AUTHENTIC, record,
-                        "Signed by Mentor Match and unaltered since it was issued.")
+        return Verification(
+            RecordStatus.AUTHENTIC,
+            record,
+            "An Open Badges credential signed by Mentor Match, unaltered, "
+            "from a record that still stands.",
+        )
+    return Verification(
+        RecordStatus.AUTHENTIC, record, "Signed by Mentor Match and unaltered since it was issued."
+    )
 
 
 def _pasted_mismatch(record: MasteryRecord, pasted: PastedDocument) -> str | None:
     """Why a pasted document is not the record the site signed, or None if it is."""
     if pasted.code is not None and normalise_code(pasted.code) != record.code:
         return "The document carries a different code from the one given."
-    if not hmac.compare_digest(pasted.content_json.encode("utf-8"),
-                               record.content_json.encode("utf-8")):
+    if not hmac.compare_digest(
+        pasted.content_json.encode("utf-8"), record.content_json.encode("utf-8")
+    ):
         return "The document differs from the record the site signed under this code."
     signature = pasted.signature
     if signature is not None and not _signature_matches(pasted.content_json, signature):
@@ -321,8 +347,13 @@ def credential_of(person: Person, record: MasteryRecord) -> str:
     if record.revoked_at is not None:
         raise CredentialRefusal(f"Record {record.code} is revoked, so it gives no credential.")
     if not _signature_matches(record.content_json, record.signature):
-        log.warning("mastery record %s (code %s) no longer matches its signature: no credential "
-                    "issued", record.id, record.code)
-        raise CredentialRefusal(f"Record {record.code} no longer matches the site's signature, "
-                                "so it gives no credential. Publish a new record.")
+        log.warning(
+            "mastery record %s (code %s) no longer matches its signature: no credential issued",
+            record.id,
+            record.code,
+        )
+        raise CredentialRefusal(
+            f"Record {record.code} no longer matches the site's signature, "
+            "so it gives no credential. Publish a new record."
+        )
     return credential.signed_credential(record)

@@ -1,6 +1,7 @@
 """Mastery record pages: your records, the public record and its JSON, the public check, and
 the Open Badges credential with the keys, issuer profile and status that let others check it.
 """
+
 from __future__ import annotations
 
 import json
@@ -39,8 +40,11 @@ def _me() -> Person:
 @login_required
 def mine():
     """The signed-in person's records, active and revoked, and a button to publish one."""
-    return render_template("records/mine.html", records=services.records_of(_me()),
-                           stages=services.stages_on_record(_me()))
+    return render_template(
+        "records/mine.html",
+        records=services.records_of(_me()),
+        stages=services.stages_on_record(_me()),
+    )
 
 
 @bp.post("/records")
@@ -60,8 +64,10 @@ def revoke(record_id: int):
     if record is None:
         abort(404)
     if services.revoke(_me(), record):
-        flash(f"Record {record.code} is revoked: its page now says so to anyone who checks.",
-              "success")
+        flash(
+            f"Record {record.code} is revoked: its page now says so to anyone who checks.",
+            "success",
+        )
     else:
         flash(f"Record {record.code} was already revoked.", "info")
     return redirect(url_for("records.mine"))
@@ -76,10 +82,15 @@ def public(code: str):
     if code != record.code:
         return redirect(url_for("records.public", code=record.code))
     verification = services.verify(record.code)
-    response = Response(render_template(
-        "records/public.html", record=record, verification=verification,
-        content=services.content_of(record), current_version=services.RECORD_VERSION,
-    ))
+    response = Response(
+        render_template(
+            "records/public.html",
+            record=record,
+            verification=verification,
+            content=services.content_of(record),
+            current_version=services.RECORD_VERSION,
+        )
+    )
     response.headers.update(PUBLIC_HEADERS)
     return response
 
@@ -92,12 +103,14 @@ def document(code: str):
         abort(404)
     if record.revoked_at is not None:
         return render_template(
-            "errors/error.html", code=410,
+            "errors/error.html",
+            code=410,
             message="This mastery record has been revoked by its owner.",
         ), 410
     body = json.dumps(
         services.signed_document(record, absolute_url("records.verify")),
-        indent=2, ensure_ascii=False,
+        indent=2,
+        ensure_ascii=False,
     )
     response = Response(body + "\n", mimetype="application/json")
     filename = f"mastery-record-{record.code}.json"
@@ -135,13 +148,17 @@ def credential_download(record_id: int):
         return redirect(url_for("records.mine"))
     response = Response(token + "\n", content_type=CREDENTIAL_TYPE)
     response.headers["Content-Disposition"] = (
-        f'attachment; filename="mastery-record-{record.code}.jwt"')
+        f'attachment; filename="mastery-record-{record.code}.jwt"'
+    )
     return response
 
 
 def _shared_json(document: dict, *, status: int = 200, headers: dict | None = None) -> Response:
-    response = Response(json.dumps(document, indent=2, ensure_ascii=False) + "\n", status=status,
-                        mimetype="application/json")
+    response = Response(
+        json.dumps(document, indent=2, ensure_ascii=False) + "\n",
+        status=status,
+        mimetype="application/json",
+    )
     response.headers.update(headers or SHARED_HEADERS)
     return response
 
@@ -153,8 +170,9 @@ def credential_status(code: str):
     """A credential's revocation list (1EdTech Revocation List 1.0), with `revoked` in plain."""
     record = services.record_for_code(code)
     if record is None:
-        return _shared_json({"error": "No mastery record has this code."}, status=404,
-                            headers=FRESH_HEADERS)
+        return _shared_json(
+            {"error": "No mastery record has this code."}, status=404, headers=FRESH_HEADERS
+        )
     return _shared_json(credential.revocation_list(record), headers=FRESH_HEADERS)
 
 
@@ -178,6 +196,9 @@ def public_key(thumbprint: str):
     """One public key as a JWK: what a credential's `kid` dereferences to."""
     key = keys.key_for_thumbprint(thumbprint)
     if key is None:
-        return _shared_json({"error": "This site has no key with that thumbprint."}, status=404,
-                            headers=FRESH_HEADERS)
+        return _shared_json(
+            {"error": "This site has no key with that thumbprint."},
+            status=404,
+            headers=FRESH_HEADERS,
+        )
     return _shared_json(key.public_jwk())

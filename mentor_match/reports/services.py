@@ -5,6 +5,7 @@ no attendance, or with 0 minutes, counts nothing. A seat belongs to the period o
 session's start, in months of the viewer's time zone. Each table takes a handful of
 queries however many people the organisation has; nothing is read person by person.
 """
+
 from __future__ import annotations
 
 import csv
@@ -128,25 +129,34 @@ def choose_period(raw_from: str | None, raw_to: str | None, today: date) -> Peri
     last = parse_month(raw_to) if raw_to else None
     for raw, month in ((raw_from, first), (raw_to, last)):
         if raw and month is None:
-            return PeriodChoice(default, (
-                f"“{raw[:20]}” is not a month: give months as YYYY-MM, such as "
-                f"{today:%Y-%m}. Showing the last {DEFAULT_MONTHS} months instead."
-            ))
+            return PeriodChoice(
+                default,
+                (
+                    f"“{raw[:20]}” is not a month: give months as YYYY-MM, such as "
+                    f"{today:%Y-%m}. Showing the last {DEFAULT_MONTHS} months instead."
+                ),
+            )
         if month is not None and not year_in_range(month):
-            return PeriodChoice(default, (
-                f"“{raw[:20]}” is out of range: choose months in the years {FIRST_YEAR} to "
-                f"{LAST_YEAR}. Showing the last {DEFAULT_MONTHS} months instead."
-            ))
+            return PeriodChoice(
+                default,
+                (
+                    f"“{raw[:20]}” is out of range: choose months in the years {FIRST_YEAR} to "
+                    f"{LAST_YEAR}. Showing the last {DEFAULT_MONTHS} months instead."
+                ),
+            )
     if first is None and last is not None:
         first = add_months(last, 1 - DEFAULT_MONTHS)
     if last is None and first is not None:
         last = add_months(first, DEFAULT_MONTHS - 1)
     assert first is not None and last is not None
     if first > last:
-        return PeriodChoice(default, (
-            f"The period starts ({first:%Y-%m}) after it ends ({last:%Y-%m}). "
-            f"Showing the last {DEFAULT_MONTHS} months instead."
-        ))
+        return PeriodChoice(
+            default,
+            (
+                f"The period starts ({first:%Y-%m}) after it ends ({last:%Y-%m}). "
+                f"Showing the last {DEFAULT_MONTHS} months instead."
+            ),
+        )
     return PeriodChoice(Period(first, last))
 
 
@@ -270,16 +280,16 @@ class PeriodActivity:
         apprentice likewise if they are one now or observed in it.
         """
         rows = db.session.execute(
-            select(Person.id, Person.is_master, Person.is_apprentice, Person.site_id,
-                   Person.active)
+            select(Person.id, Person.is_master, Person.is_apprentice, Person.site_id, Person.active)
         )
         roster = []
         for person_id, is_master, is_apprentice, site_id, active in rows:
             is_master = (is_master and active) or person_id in self.host_ids
             is_apprentice = (is_apprentice and active) or person_id in self.observer_ids
             if is_master or is_apprentice:
-                roster.append(RosterEntry(person_id, is_master, is_apprentice,
-                                          site_id is None, active))
+                roster.append(
+                    RosterEntry(person_id, is_master, is_apprentice, site_id is None, active)
+                )
         return roster
 
 
@@ -290,7 +300,9 @@ def skill_hours_table(activity: PeriodActivity) -> ReportTable:
     """Verified hours, sessions and apprentices per area and micro skill."""
     skills = sorted(
         db.session.execute(
-            select(MicroSkill.id, Area.name, MicroSkill.name).join(Area, Area.id == MicroSkill.area_id)
+            select(MicroSkill.id, Area.name, MicroSkill.name).join(
+                Area, Area.id == MicroSkill.area_id
+            )
         ),
         key=lambda row: (row[1].casefold(), row[2].casefold()),
     )
@@ -308,7 +320,8 @@ def skill_hours_table(activity: PeriodActivity) -> ReportTable:
     if None in hours:
         rows.append(("", NO_SKILL_LABEL, hours[None], len(sessions[None]), len(apprentices[None])))
     total = (
-        "All areas", "",
+        "All areas",
+        "",
         sum(seat.hours for seat in activity.seats),
         len({activity.session_id(seat) for seat in activity.seats}),
         len(activity.observer_ids),
@@ -322,8 +335,11 @@ def skill_hours_table(activity: PeriodActivity) -> ReportTable:
             "total counts each hour once."
         ),
         columns=(
-            Column("Area"), Column("Micro skill"), Column("Verified hours", Kind.HOURS),
-            Column("Sessions", Kind.COUNT), Column("Apprentices", Kind.COUNT),
+            Column("Area"),
+            Column("Micro skill"),
+            Column("Verified hours", Kind.HOURS),
+            Column("Sessions", Kind.COUNT),
+            Column("Apprentices", Kind.COUNT),
         ),
         rows=rows,
         total=total,
@@ -333,7 +349,9 @@ def skill_hours_table(activity: PeriodActivity) -> ReportTable:
 def participation_table(activity: PeriodActivity) -> ReportTable:
     """People by role, and how many observed or hosted a verified hour in the period."""
     groups: dict[str, list[RosterEntry]] = {
-        "Masters only": [], "Apprentices only": [], "Masters and apprentices": [],
+        "Masters only": [],
+        "Apprentices only": [],
+        "Masters and apprentices": [],
     }
     for entry in activity.roster:
         if entry.is_master and entry.is_apprentice:
@@ -350,8 +368,14 @@ def participation_table(activity: PeriodActivity) -> ReportTable:
             entry.person_id in activity.observer_ids or entry.person_id in activity.host_ids
             for entry in entries
         )
-        return (label, len(entries), observed, hosted, taking_part,
-                share(taking_part, len(entries)))
+        return (
+            label,
+            len(entries),
+            observed,
+            hosted,
+            taking_part,
+            share(taking_part, len(entries)),
+        )
 
     return ReportTable(
         slug="participation",
@@ -362,8 +386,11 @@ def participation_table(activity: PeriodActivity) -> ReportTable:
             "master. Hosted: a master who hosted at least one verified hour."
         ),
         columns=(
-            Column("Role"), Column("People", Kind.COUNT), Column("Observed", Kind.COUNT),
-            Column("Hosted", Kind.COUNT), Column("Taking part", Kind.COUNT),
+            Column("Role"),
+            Column("People", Kind.COUNT),
+            Column("Observed", Kind.COUNT),
+            Column("Hosted", Kind.COUNT),
+            Column("Taking part", Kind.COUNT),
             Column("Share taking part (%)", Kind.PERCENT),
         ),
         rows=[row(label, entries) for label, entries in groups.items()],
@@ -377,16 +404,24 @@ def mode_table(activity: PeriodActivity) -> ReportTable:
 
     def row(label: str, seats: list[VerifiedSeat]) -> tuple[Cell, ...]:
         hours = sum(seat.hours for seat in seats)
-        return (label, hours, len(seats), len({activity.session_id(seat) for seat in seats}),
-                share(hours, all_hours))
+        return (
+            label,
+            hours,
+            len(seats),
+            len({activity.session_id(seat) for seat in seats}),
+            share(hours, all_hours),
+        )
 
     return ReportTable(
         slug="in-person-vs-video",
         title="In person and on video",
         explanation="Verified hours observed in the room and on video, and each one's share.",
         columns=(
-            Column("Mode"), Column("Verified hours", Kind.HOURS), Column("Seats", Kind.COUNT),
-            Column("Sessions", Kind.COUNT), Column("Share of hours (%)", Kind.PERCENT),
+            Column("Mode"),
+            Column("Verified hours", Kind.HOURS),
+            Column("Seats", Kind.COUNT),
+            Column("Sessions", Kind.COUNT),
+            Column("Share of hours (%)", Kind.PERCENT),
         ),
         rows=[
             row(mode.label, [seat for seat in activity.seats if seat.mode is mode])
@@ -416,8 +451,11 @@ def remote_table(activity: PeriodActivity) -> ReportTable:
             "where they work now. Hours per apprentice counts every apprentice, observing or not."
         ),
         columns=(
-            Column("Apprentices"), Column("People", Kind.COUNT), Column("Observing", Kind.COUNT),
-            Column("Verified hours", Kind.HOURS), Column("Hours per apprentice", Kind.HOURS),
+            Column("Apprentices"),
+            Column("People", Kind.COUNT),
+            Column("Observing", Kind.COUNT),
+            Column("Verified hours", Kind.HOURS),
+            Column("Hours per apprentice", Kind.HOURS),
         ),
         rows=[
             row("Remote (no site)", [entry for entry in apprentices if entry.is_remote]),
@@ -431,8 +469,9 @@ def skills_gap_table(activity: PeriodActivity) -> ReportTable:
     """Wanted micro skills with the fewest masters per apprentice first (no master at all first)."""
     above_apprentice = [stage for stage in Stage if stage.rank > Stage.APPRENTICE.rank]
     wanting = func.sum(case((PersonSkill.develops, 1), else_=0))
-    hosting = func.sum(case((and_(PersonSkill.hosts, PersonSkill.stage.in_(above_apprentice)), 1),
-                            else_=0))
+    hosting = func.sum(
+        case((and_(PersonSkill.hosts, PersonSkill.stage.in_(above_apprentice)), 1), else_=0)
+    )
     counts = db.session.execute(
         select(PersonSkill.micro_skill_id, wanting, hosting)
         .join(Person, Person.id == PersonSkill.person_id)
@@ -445,12 +484,21 @@ def skills_gap_table(activity: PeriodActivity) -> ReportTable:
 
     def scarcity(row: tuple[int, int, int]) -> tuple:
         skill_id, apprentices, masters = row
-        return (masters > 0, -(apprentices / masters) if masters else 0, -apprentices,
-                names.get(skill_id, "").casefold())
+        return (
+            masters > 0,
+            -(apprentices / masters) if masters else 0,
+            -apprentices,
+            names.get(skill_id, "").casefold(),
+        )
 
     rows: list[tuple[Cell, ...]] = [
-        (names.get(skill_id, ""), int(apprentices), int(masters),
-         apprentices / masters if masters else NO_MASTER, hours.get(skill_id, 0.0))
+        (
+            names.get(skill_id, ""),
+            int(apprentices),
+            int(masters),
+            apprentices / masters if masters else NO_MASTER,
+            hours.get(skill_id, 0.0),
+        )
         for skill_id, apprentices, masters in sorted(counts, key=scarcity)
     ]
     return ReportTable(
@@ -462,8 +510,10 @@ def skills_gap_table(activity: PeriodActivity) -> ReportTable:
             "master at all, then the most apprentices per master. Verified hours are for the period."
         ),
         columns=(
-            Column("Micro skill"), Column("Apprentices developing", Kind.COUNT),
-            Column("Masters hosting", Kind.COUNT), Column("Apprentices per master", Kind.RATIO),
+            Column("Micro skill"),
+            Column("Apprentices developing", Kind.COUNT),
+            Column("Masters hosting", Kind.COUNT),
+            Column("Apprentices per master", Kind.RATIO),
             Column("Verified hours", Kind.HOURS),
         ),
         rows=rows,

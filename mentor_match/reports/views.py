@@ -1,4 +1,5 @@
 """Admin reports: every table for a period on one page, and each as a CSV download."""
+
 from __future__ import annotations
 
 from datetime import datetime

@@ -1,10 +1,11 @@
 """`flask rounds ...`: the job worker, runs from a terminal, mail delivery and the stale check.
 
-    flask rounds worker [--burst]      run queued runs and round mail (needs REDIS_URL)
-    flask rounds run MONTH [--fill]    run a round here, with a progress bar; Ctrl-C cancels
-    flask rounds deliver-mail          send the notification mails still pending
-    flask rounds reap                  fail runs whose worker stopped (the worker does too)
+flask rounds worker [--burst]      run queued runs and round mail (needs REDIS_URL)
+flask rounds run MONTH [--fill]    run a round here, with a progress bar; Ctrl-C cancels
+flask rounds deliver-mail          send the notification mails still pending
+flask rounds reap                  fail runs whose worker stopped (the worker does too)
 """
+
 from __future__ import annotations
 
 import json
@@ -32,7 +33,9 @@ POLL_SECONDS = 0.5
 
 
 @rounds_cli.command("worker")
-@click.option("--burst", is_flag=True, help="Stop once the queue is empty instead of waiting for jobs.")
+@click.option(
+    "--burst", is_flag=True, help="Stop once the queue is empty instead of waiting for jobs."
+)
 def worker_command(burst: bool) -> None:
     """Run queued round runs and round mail from the job queue (RQ on REDIS_URL)."""
     from redis import Redis
@@ -65,7 +68,10 @@ def worker_command(burst: bool) -> None:
             _reap_stale_runs_logged()
 
     worker = ReapingWorker([queue], connection=connection)
-    click.echo(f"Working on the {jobs.QUEUE_NAME!r} queue at {url}" + (" until it is empty." if burst else "."))
+    click.echo(
+        f"Working on the {jobs.QUEUE_NAME!r} queue at {url}"
+        + (" until it is empty." if burst else ".")
+    )
     worker.work(burst=burst, logging_level="INFO")
 
 
@@ -84,10 +90,18 @@ def _reap_stale_runs_logged() -> None:
 
 @rounds_cli.command("run")
 @click.argument("month")
-@click.option("--time-limit", type=float, default=None, metavar="SECONDS",
-              help="How long the optimizer may search (default: ROUND_TIME_LIMIT).")
-@click.option("--fill", is_flag=True,
-              help="A fill run: re-use capacity freed by declines in a published round.")
+@click.option(
+    "--time-limit",
+    type=float,
+    default=None,
+    metavar="SECONDS",
+    help="How long the optimizer may search (default: ROUND_TIME_LIMIT).",
+)
+@click.option(
+    "--fill",
+    is_flag=True,
+    help="A fill run: re-use capacity freed by declines in a published round.",
+)
 def run_command(month: str, time_limit: float | None, fill: bool) -> None:
     """Run the round of MONTH (YYYY-MM) in this process, showing its progress; Ctrl-C cancels."""
     from ..availability.expansion import Month, MonthError
@@ -106,14 +120,19 @@ def run_command(month: str, time_limit: float | None, fill: bool) -> None:
     except services.RoundRefusal as refusal:
         raise click.ClickException(str(refusal)) from None
     run_id, limit = run.id, run.time_limit
-    click.echo(f"Run {run_id}: a {kind.value} run of the {month} round, for up to {limit:g} s.", err=True)
+    click.echo(
+        f"Run {run_id}: a {kind.value} run of the {month} round, for up to {limit:g} s.", err=True
+    )
 
     worker = _RunThread(current_app._get_current_object(), run_id)
     worker.start()
     interrupted = False
     with click.progressbar(
-        length=max(1, int(limit * 10)), label="Solving", file=sys.stderr,
-        item_show_func=lambda text: text, show_eta=False,
+        length=max(1, int(limit * 10)),
+        label="Solving",
+        file=sys.stderr,
+        item_show_func=lambda text: text,
+        show_eta=False,
     ) as bar:
         # Wait on an Event, not Thread.join: on Python 3.11 a join interrupted by Ctrl-C
         # leaves is_alive() False while the thread still runs.
@@ -122,7 +141,9 @@ def run_command(month: str, time_limit: float | None, fill: bool) -> None:
                 worker.done.wait(POLL_SECONDS)
                 row = _fresh(run_id)
                 elapsed = _elapsed(row)
-                shown = bar.length if not row.status.is_active else min(bar.length, int(elapsed * 10))
+                shown = (
+                    bar.length if not row.status.is_active else min(bar.length, int(elapsed * 10))
+                )
                 bar.update(shown - bar.pos, _progress_text(row, elapsed, limit))
             except KeyboardInterrupt:
                 if interrupted:
@@ -132,7 +153,10 @@ def run_command(month: str, time_limit: float | None, fill: bool) -> None:
                     )
                     raise SystemExit(1) from None
                 interrupted = True
-                click.echo("\nCancelling the run; waiting for it to stop (Ctrl-C again to leave)...", err=True)
+                click.echo(
+                    "\nCancelling the run; waiting for it to stop (Ctrl-C again to leave)...",
+                    err=True,
+                )
                 try:
                     services.cancel_run(_fresh(run_id))
                 except services.RoundRefusal:

@@ -4,6 +4,7 @@ Ids in the problem are stable and readable: `m-<person id>` for someone as a mas
 `a-<person id>` as an apprentice, `p-<person id>` for the person behind both, and
 `site-<id>` for a workplace. The decoder in `publication` reads them back.
 """
+
 from __future__ import annotations
 
 from collections import defaultdict
@@ -81,9 +82,7 @@ def _windows(intervals: Iterable[Interval], remote: bool, slot_minutes: int) -> 
         if interval.virtual:
             modes.append("virtual")
         if modes:
-            windows.append(
-                {"start": _iso(start), "end": _iso(end), "modes": modes}
-            )
+            windows.append({"start": _iso(start), "end": _iso(end), "modes": modes})
     return windows
 
 
@@ -103,22 +102,30 @@ def confirmed_people(round_: Round) -> list[tuple[Person, MonthPlan]]:
     return [(person, plan) for person, plan in rows]
 
 
-def _skills_by_person(person_ids: list[int], *, verified_only: bool
-                      ) -> dict[int, list[tuple[str, Stage, bool, bool]]]:
+def _skills_by_person(
+    person_ids: list[int], *, verified_only: bool
+) -> dict[int, list[tuple[str, Stage, bool, bool]]]:
     """(micro skill key, stage, hosts, develops) for each person, in two queries.
 
     `hosts` is true only where the person may host the skill: with `verified_only`, a
     self-declared stage waits for verification and is not offered to the optimizer.
     """
     skills: dict[int, list[tuple[str, Stage, bool, bool]]] = defaultdict(list)
-    keys = {skill.id: skill.key for skill in db.session.scalars(
-        select(MicroSkill).join(Area).options(contains_eager(MicroSkill.area))
-    )}
+    keys = {
+        skill.id: skill.key
+        for skill in db.session.scalars(
+            select(MicroSkill).join(Area).options(contains_eager(MicroSkill.area))
+        )
+    }
     for chunk in _chunks(person_ids):
         rows = db.session.execute(
             select(
-                PersonSkill.person_id, PersonSkill.micro_skill_id, PersonSkill.stage,
-                PersonSkill.hosts, PersonSkill.develops, PersonSkill.stage_source,
+                PersonSkill.person_id,
+                PersonSkill.micro_skill_id,
+                PersonSkill.stage,
+                PersonSkill.hosts,
+                PersonSkill.develops,
+                PersonSkill.stage_source,
             ).where(PersonSkill.person_id.in_(chunk))
         )
         for row in rows:
@@ -130,7 +137,7 @@ def _skills_by_person(person_ids: list[int], *, verified_only: bool
 def _chunks(ids: list[int], size: int = 5000) -> Iterable[list[int]]:
     """Keep IN lists within what every database accepts."""
     for start in range(0, len(ids), size):
-        yield ids[start:start + size]
+        yield ids[start : start + size]
 
 
 def favoured_apprentices(round_: Round, candidates: Iterable[int]) -> list[str]:
@@ -140,18 +147,22 @@ def favoured_apprentices(round_: Round, candidates: Iterable[int]) -> list[str]:
     previous = db.session.scalar(select(Round).where(Round.month == previous_month))
     if previous is None or previous.published_at is None:
         return []
-    confirmed_then = set(db.session.scalars(
-        select(MonthPlan.person_id).where(
-            MonthPlan.month == previous_month, MonthPlan.confirmed_at.is_not(None)
+    confirmed_then = set(
+        db.session.scalars(
+            select(MonthPlan.person_id).where(
+                MonthPlan.month == previous_month, MonthPlan.confirmed_at.is_not(None)
+            )
         )
-    ))
-    paired_then = set(db.session.scalars(
-        select(Pairing.apprentice_id).where(
-            Pairing.round_id == previous.id,
-            Pairing.apprentice_response != Response.DECLINED,
-            Pairing.master_response != Response.DECLINED,
+    )
+    paired_then = set(
+        db.session.scalars(
+            select(Pairing.apprentice_id).where(
+                Pairing.round_id == previous.id,
+                Pairing.apprentice_response != Response.DECLINED,
+                Pairing.master_response != Response.DECLINED,
+            )
         )
-    ))
+    )
     return [apprentice_ref(pid) for pid in candidates if pid in confirmed_then - paired_then]
 
 
@@ -163,8 +174,12 @@ def encode_round(round_: Round) -> dict:
     people = confirmed_people(round_)
     zones = {person.id: person.timezone for person, _ in people}
     slot_minutes = round_slot_minutes(round_, zones.values())
-    return _encode(round_, people, slot_minutes=slot_minutes,
-                   usage=_usage(round_, zones, with_pairings=False, slot_minutes=slot_minutes))
+    return _encode(
+        round_,
+        people,
+        slot_minutes=slot_minutes,
+        usage=_usage(round_, zones, with_pairings=False, slot_minutes=slot_minutes),
+    )
 
 
 def encode_fill(round_: Round) -> dict:
@@ -177,8 +192,12 @@ def encode_fill(round_: Round) -> dict:
     people = confirmed_people(round_)
     zones = {person.id: person.timezone for person, _ in people}
     slot_minutes = round_slot_minutes(round_, zones.values())
-    return _encode(round_, people, slot_minutes=slot_minutes,
-                   usage=_usage(round_, zones, with_pairings=True, slot_minutes=slot_minutes))
+    return _encode(
+        round_,
+        people,
+        slot_minutes=slot_minutes,
+        usage=_usage(round_, zones, with_pairings=True, slot_minutes=slot_minutes),
+    )
 
 
 def round_slot_minutes(round_: Round, zone_names: Iterable[str]) -> int:
@@ -206,7 +225,9 @@ class _Usage:
         self.pairs: set[tuple[int, int]] = set()
 
 
-def _usage(round_: Round, zones: dict[int, str], *, with_pairings: bool, slot_minutes: int) -> _Usage:
+def _usage(
+    round_: Round, zones: dict[int, str], *, with_pairings: bool, slot_minutes: int
+) -> _Usage:
     usage = _Usage()
     if with_pairings:
         for pairing in db.session.scalars(select(Pairing).where(Pairing.round_id == round_.id)):
@@ -219,12 +240,18 @@ def _usage(round_: Round, zones: dict[int, str], *, with_pairings: bool, slot_mi
     window_start = datetime.combine(month.first_day, time(0), UTC) - timedelta(days=1)
     window_end = datetime.combine(month.next.first_day, time(0), UTC) + timedelta(days=1)
     seats = db.session.execute(
-        select(ShadowingSession.master_id, ShadowingSession.starts_at, ShadowingSession.ends_at,
-               SessionObserver.apprentice_id)
+        select(
+            ShadowingSession.master_id,
+            ShadowingSession.starts_at,
+            ShadowingSession.ends_at,
+            SessionObserver.apprentice_id,
+        )
         .join(SessionObserver, SessionObserver.session_id == ShadowingSession.id)
         .where(
-            ShadowingSession.cancelled_at.is_(None), SessionObserver.cancelled_at.is_(None),
-            ShadowingSession.ends_at > window_start, ShadowingSession.starts_at < window_end,
+            ShadowingSession.cancelled_at.is_(None),
+            SessionObserver.cancelled_at.is_(None),
+            ShadowingSession.ends_at > window_start,
+            ShadowingSession.starts_at < window_end,
         )
     )
 
@@ -248,7 +275,9 @@ def _usage(round_: Round, zones: dict[int, str], *, with_pairings: bool, slot_mi
         slots = {
             index
             for starts_at, ends_at in spans
-            for index in range(int(starts_at.timestamp()) // slot, -(-int(ends_at.timestamp()) // slot))
+            for index in range(
+                int(starts_at.timestamp()) // slot, -(-int(ends_at.timestamp()) // slot)
+            )
         }
         usage.hosting_hours[master_id] = len(slots) * slot_minutes / 60
     return usage
@@ -271,8 +300,9 @@ def _without(intervals: list[Interval], busy: list[tuple[datetime, datetime]]) -
     return result
 
 
-def _encode(round_: Round, people: list[tuple[Person, MonthPlan]], *, usage: _Usage,
-            slot_minutes: int) -> dict:
+def _encode(
+    round_: Round, people: list[tuple[Person, MonthPlan]], *, usage: _Usage, slot_minutes: int
+) -> dict:
     ids = [person.id for person, _ in people]
     availability = availability_by_person(round_.month, ids)
     skills = _skills_by_person(ids, verified_only=only_verified_hosts())
@@ -283,47 +313,67 @@ def _encode(round_: Round, people: list[tuple[Person, MonthPlan]], *, usage: _Us
         windows = _windows(intervals, remote, slot_minutes)
         site = None if remote else f"site-{person.site_id}"
         teaches = {
-            key: stage.value for key, stage, hosts, _ in skills[person.id]
+            key: stage.value
+            for key, stage, hosts, _ in skills[person.id]
             if hosts and stage is not Stage.APPRENTICE
         }
         wants = {
-            key: stage.value for key, stage, _, develops in skills[person.id]
+            key: stage.value
+            for key, stage, _, develops in skills[person.id]
             if develops and stage is not Stage.MASTER
         }
         if person.is_master and teaches:
             hosting = _hours_on_grid(
-                max(0, plan.max_hosting_hours - usage.hosting_hours.get(person.id, 0)), slot_minutes)
+                max(0, plan.max_hosting_hours - usage.hosting_hours.get(person.id, 0)), slot_minutes
+            )
             taken = max(0, plan.max_apprentices - len(usage.apprentices.get(person.id, ())))
             if hosting and taken:
-                masters.append({
-                    "id": master_ref(person.id), "person": f"p-{person.id}", "site": site,
-                    "skills": teaches, "max_hosting_hours": hosting, "max_apprentices": taken,
-                    "in_person_capacity": 0 if remote else plan.in_person_seats,
-                    "virtual_capacity": plan.virtual_seats, "availability": windows,
-                })
+                masters.append(
+                    {
+                        "id": master_ref(person.id),
+                        "person": f"p-{person.id}",
+                        "site": site,
+                        "skills": teaches,
+                        "max_hosting_hours": hosting,
+                        "max_apprentices": taken,
+                        "in_person_capacity": 0 if remote else plan.in_person_seats,
+                        "virtual_capacity": plan.virtual_seats,
+                        "availability": windows,
+                    }
+                )
         if person.is_apprentice and wants:
             hours = _hours_on_grid(
-                max(0, plan.observation_hours - usage.observed_hours.get(person.id, 0)), slot_minutes)
+                max(0, plan.observation_hours - usage.observed_hours.get(person.id, 0)),
+                slot_minutes,
+            )
             masters_left = max(0, plan.max_masters - len(usage.masters.get(person.id, ())))
             if hours and masters_left:
-                apprentices.append({
-                    "id": apprentice_ref(person.id), "person": f"p-{person.id}", "site": site,
-                    "wants": wants, "max_hours": hours, "max_masters": masters_left,
-                    "availability": windows,
-                })
+                apprentices.append(
+                    {
+                        "id": apprentice_ref(person.id),
+                        "person": f"p-{person.id}",
+                        "site": site,
+                        "wants": wants,
+                        "max_hours": hours,
+                        "max_masters": masters_left,
+                        "availability": windows,
+                    }
+                )
 
     excluded = {
         (row.apprentice_id, row.master_id)
         for row in db.session.execute(
-            select(RoundExclusion.apprentice_id, RoundExclusion.master_id)
-            .where(RoundExclusion.round_id == round_.id)
+            select(RoundExclusion.apprentice_id, RoundExclusion.master_id).where(
+                RoundExclusion.round_id == round_.id
+            )
         )
     }
     excluded |= usage.pairs
     apprentice_ids = {person_id_of(a["id"]) for a in apprentices}
     master_ids = {person_id_of(m["id"]) for m in masters}
     exclude = sorted(
-        [apprentice_ref(a), master_ref(m)] for a, m in excluded
+        [apprentice_ref(a), master_ref(m)]
+        for a, m in excluded
         if a in apprentice_ids and m in master_ids
     )
     problem = {
@@ -342,6 +392,14 @@ def _encode(round_: Round, people: list[tuple[Person, MonthPlan]], *, usage: _Us
 
 
 __all__ = [
-    "FORMAT", "MIN_PAIRING_HOURS", "apprentice_ref", "confirmed_people", "encode_fill",
-    "encode_round", "favoured_apprentices", "master_ref", "person_id_of", "round_slot_minutes",
+    "FORMAT",
+    "MIN_PAIRING_HOURS",
+    "apprentice_ref",
+    "confirmed_people",
+    "encode_fill",
+    "encode_round",
+    "favoured_apprentices",
+    "master_ref",
+    "person_id_of",
+    "round_slot_minutes",
 ]

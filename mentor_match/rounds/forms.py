@@ -1,4 +1,5 @@
 """Forms for rounds: creating one, running it, excluding a pair, uploading a solution."""
+
 from datetime import UTC, datetime, timedelta
 
 from flask_wtf import FlaskForm
@@ -28,7 +29,9 @@ class NewRoundForm(FlaskForm):
         default=_next_month,
         validators=[
             DataRequired("Enter the month, such as 2027-01."),
-            Regexp(r"^\d{4}-(0[1-9]|1[0-2])$", message="Enter the month as YYYY-MM, such as 2027-01."),
+            Regexp(
+                r"^\d{4}-(0[1-9]|1[0-2])$", message="Enter the month as YYYY-MM, such as 2027-01."
+            ),
         ],
         description="The month whose pairings and sessions this round makes (YYYY-MM).",
         render_kw={"inputmode": "numeric", "autocomplete": "off"},
@@ -47,8 +50,11 @@ class RunForm(FlaskForm):
         default=60,
         validators=[
             InputRequired("Enter a time limit in seconds."),
-            NumberRange(MIN_TIME_LIMIT, MAX_TIME_LIMIT,
-                        f"Choose from {MIN_TIME_LIMIT} to {MAX_TIME_LIMIT} seconds."),
+            NumberRange(
+                MIN_TIME_LIMIT,
+                MAX_TIME_LIMIT,
+                f"Choose from {MIN_TIME_LIMIT} to {MAX_TIME_LIMIT} seconds.",
+            ),
         ],
         description="The optimizer stops by then with the best schedule found and a proven bound.",
     )
@@ -56,7 +62,9 @@ class RunForm(FlaskForm):
 
 
 class ExcludeForm(FlaskForm):
-    apprentice_id = SelectField("Apprentice", coerce=int, validators=[InputRequired("Choose an apprentice.")])
+    apprentice_id = SelectField(
+        "Apprentice", coerce=int, validators=[InputRequired("Choose an apprentice.")]
+    )
     master_id = SelectField("Master", coerce=int, validators=[InputRequired("Choose a master.")])
 
 

@@ -6,6 +6,7 @@ A run never happens inside a web request. With `REDIS_URL` set, jobs go on the
 none, the site starts a background thread, so `make demo` works with no other service.
 Both call the same functions, which are safe to run twice (see `perform_run`).
 """
+
 from __future__ import annotations
 
 import logging
@@ -80,7 +81,9 @@ def _dispatch(function, *args, job_id: str | None = None) -> None:
     rq_queue = queue(app)
     if rq_queue is None:
         thread = threading.Thread(
-            target=_in_app_context, args=(app, function, *args), daemon=True,
+            target=_in_app_context,
+            args=(app, function, *args),
+            daemon=True,
             name=f"mentor-match-{function.__name__}",
         )
         _threads[:] = [running for running in _threads if running.is_alive()]
@@ -92,7 +95,9 @@ def _dispatch(function, *args, job_id: str | None = None) -> None:
     try:
         rq_queue.enqueue(function, *args, job_id=job_id, failure_ttl=86400)
     except RedisError as error:
-        raise QueueUnavailable(f"The job queue at {app.config['REDIS_URL']} cannot be reached: {error}") from error
+        raise QueueUnavailable(
+            f"The job queue at {app.config['REDIS_URL']} cannot be reached: {error}"
+        ) from error
 
 
 def run_job_is_lost(run_id: int) -> bool:

@@ -1,4 +1,5 @@
 """Tell people about their rounds on the site and by mail, without sending anything twice."""
+
 from __future__ import annotations
 
 import logging
@@ -23,10 +24,17 @@ def notify_many(notices: list[dict]) -> None:
 
 
 def notify(person: Person, text: str, link: str = "", subject: str = "", body: str = "") -> None:
-    notify_many([{
-        "person_id": person.id, "text": text, "link": link, "mail_subject": subject,
-        "mail_body": body or text,
-    }])
+    notify_many(
+        [
+            {
+                "person_id": person.id,
+                "text": text,
+                "link": link,
+                "mail_subject": subject,
+                "mail_body": body or text,
+            }
+        ]
+    )
 
 
 def deliver_pending_mail(batch: int = 500) -> int:
@@ -38,8 +46,13 @@ def deliver_pending_mail(batch: int = 500) -> int:
     sent = 0
     while True:
         pending = db.session.execute(
-            select(Notification.id, Person.id, Person.email, Notification.mail_subject,
-                   Notification.mail_body)
+            select(
+                Notification.id,
+                Person.id,
+                Person.email,
+                Notification.mail_subject,
+                Notification.mail_body,
+            )
             .join(Person, Person.id == Notification.person_id)
             .where(Notification.mail_subject != "", Notification.mailed_at.is_(None))
             .order_by(Notification.id)
@@ -65,12 +78,14 @@ def deliver_pending_mail(batch: int = 500) -> int:
 
 
 def unread_for(person: Person, limit: int = 20) -> list[Notification]:
-    return list(db.session.scalars(
-        select(Notification)
-        .where(Notification.person_id == person.id)
-        .order_by(Notification.read_at.is_not(None), Notification.id.desc())
-        .limit(limit)
-    ))
+    return list(
+        db.session.scalars(
+            select(Notification)
+            .where(Notification.person_id == person.id)
+            .order_by(Notification.read_at.is_not(None), Notification.id.desc())
+            .limit(limit)
+        )
+    )
 
 
 def mark_all_read(person: Person) -> None:

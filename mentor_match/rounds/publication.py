@@ -1,4 +1,5 @@
 """Publish a reviewed run: its pairings and every session, in one transaction."""
+
 from __future__ import annotations
 
 import json
@@ -68,7 +69,11 @@ def publish(run: RoundRun) -> Published:
     now = utcnow()
     won = db.session.execute(
         update(RoundRun)
-        .where(RoundRun.id == run.id, RoundRun.published_at.is_(None), RoundRun.status == RunStatus.SUCCEEDED)
+        .where(
+            RoundRun.id == run.id,
+            RoundRun.published_at.is_(None),
+            RoundRun.status == RunStatus.SUCCEEDED,
+        )
         .values(published_at=now)
     ).rowcount
     if won and run.kind is RunKind.FULL:
@@ -83,7 +88,9 @@ def publish(run: RoundRun) -> Published:
         db.session.rollback()
         raise RoundRefusal("This round or run has already been published.")
     try:
-        result = _create_everything(run, round_, json.loads(run.problem_json), json.loads(run.solution_json))
+        result = _create_everything(
+            run, round_, json.loads(run.problem_json), json.loads(run.solution_json)
+        )
         db.session.commit()
     except IntegrityError:
         db.session.rollback()
@@ -98,26 +105,33 @@ def publish(run: RoundRun) -> Published:
 
 def _create_everything(run: RoundRun, round_: Round, problem: dict, solution: dict) -> Published:
     masters = {m["id"]: m for m in problem["masters"]}
-    skills = list(db.session.scalars(
-        select(MicroSkill).join(Area).options(contains_eager(MicroSkill.area))
-    ))
+    skills = list(
+        db.session.scalars(select(MicroSkill).join(Area).options(contains_eager(MicroSkill.area)))
+    )
     skill_ids = {skill.key: skill.id for skill in skills}
     skill_names = {skill.key: skill.full_name for skill in skills}
     pairings = solution["pairings"]
     rows = [
-        {"round_id": round_.id, "run_id": run.id, "apprentice_id": person_id_of(p["apprentice"]),
-         "master_id": person_id_of(p["master"])}
+        {
+            "round_id": round_.id,
+            "run_id": run.id,
+            "apprentice_id": person_id_of(p["apprentice"]),
+            "master_id": person_id_of(p["master"]),
+        }
         for p in pairings
     ]
     pairing_ids: list[int] = []
     if rows:
-        pairing_ids = list(db.session.scalars(
-            insert(Pairing).returning(Pairing.id, sort_by_parameter_order=True), rows
-        ))
+        pairing_ids = list(
+            db.session.scalars(
+                insert(Pairing).returning(Pairing.id, sort_by_parameter_order=True), rows
+            )
+        )
     skill_rows = [
         {"pairing_id": pairing_id, "micro_skill_id": skill_ids[key]}
         for pairing_id, p in zip(pairing_ids, pairings, strict=True)
-        for key in p["skills"] if key in skill_ids
+        for key in p["skills"]
+        if key in skill_ids
     ]
     if skill_rows:
         db.session.execute(insert(pairing_skills), skill_rows)
@@ -131,35 +145,58 @@ def _create_everything(run: RoundRun, round_: Round, problem: dict, solution: di
     session_rows = []
     for master_ref, start, end, mode in seats_taken:
         master = masters[master_ref]
-        capacity = master["in_person_capacity"] if mode == "in_person" else master["virtual_capacity"]
+        capacity = (
+            master["in_person_capacity"] if mode == "in_person" else master["virtual_capacity"]
+        )
         site = master["site"] if mode == "in_person" else None
-        session_rows.append({
-            "master_id": person_id_of(master_ref), "starts_at": _instant(start), "ends_at": _instant(end),
-            "mode": SessionMode(mode), "seats": max(1, capacity),
-            "site_id": person_id_of(site) if site else None, "round_id": round_.id,
-        })
+        session_rows.append(
+            {
+                "master_id": person_id_of(master_ref),
+                "starts_at": _instant(start),
+                "ends_at": _instant(end),
+                "mode": SessionMode(mode),
+                "seats": max(1, capacity),
+                "site_id": person_id_of(site) if site else None,
+                "round_id": round_.id,
+            }
+        )
     session_ids: list[int] = []
     if session_rows:
         # render_nulls keeps every row's keys the same (site_id is None for video), so the
         # rows go in a few large batches instead of one batch per change of shape.
-        session_ids = list(db.session.scalars(
-            insert(ShadowingSession)
-            .returning(ShadowingSession.id, sort_by_parameter_order=True)
-            .execution_options(render_nulls=True),
-            session_rows,
-        ))
+        session_ids = list(
+            db.session.scalars(
+                insert(ShadowingSession)
+                .returning(ShadowingSession.id, sort_by_parameter_order=True)
+                .execution_options(render_nulls=True),
+                session_rows,
+            )
+        )
     observer_rows = [
-        {"session_id": session_id, "apprentice_id": apprentice_id, "pairing_id": pairing_id,
-         "starts_at": row["starts_at"], "ends_at": row["ends_at"]}
-        for session_id, row, taken in zip(session_ids, session_rows, seats_taken.values(), strict=True)
+        {
+            "session_id": session_id,
+            "apprentice_id": apprentice_id,
+            "pairing_id": pairing_id,
+            "starts_at": row["starts_at"],
+            "ends_at": row["ends_at"],
+        }
+        for session_id, row, taken in zip(
+            session_ids, session_rows, seats_taken.values(), strict=True
+        )
         for apprentice_id, pairing_id in taken
     ]
     if observer_rows:
         db.session.execute(insert(SessionObserver), observer_rows)
 
     people = _tell_everyone(round_, pairings, skill_names)
-    record_event(ROUND_PUBLISHED, round=round_.month, run_id=run.id, run_kind=run.kind.value,
-                 pairings=len(pairing_ids), sessions=len(session_ids))
+    record_event(
+        ROUND_PUBLISHED,
+        round=round_.month,
+        run_id=run.id,
+        run_kind=run.kind.value,
+        pairings=len(pairing_ids),
+        sessions=len(session_ids),
+    )
     return Published(len(pairing_ids), len(session_ids), people)
 
 
@@ -173,11 +210,15 @@ def _tell_everyone(round_: Round, pairings: list[dict], skill_names: dict[str, s
     if not by_person:
         return 0
     people = {
-        row.id: row for row in db.session.execute(
-            select(Person.id, Person.name, Person.timezone).where(Person.id.in_(
-                select(Pairing.apprentice_id).where(Pairing.round_id == round_.id)
-                .union(select(Pairing.master_id).where(Pairing.round_id == round_.id))
-            ))
+        row.id: row
+        for row in db.session.execute(
+            select(Person.id, Person.name, Person.timezone).where(
+                Person.id.in_(
+                    select(Pairing.apprentice_id)
+                    .where(Pairing.round_id == round_.id)
+                    .union(select(Pairing.master_id).where(Pairing.round_id == round_.id))
+                )
+            )
         )
     }
     link = absolute_url("rounds.my_pairings")
@@ -200,12 +241,18 @@ def _tell_everyone(round_: Round, pairings: list[dict], skill_names: dict[str, s
         count = len(roles)
         text = f"Your {label} pairings are published: {count} pairing{'s' if count != 1 else ''}. Accept or decline each."
         body = (
-            f"Hello {person.name},\n\n{text}\n\n" + "\n".join(lines)
+            f"Hello {person.name},\n\n{text}\n\n"
+            + "\n".join(lines)
             + f"\n\nTimes are in {person.timezone}.\nAccept or decline here: {link}\n"
         )
-        notices.append({
-            "person_id": person_id, "text": text, "link": link,
-            "mail_subject": f"Your {label} pairings", "mail_body": body,
-        })
+        notices.append(
+            {
+                "person_id": person_id,
+                "text": text,
+                "link": link,
+                "mail_subject": f"Your {label} pairings",
+                "mail_body": body,
+            }
+        )
     notify_many(notices)
     return len(notices)

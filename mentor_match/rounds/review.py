@@ -7,6 +7,7 @@ well formed: a solver's output, or an upload that `check_solution` accepted.
 Standard library only: importing the optimizer package would load OR-Tools into every
 page that shows a review.
 """
+
 from __future__ import annotations
 
 from collections import defaultdict

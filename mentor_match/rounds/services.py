@@ -1,4 +1,5 @@
 """A round's life: create, open for confirmation, run, review, publish, accept or decline."""
+
 from __future__ import annotations
 
 import json
@@ -95,8 +96,9 @@ def open_round(round_: Round) -> int:
     month = Month.parse(round_.month)
     link = absolute_url("availability.plan", month=round_.month)
     people = db.session.execute(
-        select(Person.id, Person.name, Person.timezone)
-        .where(Person.active, Person.is_master | Person.is_apprentice)
+        select(Person.id, Person.name, Person.timezone).where(
+            Person.active, Person.is_master | Person.is_apprentice
+        )
     ).all()
     notices = []
     for person_id, name, zone in people:
@@ -109,10 +111,15 @@ def open_round(round_: Round) -> int:
             f"Hello {name},\n\n{text}\n\nPeople who have not confirmed by then are left out of "
             f"this month's pairings.\n\nConfirm here: {link}\n"
         )
-        notices.append({
-            "person_id": person_id, "text": text, "link": link,
-            "mail_subject": f"Confirm your availability for {month.label}", "mail_body": body,
-        })
+        notices.append(
+            {
+                "person_id": person_id,
+                "text": text,
+                "link": link,
+                "mail_subject": f"Confirm your availability for {month.label}",
+                "mail_body": body,
+            }
+        )
     notify_many(notices)
     db.session.commit()
     return len(notices)
@@ -142,7 +149,9 @@ def confirmations(round_: Round) -> Confirmations:
         select(Person.id, Person.name, MonthPlan.confirmed_at)
         .join(MonthPlan, MonthPlan.person_id == Person.id)
         .where(
-            MonthPlan.month == round_.month, MonthPlan.confirmed_at.is_not(None), Person.active,
+            MonthPlan.month == round_.month,
+            MonthPlan.confirmed_at.is_not(None),
+            Person.active,
             Person.is_master | Person.is_apprentice,
         )
         .order_by(Person.name)
@@ -180,9 +189,10 @@ def round_call_query(of_month: bool) -> Select:
     """
     query = (
         select(Round, MonthPlan.confirmed_at)
-        .outerjoin(MonthPlan, and_(
-            MonthPlan.person_id == bindparam("person_id"), MonthPlan.month == Round.month
-        ))
+        .outerjoin(
+            MonthPlan,
+            and_(MonthPlan.person_id == bindparam("person_id"), MonthPlan.month == Round.month),
+        )
         .where(Round.status == RoundStatus.OPEN)
     )
     if of_month:
@@ -229,23 +239,30 @@ def confirm_month(person: Person, month: str) -> MonthPlan:
 
 
 def start_run(
-    round_: Round, requested_by: Person | None, kind: RunKind = RunKind.FULL,
+    round_: Round,
+    requested_by: Person | None,
+    kind: RunKind = RunKind.FULL,
     time_limit: float | None = None,
 ) -> RoundRun:
     """Queue a run; refused while another run of this round is under way."""
     reap_stale_runs()
     if kind is RunKind.FULL and round_.status is not RoundStatus.OPEN:
         raise RoundRefusal(
-            "Open the round before running it." if round_.status is RoundStatus.DRAFT
+            "Open the round before running it."
+            if round_.status is RoundStatus.DRAFT
             else "This round is published; run a fill to use capacity freed by declines."
         )
     if kind is RunKind.FILL and round_.status is not RoundStatus.PUBLISHED:
         raise RoundRefusal("A fill run re-uses freed capacity after publication; publish first.")
     limit = float(time_limit or current_app.config["ROUND_TIME_LIMIT"])
     if not MIN_TIME_LIMIT <= limit <= MAX_TIME_LIMIT:
-        raise RoundRefusal(f"Choose a time limit from {MIN_TIME_LIMIT} to {MAX_TIME_LIMIT} seconds.")
+        raise RoundRefusal(
+            f"Choose a time limit from {MIN_TIME_LIMIT} to {MAX_TIME_LIMIT} seconds."
+        )
     run = RoundRun(
-        round_id=round_.id, kind=kind, time_limit=limit,
+        round_id=round_.id,
+        kind=kind,
+        time_limit=limit,
         requested_by_id=requested_by.id if requested_by else None,
     )
     db.session.add(run)
@@ -254,7 +271,9 @@ def start_run(
     except IntegrityError:
         # The partial unique index: another admin's run of this round got in first.
         db.session.rollback()
-        raise RoundRefusal("A run of this round is already under way; watch it or cancel it.") from None
+        raise RoundRefusal(
+            "A run of this round is already under way; watch it or cancel it."
+        ) from None
     return run
 
 
@@ -263,7 +282,9 @@ def cancel_run(run: RoundRun) -> None:
     stopped = db.session.execute(
         update(RoundRun)
         .where(RoundRun.id == run.id, RoundRun.status == RunStatus.QUEUED)
-        .values(status=RunStatus.CANCELLED, finished_at=utcnow(), error="Cancelled before it started.")
+        .values(
+            status=RunStatus.CANCELLED, finished_at=utcnow(), error="Cancelled before it started."
+        )
     ).rowcount
     if not stopped:
         asked = db.session.execute(
@@ -308,8 +329,11 @@ def run_state(run: RoundRun, now: datetime | None = None) -> RunState:
     """How the run stands, read only: GET pages must not write, and still tell the truth."""
     now = now or utcnow()
     stale_since = now - _stale_after()
-    if (run.status is RunStatus.RUNNING and run.heartbeat_at is not None
-            and run.heartbeat_at < stale_since):
+    if (
+        run.status is RunStatus.RUNNING
+        and run.heartbeat_at is not None
+        and run.heartbeat_at < stale_since
+    ):
         return RunState(run, RunStatus.FAILED, SILENT_WORKER)
     if run.status is RunStatus.QUEUED and run.created_at < stale_since and _job_lost(run.id):
         return RunState(run, RunStatus.FAILED, LOST_JOB)
@@ -379,7 +403,9 @@ def perform_run(run_id: int, on_progress: Callable[[Progress], None] | None = No
         problem = encode_fill(run.round) if run.kind is RunKind.FILL else encode_round(run.round)
         _save_if_running(run_id, problem_json=json.dumps(problem), phase="solving")
         solution = solve(
-            problem, time_limit=run.time_limit, on_progress=heartbeat.record,
+            problem,
+            time_limit=run.time_limit,
+            on_progress=heartbeat.record,
             cancel=heartbeat.cancel,
         )
     except Cancelled:
@@ -390,9 +416,13 @@ def perform_run(run_id: int, on_progress: Callable[[Progress], None] | None = No
         _finish(run_id, RunStatus.FAILED, error=f"The run failed: {failure}")
     else:
         _finish(
-            run_id, RunStatus.SUCCEEDED, solution_json=json.dumps(solution),
-            observation_hours=solution["observation_hours"], upper_bound=solution["upper_bound"],
-            best_hours=solution["observation_hours"], bound=solution["upper_bound"],
+            run_id,
+            RunStatus.SUCCEEDED,
+            solution_json=json.dumps(solution),
+            observation_hours=solution["observation_hours"],
+            upper_bound=solution["upper_bound"],
+            best_hours=solution["observation_hours"],
+            bound=solution["upper_bound"],
         )
     finally:
         heartbeat.stop()
@@ -450,8 +480,10 @@ class _Heartbeat(threading.Thread):
         values = {"heartbeat_at": utcnow()}
         if progress is not None:
             values |= {
-                "phase": progress.phase[:40], "elapsed": progress.elapsed,
-                "best_hours": progress.observation_hours, "bound": progress.upper_bound,
+                "phase": progress.phase[:40],
+                "elapsed": progress.elapsed,
+                "best_hours": progress.observation_hours,
+                "bound": progress.upper_bound,
             }
         else:
             values["elapsed"] = (datetime.now(UTC) - self._started_at).total_seconds()
@@ -521,7 +553,8 @@ def previous_summary(round_: Round):
         return None
     run = db.session.scalar(
         select(RoundRun).where(
-            RoundRun.round_id == previous.id, RoundRun.kind == RunKind.FULL,
+            RoundRun.round_id == previous.id,
+            RoundRun.kind == RunKind.FULL,
             RoundRun.published_at.is_not(None),
         )
     )
@@ -535,9 +568,12 @@ def skill_names() -> dict[str, str]:
     from ..models import MicroSkill
     from ..models.skills import Area
 
-    return {skill.key: skill.full_name for skill in db.session.scalars(
-        select(MicroSkill).join(Area).options(contains_eager(MicroSkill.area))
-    )}
+    return {
+        skill.key: skill.full_name
+        for skill in db.session.scalars(
+            select(MicroSkill).join(Area).options(contains_eager(MicroSkill.area))
+        )
+    }
 
 
 def names_for_refs(refs: list[str]) -> dict[str, str]:
@@ -545,9 +581,15 @@ def names_for_refs(refs: list[str]) -> dict[str, str]:
     from .encoder import person_id_of
 
     ids = {ref: person_id_of(ref) for ref in set(refs)}
-    names = dict(db.session.execute(
-        select(Person.id, Person.name).where(Person.id.in_(set(ids.values())))
-    ).all()) if ids else {}
+    names = (
+        dict(
+            db.session.execute(
+                select(Person.id, Person.name).where(Person.id.in_(set(ids.values())))
+            ).all()
+        )
+        if ids
+        else {}
+    )
     return {ref: names.get(pid, ref) for ref, pid in ids.items()}
 
 
@@ -561,8 +603,14 @@ def upload_solution(run: RoundRun, data: bytes, requested_by: Person | None) -> 
     """A solution produced elsewhere for this run's problem, kept as a new run once it checks out."""
     if run.problem_json is None:
         raise RoundRefusal("This run has no problem snapshot to check a solution against.")
-    if run.published_at is not None or run.round.status is RoundStatus.PUBLISHED and run.kind is RunKind.FULL:
-        raise RoundRefusal("This round is already published; upload a solution to a fill run instead.")
+    if (
+        run.published_at is not None
+        or run.round.status is RoundStatus.PUBLISHED
+        and run.kind is RunKind.FULL
+    ):
+        raise RoundRefusal(
+            "This round is already published; upload a solution to a fill run instead."
+        )
     if len(data) > MAX_UPLOAD_BYTES:
         raise RoundRefusal("The file is larger than 50 MB.")
     try:
@@ -573,11 +621,19 @@ def upload_solution(run: RoundRun, data: bytes, requested_by: Person | None) -> 
     if problems:
         raise RoundRefusal("The solution breaks the round's rules:\n" + "\n".join(problems))
     uploaded = RoundRun(
-        round_id=run.round_id, kind=run.kind, status=RunStatus.SUCCEEDED, source="upload",
-        time_limit=0, requested_by_id=requested_by.id if requested_by else None,
-        started_at=utcnow(), finished_at=utcnow(), problem_json=run.problem_json,
-        solution_json=json.dumps(solution), observation_hours=solution["observation_hours"],
-        upper_bound=solution["upper_bound"], best_hours=solution["observation_hours"],
+        round_id=run.round_id,
+        kind=run.kind,
+        status=RunStatus.SUCCEEDED,
+        source="upload",
+        time_limit=0,
+        requested_by_id=requested_by.id if requested_by else None,
+        started_at=utcnow(),
+        finished_at=utcnow(),
+        problem_json=run.problem_json,
+        solution_json=json.dumps(solution),
+        observation_hours=solution["observation_hours"],
+        upper_bound=solution["upper_bound"],
+        best_hours=solution["observation_hours"],
         bound=solution["upper_bound"],
     )
     db.session.add(uploaded)
@@ -590,17 +646,22 @@ def remove_pairing(run: RoundRun, apprentice: str, master: str) -> None:
     if run.published_at is not None or run.status is not RunStatus.SUCCEEDED:
         raise RoundRefusal("Only a finished run that is not yet published can be edited.")
     solution = json.loads(run.solution_json)
-    kept = [p for p in solution["pairings"] if (p["apprentice"], p["master"]) != (apprentice, master)]
+    kept = [
+        p for p in solution["pairings"] if (p["apprentice"], p["master"]) != (apprentice, master)
+    ]
     if len(kept) == len(solution["pairings"]):
         raise RoundRefusal("That pairing is not in this run.")
     solution["pairings"] = kept
     hours = sum(session_hours(session) for p in kept for session in p["sessions"])
     solution["observation_hours"] = hours
     if not any(p["apprentice"] == apprentice for p in kept):
-        solution.setdefault("unmatched", []).append({
-            "apprentice": apprentice, "reason": "removed",
-            "detail": "An admin removed your pairing in review; you are favoured next month.",
-        })
+        solution.setdefault("unmatched", []).append(
+            {
+                "apprentice": apprentice,
+                "reason": "removed",
+                "detail": "An admin removed your pairing in review; you are favoured next month.",
+            }
+        )
     run.solution_json = json.dumps(solution)
     run.observation_hours = hours
     run.best_hours = hours
@@ -614,7 +675,9 @@ def exclude_pair(round_: Round, apprentice_id: int, master_id: int) -> None:
     for person_id in (apprentice_id, master_id):
         if db.session.get(Person, person_id) is None:
             raise RoundRefusal("No such person.")
-    db.session.add(RoundExclusion(round_id=round_.id, apprentice_id=apprentice_id, master_id=master_id))
+    db.session.add(
+        RoundExclusion(round_id=round_.id, apprentice_id=apprentice_id, master_id=master_id)
+    )
     try:
         db.session.commit()
     except IntegrityError:
@@ -634,19 +697,24 @@ def remove_exclusion(round_: Round, exclusion_id: int) -> None:
 
 
 def pairings_of(person: Person) -> list[Pairing]:
-    return list(db.session.scalars(
-        select(Pairing)
-        .where((Pairing.apprentice_id == person.id) | (Pairing.master_id == person.id))
-        .order_by(Pairing.created_at.desc(), Pairing.id)
-    ))
+    return list(
+        db.session.scalars(
+            select(Pairing)
+            .where((Pairing.apprentice_id == person.id) | (Pairing.master_id == person.id))
+            .order_by(Pairing.created_at.desc(), Pairing.id)
+        )
+    )
 
 
 def respond(pairing: Pairing, person: Person, accept: bool) -> None:
     """Record one side's answer; a decline frees the pairing's sessions for a fill run."""
     answer = Response.ACCEPTED if accept else Response.DECLINED
     column = (
-        Pairing.apprentice_response if person.id == pairing.apprentice_id
-        else Pairing.master_response if person.id == pairing.master_id else None
+        Pairing.apprentice_response
+        if person.id == pairing.apprentice_id
+        else Pairing.master_response
+        if person.id == pairing.master_id
+        else None
     )
     if column is None:
         raise RoundRefusal("This pairing is not yours.")
@@ -666,18 +734,30 @@ def respond(pairing: Pairing, person: Person, accept: bool) -> None:
     else:
         text = f"{person.name} accepted your pairing for {Month.parse(pairing.round.month).label}."
     link = absolute_url("rounds.my_pairings")
-    notify(other, text, link, subject=text, body=f"Hello {other.name},\n\n{text}\n\nSee it here: {link}\n")
+    notify(
+        other,
+        text,
+        link,
+        subject=text,
+        body=f"Hello {other.name},\n\n{text}\n\nSee it here: {link}\n",
+    )
     db.session.commit()
 
 
 def _free_sessions(pairing: Pairing) -> None:
     """Give up the pairing's seats and drop sessions nobody observes any more."""
-    session_ids = list(db.session.scalars(
-        select(SessionObserver.session_id).where(SessionObserver.pairing_id == pairing.id)
-    ))
-    db.session.execute(SessionObserver.__table__.delete().where(SessionObserver.pairing_id == pairing.id))
+    session_ids = list(
+        db.session.scalars(
+            select(SessionObserver.session_id).where(SessionObserver.pairing_id == pairing.id)
+        )
+    )
+    db.session.execute(
+        SessionObserver.__table__.delete().where(SessionObserver.pairing_id == pairing.id)
+    )
     if session_ids:
-        observed = select(SessionObserver.session_id).where(SessionObserver.session_id.in_(session_ids))
+        observed = select(SessionObserver.session_id).where(
+            SessionObserver.session_id.in_(session_ids)
+        )
         db.session.execute(
             ShadowingSession.__table__.delete().where(
                 ShadowingSession.id.in_(session_ids), ShadowingSession.id.not_in(observed)
@@ -686,10 +766,15 @@ def _free_sessions(pairing: Pairing) -> None:
 
 
 def declined_count(round_: Round) -> int:
-    return db.session.scalar(
-        select(func.count()).select_from(Pairing).where(
-            Pairing.round_id == round_.id,
-            (Pairing.apprentice_response == Response.DECLINED)
-            | (Pairing.master_response == Response.DECLINED),
+    return (
+        db.session.scalar(
+            select(func.count())
+            .select_from(Pairing)
+            .where(
+                Pairing.round_id == round_.id,
+                (Pairing.apprentice_response == Response.DECLINED)
+                | (Pairing.master_response == Response.DECLINED),
+            )
         )
-    ) or 0
+        or 0
+    )

@@ -1,4 +1,5 @@
 """Round pages: admins create, open, run, review and publish; people confirm and answer."""
+
 from __future__ import annotations
 
 import json
@@ -79,16 +80,25 @@ def show(month: str):
         # The run just started ended before the page loaded (a small round): go to its review,
         # as the progress panel would have on seeing it end.
         watched = db.session.get(RoundRun, watched_id)
-        if watched is not None and watched.round_id == round_.id and watched.status is RunStatus.SUCCEEDED:
+        if (
+            watched is not None
+            and watched.round_id == round_.id
+            and watched.status is RunStatus.SUCCEEDED
+        ):
             return redirect(url_for("rounds.review", month=month, run_id=watched.id))
     exclude_form = ExcludeForm()
     confirmations = services.confirmations(round_)
     _exclusion_choices(exclude_form)
     return render_template(
-        "rounds/show.html", round=round_, confirmations=confirmations,
-        active=active, latest=services.latest_result(round_),
-        run_form=RunForm(time_limit=int(_default_limit())), exclude_form=exclude_form,
-        declined=services.declined_count(round_), runs=services.run_states(round_),
+        "rounds/show.html",
+        round=round_,
+        confirmations=confirmations,
+        active=active,
+        latest=services.latest_result(round_),
+        run_form=RunForm(time_limit=int(_default_limit())),
+        exclude_form=exclude_form,
+        declined=services.declined_count(round_),
+        runs=services.run_states(round_),
         masters_waiting=masters_waiting() if only_verified_hosts() else 0,
     )
 
@@ -104,12 +114,15 @@ def _exclusion_choices(form: ExcludeForm) -> None:
 
     people = db.session.execute(
         select(Person.id, Person.name, Person.email, Person.is_master, Person.is_apprentice)
-        .where(Person.active).order_by(Person.name)
+        .where(Person.active)
+        .order_by(Person.name)
     ).all()
     form.apprentice_id.choices = [
         SelectChoice(p.id, f"{p.name} ({p.email})") for p in people if p.is_apprentice
     ]
-    form.master_id.choices = [SelectChoice(p.id, f"{p.name} ({p.email})") for p in people if p.is_master]
+    form.master_id.choices = [
+        SelectChoice(p.id, f"{p.name} ({p.email})") for p in people if p.is_master
+    ]
 
 
 @bp.post("/admin/rounds/<month>/open")
@@ -122,7 +135,10 @@ def open_round(month: str):
         flash(str(refusal), "error")
     else:
         _send_mail_in_background()
-        flash(f"Round opened: {asked} people were asked to confirm by mail and on the site.", "success")
+        flash(
+            f"Round opened: {asked} people were asked to confirm by mail and on the site.",
+            "success",
+        )
     return redirect(url_for("rounds.show", month=month))
 
 
@@ -130,8 +146,11 @@ def _send_mail_in_background() -> None:
     try:
         jobs.dispatch_mail()
     except jobs.QueueUnavailable as failure:
-        flash(f"{failure}. The mail is kept and goes out once the queue is back "
-              "(or run `flask rounds deliver-mail`).", "error")
+        flash(
+            f"{failure}. The mail is kept and goes out once the queue is back "
+            "(or run `flask rounds deliver-mail`).",
+            "error",
+        )
 
 
 @bp.post("/admin/rounds/<month>/runs")
@@ -166,10 +185,15 @@ def progress(month: str, run_id: int):
     run = _run_or_404(month, run_id)
     state = services.run_state(run)
     return jsonify(
-        status=state.status.value, phase=run.phase, elapsed=round(run.elapsed, 1),
-        time_limit=run.time_limit, best_hours=run.best_hours, bound=run.bound,
+        status=state.status.value,
+        phase=run.phase,
+        elapsed=round(run.elapsed, 1),
+        time_limit=run.time_limit,
+        best_hours=run.best_hours,
+        bound=run.bound,
         gap=run.gap if run.observation_hours is not None else _progress_gap(run),
-        error=state.error, done=not state.status.is_active,
+        error=state.error,
+        done=not state.status.is_active,
         review_url=url_for("rounds.review", month=month, run_id=run.id),
     )
 
@@ -207,22 +231,32 @@ def review(month: str, run_id: int):
         previous = services.previous_summary(run.round)
         pairings = solution["pairings"]
         names = services.names_for_refs(
-            [p["apprentice"] for p in pairings] + [p["master"] for p in pairings]
+            [p["apprentice"] for p in pairings]
+            + [p["master"] for p in pairings]
             + [u.apprentice for u in summary.unmatched]
         )
     page = page_arg()
-    shown = pairings[(page - 1) * PAIRINGS_PER_PAGE: page * PAIRINGS_PER_PAGE]
+    shown = pairings[(page - 1) * PAIRINGS_PER_PAGE : page * PAIRINGS_PER_PAGE]
     return render_template(
-        "rounds/review.html", run=run, state=services.run_state(run), round=run.round,
+        "rounds/review.html",
+        run=run,
+        state=services.run_state(run),
+        round=run.round,
         summary=summary,
-        comparison=compare(summary, previous) if summary else [], has_previous=previous is not None,
-        pairings=shown, pairing_count=len(pairings), page=page,
-        pages=max(1, -(-len(pairings) // PAIRINGS_PER_PAGE)), names=names,
-        skill_names=services.skill_names(), remove_form=RemovePairingForm(),
+        comparison=compare(summary, previous) if summary else [],
+        has_previous=previous is not None,
+        pairings=shown,
+        pairing_count=len(pairings),
+        page=page,
+        pages=max(1, -(-len(pairings) // PAIRINGS_PER_PAGE)),
+        names=names,
+        skill_names=services.skill_names(),
+        remove_form=RemovePairingForm(),
         upload_form=UploadSolutionForm(),
         can_publish=services.can_publish(run),
         host_stages=host_stages(shown, person_id_of) if not run.published_at else {},
-        masters_waiting=masters_waiting(), verified_only=only_verified_hosts(),
+        masters_waiting=masters_waiting(),
+        verified_only=only_verified_hosts(),
     )
 
 
@@ -246,7 +280,8 @@ def solution_file(month: str, run_id: int):
 
 def _download(body: str, filename: str) -> Response:
     return Response(
-        body, mimetype="application/json",
+        body,
+        mimetype="application/json",
         headers={"Content-Disposition": f'attachment; filename="{filename}"'},
     )
 
@@ -297,7 +332,8 @@ def publish_run(month: str, run_id: int):
     _send_mail_in_background()
     flash(
         f"Published {_count(result.pairings, 'pairing')} and {_count(result.sessions, 'session')}; "
-        f"{result.people} people were told on the site and by mail.", "success",
+        f"{result.people} people were told on the site and by mail.",
+        "success",
     )
     return redirect(url_for("rounds.show", month=month))
 
@@ -378,8 +414,12 @@ def respond(pairing_id: int):
     except services.RoundRefusal as refusal:
         flash(str(refusal), "error")
     else:
-        flash("Accepted: see you at the sessions." if answer == "accept"
-              else "Declined: its sessions are freed and the other side is told.", "success")
+        flash(
+            "Accepted: see you at the sessions."
+            if answer == "accept"
+            else "Declined: its sessions are freed and the other side is told.",
+            "success",
+        )
     return redirect(url_for("rounds.my_pairings"))
 
 
@@ -398,4 +438,3 @@ def read_notifications():
 
     mark_all_read(current_user)
     return redirect(url_for("rounds.notifications"))
-

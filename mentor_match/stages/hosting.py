@@ -4,6 +4,7 @@ A person hosts a skill they mark as hosted at journeyman or master. When the org
 asks for verified hosts (the default), the stage must also be verified: endorsed by a
 verified master, set by an admin, or from a trusted import. A self-declared stage waits.
 """
+
 from __future__ import annotations
 
 from sqlalchemy import ColumnElement, and_
@@ -14,8 +15,11 @@ from ..organisation.services import only_verified_hosts
 
 def may_host(held: PersonSkill, *, verified_only: bool) -> bool:
     """Whether this stage lets its holder host the skill."""
-    return (held.hosts and held.stage is not Stage.APPRENTICE
-            and (held.stage_verified or not verified_only))
+    return (
+        held.hosts
+        and held.stage is not Stage.APPRENTICE
+        and (held.stage_verified or not verified_only)
+    )
 
 
 def hosting_condition(*, verified_only: bool) -> ColumnElement[bool]:
@@ -36,5 +40,10 @@ def hosted_skills(person: Person, *, verified_only: bool | None = None) -> list[
 def waiting_for_verification(held: PersonSkill) -> bool:
     """A master's hosted stage they declared themself, not yet verified nor declined (the
     Python twin of the queue's query in stages.services)."""
-    return (held.person.is_master and held.hosts and held.stage is not Stage.APPRENTICE
-            and not held.stage_verified and held.declined_at is None)
+    return (
+        held.person.is_master
+        and held.hosts
+        and held.stage is not Stage.APPRENTICE
+        and not held.stage_verified
+        and held.declined_at is None
+    )

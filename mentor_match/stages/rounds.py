@@ -5,6 +5,7 @@ verification. The review shows it beside the pairing, and publication refuses un
 pairings are removed, so no one is sent to watch a master the organisation no longer vouches
 for.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -35,21 +36,29 @@ def host_stages(pairings: list[dict], person_id_of) -> dict[tuple[str, str], Hos
     held_by = {
         (held.person_id, held.micro_skill.key): held
         for held in db.session.scalars(
-            select(PersonSkill).where(PersonSkill.person_id.in_(ids))
-            .options(selectinload(PersonSkill.micro_skill).selectinload(MicroSkill.area),
-                     selectinload(PersonSkill.stage_set_by))
+            select(PersonSkill)
+            .where(PersonSkill.person_id.in_(ids))
+            .options(
+                selectinload(PersonSkill.micro_skill).selectinload(MicroSkill.area),
+                selectinload(PersonSkill.stage_set_by),
+            )
         )
     }
     verified_only = only_verified_hosts()
     result = {}
     for ref, key in wanted:
         held = held_by.get((person_id_of(ref), key))
-        result[(ref, key)] = HostStage(held, held is not None and may_host(held, verified_only=verified_only))
+        result[(ref, key)] = HostStage(
+            held, held is not None and may_host(held, verified_only=verified_only)
+        )
     return result
 
 
 def pairings_without_host(pairings: list[dict], person_id_of) -> list[dict]:
     """Pairings none of whose skills the master may host any more."""
     stages = host_stages(pairings, person_id_of)
-    return [p for p in pairings
-            if p["skills"] and not any(stages[(p["master"], key)].may_host for key in p["skills"])]
+    return [
+        p
+        for p in pairings
+        if p["skills"] and not any(stages[(p["master"], key)].may_host for key in p["skills"])
+    ]

@@ -1,4 +1,5 @@
 """Pages for verifying stages: the admin's queue and rulings, a master's endorsements."""
+
 from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
@@ -26,8 +27,12 @@ def _form_errors(form) -> str:
 @admin_required
 def queue():
     """Self-declared hosting stages waiting for an admin, the longest waiting first."""
-    return render_template("stages/queue.html", waiting=services.stages_to_verify(),
-                           verified_only=only_verified_hosts(), max_reason=services.MAX_REASON)
+    return render_template(
+        "stages/queue.html",
+        waiting=services.stages_to_verify(),
+        verified_only=only_verified_hosts(),
+        max_reason=services.MAX_REASON,
+    )
 
 
 @bp.post("/admin/verification")
@@ -41,18 +46,31 @@ def rule():
     approving = form.decision.data == "approve"
     try:
         if approving:
-            held = services.approve(_me(), form.person_id.data, form.micro_skill_id.data,
-                                    stage_seen=form.stage, note=form.reason.data or "")
+            held = services.approve(
+                _me(),
+                form.person_id.data,
+                form.micro_skill_id.data,
+                stage_seen=form.stage,
+                note=form.reason.data or "",
+            )
         else:
-            held = services.decline(_me(), form.person_id.data, form.micro_skill_id.data,
-                                    stage_seen=form.stage, reason=form.reason.data or "")
+            held = services.decline(
+                _me(),
+                form.person_id.data,
+                form.micro_skill_id.data,
+                stage_seen=form.stage,
+                reason=form.reason.data or "",
+            )
     except services.StageRefusal as refusal:
         db.session.rollback()
         flash(str(refusal), "error")
     else:
         done = "verified" if approving else "declined"
-        flash(f"{held.person.name}'s stage {held.stage.value} in {held.micro_skill.full_name} is "
-              f"{done}; they have been told.", "success")
+        flash(
+            f"{held.person.name}'s stage {held.stage.value} in {held.micro_skill.full_name} is "
+            f"{done}; they have been told.",
+            "success",
+        )
     return redirect(url_for("stages.queue"))
 
 
@@ -67,14 +85,22 @@ def endorse():
         flash(_form_errors(form) or "Choose whom to endorse.", "error")
         return redirect(url_for("progress.hosting"))
     try:
-        held = services.endorse_peer(_me(), form.person_id.data, form.micro_skill_id.data,
-                                     stage_seen=form.stage, note=form.note.data or "")
+        held = services.endorse_peer(
+            _me(),
+            form.person_id.data,
+            form.micro_skill_id.data,
+            stage_seen=form.stage,
+            note=form.note.data or "",
+        )
     except services.StageRefusal as refusal:
         db.session.rollback()
         flash(str(refusal), "error")
     else:
-        flash(f"You endorsed {held.person.name} as a {held.stage.value} in "
-              f"{held.micro_skill.full_name}; they have been told.", "success")
+        flash(
+            f"You endorsed {held.person.name} as a {held.stage.value} in "
+            f"{held.micro_skill.full_name}; they have been told.",
+            "success",
+        )
     return redirect(url_for("progress.hosting"))
 
 
@@ -94,13 +120,24 @@ def change(person_id: int, micro_skill_id: int):
     revoke_form = RevokeForm(prefix="revoke")
     action = request.form.get("action")
     if action == "set" and form.validate_on_submit():
-        return _act(held, lambda: services.set_stage(
-            _me(), person_id, micro_skill_id, Stage(form.stage.data), reason=form.reason.data))
+        return _act(
+            held,
+            lambda: services.set_stage(
+                _me(), person_id, micro_skill_id, Stage(form.stage.data), reason=form.reason.data
+            ),
+        )
     if action == "revoke" and revoke_form.validate_on_submit():
-        return _act(held, lambda: services.revoke(_me(), person_id, micro_skill_id,
-                                                  reason=revoke_form.reason.data))
+        return _act(
+            held,
+            lambda: services.revoke(
+                _me(), person_id, micro_skill_id, reason=revoke_form.reason.data
+            ),
+        )
     return render_template(
-        "stages/change.html", held=held, form=form, revoke_form=revoke_form,
+        "stages/change.html",
+        held=held,
+        form=form,
+        revoke_form=revoke_form,
         seats=services.upcoming_hosted_seats(held.person, micro_skill_id),
         verified_only=only_verified_hosts(),
     )
@@ -114,8 +151,15 @@ def _act(held: PersonSkill, action):
         db.session.rollback()
         flash(str(refusal), "error")
         return redirect(url_for("stages.change", person_id=person.id, micro_skill_id=skill.id))
-    cancelled = (f" {change.seats_cancelled} upcoming seat{'s' if change.seats_cancelled != 1 else ''} "
-                 "were cancelled and their apprentices told." if change.seats_cancelled else "")
-    flash(f"{person.name} is now a {change.held.stage.value} in {skill.full_name} "
-          f"({change.held.stage_source.label}); they have been told.{cancelled}", "success")
+    cancelled = (
+        f" {change.seats_cancelled} upcoming seat{'s' if change.seats_cancelled != 1 else ''} "
+        "were cancelled and their apprentices told."
+        if change.seats_cancelled
+        else ""
+    )
+    flash(
+        f"{person.name} is now a {change.held.stage.value} in {skill.full_name} "
+        f"({change.held.stage_source.label}); they have been told.{cancelled}",
+        "success",
+    )
     return redirect(url_for("profiles.show", person_id=person.id))

@@ -4,6 +4,7 @@ An hour is verified once the master has confirmed the seat's attendance. A seat'
 go to the micro skill of its session or, for a round's session, to the pairing's micro
 skills, split evenly so that no hour is counted twice.
 """
+
 from __future__ import annotations
 
 from collections import defaultdict
@@ -28,13 +29,25 @@ from ..models import (
 )
 
 
-def record_change(actor: Person | None, subject: str, subject_id: int, action: str,
-                  before: str = "", after: str = "") -> None:
+def record_change(
+    actor: Person | None,
+    subject: str,
+    subject_id: int,
+    action: str,
+    before: str = "",
+    after: str = "",
+) -> None:
     """Keep who changed what and when; the caller commits with the change itself."""
-    db.session.add(ChangeRecord(
-        actor_id=actor.id if actor else None, subject=subject, subject_id=subject_id,
-        action=action, before=before, after=after,
-    ))
+    db.session.add(
+        ChangeRecord(
+            actor_id=actor.id if actor else None,
+            subject=subject,
+            subject_id=subject_id,
+            action=action,
+            before=before,
+            after=after,
+        )
+    )
 
 
 @dataclass(frozen=True)
@@ -52,8 +65,10 @@ class VerifiedSeat:
 
 
 def verified_seats(
-    apprentice_ids: list[int] | None = None, master_ids: list[int] | None = None,
-    starts: datetime | None = None, ends: datetime | None = None,
+    apprentice_ids: list[int] | None = None,
+    master_ids: list[int] | None = None,
+    starts: datetime | None = None,
+    ends: datetime | None = None,
 ) -> list[VerifiedSeat]:
     """Seats whose attendance the master confirmed (more than zero minutes).
 
@@ -74,21 +89,40 @@ def verified_seats(
         query = query.where(ShadowingSession.starts_at >= starts)
     if ends is not None:
         query = query.where(ShadowingSession.starts_at < ends)
-    rows = db.session.execute(query.with_only_columns(
-        SessionObserver.id, SessionObserver.session_id, SessionObserver.apprentice_id,
-        SessionObserver.pairing_id, ShadowingSession.master_id, ShadowingSession.starts_at,
-        ShadowingSession.mode, ShadowingSession.micro_skill_id, Attendance.minutes,
-    ).order_by(ShadowingSession.starts_at, SessionObserver.id)).all()
+    rows = db.session.execute(
+        query.with_only_columns(
+            SessionObserver.id,
+            SessionObserver.session_id,
+            SessionObserver.apprentice_id,
+            SessionObserver.pairing_id,
+            ShadowingSession.master_id,
+            ShadowingSession.starts_at,
+            ShadowingSession.mode,
+            ShadowingSession.micro_skill_id,
+            Attendance.minutes,
+        ).order_by(ShadowingSession.starts_at, SessionObserver.id)
+    ).all()
     skills_of_pairing: dict[int, list[int]] = defaultdict(list)
     for pairing_id, skill_id in db.session.execute(
         select(pairing_skills.c.pairing_id, pairing_skills.c.micro_skill_id).where(
-            pairing_skills.c.pairing_id.in_(query.with_only_columns(SessionObserver.pairing_id).distinct())
+            pairing_skills.c.pairing_id.in_(
+                query.with_only_columns(SessionObserver.pairing_id).distinct()
+            )
         )
     ):
         skills_of_pairing[pairing_id].append(skill_id)
     seats = []
-    for (seat_id, session_id, apprentice_id, pairing_id, master_id, starts_at, mode,
-         session_skill_id, minutes) in rows:
+    for (
+        seat_id,
+        session_id,
+        apprentice_id,
+        pairing_id,
+        master_id,
+        starts_at,
+        mode,
+        session_skill_id,
+        minutes,
+    ) in rows:
         # The session's micro skill, else its pairing's (split evenly later), else none.
         if session_skill_id is not None:
             skill_ids: tuple[int, ...] = (session_skill_id,)
@@ -96,8 +130,18 @@ def verified_seats(
             skill_ids = tuple(sorted(skills_of_pairing.get(pairing_id, ())))
         else:
             skill_ids = ()
-        seats.append(VerifiedSeat(seat_id, apprentice_id, master_id, starts_at, mode,
-                                  minutes / 60, skill_ids, session_id))
+        seats.append(
+            VerifiedSeat(
+                seat_id,
+                apprentice_id,
+                master_id,
+                starts_at,
+                mode,
+                minutes / 60,
+                skill_ids,
+                session_id,
+            )
+        )
     return seats
 
 
@@ -124,8 +168,11 @@ def average_ratings(person_id: int) -> dict[int, tuple[float, int]]:
     """Per micro skill id, the average practice rating masters gave the person and how many."""
     rows = db.session.execute(
         select(Feedback.micro_skill_id, func.avg(Feedback.rating), func.count())
-        .where(Feedback.receiver_id == person_id, Feedback.kind == FeedbackKind.PRACTICE,
-               Feedback.micro_skill_id.is_not(None))
+        .where(
+            Feedback.receiver_id == person_id,
+            Feedback.kind == FeedbackKind.PRACTICE,
+            Feedback.micro_skill_id.is_not(None),
+        )
         .group_by(Feedback.micro_skill_id)
     )
     return {skill_id: (float(average), count) for skill_id, average, count in rows}
@@ -135,6 +182,9 @@ def skill_names(skill_ids) -> dict[int, str]:
     ids = [skill_id for skill_id in set(skill_ids) if skill_id is not None]
     if not ids:
         return {}
-    return {skill.id: skill.full_name for skill in db.session.scalars(
-        select(MicroSkill).where(MicroSkill.id.in_(ids)).options(selectinload(MicroSkill.area))
-    )}
+    return {
+        skill.id: skill.full_name
+        for skill in db.session.scalars(
+            select(MicroSkill).where(MicroSkill.id.in_(ids)).options(selectinload(MicroSkill.area))
+        )
+    }

@@ -4,6 +4,7 @@ Hours count only once the master confirms them. An apprentice who disagrees disp
 figure and an admin settles it. Practice is rated by a master per micro skill. Every
 change to hours and ratings goes into the change log with who and when.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -48,8 +49,9 @@ def _when(session: ShadowingSession, person: Person) -> str:
 # Attendance -----------------------------------------------------------------------------------
 
 
-def _unconfirmed_seats(master_id: int | ColumnElement[int],
-                       now: datetime | ColumnElement[datetime], *columns) -> Select:
+def _unconfirmed_seats(
+    master_id: int | ColumnElement[int], now: datetime | ColumnElement[datetime], *columns
+) -> Select:
     """Seats in the master's sessions ended by `now` with no attendance: the seats, or `columns`."""
     return (
         select(*columns or (SessionObserver,))
@@ -57,8 +59,10 @@ def _unconfirmed_seats(master_id: int | ColumnElement[int],
         .join(ShadowingSession, ShadowingSession.id == SessionObserver.session_id)
         .outerjoin(Attendance, Attendance.seat_id == SessionObserver.id)
         .where(
-            ShadowingSession.master_id == master_id, ShadowingSession.cancelled_at.is_(None),
-            SessionObserver.cancelled_at.is_(None), ShadowingSession.ends_at <= now,
+            ShadowingSession.master_id == master_id,
+            ShadowingSession.cancelled_at.is_(None),
+            SessionObserver.cancelled_at.is_(None),
+            ShadowingSession.ends_at <= now,
             Attendance.id.is_(None),
         )
     )
@@ -66,15 +70,20 @@ def _unconfirmed_seats(master_id: int | ColumnElement[int],
 
 def seats_to_confirm(master: Person) -> list[SessionObserver]:
     """Seats in the master's finished sessions that they have not confirmed yet."""
-    return list(db.session.scalars(
-        _unconfirmed_seats(master.id, utcnow())
-        .order_by(ShadowingSession.starts_at, SessionObserver.id)
-        .options(selectinload(SessionObserver.session), selectinload(SessionObserver.apprentice))
-    ))
+    return list(
+        db.session.scalars(
+            _unconfirmed_seats(master.id, utcnow())
+            .order_by(ShadowingSession.starts_at, SessionObserver.id)
+            .options(
+                selectinload(SessionObserver.session), selectinload(SessionObserver.apprentice)
+            )
+        )
+    )
 
 
-def count_seats_to_confirm(master_id: int | ColumnElement[int],
-                           now: datetime | ColumnElement[datetime]) -> ScalarSelect[int]:
+def count_seats_to_confirm(
+    master_id: int | ColumnElement[int], now: datetime | ColumnElement[datetime]
+) -> ScalarSelect[int]:
     """How many seats seats_to_confirm lists, as a subquery for a larger statement."""
     return _unconfirmed_seats(master_id, now, func.count(SessionObserver.id)).scalar_subquery()
 
@@ -90,7 +99,9 @@ def confirm_attendance(master: Person, seat: SessionObserver, minutes: int) -> A
         raise TrackingRefusal("Confirm attendance once the session has ended.")
     length = int(session.hours * 60)
     if not 0 <= minutes <= length:
-        raise TrackingRefusal(f"Enter from 0 to {length} minutes: the session lasted {length // 60} hours.")
+        raise TrackingRefusal(
+            f"Enter from 0 to {length} minutes: the session lasted {length // 60} hours."
+        )
     attendance = seat.attendance
     if attendance is not None and attendance.is_disputed:
         raise TrackingRefusal("The apprentice disputes these hours; an admin will settle them.")
@@ -101,14 +112,27 @@ def confirm_attendance(master: Person, seat: SessionObserver, minutes: int) -> A
         db.session.flush()
         action = "confirmed"
     else:
-        attendance.minutes, attendance.confirmed_by_id, attendance.confirmed_at = minutes, master.id, utcnow()
+        attendance.minutes, attendance.confirmed_by_id, attendance.confirmed_at = (
+            minutes,
+            master.id,
+            utcnow(),
+        )
         action = "changed"
     record_change(master, "attendance", attendance.id, action, before, str(minutes))
-    record_event(ATTENDANCE_CONFIRMED, session_id=session.id, seat_id=seat.id,
-                 apprentice_id=seat.apprentice_id, master_id=master.id, minutes=minutes)
+    record_event(
+        ATTENDANCE_CONFIRMED,
+        session_id=session.id,
+        seat_id=seat.id,
+        apprentice_id=seat.apprentice_id,
+        master_id=master.id,
+        minutes=minutes,
+    )
     apprentice = seat.apprentice
-    text = (f"{master.name} confirmed {minutes / 60:g} hours of observation on {_when(session, apprentice)}."
-            if minutes else f"{master.name} recorded that you did not attend on {_when(session, apprentice)}.")
+    text = (
+        f"{master.name} confirmed {minutes / 60:g} hours of observation on {_when(session, apprentice)}."
+        if minutes
+        else f"{master.name} recorded that you did not attend on {_when(session, apprentice)}."
+    )
     notify(apprentice, text, absolute_url("booking.session", session_id=session.id))
     db.session.commit()
     return attendance
@@ -128,21 +152,30 @@ def dispute(apprentice: Person, seat: SessionObserver, reason: str) -> None:
         raise TrackingRefusal("Say in 10 to 1000 characters what happened, for the admin.")
     attendance.disputed_at, attendance.dispute_reason = utcnow(), reason
     attendance.resolved_at = attendance.resolved_by_id = None
-    record_change(apprentice, "attendance", attendance.id, "disputed", str(attendance.minutes), reason)
+    record_change(
+        apprentice, "attendance", attendance.id, "disputed", str(attendance.minutes), reason
+    )
     link = absolute_url("tracking.disputes")
     for admin in db.session.scalars(select(Person).where(Person.is_admin, Person.active)):
-        notify(admin, f"{apprentice.name} disputes the hours of a session with {seat.session.master.name}.",
-               link, subject="Hours disputed", body=f"{reason}\n\nSettle it here: {link}\n")
+        notify(
+            admin,
+            f"{apprentice.name} disputes the hours of a session with {seat.session.master.name}.",
+            link,
+            subject="Hours disputed",
+            body=f"{reason}\n\nSettle it here: {link}\n",
+        )
     db.session.commit()
 
 
 def open_disputes() -> list[Attendance]:
-    return list(db.session.scalars(
-        select(Attendance)
-        .where(Attendance.disputed_at.is_not(None), Attendance.resolved_at.is_(None))
-        .order_by(Attendance.disputed_at)
-        .options(selectinload(Attendance.seat).selectinload(SessionObserver.session))
-    ))
+    return list(
+        db.session.scalars(
+            select(Attendance)
+            .where(Attendance.disputed_at.is_not(None), Attendance.resolved_at.is_(None))
+            .order_by(Attendance.disputed_at)
+            .options(selectinload(Attendance.seat).selectinload(SessionObserver.session))
+        )
+    )
 
 
 def resolve_dispute(admin: Person, attendance: Attendance, minutes: int) -> None:
@@ -154,11 +187,18 @@ def resolve_dispute(admin: Person, attendance: Attendance, minutes: int) -> None
     if not 0 <= minutes <= length:
         raise TrackingRefusal(f"Enter from 0 to {length} minutes.")
     before = str(attendance.minutes)
-    attendance.minutes, attendance.resolved_at, attendance.resolved_by_id = minutes, utcnow(), admin.id
+    attendance.minutes, attendance.resolved_at, attendance.resolved_by_id = (
+        minutes,
+        utcnow(),
+        admin.id,
+    )
     record_change(admin, "attendance", attendance.id, "resolved", before, str(minutes))
     for person in (attendance.seat.apprentice, session.master):
-        notify(person, f"An admin settled the disputed hours of {_when(session, person)}: {minutes / 60:g} hours.",
-               absolute_url("booking.session", session_id=session.id))
+        notify(
+            person,
+            f"An admin settled the disputed hours of {_when(session, person)}: {minutes / 60:g} hours.",
+            absolute_url("booking.session", session_id=session.id),
+        )
     db.session.commit()
 
 
@@ -174,14 +214,20 @@ def _own_finished_seat(apprentice: Person, seat: SessionObserver) -> None:
         raise TrackingRefusal("Write what you observed once the session has started.")
 
 
-def save_observation(apprentice: Person, seat: SessionObserver, notes: str, skill_ids: list[int]) -> Observation:
+def save_observation(
+    apprentice: Person, seat: SessionObserver, notes: str, skill_ids: list[int]
+) -> Observation:
     _own_finished_seat(apprentice, seat)
     notes = notes.strip()
     if not notes and not skill_ids:
         raise TrackingRefusal("Write what you observed or tick the micro skills you saw.")
     if len(notes) > MAX_NOTE:
         raise TrackingRefusal(f"Keep your notes to {MAX_NOTE} characters.")
-    skills = list(db.session.scalars(select(MicroSkill).where(MicroSkill.id.in_(skill_ids)))) if skill_ids else []
+    skills = (
+        list(db.session.scalars(select(MicroSkill).where(MicroSkill.id.in_(skill_ids))))
+        if skill_ids
+        else []
+    )
     if len(skills) != len(set(skill_ids)):
         raise TrackingRefusal("Choose micro skills from the list.")
     observation = seat.observation or Observation(seat_id=seat.id)
@@ -198,20 +244,29 @@ def rate_session(apprentice: Person, seat: SessionObserver, rating: int, note: s
         select(Feedback).where(Feedback.seat_id == seat.id, Feedback.kind == FeedbackKind.SESSION)
     )
     return _save_feedback(
-        feedback, apprentice, seat.session.master, rating, note,
-        kind=FeedbackKind.SESSION, seat_id=seat.id, micro_skill_id=seat.session.micro_skill_id,
+        feedback,
+        apprentice,
+        seat.session.master,
+        rating,
+        note,
+        kind=FeedbackKind.SESSION,
+        seat_id=seat.id,
+        micro_skill_id=seat.session.micro_skill_id,
     )
 
 
-def _save_feedback(feedback: Feedback | None, giver: Person, receiver: Person, rating: int, note: str,
-                   **fields) -> Feedback:
+def _save_feedback(
+    feedback: Feedback | None, giver: Person, receiver: Person, rating: int, note: str, **fields
+) -> Feedback:
     if not 1 <= rating <= 5:
         raise TrackingRefusal("Rate from 1 to 5.")
     note = note.strip()
     if len(note) > MAX_NOTE:
         raise TrackingRefusal(f"Keep the note to {MAX_NOTE} characters.")
     if feedback is None:
-        feedback = Feedback(giver_id=giver.id, receiver_id=receiver.id, rating=rating, note=note, **fields)
+        feedback = Feedback(
+            giver_id=giver.id, receiver_id=receiver.id, rating=rating, note=note, **fields
+        )
         db.session.add(feedback)
         db.session.flush()
         record_change(giver, "feedback", feedback.id, "given", "", str(rating))
@@ -228,24 +283,33 @@ def _save_feedback(feedback: Feedback | None, giver: Person, receiver: Person, r
 
 
 def developing_skills(apprentice: Person) -> list[MicroSkill]:
-    return [ps.micro_skill for ps in apprentice.skills if ps.develops and ps.stage is not Stage.MASTER]
+    return [
+        ps.micro_skill for ps in apprentice.skills if ps.develops and ps.stage is not Stage.MASTER
+    ]
 
 
 def masters_for(skill_id: int, apprentice: Person) -> list[Person]:
     """Masters who host the micro skill above the apprentice's stage: who may rate practice."""
-    mine = next((ps.stage for ps in apprentice.skills if ps.micro_skill_id == skill_id), Stage.APPRENTICE)
+    mine = next(
+        (ps.stage for ps in apprentice.skills if ps.micro_skill_id == skill_id), Stage.APPRENTICE
+    )
     rows = db.session.scalars(
-        select(PersonSkill).join(Person, Person.id == PersonSkill.person_id).where(
-            PersonSkill.micro_skill_id == skill_id, Person.active,
+        select(PersonSkill)
+        .join(Person, Person.id == PersonSkill.person_id)
+        .where(
+            PersonSkill.micro_skill_id == skill_id,
+            Person.active,
             hosting_condition(verified_only=only_verified_hosts()),
             Person.id != apprentice.id,
-        ).options(selectinload(PersonSkill.person))
+        )
+        .options(selectinload(PersonSkill.person))
     )
     return sorted((row.person for row in rows if row.stage.rank > mine.rank), key=lambda p: p.name)
 
 
-def log_practice(apprentice: Person, skill_id: int, master_id: int, practised_on: date,
-                 description: str) -> PracticeAttempt:
+def log_practice(
+    apprentice: Person, skill_id: int, master_id: int, practised_on: date, description: str
+) -> PracticeAttempt:
     if skill_id not in {skill.id for skill in developing_skills(apprentice)}:
         raise TrackingRefusal("Choose a micro skill you are developing.")
     if practised_on > utcnow().astimezone(apprentice.zone).date():
@@ -255,32 +319,53 @@ def log_practice(apprentice: Person, skill_id: int, master_id: int, practised_on
         raise TrackingRefusal("Ask a master who hosts this micro skill above your stage.")
     description = description.strip()
     if not 10 <= len(description) <= MAX_NOTE:
-        raise TrackingRefusal("Describe what you did in 10 to 4000 characters, so the master can judge it.")
-    attempt = PracticeAttempt(apprentice_id=apprentice.id, micro_skill_id=skill_id, master_id=master.id,
-                              practised_on=practised_on, description=description)
+        raise TrackingRefusal(
+            "Describe what you did in 10 to 4000 characters, so the master can judge it."
+        )
+    attempt = PracticeAttempt(
+        apprentice_id=apprentice.id,
+        micro_skill_id=skill_id,
+        master_id=master.id,
+        practised_on=practised_on,
+        description=description,
+    )
     db.session.add(attempt)
     db.session.flush()
-    notify(master, f"{apprentice.name} asks you to rate their practice of {attempt.micro_skill.full_name}.",
-           absolute_url("tracking.to_rate"), subject="Practice to rate",
-           body=f"{description}\n\nRate it here: {absolute_url('tracking.to_rate')}\n")
+    notify(
+        master,
+        f"{apprentice.name} asks you to rate their practice of {attempt.micro_skill.full_name}.",
+        absolute_url("tracking.to_rate"),
+        subject="Practice to rate",
+        body=f"{description}\n\nRate it here: {absolute_url('tracking.to_rate')}\n",
+    )
     db.session.commit()
     return attempt
 
 
 def attempts_of(apprentice: Person) -> list[PracticeAttempt]:
-    return list(db.session.scalars(
-        select(PracticeAttempt).where(PracticeAttempt.apprentice_id == apprentice.id)
-        .order_by(PracticeAttempt.practised_on.desc(), PracticeAttempt.id.desc())
-        .options(selectinload(PracticeAttempt.feedback), selectinload(PracticeAttempt.micro_skill))
-    ))
+    return list(
+        db.session.scalars(
+            select(PracticeAttempt)
+            .where(PracticeAttempt.apprentice_id == apprentice.id)
+            .order_by(PracticeAttempt.practised_on.desc(), PracticeAttempt.id.desc())
+            .options(
+                selectinload(PracticeAttempt.feedback), selectinload(PracticeAttempt.micro_skill)
+            )
+        )
+    )
 
 
 def attempts_to_rate(master: Person) -> list[PracticeAttempt]:
-    return list(db.session.scalars(
-        select(PracticeAttempt).where(PracticeAttempt.master_id == master.id)
-        .order_by(PracticeAttempt.created_at.desc())
-        .options(selectinload(PracticeAttempt.feedback), selectinload(PracticeAttempt.apprentice))
-    ))
+    return list(
+        db.session.scalars(
+            select(PracticeAttempt)
+            .where(PracticeAttempt.master_id == master.id)
+            .order_by(PracticeAttempt.created_at.desc())
+            .options(
+                selectinload(PracticeAttempt.feedback), selectinload(PracticeAttempt.apprentice)
+            )
+        )
+    )
 
 
 def rate_practice(master: Person, attempt: PracticeAttempt, rating: int, note: str) -> Feedback:
@@ -290,11 +375,20 @@ def rate_practice(master: Person, attempt: PracticeAttempt, rating: int, note: s
     if len(note.strip()) < 10:
         raise TrackingRefusal("Say what was good and what to change, in at least 10 characters.")
     feedback = _save_feedback(
-        attempt.feedback, master, attempt.apprentice, rating, note,
-        kind=FeedbackKind.PRACTICE, attempt_id=attempt.id, micro_skill_id=attempt.micro_skill_id,
+        attempt.feedback,
+        master,
+        attempt.apprentice,
+        rating,
+        note,
+        kind=FeedbackKind.PRACTICE,
+        attempt_id=attempt.id,
+        micro_skill_id=attempt.micro_skill_id,
     )
-    notify(attempt.apprentice, f"{master.name} rated your practice of {attempt.micro_skill.full_name}.",
-           absolute_url("tracking.practice"))
+    notify(
+        attempt.apprentice,
+        f"{master.name} rated your practice of {attempt.micro_skill.full_name}.",
+        absolute_url("tracking.practice"),
+    )
     db.session.commit()
     return feedback
 
@@ -306,22 +400,37 @@ class AfterSession:
     finished: bool
     started: bool
     seat: SessionObserver | None
-    rating: Feedback | None  # the apprentice's rating of the session (theirs, or given to the master)
+    rating: (
+        Feedback | None
+    )  # the apprentice's rating of the session (theirs, or given to the master)
     ratings_received: list[Feedback]
 
 
 def after_session(person: Person, session: ShadowingSession) -> AfterSession:
-    seat = next((s for s in session.observers if s.apprentice_id == person.id and s.cancelled_at is None), None)
+    seat = next(
+        (s for s in session.observers if s.apprentice_id == person.id and s.cancelled_at is None),
+        None,
+    )
     rating = None
     if seat is not None:
         rating = db.session.scalar(
-            select(Feedback).where(Feedback.seat_id == seat.id, Feedback.kind == FeedbackKind.SESSION)
+            select(Feedback).where(
+                Feedback.seat_id == seat.id, Feedback.kind == FeedbackKind.SESSION
+            )
         )
     received = []
     if session.master_id == person.id:
         seat_ids = [s.id for s in session.observers]
-        received = list(db.session.scalars(
-            select(Feedback).where(Feedback.seat_id.in_(seat_ids), Feedback.kind == FeedbackKind.SESSION)
-        )) if seat_ids else []
+        received = (
+            list(
+                db.session.scalars(
+                    select(Feedback).where(
+                        Feedback.seat_id.in_(seat_ids), Feedback.kind == FeedbackKind.SESSION
+                    )
+                )
+            )
+            if seat_ids
+            else []
+        )
     now = utcnow()
     return AfterSession(session.ends_at <= now, session.starts_at <= now, seat, rating, received)

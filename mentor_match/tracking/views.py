@@ -1,4 +1,5 @@
 """Pages after a session: confirm attendance, dispute, observe, rate, practise, settle."""
+
 from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, url_for
@@ -62,8 +63,9 @@ def to_confirm():
     """Finished sessions whose observers the master has not confirmed: hours wait for this."""
     if not current_user.is_master:
         abort(403)
-    return render_template("tracking/to_confirm.html", seats=services.seats_to_confirm(_me()),
-                           form=AttendanceForm())
+    return render_template(
+        "tracking/to_confirm.html", seats=services.seats_to_confirm(_me()), form=AttendanceForm()
+    )
 
 
 @bp.post("/seats/<int:seat_id>/attendance")
@@ -113,7 +115,9 @@ def observation(seat_id: int):
         _flash_errors(form)
     else:
         try:
-            services.save_observation(_me(), seat, form.notes.data or "", form.micro_skills.data or [])
+            services.save_observation(
+                _me(), seat, form.notes.data or "", form.micro_skills.data or []
+            )
         except services.TrackingRefusal as refusal:
             _refused(refusal)
         else:
@@ -160,18 +164,26 @@ def practice():
     form = PracticeForm()
     form.micro_skill_id.choices = [SelectChoice(s.id, s.full_name) for s in skills]
     masters = {m.id: m for s in skills for m in services.masters_for(s.id, me)}
-    form.master_id.choices = [SelectChoice(m.id, m.name) for m in sorted(masters.values(), key=lambda m: m.name)]
+    form.master_id.choices = [
+        SelectChoice(m.id, m.name) for m in sorted(masters.values(), key=lambda m: m.name)
+    ]
     if skills and form.validate_on_submit():
         try:
-            services.log_practice(me, form.micro_skill_id.data, form.master_id.data,
-                                  form.practised_on.data, form.description.data)
+            services.log_practice(
+                me,
+                form.micro_skill_id.data,
+                form.master_id.data,
+                form.practised_on.data,
+                form.description.data,
+            )
         except services.TrackingRefusal as refusal:
             _refused(refusal)
         else:
             flash("Logged: the master has been asked to rate it.", "success")
             return redirect(url_for("tracking.practice"))
-    return render_template("tracking/practice.html", form=form, skills=skills,
-                           attempts=services.attempts_of(me))
+    return render_template(
+        "tracking/practice.html", form=form, skills=skills, attempts=services.attempts_of(me)
+    )
 
 
 @bp.route("/practice/to-rate")
@@ -179,8 +191,9 @@ def practice():
 def to_rate():
     if not current_user.is_master:
         abort(403)
-    return render_template("tracking/to_rate.html", attempts=services.attempts_to_rate(_me()),
-                           form=RatingForm())
+    return render_template(
+        "tracking/to_rate.html", attempts=services.attempts_to_rate(_me()), form=RatingForm()
+    )
 
 
 @bp.post("/practice/<int:attempt_id>/feedback")
@@ -208,7 +221,9 @@ def rate_practice(attempt_id: int):
 @bp.route("/admin/disputes")
 @admin_required
 def disputes():
-    return render_template("tracking/disputes.html", disputes=services.open_disputes(), form=ResolveForm())
+    return render_template(
+        "tracking/disputes.html", disputes=services.open_disputes(), form=ResolveForm()
+    )
 
 
 @bp.post("/admin/disputes/<int:attendance_id>")
