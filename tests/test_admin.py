@@ -19,7 +19,6 @@ from mentor_match.models import (
     Site,
     Stage,
 )
-
 from mentor_match.rounds.jobs import wait_for_background_jobs
 
 from .factories import (

@@ -36,8 +36,8 @@ from mentor_match.models import (
 from mentor_match.rounds import jobs
 
 from .browser import (
-    confirm_sign_up,
     card_titled,
+    confirm_sign_up,
     expect_flash,
     log_in,
     menu,

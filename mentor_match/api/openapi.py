@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from ..inputs import MAX_ID
-from ..models import StageSource
 from ..integrations.events import KINDS
+from ..models import StageSource
 
 MAX_PER_PAGE = 100
 MAX_EVENTS = 500

@@ -30,8 +30,12 @@ from ..inputs import JSONInputError, parse_json
 from ..models import MasteryRecord, Person, utcnow
 from ..tracking.hours import record_change
 from . import credential
-from .content import READABLE_VERSIONS, RECORD_VERSION, record_content
-from .content import stages_on_record  # noqa: F401  (what a record would say, for the owner's page)
+from .content import (
+    READABLE_VERSIONS,
+    RECORD_VERSION,
+    record_content,
+    stages_on_record,  # noqa: F401  (what a record would say, for the owner's page)
+)
 from .credential import PastedCredential
 
 log = logging.getLogger(__name__)

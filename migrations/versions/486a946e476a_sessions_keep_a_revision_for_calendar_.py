@@ -6,11 +6,8 @@ Create Date: 2026-11-25 12:48:55.693934
 
 """
 
-from alembic import op
 import sqlalchemy as sa
-
-import mentor_match.models.types
-
+from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = "486a946e476a"

@@ -6,9 +6,8 @@ Create Date: 2026-12-06 02:00:00
 
 """
 
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = "5c1f0e2a7b44"

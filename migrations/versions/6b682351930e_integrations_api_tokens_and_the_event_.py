@@ -6,11 +6,10 @@ Create Date: 2026-11-25 10:27:00.390724
 
 """
 
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
 
 import mentor_match.models.types
-
 
 # revision identifiers, used by Alembic.
 revision = "6b682351930e"

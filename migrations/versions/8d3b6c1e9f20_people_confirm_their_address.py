@@ -6,11 +6,10 @@ Create Date: 2026-12-06 02:10:00
 
 """
 
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
 
 import mentor_match.models.types
-
 
 # revision identifiers, used by Alembic.
 revision = "8d3b6c1e9f20"

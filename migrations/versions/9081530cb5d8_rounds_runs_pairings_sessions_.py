@@ -6,11 +6,10 @@ Create Date: 2026-11-25 09:00:01.632567
 
 """
 
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
 
 import mentor_match.models.types
-
 
 # revision identifiers, used by Alembic.
 revision = "9081530cb5d8"

@@ -6,11 +6,10 @@ Create Date: 2026-11-25 06:44:02.629237
 
 """
 
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
 
 import mentor_match.models.types
-
 
 # revision identifiers, used by Alembic.
 revision = "e322addc1c5f"

@@ -6,11 +6,10 @@ Create Date: 2026-11-25 09:51:56.678407
 
 """
 
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
 
 import mentor_match.models.types
-
 
 # revision identifiers, used by Alembic.
 revision = "ee0298403122"
