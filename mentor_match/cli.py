@@ -30,7 +30,7 @@ def seed_default_taxonomy_command() -> None:
     is_flag=True,
     help="Delete every row in the database first, then seed the demo afresh.",
 )
-def seed_demo_command(reset: bool) -> None:
+def seed_demo_command(*, reset: bool) -> None:
     """Seed the demo organisation: sites, people, skills, availability and next month's plans."""
     from .demo.seed import DemoAlreadySeeded, seed_demo_organisation
 

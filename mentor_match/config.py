@@ -8,7 +8,7 @@ from pathlib import Path
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
-def _flag(name: str, default: bool) -> bool:
+def _flag(name: str, *, default: bool) -> bool:
     value = os.environ.get(name)
     if value is None:
         return default
@@ -35,7 +35,7 @@ class Config:
     SESSION_ABSOLUTE_LIFETIME = timedelta(hours=12)
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
-    SESSION_COOKIE_SECURE = _flag("COOKIE_SECURE", True)
+    SESSION_COOKIE_SECURE = _flag("COOKIE_SECURE", default=True)
 
     # After this many failed log-ins in an hour from one client to one account, that client is
     # locked out of that account for the hour; the owner, from anywhere else, still gets in.
@@ -43,7 +43,7 @@ class Config:
 
     # Rate limits (mentor_match/limits.py), in Flask-Limiter's notation. Counted in Redis when
     # REDIS_URL is set (every web process shares the counts), otherwise in this process' memory.
-    RATELIMIT_ENABLED = _flag("RATELIMIT_ENABLED", True)
+    RATELIMIT_ENABLED = _flag("RATELIMIT_ENABLED", default=True)
     RATELIMIT_HEADERS_ENABLED = True  # Retry-After on every 429
     RATELIMIT_KEY_PREFIX = "mentor-match"
     # A Redis outage must not close the log-in page: count in memory until it is back.
@@ -75,7 +75,7 @@ class Config:
     MAIL_PORT = int(os.environ.get("MAIL_PORT", "587"))
     MAIL_USERNAME = os.environ.get("MAIL_USERNAME", "")
     MAIL_PASSWORD = os.environ.get("MAIL_PASSWORD", "")
-    MAIL_USE_TLS = _flag("MAIL_USE_TLS", True)
+    MAIL_USE_TLS = _flag("MAIL_USE_TLS", default=True)
     MAIL_SENDER = os.environ.get("MAIL_SENDER", "Mentor Match <no-reply@mentor-match.local>")
 
     # Where people reach the site, e.g. https://mentor.example.org: every absolute link the site

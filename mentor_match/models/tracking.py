@@ -34,7 +34,10 @@ if TYPE_CHECKING:
 
 
 class Attendance(db.Model):
-    """The master's word on one seat: attended for how long, or absent; the apprentice may dispute."""
+    """The master's word on one seat: attended for how long, or absent.
+
+    The apprentice may dispute it.
+    """
 
     __tablename__ = "attendances"
     __table_args__ = (CheckConstraint("minutes >= 0 AND minutes <= 1440", name="minutes_in_a_day"),)
