@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 FLASK := $(BIN)/flask --app wsgi
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test install browser seed serve clean worker scan
+.PHONY: demo test lint install browser seed serve clean worker scan
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
@@ -48,6 +48,11 @@ scan: install
 ## test: install what the suite needs and run all of it (TEST_DATABASE_URL picks the database).
 test: install browser
 	$(BIN)/pytest -q
+
+## lint: ruff's rules (pyproject.toml) and its formatting, over everything in the repository.
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 
 ## worker: run queued round runs and round mail from the Redis queue at REDIS_URL (default local db 0).
 worker: REDIS_URL ?= redis://127.0.0.1:6379/0
