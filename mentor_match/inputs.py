@@ -78,7 +78,12 @@ def year_range_message(label: str) -> str:
 
 
 class JSONInputError(ValueError):
-    """A JSON document we will not read; the message is the reason, to put after "not JSON: "."""
+    """A JSON document we will not read; the message is the reason, to put after "not JSON: ".
+
+    Not an `errors.Refusal`, though a client can correct it: its message is a fragment that each
+    caller words into its own refusal, and Flask's `request.get_json` (which reads with
+    `parse_json`) turns only a ValueError into its 400.
+    """
 
 
 def _finite_float(text: str) -> float:

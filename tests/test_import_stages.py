@@ -8,13 +8,17 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import func, select
 
+from mentor_match.errors import Refusal
 from mentor_match.extensions import db
 from mentor_match.imports import services
 from mentor_match.models import ChangeRecord, Person, PersonSkill, Stage, StageSource
 from mentor_match.rounds import jobs
 
 from .factories import give_skill, make_master
-from .test_imports import GOOD, _page, _token, imports_folder, world  # noqa: F401 (fixtures)
+from .test_imports import GOOD, _page, _token, imports_folder, world
+
+# Fixtures of test_imports these tests use too: pytest finds them here by name.
+SHARED_FIXTURES = (imports_folder, world)
 
 TODAY_NOTE = 'Imported from the file "people.csv" on {day}'
 
@@ -256,9 +260,7 @@ def test_only_an_admin_can_trust_the_stages_of_an_import(client, login, world, a
         db.session.scalar(select(func.count()).select_from(Person)),
         db.session.scalar(select(func.count()).select_from(ChangeRecord)),
     )
-    with pytest.raises(
-        services.ImportFileError, match="^Only an admin can mark imported stages as verified.$"
-    ):
+    with pytest.raises(Refusal, match="^Only an admin can mark imported stages as verified.$"):
         services.apply_import(GOOD, master, trust_stages=True, filename="people.csv")
     db.session.rollback()
     assert (

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import func, select
 
 from mentor_match.extensions import db
-from mentor_match.imports import services
+from mentor_match.imports import people_file, services
 from mentor_match.models import (
     ChangeRecord,
     MonthPlan,
@@ -103,7 +103,8 @@ def _count(model) -> int:
 GOOD = HEADER + (
     "Ada Lovelace,Ada@Example.org,London,Europe/London,master;apprentice,"
     "Negotiation/Anchoring:master:hosts;coaching/listening:apprentice:develops,5,10\n"
-    "Remote Rita,rita@example.org,,Asia/Kathmandu,apprentice,negotiation/closing:apprentice:develops,,\n"
+    "Remote Rita,rita@example.org,,Asia/Kathmandu,apprentice,"
+    "negotiation/closing:apprentice:develops,,\n"
 )
 
 
@@ -133,7 +134,8 @@ def test_bad_rows_are_reported_with_line_and_field(client, login, world):
         "Bad Role,role@example.org,,UTC,boss,,,",  # 8
         "Duplicate,GOOD@example.org,,UTC,master,,,",  # 9
         "Bad Hours,hours@example.org,,UTC,apprentice,,six,1.5",  # 10
-        "Bad Skill Role,skrole@example.org,,UTC,master,Negotiation/Anchoring:master:teaches,,",  # 11
+        "Bad Skill Role,skrole@example.org,,UTC,master,"  # 11
+        "Negotiation/Anchoring:master:teaches,,",
     ]
     text = HEADER + "".join(f"{line}\n" for line in lines)
 
@@ -399,9 +401,9 @@ def test_a_bom_and_escaped_cells_are_accepted(client, login, world):
 
 def test_too_large_a_file_is_refused(client, login, world, monkeypatch):
     login(world["admin"])
-    monkeypatch.setattr(services, "MAX_ROWS", 1)
+    monkeypatch.setattr(people_file, "MAX_ROWS", 1)
     assert "more than 1 rows" in _page(_upload(client, GOOD))
-    monkeypatch.setattr(services, "MAX_BYTES", 10)
+    monkeypatch.setattr(people_file, "MAX_BYTES", 10)
     assert "larger than 5 MB" in _page(_upload(client, GOOD))
 
 

@@ -1,4 +1,5 @@
-"""Admin reports: every figure of every table, on the page and in its CSV, for a known organisation."""
+"""Admin reports: every figure of every table, on the page and in its CSV, for a known
+organisation."""
 
 import csv
 import io
@@ -21,7 +22,8 @@ from mentor_match.models import (
     ShadowingSession,
     Site,
 )
-from mentor_match.reports.services import Period, choose_period, spreadsheet_safe
+from mentor_match.reports.period import Period, choose_period
+from mentor_match.reports.tables import spreadsheet_safe
 from mentor_match.tracking.hours import verified_seats
 
 from .factories import (

@@ -1,294 +1,21 @@
-"""The OpenAPI 3.1 description of /api/v1, built as a dict and served at /api/v1/openapi.json."""
+"""The OpenAPI 3.1 description of /api/v1: its paths, put together with ``api.schemas``' components.
+
+Built as plain data and served at /api/v1/openapi.json.
+"""
 
 from __future__ import annotations
 
 from ..inputs import MAX_ID
-from ..integrations.events import KINDS
-from ..models import StageSource
-
-MAX_PER_PAGE = 100
-MAX_EVENTS = 500
+from .arguments import MAX_EVENTS, MAX_PER_PAGE
+from .schemas import ID, MONTH, RESPONSES, SCHEMAS, ref
 
 BEARER = [{"bearerAuth": []}]
-
-
-def _ref(name: str) -> dict:
-    return {"$ref": f"#/components/schemas/{name}"}
-
-
-def _nullable(schema: dict) -> dict:
-    return {"anyOf": [schema, {"type": "null"}]}
-
-
-def _obj(properties: dict, required: list[str] | None = None, **extra) -> dict:
-    return {
-        "type": "object",
-        "properties": properties,
-        "required": list(properties) if required is None else required,
-        **extra,
-    }
-
-
-STRING = {"type": "string"}
-INSTANT = {"type": "string", "format": "date-time", "description": "An instant in UTC (RFC 3339)."}
-ID = {"type": "integer", "minimum": 1, "maximum": MAX_ID}
-HOURS = {"type": "number", "minimum": 0}
-MONTH = {"type": "string", "pattern": "^[0-9]{4}-[0-9]{2}$", "examples": ["2026-11"]}
-RESPONSE = {"type": "string", "enum": ["pending", "accepted", "declined"]}
-
-SCHEMAS = {
-    "Error": _obj(
-        {
-            "error": _obj(
-                {
-                    "code": {
-                        "type": "string",
-                        "description": "A stable machine-readable code, e.g. invalid_token.",
-                    },
-                    "message": {"type": "string", "description": "What went wrong, for people."},
-                    "field": {
-                        "type": "string",
-                        "description": "The parameter or body field at fault, if any.",
-                    },
-                },
-                ["code", "message"],
-            )
-        }
-    ),
-    "PersonRef": _obj({"id": ID, "name": STRING}),
-    "Site": _obj({"id": ID, "name": STRING, "timezone": STRING}),
-    "Person": _obj(
-        {
-            "id": ID,
-            "name": STRING,
-            "email": {"type": "string", "format": "email"},
-            "roles": {
-                "type": "array",
-                "items": {"type": "string", "enum": ["admin", "master", "apprentice"]},
-            },
-            "active": {"type": "boolean"},
-            "timezone": {"type": "string", "description": "IANA zone name."},
-            "bio": STRING,
-            "open_to_bookings": {"type": "boolean"},
-            "site": _nullable(_ref("Site")),
-        }
-    ),
-    "PeoplePage": _obj(
-        {
-            "items": {"type": "array", "items": _ref("Person")},
-            "page": {"type": "integer", "minimum": 1},
-            "per_page": {"type": "integer", "minimum": 1, "maximum": MAX_PER_PAGE},
-            "total": {"type": "integer", "minimum": 0},
-        }
-    ),
-    "MicroSkillRef": _obj(
-        {
-            "id": ID,
-            "name": STRING,
-            "area": STRING,
-            "key": {"type": "string", "description": "area/skill slug, e.g. negotiation/anchoring"},
-        }
-    ),
-    "Area": _obj(
-        {
-            "id": ID,
-            "name": STRING,
-            "description": STRING,
-            "micro_skills": {
-                "type": "array",
-                "items": _obj({"id": ID, "name": STRING, "description": STRING, "key": STRING}),
-            },
-        }
-    ),
-    "Taxonomy": _obj({"areas": {"type": "array", "items": _ref("Area")}}),
-    "PersonSkills": _obj(
-        {
-            "person_id": ID,
-            "skills": {
-                "type": "array",
-                "items": _obj(
-                    {
-                        "micro_skill": _ref("MicroSkillRef"),
-                        "stage": {"type": "string", "enum": ["apprentice", "journeyman", "master"]},
-                        "hosts": {"type": "boolean"},
-                        "develops": {"type": "boolean"},
-                        "stage_source": {
-                            "type": "string",
-                            "enum": [source.value for source in StageSource],
-                            "description": "Where the stage comes from: the person's own word (self_declared), "
-                            "an endorsement by a master, an admin, or an import the admin trusted.",
-                        },
-                        "stage_verified": {
-                            "type": "boolean",
-                            "description": "Whether the stage is verified: any source but self_declared.",
-                        },
-                        "verified_by": {
-                            **_nullable(_ref("PersonRef")),
-                            "description": "Who endorsed or set the verified stage (for an import, the "
-                            "admin who applied it); null if self-declared or that "
-                            "account is gone.",
-                        },
-                        "verified_at": {
-                            **_nullable(INSTANT),
-                            "description": "When the stage was verified; null if self-declared.",
-                        },
-                    }
-                ),
-            },
-        }
-    ),
-    "Availability": _obj(
-        {
-            "person_id": ID,
-            "month": MONTH,
-            "timezone": STRING,
-            "intervals": {
-                "type": "array",
-                "items": _obj(
-                    {
-                        "start": INSTANT,
-                        "end": INSTANT,
-                        "modes": {
-                            "type": "array",
-                            "items": {"type": "string", "enum": ["in_person", "virtual"]},
-                        },
-                    }
-                ),
-            },
-        }
-    ),
-    "Round": _obj(
-        {
-            "id": ID,
-            "month": MONTH,
-            "status": {"type": "string", "enum": ["draft", "open", "published"]},
-            "confirm_by": INSTANT,
-            "created_at": INSTANT,
-            "opened_at": _nullable(INSTANT),
-            "published_at": _nullable(INSTANT),
-        }
-    ),
-    "RoundList": _obj({"items": {"type": "array", "items": _ref("Round")}}),
-    "Pairing": _obj(
-        {
-            "id": ID,
-            "month": MONTH,
-            "apprentice": _ref("PersonRef"),
-            "master": _ref("PersonRef"),
-            "micro_skills": {"type": "array", "items": _ref("MicroSkillRef")},
-            "apprentice_response": RESPONSE,
-            "master_response": RESPONSE,
-            "status": RESPONSE,
-            "created_at": INSTANT,
-        }
-    ),
-    "PairingList": _obj({"person_id": ID, "items": {"type": "array", "items": _ref("Pairing")}}),
-    "Session": _obj(
-        {
-            "id": ID,
-            "seat_id": _nullable(ID),
-            "role": {"type": "string", "enum": ["host", "observer"]},
-            "starts_at": INSTANT,
-            "ends_at": INSTANT,
-            "mode": {"type": "string", "enum": ["in_person", "virtual"]},
-            "master": _ref("PersonRef"),
-            "micro_skill": _nullable(_ref("MicroSkillRef")),
-            "site": _nullable(_obj({"id": ID, "name": STRING})),
-            "seats": {"type": "integer", "minimum": 1},
-            "observers": {"type": "integer", "minimum": 0},
-        }
-    ),
-    "SessionList": _obj({"items": {"type": "array", "items": _ref("Session")}}),
-    "BookingRequest": _obj(
-        {
-            "master_id": {**ID, "description": "The master to observe."},
-            "starts_at": {
-                "type": "string",
-                "format": "date-time",
-                "description": "ISO 8601 with a UTC offset, e.g. 2026-11-03T10:00:00+00:00.",
-            },
-            "hours": {"type": "integer", "minimum": 1, "maximum": 4},
-            "mode": {"type": "string", "enum": ["in_person", "virtual"]},
-        },
-        additionalProperties=False,
-    ),
-    "Hours": _obj(
-        {
-            "person_id": ID,
-            "total_hours": HOURS,
-            "by_micro_skill": {
-                "type": "array",
-                "items": _obj(
-                    {"micro_skill_id": _nullable(ID), "name": _nullable(STRING), "hours": HOURS}
-                ),
-            },
-            "by_month": {"type": "array", "items": _obj({"month": MONTH, "hours": HOURS})},
-        }
-    ),
-    "Event": _obj(
-        {
-            "id": ID,
-            "kind": {"type": "string", "enum": list(KINDS)},
-            "created_at": INSTANT,
-            "data": {
-                "type": "object",
-                "description": "What happened; its fields depend on the kind.",
-            },
-        }
-    ),
-    "EventPage": _obj(
-        {
-            "items": {"type": "array", "items": _ref("Event")},
-            "last_id": {
-                "type": "integer",
-                "minimum": 0,
-                "description": "Pass this as `after` on the next poll.",
-            },
-        }
-    ),
-}
-
-
-def _error(description: str, headers: dict | None = None) -> dict:
-    response = {
-        "description": description,
-        "content": {"application/json": {"schema": _ref("Error")}},
-    }
-    if headers:
-        response["headers"] = headers
-    return response
-
-
-RESPONSES = {
-    "Unauthorized": _error(
-        "Missing, unknown or revoked token, or an inactive person.",
-        {
-            "WWW-Authenticate": {
-                "description": "The Bearer challenge.",
-                "schema": {"type": "string"},
-            }
-        },
-    ),
-    "Forbidden": _error("The token's person may not use this endpoint (admins only)."),
-    "NotFound": _error("No such resource, or not one the token's person may see."),
-    "ValidationError": _error("A parameter or body field is invalid; error.field names it."),
-    "Conflict": _error("The booking was refused; error.message says why."),
-    "TooManyRequests": _error(
-        "Rate limited (per token and per client address); wait Retry-After seconds.",
-        {
-            "Retry-After": {
-                "description": "Seconds until the limit lets a request through.",
-                "schema": {"type": "integer"},
-            }
-        },
-    ),
-}
 
 
 def _json(schema_name: str, description: str) -> dict:
     return {
         "description": description,
-        "content": {"application/json": {"schema": _ref(schema_name)}},
+        "content": {"application/json": {"schema": ref(schema_name)}},
     }
 
 
@@ -463,12 +190,14 @@ def openapi_document() -> dict:
                 "operationId": "bookSession",
                 "summary": "Book a seat with a master",
                 "tags": ["sessions"],
-                "description": "Books under the same rules as the site: the master must host a micro skill "
-                "you develop, be free, and both of you within your month's limits.",
+                "description": (
+                    "Books under the same rules as the site: the master must host a micro "
+                    "skill you develop, be free, and both of you within your month's limits."
+                ),
                 "security": BEARER,
                 "requestBody": {
                     "required": True,
-                    "content": {"application/json": {"schema": _ref("BookingRequest")}},
+                    "content": {"application/json": {"schema": ref("BookingRequest")}},
                 },
                 "responses": {
                     "201": _json("Session", "Booked: your seat."),
@@ -508,15 +237,6 @@ def openapi_document() -> dict:
             ],
         ),
     }
-    schemas = {
-        **SCHEMAS,
-        "RoundDetail": {
-            "allOf": [
-                _ref("Round"),
-                _obj({"pairings": {"type": "array", "items": _ref("Pairing")}}),
-            ]
-        },
-    }
     return {
         "openapi": "3.1.0",
         "info": {
@@ -531,7 +251,7 @@ def openapi_document() -> dict:
         "security": BEARER,
         "paths": paths,
         "components": {
-            "schemas": schemas,
+            "schemas": SCHEMAS,
             "responses": RESPONSES,
             "securitySchemes": {
                 "bearerAuth": {

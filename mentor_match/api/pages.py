@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
-from flask_login import current_user, login_required
+from flask_login import login_required
 
+from ..errors import Refusal
+from ..pages import current_person
 from . import tokens
 
 bp = Blueprint("api_tokens", __name__)
@@ -14,20 +16,22 @@ bp = Blueprint("api_tokens", __name__)
 @login_required
 def index():
     """List the person's tokens; a POST makes one and shows it this once."""
+    person = current_person()
     new_token = None
     error = None
     name = ""
     if request.method == "POST":
         name = request.form.get("name", "")
         try:
-            _, new_token = tokens.create_token(current_user, name)
-        except tokens.TokenRefusal as refusal:
+            _, new_token = tokens.create_token(person, name)
+        except Refusal as refusal:
+            # This page's form is its own (not WTForms): the refusal goes beside its one field.
             error = str(refusal)
         else:
             name = ""
     response = render_template(
         "api/tokens.html",
-        tokens=tokens.tokens_of(current_user),
+        tokens=tokens.tokens_of(person),
         new_token=new_token,
         error=error,
         name=name,
@@ -39,7 +43,8 @@ def index():
 @bp.post("/account/tokens/<int:token_id>/revoke")
 @login_required
 def revoke(token_id: int):
-    row = tokens.own_token(current_user, token_id)
+    """Revoke one of the person's own tokens; anyone else's is not found."""
+    row = tokens.own_token(current_person(), token_id)
     if row is None:
         abort(404)
     tokens.revoke(row)

@@ -9,6 +9,7 @@ from datetime import timedelta
 from flask import request
 from sqlalchemy import select
 
+from ..errors import Refusal
 from ..extensions import db
 from ..models import ApiToken, Person, utcnow
 
@@ -17,10 +18,6 @@ PREFIX_LENGTH = 10  # "mm_" and the first seven random characters, to tell token
 NAME_MAX = 100
 # last_used_at is written at most this often, so busy pollers do not write on every call.
 TOUCH_EVERY = timedelta(minutes=1)
-
-
-class TokenRefusal(Exception):
-    """A token that cannot be made, said so the person can act on it."""
 
 
 def bearer_token() -> str | None:
@@ -39,7 +36,7 @@ def create_token(person: Person, name: str) -> tuple[ApiToken, str]:
     """A new token for the person: the row (digest only) and the token, to show once."""
     name = (name or "").strip()
     if not 1 <= len(name) <= NAME_MAX:
-        raise TokenRefusal(f"Give the token a name of 1 to {NAME_MAX} characters.")
+        raise Refusal(f"Give the token a name of 1 to {NAME_MAX} characters.")
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
     row = ApiToken(
         person_id=person.id, name=name, digest=digest_of(token), prefix=token[:PREFIX_LENGTH]

@@ -19,6 +19,7 @@ from sqlalchemy.orm import contains_eager, joinedload, selectinload
 
 from ..availability.expansion import Month
 from ..availability.services import availability_by_person, month_plan_for
+from ..errors import Refusal
 from ..extensions import db
 from ..integrations.events import SESSION_BOOKED, SESSION_CANCELLED, SESSION_MOVED, record_event
 from ..links import absolute_url
@@ -49,7 +50,7 @@ MIN_LEAD = timedelta(hours=1)
 EXCLUSION_VIOLATION = "23P01"
 
 
-class BookingRefusal(Exception):
+class BookingRefusal(Refusal):
     """A booking that cannot be made, said so the person can act on it."""
 
 

@@ -1,4 +1,4 @@
-"""Export people in the format the import reads (see ``imports.services``).
+"""Export people in the format the import reads (see ``imports.people_file``).
 
 The file carries stages, not where they come from: a file's word about its own
 verification is what the import's "trust these stages" box decides, so a source column
@@ -16,7 +16,8 @@ from sqlalchemy.orm import selectinload
 
 from ..extensions import db
 from ..models import MicroSkill, MonthPlan, Person, PersonSkill
-from .services import COLUMNS, escape_cell, next_month, roles_text, skill_text
+from .people_file import COLUMNS, escape_cell, roles_text, skill_text
+from .plan import next_month
 
 
 def export_csv() -> str:
@@ -44,7 +45,8 @@ def export_csv() -> str:
         plan = plans.get(person.id)
         skills = ";".join(
             sorted(
-                f"{held.micro_skill.key}:{skill_text(held.stage, held.hosts, held.develops)}"
+                f"{held.micro_skill.key}:"
+                f"{skill_text(held.stage, hosts=held.hosts, develops=held.develops)}"
                 for held in person.skills
             )
         )
@@ -56,7 +58,7 @@ def export_csv() -> str:
                     person.email,
                     person.site.name if person.site else "",
                     person.timezone,
-                    roles_text(person.is_master, person.is_apprentice),
+                    roles_text(is_master=person.is_master, is_apprentice=person.is_apprentice),
                     skills,
                     str(plan.observation_hours) if plan else "",
                     str(plan.max_hosting_hours) if plan else "",

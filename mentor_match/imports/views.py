@@ -22,17 +22,19 @@ from flask import (
     render_template,
     url_for,
 )
-from flask_login import current_user
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
-from sqlalchemy.exc import IntegrityError
 
+from ..errors import Refusal
 from ..inputs import UPLOAD_FORM_OVERHEAD, allows_upload
 from ..organisation.services import only_verified_hosts
+from ..pages import current_person, show_refusal
 from ..rounds import jobs
 from ..security import admin_required
-from . import services
 from .export import export_csv
 from .forms import ConfirmForm, UploadForm
+from .people_file import COLUMNS, MAX_BYTES, decode_upload
+from .plan import ImportPlan, build_plan
+from .services import apply_import
 
 bp = Blueprint("imports", __name__, url_prefix="/admin")
 
@@ -80,38 +82,40 @@ def _forget_old_uploads(folder: Path) -> None:
 
 
 def _pending_upload(token: str) -> PendingUpload:
-    """The saved upload a token names; ValueError with the reason if it cannot be used."""
+    """The saved upload a token names; a refusal saying why if it cannot be used."""
     try:
         payload = _serializer().loads(token, max_age=TOKEN_MAX_AGE)
     except SignatureExpired:
-        raise ValueError("That preview is more than an hour old. Upload the file again.") from None
+        raise Refusal("That preview is more than an hour old. Upload the file again.") from None
     except BadSignature:
-        raise ValueError("That import is not valid. Upload the file again.") from None
+        raise Refusal("That import is not valid. Upload the file again.") from None
     name = payload.get("file") if isinstance(payload, dict) else None
-    if not isinstance(name, str) or not _NAME.match(name) or payload.get("by") != current_user.id:
-        raise ValueError("That import is not valid. Upload the file again.")
+    if (
+        not isinstance(name, str)
+        or not _NAME.match(name)
+        or payload.get("by") != current_person().id
+    ):
+        raise Refusal("That import is not valid. Upload the file again.")
     path = _folder() / f"{name}.csv"
     if not path.exists():
-        raise ValueError(
-            "That import has already been applied or has expired. Upload the file again."
-        )
+        raise Refusal("That import has already been applied or has expired. Upload the file again.")
     filename = payload.get("name")
     return PendingUpload(path, _shown_filename(filename if isinstance(filename, str) else ""))
 
 
 @bp.route("/import", methods=["GET", "POST"])
-@allows_upload(services.MAX_BYTES + UPLOAD_FORM_OVERHEAD)
+@allows_upload(MAX_BYTES + UPLOAD_FORM_OVERHEAD)
 @admin_required
 def upload():
     """Upload a CSV and preview what it would create and change; nothing is written."""
     form = UploadForm()
     if form.validate_on_submit():
-        data = form.people.data.read(services.MAX_BYTES + 1)
+        data = form.people.data.read(MAX_BYTES + 1)
         try:
-            text = services.decode_upload(data)
-            plan = services.build_plan(text)
-        except services.ImportFileError as refusal:
-            form.people.errors.append(str(refusal))
+            text = decode_upload(data)
+            plan = build_plan(text)
+        except Refusal as refusal:
+            show_refusal(refusal, form=form)
         else:
             token = None
             filename = _shown_filename(form.people.data.filename)
@@ -120,7 +124,9 @@ def upload():
                 _forget_old_uploads(folder)
                 name = secrets.token_urlsafe(24)
                 (folder / f"{name}.csv").write_text(text, encoding="utf-8")
-                token = _serializer().dumps({"file": name, "by": current_user.id, "name": filename})
+                token = _serializer().dumps(
+                    {"file": name, "by": current_person().id, "name": filename}
+                )
             return render_template(
                 "imports/preview.html",
                 plan=plan,
@@ -129,7 +135,7 @@ def upload():
                 filename=filename or "the file",
                 only_verified_hosts=only_verified_hosts(),
             )
-    return render_template("imports/upload.html", form=form, columns=services.COLUMNS)
+    return render_template("imports/upload.html", form=form, columns=COLUMNS)
 
 
 @bp.route("/import/confirm", methods=["POST"])
@@ -141,38 +147,10 @@ def confirm():
         flash("That import is not valid. Upload the file again.", "error")
         return redirect(url_for("imports.upload"))
     try:
-        pending = _pending_upload(form.token.data)
-    except ValueError as refusal:
-        flash(str(refusal), "error")
+        plan = _apply_pending(form.token.data, trust_stages=form.trust_stages.data)
+    except Refusal as refusal:
+        show_refusal(refusal)
         return redirect(url_for("imports.upload"))
-    # Claim the file first, so a double submission cannot apply it twice; it is used once.
-    claimed = pending.path.with_suffix(".applying")
-    try:
-        pending.path.rename(claimed)
-    except FileNotFoundError:
-        flash(
-            "That import has already been applied or has expired. Upload the file again.", "error"
-        )
-        return redirect(url_for("imports.upload"))
-    try:
-        plan = services.apply_import(
-            claimed.read_text(encoding="utf-8"),
-            current_user._get_current_object(),
-            trust_stages=form.trust_stages.data,
-            filename=pending.filename,
-        )
-    except services.ImportFileError as refusal:
-        flash(str(refusal), "error")
-        return redirect(url_for("imports.upload"))
-    except IntegrityError:
-        flash(
-            "Someone changed these people while the import ran; nothing was saved. "
-            "Upload the file again.",
-            "error",
-        )
-        return redirect(url_for("imports.upload"))
-    finally:
-        claimed.unlink(missing_ok=True)
     if plan.creations:
         jobs.dispatch_mail()
     flash(
@@ -184,7 +162,29 @@ def confirm():
     return redirect(url_for("imports.upload"))
 
 
-def _stages_done(plan: services.ImportPlan, *, trusted: bool) -> str:
+def _apply_pending(token: str, *, trust_stages: bool) -> ImportPlan:
+    """Apply the upload a preview's token names, at most once, and delete it."""
+    pending = _pending_upload(token)
+    # Claim the file first, so a double submission cannot apply it twice; it is used once.
+    claimed = pending.path.with_suffix(".applying")
+    try:
+        pending.path.rename(claimed)
+    except FileNotFoundError:
+        raise Refusal(
+            "That import has already been applied or has expired. Upload the file again."
+        ) from None
+    try:
+        return apply_import(
+            claimed.read_text(encoding="utf-8"),
+            current_person(),
+            trust_stages=trust_stages,
+            filename=pending.filename,
+        )
+    finally:
+        claimed.unlink(missing_ok=True)
+
+
+def _stages_done(plan: ImportPlan, *, trusted: bool) -> str:
     """What the import did to stages, for the confirmation message."""
     stages = plan.stages
     if trusted and stages.verified_if_trusted:

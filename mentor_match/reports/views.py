@@ -5,18 +5,20 @@ from __future__ import annotations
 from datetime import datetime
 
 from flask import Blueprint, Response, abort, render_template, request
-from flask_login import current_user
 
+from ..pages import current_person
 from ..security import admin_required
 from . import services
+from .period import PeriodChoice, choose_period
+from .tables import csv_bytes, csv_filename
 
 bp = Blueprint("reports", __name__)
 
 
-def _period_asked() -> services.PeriodChoice:
+def _period_asked() -> PeriodChoice:
     """The period in ``?from=&to=``, read in the admin's own months."""
-    today = datetime.now(current_user.zone).date()
-    return services.choose_period(request.args.get("from"), request.args.get("to"), today)
+    today = datetime.now(current_person().zone).date()
+    return choose_period(request.args.get("from"), request.args.get("to"), today)
 
 
 @bp.get("/admin/reports")
@@ -28,7 +30,7 @@ def index():
         "reports/index.html",
         period=choice.period,
         problem=choice.problem,
-        tables=services.all_tables(choice.period, current_user.zone),
+        tables=services.all_tables(choice.period, current_person().zone),
     )
 
 
@@ -37,12 +39,12 @@ def index():
 def download_csv(table: str):
     """One report as a CSV file for a spreadsheet, for the same period as the page."""
     period = _period_asked().period
-    report = services.one_table(table, period, current_user.zone)
+    report = services.one_table(table, period, current_person().zone)
     if report is None:
         abort(404)
-    filename = services.csv_filename(report, period)
+    filename = csv_filename(report, period)
     return Response(
-        services.csv_bytes(report),
+        csv_bytes(report),
         mimetype="text/csv",
         headers={"Content-Disposition": f'attachment; filename="{filename}"'},
     )
