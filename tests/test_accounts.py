@@ -381,11 +381,8 @@ def test_an_invitation_link_lasts_a_week_where_a_reset_link_lasts_an_hour(app, m
     """Tokens made two days ago: the invitation still works, the reset link has expired."""
     import itsdangerous.timed
 
-    from mentor_match.accounts.services import (
-        AccountError,
-        make_reset_token,
-        person_for_reset_token,
-    )
+    from mentor_match.accounts.services import make_reset_token, person_for_reset_token
+    from mentor_match.errors import Refusal
 
     person = make_apprentice("Invited Person")
     real_time = itsdangerous.timed.time.time
@@ -393,10 +390,10 @@ def test_an_invitation_link_lasts_a_week_where_a_reset_link_lasts_an_hour(app, m
     invitation, reset = make_reset_token(person, invitation=True), make_reset_token(person)
     monkeypatch.setattr(itsdangerous.timed.time, "time", real_time)
     assert person_for_reset_token(invitation).id == person.id
-    with pytest.raises(AccountError, match="expired"):
+    with pytest.raises(Refusal, match="expired"):
         person_for_reset_token(reset)
     monkeypatch.setattr(itsdangerous.timed.time, "time", lambda: real_time() - 8 * 86400)
     stale = make_reset_token(person, invitation=True)
     monkeypatch.setattr(itsdangerous.timed.time, "time", real_time)
-    with pytest.raises(AccountError, match="expired"):
+    with pytest.raises(Refusal, match="expired"):
         person_for_reset_token(stale)

@@ -7,6 +7,7 @@ import pytest
 from sqlalchemy import func, select
 
 from mentor_match.admin import services
+from mentor_match.errors import Refusal
 from mentor_match.extensions import db
 from mentor_match.mail.services import send_mail
 from mentor_match.models import (
@@ -224,7 +225,7 @@ def test_the_last_active_admin_cannot_be_deactivated():
     # Only reachable when two admins deactivate each other at once; the service still refuses.
     last = make_admin("Last Admin")
     gone = make_admin("Gone Admin", active=False)
-    with pytest.raises(services.AdminError, match="Last Admin is the last admin"):
+    with pytest.raises(Refusal, match="Last Admin is the last admin"):
         services.deactivate_person(gone, last)
     db.session.refresh(last)
     assert last.active and last.is_admin

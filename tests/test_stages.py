@@ -1,4 +1,5 @@
-"""Stages earned, not claimed: who hosts, the verification queue, endorsements, an admin's ruling."""
+"""Stages earned, not claimed: who hosts, the verification queue, endorsements, an admin's
+ruling."""
 
 import json
 
@@ -7,6 +8,7 @@ from sqlalchemy import func, select
 
 from mentor_match.booking import services as booking
 from mentor_match.booking.services import BookingRefusal
+from mentor_match.errors import Refusal
 from mentor_match.extensions import db
 from mentor_match.models import (
     ChangeRecord,
@@ -27,7 +29,6 @@ from mentor_match.rounds.encoder import encode_round
 from mentor_match.rounds.publication import publish
 from mentor_match.rounds.services import RoundRefusal
 from mentor_match.stages import services
-from mentor_match.stages.services import StageRefusal
 
 from .conftest import log_in
 from .factories import (
@@ -117,7 +118,7 @@ def test_the_round_leaves_unverified_masters_out_unless_the_organisation_allows_
 
 def test_declining_needs_a_reason_takes_the_stage_out_of_the_queue_and_tells_them(office, newcomer):
     admin, master = make_admin(), newcomer.person
-    with pytest.raises(StageRefusal, match="Give a reason"):
+    with pytest.raises(Refusal, match="Give a reason"):
         services.decline(admin, master.id, office["skill"].id, stage_seen=Stage.MASTER, reason="  ")
     assert newcomer.declined_at is None and count(Notification) == 0
 
@@ -140,28 +141,26 @@ def test_declining_needs_a_reason_takes_the_stage_out_of_the_queue_and_tells_the
 def test_a_ruling_on_a_claim_that_changed_meanwhile_is_refused(office, newcomer):
     admin, master = make_admin(), newcomer.person
     profiles.change_skill(master, newcomer, Stage.JOURNEYMAN, hosts=True, develops=False)
-    with pytest.raises(
-        StageRefusal, match="changed their stage in Negotiation: Anchoring meanwhile"
-    ):
+    with pytest.raises(Refusal, match="changed their stage in Negotiation: Anchoring meanwhile"):
         services.approve(admin, master.id, office["skill"].id, stage_seen=Stage.MASTER)
     assert newcomer.stage_source is StageSource.SELF_DECLARED
     services.approve(admin, master.id, office["skill"].id, stage_seen=Stage.JOURNEYMAN)
-    with pytest.raises(StageRefusal, match="no longer waiting for verification"):
+    with pytest.raises(Refusal, match="no longer waiting for verification"):
         services.approve(admin, master.id, office["skill"].id, stage_seen=Stage.JOURNEYMAN)
-    with pytest.raises(StageRefusal, match="Only admins verify stages"):
+    with pytest.raises(Refusal, match="Only admins verify stages"):
         services.approve(office["master"], master.id, office["skill"].id, stage_seen=None)
 
 
 def test_a_verified_master_endorses_a_peer_and_no_one_endorses_themself(office, newcomer):
     verified, claimant = office["master"], newcomer.person
-    with pytest.raises(StageRefusal, match="You cannot endorse yourself"):
+    with pytest.raises(Refusal, match="You cannot endorse yourself"):
         services.endorse_peer(claimant, claimant.id, office["skill"].id, stage_seen=Stage.MASTER)
     other_claimant = make_master("Other Claimant")
     give_skill(
         other_claimant, office["skill"], "master", hosts=True, source=StageSource.SELF_DECLARED
     )
     with pytest.raises(
-        StageRefusal, match="Only a master whose own stage in this micro skill is verified"
+        Refusal, match="Only a master whose own stage in this micro skill is verified"
     ):
         services.endorse_peer(
             other_claimant, claimant.id, office["skill"].id, stage_seen=Stage.MASTER
@@ -282,7 +281,7 @@ def test_changing_your_own_verified_stage_makes_it_self_declared_or_is_refused_w
     master = office["master"]
     held = master.skills[0]
     _book_seats(office, 2)
-    with pytest.raises(profiles.ProfileError, match="you host 2 upcoming seats in it"):
+    with pytest.raises(Refusal, match="you host 2 upcoming seats in it"):
         profiles.change_skill(master, held, Stage.JOURNEYMAN, hosts=True, develops=False)
     db.session.rollback()
     assert (held.stage, held.stage_source) == (Stage.MASTER, StageSource.ADMIN)
@@ -455,7 +454,7 @@ def test_an_admin_cannot_verify_or_set_their_own_stage(office):
         lambda: services.approve(admin, admin.id, office["skill"].id, stage_seen=Stage.MASTER),
         lambda: services.set_stage(admin, admin.id, office["skill"].id, Stage.MASTER, reason="Me."),
     ):
-        with pytest.raises(StageRefusal, match="You cannot verify or set your own stage"):
+        with pytest.raises(Refusal, match="You cannot verify or set your own stage"):
             attempt()
     assert held.stage_source is StageSource.SELF_DECLARED and count(ChangeRecord) == 0
     services.approve(

@@ -4,9 +4,10 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, PasswordField, SelectField, StringField
 from wtforms.validators import DataRequired, Email, EqualTo, Length, ValidationError
 
+from ..errors import Refusal
 from ..forms import TimezoneField
 from .passwords import MAX_LENGTH, MIN_LENGTH, password_problem
-from .services import AccountError, check_sign_up_policy
+from .services import check_sign_up_policy
 
 
 def _strong_password(form, field):
@@ -37,7 +38,7 @@ class SignupForm(FlaskForm):
         # Said beside the other fields' errors; registration.sign_up checks it again.
         try:
             check_sign_up_policy(field.data or "")
-        except AccountError as refusal:
+        except Refusal as refusal:
             raise ValidationError(str(refusal)) from None
 
     def validate_is_apprentice(self, field):

@@ -22,12 +22,13 @@ from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import null
 from sqlalchemy.exc import IntegrityError
 
+from ..errors import Refusal
 from ..extensions import db
 from ..links import absolute_url
 from ..mail.services import send_mail
 from ..models import Person, Site
 from .passwords import hash_password, verify_password
-from .services import AccountError, check_sign_up_policy, find_person_by_email, normalise_email
+from .services import check_sign_up_policy, find_person_by_email, normalise_email
 
 
 def sign_up(
@@ -43,8 +44,8 @@ def sign_up(
     """Hold an account for a new address until it is confirmed; change nothing for a known one.
 
     A sign-up for an address still waiting for confirmation replaces the waiting details:
-    the latest attempt is most likely the person trying again. Refuses (AccountError) an
-    address the sign-up policy turns away, saving nothing. Commits.
+    the latest attempt is most likely the person trying again. Refuses an address the sign-up
+    policy turns away, saving nothing. Commits.
     """
     check_sign_up_policy(email)
     password_hash = hash_password(password)  # either way, so both answers take as long
@@ -101,34 +102,38 @@ def send_sign_up_mail(email: str) -> None:
 
 
 def person_to_confirm(token: str) -> Person:
-    """The person a confirmation link was made for, or AccountError saying what to do."""
+    """The person a confirmation link was made for, or a Refusal saying what to do."""
     max_age = int(current_app.config["SIGNUP_CONFIRM_MAX_AGE"].total_seconds())
-    not_valid = AccountError("That confirmation link is not valid. Sign up again for a new one.")
+    not_valid = Refusal("That confirmation link is not valid. Sign up again for a new one.")
     try:
         payload = _serializer().loads(token, max_age=max_age)
     except SignatureExpired:
-        raise AccountError(
-            "That confirmation link has expired. Sign up again for a new one."
-        ) from None
+        raise Refusal("That confirmation link has expired. Sign up again for a new one.") from None
     except BadSignature:
         raise not_valid from None
     person = db.session.get(Person, payload.get("id")) if isinstance(payload, dict) else None
     if person is None or person.email != payload.get("email"):
         raise not_valid
     if person.email_confirmed_at is not None:
-        raise AccountError("Your address is already confirmed. Log in.")
+        raise Refusal("Your address is already confirmed. Log in.")
     check_sign_up_policy(person.email)
     return person
 
 
 def confirm_address(person: Person, password: str) -> None:
     """Open the account if the password is the one chosen at sign-up and the sign-up policy
-    still admits the address; commits."""
-    check_sign_up_policy(person.email)
+    still admits the address; commits. Either refusal concerns the form's "password" field,
+    the one field the confirmation page has."""
+    try:
+        check_sign_up_policy(person.email)
+    except Refusal as refusal:
+        raise Refusal(problems={"password": str(refusal)}) from None
     if not verify_password(person.password_hash, password):
-        raise AccountError(
-            "That is not the password you chose when you signed up. Forgot it? "
-            "Reset your password: that confirms your address too."
+        raise Refusal(
+            problems={
+                "password": "That is not the password you chose when you signed up. Forgot it? "
+                "Reset your password: that confirms your address too."
+            }
         )
     person.email_confirmed_at = datetime.now(UTC)
     db.session.commit()

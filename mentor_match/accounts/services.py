@@ -10,6 +10,7 @@ from flask import current_app
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import delete, func, select
 
+from ..errors import Refusal
 from ..extensions import db
 from ..links import absolute_url
 from ..mail.services import send_mail
@@ -25,10 +26,6 @@ INVITATION_LINK = "[set-password link, made when the mail is sent]"
 _DUMMY_HASH = hash_password("not-a-real-password-for-timing")
 
 
-class AccountError(Exception):
-    """A refusal a person can act on; the message is shown to them as it is."""
-
-
 BY_INVITATION = (
     "Sign-up here is by invitation only. Ask an admin of Mentor Match at your "
     "organisation to add you: you will get a mail with a link to choose your "
@@ -36,25 +33,24 @@ BY_INVITATION = (
 )
 
 
-class SignUpByInvitation(AccountError):
-    """Nobody signs up on the site: people are added by an admin or an import's invitation."""
-
-
 def check_sign_up_policy(email: str) -> None:
     """Refuse an address the organisation's sign-up policy (Admin > Organisation) turns away.
 
-    Raises SignUpByInvitation when nobody signs up on the site, AccountError naming the
-    allowed domains for an address at another one. It looks at the address alone, never at
-    whether it has an account, so the answer says nothing about who is signed up. A listed
-    domain admits exactly that domain, not its subdomains (see organisation.domains).
+    The refusal (BY_INVITATION when nobody signs up on the site, the allowed domains for an
+    address at another one) concerns the form's "email" field. It looks at the address alone,
+    never at whether it has an account, so the answer says nothing about who is signed up. A
+    listed domain admits exactly that domain, not its subdomains (see organisation.domains).
     """
     settings = organisation_settings()
     if settings.sign_up_policy is SignUpPolicy.INVITATION:
-        raise SignUpByInvitation(BY_INVITATION)
+        raise Refusal(problems={"email": BY_INVITATION})
     if settings.sign_up_policy is SignUpPolicy.DOMAINS and domain_of(email) not in settings.domains:
-        raise AccountError(
-            f"Sign-up here is only for addresses at {describe_domains(settings.domains)}. "
-            "Use your address there, or ask an admin of Mentor Match to add you."
+        allowed = describe_domains(settings.domains)
+        raise Refusal(
+            problems={
+                "email": f"Sign-up here is only for addresses at {allowed}. "
+                "Use your address there, or ask an admin of Mentor Match to add you."
+            }
         )
 
 
@@ -81,7 +77,7 @@ def _failures_within_the_hour(person: Person, client: str) -> int:
 
 
 def authenticate(email: str, password: str, *, client: str) -> Person:
-    """The person with these credentials, or AccountError saying why not.
+    """The person with these credentials, or a Refusal saying why not.
 
     After LOGIN_FAILURES_PER_HOUR failed attempts within the hour from one client, that client
     is locked out of the account whatever the password, so guessing from it cannot continue;
@@ -90,21 +86,21 @@ def authenticate(email: str, password: str, *, client: str) -> Person:
     person = find_person_by_email(email)
     if person is None:
         verify_password(_DUMMY_HASH, password)
-        raise AccountError("That email and password do not match an account.")
+        raise Refusal("That email and password do not match an account.")
     limit = current_app.config["LOGIN_FAILURES_PER_HOUR"]
     if _failures_within_the_hour(person, client) >= limit:
-        raise AccountError(
+        raise Refusal(
             "Too many failed log-ins to this account from here: it is locked for you for an "
             "hour. Reset your password to get in now."
         )
     if not verify_password(person.password_hash, password):
         db.session.add(FailedLogin(person_id=person.id, client=client))
         db.session.commit()
-        raise AccountError("That email and password do not match an account.")
+        raise Refusal("That email and password do not match an account.")
     if not person.active:
-        raise AccountError("This account has been deactivated. Ask an admin to restore it.")
+        raise Refusal("This account has been deactivated. Ask an admin to restore it.")
     if person.email_confirmed_at is None:
-        raise AccountError(
+        raise Refusal(
             f"Confirm your address first: follow the link we mailed to {person.email}. "
             "No mail? Sign up again with the same address and we will send a new one."
         )
@@ -133,7 +129,7 @@ def _reset_serializer() -> URLSafeTimedSerializer:
     return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt="password-reset")
 
 
-def make_reset_token(person: Person, invitation: bool = False) -> str:
+def make_reset_token(person: Person, *, invitation: bool = False) -> str:
     """A link token to choose a password; an invitation's lasts INVITATION_MAX_AGE, not an hour."""
     # Part of the password hash is signed in, so a token dies once the password changes.
     payload = {"id": person.id, "pw": person.password_hash[-16:]}
@@ -166,10 +162,10 @@ def send_password_reset(email: str) -> None:
 
 
 def person_for_reset_token(token: str) -> Person:
-    """The person a reset token was issued to, or AccountError if it is bad, used or expired."""
+    """The person a reset token was issued to, or a Refusal if it is bad, used or expired."""
     reset_age = current_app.config["PASSWORD_RESET_MAX_AGE"]
     longest = max(reset_age, current_app.config["INVITATION_MAX_AGE"])
-    expired = AccountError("That reset link has expired. Ask for a new one.")
+    expired = Refusal("That reset link has expired. Ask for a new one.")
     try:
         payload, issued = _reset_serializer().loads(
             token, max_age=int(longest.total_seconds()), return_timestamp=True
@@ -177,7 +173,7 @@ def person_for_reset_token(token: str) -> Person:
     except SignatureExpired:
         raise expired from None
     except BadSignature:
-        raise AccountError("That reset link is not valid. Ask for a new one.") from None
+        raise Refusal("That reset link is not valid. Ask for a new one.") from None
     if (
         isinstance(payload, dict)
         and not payload.get("inv")
@@ -186,7 +182,7 @@ def person_for_reset_token(token: str) -> Person:
         raise expired
     person = db.session.get(Person, payload.get("id")) if isinstance(payload, dict) else None
     if person is None or person.password_hash[-16:] != payload.get("pw") or not person.active:
-        raise AccountError("That reset link has already been used. Ask for a new one.")
+        raise Refusal("That reset link has already been used. Ask for a new one.")
     if person.email_confirmed_at is None:
         # A reset confirms the address, so a sign-up begun before sign-up was locked down
         # must not be finished this way either.

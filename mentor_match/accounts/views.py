@@ -5,6 +5,7 @@ from datetime import UTC, datetime
 from flask import Blueprint, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 
+from ..errors import Refusal
 from ..forms import site_choices, site_from_choice
 from ..limits import (
     client_address,
@@ -17,6 +18,7 @@ from ..limits import (
 from ..models import SignUpPolicy
 from ..organisation.domains import describe_domains
 from ..organisation.services import organisation_settings
+from ..pages import current_person, show_refusal
 from ..rounds import jobs
 from ..security import is_local_url
 from . import registration, services
@@ -83,8 +85,8 @@ def signup():
                 site=site_from_choice(form.site.data),
                 timezone_name=form.timezone.data,
             )
-        except services.AccountError as refusal:  # decided on the address alone
-            form.email.errors.append(str(refusal))
+        except Refusal as refusal:  # decided on the address alone
+            show_refusal(refusal, form=form)
         else:
             # The same answer whether or not the address has an account: the mail tells which.
             jobs.dispatch_sign_up_mail(form.email.data)
@@ -102,15 +104,15 @@ def confirm_address(token: str):
     """Finish signing up from the mailed link, with the password chosen at sign-up."""
     try:
         person = registration.person_to_confirm(token)
-    except services.AccountError as refusal:
-        flash(str(refusal), "error")
+    except Refusal as refusal:
+        show_refusal(refusal)
         return redirect(url_for("accounts.login"))
     form = ConfirmAddressForm()
     if form.validate_on_submit():
         try:
             registration.confirm_address(person, form.password.data)
-        except services.AccountError as refusal:
-            form.password.errors.append(str(refusal))
+        except Refusal as refusal:
+            show_refusal(refusal, form=form)
         else:
             _start_session(person)
             flash("Welcome to Mentor Match! Next, add your micro skills.", "success")
@@ -139,8 +141,8 @@ def login():
             person = services.authenticate(
                 form.email.data, form.password.data, client=client_address()
             )
-        except services.AccountError as refusal:
-            flash(str(refusal), "error")
+        except Refusal as refusal:
+            show_refusal(refusal)
         else:
             _start_session(person)
             response = redirect(_safe_next(request.args.get("next")))
@@ -154,7 +156,7 @@ def login():
 @login_required
 def logout():
     """Log out, and void the session cookie so it cannot be replayed."""
-    services.end_all_sessions(current_user._get_current_object())
+    services.end_all_sessions(current_person())
     logout_user()
     session.clear()
     flash("You have logged out.", "info")
@@ -167,7 +169,7 @@ def change_password():
     """Change your password; every other session of yours ends."""
     form = ChangePasswordForm()
     if form.validate_on_submit():
-        person = current_user._get_current_object()
+        person = current_person()
         if not verify_password(person.password_hash, form.current.data):
             form.current.errors.append("That is not your current password.")
         else:
@@ -205,8 +207,8 @@ def reset_password(token: str):
     """Choose a new password from a mailed link."""
     try:
         person = services.person_for_reset_token(token)
-    except services.AccountError as refusal:
-        flash(str(refusal), "error")
+    except Refusal as refusal:
+        show_refusal(refusal)
         return redirect(url_for("accounts.forgot_password"))
     form = ResetPasswordForm()
     if form.validate_on_submit():

@@ -8,6 +8,7 @@ from flask_sqlalchemy.pagination import Pagination
 from sqlalchemy import delete, func, or_, select, union, update
 from sqlalchemy.exc import IntegrityError
 
+from ..errors import Refusal
 from ..extensions import db
 from ..models import Area, MicroSkill, OutboxMessage, Person, PersonArea, PersonSkill, Site, slugify
 
@@ -15,21 +16,22 @@ PEOPLE_PER_PAGE = 25
 MESSAGES_PER_PAGE = 25
 
 
-class AdminError(Exception):
-    """A refusal an admin can act on; the message is shown to them as it is."""
+def _name_refusal(message: str) -> Refusal:
+    """A refusal of the name given for an area, micro skill or site: the form's "name" field."""
+    return Refusal(problems={"name": message})
 
 
-def _commit(refusal: str) -> None:
-    """Commit, or roll back and refuse with a clear message when a constraint says no.
+def _commit(name_clash: str) -> None:
+    """Commit, or roll back and refuse the name when the unique constraint says no.
 
-    The checks before each commit catch the usual cases; this catches the same thing
-    done at the same moment in two browser tabs.
+    The checks before each commit catch the usual cases; this catches the same name
+    given at the same moment in two browser tabs.
     """
     try:
         db.session.commit()
     except IntegrityError:
         db.session.rollback()
-        raise AdminError(refusal) from None
+        raise _name_refusal(name_clash) from None
 
 
 # --- Dashboard ---------------------------------------------------------------------------------
@@ -101,15 +103,15 @@ def _refuse_if_last_admin(person: Person) -> None:
     if not set(admin_ids) - {person.id}:
         name = person.name
         db.session.rollback()  # release the locks at once
-        raise AdminError(f"{name} is the last admin. Make someone else an admin first.")
+        raise Refusal(f"{name} is the last admin. Make someone else an admin first.")
 
 
 def deactivate_person(admin: Person, person: Person) -> None:
     """Stop a person signing in and end every session they have; commits."""
     if person.id == admin.id:
-        raise AdminError("You cannot deactivate yourself. Ask another admin to do it.")
+        raise Refusal("You cannot deactivate yourself. Ask another admin to do it.")
     if not person.active:
-        raise AdminError(f"{person.name} is already deactivated.")
+        raise Refusal(f"{person.name} is already deactivated.")
     if person.is_admin:
         _refuse_if_last_admin(person)
     person.active = False
@@ -120,7 +122,7 @@ def deactivate_person(admin: Person, person: Person) -> None:
 def reactivate_person(person: Person) -> None:
     """Let a deactivated person sign in again; commits."""
     if person.active:
-        raise AdminError(f"{person.name} is already active.")
+        raise Refusal(f"{person.name} is already active.")
     person.active = True
     db.session.commit()
 
@@ -128,9 +130,9 @@ def reactivate_person(person: Person) -> None:
 def grant_admin(person: Person) -> None:
     """Make a person an admin; commits."""
     if person.is_admin:
-        raise AdminError(f"{person.name} is already an admin.")
+        raise Refusal(f"{person.name} is already an admin.")
     if not person.active:
-        raise AdminError(f"{person.name} is deactivated. Reactivate them first.")
+        raise Refusal(f"{person.name} is deactivated. Reactivate them first.")
     person.is_admin = True
     db.session.commit()
 
@@ -138,7 +140,7 @@ def grant_admin(person: Person) -> None:
 def revoke_admin(person: Person) -> None:
     """Take admin rights from a person, never from the last active admin; commits."""
     if not person.is_admin:
-        raise AdminError(f"{person.name} is not an admin.")
+        raise Refusal(f"{person.name} is not an admin.")
     _refuse_if_last_admin(person)
     person.is_admin = False
     db.session.commit()
@@ -159,7 +161,7 @@ class AreaSummary:
 def _clean_name(name: str) -> str:
     name = " ".join(name.split())
     if not slugify(name):
-        raise AdminError("Use at least one letter or digit in the name.")
+        raise _name_refusal("Use at least one letter or digit in the name.")
     return name
 
 
@@ -176,7 +178,7 @@ def _check_area_name(name: str, keep_id: int | None = None) -> str:
     # Names are compared by their key (negotiation/...), as round files use it to name skills.
     clash = _same_name(list(db.session.scalars(select(Area))), name, keep_id)
     if clash is not None:
-        raise AdminError(
+        raise _name_refusal(
             f"An area named \u201c{clash.name}\u201d already exists. Choose another name."
         )
     return name
@@ -186,7 +188,7 @@ def _check_micro_skill_name(area: Area, name: str, keep_id: int | None = None) -
     name = _clean_name(name)
     clash = _same_name(area.micro_skills, name, keep_id)
     if clash is not None:
-        raise AdminError(
+        raise _name_refusal(
             f"{area.name} already has a micro skill named \u201c{clash.name}\u201d. "
             "Choose another name."
         )
@@ -214,7 +216,7 @@ def micro_skill_holders(micro_skills: list[MicroSkill]) -> dict[int, int]:
             .where(PersonSkill.micro_skill_id.in_(ids))
             .group_by(PersonSkill.micro_skill_id)
         )
-        counts.update({skill_id: count for skill_id, count in rows})
+        counts.update(dict(rows.all()))
     return counts
 
 
@@ -287,12 +289,12 @@ def site_people(site: Site) -> int:
 def _check_site_name(name: str, keep_id: int | None = None) -> str:
     name = " ".join(name.split())
     if not name:
-        raise AdminError("Enter a name.")
+        raise _name_refusal("Enter a name.")
     clash = db.session.scalar(
         select(Site).where(func.lower(Site.name) == name.lower(), Site.id != (keep_id or 0))
     )
     if clash is not None:
-        raise AdminError(
+        raise _name_refusal(
             f"A site named \u201c{clash.name}\u201d already exists. Choose another name."
         )
     return name

@@ -1,29 +1,17 @@
 """Admin pages: people and their access, areas and micro skills, sites, and the outbox."""
 
-from collections.abc import Callable
-
 from flask import Blueprint, flash, redirect, render_template, request, url_for
-from flask_login import current_user
 
+from ..errors import Refusal
 from ..extensions import db
 from ..inputs import page_arg
 from ..models import Area, MicroSkill, OutboxMessage, Person, Site
+from ..pages import attempt, current_person, show_refusal
 from ..security import admin_required
 from . import services
 from .forms import PeopleSearchForm, SiteForm, TaxonomyForm
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
-
-
-def _attempt(action: Callable[[], object], success: str) -> bool:
-    """Run one service call, flashing its refusal or the success message."""
-    try:
-        action()
-    except services.AdminError as refusal:
-        flash(str(refusal), "error")
-        return False
-    flash(success, "success")
-    return True
 
 
 @bp.route("/")
@@ -62,9 +50,9 @@ def people():
 def deactivate(person_id: int):
     """Stop a person signing in, and sign them out everywhere."""
     person = db.get_or_404(Person, person_id)
-    _attempt(
-        lambda: services.deactivate_person(current_user._get_current_object(), person),
-        f"{person.name} is deactivated and has been signed out.",
+    attempt(
+        lambda: services.deactivate_person(current_person(), person),
+        success=f"{person.name} is deactivated and has been signed out.",
     )
     return _back_to_people()
 
@@ -74,7 +62,7 @@ def deactivate(person_id: int):
 def reactivate(person_id: int):
     """Let a deactivated person sign in again."""
     person = db.get_or_404(Person, person_id)
-    _attempt(lambda: services.reactivate_person(person), f"{person.name} can sign in again.")
+    attempt(lambda: services.reactivate_person(person), success=f"{person.name} can sign in again.")
     return _back_to_people()
 
 
@@ -83,7 +71,7 @@ def reactivate(person_id: int):
 def grant_admin(person_id: int):
     """Make a person an admin."""
     person = db.get_or_404(Person, person_id)
-    _attempt(lambda: services.grant_admin(person), f"{person.name} is now an admin.")
+    attempt(lambda: services.grant_admin(person), success=f"{person.name} is now an admin.")
     return _back_to_people()
 
 
@@ -92,8 +80,10 @@ def grant_admin(person_id: int):
 def revoke_admin(person_id: int):
     """Take admin rights from a person, unless they are the last admin."""
     person = db.get_or_404(Person, person_id)
-    done = _attempt(lambda: services.revoke_admin(person), f"{person.name} is no longer an admin.")
-    if done and person.id == current_user.id:
+    done = attempt(
+        lambda: services.revoke_admin(person), success=f"{person.name} is no longer an admin."
+    )
+    if done and person.id == current_person().id:
         return redirect(url_for("home.dashboard"))
     return _back_to_people()
 
@@ -109,8 +99,8 @@ def areas():
     if form.validate_on_submit():
         try:
             area = services.create_area(form.name.data, form.description.data or "")
-        except services.AdminError as refusal:
-            form.name.errors.append(str(refusal))
+        except Refusal as refusal:
+            show_refusal(refusal, form=form)
         else:
             flash(f"Added the area {area.name}. Now add its micro skills.", "success")
             return redirect(url_for("admin.edit_area", area_id=area.id))
@@ -137,8 +127,8 @@ def edit_area(area_id: int):
     if form.validate_on_submit():
         try:
             services.update_area(area, form.name.data, form.description.data or "")
-        except services.AdminError as refusal:
-            form.name.errors.append(str(refusal))
+        except Refusal as refusal:
+            show_refusal(refusal, form=form)
         else:
             flash(f"Saved the area {area.name}.", "success")
             return redirect(url_for("admin.edit_area", area_id=area.id))
@@ -167,8 +157,8 @@ def create_micro_skill(area_id: int):
             skill = services.create_micro_skill(
                 area, skill_form.name.data, skill_form.description.data or ""
             )
-        except services.AdminError as refusal:
-            skill_form.name.errors.append(str(refusal))
+        except Refusal as refusal:
+            show_refusal(refusal, form=skill_form)
         else:
             flash(f"Added the micro skill {skill.full_name}.", "success")
             return redirect(url_for("admin.edit_area", area_id=area.id))
@@ -184,8 +174,8 @@ def edit_micro_skill(micro_skill_id: int):
     if form.validate_on_submit():
         try:
             services.update_micro_skill(skill, form.name.data, form.description.data or "")
-        except services.AdminError as refusal:
-            form.name.errors.append(str(refusal))
+        except Refusal as refusal:
+            show_refusal(refusal, form=form)
         else:
             flash(f"Saved the micro skill {skill.full_name}.", "success")
             return redirect(url_for("admin.edit_area", area_id=skill.area_id))
@@ -215,8 +205,8 @@ def sites():
     if form.validate_on_submit():
         try:
             site = services.create_site(form.name.data, form.timezone.data)
-        except services.AdminError as refusal:
-            form.name.errors.append(str(refusal))
+        except Refusal as refusal:
+            show_refusal(refusal, form=form)
         else:
             flash(f"Added the site {site.name}.", "success")
             return redirect(url_for("admin.sites"))
@@ -232,8 +222,8 @@ def edit_site(site_id: int):
     if form.validate_on_submit():
         try:
             services.update_site(site, form.name.data, form.timezone.data)
-        except services.AdminError as refusal:
-            form.name.errors.append(str(refusal))
+        except Refusal as refusal:
+            show_refusal(refusal, form=form)
         else:
             flash(f"Saved the site {site.name}.", "success")
             return redirect(url_for("admin.sites"))

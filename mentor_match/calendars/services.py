@@ -140,7 +140,7 @@ def session_event(
         event.add("location", location)
     if link:
         event.add("url", link)
-    event.add("description", _description(session, for_person, video, link, cancelled))
+    event.add("description", _description(session, for_person, video, link, cancelled=cancelled))
     # Each move, and then a cancellation, raises SEQUENCE, so calendars holding the event
     # take the new version in place of the old.
     event.add("status", "CANCELLED" if cancelled else "CONFIRMED")
@@ -154,6 +154,7 @@ def _description(
     person: Person,
     video: str | None,
     link: str | None,
+    *,
     cancelled: bool,
 ) -> str:
     lines = []

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from flask import Blueprint, Response, abort, render_template
-from flask_login import current_user, login_required
+from flask_login import login_required
 
 from ..extensions import db
 from ..models import ShadowingSession
+from ..pages import current_person
 from . import services
 
 bp = Blueprint("calendars", __name__)
@@ -18,11 +19,12 @@ ICS_TYPE = "text/calendar; charset=utf-8"
 @login_required
 def session_ics(session_id: int):
     """One session as an .ics download, for its master or an observer with a live seat."""
+    person = current_person()
     session = db.session.get(ShadowingSession, session_id)
-    if session is None or not services.is_participant(session, current_user):
+    if session is None or not services.is_participant(session, person):
         abort(404)
     return Response(
-        services.session_calendar(session, current_user),
+        services.session_calendar(session, person),
         content_type=ICS_TYPE,
         headers={
             "Content-Disposition": f'attachment; filename="shadowing-session-{session.id}.ics"'
@@ -46,15 +48,16 @@ def feed(token: str):
 @login_required
 def settings():
     """How to subscribe to the person's feed, and a button to make its address."""
-    return render_template("calendars/feed.html", has_feed=services.has_feed(current_user))
+    return render_template("calendars/feed.html", has_feed=services.has_feed(current_person()))
 
 
 @bp.post("/calendar/reset")
 @login_required
 def reset():
     """Make a new feed address and show it this once; any old address stops working."""
-    replaced = services.has_feed(current_user)
-    web_url, webcal_url = services.feed_urls(services.new_feed_token(current_user))
+    person = current_person()
+    replaced = services.has_feed(person)
+    web_url, webcal_url = services.feed_urls(services.new_feed_token(person))
     return render_template(
         "calendars/feed.html",
         has_feed=True,

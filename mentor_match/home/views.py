@@ -3,6 +3,7 @@
 from flask import Blueprint, render_template
 from flask_login import current_user, login_required
 
+from ..pages import current_person
 from .services import dashboard_for
 
 bp = Blueprint("home", __name__)
@@ -20,4 +21,4 @@ def index():
 @login_required
 def dashboard():
     """A person's next steps: profile, skills, availability and this month's plan."""
-    return render_template("home/dashboard.html", dashboard=dashboard_for(current_user))
+    return render_template("home/dashboard.html", dashboard=dashboard_for(current_person()))

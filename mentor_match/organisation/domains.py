@@ -11,16 +11,14 @@ from __future__ import annotations
 
 import re
 
+from ..errors import Refusal
+
 MAX_DOMAINS = 50
 # RFC 1035 host name labels; the last one (the top-level domain) has a letter, so an IP
 # address is not taken for a domain.
 _LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
 _TOP_LEVEL = re.compile(r"^(?:[a-z]{2,63}|xn--[a-z0-9-]{1,59})$")
 _SEPARATORS = re.compile(r"[\s,;]+")
-
-
-class DomainListProblem(ValueError):
-    """A list of email domains that cannot be used; the message says which entry and why."""
 
 
 def _ascii_domain(text: str) -> str | None:
@@ -44,7 +42,7 @@ def split_domains(text: str) -> list[str]:
 def clean_domains(entries: list[str]) -> list[str]:
     """Entries as lower-case ASCII domains, in order, without repeats; a leading "@" is dropped.
 
-    Raises DomainListProblem naming the entries that are not domains, or a list too long.
+    Refuses a list with entries that are not domains (naming them), or one too long.
     """
     cleaned: list[str] = []
     bad: list[str] = []
@@ -56,14 +54,12 @@ def clean_domains(entries: list[str]) -> list[str]:
             cleaned.append(domain)
     if bad:
         shown = ", ".join(f"“{entry[:60]}”" for entry in bad[:5]) + (" …" if len(bad) > 5 else "")
-        raise DomainListProblem(
+        raise Refusal(
             f"Not an email domain: {shown}. Write each as it follows the @ of an address, "
             "e.g. example.org, one per line."
         )
     if len(cleaned) > MAX_DOMAINS:
-        raise DomainListProblem(
-            f"List at most {MAX_DOMAINS} domains; this list has {len(cleaned)}."
-        )
+        raise Refusal(f"List at most {MAX_DOMAINS} domains; this list has {len(cleaned)}.")
     return cleaned
 
 

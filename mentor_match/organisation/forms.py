@@ -7,9 +7,10 @@ from wtforms import BooleanField, RadioField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Length, ValidationError
 
+from ..errors import Refusal
 from ..models import OrganisationSettings, SignUpPolicy
 from .domains import MAX_DOMAINS, split_domains
-from .services import NO_POLICY, SettingsRefusal, checked_domains
+from .services import NO_POLICY, checked_domains
 
 _POLICY_VALUES = frozenset(policy.value for policy in SignUpPolicy)
 # Room for MAX_DOMAINS domains of the longest kind, one per line.
@@ -60,7 +61,7 @@ class OrganisationForm(FlaskForm):
         policy = self.policy if self.sign_up_policy.data in _POLICY_VALUES else SignUpPolicy.OPEN
         try:
             checked_domains(policy, split_domains(field.data or ""))
-        except SettingsRefusal as refusal:
+        except Refusal as refusal:
             raise ValidationError(str(refusal)) from None
 
     @property

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from sqlalchemy.exc import IntegrityError
 
+from ..errors import Refusal
 from ..extensions import db
 from ..models import OrganisationSettings, Person, SignUpPolicy
 from ..tracking.hours import record_change
-from .domains import DomainListProblem, clean_domains
+from .domains import clean_domains
 
 CHANGE_SUBJECT = "organisation_settings"
 NOT_AN_ADMIN = "Only an admin can change the organisation's settings."
@@ -19,10 +20,6 @@ NO_DOMAINS = (
 SAVED_AT_ONCE = (
     "Someone else saved the organisation's settings at the same moment. Check them and save again."
 )
-
-
-class SettingsRefusal(Exception):
-    """Settings that cannot be saved, said so the admin can put them right."""
 
 
 def organisation_settings() -> OrganisationSettings:
@@ -37,22 +34,19 @@ def only_verified_hosts() -> bool:
 
 
 def checked_domains(policy: SignUpPolicy, domains: list[str]) -> list[str]:
-    """The domains cleaned (lower-case, no repeats), or SettingsRefusal saying what is wrong.
+    """The domains cleaned (lower-case, no repeats), or a Refusal saying what is wrong.
 
     The list is checked whatever the policy, as it is kept for when sign-up by domain is
     chosen again; it may be empty only if sign-up is not by domain.
     """
-    try:
-        cleaned = clean_domains(domains)
-    except DomainListProblem as problem:
-        raise SettingsRefusal(str(problem)) from None
+    cleaned = clean_domains(domains)
     if policy is SignUpPolicy.DOMAINS and not cleaned:
-        raise SettingsRefusal(NO_DOMAINS)
+        raise Refusal(NO_DOMAINS)
     return cleaned
 
 
-def _yes_no(value: bool) -> str:
-    return "yes" if value else "no"
+# How the change log writes the only_verified_hosts flag.
+_YES_NO = {True: "yes", False: "no"}
 
 
 def save_settings(
@@ -60,13 +54,13 @@ def save_settings(
 ) -> int:
     """Save who may sign up and who may host, logging each changed field; commits once.
 
-    Returns how many fields changed. Refuses (SettingsRefusal) anyone but an active admin,
-    a domain that is not one, more than MAX_DOMAINS domains, and sign-up by domain with none.
+    Returns how many fields changed. Refuses anyone but an active admin, a domain that is not
+    one, more than MAX_DOMAINS domains, and sign-up by domain with none.
     """
     if not (admin.is_admin and admin.active):
-        raise SettingsRefusal(NOT_AN_ADMIN)
+        raise Refusal(NOT_AN_ADMIN)
     if not isinstance(policy, SignUpPolicy):
-        raise SettingsRefusal(NO_POLICY)
+        raise Refusal(NO_POLICY)
     cleaned = checked_domains(policy, domains)
     settings = db.session.get(OrganisationSettings, 1)
     if settings is None:
@@ -76,8 +70,8 @@ def save_settings(
         "sign_up_policy": (settings.sign_up_policy.value, policy.value),
         "sign_up_domains": (", ".join(settings.domains), ", ".join(cleaned)),
         "only_verified_hosts": (
-            _yes_no(settings.only_verified_hosts),
-            _yes_no(only_verified_hosts),
+            _YES_NO[settings.only_verified_hosts],
+            _YES_NO[only_verified_hosts],
         ),
     }
     changed = [(name, before, after) for name, (before, after) in wanted.items() if before != after]
@@ -92,5 +86,5 @@ def save_settings(
         db.session.commit()
     except IntegrityError:  # the row created by two first saves at once: the other stands
         db.session.rollback()
-        raise SettingsRefusal(SAVED_AT_ONCE) from None
+        raise Refusal(SAVED_AT_ONCE) from None
     return len(changed)

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
-from flask_login import current_user
 
-from ..extensions import db
+from ..errors import Refusal
+from ..pages import current_person, show_refusal
 from ..security import admin_required
 from . import services
 from .domains import split_domains
@@ -26,14 +26,13 @@ def settings():
     if form.validate_on_submit():
         try:
             changed = services.save_settings(
-                current_user._get_current_object(),
+                current_person(),
                 policy=form.policy,
                 domains=split_domains(form.sign_up_domains.data or ""),
                 only_verified_hosts=form.only_verified_hosts.data,
             )
-        except services.SettingsRefusal as refusal:
-            db.session.rollback()
-            flash(str(refusal), "error")
+        except Refusal as refusal:
+            show_refusal(refusal)
         else:
             flash("Organisation settings saved." if changed else "Nothing changed.", "success")
             return redirect(url_for("organisation.settings"))

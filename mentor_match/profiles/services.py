@@ -11,6 +11,7 @@ from sqlalchemy import Select, bindparam, exists, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import contains_eager, joinedload
 
+from ..errors import Refusal
 from ..extensions import db
 from ..models import (
     Area,
@@ -29,14 +30,6 @@ from ..stages.services import upcoming_hosted_seats
 from ..tracking.hours import record_change
 
 PEOPLE_PER_PAGE = 25
-
-
-class ProfileError(Exception):
-    """A refusal a person can act on, keyed by the form field it concerns ("" for the form)."""
-
-    def __init__(self, problems: dict[str, str]):
-        super().__init__(" ".join(problems.values()))
-        self.problems = problems
 
 
 # --- Seeing a profile --------------------------------------------------------------------------
@@ -179,7 +172,7 @@ def update_profile(
         wants_next_ids=[area.id for area in wants_next],
     )
     if problems:
-        raise ProfileError(problems)
+        raise Refusal(problems=problems)
     notes = []
     if not is_master:
         hosted = [skill for skill in person.skills if skill.hosts]
@@ -231,7 +224,7 @@ def micro_skills_by_area() -> list[MicroSkill]:
     )
 
 
-def flag_problems(person: Person, stage: Stage, hosts: bool, develops: bool) -> dict[str, str]:
+def flag_problems(person: Person, stage: Stage, *, hosts: bool, develops: bool) -> dict[str, str]:
     """Why these hosting and developing flags cannot go with this stage and person, by field."""
     problems = {}
     if hosts:
@@ -267,10 +260,10 @@ def add_skill(
     """Put a micro skill on a person's profile at a stage, with its flags, and commit."""
     duplicate = f"{micro_skill.full_name} is already on your profile; change it in the list below."
     if held_skill(person, micro_skill.id) is not None:
-        raise ProfileError({"micro_skill": duplicate})
-    problems = flag_problems(person, stage, hosts, develops)
+        raise Refusal(problems={"micro_skill": duplicate})
+    problems = flag_problems(person, stage, hosts=hosts, develops=develops)
     if problems:
-        raise ProfileError(problems)
+        raise Refusal(problems=problems)
     held = PersonSkill(
         person_id=person.id,
         micro_skill=micro_skill,
@@ -293,7 +286,7 @@ def add_skill(
     except IntegrityError:
         # The same skill added from two tabs at once: the primary key refuses the second.
         db.session.rollback()
-        raise ProfileError({"micro_skill": duplicate}) from None
+        raise Refusal(problems={"micro_skill": duplicate}) from None
     return held
 
 
@@ -301,11 +294,11 @@ def change_skill(
     person: Person, held: PersonSkill, stage: Stage, *, hosts: bool, develops: bool
 ) -> None:
     """Change the stage and flags of a micro skill on a person's profile, and commit."""
-    problems = flag_problems(person, stage, hosts, develops)
+    problems = flag_problems(person, stage, hosts=hosts, develops=develops)
     if problems:
-        raise ProfileError(problems)
+        raise Refusal(problems=problems)
     if stage is not held.stage:
-        _refuse_losing_hosted_seats(person, held, stage, hosts)
+        _refuse_losing_hosted_seats(person, held, stage, hosts=hosts)
         before = f"{held.micro_skill.key}: {held.stage.value} ({held.stage_source.label})"
         # A stage the person changes is their own word again, whoever verified the old one.
         held.set_stage(stage, StageSource.SELF_DECLARED)
@@ -323,7 +316,7 @@ def change_skill(
 
 
 def _refuse_losing_hosted_seats(
-    person: Person, held: PersonSkill, stage: Stage, hosts: bool
+    person: Person, held: PersonSkill, stage: Stage, *, hosts: bool
 ) -> None:
     """Refuse a change of stage that would leave the person's upcoming sessions unhosted."""
     verified_only = only_verified_hosts()
@@ -339,11 +332,12 @@ def _refuse_losing_hosted_seats(
             if stage is not Stage.APPRENTICE
             else "lets you host"
         )
-        raise ProfileError(
-            {
+        plural = "s" if seats != 1 else ""
+        raise Refusal(
+            problems={
                 "stage": (
                     f"Your stage in {held.micro_skill.full_name} {why}, and you host "
-                    f"{seats} upcoming seat{'s' if seats != 1 else ''} in it. Cancel those sessions "
+                    f"{seats} upcoming seat{plural} in it. Cancel those sessions "
                     "first, or ask an admin to set your stage."
                 )
             }

@@ -1,35 +1,24 @@
 """Profile pages: seeing a person, editing your own profile and skills, and finding people."""
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
-from flask_login import current_user, login_required
+from flask_login import login_required
 
+from ..errors import Refusal
 from ..forms import REMOTE, site_from_choice
 from ..inputs import page_arg
-from ..models import AreaIntent, Person
+from ..models import AreaIntent
+from ..pages import current_person, show_refusal
 from . import services
 from .forms import AddSkillForm, ProfileForm, SearchForm, SkillFlagsForm
 
 bp = Blueprint("profiles", __name__)
 
 
-def _me() -> Person:
-    return current_user._get_current_object()
-
-
-def _show_refusal(form, refusal: services.ProfileError) -> None:
-    """Put a service's refusal next to the fields it concerns."""
-    for name, message in refusal.problems.items():
-        if name in form:
-            form[name].errors.append(message)
-        else:
-            form.form_errors.append(message)
-
-
 @bp.route("/people/<int:person_id>")
 @login_required
 def show(person_id: int):
     """A person's profile: roles, place, bio, micro skills and areas."""
-    person = services.visible_person(_me(), person_id)
+    person = services.visible_person(current_person(), person_id)
     if person is None:
         abort(404)
     return render_template("profiles/show.html", profile=services.profile_view(person))
@@ -39,7 +28,7 @@ def show(person_id: int):
 @login_required
 def edit():
     """Edit your own name, bio, place, time zone, roles and areas."""
-    person = _me()
+    person = current_person()
     form = ProfileForm(
         data={
             "name": person.name,
@@ -65,8 +54,8 @@ def edit():
                 masters_now=services.areas_by_ids(form.masters_now.data),
                 wants_next=services.areas_by_ids(form.wants_next.data),
             )
-        except services.ProfileError as refusal:
-            _show_refusal(form, refusal)
+        except Refusal as refusal:
+            show_refusal(refusal, form=form)
         else:
             flash("Your profile has been saved.", "success")
             for note in notes:
@@ -77,7 +66,7 @@ def edit():
 
 def _render_skills(add_form: AddSkillForm, failed: tuple[int, SkillFlagsForm] | None = None):
     """The skills page: what you hold, each with its own change form, and the add form."""
-    person = _me()
+    person = current_person()
     rows = []
     for held in services.held_skills(person):
         if failed and failed[0] == held.micro_skill_id:
@@ -98,14 +87,14 @@ def skills():
     if form.validate_on_submit():
         try:
             held = services.add_skill(
-                _me(),
+                current_person(),
                 form.chosen_micro_skill(),
                 form.stage.data,
                 hosts=form.hosts.data,
                 develops=form.develops.data,
             )
-        except services.ProfileError as refusal:
-            _show_refusal(form, refusal)
+        except Refusal as refusal:
+            show_refusal(refusal, form=form)
         else:
             flash(f"Added {held.micro_skill.full_name}.", "success")
             return redirect(url_for("profiles.skills"))
@@ -113,7 +102,7 @@ def skills():
 
 
 def _own_held_skill(micro_skill_id: int):
-    held = services.held_skill(_me(), micro_skill_id)
+    held = services.held_skill(current_person(), micro_skill_id)
     if held is None:
         abort(404)
     return held
@@ -128,10 +117,14 @@ def change_skill(micro_skill_id: int):
     if form.validate_on_submit():
         try:
             services.change_skill(
-                _me(), held, form.stage.data, hosts=form.hosts.data, develops=form.develops.data
+                current_person(),
+                held,
+                form.stage.data,
+                hosts=form.hosts.data,
+                develops=form.develops.data,
             )
-        except services.ProfileError as refusal:
-            _show_refusal(form, refusal)
+        except Refusal as refusal:
+            show_refusal(refusal, form=form)
         else:
             flash(f"Saved {held.micro_skill.full_name}.", "success")
             return redirect(url_for("profiles.skills"))
@@ -146,7 +139,7 @@ def remove_skill(micro_skill_id: int):
     """Take a micro skill off your profile."""
     held = _own_held_skill(micro_skill_id)
     name = held.micro_skill.full_name
-    services.remove_skill(_me(), held)
+    services.remove_skill(current_person(), held)
     flash(f"Removed {name} from your profile.", "success")
     return redirect(url_for("profiles.skills"))
 

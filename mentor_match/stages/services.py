@@ -16,6 +16,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
 from ..booking.services import cancel_seats_no_longer_hosted
+from ..errors import Refusal
 from ..extensions import db
 from ..links import absolute_url
 from ..models import (
@@ -38,10 +39,6 @@ from .hosting import hosted_skills, may_host, waiting_for_verification
 
 MAX_REASON = 1000
 CHANGE_SUBJECT = "person_skill"  # subject_id is the person; the skill is in the text
-
-
-class StageRefusal(Exception):
-    """A verification or stage change that cannot be made, said so the person can act."""
 
 
 @dataclass(frozen=True)
@@ -123,9 +120,9 @@ def stages_to_endorse(master: Person) -> list[PersonSkill]:
 def _text(value: str, what: str, *, required: bool) -> str:
     value = (value or "").strip()
     if required and not value:
-        raise StageRefusal(f"Give a reason: {what}")
+        raise Refusal(f"Give a reason: {what}")
     if len(value) > MAX_REASON:
-        raise StageRefusal(
+        raise Refusal(
             f"Keep the {'reason' if required else 'note'} to {MAX_REASON} characters or fewer."
         )
     return value
@@ -134,7 +131,7 @@ def _text(value: str, what: str, *, required: bool) -> str:
 def _held(person_id: int, micro_skill_id: int) -> PersonSkill:
     held = db.session.get(PersonSkill, (person_id, micro_skill_id))
     if held is None or not held.person.active:
-        raise StageRefusal("That person no longer holds a stage in this micro skill.")
+        raise Refusal("That person no longer holds a stage in this micro skill.")
     return held
 
 
@@ -142,12 +139,12 @@ def _waiting(person_id: int, micro_skill_id: int, stage_seen: Stage | None) -> P
     """The waiting stage, refused if it was ruled on or changed since the page was shown."""
     held = _held(person_id, micro_skill_id)
     if not waiting_for_verification(held):
-        raise StageRefusal(
+        raise Refusal(
             f"{held.person.name}'s stage in {held.micro_skill.full_name} is no "
             "longer waiting for verification; look again."
         )
     if stage_seen is not None and held.stage is not stage_seen:
-        raise StageRefusal(
+        raise Refusal(
             f"{held.person.name} changed their stage in "
             f"{held.micro_skill.full_name} meanwhile; look again."
         )
@@ -156,9 +153,9 @@ def _waiting(person_id: int, micro_skill_id: int, stage_seen: Stage | None) -> P
 
 def _require_admin(admin: Person, person_id: int) -> None:
     if not admin.is_admin:
-        raise StageRefusal("Only admins verify stages.")
+        raise Refusal("Only admins verify stages.")
     if admin.id == person_id:
-        raise StageRefusal(
+        raise Refusal(
             "You cannot verify or set your own stage: another admin, or a "
             "verified master in the skill, can."
         )
@@ -223,7 +220,7 @@ def endorse_peer(
     """A verified master in the skill confirms another's self-declared stage; one commit."""
     note = _text(note, "", required=False)
     if person_id == master.id:
-        raise StageRefusal("You cannot endorse yourself.")
+        raise Refusal("You cannot endorse yourself.")
     own = db.session.get(PersonSkill, (master.id, micro_skill_id))
     if not (
         master.active
@@ -232,7 +229,7 @@ def endorse_peer(
         and own.stage is Stage.MASTER
         and own.stage_verified
     ):
-        raise StageRefusal(
+        raise Refusal(
             "Only a master whose own stage in this micro skill is verified can "
             "endorse others in it."
         )
@@ -247,7 +244,7 @@ def endorse_peer(
         )
         is not None
     ):
-        raise StageRefusal(
+        raise Refusal(
             f"{held.person.name} was endorsed as {held.stage.value} in "
             f"{held.micro_skill.full_name} before; an admin can verify it now."
         )
@@ -297,7 +294,7 @@ def set_stage(
     reason = _text(reason, "the person reads why their stage changed.", required=True)
     held = _held(person_id, micro_skill_id)
     if held.stage is stage and held.stage_source is StageSource.ADMIN:
-        raise StageRefusal(
+        raise Refusal(
             f"{held.person.name} is already a {stage.value} in "
             f"{held.micro_skill.full_name}, set by an admin."
         )
@@ -323,7 +320,7 @@ def revoke(admin: Person, person_id: int, micro_skill_id: int, *, reason: str) -
     reason = _text(reason, "the person reads why.", required=True)
     held = _held(person_id, micro_skill_id)
     if not held.stage_verified:
-        raise StageRefusal(
+        raise Refusal(
             f"{held.person.name}'s stage in {held.micro_skill.full_name} is not "
             "verified, so there is nothing to take back."
         )

@@ -3,20 +3,18 @@
 from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
-from flask_login import current_user, login_required
+from flask_login import login_required
 
+from ..errors import Refusal
 from ..extensions import db
-from ..models import Person, PersonSkill, Stage
+from ..models import PersonSkill, Stage
 from ..organisation.services import only_verified_hosts
+from ..pages import current_person, show_refusal
 from ..security import admin_required
 from . import services
 from .forms import AdminStageForm, PeerEndorsementForm, RevokeForm, RulingForm
 
 bp = Blueprint("stages", __name__)
-
-
-def _me() -> Person:
-    return current_user._get_current_object()
 
 
 def _form_errors(form) -> str:
@@ -47,7 +45,7 @@ def rule():
     try:
         if approving:
             held = services.approve(
-                _me(),
+                current_person(),
                 form.person_id.data,
                 form.micro_skill_id.data,
                 stage_seen=form.stage,
@@ -55,15 +53,14 @@ def rule():
             )
         else:
             held = services.decline(
-                _me(),
+                current_person(),
                 form.person_id.data,
                 form.micro_skill_id.data,
                 stage_seen=form.stage,
                 reason=form.reason.data or "",
             )
-    except services.StageRefusal as refusal:
-        db.session.rollback()
-        flash(str(refusal), "error")
+    except Refusal as refusal:
+        show_refusal(refusal)
     else:
         done = "verified" if approving else "declined"
         flash(
@@ -78,7 +75,7 @@ def rule():
 @login_required
 def endorse():
     """A verified master endorses another master's self-declared stage in their skill."""
-    if not _me().is_master:
+    if not current_person().is_master:
         abort(403)
     form = PeerEndorsementForm()
     if not form.validate_on_submit():
@@ -86,15 +83,14 @@ def endorse():
         return redirect(url_for("progress.hosting"))
     try:
         held = services.endorse_peer(
-            _me(),
+            current_person(),
             form.person_id.data,
             form.micro_skill_id.data,
             stage_seen=form.stage,
             note=form.note.data or "",
         )
-    except services.StageRefusal as refusal:
-        db.session.rollback()
-        flash(str(refusal), "error")
+    except Refusal as refusal:
+        show_refusal(refusal)
     else:
         flash(
             f"You endorsed {held.person.name} as a {held.stage.value} in "
@@ -123,14 +119,18 @@ def change(person_id: int, micro_skill_id: int):
         return _act(
             held,
             lambda: services.set_stage(
-                _me(), person_id, micro_skill_id, Stage(form.stage.data), reason=form.reason.data
+                current_person(),
+                person_id,
+                micro_skill_id,
+                Stage(form.stage.data),
+                reason=form.reason.data,
             ),
         )
     if action == "revoke" and revoke_form.validate_on_submit():
         return _act(
             held,
             lambda: services.revoke(
-                _me(), person_id, micro_skill_id, reason=revoke_form.reason.data
+                current_person(), person_id, micro_skill_id, reason=revoke_form.reason.data
             ),
         )
     return render_template(
@@ -147,9 +147,8 @@ def _act(held: PersonSkill, action):
     person, skill = held.person, held.micro_skill
     try:
         change = action()
-    except services.StageRefusal as refusal:
-        db.session.rollback()
-        flash(str(refusal), "error")
+    except Refusal as refusal:
+        show_refusal(refusal)
         return redirect(url_for("stages.change", person_id=person.id, micro_skill_id=skill.id))
     cancelled = (
         f" {change.seats_cancelled} upcoming seat{'s' if change.seats_cancelled != 1 else ''} "
