@@ -362,7 +362,7 @@ def log_in(port: int, user: User) -> None:
 
 
 def rounds_password() -> str:
-    from mentor_match.demo.seed import DEMO_PASSWORD
+    from mentor_match.demo.roster import DEMO_PASSWORD
 
     return DEMO_PASSWORD  # rounds.seed gives every seeded person this password's hash
 

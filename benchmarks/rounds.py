@@ -333,7 +333,7 @@ def _weekly_windows(
     rng: random.Random, *, remote: bool
 ) -> list[tuple[int, clock, clock, bool, bool]]:
     """Two to four windows on distinct weekdays in local time; office days in the room too."""
-    from mentor_match.demo.seed import AFTERNOONS, MORNINGS, REMOTE_EXTRAS
+    from mentor_match.demo.availability import AFTERNOONS, MORNINGS, REMOTE_EXTRAS
 
     count = rng.choice((2, 3, 3, 4))
     days = sorted(rng.sample(range(5), count))
@@ -378,7 +378,8 @@ def _month_plan(rng: random.Random, *, master: bool, apprentice: bool, remote: b
 def seed(n_apprentices: int, n_masters: int, rng_seed: int, today: date) -> Seeded:
     """The organisation and an open round for next month, in bulk; committed."""
     from mentor_match.accounts.passwords import hash_password
-    from mentor_match.demo.seed import DEMO_PASSWORD, MOST_WANTED, SITES, next_month_start
+    from mentor_match.demo.availability import next_month_start
+    from mentor_match.demo.roster import DEMO_PASSWORD, MOST_WANTED, SITES
     from mentor_match.demo.taxonomy import seed_default_taxonomy
     from mentor_match.extensions import db
     from mentor_match.models import (
