@@ -379,6 +379,7 @@ def seed(n_apprentices: int, n_masters: int, rng_seed: int, today: date) -> Seed
     """The organisation and an open round for next month, in bulk; committed."""
     from mentor_match.accounts.passwords import hash_password
     from mentor_match.demo.availability import next_month_start
+    from mentor_match.demo.people import mastered_stage
     from mentor_match.demo.roster import DEMO_PASSWORD, MOST_WANTED, SITES
     from mentor_match.demo.taxonomy import seed_default_taxonomy
     from mentor_match.extensions import db
@@ -509,14 +510,12 @@ def seed(n_apprentices: int, n_masters: int, rng_seed: int, today: date) -> Seed
                 }
             )
             for skill_id, _ in areas[mastered]:
-                roll = rng.random()
-                if skill_id in scarce_ids:
-                    stage = Stage.MASTER if roll < SCARCE_HOSTED_SHARE else Stage.APPRENTICE
-                elif roll < 0.55:
-                    stage = Stage.MASTER
-                elif roll < 0.9:
-                    stage = Stage.JOURNEYMAN
-                else:
+                stage = mastered_stage(
+                    rng.random(),
+                    scarce=skill_id in scarce_ids,
+                    scarce_master_share=SCARCE_HOSTED_SHARE,
+                )
+                if stage is None:
                     continue
                 held[skill_id] = {
                     "stage": stage,

@@ -68,6 +68,20 @@ def build_person(
     return person
 
 
+def mastered_stage(roll: float, *, scarce: bool, scarce_master_share: float = 0.2) -> Stage | None:
+    """A master's stage in a skill of the area they master, from a roll in [0, 1): a master
+    (55%), a journeyman (35%) or none; in a scarce skill a master only as often as
+    `scarce_master_share`, else an apprentice."""
+    if scarce:
+        # Few masters can show the skills everyone wants; most are still learning them.
+        return Stage.MASTER if roll < scarce_master_share else Stage.APPRENTICE
+    if roll < 0.55:
+        return Stage.MASTER
+    if roll < 0.9:
+        return Stage.JOURNEYMAN
+    return None
+
+
 def give_skills(
     person: Person,
     spec: DemoPersonSpec,
@@ -79,15 +93,8 @@ def give_skills(
     if spec.masters:
         hosted = 0
         for skill in areas[spec.masters].micro_skills:
-            roll = rng.random()
-            if skill in most_wanted:
-                # Few masters can show the skills everyone wants; most are still learning them.
-                stage = Stage.MASTER if roll < 0.2 else Stage.APPRENTICE
-            elif roll < 0.55:
-                stage = Stage.MASTER
-            elif roll < 0.9:
-                stage = Stage.JOURNEYMAN
-            else:
+            stage = mastered_stage(rng.random(), scarce=skill in most_wanted)
+            if stage is None:
                 continue
             hosts = stage != Stage.APPRENTICE
             hosted += hosts
