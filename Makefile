@@ -43,7 +43,7 @@ scan: SCAN_AS ?= admin
 scan: SCAN_OUT ?= test-artifacts/security-scan
 scan: install
 	@(command -v wapiti >/dev/null 2>&1 && command -v sqlmap >/dev/null 2>&1) || (apt-get update -qq && apt-get install -y -qq wapiti sqlmap >/dev/null)
-	$(BIN)/python -m benchmarks.security_scan --as $(SCAN_AS) --out $(SCAN_OUT) $(SCAN_ARGS)
+	$(BIN)/python -m benchmarks.security --as $(SCAN_AS) --out $(SCAN_OUT) $(SCAN_ARGS)
 
 ## test: install what the suite needs and run all of it (TEST_DATABASE_URL picks the database).
 test: install browser

@@ -1,1 +1,2 @@
-"""Benchmarks for the optimizer: baselines to compare against, and the runner (python -m benchmarks.optimizer)."""
+"""Benchmarks: the optimizer against baselines, a round's snapshot and publication at full
+size, the site under load, and the security scan (see README.md)."""

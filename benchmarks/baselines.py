@@ -34,7 +34,7 @@ def skill_scores(arrays: RoundArrays, candidates: Candidates) -> np.ndarray:
     return np.array(
         [
             len(teachable_skills(problem, a, m))
-            for a, m in zip(candidates.apprentice.tolist(), candidates.master.tolist())
+            for a, m in zip(candidates.apprentice.tolist(), candidates.master.tolist(), strict=True)
         ],
         dtype=np.int64,
     )
@@ -129,7 +129,7 @@ def greedy_schedule(
         masters_of[a] += 1
         apprentices_of[m] += 1
         modes = np.where(face_to_face, IN_PERSON, VIRTUAL)
-        schedule.sessions[pair] = list(zip(slots.tolist(), modes.tolist()))
+        schedule.sessions[pair] = list(zip(slots.tolist(), modes.tolist(), strict=True))
     return schedule, stopped
 
 

@@ -6,11 +6,12 @@
 An organisation of --people people (a fifth of them masters, a tenth of those also
 apprentices, about 10% remote, one admin) is seeded in bulk with the seeding functions of
 benchmarks.rounds, into a scratch PostgreSQL database (default `mentor_match_load`; never
-`test`). Every master is set open to bookings. With --reuse an existing organisation of
-the same size is kept as it is (bookings made by earlier runs stay, and ANALYZE refreshes
-the planner's statistics for them). Each run's bookings fill the same 50 people's diaries,
-so their dashboards grow heavier from run to run: compare --reuse runs only with each other
-in the order they ran, and figures across changes on fresh seeds.
+`test` nor another benchmark's, as benchmarks.common rules). Every master is set open to
+bookings. With --reuse an existing organisation of the same size is kept as it is
+(bookings made by earlier runs stay, and ANALYZE refreshes the planner's statistics for
+them). Each run's bookings fill the same 50 people's diaries, so their dashboards grow
+heavier from run to run: compare --reuse runs only with each other in the order they ran,
+and figures across changes on fresh seeds.
 
 Then `gunicorn -w WORKERS --threads 1 wsgi:app` is started on a free local port with
 DATABASE_URL, a fixed SECRET_KEY and COOKIE_SECURE=0, and --users distinct seeded
@@ -46,6 +47,7 @@ from __future__ import annotations
 
 import argparse
 import atexit
+import contextlib
 import html
 import http.client
 import os
@@ -59,7 +61,7 @@ import threading
 import time
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import UTC, datetime
 from http.cookies import SimpleCookie
 from pathlib import Path
 from urllib.parse import urlencode
@@ -69,9 +71,10 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
 from benchmarks import rounds
+from benchmarks.common import default_url, prepare_database, refuse_unless_scratch
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/mentor_match_load"
+DEFAULT_URL = default_url("load")
 SECRET_KEY = "load-benchmark-not-secret"
 P95_TARGET_MS = 200.0
 RATIO_TARGET = 1 / 3
@@ -114,12 +117,7 @@ def _existing_people(url: str) -> int | None:
 
 def seed_or_reuse(args) -> tuple[str, str, float | None]:
     """The organisation; (PostgreSQL version, what was done, seconds spent seeding)."""
-    target = make_url(args.database_url)
-    if target.database in ("test", "mentor_match_bench"):
-        raise SystemExit(
-            f"refusing the database {target.database!r}: give a scratch database "
-            "of this benchmark's own"
-        )
+    refuse_unless_scratch(args.database_url, benchmark="load")
     if args.reuse and _existing_people(args.database_url) == args.people:
         app, _ = rounds.build_app(args.database_url)
         from flask_migrate import upgrade
@@ -143,7 +141,7 @@ def seed_or_reuse(args) -> tuple[str, str, float | None]:
             ),
             None,
         )
-    version = rounds.prepare_database(args.database_url)  # refuses test, postgres, templates
+    version = prepare_database(args.database_url, benchmark="load")
     app, _ = rounds.build_app(args.database_url)
     from flask_migrate import upgrade
 
@@ -153,7 +151,7 @@ def seed_or_reuse(args) -> tuple[str, str, float | None]:
     masters, apprentices = _split(args.people)
     with app.app_context():
         upgrade()
-        seeded = rounds.seed(apprentices, masters, args.seed, date.today())
+        seeded = rounds.seed(apprentices, masters, args.seed, datetime.now(UTC).date())
         db.session.execute(update(Person).where(Person.is_master).values(open_to_bookings=True))
         db.session.commit()
         with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
@@ -279,17 +277,13 @@ class Server:
 
     def stop(self) -> None:
         if self.process.poll() is None:
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.killpg(self.process.pid, signal.SIGTERM)
-            except ProcessLookupError:
-                pass
             try:
                 self.process.wait(15)
             except subprocess.TimeoutExpired:
-                try:
+                with contextlib.suppress(ProcessLookupError):
                     os.killpg(self.process.pid, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
                 self.process.wait(5)
         if not self.log.closed:
             self.log.close()
@@ -368,7 +362,7 @@ def log_in(port: int, user: User) -> None:
 
 
 def rounds_password() -> str:
-    from mentor_match.demo.seed import DEMO_PASSWORD
+    from mentor_match.demo.roster import DEMO_PASSWORD
 
     return DEMO_PASSWORD  # rounds.seed gives every seeded person this password's hash
 
@@ -411,7 +405,7 @@ def timed(
 
 
 def next_month() -> str:
-    today = date.today()
+    today = datetime.now(UTC).date()
     return f"{today.year + today.month // 12}-{today.month % 12 + 1:02d}"
 
 
@@ -742,10 +736,8 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         server.stop()
     server_errors = 0
-    try:
+    with contextlib.suppress(OSError):
         server_errors = log_path.read_text().count("Traceback")
-    except OSError:
-        pass
 
     ceiling, dashboard = results["ceiling"], results["dashboard"]
     ratio = dashboard.rps / ceiling.rps if ceiling.rps else 0.0
@@ -767,13 +759,13 @@ def main(argv: list[str] | None = None) -> int:
         ),
         f"organisation {seeded_note}",
         (
-            f"clients      {args.users} distinct seeded apprentices, logged in through POST /login; "
-            f"one Python thread each, closed loop, think time {args.think:g} ms"
+            f"clients      {args.users} distinct seeded apprentices, logged in through POST "
+            f"/login; one Python thread each, closed loop, think time {args.think:g} ms"
         ),
         (
             "caveat       the load generator, gunicorn and PostgreSQL share the same "
-            f"{os.cpu_count()} cores: every figure is lower than a dedicated server would give, and "
-            "the Python client (GIL) costs the most on the cheap ceiling endpoint"
+            f"{os.cpu_count()} cores: every figure is lower than a dedicated server would give, "
+            "and the Python client (GIL) costs the most on the cheap ceiling endpoint"
         ),
         (
             "ceiling      GET /static/style.css (no /healthz exists; Flask's static view, no "
@@ -805,7 +797,7 @@ def main(argv: list[str] | None = None) -> int:
         lines.append(f"gunicorn log {log_path}: {server_errors} tracebacks")
     verdicts = []
 
-    def verdict(name: str, ok: bool, detail: str) -> None:
+    def verdict(name: str, *, ok: bool, detail: str) -> None:
         verdicts.append(ok)
         lines.append(f"  {'PASS' if ok else 'FAIL'}  {name}: {detail}")
 
@@ -814,19 +806,21 @@ def main(argv: list[str] | None = None) -> int:
         row = results[scenario]
         verdict(
             f"p95 < {P95_TARGET_MS:.0f} ms ({scenario})",
-            row.p95 < P95_TARGET_MS,
-            f"{row.p95:.1f} ms",
+            ok=row.p95 < P95_TARGET_MS,
+            detail=f"{row.p95:.1f} ms",
         )
     worst = max(mixed_rows.values(), key=lambda r: r.p95) if mixed_rows else None
     if worst is not None:
         verdict(
             f"p95 < {P95_TARGET_MS:.0f} ms (slowest mixed route)",
-            worst.p95 < P95_TARGET_MS,
-            f"{worst.name} {worst.p95:.1f} ms",
+            ok=worst.p95 < P95_TARGET_MS,
+            detail=f"{worst.name} {worst.p95:.1f} ms",
         )
     errors = sum(row.errors for row in results.values())
     verdict(
-        "no errors", errors == 0, f"{errors} (status >= 500 or connection errors, all scenarios)"
+        "no errors",
+        ok=errors == 0,
+        detail=f"{errors} (status >= 500 or connection errors, all scenarios)",
     )
     if args.think:
         lines.append(
@@ -837,8 +831,8 @@ def main(argv: list[str] | None = None) -> int:
     else:
         verdict(
             "dashboard req/s >= 1/3 of ceiling",
-            ratio >= RATIO_TARGET,
-            f"{dashboard.rps:.1f} / {ceiling.rps:.1f} = {ratio:.3f}",
+            ok=ratio >= RATIO_TARGET,
+            detail=f"{dashboard.rps:.1f} / {ceiling.rps:.1f} = {ratio:.3f}",
         )
     print()
     print("\n".join(lines))

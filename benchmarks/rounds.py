@@ -26,8 +26,8 @@ tracing slows Python several-fold, so its wall time is shown apart and is not th
 held to the target. Before publishing the second time, what the first publication created
 is deleted and the run and round are set back, so both passes publish into the same state.
 
-The database is never `test` (the test suite drops that one). It is created if missing,
-and its public schema is dropped and recreated before seeding.
+The database is prepared by benchmarks.common: created if missing, its public schema dropped
+and recreated before seeding, and never `test`, PostgreSQL's own or another benchmark's.
 """
 
 from __future__ import annotations
@@ -46,10 +46,12 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from datetime import time as clock
 
-from sqlalchemy import create_engine, delete, func, insert, select, text, update
+from sqlalchemy import delete, func, insert, select, text, update
 from sqlalchemy.engine import make_url
 
-DEFAULT_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/mentor_match_bench"
+from benchmarks.common import default_url, prepare_database
+
+DEFAULT_URL = default_url("rounds")
 TARGET_SECONDS = 30.0
 SITE_URL = "https://mentor-match.example.com"
 MIB = 1024 * 1024
@@ -278,37 +280,7 @@ def measure_traced(phase: Phase, action: Callable[[], object]) -> object:
     return result
 
 
-# --- The database ----------------------------------------------------------------------------
-
-
-def prepare_database(url: str) -> str:
-    """Create the database if missing, drop and recreate its public schema; its server version."""
-    target = make_url(url)
-    if not target.get_backend_name().startswith("postgresql"):
-        raise SystemExit(f"--database-url must be PostgreSQL, not {target.get_backend_name()}")
-    name = target.database
-    if not name or name in ("test", "postgres", "template0", "template1"):
-        raise SystemExit(f"refusing to use the database {name!r}: give a scratch database")
-    admin = create_engine(target.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    try:
-        with admin.connect() as connection:
-            exists = connection.scalar(
-                text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": name}
-            )
-            if not exists:
-                quoted = connection.dialect.identifier_preparer.quote(name)
-                connection.execute(text(f"CREATE DATABASE {quoted}"))
-                print(f"created database {name}", flush=True)
-    finally:
-        admin.dispose()
-    engine = create_engine(target, isolation_level="AUTOCOMMIT")
-    try:
-        with engine.connect() as connection:
-            connection.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
-            connection.execute(text("CREATE SCHEMA public"))
-            return connection.scalar(text("SELECT version()"))
-    finally:
-        engine.dispose()
+# --- The app ---------------------------------------------------------------------------------
 
 
 def build_app(url: str):
@@ -357,9 +329,11 @@ class Seeded:
     seconds: float
 
 
-def _weekly_windows(rng: random.Random, remote: bool) -> list[tuple[int, clock, clock, bool, bool]]:
+def _weekly_windows(
+    rng: random.Random, *, remote: bool
+) -> list[tuple[int, clock, clock, bool, bool]]:
     """Two to four windows on distinct weekdays in local time; office days in the room too."""
-    from mentor_match.demo.seed import AFTERNOONS, MORNINGS, REMOTE_EXTRAS
+    from mentor_match.demo.availability import AFTERNOONS, MORNINGS, REMOTE_EXTRAS
 
     count = rng.choice((2, 3, 3, 4))
     days = sorted(rng.sample(range(5), count))
@@ -379,7 +353,7 @@ def _weekly_windows(rng: random.Random, remote: bool) -> list[tuple[int, clock, 
     return windows
 
 
-def _month_plan(rng: random.Random, master: bool, apprentice: bool, remote: bool) -> dict:
+def _month_plan(rng: random.Random, *, master: bool, apprentice: bool, remote: bool) -> dict:
     """As the demo's plans: hosting limits for masters, hours to observe for apprentices."""
     both = master and apprentice
     plan = {
@@ -404,7 +378,9 @@ def _month_plan(rng: random.Random, master: bool, apprentice: bool, remote: bool
 def seed(n_apprentices: int, n_masters: int, rng_seed: int, today: date) -> Seeded:
     """The organisation and an open round for next month, in bulk; committed."""
     from mentor_match.accounts.passwords import hash_password
-    from mentor_match.demo.seed import DEMO_PASSWORD, MOST_WANTED, SITES, next_month_start
+    from mentor_match.demo.availability import next_month_start
+    from mentor_match.demo.people import mastered_stage
+    from mentor_match.demo.roster import DEMO_PASSWORD, MOST_WANTED, SITES
     from mentor_match.demo.taxonomy import seed_default_taxonomy
     from mentor_match.extensions import db
     from mentor_match.models import (
@@ -437,13 +413,12 @@ def seed(n_apprentices: int, n_masters: int, rng_seed: int, today: date) -> Seed
     now = datetime.now(UTC)
 
     seed_default_taxonomy()
-    site_ids = {
-        name: site_id
-        for name, site_id in db.session.execute(
+    site_ids = dict(
+        db.session.execute(
             insert(Site).returning(Site.name, Site.id),
             [{"name": name, "timezone": zone} for name, zone in SITES],
-        )
-    }
+        ).all()
+    )
     site_zone = dict(SITES)
     areas: dict[str, list[tuple[int, str]]] = {}
     area_ids: dict[str, int] = {}
@@ -535,14 +510,12 @@ def seed(n_apprentices: int, n_masters: int, rng_seed: int, today: date) -> Seed
                 }
             )
             for skill_id, _ in areas[mastered]:
-                roll = rng.random()
-                if skill_id in scarce_ids:
-                    stage = Stage.MASTER if roll < SCARCE_HOSTED_SHARE else Stage.APPRENTICE
-                elif roll < 0.55:
-                    stage = Stage.MASTER
-                elif roll < 0.9:
-                    stage = Stage.JOURNEYMAN
-                else:
+                stage = mastered_stage(
+                    rng.random(),
+                    scarce=skill_id in scarce_ids,
+                    scarce_master_share=SCARCE_HOSTED_SHARE,
+                )
+                if stage is None:
                     continue
                 held[skill_id] = {
                     "stage": stage,
@@ -596,7 +569,7 @@ def seed(n_apprentices: int, n_masters: int, rng_seed: int, today: date) -> Seed
             }
             for skill_id, row in held.items()
         ]
-        windows = _weekly_windows(rng, remote)
+        windows = _weekly_windows(rng, remote=remote)
         window_rows += [
             {
                 "person_id": person_id,
@@ -644,7 +617,7 @@ def seed(n_apprentices: int, n_masters: int, rng_seed: int, today: date) -> Seed
                 "person_id": person_id,
                 "month": month,
                 "confirmed_at": now,
-                **_month_plan(rng, is_master, is_apprentice, remote),
+                **_month_plan(rng, master=is_master, apprentice=is_apprentice, remote=remote),
             }
         )
 
@@ -724,7 +697,7 @@ def _count(model_or_table, *where) -> int:
 
 def run_benchmark(args: argparse.Namespace) -> int:
     args.load_before = os.getloadavg()
-    version = prepare_database(args.database_url)
+    version = prepare_database(args.database_url, benchmark="rounds")
     app, notes = build_app(args.database_url)
     from flask_migrate import upgrade
 
@@ -751,7 +724,7 @@ def run_benchmark(args: argparse.Namespace) -> int:
         upgrade()  # the schema from the Alembic migrations, as production gets it
         migrate_seconds = time.perf_counter() - started
         print(f"schema migrated in {migrate_seconds:.1f} s; seeding ...", flush=True)
-        seeded = seed(args.apprentices, args.masters, args.seed, date.today())
+        seeded = seed(args.apprentices, args.masters, args.seed, datetime.now(UTC).date())
         print(
             f"seeded {seeded.people:,} people in {seeded.seconds:.1f} s; round {seeded.month}",
             flush=True,
@@ -911,9 +884,9 @@ def report(
             f"scarce: {scarce}"
         ),
         (
-            f"             {seeded.person_skills:,} person skills, {seeded.weekly_windows:,} weekly "
-            f"windows, {seeded.changes:,} one-off changes, {seeded.month_plans:,} confirmed month "
-            f"plans; seeded in {seeded.seconds:.1f} s"
+            f"             {seeded.person_skills:,} person skills, "
+            f"{seeded.weekly_windows:,} weekly windows, {seeded.changes:,} one-off changes, "
+            f"{seeded.month_plans:,} confirmed month plans; seeded in {seeded.seconds:.1f} s"
         ),
         (
             f"problem      {len(problem['masters']):,} masters, {len(problem['apprentices']):,} "

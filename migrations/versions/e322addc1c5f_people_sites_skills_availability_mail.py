@@ -162,7 +162,8 @@ def upgrade():
         sa.Column("observation_hours", sa.Integer(), nullable=False),
         sa.Column("max_masters", sa.Integer(), nullable=False),
         sa.CheckConstraint(
-            "max_hosting_hours >= 0 AND max_apprentices >= 0 AND in_person_seats >= 0 AND virtual_seats >= 0 AND observation_hours >= 0 AND max_masters >= 0",
+            "max_hosting_hours >= 0 AND max_apprentices >= 0 AND in_person_seats >= 0 AND "
+            "virtual_seats >= 0 AND observation_hours >= 0 AND max_masters >= 0",
             name=op.f("ck_month_plans_non_negative"),
         ),
         sa.ForeignKeyConstraint(
