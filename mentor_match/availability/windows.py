@@ -72,18 +72,21 @@ def add_weekly_window(
     return window
 
 
-def delete_weekly_window(person: Person, window_id: int) -> bool:
-    """Delete one of the person's own weekly windows; False if they have none with that id."""
-    window = db.session.scalar(
-        select(WeeklyWindow).where(
-            WeeklyWindow.id == window_id, WeeklyWindow.person_id == person.id
-        )
-    )
-    if window is None:
+def _delete_own(
+    person: Person, model: type[WeeklyWindow | AvailabilityChange], row_id: int
+) -> bool:
+    """Delete one of the person's own rows of `model`; False if they have none with that id."""
+    row = db.session.scalar(select(model).where(model.id == row_id, model.person_id == person.id))
+    if row is None:
         return False
-    db.session.delete(window)
+    db.session.delete(row)
     db.session.commit()
     return True
+
+
+def delete_weekly_window(person: Person, window_id: int) -> bool:
+    """Delete one of the person's own weekly windows; False if they have none with that id."""
+    return _delete_own(person, WeeklyWindow, window_id)
 
 
 # One-off changes ------------------------------------------------------------------------
@@ -200,13 +203,4 @@ def upcoming_changes(person: Person) -> list[AvailabilityChange]:
 
 def delete_change(person: Person, change_id: int) -> bool:
     """Delete one of the person's own one-off changes; False if they have none with that id."""
-    change = db.session.scalar(
-        select(AvailabilityChange).where(
-            AvailabilityChange.id == change_id, AvailabilityChange.person_id == person.id
-        )
-    )
-    if change is None:
-        return False
-    db.session.delete(change)
-    db.session.commit()
-    return True
+    return _delete_own(person, AvailabilityChange, change_id)
