@@ -211,6 +211,12 @@ def _own_finished_seat(apprentice: Person, seat: SessionObserver) -> None:
         raise Refusal("Write what you observed once the session has started.")
 
 
+def micro_skills() -> list[MicroSkill]:
+    """Every micro skill, by its full name: what an observation may say was seen."""
+    skills = db.session.scalars(select(MicroSkill).options(selectinload(MicroSkill.area)))
+    return sorted(skills, key=lambda skill: skill.full_name)
+
+
 def save_observation(
     apprentice: Person, seat: SessionObserver, notes: str, skill_ids: list[int]
 ) -> Observation:

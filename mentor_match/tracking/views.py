@@ -109,13 +109,7 @@ def observation(seat_id: int):
 
 
 def _skill_choices() -> list[SelectChoice]:
-    from sqlalchemy import select
-    from sqlalchemy.orm import selectinload
-
-    from ..models import MicroSkill
-
-    skills = db.session.scalars(select(MicroSkill).options(selectinload(MicroSkill.area)))
-    return sorted((SelectChoice(s.id, s.full_name) for s in skills), key=lambda c: c.label)
+    return [SelectChoice(skill.id, skill.full_name) for skill in services.micro_skills()]
 
 
 @bp.post("/seats/<int:seat_id>/rating")
