@@ -53,3 +53,9 @@ def attempt(action: Callable[[], T], *, success: str, form: FlaskForm | None = N
         return False
     flash(success, "success")
     return True
+
+
+def flash_form_errors(form: FlaskForm) -> None:
+    """Flash what is wrong with each field, for a form posted from a page the view returns to."""
+    for errors in form.errors.values():
+        flash(" ".join(errors), "error")

@@ -24,7 +24,7 @@ from mentor_match.models import (
     StageSource,
     StageThreshold,
 )
-from mentor_match.progress import services
+from mentor_match.progress import services, thresholds
 
 from .browser import PHONE, overflows_sideways, serious_accessibility_faults
 from .conftest import log_in
@@ -562,9 +562,9 @@ def test_thresholds_save_log_and_apply(app, negotiation):
     response = client.post("/admin/stages", data=VALID)
 
     assert response.status_code == 302
-    assert services.stage_thresholds() == {
-        Stage.JOURNEYMAN: services.Threshold(30, 3),
-        Stage.MASTER: services.Threshold(100.5, 4.5),
+    assert thresholds.stage_thresholds() == {
+        Stage.JOURNEYMAN: thresholds.Threshold(30, 3),
+        Stage.MASTER: thresholds.Threshold(100.5, 4.5),
     }
     records = {
         record.before: record

@@ -1,5 +1,4 @@
-"""Stages earned, not claimed: who hosts, the verification queue, endorsements, an admin's
-ruling."""
+"""Stages earned, not claimed: who hosts, the verification queue, endorsements, admin rulings."""
 
 import json
 
@@ -23,7 +22,7 @@ from mentor_match.models import (
     StageSource,
 )
 from mentor_match.profiles import services as profiles
-from mentor_match.progress import services as progress
+from mentor_match.progress import endorsement as progress
 from mentor_match.rounds import services as rounds
 from mentor_match.rounds.encoder import encode_round
 from mentor_match.rounds.publication import publish
@@ -190,7 +189,7 @@ def test_a_verified_master_endorses_a_peer_and_no_one_endorses_themself(office, 
 
 def test_a_self_declared_master_cannot_endorse_an_apprentices_next_stage(office, newcomer):
     tom = office["apprentices"][0]
-    with pytest.raises(progress.EndorsementRefusal):
+    with pytest.raises(Refusal):
         progress.endorse(newcomer.person, tom.id, office["skill"].id)
     assert tom.skills[0].stage is Stage.APPRENTICE and count(Endorsement) == 0
 

@@ -5,6 +5,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
+from mentor_match.errors import Refusal
 from mentor_match.extensions import db
 from mentor_match.models import (
     Attendance,
@@ -123,7 +124,7 @@ def test_only_the_host_confirms_and_only_after_the_session(login, office):
         == 404
     )
     future = past_session(office, hours_ago=-30)
-    with pytest.raises(services.TrackingRefusal, match="once the session has ended"):
+    with pytest.raises(Refusal, match="once the session has ended"):
         services.confirm_attendance(office["master"], future.observers[0], 60)
     assert count(Attendance) == 0
 
@@ -153,7 +154,7 @@ def test_a_dispute_goes_to_the_admin_who_settles_it(login, office):
     assert "10 to 1000 characters" in response.get_data(as_text=True)
     client.post(f"/seats/{seat.id}/dispute", data={"reason": "I was there the full two hours."})
     assert count(Notification, Notification.person_id == admin.id) == 1
-    with pytest.raises(services.TrackingRefusal, match="disputes these hours"):
+    with pytest.raises(Refusal, match="disputes these hours"):
         services.confirm_attendance(office["master"], seat, 20)
     admin_client = login(admin)
     assert "I was there the full two hours." in admin_client.get("/admin/disputes").get_data(
@@ -255,11 +256,11 @@ def test_practice_needs_a_master_who_can_teach_it(login, office):
     give_skill(outsider, office["skill"], "journeyman", develops=True)
     peer = make_master("Peer")
     give_skill(peer, office["skill"], "journeyman", hosts=True)
-    with pytest.raises(services.TrackingRefusal, match="above your stage"):
+    with pytest.raises(Refusal, match="above your stage"):
         services.log_practice(
             outsider, office["skill"].id, peer.id, utcnow().date(), "Tried anchoring high."
         )
-    with pytest.raises(services.TrackingRefusal, match="in the future"):
+    with pytest.raises(Refusal, match="in the future"):
         services.log_practice(
             office["apprentices"][0],
             office["skill"].id,

@@ -135,7 +135,8 @@ def as_zone(zone: str | ZoneInfo) -> ZoneInfo:
 
 
 def local_time_kind(day: date, at: time, zone: ZoneInfo) -> str:
-    """Whether a wall-clock time on a day exists once ("single"), never ("missing") or twice ("repeated")."""
+    """Whether a wall-clock time on a day exists once ("single"), never ("missing") or twice
+    ("repeated")."""
     naive = datetime.combine(day, at)
     first = naive.replace(tzinfo=zone)
     if first.astimezone(UTC).astimezone(zone).replace(tzinfo=None) != naive:
@@ -146,7 +147,8 @@ def local_time_kind(day: date, at: time, zone: ZoneInfo) -> str:
 
 
 def clock_change_in_gap(day: date, at: time, zone: ZoneInfo) -> tuple[datetime, datetime, datetime]:
-    """For a missing local time: the UTC instant the clocks jump, and the local times they jump from and to."""
+    """For a missing local time: the UTC instant the clocks jump, and the local times they jump
+    from and to."""
     naive = datetime.combine(day, at)
     # For a time in a gap, fold=0 reads it with the offset from before the jump (an instant
     # after the jump) and fold=1 with the offset after it (an instant before the jump).
@@ -169,7 +171,8 @@ def clock_change_in_gap(day: date, at: time, zone: ZoneInfo) -> tuple[datetime, 
 
 
 def to_utc(day: date, at: time, zone: ZoneInfo) -> datetime:
-    """The UTC instant of a wall-clock time on a local day, by the rules in this module's docstring."""
+    """The UTC instant of a wall-clock time on a local day, by the rules in this module's
+    docstring."""
     naive = datetime.combine(day, at)
     instant = naive.replace(tzinfo=zone).astimezone(UTC)  # fold=0: the first of a repeated time
     if instant.astimezone(zone).replace(tzinfo=None) == naive:
@@ -190,7 +193,8 @@ def _time_of(seconds: int) -> time:
 
 
 def _union(spans: list[_Span]) -> list[_Span]:
-    """Non-overlapping spans covering the same time, each offering every mode of the spans under it."""
+    """Non-overlapping spans covering the same time, each offering every mode of the spans
+    under it."""
     if len(spans) <= 1:
         return spans
     edges = sorted({edge for span in spans for edge in span[:2]})

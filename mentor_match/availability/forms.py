@@ -6,7 +6,8 @@ from wtforms.validators import InputRequired, Length, Optional, StopValidation
 
 from ..forms import in_usable_years
 from ..models import ChangeKind, Person
-from .services import APPRENTICE_FIELDS, MASTER_FIELDS, PLAN_LIMITS, WEEKDAYS, plan_fields_for
+from .services import APPRENTICE_FIELDS, MASTER_FIELDS, PLAN_LIMITS, plan_fields_for
+from .windows import WEEKDAYS
 
 # Browsers send "HH:MM", or "HH:MM:SS" when a step below a minute is allowed.
 _TIME_FORMATS = ["%H:%M", "%H:%M:%S"]
@@ -57,7 +58,7 @@ class WeeklyWindowForm(FlaskForm):
             self.mode.data = "video"
 
     def window(self) -> dict:
-        """The window as keyword arguments for services.add_weekly_window."""
+        """The window as keyword arguments for windows.add_weekly_window."""
         in_person, virtual = MODE_FLAGS[self.mode.data]
         return {
             "weekday": self.weekday.data,
@@ -111,7 +112,7 @@ class ChangeForm(FlaskForm):
             self.mode.data = "video"
 
     def change(self) -> dict:
-        """The change as keyword arguments for services.add_change."""
+        """The change as keyword arguments for windows.add_change."""
         in_person, virtual = MODE_FLAGS[self.mode.data]
         return {
             "day": self.day.data,

@@ -1,285 +1,47 @@
-"""Rules for availability: weekly windows, one-off changes, month plans and the month calendar."""
+"""What availability gives the rest of the app: a person's today and the month they plan,
+availability by person for a month (for matching and booking), and month plans."""
 
 from __future__ import annotations
 
 import logging
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
-from functools import cache
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
 
-from sqlalchemy import Select, bindparam, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from ..errors import Refusal
 from ..extensions import db
-from ..models import AvailabilityChange, ChangeKind, MonthPlan, Person, WeeklyWindow
-from .expansion import (
-    Interval,
-    Month,
-    MonthError,
-    clock_change_in_gap,
-    clock_changes,
-    expand_availability,
-    local_time_kind,
-)
+from ..models import AvailabilityChange, MonthPlan, Person, WeeklyWindow
+from .expansion import Interval, Month, expand_availability
 
 __all__ = [
     "APPRENTICE_FIELDS",
     "MASTER_FIELDS",
     "PLAN_LIMITS",
-    "WEEKDAYS",
-    "AvailabilityRefusal",
-    "CalendarDay",
-    "CalendarSlot",
     "Interval",
-    "Month",
-    "MonthCalendar",
-    "MonthError",
     "PlanDraft",
-    "SavedChange",
-    "add_change",
-    "add_weekly_window",
     "availability_by_person",
     "default_month",
-    "delete_change",
-    "delete_weekly_window",
-    "expand_availability",
-    "month_calendar",
+    "local_today",
     "month_plan_for",
     "plan_fields_for",
     "save_month_plan",
-    "upcoming_changes",
 ]
 
 log = logging.getLogger(__name__)
 
-WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 
-REMOTE_VIDEO_ONLY = (
-    "You work remotely (no site), so you can only offer video. "
-    "Choose “Video only”, or set your site on your profile."
-)
-
-
-class AvailabilityRefusal(Exception):
-    """Input a person can correct; `problems` maps form field names to messages."""
-
-    def __init__(self, problems: dict[str, str]):
-        super().__init__("; ".join(problems.values()))
-        self.problems = problems
-
-
-def _clock(at: time) -> str:
-    return at.strftime("%H:%M")
-
-
-def _long_day(day: date) -> str:
-    return f"{day.day} {day:%b %Y}"
-
-
-def _format_offset(offset: timedelta) -> str:
-    minutes = int(offset.total_seconds()) // 60
-    sign = "+" if minutes >= 0 else "-"
-    return f"UTC{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
+def local_today(person: Person) -> date:
+    """Today's date where the person is."""
+    return datetime.now(UTC).astimezone(person.zone).date()
 
 
 def default_month(person: Person, today: date | None = None) -> Month:
     """The month people plan by default: the one after the current month in their zone."""
-    return Month.containing(today or _local_today(person)).next
-
-
-def _local_today(person: Person) -> date:
-    return datetime.now(UTC).astimezone(person.zone).date()
-
-
-# Weekly windows -------------------------------------------------------------------------
-
-
-def add_weekly_window(
-    person: Person, *, weekday: int, start: time, end: time, in_person: bool, virtual: bool
-) -> WeeklyWindow:
-    """Save a new weekly window, or refuse it with a message for each field at fault."""
-    # Overlaps are refused rather than merged: the person sees their windows as entered, and
-    # can decide which of two clashing windows they meant.
-    problems: dict[str, str] = {}
-    if end <= start:
-        problems["end"] = f"The window must end after it starts ({_clock(start)})."
-    if not (in_person or virtual):
-        problems["mode"] = "Choose in the office, video, or both."
-    elif in_person and person.is_remote:
-        problems["mode"] = REMOTE_VIDEO_ONLY
-    if "end" not in problems:
-        clash = db.session.scalar(
-            select(WeeklyWindow)
-            .where(
-                WeeklyWindow.person_id == person.id,
-                WeeklyWindow.weekday == weekday,
-                WeeklyWindow.start_time < end,
-                WeeklyWindow.end_time > start,
-            )
-            .order_by(WeeklyWindow.start_time)
-            .limit(1)
-        )
-        if clash is not None:
-            problems["start"] = (
-                f"This overlaps your {WEEKDAYS[weekday]} window "
-                f"{_clock(clash.start_time)}–{_clock(clash.end_time)}. "
-                "Choose times that do not overlap, or delete that window first."
-            )
-    if problems:
-        raise AvailabilityRefusal(problems)
-    window = WeeklyWindow(
-        person=person,
-        weekday=weekday,
-        start_time=start,
-        end_time=end,
-        in_person=in_person,
-        virtual=virtual,
-    )
-    db.session.add(window)
-    db.session.commit()
-    return window
-
-
-def delete_weekly_window(person: Person, window_id: int) -> bool:
-    """Delete one of the person's own weekly windows; False if they have none with that id."""
-    window = db.session.scalar(
-        select(WeeklyWindow).where(
-            WeeklyWindow.id == window_id, WeeklyWindow.person_id == person.id
-        )
-    )
-    if window is None:
-        return False
-    db.session.delete(window)
-    db.session.commit()
-    return True
-
-
-# One-off changes ------------------------------------------------------------------------
-
-
-@dataclass
-class SavedChange:
-    """A saved one-off change, and anything the person should be told about its times."""
-
-    change: AvailabilityChange
-    notes: list[str] = field(default_factory=list)
-
-
-def _check_local_time(day: date, at: time, person: Person) -> tuple[str | None, str | None]:
-    """(problem, note) for a wall-clock time on a day in the person's zone."""
-    zone = person.zone
-    kind = local_time_kind(day, at, zone)
-    if kind == "missing":
-        _, jumps_from, jumps_to = clock_change_in_gap(day, at, zone)
-        problem = (
-            f"{_clock(at)} does not exist on {_long_day(day)} in {person.timezone}: "
-            f"clocks go forward from {_clock(jumps_from.time())} to {_clock(jumps_to.time())}. "
-            "Choose a time outside that gap."
-        )
-        return problem, None
-    if kind == "repeated":
-        first = datetime.combine(day, at, zone)
-        note = (
-            f"{_clock(at)} happens twice on {_long_day(day)} in {person.timezone} because "
-            f"clocks go back; the first one ({first:%H:%M %Z}, "
-            f"{_format_offset(first.utcoffset())}) is used."
-        )
-        return None, note
-    return None, None
-
-
-def add_change(
-    person: Person,
-    *,
-    day: date,
-    kind: ChangeKind | str,
-    start: time | None,
-    end: time | None,
-    in_person: bool,
-    virtual: bool,
-    note: str = "",
-) -> SavedChange:
-    """Save a one-off change for a local day, or refuse it; notes say how clock changes apply."""
-    # A time the clocks skip is refused (the person must choose what they mean), while a
-    # time that happens twice is accepted with its first occurrence, and a note says so.
-    kind = ChangeKind(kind)
-    problems: dict[str, str] = {}
-    notes: list[str] = []
-    if day < _local_today(person):
-        problems["day"] = f"{_long_day(day)} has passed; choose today or a later day."
-    if kind is ChangeKind.EXTRA:
-        if start is None:
-            problems["start"] = "An extra window needs a start time."
-        if end is None:
-            problems["end"] = "An extra window needs an end time."
-        if not (in_person or virtual):
-            problems["mode"] = "Choose in the office, video, or both."
-        elif in_person and person.is_remote:
-            problems["mode"] = REMOTE_VIDEO_ONLY
-    else:
-        # Time off applies to every mode; the flags only matter for extra windows.
-        in_person = virtual = True
-        if (start is None) != (end is None):
-            missing = "end" if end is None else "start"
-            problems[missing] = (
-                f"Give both a start and an end time, or neither for the whole day; the {missing} "
-                "time is missing."
-            )
-    if start is not None and end is not None and end <= start:
-        problems["end"] = f"The change must end after it starts ({_clock(start)})."
-    for name, at in (("start", start), ("end", end)):
-        if at is None or name in problems or "day" in problems:
-            continue
-        problem, clock_note = _check_local_time(day, at, person)
-        if problem:
-            problems[name] = problem
-        elif clock_note:
-            notes.append(clock_note)
-    if problems:
-        raise AvailabilityRefusal(problems)
-    change = AvailabilityChange(
-        person=person,
-        day=day,
-        kind=kind,
-        start_time=start,
-        end_time=end,
-        in_person=in_person,
-        virtual=virtual,
-        note=note.strip(),
-    )
-    db.session.add(change)
-    db.session.commit()
-    return SavedChange(change, notes)
-
-
-def upcoming_changes(person: Person) -> list[AvailabilityChange]:
-    """The person's one-off changes from today (in their zone) on, earliest first."""
-    return list(
-        db.session.scalars(
-            select(AvailabilityChange)
-            .where(
-                AvailabilityChange.person_id == person.id,
-                AvailabilityChange.day >= _local_today(person),
-            )
-            .order_by(AvailabilityChange.day, AvailabilityChange.start_time)
-        )
-    )
-
-
-def delete_change(person: Person, change_id: int) -> bool:
-    """Delete one of the person's own one-off changes; False if they have none with that id."""
-    change = db.session.scalar(
-        select(AvailabilityChange).where(
-            AvailabilityChange.id == change_id, AvailabilityChange.person_id == person.id
-        )
-    )
-    if change is None:
-        return False
-    db.session.delete(change)
-    db.session.commit()
-    return True
+    return Month.containing(today or local_today(person)).next
 
 
 # Expansion for many people at once ------------------------------------------------------
@@ -332,131 +94,6 @@ def availability_by_person(
         person_id: expand_availability(zone_name, windows[person_id], changes[person_id], month)
         for person_id, zone_name in db.session.execute(people_query)
     }
-
-
-# The month calendar ---------------------------------------------------------------------
-
-
-@dataclass
-class CalendarSlot:
-    """One line in a calendar day: a window with its modes, or time off."""
-
-    start: time | None
-    end: time | None
-    kind: str  # "window" or "off"
-    in_person: bool = False
-    virtual: bool = False
-    note: str = ""
-
-    @property
-    def times(self) -> str:
-        if self.start is None or self.end is None:
-            return "All day"
-        return f"{_clock(self.start)}–{_clock(self.end)}"
-
-    @property
-    def mode(self) -> str:
-        if self.kind == "off":
-            return "Day off" if self.start is None else "Unavailable"
-        if self.in_person and self.virtual:
-            return "In person or video"
-        return "In person only" if self.in_person else "Video only"
-
-    @property
-    def css(self) -> str:
-        if self.kind == "off":
-            return "slot off"
-        return "slot in-person" if self.in_person else "slot"
-
-
-@dataclass
-class CalendarDay:
-    day: date
-    in_month: bool
-    slots: list[CalendarSlot] = field(default_factory=list)
-    clock_note: str = ""
-
-    @property
-    def is_empty(self) -> bool:
-        return not self.slots and not self.clock_note
-
-
-@dataclass
-class MonthCalendar:
-    """A month of a person's availability laid out in weeks, Monday first, in their zone."""
-
-    month: Month
-    timezone: str
-    weeks: list[list[CalendarDay]]
-    clock_notes: list[str]
-    total_hours: float
-
-    @property
-    def days(self) -> list[CalendarDay]:
-        return [day for week in self.weeks for day in week if day.in_month]
-
-
-@cache
-def _month_changes_query() -> Select:
-    """A person's one-off changes from :first to :last, in order; built once, reused per page."""
-    return (
-        select(AvailabilityChange)
-        .where(
-            AvailabilityChange.person_id == bindparam("person_id"),
-            AvailabilityChange.day.between(bindparam("first"), bindparam("last")),
-        )
-        .order_by(AvailabilityChange.day, AvailabilityChange.start_time)
-    )
-
-
-def month_calendar(person: Person, month: Month) -> MonthCalendar:
-    """The person's availability for a month as it will be used, shown in their own zone."""
-    zone = person.zone
-    changes = list(
-        db.session.scalars(
-            _month_changes_query(),
-            {"person_id": person.id, "first": month.first_day, "last": month.days[-1]},
-        )
-    )
-    intervals = expand_availability(zone, person.weekly_windows, changes, month)
-
-    # Show the expanded UTC intervals back in local time, so the page shows what matching
-    # will really use (a window starting in a skipped hour shows its true start).
-    days = {day: CalendarDay(day, True) for day in month.days}
-    for interval in intervals:
-        start = interval.start_utc.astimezone(zone)
-        end = interval.end_utc.astimezone(zone)
-        # A window starting in a skipped hour that spans midnight can land on the next day;
-        # if that is outside the month, keep it on the month's last day rather than lose it.
-        calendar_day = days.get(start.date()) or days[month.days[-1]]
-        calendar_day.slots.append(
-            CalendarSlot(start.time(), end.time(), "window", interval.in_person, interval.virtual)
-        )
-    for change in changes:
-        if change.kind is ChangeKind.UNAVAILABLE:
-            days[change.day].slots.append(
-                CalendarSlot(change.start_time, change.end_time, "off", note=change.note)
-            )
-    for calendar_day in days.values():
-        calendar_day.slots.sort(key=lambda slot: (slot.start is not None, slot.start or time(0)))
-
-    clock_notes = []
-    for day, before, after in clock_changes(zone, month):
-        direction = "forward" if after > before else "back"
-        days[day].clock_note = f"Clocks go {direction} ({_format_offset(after)} from today)"
-        clock_notes.append(
-            f"Clocks go {direction} on {_long_day(day)}, from {_format_offset(before)} to "
-            f"{_format_offset(after)}; your windows keep their local times."
-        )
-
-    first = month.first_day
-    padded = [CalendarDay(first - timedelta(days=n), False) for n in range(first.weekday(), 0, -1)]
-    padded += list(days.values())
-    while len(padded) % 7:
-        padded.append(CalendarDay(padded[-1].day + timedelta(days=1), False))
-    weeks = [padded[i : i + 7] for i in range(0, len(padded), 7)]
-    total = sum((i.end_utc - i.start_utc).total_seconds() for i in intervals) / 3600
-    return MonthCalendar(month, person.timezone, weeks, clock_notes, round(total, 2))
 
 
 # Month plans ----------------------------------------------------------------------------
@@ -527,7 +164,7 @@ def save_month_plan(person: Person, month: Month, limits: dict[str, int]) -> Mon
     # Only the numbers for the person's roles come from `limits`; the others keep their
     # saved (or copied, or default) values, so a form showing half the fields loses nothing.
     problems: dict[str, str] = {}
-    if month < Month.containing(_local_today(person)):
+    if month < Month.containing(local_today(person)):
         problems["month"] = f"{month.label} has passed; plan this month or a later one."
     relevant = plan_fields_for(person)
     for name in relevant:
@@ -540,7 +177,7 @@ def save_month_plan(person: Person, month: Month, limits: dict[str, int]) -> Mon
             "You work remotely (no site), so you have no seats in the room; set this to 0."
         )
     if problems:
-        raise AvailabilityRefusal(problems)
+        raise Refusal(problems=problems)
 
     values = month_plan_for(person, month).values | {name: limits[name] for name in relevant}
     try:

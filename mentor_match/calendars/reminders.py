@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 from datetime import date, datetime, timedelta
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import exists, select, update
 
@@ -12,6 +11,7 @@ from ..extensions import db
 from ..models import Person, SessionMode, SessionObserver, ShadowingSession
 from ..models.types import utcnow
 from ..rounds.notices import notify
+from ..zones import zone_or_utc
 from . import services
 
 log = logging.getLogger(__name__)
@@ -91,7 +91,7 @@ def _remind_one(
     ics_link: str,
     video: str | None,
 ) -> None:
-    zone = _zone(person.timezone)
+    zone = zone_or_utc(person.timezone)
     starts, ends = session.starts_at.astimezone(zone), session.ends_at.astimezone(zone)
     day = _day_word(starts.date(), now.astimezone(zone).date())
     at = f"{starts:%H:%M}"
@@ -141,10 +141,3 @@ def _names(names: list[str]) -> str:
     if len(names) <= 1:
         return "".join(names)
     return ", ".join(names[:-1]) + f" and {names[-1]}"
-
-
-def _zone(name: str) -> ZoneInfo:
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        return ZoneInfo("UTC")

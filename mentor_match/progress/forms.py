@@ -8,7 +8,8 @@ from wtforms.validators import InputRequired, Length, NumberRange, Optional
 from wtforms.widgets import HiddenInput
 
 from ..models import Stage
-from .services import MAX_NOTE, MAX_THRESHOLD_HOURS, Threshold
+from .endorsement import MAX_NOTE
+from .thresholds import MAX_THRESHOLD_HOURS, Threshold
 
 
 class EndorseForm(FlaskForm):

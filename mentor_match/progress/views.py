@@ -3,25 +3,23 @@
 from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
-from flask_login import current_user, login_required
+from flask_login import login_required
 
-from ..extensions import db
+from ..errors import Refusal
 from ..models import Person
+from ..pages import current_person, show_refusal
 from ..security import admin_required
 from ..stages.services import stages_to_endorse
-from . import services
+from . import endorsement, services
 from .forms import EndorseForm, ThresholdsForm
+from .thresholds import DEFAULT_THRESHOLDS, save_thresholds, stage_thresholds
 
 bp = Blueprint("progress", __name__)
 
 
-def _me() -> Person:
-    return current_user._get_current_object()
-
-
 def _master() -> Person:
     """The signed-in person, who must be a master (everyone else gets 403)."""
-    me = _me()
+    me = current_person()
     if not me.is_master:
         abort(403)
     return me
@@ -31,11 +29,10 @@ def _master() -> Person:
 @login_required
 def mine():
     """Your verified hours, masters, feedback, and progress toward the next stage."""
-    me = _me()
     return render_template(
         "progress/mine.html",
-        progress=services.apprentice_progress(me),
-        thresholds=services.stage_thresholds(),
+        progress=services.apprentice_progress(current_person()),
+        thresholds=stage_thresholds(),
     )
 
 
@@ -48,7 +45,7 @@ def hosting():
         "progress/hosting.html",
         overview=services.hosting_overview(me),
         to_endorse=stages_to_endorse(me),
-        max_note=services.MAX_NOTE,
+        max_note=endorsement.MAX_NOTE,
     )
 
 
@@ -63,16 +60,15 @@ def endorse():
         flash(" ".join(errors) or "Choose an apprentice to endorse.", "error")
         return redirect(url_for("progress.hosting"))
     try:
-        endorsement = services.endorse(
+        given = endorsement.endorse(
             me, form.person_id.data, form.micro_skill_id.data, form.note.data or ""
         )
-    except services.EndorsementRefusal as refusal:
-        db.session.rollback()
-        flash(str(refusal), "error")
+    except Refusal as refusal:
+        show_refusal(refusal)
     else:
         flash(
-            f"You endorsed {endorsement.person.name} as a {endorsement.to_stage.value} in "
-            f"{endorsement.micro_skill.full_name}; they have been told.",
+            f"You endorsed {given.person.name} as a {given.to_stage.value} in "
+            f"{given.micro_skill.full_name}; they have been told.",
             "success",
         )
     return redirect(url_for("progress.hosting"))
@@ -83,19 +79,14 @@ def endorse():
 def thresholds():
     """The hours and average rating it takes to reach journeyman and master."""
     form = (
-        ThresholdsForm.filled(services.stage_thresholds())
-        if request.method == "GET"
-        else ThresholdsForm()
+        ThresholdsForm.filled(stage_thresholds()) if request.method == "GET" else ThresholdsForm()
     )
     if form.validate_on_submit():
         try:
-            changed = services.save_thresholds(_me(), form.thresholds())
-        except services.ThresholdRefusal as refusal:
-            db.session.rollback()
-            flash(str(refusal), "error")
+            changed = save_thresholds(current_person(), form.thresholds())
+        except Refusal as refusal:
+            show_refusal(refusal)
         else:
             flash("Thresholds saved." if changed else "Nothing changed.", "success")
             return redirect(url_for("progress.thresholds"))
-    return render_template(
-        "progress/thresholds.html", form=form, defaults=services.DEFAULT_THRESHOLDS
-    )
+    return render_template("progress/thresholds.html", form=form, defaults=DEFAULT_THRESHOLDS)

@@ -184,12 +184,8 @@ def _masters_observed(seats) -> list[dict]:
         by_master[seat.master_id] += seat.hours
     if not by_master:
         return []
-    names = {
-        person_id: name
-        for person_id, name in db.session.execute(
-            select(Person.id, Person.name).where(Person.id.in_(list(by_master)))
-        )
-    }
+    query = select(Person.id, Person.name).where(Person.id.in_(list(by_master)))
+    names = dict(db.session.execute(query).all())
     masters = [
         {"name": names[master_id], "verified_hours": _hours(total)}
         for master_id, total in by_master.items()

@@ -25,17 +25,13 @@ from dataclasses import dataclass
 from flask import current_app
 from sqlalchemy import select
 
+from ..errors import Refusal
 from ..extensions import db
 from ..inputs import JSONInputError, parse_json
 from ..models import MasteryRecord, Person, utcnow
 from ..tracking.hours import record_change
 from . import credential
-from .content import (
-    READABLE_VERSIONS,
-    RECORD_VERSION,
-    record_content,
-    stages_on_record,  # noqa: F401  (what a record would say, for the owner's page)
-)
+from .content import READABLE_VERSIONS, RECORD_VERSION, record_content
 from .credential import PastedCredential
 
 log = logging.getLogger(__name__)
@@ -81,10 +77,6 @@ class NotOwner(Exception):
 
 class DocumentError(ValueError):
     """Pasted text that is not a mastery record document; the message says what is wrong."""
-
-
-class CredentialRefusal(Exception):
-    """A record that gives no credential (revoked, or no longer as signed); the message says why."""
 
 
 # Codes -------------------------------------------------------------------------------------
@@ -349,14 +341,14 @@ def credential_of(person: Person, record: MasteryRecord) -> str:
     if record.person_id != person.id:
         raise NotOwner(f"person {person.id} may not take the credential of record {record.id}")
     if record.revoked_at is not None:
-        raise CredentialRefusal(f"Record {record.code} is revoked, so it gives no credential.")
+        raise Refusal(f"Record {record.code} is revoked, so it gives no credential.")
     if not _signature_matches(record.content_json, record.signature):
         log.warning(
             "mastery record %s (code %s) no longer matches its signature: no credential issued",
             record.id,
             record.code,
         )
-        raise CredentialRefusal(
+        raise Refusal(
             f"Record {record.code} no longer matches the site's signature, "
             "so it gives no credential. Publish a new record."
         )

@@ -7,14 +7,15 @@ from __future__ import annotations
 import json
 
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
-from flask_login import current_user, login_required
+from flask_login import login_required
 
+from ..errors import Refusal
 from ..limits import configured, limiter, record_code
 from ..links import absolute_url
-from ..models import Person
+from ..pages import current_person, show_refusal
 from ..security import without_session
 from . import credential, keys, services
-from .content import stage_provenance
+from .content import stage_provenance, stages_on_record
 from .forms import VerifyForm
 
 bp = Blueprint("records", __name__)
@@ -32,18 +33,13 @@ FRESH_HEADERS = {**SHARED_HEADERS, **PUBLIC_HEADERS}
 CREDENTIAL_TYPE = "text/plain; charset=utf-8"  # OB 3.0 section 6: a VC-JWT file is the JWS
 
 
-def _me() -> Person:
-    return current_user._get_current_object()
-
-
 @bp.get("/records")
 @login_required
 def mine():
     """The signed-in person's records, active and revoked, and a button to publish one."""
+    me = current_person()
     return render_template(
-        "records/mine.html",
-        records=services.records_of(_me()),
-        stages=services.stages_on_record(_me()),
+        "records/mine.html", records=services.records_of(me), stages=stages_on_record(me)
     )
 
 
@@ -51,7 +47,7 @@ def mine():
 @login_required
 def publish():
     """Publish a new record of the person's verified mastery as it stands now."""
-    record = services.publish_record(_me())
+    record = services.publish_record(current_person())
     flash(f"Your mastery record is published. Its verification code is {record.code}.", "success")
     return redirect(url_for("records.mine"))
 
@@ -60,10 +56,11 @@ def publish():
 @login_required
 def revoke(record_id: int):
     """Withdraw one of the person's own records; anyone else's is not found."""
-    record = services.own_record(_me(), record_id)
+    me = current_person()
+    record = services.own_record(me, record_id)
     if record is None:
         abort(404)
-    if services.revoke(_me(), record):
+    if services.revoke(me, record):
         flash(
             f"Record {record.code} is revoked: its page now says so to anyone who checks.",
             "success",
@@ -138,13 +135,14 @@ def verify():
 @login_required
 def credential_download(record_id: int):
     """The owner's record as an Open Badges 3.0 credential, a VC-JWT file."""
-    record = services.own_record(_me(), record_id)
+    me = current_person()
+    record = services.own_record(me, record_id)
     if record is None:
         abort(404)
     try:
-        token = services.credential_of(_me(), record)
-    except services.CredentialRefusal as refusal:
-        flash(str(refusal), "error")
+        token = services.credential_of(me, record)
+    except Refusal as refusal:
+        show_refusal(refusal)
         return redirect(url_for("records.mine"))
     response = Response(token + "\n", content_type=CREDENTIAL_TYPE)
     response.headers["Content-Disposition"] = (

@@ -32,9 +32,10 @@ from ..models import (
 )
 from ..models.skills import Area
 from ..stages.rounds import pairings_without_host
+from ..zones import zone_or_utc
 from .encoder import person_id_of
 from .notices import notify_many
-from .services import RoundRefusal, _zone
+from .services import RoundRefusal
 
 
 @dataclass(frozen=True)
@@ -225,7 +226,7 @@ def _tell_everyone(round_: Round, pairings: list[dict], skill_names: dict[str, s
     notices = []
     for person_id, roles in by_person.items():
         person = people[person_id]
-        zone = _zone(person.timezone)
+        zone = zone_or_utc(person.timezone)
         lines = []
         for role, p in roles:
             other_id = person_id_of(p["master"] if role == "observe" else p["apprentice"])

@@ -36,6 +36,7 @@ from ..models import (
 )
 from ..optimizer.check import check_solution
 from ..optimizer.solve import Cancelled, Progress, solve
+from ..zones import zone_or_utc
 from .encoder import encode_fill, encode_round
 from .notices import notify, notify_many
 from .review import session_hours
@@ -102,7 +103,7 @@ def open_round(round_: Round) -> int:
     ).all()
     notices = []
     for person_id, name, zone in people:
-        deadline = round_.confirm_by.astimezone(_zone(zone)).strftime("%d %b %Y %H:%M")
+        deadline = round_.confirm_by.astimezone(zone_or_utc(zone)).strftime("%d %b %Y %H:%M")
         text = (
             f"The {month.label} matching round is open: confirm your availability, hours and "
             f"seats by {deadline} to be included."
@@ -123,15 +124,6 @@ def open_round(round_: Round) -> int:
     notify_many(notices)
     db.session.commit()
     return len(notices)
-
-
-def _zone(name: str):
-    from zoneinfo import ZoneInfo
-
-    try:
-        return ZoneInfo(name)
-    except (KeyError, ValueError):
-        return UTC
 
 
 # Confirmation -----------------------------------------------------------------------------

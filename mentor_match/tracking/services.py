@@ -13,6 +13,7 @@ from datetime import date, datetime
 from sqlalchemy import ColumnElement, ScalarSelect, Select, func, select
 from sqlalchemy.orm import selectinload
 
+from ..errors import Refusal
 from ..extensions import db
 from ..integrations.events import ATTENDANCE_CONFIRMED, record_event
 from ..links import absolute_url
@@ -36,10 +37,6 @@ from ..stages.hosting import hosting_condition
 from .hours import record_change
 
 MAX_NOTE = 4000
-
-
-class TrackingRefusal(Exception):
-    """Something that cannot be recorded, said so the person can correct it."""
 
 
 def _when(session: ShadowingSession, person: Person) -> str:
@@ -92,19 +89,17 @@ def confirm_attendance(master: Person, seat: SessionObserver, minutes: int) -> A
     """The master says how long the apprentice watched (0: did not come); may correct it later."""
     session = seat.session
     if session.master_id != master.id:
-        raise TrackingRefusal("Only the master who hosted the session confirms its hours.")
+        raise Refusal("Only the master who hosted the session confirms its hours.")
     if seat.cancelled_at is not None or session.cancelled_at is not None:
-        raise TrackingRefusal("This seat was cancelled; there is nothing to confirm.")
+        raise Refusal("This seat was cancelled; there is nothing to confirm.")
     if session.ends_at > utcnow():
-        raise TrackingRefusal("Confirm attendance once the session has ended.")
+        raise Refusal("Confirm attendance once the session has ended.")
     length = int(session.hours * 60)
     if not 0 <= minutes <= length:
-        raise TrackingRefusal(
-            f"Enter from 0 to {length} minutes: the session lasted {length // 60} hours."
-        )
+        raise Refusal(f"Enter from 0 to {length} minutes: the session lasted {length // 60} hours.")
     attendance = seat.attendance
     if attendance is not None and attendance.is_disputed:
-        raise TrackingRefusal("The apprentice disputes these hours; an admin will settle them.")
+        raise Refusal("The apprentice disputes these hours; an admin will settle them.")
     before = "" if attendance is None else str(attendance.minutes)
     if attendance is None:
         attendance = Attendance(seat_id=seat.id, minutes=minutes, confirmed_by_id=master.id)
@@ -128,10 +123,11 @@ def confirm_attendance(master: Person, seat: SessionObserver, minutes: int) -> A
         minutes=minutes,
     )
     apprentice = seat.apprentice
+    when = _when(session, apprentice)
     text = (
-        f"{master.name} confirmed {minutes / 60:g} hours of observation on {_when(session, apprentice)}."
+        f"{master.name} confirmed {minutes / 60:g} hours of observation on {when}."
         if minutes
-        else f"{master.name} recorded that you did not attend on {_when(session, apprentice)}."
+        else f"{master.name} recorded that you did not attend on {when}."
     )
     notify(apprentice, text, absolute_url("booking.session", session_id=session.id))
     db.session.commit()
@@ -142,14 +138,14 @@ def dispute(apprentice: Person, seat: SessionObserver, reason: str) -> None:
     """The apprentice disagrees with the confirmed hours; admins are told."""
     attendance = seat.attendance
     if seat.apprentice_id != apprentice.id:
-        raise TrackingRefusal("Only the apprentice in the seat can dispute its hours.")
+        raise Refusal("Only the apprentice in the seat can dispute its hours.")
     if attendance is None:
-        raise TrackingRefusal("The master has not confirmed this session yet.")
+        raise Refusal("The master has not confirmed this session yet.")
     if attendance.is_disputed:
-        raise TrackingRefusal("You have already disputed these hours; an admin will settle them.")
+        raise Refusal("You have already disputed these hours; an admin will settle them.")
     reason = reason.strip()
     if not 10 <= len(reason) <= 1000:
-        raise TrackingRefusal("Say in 10 to 1000 characters what happened, for the admin.")
+        raise Refusal("Say in 10 to 1000 characters what happened, for the admin.")
     attendance.disputed_at, attendance.dispute_reason = utcnow(), reason
     attendance.resolved_at = attendance.resolved_by_id = None
     record_change(
@@ -181,11 +177,11 @@ def open_disputes() -> list[Attendance]:
 def resolve_dispute(admin: Person, attendance: Attendance, minutes: int) -> None:
     """The admin settles the hours; both sides are told."""
     if not attendance.is_disputed:
-        raise TrackingRefusal("This dispute is already settled.")
+        raise Refusal("This dispute is already settled.")
     session = attendance.seat.session
     length = int(session.hours * 60)
     if not 0 <= minutes <= length:
-        raise TrackingRefusal(f"Enter from 0 to {length} minutes.")
+        raise Refusal(f"Enter from 0 to {length} minutes.")
     before = str(attendance.minutes)
     attendance.minutes, attendance.resolved_at, attendance.resolved_by_id = (
         minutes,
@@ -196,7 +192,8 @@ def resolve_dispute(admin: Person, attendance: Attendance, minutes: int) -> None
     for person in (attendance.seat.apprentice, session.master):
         notify(
             person,
-            f"An admin settled the disputed hours of {_when(session, person)}: {minutes / 60:g} hours.",
+            f"An admin settled the disputed hours of {_when(session, person)}: "
+            f"{minutes / 60:g} hours.",
             absolute_url("booking.session", session_id=session.id),
         )
     db.session.commit()
@@ -207,11 +204,17 @@ def resolve_dispute(admin: Person, attendance: Attendance, minutes: int) -> None
 
 def _own_finished_seat(apprentice: Person, seat: SessionObserver) -> None:
     if seat.apprentice_id != apprentice.id:
-        raise TrackingRefusal("This is not your seat.")
+        raise Refusal("This is not your seat.")
     if seat.cancelled_at is not None or seat.session.cancelled_at is not None:
-        raise TrackingRefusal("This seat was cancelled.")
+        raise Refusal("This seat was cancelled.")
     if seat.session.starts_at > utcnow():
-        raise TrackingRefusal("Write what you observed once the session has started.")
+        raise Refusal("Write what you observed once the session has started.")
+
+
+def micro_skills() -> list[MicroSkill]:
+    """Every micro skill, by its full name: what an observation may say was seen."""
+    skills = db.session.scalars(select(MicroSkill).options(selectinload(MicroSkill.area)))
+    return sorted(skills, key=lambda skill: skill.full_name)
 
 
 def save_observation(
@@ -220,16 +223,16 @@ def save_observation(
     _own_finished_seat(apprentice, seat)
     notes = notes.strip()
     if not notes and not skill_ids:
-        raise TrackingRefusal("Write what you observed or tick the micro skills you saw.")
+        raise Refusal("Write what you observed or tick the micro skills you saw.")
     if len(notes) > MAX_NOTE:
-        raise TrackingRefusal(f"Keep your notes to {MAX_NOTE} characters.")
+        raise Refusal(f"Keep your notes to {MAX_NOTE} characters.")
     skills = (
         list(db.session.scalars(select(MicroSkill).where(MicroSkill.id.in_(skill_ids))))
         if skill_ids
         else []
     )
     if len(skills) != len(set(skill_ids)):
-        raise TrackingRefusal("Choose micro skills from the list.")
+        raise Refusal("Choose micro skills from the list.")
     observation = seat.observation or Observation(seat_id=seat.id)
     observation.notes, observation.micro_skills = notes, skills
     db.session.add(observation)
@@ -259,10 +262,10 @@ def _save_feedback(
     feedback: Feedback | None, giver: Person, receiver: Person, rating: int, note: str, **fields
 ) -> Feedback:
     if not 1 <= rating <= 5:
-        raise TrackingRefusal("Rate from 1 to 5.")
+        raise Refusal("Rate from 1 to 5.")
     note = note.strip()
     if len(note) > MAX_NOTE:
-        raise TrackingRefusal(f"Keep the note to {MAX_NOTE} characters.")
+        raise Refusal(f"Keep the note to {MAX_NOTE} characters.")
     if feedback is None:
         feedback = Feedback(
             giver_id=giver.id, receiver_id=receiver.id, rating=rating, note=note, **fields
@@ -272,7 +275,7 @@ def _save_feedback(
         record_change(giver, "feedback", feedback.id, "given", "", str(rating))
     else:
         if feedback.giver_id != giver.id:
-            raise TrackingRefusal("Only the person who gave this feedback can change it.")
+            raise Refusal("Only the person who gave this feedback can change it.")
         record_change(giver, "feedback", feedback.id, "changed", str(feedback.rating), str(rating))
         feedback.rating, feedback.note = rating, note
     db.session.commit()
@@ -311,17 +314,15 @@ def log_practice(
     apprentice: Person, skill_id: int, master_id: int, practised_on: date, description: str
 ) -> PracticeAttempt:
     if skill_id not in {skill.id for skill in developing_skills(apprentice)}:
-        raise TrackingRefusal("Choose a micro skill you are developing.")
+        raise Refusal("Choose a micro skill you are developing.")
     if practised_on > utcnow().astimezone(apprentice.zone).date():
-        raise TrackingRefusal("Log practice that has happened: the date is in the future.")
+        raise Refusal("Log practice that has happened: the date is in the future.")
     master = db.session.get(Person, master_id)
     if master is None or master not in masters_for(skill_id, apprentice):
-        raise TrackingRefusal("Ask a master who hosts this micro skill above your stage.")
+        raise Refusal("Ask a master who hosts this micro skill above your stage.")
     description = description.strip()
     if not 10 <= len(description) <= MAX_NOTE:
-        raise TrackingRefusal(
-            "Describe what you did in 10 to 4000 characters, so the master can judge it."
-        )
+        raise Refusal("Describe what you did in 10 to 4000 characters, so the master can judge it.")
     attempt = PracticeAttempt(
         apprentice_id=apprentice.id,
         micro_skill_id=skill_id,
@@ -371,9 +372,9 @@ def attempts_to_rate(master: Person) -> list[PracticeAttempt]:
 def rate_practice(master: Person, attempt: PracticeAttempt, rating: int, note: str) -> Feedback:
     """Tough feedback: the master's 1-5 rating and note on one practice of a micro skill."""
     if attempt.master_id != master.id:
-        raise TrackingRefusal("Only the master asked can rate this practice.")
+        raise Refusal("Only the master asked can rate this practice.")
     if len(note.strip()) < 10:
-        raise TrackingRefusal("Say what was good and what to change, in at least 10 characters.")
+        raise Refusal("Say what was good and what to change, in at least 10 characters.")
     feedback = _save_feedback(
         attempt.feedback,
         master,
@@ -400,9 +401,8 @@ class AfterSession:
     finished: bool
     started: bool
     seat: SessionObserver | None
-    rating: (
-        Feedback | None
-    )  # the apprentice's rating of the session (theirs, or given to the master)
+    # The apprentice's rating of the session (theirs, or given to the master).
+    rating: Feedback | None
     ratings_received: list[Feedback]
 
 

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask import Blueprint, abort, redirect, render_template, url_for
 from flask_login import current_user, login_required
 from wtforms.fields.choices import SelectChoice
 
 from ..extensions import db
-from ..models import Attendance, Person, PracticeAttempt, SessionObserver
+from ..models import Attendance, PracticeAttempt, SessionObserver
+from ..pages import attempt, current_person, flash_form_errors
 from ..security import admin_required
 from . import services
 from .forms import (
@@ -20,20 +21,6 @@ from .forms import (
 )
 
 bp = Blueprint("tracking", __name__)
-
-
-def _me() -> Person:
-    return current_user._get_current_object()
-
-
-def _flash_errors(form) -> None:
-    for errors in form.errors.values():
-        flash(" ".join(errors), "error")
-
-
-def _refused(refusal: services.TrackingRefusal) -> None:
-    db.session.rollback()
-    flash(str(refusal), "error")
 
 
 def _hosted_seat(seat_id: int) -> SessionObserver:
@@ -64,7 +51,9 @@ def to_confirm():
     if not current_user.is_master:
         abort(403)
     return render_template(
-        "tracking/to_confirm.html", seats=services.seats_to_confirm(_me()), form=AttendanceForm()
+        "tracking/to_confirm.html",
+        seats=services.seats_to_confirm(current_person()),
+        form=AttendanceForm(),
     )
 
 
@@ -74,14 +63,12 @@ def confirm_attendance(seat_id: int):
     seat = _hosted_seat(seat_id)
     form = AttendanceForm()
     if not form.validate_on_submit():
-        _flash_errors(form)
+        flash_form_errors(form)
     else:
-        try:
-            services.confirm_attendance(_me(), seat, form.minutes.data)
-        except services.TrackingRefusal as refusal:
-            _refused(refusal)
-        else:
-            flash(f"Confirmed {form.minutes.data} minutes for {seat.apprentice.name}.", "success")
+        attempt(
+            lambda: services.confirm_attendance(current_person(), seat, form.minutes.data),
+            success=f"Confirmed {form.minutes.data} minutes for {seat.apprentice.name}.",
+        )
     return redirect(url_for("tracking.to_confirm"))
 
 
@@ -94,14 +81,12 @@ def dispute(seat_id: int):
     seat = _own_seat(seat_id)
     form = DisputeForm()
     if not form.validate_on_submit():
-        _flash_errors(form)
+        flash_form_errors(form)
     else:
-        try:
-            services.dispute(_me(), seat, form.reason.data)
-        except services.TrackingRefusal as refusal:
-            _refused(refusal)
-        else:
-            flash("Disputed: an admin will look at it and tell you both.", "success")
+        attempt(
+            lambda: services.dispute(current_person(), seat, form.reason.data),
+            success="Disputed: an admin will look at it and tell you both.",
+        )
     return _back_to(seat)
 
 
@@ -112,27 +97,19 @@ def observation(seat_id: int):
     form = ObservationForm()
     form.micro_skills.choices = _skill_choices()
     if not form.validate_on_submit():
-        _flash_errors(form)
+        flash_form_errors(form)
     else:
-        try:
-            services.save_observation(
-                _me(), seat, form.notes.data or "", form.micro_skills.data or []
-            )
-        except services.TrackingRefusal as refusal:
-            _refused(refusal)
-        else:
-            flash("Your observation notes are saved.", "success")
+        attempt(
+            lambda: services.save_observation(
+                current_person(), seat, form.notes.data or "", form.micro_skills.data or []
+            ),
+            success="Your observation notes are saved.",
+        )
     return _back_to(seat)
 
 
 def _skill_choices() -> list[SelectChoice]:
-    from sqlalchemy import select
-    from sqlalchemy.orm import selectinload
-
-    from ..models import MicroSkill
-
-    skills = db.session.scalars(select(MicroSkill).options(selectinload(MicroSkill.area)))
-    return sorted((SelectChoice(s.id, s.full_name) for s in skills), key=lambda c: c.label)
+    return [SelectChoice(skill.id, skill.full_name) for skill in services.micro_skills()]
 
 
 @bp.post("/seats/<int:seat_id>/rating")
@@ -141,14 +118,14 @@ def rate_session(seat_id: int):
     seat = _own_seat(seat_id)
     form = RatingForm()
     if not form.validate_on_submit():
-        _flash_errors(form)
+        flash_form_errors(form)
     else:
-        try:
-            services.rate_session(_me(), seat, form.rating.data, form.note.data or "")
-        except services.TrackingRefusal as refusal:
-            _refused(refusal)
-        else:
-            flash("Thank you: the master sees your rating; nobody else does.", "success")
+        attempt(
+            lambda: services.rate_session(
+                current_person(), seat, form.rating.data, form.note.data or ""
+            ),
+            success="Thank you: the master sees your rating; nobody else does.",
+        )
     return _back_to(seat)
 
 
@@ -159,7 +136,7 @@ def rate_session(seat_id: int):
 @login_required
 def practice():
     """Log a practice attempt for a master to rate, and see the ratings you got."""
-    me = _me()
+    me = current_person()
     skills = services.developing_skills(me)
     form = PracticeForm()
     form.micro_skill_id.choices = [SelectChoice(s.id, s.full_name) for s in skills]
@@ -167,20 +144,21 @@ def practice():
     form.master_id.choices = [
         SelectChoice(m.id, m.name) for m in sorted(masters.values(), key=lambda m: m.name)
     ]
-    if skills and form.validate_on_submit():
-        try:
-            services.log_practice(
+    if (
+        skills
+        and form.validate_on_submit()
+        and attempt(
+            lambda: services.log_practice(
                 me,
                 form.micro_skill_id.data,
                 form.master_id.data,
                 form.practised_on.data,
                 form.description.data,
-            )
-        except services.TrackingRefusal as refusal:
-            _refused(refusal)
-        else:
-            flash("Logged: the master has been asked to rate it.", "success")
-            return redirect(url_for("tracking.practice"))
+            ),
+            success="Logged: the master has been asked to rate it.",
+        )
+    ):
+        return redirect(url_for("tracking.practice"))
     return render_template(
         "tracking/practice.html", form=form, skills=skills, attempts=services.attempts_of(me)
     )
@@ -192,26 +170,28 @@ def to_rate():
     if not current_user.is_master:
         abort(403)
     return render_template(
-        "tracking/to_rate.html", attempts=services.attempts_to_rate(_me()), form=RatingForm()
+        "tracking/to_rate.html",
+        attempts=services.attempts_to_rate(current_person()),
+        form=RatingForm(),
     )
 
 
 @bp.post("/practice/<int:attempt_id>/feedback")
 @login_required
 def rate_practice(attempt_id: int):
-    attempt = db.session.get(PracticeAttempt, attempt_id)
-    if attempt is None or attempt.master_id != current_user.id:
+    practice_attempt = db.session.get(PracticeAttempt, attempt_id)
+    if practice_attempt is None or practice_attempt.master_id != current_user.id:
         abort(404)
     form = RatingForm()
     if not form.validate_on_submit():
-        _flash_errors(form)
+        flash_form_errors(form)
     else:
-        try:
-            services.rate_practice(_me(), attempt, form.rating.data, form.note.data or "")
-        except services.TrackingRefusal as refusal:
-            _refused(refusal)
-        else:
-            flash(f"Your feedback is with {attempt.apprentice.name}.", "success")
+        attempt(
+            lambda: services.rate_practice(
+                current_person(), practice_attempt, form.rating.data, form.note.data or ""
+            ),
+            success=f"Your feedback is with {practice_attempt.apprentice.name}.",
+        )
     return redirect(url_for("tracking.to_rate"))
 
 
@@ -234,12 +214,10 @@ def resolve(attendance_id: int):
         abort(404)
     form = ResolveForm()
     if not form.validate_on_submit():
-        _flash_errors(form)
+        flash_form_errors(form)
     else:
-        try:
-            services.resolve_dispute(_me(), attendance, form.minutes.data)
-        except services.TrackingRefusal as refusal:
-            _refused(refusal)
-        else:
-            flash("Settled; both sides were told.", "success")
+        attempt(
+            lambda: services.resolve_dispute(current_person(), attendance, form.minutes.data),
+            success="Settled; both sides were told.",
+        )
     return redirect(url_for("tracking.disputes"))
