@@ -377,7 +377,7 @@ def pair_lp_upper_bound_slots(
     solver.solve(model)
     try:
         duals = np.asarray(solver.dual_values(), dtype=float)
-    except Exception:  # no solution to read duals from
+    except RuntimeError:  # "Accessing a solution value when none has been found"
         return None
     if len(duals) != 2 * (n_a + n_m) or not np.all(np.isfinite(duals)):
         return None
@@ -412,11 +412,11 @@ def _lp_mps(a, m, pair_cap, apprentice_cap, max_masters, master_cap, max_apprent
     columns = np.stack([p, -pair_cap, a, pair_cap, p, a, m, pair_cap, p, m], axis=1).tolist()
     rhs = [
         f" rhs a{i} {int(c)}\n rhs k{i} {int(k)}"
-        for i, (c, k) in enumerate(zip(apprentice_cap.tolist(), max_masters.tolist()))
+        for i, (c, k) in enumerate(zip(apprentice_cap.tolist(), max_masters.tolist(), strict=True))
     ]
     rhs += [
         f" rhs m{i} {int(c)}\n rhs q{i} {int(k)}"
-        for i, (c, k) in enumerate(zip(master_cap.tolist(), max_apprentices.tolist()))
+        for i, (c, k) in enumerate(zip(master_cap.tolist(), max_apprentices.tolist(), strict=True))
     ]
     return "".join(
         [
