@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from mentor_match.extensions import db
 from mentor_match.imports import services
 from mentor_match.models import ChangeRecord, Person, PersonSkill, Stage, StageSource
-from mentor_match.rounds import jobs
+from mentor_match.rounds.queue import wait_for_background_jobs
 
 from .factories import give_skill, make_master
 from .test_imports import GOOD, _page, _token, imports_folder, world  # noqa: F401 (fixtures)
@@ -39,7 +39,7 @@ def _confirm(client, preview, *, trust: bool):
     if trust:
         data["trust_stages"] = "y"
     response = client.post("/admin/import/confirm", data=data, follow_redirects=True)
-    jobs.wait_for_background_jobs()
+    wait_for_background_jobs()
     return _page(response)
 
 

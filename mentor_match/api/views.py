@@ -22,7 +22,7 @@ from ..extensions import csrf, db
 from ..inputs import JSONInputError, parse_json, year_in_range, year_range_message
 from ..limits import api_token, configured, limiter, retry_after_seconds, too_many_message
 from ..models import Area, Event, Pairing, Person, PersonSkill, Round, SessionMode
-from ..rounds import services as rounds
+from ..rounds import answers, opening
 from ..tracking import hours as tracking
 from . import tokens
 from .openapi import MAX_EVENTS, MAX_ID, MAX_PER_PAGE, openapi_document
@@ -378,13 +378,13 @@ def person_availability(person_id: int):
 @bp.get("/rounds")
 @token_required(admin=True)
 def list_rounds():
-    return jsonify({"items": [round_json(r) for r in rounds.all_rounds()]})
+    return jsonify({"items": [round_json(r) for r in opening.all_rounds()]})
 
 
 @bp.get("/rounds/<month>")
 @token_required(admin=True)
 def get_round(month: str):
-    round_ = rounds.round_for(month) if len(month) == 7 else None
+    round_ = opening.round_for(month) if len(month) == 7 else None
     if round_ is None:
         raise ApiError(404, "not_found", "No round for that month.")
     pairings = db.session.scalars(
@@ -400,7 +400,7 @@ def list_pairings():
     if "person_id" in request.args:
         person = _visible_person(_int_arg("person_id", 0, 1, MAX_ID))
     return jsonify(
-        {"person_id": person.id, "items": [pairing_json(p) for p in rounds.pairings_of(person)]}
+        {"person_id": person.id, "items": [pairing_json(p) for p in answers.pairings_of(person)]}
     )
 
 

@@ -3,7 +3,7 @@
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
-from ..rounds.services import round_call_for
+from ..rounds.calls import round_call_for
 from . import services
 from .forms import ChangeForm, MonthPlanForm, WeeklyWindowForm
 
