@@ -11,11 +11,15 @@ from __future__ import annotations
 
 import signal
 import threading
+import time
 from collections.abc import Callable
 from types import FrameType
 from typing import Generic, TypeVar
 
 T = TypeVar("T")
+
+# How soon the main thread notices an interrupt while it waits.
+NOTICE_SECONDS = 0.05
 
 
 class BackgroundWork(threading.Thread, Generic[T]):
@@ -93,16 +97,21 @@ def wait_for(
 
     On the first interrupt, `on_interrupt` is called once (to ask the work to stop in its own
     way) and the wait goes on until the work ends; without one, the wait ends there and the
-    caller decides how long the work may still take. The wait is on an Event, not
-    Thread.join: on Python 3.11 a join interrupted by Ctrl-C leaves is_alive() False while
-    the thread still runs.
+    caller decides how long the work may still take.
     """
     work.start()
     noticed = False
-    while not work.done.wait(every):
+    next_tick = time.monotonic() + every
+    # Waits on an Event, not Thread.join: on Python 3.11 a join interrupted by Ctrl-C leaves
+    # is_alive() False while the thread still runs. In short steps, so an interrupt is acted
+    # on before a second Ctrl-C comes (a handler cannot wake the wait: setting an Event the
+    # main thread waits on, from a signal handler, can deadlock).
+    while not work.done.wait(NOTICE_SECONDS):
         if interrupts.received and not noticed:
             if on_interrupt is None:
                 return
             noticed = True
             on_interrupt()
-        tick()
+        if time.monotonic() >= next_tick:
+            tick()
+            next_tick = time.monotonic() + every
