@@ -24,7 +24,7 @@ from mentor_match.accounts.passwords import hash_password
 from mentor_match.config import TestConfig
 from mentor_match.extensions import db
 from mentor_match.models import Person
-from mentor_match.rounds.jobs import wait_for_background_jobs
+from mentor_match.rounds.queue import wait_for_background_jobs
 
 PASSWORD = "a long enough phrase"
 

@@ -37,7 +37,7 @@ from mentor_match.optimizer.exact import solve_exact
 from mentor_match.optimizer.generator import generate_round
 from mentor_match.optimizer.heuristic import Scheduler
 from mentor_match.optimizer.model import build_arrays, find_candidates
-from mentor_match.optimizer.solution import solution_document, unmatched_reasons
+from mentor_match.optimizer.solution import gap, solution_document, unmatched_reasons
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 VERIFY = REPO_ROOT.parent / "shared" / "verify_round.py"
@@ -198,9 +198,7 @@ class Run:
 
     @property
     def gap(self) -> float | None:
-        if self.hours is None or not self.upper_bound:
-            return None
-        return (self.upper_bound - self.hours) / self.upper_bound
+        return gap(self.hours, self.upper_bound)
 
 
 def _last_line(path: Path) -> str:

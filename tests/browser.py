@@ -5,7 +5,7 @@ import re
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import expect
 
-from mentor_match.rounds.jobs import wait_for_background_jobs
+from mentor_match.rounds.queue import wait_for_background_jobs
 
 from .factories import DEFAULT_PASSWORD
 

@@ -82,7 +82,7 @@ def app():
 @pytest.fixture(autouse=True)
 def _clean_tables(app):
     """Each test runs inside an app context and leaves every table empty behind it."""
-    from mentor_match.rounds.jobs import wait_for_background_jobs
+    from mentor_match.rounds.queue import wait_for_background_jobs
 
     with app.app_context():
         yield

@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 from mentor_match.accounts.passwords import password_problem, verify_password
 from mentor_match.extensions import db
 from mentor_match.models import FailedLogin, OutboxMessage, Person
-from mentor_match.rounds.jobs import wait_for_background_jobs
+from mentor_match.rounds.queue import wait_for_background_jobs
 
 from .factories import DEFAULT_PASSWORD, make_apprentice, make_person, make_site
 
@@ -352,11 +352,11 @@ def test_forgot_password_says_the_same_for_unknown_addresses(client):
 
 def test_forgot_password_answers_alike_and_leaves_the_lookup_to_the_background(client, monkeypatch):
     """Known or not, the same answer, and the request itself neither looks up nor mails."""
-    from mentor_match.rounds import jobs
+    from mentor_match.rounds import queue
 
     make_person(email="known@example.org")
     queued = []
-    monkeypatch.setattr(jobs, "_dispatch", lambda function, *args, **kw: queued.append(args))
+    monkeypatch.setattr(queue, "dispatch", lambda function, *args, **kw: queued.append(args))
     known = client.post("/forgot-password", data={"email": "known@example.org"})
     unknown = client.post("/forgot-password", data={"email": "unknown@example.org"})
     assert (known.status_code, known.location) == (unknown.status_code, unknown.location)

@@ -20,7 +20,7 @@ from mentor_match.models import (
     Site,
     Stage,
 )
-from mentor_match.rounds.jobs import wait_for_background_jobs
+from mentor_match.rounds.queue import wait_for_background_jobs
 
 from .factories import (
     DEFAULT_PASSWORD,

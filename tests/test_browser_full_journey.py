@@ -33,7 +33,7 @@ from mentor_match.models import (
     SessionMode,
     ShadowingSession,
 )
-from mentor_match.rounds import jobs
+from mentor_match.rounds.queue import wait_for_background_jobs
 
 from .browser import (
     card_titled,
@@ -63,7 +63,7 @@ PRACTICE_NOTE = "Firm opening; now stop talking once the anchor is out."
 def background_jobs_finish():
     """Let the run and mail threads finish before the tables are emptied under them."""
     yield
-    jobs.wait_for_background_jobs(timeout=30)
+    wait_for_background_jobs(timeout=30)
 
 
 def _sign_up(page, base, sent_mail, name, email, role_label):

@@ -13,8 +13,9 @@ from sqlalchemy import select
 from mentor_match.availability.expansion import Month
 from mentor_match.extensions import db
 from mentor_match.models import Notification, Pairing, Response, RoundRun, SessionObserver
-from mentor_match.rounds import jobs, services
+from mentor_match.rounds import opening, runs, solving
 from mentor_match.rounds.publication import publish
+from mentor_match.rounds.queue import wait_for_background_jobs
 
 from .browser import (
     PHONE,
@@ -44,7 +45,8 @@ REVIEW_TIMEOUT_MS = 30_000
 
 
 def _organisation():
-    """Two masters of anchoring and four apprentices at one site, free Tuesday and Thursday mornings.
+    """Two masters of anchoring and four apprentices at one site, free Tuesday and Thursday
+    mornings.
 
     Master One and Priya (an apprentice who lives by Kolkata time) confirm in the browser;
     the others are confirmed here; Late Apprentice never confirms.
@@ -116,17 +118,17 @@ def _confirm_in_browser(chromium, base, person, month_label):
 def release_solver(monkeypatch):
     """Hold each run's solver at its start until the test sets this event (at most 20 s)."""
     release = threading.Event()
-    solve = services.solve
+    solve = solving.solve
 
     def held_solve(*args, **kwargs):
         release.wait(20)
         return solve(*args, **kwargs)
 
-    monkeypatch.setattr(services, "solve", held_solve)
+    monkeypatch.setattr(solving, "solve", held_solve)
     yield release
     release.set()
     # Let the run and mail threads finish before the tables are emptied under them.
-    jobs.wait_for_background_jobs(timeout=30)
+    wait_for_background_jobs(timeout=30)
 
 
 def test_a_round_from_creation_to_an_accepted_pairing(chromium, live_server, release_solver):
@@ -293,9 +295,9 @@ def _round_with_a_finished_run():
     people = _organisation()
     round_ = make_round()
     for person in (people["masters"][0], people["priya"]):
-        services.confirm_month(person, round_.month)
-    run = services.start_run(round_, people["admin"], time_limit=5)
-    assert services.perform_run(run.id) is True
+        opening.confirm_month(person, round_.month)
+    run = runs.start_run(round_, people["admin"], time_limit=5)
+    assert solving.perform_run(run.id) is True
     db.session.refresh(run)
     assert run.status.value == "succeeded", run.error
     return people, round_, run
@@ -310,7 +312,8 @@ PERSON_PAGES = ["/pairings", "/notifications", "/dashboard"]
 
 @pytest.mark.parametrize("viewport", [None, PHONE], ids=["desktop", "phone"])
 def test_round_pages_are_accessible_and_fit_a_phone(chromium, live_server, viewport):
-    """Axe finds no serious faults and nothing scrolls sideways on a phone, before and after publishing."""
+    """Axe finds no serious faults and nothing scrolls sideways on a phone, before and after
+    publishing."""
     people, round_, run = _round_with_a_finished_run()
     admin, priya = people["admin"], people["priya"]
     problems = page_problems(

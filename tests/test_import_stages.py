@@ -12,7 +12,7 @@ from mentor_match.errors import Refusal
 from mentor_match.extensions import db
 from mentor_match.imports import services
 from mentor_match.models import ChangeRecord, Person, PersonSkill, Stage, StageSource
-from mentor_match.rounds import jobs
+from mentor_match.rounds.queue import wait_for_background_jobs
 
 from .factories import give_skill, make_master
 from .test_imports import GOOD, _page, _token, imports_folder, world
@@ -43,7 +43,7 @@ def _confirm(client, preview, *, trust: bool):
     if trust:
         data["trust_stages"] = "y"
     response = client.post("/admin/import/confirm", data=data, follow_redirects=True)
-    jobs.wait_for_background_jobs()
+    wait_for_background_jobs()
     return _page(response)
 
 

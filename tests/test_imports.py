@@ -19,7 +19,7 @@ from mentor_match.models import (
     PersonSkill,
     Stage,
 )
-from mentor_match.rounds import jobs
+from mentor_match.rounds.queue import wait_for_background_jobs
 
 from .factories import (
     give_skill,
@@ -85,7 +85,7 @@ def _import(client, text):
     assert preview.status_code == 200
     token = _token(preview)
     response = client.post("/admin/import/confirm", data={"token": token}, follow_redirects=True)
-    jobs.wait_for_background_jobs()
+    wait_for_background_jobs()
     # The confirmed upload is deleted: the same token cannot apply it twice.
     again = client.post("/admin/import/confirm", data={"token": token}, follow_redirects=True)
     assert "already been applied" in _page(again)

@@ -70,15 +70,18 @@ def test_same_input_and_seed_give_the_same_bytes_but_for_solve_seconds(tmp_path)
     second = run_cli(problem, "--time-limit", 3, "--seed", 7)
     assert first.returncode == second.returncode == 0
     assert _without_solve_seconds(first.stdout) == _without_solve_seconds(second.stdout)
+
     # Byte for byte, once the one timing line is set aside.
-    strip = lambda text: [line for line in text.splitlines() if '"solve_seconds"' not in line]
+    def strip(text: str) -> list[str]:
+        return [line for line in text.splitlines() if '"solve_seconds"' not in line]
+
     assert strip(first.stdout) == strip(second.stdout)
 
 
 def test_the_work_planned_does_not_depend_on_how_long_start_up_took(small_problem, monkeypatch):
     """Every phase's work budget comes from --time-limit and the problem's size, so a slow
     start (a busy disk, a cold import) moves only the deadline, never the answer."""
-    from mentor_match.optimizer import __main__ as command
+    from mentor_match.optimizer import cli as command
 
     calls, real_solve = [], command.solve
 

@@ -8,7 +8,7 @@ import pytest
 from mentor_match.availability.expansion import Month
 from mentor_match.extensions import db
 from mentor_match.models import RunKind, RunStatus
-from mentor_match.rounds import services
+from mentor_match.rounds import runs, solving
 from mentor_match.rounds.encoder import encode_round
 from mentor_match.rounds.publication import publish
 from mentor_match.zones import grid_minutes, month_grid_minutes
@@ -94,8 +94,8 @@ def _tuesdays(month: str) -> int:
 
 
 def _run(round_):
-    run = services.start_run(round_, None, kind=RunKind.FULL, time_limit=5)
-    assert services.perform_run(run.id) is True
+    run = runs.start_run(round_, None, kind=RunKind.FULL, time_limit=5)
+    assert solving.perform_run(run.id) is True
     db.session.refresh(run)
     assert run.status is RunStatus.SUCCEEDED, run.error
     return run

@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import func, select
 
+from mentor_match.errors import Refusal
 from mentor_match.extensions import db
 from mentor_match.models import (
     MonthPlan,
@@ -23,9 +24,10 @@ from mentor_match.models import (
     utcnow,
 )
 from mentor_match.optimizer.solve import Cancelled, solve
-from mentor_match.rounds import jobs, services
+from mentor_match.rounds import opening, runs, solving
 from mentor_match.rounds.encoder import encode_round
 from mentor_match.rounds.publication import publish
+from mentor_match.rounds.queue import wait_for_background_jobs
 
 from .factories import (
     make_admin,
@@ -54,8 +56,8 @@ def people():
 
 
 def finished_run(round_) -> RoundRun:
-    run = services.start_run(round_, None, time_limit=5)
-    services.perform_run(run.id)
+    run = runs.start_run(round_, None, time_limit=5)
+    solving.perform_run(run.id)
     db.session.refresh(run)
     assert run.status is RunStatus.SUCCEEDED, run.error
     return run
@@ -99,7 +101,7 @@ def test_opening_asks_everyone_on_the_site_and_by_mail(login, admin, people):
     round_ = make_round(status=RoundStatus.DRAFT)
     response = login(admin).post(f"/admin/rounds/{round_.month}/open", follow_redirects=True)
     assert "5 people were asked to confirm" in response.get_data(as_text=True)
-    jobs.wait_for_background_jobs()
+    wait_for_background_jobs()
     db.session.expire_all()
     assert count(Notification) == 5
     mails = db.session.scalars(select(OutboxMessage)).all()
@@ -114,7 +116,7 @@ def test_opening_asks_everyone_on_the_site_and_by_mail(login, admin, people):
 
 def test_mail_is_delivered_once_even_by_two_deliveries(app, people):
     make_round(status=RoundStatus.DRAFT)
-    services.open_round(db.session.scalars(select(Round)).one())
+    opening.open_round(db.session.scalars(select(Round)).one())
     from mentor_match.rounds.notices import deliver_pending_mail
 
     workers = [
@@ -146,7 +148,7 @@ def test_a_person_confirms_from_their_plan_page(login, people):
     assert "Confirmed" in response.get_data(as_text=True)
     plan = db.session.scalar(select(MonthPlan).where(MonthPlan.person_id == newcomer.id))
     assert plan.month == round_.month and plan.confirmed_at is not None
-    assert newcomer.id in {row[0] for row in services.confirmations(round_).confirmed}
+    assert newcomer.id in {row[0] for row in opening.confirmations(round_).confirmed}
 
 
 @pytest.mark.parametrize(
@@ -199,7 +201,7 @@ def test_run_from_the_round_page_happens_in_the_background(login, admin, people,
         f"/admin/rounds/{round_.month}/runs", data={"time_limit": 5, "kind": "full"}
     )
     assert response.status_code == 302
-    jobs.wait_for_background_jobs()
+    wait_for_background_jobs()
     db.session.expire_all()
     run = db.session.scalars(select(RoundRun)).one()
     assert run.status is RunStatus.SUCCEEDED, run.error
@@ -215,7 +217,7 @@ def test_a_run_that_ends_before_its_page_loads_goes_to_its_review(login, admin, 
     response = client.post(
         f"/admin/rounds/{round_.month}/runs", data={"time_limit": 5, "kind": "full"}
     )
-    jobs.wait_for_background_jobs()
+    wait_for_background_jobs()
     run = db.session.scalars(select(RoundRun)).one()
     assert response.headers["Location"] == f"/admin/rounds/{round_.month}?run={run.id}"
     landed = client.get(response.headers["Location"])
@@ -256,13 +258,13 @@ def test_cancel_stops_a_running_run_through_its_heartbeat(app, people, monkeypat
             raise AssertionError("the heartbeat never passed the cancel on")
         raise Cancelled()
 
-    monkeypatch.setattr(services, "solve", solve_until_cancelled)
-    run = services.start_run(make_round(), None, time_limit=30)
+    monkeypatch.setattr(solving, "solve", solve_until_cancelled)
+    run = runs.start_run(make_round(), None, time_limit=30)
     run_id = run.id
     worker = threading.Thread(target=lambda: _perform(app, run_id))
     worker.start()
     assert started.wait(10)
-    services.cancel_run(run)
+    runs.cancel_run(run)
     worker.join(30)
     db.session.expire_all()
     stopped = db.session.get(RoundRun, run.id)
@@ -273,7 +275,7 @@ def test_cancel_stops_a_running_run_through_its_heartbeat(app, people, monkeypat
 
 def _perform(app, run_id):
     with app.app_context():
-        services.perform_run(run_id)
+        solving.perform_run(run_id)
 
 
 def test_a_queued_run_is_cancelled_at_once(login, admin, people):
@@ -313,7 +315,7 @@ def test_a_run_whose_worker_went_silent_shows_as_failed_and_can_be_run_again(log
     )
     db.session.refresh(stale)
     assert stale.status is RunStatus.FAILED and "stopped responding" in stale.error
-    jobs.wait_for_background_jobs()
+    wait_for_background_jobs()
     assert (
         db.session.scalars(select(RoundRun).order_by(RoundRun.id.desc())).first().status
         is RunStatus.SUCCEEDED
@@ -324,9 +326,9 @@ def test_a_failing_run_says_why(app, people, monkeypatch):
     def broken(*args, **kwargs):
         raise RuntimeError("out of memory")
 
-    monkeypatch.setattr(services, "solve", broken)
-    run = services.start_run(make_round(), None, time_limit=5)
-    services.perform_run(run.id)
+    monkeypatch.setattr(solving, "solve", broken)
+    run = runs.start_run(make_round(), None, time_limit=5)
+    solving.perform_run(run.id)
     db.session.refresh(run)
     assert run.status is RunStatus.FAILED and "out of memory" in run.error
 
@@ -459,7 +461,7 @@ def test_publish_from_review_tells_people_and_twice_publishes_once(login, admin,
     )
     assert "already been published" in second.get_data(as_text=True)
     assert count(Pairing) == pairings > 0
-    jobs.wait_for_background_jobs()
+    wait_for_background_jobs()
     paired = db.session.execute(select(Pairing.apprentice_id, Pairing.master_id)).all()
     assert count(OutboxMessage) == len({person for pair in paired for person in pair})
 
@@ -473,7 +475,7 @@ def test_two_admins_publishing_at_once_publish_once(app, people):
         with app.app_context():
             try:
                 outcomes.append(publish(db.session.get(RoundRun, run_id)).pairings)
-            except services.RoundRefusal as refusal:
+            except Refusal as refusal:
                 outcomes.append(str(refusal))
             except Exception as error:  # noqa: BLE001 - SQLite's lock is also "one publication"
                 db.session.rollback()
@@ -585,7 +587,7 @@ def test_a_queued_run_whose_job_was_lost_is_failed(login, admin, people):
     )
     db.session.add_all([lost, waiting])
     db.session.commit()
-    assert services.reap_stale_runs() == 1
+    assert runs.reap_stale_runs() == 1
     db.session.refresh(lost)
     db.session.refresh(waiting)
     assert lost.status is RunStatus.FAILED and "never reached a worker" in lost.error
@@ -607,7 +609,7 @@ def test_the_form_defaults_create_a_round_even_late_in_the_month(login, admin, m
         deadline = forms._default_confirm_by()
         month = forms._next_month()
         assert deadline < datetime.fromisoformat(f"{month}-01").date(), (today, deadline)
-        services.create_round(month, deadline, today=datetime.fromisoformat(today).date())
+        opening.create_round(month, deadline, today=datetime.fromisoformat(today).date())
 
 
 def test_two_admins_pressing_run_at_once_start_one_run(app, people):
@@ -620,8 +622,8 @@ def test_two_admins_pressing_run_at_once_start_one_run(app, people):
             round_ = db.session.get(Round, round_id)
             barrier.wait()
             try:
-                outcomes.append(services.start_run(round_, None, time_limit=5).id)
-            except services.RoundRefusal as refusal:
+                outcomes.append(runs.start_run(round_, None, time_limit=5).id)
+            except Refusal as refusal:
                 outcomes.append(str(refusal))
 
     admins = [threading.Thread(target=press_run) for _ in range(2)]

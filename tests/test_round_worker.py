@@ -7,6 +7,7 @@ runs once, and a worker killed mid-run publishes nothing and is noticed by its s
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import random
@@ -36,7 +37,8 @@ from mentor_match.models import (
     WeeklyWindow,
     utcnow,
 )
-from mentor_match.rounds import jobs, services
+from mentor_match.rounds import jobs, runs
+from mentor_match.rounds import queue as job_queue
 
 from .conftest import need_service
 from .factories import (
@@ -133,10 +135,8 @@ class WorkerProcess:
     def kill_all(self) -> None:
         """SIGKILL the worker and its horse at once, as a machine or container dying would."""
         for pid in self.session_pids():
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
         self.process.wait(timeout=10)
         # The horse is not our child, so nothing here waits for it; a killed process runs no
         # more code but takes a moment to be torn down (a large solve's memory, on a busy
@@ -331,10 +331,10 @@ def test_dispatched_run_is_performed_by_the_worker(
     app, organisation, start_worker, redis_queue, verify_round
 ):
     round_ = make_round()
-    run = services.start_run(round_, None, time_limit=5)
+    run = runs.start_run(round_, None, time_limit=5)
     jobs.dispatch_run(run.id)
     assert redis_queue.exists(f"rq:job:round-run-{run.id}")  # on the queue, not in a thread
-    assert not jobs._threads
+    assert not job_queue._threads
 
     worker = start_worker()
     done = wait_until_finished(run.id, 40, worker)
@@ -350,8 +350,8 @@ def test_dispatched_run_is_performed_by_the_worker(
 
 
 def test_a_job_delivered_twice_runs_once(app, big_organisation, start_worker, redis_queue):
-    run = services.start_run(make_round(), None, time_limit=5)
-    queue = jobs.queue(app)
+    run = runs.start_run(make_round(), None, time_limit=5)
+    queue = job_queue.redis_queue(app)
     # The first delivery under the job id the site gives it, so the workers' upkeep, which
     # fails a queued run whose job is gone, sees it waiting.
     first = queue.enqueue(jobs.run_round_job, run.id, job_id=f"round-run-{run.id}")
@@ -383,7 +383,7 @@ def test_a_killed_worker_leaves_no_partial_round_and_its_run_is_failed(
     app, big_organisation, start_worker, redis_queue, verify_round
 ):
     round_ = make_round()
-    run = services.start_run(round_, None, time_limit=60)
+    run = runs.start_run(round_, None, time_limit=60)
     jobs.dispatch_run(run.id)
     worker = start_worker()
     wait_until_solving(run.id, 30, worker)
@@ -403,21 +403,21 @@ def test_a_killed_worker_leaves_no_partial_round_and_its_run_is_failed(
     # Silent for longer than the stale limit, the run shows as failed before anything writes
     # it down (pages read it so), then the check records it.
     wait_for(
-        lambda: services.run_state(fresh_run(run.id)).status is RunStatus.FAILED,
+        lambda: runs.run_state(fresh_run(run.id)).status is RunStatus.FAILED,
         STALE_SECONDS + WORKER_HEARTBEAT_SECONDS + 5,
         "the killed worker's run to show as failed",
         every=0.25,
     )
     assert time.monotonic() - killed_at <= STALE_SECONDS + WORKER_HEARTBEAT_SECONDS + 5
     assert fresh_run(run.id).status is RunStatus.RUNNING
-    assert services.reap_stale_runs() == 1
+    assert runs.reap_stale_runs() == 1
     failed = fresh_run(run.id)
     assert failed.status is RunStatus.FAILED
     assert "stopped responding" in failed.error and failed.finished_at is not None
     assert failed.solution_json is None
 
     # The round can be run again at once, and a new worker does it.
-    again = services.start_run(round_, None, time_limit=5)
+    again = runs.start_run(round_, None, time_limit=5)
     jobs.dispatch_run(again.id)
     fresh_worker = start_worker()
     done = wait_until_finished(again.id, 40, fresh_worker)
@@ -460,7 +460,7 @@ def test_a_killed_work_horse_fails_its_job_and_the_worker_takes_the_next_run(
     app, big_organisation, start_worker, redis_queue
 ):
     round_ = make_round()
-    run = services.start_run(round_, None, time_limit=60)
+    run = runs.start_run(round_, None, time_limit=60)
     jobs.dispatch_run(run.id)
     worker = start_worker()
     wait_until_solving(run.id, 30, worker)
@@ -475,7 +475,7 @@ def test_a_killed_work_horse_fails_its_job_and_the_worker_takes_the_next_run(
 
     assert fresh_run(run.id).status is RunStatus.RUNNING
     wait_for(
-        lambda: services.reap_stale_runs() == 1,
+        lambda: runs.reap_stale_runs() == 1,
         STALE_SECONDS + WORKER_HEARTBEAT_SECONDS + 5,
         "the stale check to fail the killed horse's run",
         every=0.25,
@@ -483,7 +483,7 @@ def test_a_killed_work_horse_fails_its_job_and_the_worker_takes_the_next_run(
     assert fresh_run(run.id).status is RunStatus.FAILED
     assert count(Pairing) == 0
 
-    again = services.start_run(round_, None, time_limit=5)
+    again = runs.start_run(round_, None, time_limit=5)
     jobs.dispatch_run(again.id)
     done = wait_until_finished(again.id, 40, worker)
     assert done.status is RunStatus.SUCCEEDED, f"{done.error}\n{worker.log()}"
@@ -504,7 +504,7 @@ def test_cli_run_solves_and_prints_the_result(app, organisation, runner):
 
 def test_cli_run_is_refused_while_a_run_is_under_way(app, organisation, runner):
     round_ = make_round()
-    services.start_run(round_, None, time_limit=5)
+    runs.start_run(round_, None, time_limit=5)
     result = runner.invoke(args=["rounds", "run", round_.month, "--time-limit", "5"])
     assert result.exit_code == 1
     assert "already under way" in result.output

@@ -6,6 +6,7 @@ from datetime import datetime, timedelta
 import pytest
 from sqlalchemy import func, select
 
+from mentor_match.errors import Refusal
 from mentor_match.extensions import db
 from mentor_match.models import (
     Notification,
@@ -18,7 +19,7 @@ from mentor_match.models import (
     SessionObserver,
     ShadowingSession,
 )
-from mentor_match.rounds import services
+from mentor_match.rounds import answers, runs, solving
 from mentor_match.rounds.encoder import encode_round
 from mentor_match.rounds.publication import publish
 
@@ -38,8 +39,8 @@ def organisation():
 
 
 def run_now(round_, kind=RunKind.FULL):
-    run = services.start_run(round_, None, kind=kind, time_limit=5)
-    assert services.perform_run(run.id) is True
+    run = runs.start_run(round_, None, kind=kind, time_limit=5)
+    assert solving.perform_run(run.id) is True
     db.session.refresh(run)
     return run
 
@@ -86,24 +87,24 @@ def test_publishing_twice_publishes_once(organisation):
     run = run_now(round_)
     publish(run)
     pairings = db.session.scalar(select(func.count()).select_from(Pairing))
-    with pytest.raises(services.RoundRefusal, match="already been published"):
+    with pytest.raises(Refusal, match="already been published"):
         publish(db.session.get(RoundRun, run.id))
     assert db.session.scalar(select(func.count()).select_from(Pairing)) == pairings
 
 
 def test_second_run_while_one_is_under_way_is_refused(organisation):
     round_ = make_round()
-    services.start_run(round_, None, time_limit=5)
-    with pytest.raises(services.RoundRefusal, match="already under way"):
-        services.start_run(round_, None, time_limit=5)
+    runs.start_run(round_, None, time_limit=5)
+    with pytest.raises(Refusal, match="already under way"):
+        runs.start_run(round_, None, time_limit=5)
     assert db.session.scalar(select(func.count()).select_from(RoundRun)) == 1
 
 
 def test_a_job_delivered_twice_runs_once(organisation):
-    run = services.start_run(make_round(), None, time_limit=5)
-    assert services.perform_run(run.id) is True
+    run = runs.start_run(make_round(), None, time_limit=5)
+    assert solving.perform_run(run.id) is True
     finished = db.session.get(RoundRun, run.id).finished_at
-    assert services.perform_run(run.id) is False
+    assert solving.perform_run(run.id) is False
     db.session.expire_all()
     assert db.session.get(RoundRun, run.id).finished_at == finished
 
@@ -113,7 +114,7 @@ def test_declining_frees_sessions_and_a_fill_run_reuses_them(organisation, verif
     publish(run_now(round_))
     pairing = db.session.scalars(select(Pairing)).first()
     apprentice = pairing.apprentice
-    services.respond(pairing, apprentice, accept=False)
+    answers.respond(pairing, apprentice, accept=False)
     assert pairing.status is Response.DECLINED
     assert not db.session.scalars(
         select(SessionObserver).where(SessionObserver.pairing_id == pairing.id)
@@ -132,9 +133,9 @@ def test_answering_twice_is_refused(organisation):
     round_ = make_round()
     publish(run_now(round_))
     pairing = db.session.scalars(select(Pairing)).first()
-    services.respond(pairing, pairing.master, accept=True)
-    with pytest.raises(services.RoundRefusal, match="already answered"):
-        services.respond(pairing, pairing.master, accept=False)
+    answers.respond(pairing, pairing.master, accept=True)
+    with pytest.raises(Refusal, match="already answered"):
+        answers.respond(pairing, pairing.master, accept=False)
     assert pairing.master_response is Response.ACCEPTED
 
 

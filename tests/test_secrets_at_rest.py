@@ -10,8 +10,8 @@ from mentor_match.api import tokens
 from mentor_match.calendars import services as calendars
 from mentor_match.extensions import db
 from mentor_match.imports.services import apply_import
-from mentor_match.rounds.jobs import wait_for_background_jobs
 from mentor_match.rounds.notices import deliver_pending_mail
+from mentor_match.rounds.queue import wait_for_background_jobs
 
 from .factories import make_admin, make_apprentice
 

@@ -25,6 +25,7 @@ from mentor_match.organisation.domains import (
     split_domains,
 )
 from mentor_match.rounds import jobs
+from mentor_match.rounds.queue import wait_for_background_jobs
 
 from .factories import make_admin, make_apprentice, make_master, make_site
 
@@ -67,7 +68,7 @@ def _count(model) -> int:
 
 
 def _mail_after_background_jobs(sent_mail) -> list[str]:
-    jobs.wait_for_background_jobs()
+    wait_for_background_jobs()
     return [mail.recipient for mail in sent_mail]
 
 
@@ -141,7 +142,7 @@ def test_domains_keep_the_someone_tried_mail_for_a_known_listed_address(client, 
     _set_policy(SignUpPolicy.DOMAINS, ("example.org",))
     assert _sign_up(client, email="ada@example.org").status_code == 302
     assert _sign_up(client, email="new@example.org").status_code == 302
-    jobs.wait_for_background_jobs()
+    wait_for_background_jobs()
     subjects = {mail.recipient: mail.subject for mail in sent_mail}
     assert subjects == {
         "ada@example.org": "Someone tried to sign up with your address",
@@ -203,7 +204,7 @@ def test_invitation_only_still_lets_an_imported_person_choose_a_password(client,
         admin,
     )
     jobs.dispatch_mail()
-    jobs.wait_for_background_jobs()
+    wait_for_background_jobs()
     (invitation,) = sent_mail
     link = re.search(r"http://localhost(/reset-password/\S+)", invitation.body).group(1)
     response = client.post(
@@ -219,7 +220,7 @@ def test_invitation_only_still_lets_an_imported_person_choose_a_password(client,
 def _pending_sign_up(client, sent_mail) -> tuple[str, Person]:
     """A sign-up made while sign-up was open, its confirmation link not yet followed."""
     assert _sign_up(client).status_code == 302
-    jobs.wait_for_background_jobs()
+    wait_for_background_jobs()
     (mail,) = sent_mail
     link = re.search(r"http://localhost(/signup/confirm/\S+)", mail.body).group(1)
     return link, db.session.scalar(select(Person))
@@ -238,7 +239,7 @@ def test_locking_down_stops_a_sign_up_begun_before(client, sent_mail):
     )
     # A password reset confirms an address too, so it is held to the policy as well.
     client.post("/forgot-password", data={"email": "ada@example.org"})
-    jobs.wait_for_background_jobs()
+    wait_for_background_jobs()
     reset = re.search(r"http://localhost(/reset-password/\S+)", sent_mail[-1].body).group(1)
     assert BY_INVITATION in _page(client.get(reset, follow_redirects=True))
     response = client.post(

@@ -10,7 +10,7 @@ from mentor_match.config import TestConfig
 from mentor_match.extensions import db
 from mentor_match.links import absolute_url
 from mentor_match.models import OutboxMessage
-from mentor_match.rounds.jobs import wait_for_background_jobs
+from mentor_match.rounds.queue import wait_for_background_jobs
 
 from .factories import make_person
 

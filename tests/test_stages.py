@@ -23,10 +23,9 @@ from mentor_match.models import (
 )
 from mentor_match.profiles import services as profiles
 from mentor_match.progress import endorsement as progress
-from mentor_match.rounds import services as rounds
+from mentor_match.rounds import runs, solving
 from mentor_match.rounds.encoder import encode_round
 from mentor_match.rounds.publication import publish
-from mentor_match.rounds.services import RoundRefusal
 from mentor_match.stages import services
 
 from .conftest import log_in
@@ -258,8 +257,8 @@ def test_a_master_whose_verification_is_revoked_mid_round_is_not_published(verif
     org = make_small_round_organisation()
     admin = make_admin()
     round_ = make_round()
-    run = rounds.start_run(round_, None, time_limit=5)
-    assert rounds.perform_run(run.id) is True
+    run = runs.start_run(round_, None, time_limit=5)
+    assert solving.perform_run(run.id) is True
     db.session.refresh(run)
     masters_paired = {p["master"] for p in json.loads(run.solution_json)["pairings"]}
     revoked = next(m for m in org["masters"] if f"m-{m.id}" in masters_paired)
@@ -269,9 +268,9 @@ def test_a_master_whose_verification_is_revoked_mid_round_is_not_published(verif
     assert change.held.stage_source is StageSource.SELF_DECLARED and change.held.declined_at
     assert services.stages_to_verify() == []  # revoked, so not waiting again
 
-    with pytest.raises(RoundRefusal, match="may no longer host the skills paired"):
+    with pytest.raises(Refusal, match="may no longer host the skills paired"):
         publish(db.session.get(type(run), run.id))
-    assert rounds.active_run(round_) is None and count(SessionObserver) == 0
+    assert runs.active_run(round_) is None and count(SessionObserver) == 0
 
 
 def test_changing_your_own_verified_stage_makes_it_self_declared_or_is_refused_with_the_count(
@@ -375,8 +374,8 @@ def test_the_round_review_says_how_many_masters_wait(client):
     give_skill(claimant, org["skill"], "master", hosts=True, source=StageSource.SELF_DECLARED)
     admin = make_admin()
     round_ = make_round()
-    run = rounds.start_run(round_, None, time_limit=5)
-    assert rounds.perform_run(run.id) is True
+    run = runs.start_run(round_, None, time_limit=5)
+    assert solving.perform_run(run.id) is True
     log_in(client, admin)
     page = " ".join(
         client.get(f"/admin/rounds/{round_.month}/runs/{run.id}").get_data(as_text=True).split()

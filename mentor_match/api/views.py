@@ -21,7 +21,7 @@ from ..extensions import csrf, db
 from ..inputs import MAX_ID
 from ..limits import api_token, configured, limiter
 from ..models import Area, Event, Pairing, Person, PersonSkill
-from ..rounds import services as rounds
+from ..rounds import answers, opening
 from ..tracking import hours as tracking
 from .access import me, token_required, visible_person
 from .arguments import MAX_EVENTS, MAX_PER_PAGE, booking_body, date_arg, int_arg
@@ -166,13 +166,13 @@ def person_availability(person_id: int):
 @bp.get("/rounds")
 @token_required(admin=True)
 def list_rounds():
-    return jsonify({"items": [round_json(r) for r in rounds.all_rounds()]})
+    return jsonify({"items": [round_json(r) for r in opening.all_rounds()]})
 
 
 @bp.get("/rounds/<month>")
 @token_required(admin=True)
 def get_round(month: str):
-    round_ = rounds.round_for(month) if len(month) == 7 else None
+    round_ = opening.round_for(month) if len(month) == 7 else None
     if round_ is None:
         raise ApiError(404, "not_found", "No round for that month.")
     pairings = db.session.scalars(
@@ -188,7 +188,7 @@ def list_pairings():
     if "person_id" in request.args:
         person = visible_person(int_arg("person_id", 0, 1, MAX_ID))
     return jsonify(
-        {"person_id": person.id, "items": [pairing_json(p) for p in rounds.pairings_of(person)]}
+        {"person_id": person.id, "items": [pairing_json(p) for p in answers.pairings_of(person)]}
     )
 
 

@@ -5,17 +5,13 @@ from flask_login import login_required
 
 from ..errors import Refusal
 from ..pages import attempt, current_person, show_refusal
-from ..rounds.services import round_call_for
+from ..rounds.calls import round_call_for
 from . import services, windows
 from .expansion import Month, MonthError
 from .forms import ChangeForm, MonthPlanForm, WeeklyWindowForm
 from .month_calendar import month_calendar
 
 bp = Blueprint("availability", __name__)
-
-# Kept only so the plan page's round call stays as it is until the rounds change moves it (it
-# changes that line); everything else here uses current_person().
-_me = current_person
 
 
 def _month_from_query() -> Month:
@@ -119,5 +115,5 @@ def plan():
         form=form,
         draft=draft,
         month=month,
-        round_call=round_call_for(_me(), str(month)),
+        round_call=round_call_for(current_person(), str(month)),
     )

@@ -21,7 +21,7 @@ from ..models import (
     WeeklyWindow,
     utcnow,
 )
-from ..rounds.services import RoundCall, round_call_query
+from ..rounds.calls import RoundCall, round_call_from, round_call_query
 from ..tracking.services import count_seats_to_confirm
 
 NEXT_SESSIONS = 3
@@ -65,7 +65,7 @@ def _setup_facts_query(*, master: bool) -> Select:
     observing_ahead = select(SessionObserver.id).where(*live_seats(person_id, now))
     # The round call rounds.round_call_for finds: the first open round, with :person_id's
     # confirmation of it.
-    call = round_call_query(False).subquery("round_call")
+    call = round_call_query(of_month=False).subquery("round_call")
     return (
         select(
             exists(skills).label("has_skills"),
@@ -128,9 +128,9 @@ def dashboard_for(person: Person) -> Dashboard:
         )
     board.steps.append(("Set your weekly availability", "availability.weekly", facts.has_windows))
     board.steps.append(("Write a short bio", "profiles.edit", bool(person.bio.strip())))
-    # As rounds.round_call_for: an open round calls on masters and apprentices.
-    if facts.round_month is not None and (person.is_master or person.is_apprentice):
-        board.round_call = RoundCall(facts.round_month, facts.round_confirm_by, facts.confirmed_at)
+    board.round_call = round_call_from(
+        person, facts.round_month, facts.round_confirm_by, facts.confirmed_at
+    )
     if facts.hosting_ahead or facts.observing_ahead:
         board.next_sessions = upcoming(
             person,

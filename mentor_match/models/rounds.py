@@ -21,6 +21,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
+from ..optimizer.solution import gap
 from .types import UTCDateTime, utcnow, value_enum
 
 if TYPE_CHECKING:
@@ -138,9 +139,7 @@ class RoundRun(db.Model):
 
     @property
     def gap(self) -> float | None:
-        if self.observation_hours is None or not self.upper_bound:
-            return None
-        return (self.upper_bound - self.observation_hours) / self.upper_bound
+        return gap(self.observation_hours, self.upper_bound)
 
     def __repr__(self) -> str:
         return f"<RoundRun {self.id} {self.kind} {self.status}>"

@@ -18,9 +18,14 @@ apprentice's hours and lets every master pick whole apprentices on their own.
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 from ortools.graph.python import max_flow
+from ortools.linear_solver.python import model_builder_helper as mbh
+from ortools.sat.python import cp_model
 
+from .exact import configured_solver
 from .model import Candidates, RoundArrays
 
 # The pair LP's solvers. Glop (OR-Tools' simplex) up to SIMPLEX_MAX_PAIRS candidate pairs:
@@ -135,10 +140,6 @@ def master_capacity(
     CP-SAT's best bound is used even when it stops early, so the result is always valid.
     Returns the bound and the deterministic time spent.
     """
-    from ortools.sat.python import cp_model
-
-    from .exact import configured_solver
-
     ar = scheduler.arrays
     model = cp_model.CpModel()
     by_slot: dict[tuple[int, int], list] = {}
@@ -200,8 +201,6 @@ def refined_upper_bound_slots(
     them), so the time goes where the bound is loosest. Returns (bound, masters refined,
     every master's capacity as refined).
     """
-    import time
-
     n_m = len(arrays.hosting_slots)
     pair_cap, apprentice_cap, flow_master_cap = capacities(arrays, candidates)
     master_cap = flow_master_cap if master_cap is None else np.minimum(master_cap, flow_master_cap)
@@ -246,8 +245,6 @@ def lagrangian_upper_bound_slots(
     solution's value) looks for low ones and the lowest seen is returned, floored to whole
     slots. A fixed number of iterations keeps it deterministic; `deadline` is a safety net.
     """
-    import time
-
     n_a, n_m = len(arrays.observing_slots), len(arrays.hosting_slots)
     apprentice, master = candidates.apprentice, candidates.master
     if len(apprentice) == 0:
@@ -345,8 +342,6 @@ def pair_lp_upper_bound_slots(
     w >= 0 and computed here in numpy, so a solver stopped by its time limit still gives
     a valid (if looser) bound.
     """
-    from ortools.linear_solver.python import model_builder_helper as mbh
-
     n_a, n_m = len(arrays.observing_slots), len(arrays.hosting_slots)
     n_p = len(candidates.apprentice)
     if n_p == 0:
@@ -364,8 +359,6 @@ def pair_lp_upper_bound_slots(
         )
     ):
         return None
-    import time
-
     if deadline is not None:
         time_limit = min(time_limit, deadline - time.monotonic())
     if time_limit <= 0:
@@ -377,7 +370,7 @@ def pair_lp_upper_bound_slots(
     solver.solve(model)
     try:
         duals = np.asarray(solver.dual_values(), dtype=float)
-    except Exception:  # no solution to read duals from
+    except RuntimeError:  # "Accessing a solution value when none has been found"
         return None
     if len(duals) != 2 * (n_a + n_m) or not np.all(np.isfinite(duals)):
         return None
@@ -412,11 +405,11 @@ def _lp_mps(a, m, pair_cap, apprentice_cap, max_masters, master_cap, max_apprent
     columns = np.stack([p, -pair_cap, a, pair_cap, p, a, m, pair_cap, p, m], axis=1).tolist()
     rhs = [
         f" rhs a{i} {int(c)}\n rhs k{i} {int(k)}"
-        for i, (c, k) in enumerate(zip(apprentice_cap.tolist(), max_masters.tolist()))
+        for i, (c, k) in enumerate(zip(apprentice_cap.tolist(), max_masters.tolist(), strict=True))
     ]
     rhs += [
         f" rhs m{i} {int(c)}\n rhs q{i} {int(k)}"
-        for i, (c, k) in enumerate(zip(master_cap.tolist(), max_apprentices.tolist()))
+        for i, (c, k) in enumerate(zip(master_cap.tolist(), max_apprentices.tolist(), strict=True))
     ]
     return "".join(
         [

@@ -8,17 +8,18 @@ Unix epoch, a window covers a slot only when the whole slot lies inside it, and 
 with several observers counts once towards a master's hosting hours. Each message names
 the place at fault (``pairings[3].sessions[0]: ...``, ``master m-17 ...``) so the file can
 be fixed, and garbage input of any shape gives messages, never an exception.
+
+Here are the solution's shape, each pairing and its sessions, and the totals; the rules
+that span pairings are in `check_limits`, and how values are worded in `wording`.
 """
 
 from __future__ import annotations
 
-import math
-import reprlib
-from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from .check_limits import LIMIT_TOLERANCE, Usage, check_limits
 from .problem import (
     MODES,
     RANK,
@@ -31,17 +32,12 @@ from .problem import (
     format_time,
     load_problem,
 )
+from .wording import and_more, figure, in_hours, json_number, kind_of, listed, shown
 
 # Enough to show an admin what is wrong without burying the page.
 MAX_MESSAGES = 50
-# The tolerances of shared/verify_round.py, so the two checkers agree at the edges.
-LIMIT_TOLERANCE = 1e-9
+# The tolerance of shared/verify_round.py for totals, so the two checkers agree at the edges.
 TOTAL_TOLERANCE = 1e-6
-CAPACITY_FIELDS = {"in_person": "in_person_capacity", "virtual": "virtual_capacity"}
-
-_short = reprlib.Repr()
-_short.maxstring = 60
-_short.maxother = 60
 
 
 def check_solution(problem: Any, solution: Any) -> list[str]:
@@ -56,89 +52,12 @@ def check_solution(problem: Any, solution: Any) -> list[str]:
     return messages
 
 
-def _show(value: Any) -> str:
-    """A value as an admin would recognise it: ids as they are, anything else as JSON, short."""
-    if isinstance(value, str) and value and len(value) <= 60 and value.isprintable():
-        return value
-    if value is None or isinstance(value, bool):
-        return {None: "null", True: "true", False: "false"}[value]
-    return _short.repr(value)
-
-
-def _kind(value: Any) -> str:
-    """What a JSON value is, in words, for a document that is not even an object."""
-    if value is None or isinstance(value, bool):
-        return _show(value)
-    kinds = {list: "a list", str: "text", int: "a number", float: "a number"}
-    return kinds.get(type(value), type(value).__name__)
-
-
-def _figure(value: float) -> str:
-    """A number without a trailing .0, yet exact enough that differing figures look different."""
-    return repr(float(value)).removesuffix(".0")
-
-
-def _hours(value: float) -> str:
-    return f"{_figure(value)} hour{'' if value == 1 else 's'}"
-
-
-def _number(value: Any) -> float | None:
-    """A finite JSON number as a float; None for anything else (true/false are not numbers)."""
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return None
-    try:
-        number = float(value)
-    except OverflowError:
-        return None
-    return number if math.isfinite(number) else None
-
-
-def _listing(items: list[str]) -> str:
-    """Up to six items of a list, for a message that must stay short whatever was uploaded."""
-    if not items:
-        return "nothing"
-    shown = ", ".join(_show(item) for item in items[:6])
-    return shown + (f" and {len(items) - 6} more" if len(items) > 6 else "")
-
-
-def _more(count: int, unit: str) -> str:
-    return f" (and {count} more {unit}{'s' if count > 1 else ''})" if count else ""
-
-
 @dataclass(frozen=True)
 class _Session:
     start: int  # seconds since the epoch
     end: int
     mode: str
     label: str  # as the file gives it, for messages
-
-
-@dataclass
-class _Usage:
-    """What the pairings book, slot by slot, for the rules that span pairings (4 to 8)."""
-
-    apprentice_slots: defaultdict[str, defaultdict[int, list[int]]] = field(
-        default_factory=lambda: defaultdict(lambda: defaultdict(list))
-    )
-    observers: defaultdict[tuple[str, str], defaultdict[int, int]] = field(
-        default_factory=lambda: defaultdict(lambda: defaultdict(int))
-    )
-    hosted_slots: defaultdict[str, set[int]] = field(default_factory=lambda: defaultdict(set))
-    # person -> slot -> the ids they host (or observe) under in that slot, in order seen
-    hosting: defaultdict[str, defaultdict[int, list[str]]] = field(
-        default_factory=lambda: defaultdict(lambda: defaultdict(list))
-    )
-    observing: defaultdict[str, defaultdict[int, list[str]]] = field(
-        default_factory=lambda: defaultdict(lambda: defaultdict(list))
-    )
-    apprentice_hours: defaultdict[str, float] = field(default_factory=lambda: defaultdict(float))
-    apprentices_of_master: defaultdict[str, set[str]] = field(
-        default_factory=lambda: defaultdict(set)
-    )
-    masters_of_apprentice: defaultdict[str, set[str]] = field(
-        default_factory=lambda: defaultdict(set)
-    )
-    total_hours: float = 0.0
 
 
 class _Checker:
@@ -157,23 +76,23 @@ class _Checker:
         if windows:
             self.span = (min(w.start for w in windows), max(w.end for w in windows))
         self.messages: list[str] = []
-        self.usage = _Usage()
+        self.usage = Usage()
 
     def say(self, message: str) -> None:
         self.messages.append(message)
 
     def check(self, solution: Any) -> list[str]:
         if not isinstance(solution, dict):
-            kind = _kind(solution)
+            kind = kind_of(solution)
             return [f"the solution must be a JSON object ({SOLUTION_FORMAT}), not {kind}"]
         if solution.get("format") != SOLUTION_FORMAT:
-            found = _show(solution.get("format"))
+            found = shown(solution.get("format"))
             return [f"format: must be {SOLUTION_FORMAT}, not {found}; this is not a round solution"]
         if "round" not in solution:
             self.say(f"round: is missing; this round is {self.problem.round}")
         elif solution["round"] != self.problem.round:
             self.say(
-                f"round: the solution is for round {_show(solution['round'])}, "
+                f"round: the solution is for round {shown(solution['round'])}, "
                 f"but this round is {self.problem.round}"
             )
         claimed = self.figure(solution, "observation_hours")
@@ -186,11 +105,7 @@ class _Checker:
         for index, pairing in enumerate(pairings):
             self.pairing(index, pairing, seen)
         self.unmatched(solution.get("unmatched"), seen)
-        self.apprentice_clashes()
-        self.seat_capacity()
-        self.master_limits()
-        self.apprentice_limits()
-        self.host_and_observe()
+        check_limits(self.usage, self.problem, self.say)
         self.totals(claimed, bound)
         return self.messages
 
@@ -198,9 +113,9 @@ class _Checker:
         if key not in solution:
             self.say(f"{key}: is missing")
             return None
-        number = _number(solution[key])
+        number = json_number(solution[key])
         if number is None:
-            self.say(f"{key}: must be a number of hours, not {_show(solution[key])}")
+            self.say(f"{key}: must be a number of hours, not {shown(solution[key])}")
         return number
 
     # --- Rule 1, then the pairing's sessions (rules 2, 3 and 9) --------------------------------
@@ -235,8 +150,8 @@ class _Checker:
         hours = self.sessions(where, index, pairing.get("sessions"), apprentice, master)
         if hours and hours + LIMIT_TOLERANCE < self.problem.min_pairing_hours:
             self.say(
-                f"{where}: apprentice {aid} observes master {mid} for {_hours(hours)}, "
-                f"under min_pairing_hours {_figure(self.problem.min_pairing_hours)}"
+                f"{where}: apprentice {aid} observes master {mid} for {in_hours(hours)}, "
+                f"under min_pairing_hours {figure(self.problem.min_pairing_hours)}"
             )
         self.usage.apprentice_hours[aid] += hours
         self.usage.total_hours += hours
@@ -244,10 +159,10 @@ class _Checker:
     def member(self, where: str, role: str, ident: Any, known: dict) -> Apprentice | Master | None:
         if not isinstance(ident, str):
             article = "an" if role == "apprentice" else "a"
-            self.say(f"{where}.{role}: must be the id of {article} {role}, not {_show(ident)}")
+            self.say(f"{where}.{role}: must be the id of {article} {role}, not {shown(ident)}")
             return None
         if ident not in known:
-            self.say(f"{where}: there is no {role} {_show(ident)} in round {self.problem.round}")
+            self.say(f"{where}: there is no {role} {shown(ident)} in round {self.problem.round}")
             return None
         return known[ident]
 
@@ -267,7 +182,7 @@ class _Checker:
             self.say(f"{where}.skills: must be a list of micro skills, here {', '.join(teachable)}")
         elif sorted(skills) != teachable:
             self.say(
-                f"{where}.skills: lists {_listing(skills)}, but the micro skills "
+                f"{where}.skills: lists {listed(skills)}, but the micro skills "
                 f"master {master.id} can teach apprentice {apprentice.id} are exactly "
                 f"{', '.join(teachable)}"
             )
@@ -313,7 +228,7 @@ class _Checker:
                 )
             for slot in slots:
                 pair_slots.setdefault(slot, position)
-                self.book(index, slot, session.mode, apprentice, master)
+                self.usage.book(index, slot, session.mode, apprentice, master)
         return len(pair_slots) * self.slot_hours + hours_beyond
 
     def session(self, place: str, raw: Any) -> _Session | None:
@@ -324,40 +239,40 @@ class _Checker:
         end = self.moment(f"{place}.end", raw.get("end"))
         mode = raw.get("mode")
         if mode not in MODES:
-            self.say(f"{place}.mode: must be in_person or virtual, not {_show(mode)}")
+            self.say(f"{place}.mode: must be in_person or virtual, not {shown(mode)}")
         if start is None or end is None or mode not in MODES:
             return None
         whole = True
         for moment, text in ((start, raw["start"]), (end, raw["end"])):
             if moment % self.slot_seconds:
                 self.say(
-                    f"{place}: {_show(text)} is not on a {self.problem.slot_minutes}-minute "
+                    f"{place}: {shown(text)} is not on a {self.problem.slot_minutes}-minute "
                     "slot boundary"
                 )
                 whole = False
         if end <= start:
             self.say(
-                f"{place}: ends at {_show(raw['end'])}, not after its start {_show(raw['start'])}"
+                f"{place}: ends at {shown(raw['end'])}, not after its start {shown(raw['start'])}"
             )
             whole = False
         if not whole:
             return None
-        return _Session(int(start), int(end), mode, f"{_show(raw['start'])} to {_show(raw['end'])}")
+        return _Session(int(start), int(end), mode, f"{shown(raw['start'])} to {shown(raw['end'])}")
 
     def moment(self, place: str, value: Any) -> float | None:
         """Seconds since the epoch for an ISO 8601 UTC time ending in Z, or None and a message."""
         example = "an ISO 8601 UTC time like 2026-12-01T09:00:00Z"
         if not isinstance(value, str) or not value.endswith("Z"):
-            self.say(f"{place}: must be {example}, not {_show(value)}")
+            self.say(f"{place}: must be {example}, not {shown(value)}")
             return None
         try:
             moment = datetime.fromisoformat(value[:-1])
         except ValueError:
-            self.say(f"{place}: must be {example}, not {_show(value)}")
+            self.say(f"{place}: must be {example}, not {shown(value)}")
             return None
         if moment.tzinfo is not None:
             self.say(
-                f"{place}: give the time in UTC with a Z and no other offset, not {_show(value)}"
+                f"{place}: give the time in UTC with a Z and no other offset, not {shown(value)}"
             )
             return None
         return moment.replace(tzinfo=UTC).timestamp()
@@ -376,22 +291,8 @@ class _Checker:
         if missing:
             self.say(
                 f"{place}: {role} {record.id} is not available for {mode} sessions at "
-                f"{format_time(missing[0] * seconds)}{_more(len(missing) - 1, 'slot')}"
+                f"{format_time(missing[0] * seconds)}{and_more(len(missing) - 1, 'slot')}"
             )
-
-    def book(
-        self, index: int, slot: int, mode: str, apprentice: Apprentice, master: Master
-    ) -> None:
-        usage = self.usage
-        usage.apprentice_slots[apprentice.id][slot].append(index)
-        usage.observers[master.id, mode][slot] += 1
-        usage.hosted_slots[master.id].add(slot)
-        hosts = usage.hosting[master.person][slot]
-        if master.id not in hosts:
-            hosts.append(master.id)
-        observes = usage.observing[apprentice.person][slot]
-        if apprentice.id not in observes:
-            observes.append(apprentice.id)
 
     def unmatched(self, unmatched: Any, seen: dict[tuple[str, str], int]) -> None:
         """The optional reasons for unpaired apprentices must name real, unpaired apprentices."""
@@ -414,7 +315,7 @@ class _Checker:
             ident = entry.get("apprentice")
             if not isinstance(ident, str) or ident not in self.apprentices:
                 self.say(
-                    f"{where}: there is no apprentice {_show(ident)} in round {self.problem.round}"
+                    f"{where}: there is no apprentice {shown(ident)} in round {self.problem.round}"
                 )
             elif ident in paired_at:
                 self.say(
@@ -422,122 +323,18 @@ class _Checker:
                     "so is not unmatched"
                 )
 
-    # --- Rules 4 to 8, over all pairings -------------------------------------------------------
-
-    def apprentice_clashes(self) -> None:
-        """Rule 4; two sessions of one pairing at once are reported as an overlap (rule 9)."""
-        for aid, slots in self.usage.apprentice_slots.items():
-            clashes = sorted(slot for slot, pairings in slots.items() if len(set(pairings)) > 1)
-            if clashes:
-                first = sorted(set(slots[clashes[0]]))
-                pairings = " and ".join(f"pairings[{i}]" for i in first)
-                self.say(
-                    f"apprentice {aid} attends {len(first)} sessions at once, {pairings}, at "
-                    f"{format_time(clashes[0] * self.slot_seconds)}"
-                    f"{_more(len(clashes) - 1, 'slot')}"
-                )
-
-    def seat_capacity(self) -> None:
-        """Rule 5."""
-        for (mid, mode), slots in self.usage.observers.items():
-            capacity_field = CAPACITY_FIELDS[mode]
-            capacity = getattr(self.masters[mid], capacity_field)
-            over = sorted(slot for slot, count in slots.items() if count > capacity)
-            if over:
-                count = slots[over[0]]
-                self.say(
-                    f"master {mid} has {count} {mode} observer{'s' if count > 1 else ''} at "
-                    f"{format_time(over[0] * self.slot_seconds)}, over {capacity_field} "
-                    f"{capacity}{_more(len(over) - 1, 'slot')}"
-                )
-
-    def master_limits(self) -> None:
-        """Rule 6."""
-        for mid, slots in self.usage.hosted_slots.items():
-            master, hours = self.masters[mid], len(slots) * self.slot_hours
-            if hours > master.max_hosting_hours + LIMIT_TOLERANCE:
-                self.say(
-                    f"master {mid} hosts {_hours(hours)}, over max_hosting_hours "
-                    f"{_figure(master.max_hosting_hours)}"
-                )
-        for mid, apprentices in self.usage.apprentices_of_master.items():
-            if len(apprentices) > self.masters[mid].max_apprentices:
-                self.say(
-                    f"master {mid} has {len(apprentices)} apprentices, over max_apprentices "
-                    f"{self.masters[mid].max_apprentices}"
-                )
-
-    def apprentice_limits(self) -> None:
-        """Rule 7."""
-        for aid, hours in self.usage.apprentice_hours.items():
-            if hours > self.apprentices[aid].max_hours + LIMIT_TOLERANCE:
-                self.say(
-                    f"apprentice {aid} observes {_hours(hours)}, over max_hours "
-                    f"{_figure(self.apprentices[aid].max_hours)}"
-                )
-        for aid, masters in self.usage.masters_of_apprentice.items():
-            if len(masters) > self.apprentices[aid].max_masters:
-                self.say(
-                    f"apprentice {aid} has {len(masters)} masters, over max_masters "
-                    f"{self.apprentices[aid].max_masters}"
-                )
-
-    def host_and_observe(self) -> None:
-        """Rule 8: a person is in one place at a time, across all of their ids.
-
-        One apprentice id in two sessions at once is rule 4's message; here are the clashes
-        between a person's ids: observing as two apprentices, hosting as two masters, or
-        hosting and observing, in one slot.
-        """
-        usage = self.usage
-        for person, observed in usage.observing.items():
-            self.clash(
-                person,
-                observed,
-                lambda ids: len(ids) > 1,
-                lambda ids: f"observe as apprentices {' and '.join(ids[:2])}",
-            )
-        for person, hosted in usage.hosting.items():
-            self.clash(
-                person,
-                hosted,
-                lambda ids: len(ids) > 1,
-                lambda ids: f"host as masters {' and '.join(ids[:2])}",
-            )
-        for person, observed in usage.observing.items():
-            hosted = usage.hosting.get(person, {})
-            both = {
-                slot: [hosted[slot][0], ids[0]] for slot, ids in observed.items() if slot in hosted
-            }
-            self.clash(
-                person,
-                both,
-                lambda ids: True,
-                lambda ids: f"host as master {ids[0]} and observe as apprentice {ids[1]}",
-            )
-
-    def clash(self, person: str, ids_by_slot: dict[int, list[str]], clashing, what) -> None:
-        """One message per person and kind of clash, at the first slot it happens."""
-        clashes = sorted(slot for slot, ids in ids_by_slot.items() if clashing(ids))
-        if clashes:
-            slot = clashes[0]
-            self.say(
-                f"person {person} would {what(ids_by_slot[slot])} at the same time, "
-                f"{format_time(slot * self.slot_seconds)}{_more(len(clashes) - 1, 'slot')}"
-            )
-
     # --- Rule 10 --------------------------------------------------------------------------------
 
     def totals(self, claimed: float | None, bound: float | None) -> None:
         total = self.usage.total_hours
         if claimed is not None and abs(claimed - total) > TOTAL_TOLERANCE:
             self.say(
-                f"observation_hours is {_figure(claimed)}, but the sessions add up to "
-                f"{_hours(total)}"
+                f"observation_hours is {figure(claimed)}, but the sessions add up to "
+                f"{in_hours(total)}"
             )
         if bound is not None and bound + TOTAL_TOLERANCE < total:
             self.say(
-                f"upper_bound {_figure(bound)} is below the {_figure(total)} observation "
+                f"upper_bound {figure(bound)} is below the {figure(total)} observation "
                 "hours the sessions add up to, so it cannot bound the best solution"
             )
 

@@ -198,7 +198,7 @@ def build_model(
         if len(terms) > 1:
             model.add(sum(terms) <= 1)
     hosted: dict[int, list] = {}
-    for (m, t), h in hosting.items():
+    for (m, _t), h in hosting.items():
         hosted.setdefault(m, []).append(h)
     for m, hs in hosted.items():
         if len(hs) > ar.hosting_slots[m]:

@@ -107,7 +107,7 @@ def _utc(day: date, clock: time, zone: ZoneInfo) -> str:
 
 
 def _weekly_pattern(
-    rng: random.Random, remote: bool, host: bool, slot_minutes: int = 60
+    rng: random.Random, *, remote: bool, host: bool, slot_minutes: int = 60
 ) -> list[tuple[int, time, time, list[str]]]:
     """Weekly windows in local time: (weekday, start, end, modes).
 
@@ -136,7 +136,7 @@ def _weekly_pattern(
 
 def _availability(rng, days, zone_name, remote, host, slot_minutes=60):
     zone = ZoneInfo(zone_name)
-    pattern = _weekly_pattern(rng, remote, host, slot_minutes)
+    pattern = _weekly_pattern(rng, remote=remote, host=host, slot_minutes=slot_minutes)
     leave = set(rng.sample(days, 2)) if rng.random() < 0.3 else set()
     out = []
     for day in days:

@@ -218,11 +218,11 @@ class Scheduler:
         if not tails:
             return Schedule()
         n_pair_arcs = len(tails)
-        for (a, t), node in a_nodes.items():
+        for (a, _t), node in a_nodes.items():
             tails.append(a)
             heads.append(node)
             caps.append(1)
-        for (m, t, mode), node in m_nodes.items():
+        for (m, _t, mode), node in m_nodes.items():
             tails.append(node)
             heads.append(sink)
             caps.append(

@@ -120,7 +120,10 @@ def build_arrays(problem: Problem) -> RoundArrays:
     for row, apprentice in enumerate(problem.apprentices):
         if apprentice.site is None:
             ap[row] = False
-    to_slots = lambda hours: _hours_to_slots(hours, problem.slot_minutes)
+
+    def to_slots(hours: float) -> int:
+        return _hours_to_slots(hours, problem.slot_minutes)
+
     return RoundArrays(
         problem=problem,
         slot_ids=slot_ids,
@@ -217,7 +220,10 @@ def find_candidates(arrays: RoundArrays, chunk: int = 400_000) -> Candidates:
         apprentice_ids = np.array([x.id for x in problem.apprentices])
         master_ids = np.array([x.id for x in problem.masters])
         excluded = np.array(
-            [(aid, mid) in problem.exclude for aid, mid in zip(apprentice_ids[a], master_ids[m])],
+            [
+                (aid, mid) in problem.exclude
+                for aid, mid in zip(apprentice_ids[a], master_ids[m], strict=True)
+            ],
             dtype=bool,
         )
         a, m = a[~excluded], m[~excluded]

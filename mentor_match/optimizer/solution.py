@@ -11,6 +11,13 @@ from .problem import RANK, SOLUTION_FORMAT, format_time
 MODE_NAMES = {IN_PERSON: "in_person", 0: "virtual"}
 
 
+def gap(observation_hours: float | None, upper_bound: float | None) -> float | None:
+    """How far the hours fall short of the bound, as a share of it; None without both."""
+    if observation_hours is None or not upper_bound:
+        return None
+    return (upper_bound - observation_hours) / upper_bound
+
+
 def sessions_document(arrays: RoundArrays, slots: list[tuple[int, int]]) -> list[dict]:
     """Merge a pair's slots into sessions: back-to-back slots in one mode become one session."""
     seconds = arrays.problem.slot_seconds
@@ -67,7 +74,7 @@ def solution_document(
         "round": problem.round,
         "observation_hours": hours,
         "upper_bound": bound,
-        "gap": 0.0 if bound == 0 else round((bound - hours) / bound, 6),
+        "gap": round(gap(hours, bound) or 0.0, 6),
         "pairings": pairings,
         "unmatched": unmatched,
         "stats": stats,
@@ -114,35 +121,29 @@ def unmatched_reasons(
                 m for m in able if (apprentice.id, problem.masters[m].id) not in problem.exclude
             }
             if not able:
-                reason, detail = (
-                    "no_master",
-                    (
-                        f"Nobody in this round teaches {_skill_list(apprentice.wants)} above your stage."
-                    ),
+                reason = "no_master"
+                detail = (
+                    f"Nobody in this round teaches {_skill_list(apprentice.wants)} above your "
+                    "stage."
                 )
             elif not allowed:
-                reason, detail = (
-                    "excluded",
-                    (
-                        f"The {len(able)} master(s) who teach {_skill_list(apprentice.wants)} above your "
-                        "stage are excluded from pairing with you."
-                    ),
+                reason = "excluded"
+                detail = (
+                    f"The {len(able)} master(s) who teach {_skill_list(apprentice.wants)} above "
+                    "your stage are excluded from pairing with you."
                 )
             elif row not in with_candidates:
-                reason, detail = (
-                    "no_common_time",
-                    (
-                        f"{len(allowed)} master(s) teach {_skill_list(apprentice.wants)} above your stage; "
-                        f"none is free when you are for at least {hours:g} h in a mode you both allow."
-                    ),
+                reason = "no_common_time"
+                detail = (
+                    f"{len(allowed)} master(s) teach {_skill_list(apprentice.wants)} above your "
+                    f"stage; none is free when you are for at least {hours:g} h in a mode you "
+                    "both allow."
                 )
             else:
-                reason, detail = (
-                    "masters_full",
-                    (
-                        "Masters who teach what you want and share your time are full this month; "
-                        "more availability, or video sessions, would help."
-                    ),
+                reason = "masters_full"
+                detail = (
+                    "Masters who teach what you want and share your time are full this month; "
+                    "more availability, or video sessions, would help."
                 )
         out.append({"apprentice": apprentice.id, "reason": reason, "detail": detail})
     return out

@@ -37,7 +37,7 @@ from .heuristic import Schedule, Scheduler, b_matching, improve
 from .lns import neighbourhood_search
 from .model import build_arrays, find_candidates
 from .problem import Problem, load_problem
-from .solution import solution_document, unmatched_reasons
+from .solution import gap, solution_document, unmatched_reasons
 
 log = logging.getLogger(__name__)
 
@@ -77,9 +77,7 @@ class Progress:
 
     @property
     def gap(self) -> float | None:
-        if self.observation_hours is None or not self.upper_bound:
-            return None
-        return (self.upper_bound - self.observation_hours) / self.upper_bound
+        return gap(self.observation_hours, self.upper_bound)
 
 
 def solve(
@@ -144,9 +142,12 @@ def solve(
     schedule = scheduler.schedule(first)
     report("first schedule", schedule.slots, bound)
     check_cancel()
-    out_of_time = lambda: (
-        time.monotonic() > deadline - 0.1 * time_limit or (cancel is not None and cancel.is_set())
-    )
+
+    def out_of_time() -> bool:
+        return time.monotonic() > deadline - 0.1 * time_limit or (
+            cancel is not None and cancel.is_set()
+        )
+
     schedule = improve(scheduler, schedule, scale, favour, rounds=6, out_of_time=out_of_time)
     report("improved", schedule.slots, bound)
     exact_size = count_session_variables(scheduler) if len(candidates.apprentice) < 5_000 else None

@@ -8,18 +8,31 @@ flask rounds reap                  fail runs whose worker stopped (the worker do
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import sys
-import threading
+from collections.abc import Callable
+from typing import NoReturn
 
 import click
-from flask import current_app
+from flask import Flask, current_app
 from flask.cli import AppGroup
 from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
 
+from ..availability.expansion import Month, MonthError
+from ..errors import Refusal
 from ..extensions import db
 from ..models import RoundRun, RunKind, RunStatus, utcnow
+from ..optimizer.interrupts import BackgroundWork, Interrupts, wait_for
+from ..optimizer.solution import gap
+from . import jobs
+from .notices import deliver_pending_mail
+from .opening import round_for
+from .queue import QUEUE_NAME
+from .runs import cancel_run, reap_stale_runs, start_run
+from .solving import perform_run
 
 log = logging.getLogger(__name__)
 
@@ -36,13 +49,12 @@ POLL_SECONDS = 0.5
 @click.option(
     "--burst", is_flag=True, help="Stop once the queue is empty instead of waiting for jobs."
 )
-def worker_command(burst: bool) -> None:
+def worker_command(*, burst: bool) -> None:
     """Run queued round runs and round mail from the job queue (RQ on REDIS_URL)."""
+    # Loaded only here: a site without Redis never imports RQ.
     from redis import Redis
     from redis.exceptions import RedisError
     from rq import Queue, Worker
-
-    from . import jobs
 
     url = current_app.config.get("REDIS_URL")
     if not url:
@@ -58,7 +70,7 @@ def worker_command(burst: bool) -> None:
         raise click.ClickException(f"The job queue at {url} cannot be reached: {error}") from None
     # Jobs run in a work horse that RQ forks from this process for each one; they use this app.
     jobs.use_app_in_worker(current_app._get_current_object())
-    queue = Queue(jobs.QUEUE_NAME, connection=connection)
+    queue = Queue(QUEUE_NAME, connection=connection)
 
     class ReapingWorker(Worker):
         """RQ's worker, whose upkeep (at start, then every few minutes) also records dead runs."""
@@ -69,18 +81,13 @@ def worker_command(burst: bool) -> None:
 
     worker = ReapingWorker([queue], connection=connection)
     click.echo(
-        f"Working on the {jobs.QUEUE_NAME!r} queue at {url}"
-        + (" until it is empty." if burst else ".")
+        f"Working on the {QUEUE_NAME!r} queue at {url}" + (" until it is empty." if burst else ".")
     )
     worker.work(burst=burst, logging_level="INFO")
 
 
 def _reap_stale_runs_logged() -> None:
     """Record dead runs as failed; a database hiccup is logged and left for the next upkeep."""
-    from sqlalchemy.exc import SQLAlchemyError
-
-    from .services import reap_stale_runs
-
     try:
         reap_stale_runs()
     except SQLAlchemyError:
@@ -102,31 +109,28 @@ def _reap_stale_runs_logged() -> None:
     is_flag=True,
     help="A fill run: re-use capacity freed by declines in a published round.",
 )
-def run_command(month: str, time_limit: float | None, fill: bool) -> None:
+def run_command(month: str, time_limit: float | None, *, fill: bool) -> None:
     """Run the round of MONTH (YYYY-MM) in this process, showing its progress; Ctrl-C cancels."""
-    from ..availability.expansion import Month, MonthError
-    from . import services
-
     try:
         month = str(Month.parse(month))
     except MonthError as error:
         raise click.ClickException(str(error)) from None
-    round_ = services.round_for(month)
+    round_ = round_for(month)
     if round_ is None:
         raise click.ClickException(f"No round for {month}; create it on /admin/rounds")
     kind = RunKind.FILL if fill else RunKind.FULL
     try:
-        run = services.start_run(round_, None, kind=kind, time_limit=time_limit)
-    except services.RoundRefusal as refusal:
+        run = start_run(round_, None, kind=kind, time_limit=time_limit)
+    except Refusal as refusal:
         raise click.ClickException(str(refusal)) from None
     run_id, limit = run.id, run.time_limit
     click.echo(
         f"Run {run_id}: a {kind.value} run of the {month} round, for up to {limit:g} s.", err=True
     )
 
-    worker = _RunThread(current_app._get_current_object(), run_id)
-    worker.start()
-    interrupted = False
+    worker = BackgroundWork(
+        _performing(current_app._get_current_object(), run_id), name=f"round-run-{run_id}"
+    )
     with click.progressbar(
         length=max(1, int(limit * 10)),
         label="Solving",
@@ -134,33 +138,25 @@ def run_command(month: str, time_limit: float | None, fill: bool) -> None:
         item_show_func=lambda text: text,
         show_eta=False,
     ) as bar:
-        # Wait on an Event, not Thread.join: on Python 3.11 a join interrupted by Ctrl-C
-        # leaves is_alive() False while the thread still runs.
-        while not worker.done.is_set():
-            try:
-                worker.done.wait(POLL_SECONDS)
-                row = _fresh(run_id)
-                elapsed = _elapsed(row)
-                shown = (
-                    bar.length if not row.status.is_active else min(bar.length, int(elapsed * 10))
-                )
-                bar.update(shown - bar.pos, _progress_text(row, elapsed, limit))
-            except KeyboardInterrupt:
-                if interrupted:
-                    click.echo(
-                        "\nLeaving without waiting; the run is marked failed once its heartbeat stops.",
-                        err=True,
-                    )
-                    raise SystemExit(1) from None
-                interrupted = True
-                click.echo(
-                    "\nCancelling the run; waiting for it to stop (Ctrl-C again to leave)...",
-                    err=True,
-                )
-                try:
-                    services.cancel_run(_fresh(run_id))
-                except services.RoundRefusal:
-                    pass  # it finished meanwhile
+
+        def show_progress() -> None:
+            row = _fresh(run_id)
+            elapsed = _elapsed(row)
+            shown = bar.length if not row.status.is_active else min(bar.length, int(elapsed * 10))
+            bar.update(shown - bar.pos, _progress_text(row, elapsed, limit))
+
+        def cancel() -> None:
+            click.echo(
+                "\nCancelling the run; waiting for it to stop (Ctrl-C again to leave)...", err=True
+            )
+            with contextlib.suppress(Refusal):  # it finished meanwhile
+                cancel_run(_fresh(run_id))
+
+        with Interrupts(_leave_run) as interrupts:
+            wait_for(
+                worker, interrupts, every=POLL_SECONDS, tick=show_progress, on_interrupt=cancel
+            )
+        show_progress()  # as the run ended: a full bar
     if worker.failure is not None:
         db.session.rollback()
         raise click.ClickException(f"The run stopped with an error: {worker.failure}")
@@ -170,27 +166,25 @@ def run_command(month: str, time_limit: float | None, fill: bool) -> None:
     click.echo(_result_text(row))
 
 
-class _RunThread(threading.Thread):
-    """Performs the run with its own app context (and so its own database session)."""
+def _performing(app: Flask, run_id: int) -> Callable[[], bool]:
+    """The run performed with its own app context (and so its own database session)."""
 
-    def __init__(self, app, run_id: int) -> None:
-        super().__init__(name=f"round-run-{run_id}", daemon=True)
-        self.app = app
-        self.run_id = run_id
-        self.failure: BaseException | None = None
-        self.done = threading.Event()
-
-    def run(self) -> None:
-        from .services import perform_run
-
-        with self.app.app_context():
+    def perform() -> bool:
+        with app.app_context():
             try:
-                perform_run(self.run_id)
-            except BaseException as failure:  # noqa: BLE001 - reported by the main thread
-                self.failure = failure
+                return perform_run(run_id)
             finally:
                 db.session.remove()
-                self.done.set()
+
+    return perform
+
+
+def _leave_run(signum: int) -> NoReturn:
+    """A second Ctrl-C: leave the run to its heartbeat, which stops without this process."""
+    click.echo(
+        "\nLeaving without waiting; the run is marked failed once its heartbeat stops.", err=True
+    )
+    raise SystemExit(1)
 
 
 def _fresh(run_id: int) -> RoundRun:
@@ -216,15 +210,13 @@ def _hours(value: float | None) -> str:
 def _progress_text(run: RoundRun, elapsed: float, limit: float) -> str:
     if run.status is RunStatus.QUEUED:
         return "waiting to start"
-    gap = None
-    if run.best_hours is not None and run.bound:
-        gap = (run.bound - run.best_hours) / run.bound
+    share = gap(run.best_hours, run.bound)
     parts = [
         f"{elapsed:.0f}/{limit:g} s",
         run.phase or run.status.value,
         f"best {_hours(run.best_hours)}",
         f"bound {_hours(run.bound)}",
-        "gap -" if gap is None else f"gap {gap:.1%}",
+        "gap -" if share is None else f"gap {share:.1%}",
     ]
     if run.cancel_requested:
         parts.append("cancelling")
@@ -235,10 +227,10 @@ def _result_text(run: RoundRun) -> str:
     solution = json.loads(run.solution_json)
     paired = len({pairing["apprentice"] for pairing in solution["pairings"]})
     left_out = len(solution.get("unmatched", []))
-    gap = run.gap
+    share = run.gap
     return (
         f"Run {run.id} succeeded in {_elapsed(run):.1f} s: {_hours(run.observation_hours)} of "
-        f"observation, bound {_hours(run.upper_bound)}, gap {0 if gap is None else gap:.1%}; "
+        f"observation, bound {_hours(run.upper_bound)}, gap {share or 0:.1%}; "
         f"{paired} apprentices paired, {left_out} left out. Review it on /admin/rounds."
     )
 
@@ -246,8 +238,6 @@ def _result_text(run: RoundRun) -> str:
 @rounds_cli.command("deliver-mail")
 def deliver_mail_command() -> None:
     """Send the mail of every notification not yet mailed."""
-    from .notices import deliver_pending_mail
-
     sent = deliver_pending_mail()
     click.echo(f"Sent {sent} notification mail{'' if sent == 1 else 's'}.")
 
@@ -255,7 +245,5 @@ def deliver_mail_command() -> None:
 @rounds_cli.command("reap")
 def reap_command() -> None:
     """Mark as failed every running run whose worker stopped sending heartbeats."""
-    from .services import reap_stale_runs
-
     reaped = reap_stale_runs()
     click.echo(f"Marked {reaped} stale run{'' if reaped == 1 else 's'} as failed.")

@@ -70,7 +70,7 @@ def _hours_on_grid(hours: float, slot_minutes: int) -> float | int:
     return int(total) if total == int(total) else total
 
 
-def _windows(intervals: Iterable[Interval], remote: bool, slot_minutes: int) -> list[dict]:
+def _windows(intervals: Iterable[Interval], slot_minutes: int, *, remote: bool) -> list[dict]:
     windows = []
     for interval in intervals:
         start, end = _on_grid(interval.start_utc, interval.end_utc, slot_minutes)
@@ -310,7 +310,7 @@ def _encode(
     for person, plan in people:
         remote = person.site_id is None
         intervals = _without(availability.get(person.id, []), usage.busy.get(person.id, []))
-        windows = _windows(intervals, remote, slot_minutes)
+        windows = _windows(intervals, slot_minutes, remote=remote)
         site = None if remote else f"site-{person.site_id}"
         teaches = {
             key: stage.value

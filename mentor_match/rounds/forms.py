@@ -8,7 +8,7 @@ from wtforms import DateField, HiddenField, IntegerField, SelectField, StringFie
 from wtforms.validators import DataRequired, InputRequired, NumberRange, Regexp
 
 from ..forms import in_usable_years
-from .services import MAX_TIME_LIMIT, MIN_TIME_LIMIT
+from .runs import MAX_TIME_LIMIT, MIN_TIME_LIMIT
 
 
 def _next_month() -> str:
@@ -77,5 +77,8 @@ class UploadSolutionForm(FlaskForm):
     solution = FileField(
         "Solution file (JSON)",
         validators=[FileRequired("Choose a solution file to upload.")],
-        description="A mentor-match/solution@1 document for this run's problem; it is checked against every rule.",
+        description=(
+            "A mentor-match/solution@1 document for this run's problem; it is checked against "
+            "every rule."
+        ),
     )

@@ -12,6 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import contains_eager
 
 from ..availability.expansion import Month
+from ..errors import Refusal
 from ..extensions import db
 from ..integrations.events import ROUND_PUBLISHED, record_event
 from ..links import absolute_url
@@ -35,7 +36,6 @@ from ..stages.rounds import pairings_without_host
 from ..zones import zone_or_utc
 from .encoder import person_id_of
 from .notices import notify_many
-from .services import RoundRefusal
 
 
 @dataclass(frozen=True)
@@ -58,11 +58,11 @@ def publish(run: RoundRun) -> Published:
     """
     round_ = run.round
     if run.status is not RunStatus.SUCCEEDED or run.solution_json is None:
-        raise RoundRefusal("Only a finished run can be published.")
+        raise Refusal("Only a finished run can be published.")
     orphaned = pairings_without_host(json.loads(run.solution_json)["pairings"], person_id_of)
     if orphaned:
         count = len(orphaned)
-        raise RoundRefusal(
+        raise Refusal(
             f"{count} pairing{'s' if count != 1 else ''} {'have' if count != 1 else 'has'} a "
             "master who may no longer host the skills paired (their stage was changed or is no "
             "longer verified since the run). Remove them below, or run again."
@@ -87,7 +87,7 @@ def publish(run: RoundRun) -> Published:
         won = 0
     if not won:
         db.session.rollback()
-        raise RoundRefusal("This round or run has already been published.")
+        raise Refusal("This round or run has already been published.")
     try:
         result = _create_everything(
             run, round_, json.loads(run.problem_json), json.loads(run.solution_json)
@@ -95,7 +95,7 @@ def publish(run: RoundRun) -> Published:
         db.session.commit()
     except IntegrityError:
         db.session.rollback()
-        raise RoundRefusal(
+        raise Refusal(
             "Publishing would pair people who are already paired this month; run a fill instead."
         ) from None
     except Exception:
@@ -240,7 +240,10 @@ def _tell_everyone(round_: Round, pairings: list[dict], skill_names: dict[str, s
                 mode = "in the room" if session["mode"] == "in_person" else "on video"
                 lines.append(f"  {start:%a %d %b %H:%M}-{end:%H:%M} {mode}")
         count = len(roles)
-        text = f"Your {label} pairings are published: {count} pairing{'s' if count != 1 else ''}. Accept or decline each."
+        text = (
+            f"Your {label} pairings are published: {count} pairing{'s' if count != 1 else ''}. "
+            "Accept or decline each."
+        )
         body = (
             f"Hello {person.name},\n\n{text}\n\n"
             + "\n".join(lines)

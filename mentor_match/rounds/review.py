@@ -4,8 +4,8 @@ Works on the round's problem and solution documents (round-format.md) as stored 
 run, so a review reads exactly what would be published. Both documents are expected to be
 well formed: a solver's output, or an upload that `check_solution` accepted.
 
-Standard library only: importing the optimizer package would load OR-Tools into every
-page that shows a review.
+The gap to the bound is the optimizer's own (`optimizer.solution.gap`), so a review says
+what the run's progress said; the site has the optimizer loaded anyway, to run rounds.
 """
 
 from __future__ import annotations
@@ -15,6 +15,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
+
+from ..optimizer.solution import gap
 
 # Stages rank apprentice < journeyman < master (round-format.md); a master teaches a micro
 # skill to an apprentice whose stage in it ranks lower, so only a stage above "apprentice"
@@ -123,7 +125,7 @@ def summarise(problem: dict[str, Any], solution: dict[str, Any]) -> RoundSummary
         round=solution["round"],
         observation_hours=observation_hours,
         upper_bound=bound,
-        gap=(bound - observation_hours) / bound if bound else None,
+        gap=gap(observation_hours, bound),
         apprentices_total=len(problem["apprentices"]),
         apprentices_paired=len(paired),
         masters_total=len(problem["masters"]),

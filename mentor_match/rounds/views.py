@@ -8,6 +8,7 @@ from flask import (
     Blueprint,
     Response,
     abort,
+    current_app,
     flash,
     jsonify,
     redirect,
@@ -15,20 +16,25 @@ from flask import (
     request,
     url_for,
 )
-from flask_login import current_user, login_required
-from sqlalchemy import select
+from flask_login import login_required
+from wtforms.fields.choices import SelectChoice
 
+from ..errors import Refusal
 from ..extensions import db
 from ..inputs import UPLOAD_FORM_OVERHEAD, allows_upload, page_arg, query_int
-from ..models import Pairing, Person, RoundRun, RunKind, RunStatus
+from ..models import Pairing, RoundRun, RunKind, RunStatus
+from ..optimizer.solution import gap
 from ..organisation.services import only_verified_hosts
+from ..pages import attempt, current_person, show_refusal
 from ..security import admin_required, is_local_url
 from ..stages.rounds import host_stages
 from ..stages.services import masters_waiting
-from . import jobs, services
+from . import answers, jobs, opening, reviewing, runs
 from .encoder import person_id_of
 from .forms import ExcludeForm, NewRoundForm, RemovePairingForm, RunForm, UploadSolutionForm
+from .notices import mark_all_read, unread_for
 from .publication import publish
+from .queue import QueueUnavailable
 from .review import compare, summarise
 
 bp = Blueprint("rounds", __name__)
@@ -37,7 +43,7 @@ PAIRINGS_PER_PAGE = 100
 
 
 def _round_or_404(month: str):
-    round_ = services.round_for(month)
+    round_ = opening.round_for(month)
     if round_ is None:
         abort(404)
     return round_
@@ -60,13 +66,13 @@ def index():
     form = NewRoundForm()
     if form.validate_on_submit():
         try:
-            round_ = services.create_round(form.month.data, form.confirm_by.data)
-        except services.RoundRefusal as refusal:
-            form.month.errors.append(str(refusal))
+            round_ = opening.create_round(form.month.data, form.confirm_by.data)
+        except Refusal as refusal:
+            show_refusal(refusal, form=form)
         else:
             flash(f"Round {round_.month} created. Open it to ask people to confirm.", "success")
             return redirect(url_for("rounds.show", month=round_.month))
-    return render_template("rounds/index.html", rounds=services.all_rounds(), form=form)
+    return render_template("rounds/index.html", rounds=opening.all_rounds(), form=form)
 
 
 @bp.route("/admin/rounds/<month>")
@@ -74,7 +80,7 @@ def index():
 def show(month: str):
     """Confirmations, the run under way or the latest result, exclusions and past runs."""
     round_ = _round_or_404(month)
-    active = services.active_run(round_)
+    active = runs.active_run(round_)
     watched_id = query_int("run", None)
     if active is None and watched_id is not None:
         # The run just started ended before the page loaded (a small round): go to its review,
@@ -87,42 +93,30 @@ def show(month: str):
         ):
             return redirect(url_for("rounds.review", month=month, run_id=watched.id))
     exclude_form = ExcludeForm()
-    confirmations = services.confirmations(round_)
+    confirmations = opening.confirmations(round_)
     _exclusion_choices(exclude_form)
     return render_template(
         "rounds/show.html",
         round=round_,
         confirmations=confirmations,
         active=active,
-        latest=services.latest_result(round_),
+        latest=runs.latest_result(round_),
         run_form=RunForm(time_limit=int(_default_limit())),
         exclude_form=exclude_form,
-        declined=services.declined_count(round_),
-        runs=services.run_states(round_),
+        declined=answers.declined_count(round_),
+        runs=runs.run_states(round_),
         masters_waiting=masters_waiting() if only_verified_hosts() else 0,
     )
 
 
 def _default_limit() -> float:
-    from flask import current_app
-
     return current_app.config["ROUND_TIME_LIMIT"]
 
 
 def _exclusion_choices(form: ExcludeForm) -> None:
-    from wtforms.fields.choices import SelectChoice
-
-    people = db.session.execute(
-        select(Person.id, Person.name, Person.email, Person.is_master, Person.is_apprentice)
-        .where(Person.active)
-        .order_by(Person.name)
-    ).all()
-    form.apprentice_id.choices = [
-        SelectChoice(p.id, f"{p.name} ({p.email})") for p in people if p.is_apprentice
-    ]
-    form.master_id.choices = [
-        SelectChoice(p.id, f"{p.name} ({p.email})") for p in people if p.is_master
-    ]
+    apprentices, masters = reviewing.exclusion_candidates()
+    form.apprentice_id.choices = [SelectChoice(id_, label) for id_, label in apprentices]
+    form.master_id.choices = [SelectChoice(id_, label) for id_, label in masters]
 
 
 @bp.post("/admin/rounds/<month>/open")
@@ -130,9 +124,9 @@ def _exclusion_choices(form: ExcludeForm) -> None:
 def open_round(month: str):
     round_ = _round_or_404(month)
     try:
-        asked = services.open_round(round_)
-    except services.RoundRefusal as refusal:
-        flash(str(refusal), "error")
+        asked = opening.open_round(round_)
+    except Refusal as refusal:
+        show_refusal(refusal)
     else:
         _send_mail_in_background()
         flash(
@@ -145,7 +139,7 @@ def open_round(month: str):
 def _send_mail_in_background() -> None:
     try:
         jobs.dispatch_mail()
-    except jobs.QueueUnavailable as failure:
+    except QueueUnavailable as failure:
         flash(
             f"{failure}. The mail is kept and goes out once the queue is back "
             "(or run `flask rounds deliver-mail`).",
@@ -164,14 +158,14 @@ def start_run(month: str):
         return redirect(url_for("rounds.show", month=month))
     kind = RunKind.FILL if form.kind.data == "fill" else RunKind.FULL
     try:
-        run = services.start_run(round_, current_user, kind=kind, time_limit=form.time_limit.data)
-    except services.RoundRefusal as refusal:
-        flash(str(refusal), "error")
+        run = runs.start_run(round_, current_person(), kind=kind, time_limit=form.time_limit.data)
+    except Refusal as refusal:
+        show_refusal(refusal)
         return redirect(url_for("rounds.show", month=month))
     try:
         jobs.dispatch_run(run.id)
-    except jobs.QueueUnavailable as failure:
-        services.fail_undispatched(run, str(failure))
+    except QueueUnavailable as failure:
+        runs.fail_undispatched(run, str(failure))
         flash(f"{failure}. Nothing was run; try again once the queue is back.", "error")
         return redirect(url_for("rounds.show", month=month))
     flash(f"Run {run.id} has started.", "success")
@@ -183,7 +177,7 @@ def start_run(month: str):
 def progress(month: str, run_id: int):
     """The run's state for the progress bar, polled by the round page."""
     run = _run_or_404(month, run_id)
-    state = services.run_state(run)
+    state = runs.run_state(run)
     return jsonify(
         status=state.status.value,
         phase=run.phase,
@@ -191,29 +185,22 @@ def progress(month: str, run_id: int):
         time_limit=run.time_limit,
         best_hours=run.best_hours,
         bound=run.bound,
-        gap=run.gap if run.observation_hours is not None else _progress_gap(run),
+        # A finished run's gap, else the one its progress so far shows.
+        gap=run.gap if run.observation_hours is not None else gap(run.best_hours, run.bound),
         error=state.error,
         done=not state.status.is_active,
         review_url=url_for("rounds.review", month=month, run_id=run.id),
     )
 
 
-def _progress_gap(run: RoundRun) -> float | None:
-    if run.best_hours is None or not run.bound:
-        return None
-    return (run.bound - run.best_hours) / run.bound
-
-
 @bp.post("/admin/rounds/<month>/runs/<int:run_id>/cancel")
 @admin_required
 def cancel(month: str, run_id: int):
     run = _run_or_404(month, run_id)
-    try:
-        services.cancel_run(run)
-    except services.RoundRefusal as refusal:
-        flash(str(refusal), "error")
-    else:
-        flash("Cancelling: the run stops within a few seconds and nothing is published.", "success")
+    attempt(
+        lambda: runs.cancel_run(run),
+        success="Cancelling: the run stops within a few seconds and nothing is published.",
+    )
     return redirect(url_for("rounds.show", month=month))
 
 
@@ -228,9 +215,9 @@ def review(month: str, run_id: int):
     if run.solution_json and run.problem_json:
         problem, solution = json.loads(run.problem_json), json.loads(run.solution_json)
         summary = summarise(problem, solution)
-        previous = services.previous_summary(run.round)
+        previous = reviewing.previous_summary(run.round)
         pairings = solution["pairings"]
-        names = services.names_for_refs(
+        names = reviewing.names_for_refs(
             [p["apprentice"] for p in pairings]
             + [p["master"] for p in pairings]
             + [u.apprentice for u in summary.unmatched]
@@ -240,7 +227,7 @@ def review(month: str, run_id: int):
     return render_template(
         "rounds/review.html",
         run=run,
-        state=services.run_state(run),
+        state=runs.run_state(run),
         round=run.round,
         summary=summary,
         comparison=compare(summary, previous) if summary else [],
@@ -250,10 +237,10 @@ def review(month: str, run_id: int):
         page=page,
         pages=max(1, -(-len(pairings) // PAIRINGS_PER_PAGE)),
         names=names,
-        skill_names=services.skill_names(),
+        skill_names=reviewing.skill_names(),
         remove_form=RemovePairingForm(),
         upload_form=UploadSolutionForm(),
-        can_publish=services.can_publish(run),
+        can_publish=runs.can_publish(run),
         host_stages=host_stages(shown, person_id_of) if not run.published_at else {},
         masters_waiting=masters_waiting(),
         verified_only=only_verified_hosts(),
@@ -287,7 +274,7 @@ def _download(body: str, filename: str) -> Response:
 
 
 @bp.post("/admin/rounds/<month>/runs/<int:run_id>/upload")
-@allows_upload(services.MAX_UPLOAD_BYTES + UPLOAD_FORM_OVERHEAD)
+@allows_upload(reviewing.MAX_UPLOAD_BYTES + UPLOAD_FORM_OVERHEAD)
 @admin_required
 def upload(month: str, run_id: int):
     run = _run_or_404(month, run_id)
@@ -297,9 +284,9 @@ def upload(month: str, run_id: int):
             flash(" ".join(errors), "error")
         return redirect(url_for("rounds.review", month=month, run_id=run.id))
     try:
-        uploaded = services.upload_solution(run, form.solution.data.read(), current_user)
-    except services.RoundRefusal as refusal:
-        flash(str(refusal), "error")
+        uploaded = reviewing.upload_solution(run, form.solution.data.read(), current_person())
+    except Refusal as refusal:
+        show_refusal(refusal)
         return redirect(url_for("rounds.review", month=month, run_id=run.id))
     flash("The uploaded solution keeps every rule; review it below.", "success")
     return redirect(url_for("rounds.review", month=month, run_id=uploaded.id))
@@ -311,12 +298,10 @@ def remove_pairing(month: str, run_id: int):
     run = _run_or_404(month, run_id)
     form = RemovePairingForm()
     if form.validate_on_submit():
-        try:
-            services.remove_pairing(run, form.apprentice.data, form.master.data)
-        except services.RoundRefusal as refusal:
-            flash(str(refusal), "error")
-        else:
-            flash("Pairing removed from this run.", "success")
+        attempt(
+            lambda: reviewing.remove_pairing(run, form.apprentice.data, form.master.data),
+            success="Pairing removed from this run.",
+        )
     return redirect(url_for("rounds.review", month=month, run_id=run.id))
 
 
@@ -326,8 +311,8 @@ def publish_run(month: str, run_id: int):
     run = _run_or_404(month, run_id)
     try:
         result = publish(run)
-    except services.RoundRefusal as refusal:
-        flash(str(refusal), "error")
+    except Refusal as refusal:
+        show_refusal(refusal)
         return redirect(url_for("rounds.review", month=month, run_id=run.id))
     _send_mail_in_background()
     flash(
@@ -352,12 +337,10 @@ def exclude(month: str):
         for errors in form.errors.values():
             flash(" ".join(errors), "error")
     else:
-        try:
-            services.exclude_pair(round_, form.apprentice_id.data, form.master_id.data)
-        except services.RoundRefusal as refusal:
-            flash(str(refusal), "error")
-        else:
-            flash("Pair excluded: the next run keeps them apart.", "success")
+        attempt(
+            lambda: reviewing.exclude_pair(round_, form.apprentice_id.data, form.master_id.data),
+            success="Pair excluded: the next run keeps them apart.",
+        )
     return redirect(url_for("rounds.show", month=month))
 
 
@@ -365,12 +348,7 @@ def exclude(month: str):
 @admin_required
 def remove_exclusion(month: str, exclusion_id: int):
     round_ = _round_or_404(month)
-    try:
-        services.remove_exclusion(round_, exclusion_id)
-    except services.RoundRefusal as refusal:
-        flash(str(refusal), "error")
-    else:
-        flash("Exclusion removed.", "success")
+    attempt(lambda: reviewing.remove_exclusion(round_, exclusion_id), success="Exclusion removed.")
     return redirect(url_for("rounds.show", month=month))
 
 
@@ -381,13 +359,12 @@ def remove_exclusion(month: str, exclusion_id: int):
 @login_required
 def confirm(month: str):
     try:
-        services.confirm_month(current_user, month)
-    except services.RoundRefusal as refusal:
-        flash(str(refusal), "error")
+        attempt(
+            lambda: opening.confirm_month(current_person(), month),
+            success="Confirmed: you are in this month's matching round.",
+        )
     except ValueError:
         abort(404)
-    else:
-        flash("Confirmed: you are in this month's matching round.", "success")
     next_page = request.form.get("next_page")
     return redirect(next_page if is_local_url(next_page) else url_for("home.dashboard"))
 
@@ -396,45 +373,42 @@ def confirm(month: str):
 @login_required
 def my_pairings():
     """The person's pairings, with sessions in their own time zone, to accept or decline."""
-    return render_template("rounds/pairings.html", pairings=services.pairings_of(current_user))
+    return render_template("rounds/pairings.html", pairings=answers.pairings_of(current_person()))
 
 
 @bp.post("/pairings/<int:pairing_id>/respond")
 @login_required
 def respond(pairing_id: int):
     pairing = db.session.get(Pairing, pairing_id)
-    if pairing is None or current_user.id not in (pairing.apprentice_id, pairing.master_id):
+    me = current_person()
+    if pairing is None or me.id not in (pairing.apprentice_id, pairing.master_id):
         abort(404)
     answer = request.form.get("answer")
     if answer not in ("accept", "decline"):
         flash("Choose accept or decline.", "error")
         return redirect(url_for("rounds.my_pairings"))
-    try:
-        services.respond(pairing, current_user, accept=answer == "accept")
-    except services.RoundRefusal as refusal:
-        flash(str(refusal), "error")
-    else:
-        flash(
+    accept = answer == "accept"
+    attempt(
+        lambda: answers.respond(pairing, me, accept=accept),
+        success=(
             "Accepted: see you at the sessions."
-            if answer == "accept"
-            else "Declined: its sessions are freed and the other side is told.",
-            "success",
-        )
+            if accept
+            else "Declined: its sessions are freed and the other side is told."
+        ),
+    )
     return redirect(url_for("rounds.my_pairings"))
 
 
 @bp.route("/notifications")
 @login_required
 def notifications():
-    from .notices import unread_for
-
-    return render_template("rounds/notifications.html", notices=unread_for(current_user, limit=100))
+    return render_template(
+        "rounds/notifications.html", notices=unread_for(current_person(), limit=100)
+    )
 
 
 @bp.post("/notifications/read")
 @login_required
 def read_notifications():
-    from .notices import mark_all_read
-
-    mark_all_read(current_user)
+    mark_all_read(current_person())
     return redirect(url_for("rounds.notifications"))
