@@ -17,7 +17,9 @@ from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 
 from ..availability.expansion import Month, MonthError
 from ..availability.services import availability_by_person, default_month
-from ..booking import services as booking
+from ..booking.actions import book
+from ..booking.diary import upcoming
+from ..booking.rules import MAX_SESSION_HOURS, BookingRefusal
 from ..extensions import csrf, db
 from ..inputs import JSONInputError, parse_json, year_in_range, year_range_message
 from ..limits import api_token, configured, limiter, retry_after_seconds, too_many_message
@@ -428,9 +430,7 @@ def list_sessions():
         raise ApiError(422, "invalid", "to must be on or after from.", "to")
     start = datetime.combine(start_day, time(), UTC) if start_day else None
     end = datetime.combine(end_day, time(), UTC) + timedelta(days=1) if end_day else None
-    return jsonify(
-        {"items": [session_json(a.session, a.seat) for a in booking.upcoming(me(), start, end)]}
-    )
+    return jsonify({"items": [session_json(a.session, a.seat) for a in upcoming(me(), start, end)]})
 
 
 BOOKING_FIELDS = ("master_id", "starts_at", "hours", "mode")
@@ -484,11 +484,11 @@ def _booking_body() -> tuple[Person, datetime, int, SessionMode]:
         )
     if not year_in_range(starts_at):
         raise ApiError(422, "invalid", year_range_message("starts_at"), "starts_at")
-    if type(hours) is not int or not 1 <= hours <= booking.MAX_SESSION_HOURS:
+    if type(hours) is not int or not 1 <= hours <= MAX_SESSION_HOURS:
         raise ApiError(
             422,
             "invalid",
-            f"hours must be a whole number from 1 to {booking.MAX_SESSION_HOURS}.",
+            f"hours must be a whole number from 1 to {MAX_SESSION_HOURS}.",
             "hours",
         )
     if mode_raw not in [m.value for m in SessionMode]:
@@ -504,8 +504,8 @@ def _booking_body() -> tuple[Person, datetime, int, SessionMode]:
 def book_session():
     master, starts_at, hours, mode = _booking_body()
     try:
-        seat = booking.book(me(), master, starts_at, starts_at + timedelta(hours=hours), mode)
-    except booking.BookingRefusal as refusal:
+        seat = book(me(), master, starts_at, starts_at + timedelta(hours=hours), mode)
+    except BookingRefusal as refusal:
         raise ApiError(409, "booking_refused", str(refusal)) from None
     return jsonify(session_json(seat.session, seat)), 201
 
