@@ -30,8 +30,8 @@ from werkzeug.serving import make_server
 
 from mentor_match import create_app
 from mentor_match.booking import actions
-from mentor_match.booking.rules import BookingRefusal
 from mentor_match.config import TestConfig
+from mentor_match.errors import Refusal
 from mentor_match.extensions import db
 from mentor_match.models import Person, SessionMode, SessionObserver, ShadowingSession
 
@@ -358,7 +358,7 @@ def test_fifty_overlapping_bookings_by_one_apprentice_give_one_seat(pg):
             barrier.wait()
             try:
                 seat = actions.book(me, master, starts_at, ends_at, SessionMode.VIRTUAL)
-            except BookingRefusal as refusal:
+            except Refusal as refusal:
                 return ("refused", str(refusal))
             except Exception as error:  # noqa: BLE001 - anything else is the failure we look for
                 return ("error", repr(error))

@@ -223,7 +223,8 @@ def test_a_session_goes_from_booking_to_a_verified_mastery_record(chromium, live
     tom_page.reload()
     expect(attempts).to_contain_text(f"4/5: {TOUGH_NOTE}")
 
-    # 5. Tom's progress: two verified hours in the month charts, the skill chart, and toward journeyman.
+    # 5. Tom's progress: two verified hours in the month charts, the skill chart, and toward
+    # journeyman.
     menu(tom_page).get_by_role("link", name="Progress").click()
     tom_page.wait_for_url(re.compile(r"/progress$"))
     figures = tom_page.locator(".figures")

@@ -1,4 +1,5 @@
-"""Stages earned, not claimed: who hosts, the verification queue, endorsements, an admin's ruling."""
+"""Stages earned, not claimed: who hosts, the verification queue, endorsements, an admin's
+ruling."""
 
 import json
 
@@ -6,7 +7,7 @@ import pytest
 from sqlalchemy import func, select
 
 from mentor_match.booking import actions, offers
-from mentor_match.booking.rules import BookingRefusal
+from mentor_match.errors import Refusal
 from mentor_match.extensions import db
 from mentor_match.models import (
     ChangeRecord,
@@ -65,7 +66,7 @@ def test_a_self_declared_master_is_not_bookable_until_an_admin_verifies_them(off
     tom, admin = office["apprentices"][0], make_admin()
     master = newcomer.person
     assert master.name not in [c.master.name for c in offers.bookable_masters(tom)]
-    with pytest.raises(BookingRefusal, match="does not host a micro skill you are developing"):
+    with pytest.raises(Refusal, match="does not host a micro skill you are developing"):
         actions.book(tom, master, *_an_hour_next_month(office), SessionMode.VIRTUAL)
     assert services.stages_to_verify() == [newcomer] and services.masters_waiting() == 1
 

@@ -19,7 +19,8 @@ from ..availability.expansion import Month, MonthError
 from ..availability.services import availability_by_person, default_month
 from ..booking.actions import book
 from ..booking.diary import upcoming
-from ..booking.rules import MAX_SESSION_HOURS, BookingRefusal
+from ..booking.rules import MAX_SESSION_HOURS
+from ..errors import Refusal
 from ..extensions import csrf, db
 from ..inputs import JSONInputError, parse_json, year_in_range, year_range_message
 from ..limits import api_token, configured, limiter, retry_after_seconds, too_many_message
@@ -505,7 +506,7 @@ def book_session():
     master, starts_at, hours, mode = _booking_body()
     try:
         seat = book(me(), master, starts_at, starts_at + timedelta(hours=hours), mode)
-    except BookingRefusal as refusal:
+    except Refusal as refusal:
         raise ApiError(409, "booking_refused", str(refusal)) from None
     return jsonify(session_json(seat.session, seat)), 201
 

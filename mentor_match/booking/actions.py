@@ -13,6 +13,7 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
+from ..errors import Refusal
 from ..extensions import db
 from ..integrations.events import SESSION_BOOKED, SESSION_CANCELLED, SESSION_MOVED
 from ..links import absolute_url
@@ -33,7 +34,6 @@ from .notices import seat_event, session_link, tell, tell_of_booking
 from .rules import (
     MAX_OPEN_SEATS,
     NOTHING_HOSTED,
-    BookingRefusal,
     check_apprentice_limits,
     check_grid,
     check_master_free,
@@ -62,7 +62,7 @@ def book(
         seat_event(SESSION_BOOKED, seat)
         tell_of_booking(seat)  # in the same transaction: never booked and not told
         db.session.commit()
-    except BookingRefusal:
+    except Refusal:
         db.session.rollback()
         raise
     return seat
@@ -130,13 +130,11 @@ def _book(
         apprentice.site_id is None or apprentice.site_id != master.site_id
     ):
         site = master.site.name if master.site else "the same site"
-        raise BookingRefusal(
-            f"Seats in the room are for people at {site}; book a seat on video instead."
-        )
+        raise Refusal(f"Seats in the room are for people at {site}; book a seat on video instead.")
     if existing is not None and _live_seats_in(
         existing, SessionObserver.apprentice_id == apprentice.id
     ):
-        raise BookingRefusal("You already have a seat in this session.")
+        raise Refusal("You already have a seat in this session.")
     # The apprentice's month (hours and masters) before the time itself: when the month is
     # full no other time will do either, so that is the answer to give, and it is the check
     # that costs least (the time checks expand the master's availability).
@@ -146,16 +144,14 @@ def _book(
     refuse_if_busy(apprentice, starts_at, ends_at, you=True, exclude_seat=exclude_seat)
     # The master may host other observers then; they must not be observing someone else.
     if seat_clash(master, starts_at, ends_at) is not None:
-        raise BookingRefusal(f"{master.name} is observing another session then.")
+        raise Refusal(f"{master.name} is observing another session then.")
     if existing is not None:
         if _live_seats_in(existing) >= existing.seats:
-            raise BookingRefusal(
-                "That seat was just taken: the session is full. Choose another time."
-            )
+            raise Refusal("That seat was just taken: the session is full. Choose another time.")
     else:
         seats = plan_seats(master, mode, starts_at)
         if peak_seats(master, mode, starts_at, ends_at) >= seats:
-            raise BookingRefusal(
+            raise Refusal(
                 f"That seat was just taken: {master.name} has no seat "
                 f"{'in the room' if mode is SessionMode.IN_PERSON else 'on video'} left then. "
                 "Choose another time."
@@ -217,18 +213,18 @@ def open_session(
 ) -> ShadowingSession:
     """A session the master opens for observers to join."""
     if not master.is_master:
-        raise BookingRefusal("Only masters open sessions.")
+        raise Refusal("Only masters open sessions.")
     check_times(starts_at, ends_at)
     check_grid(own_time_grid(master.zone), starts_at, ends_at)
     if not 1 <= seats <= MAX_OPEN_SEATS:
-        raise BookingRefusal(f"Offer from 1 to {MAX_OPEN_SEATS} seats.")
+        raise Refusal(f"Offer from 1 to {MAX_OPEN_SEATS} seats.")
     if mode is SessionMode.IN_PERSON and master.site_id is None:
-        raise BookingRefusal("You work remotely, so you can open sessions on video only.")
+        raise Refusal("You work remotely, so you can open sessions on video only.")
     hosted = {ps.micro_skill_id for ps in hosted_skills(master)}
     if not hosted:
-        raise BookingRefusal(NOTHING_HOSTED)
+        raise Refusal(NOTHING_HOSTED)
     if micro_skill_id is not None and micro_skill_id not in hosted:
-        raise BookingRefusal("Choose one of the micro skills you host.")
+        raise Refusal("Choose one of the micro skills you host.")
     lock(master)
     refuse_if_busy(master, starts_at, ends_at, you=True)
     session = ShadowingSession(
@@ -254,7 +250,7 @@ def cancel_seat(apprentice: Person, seat: SessionObserver) -> None:
     """The apprentice gives up their seat; a booked session with nobody left ends too."""
     session = seat.session
     if seat.cancelled_at is not None or session.cancelled_at is not None:
-        raise BookingRefusal("This seat is already cancelled.")
+        raise Refusal("This seat is already cancelled.")
     check_notice(session, apprentice, "Cancelling")
     now = utcnow()
     seat.cancelled_at = now
@@ -274,9 +270,9 @@ def cancel_seat(apprentice: Person, seat: SessionObserver) -> None:
 def cancel_session(master: Person, session: ShadowingSession) -> int:
     """The master cancels: every seat is freed and every observer told; returns how many."""
     if session.master_id != master.id:
-        raise BookingRefusal("Only the master who hosts a session can cancel it.")
+        raise Refusal("Only the master who hosts a session can cancel it.")
     if session.cancelled_at is not None:
-        raise BookingRefusal("This session is already cancelled.")
+        raise Refusal("This session is already cancelled.")
     check_notice(session, master, "Cancelling")
     now = utcnow()
     observers = session.observers_live
@@ -371,7 +367,7 @@ def reschedule_seat(
     """Move the apprentice's seat to another time with the same master, all or nothing."""
     old = seat.session
     if seat.cancelled_at is not None or old.cancelled_at is not None:
-        raise BookingRefusal("This seat is cancelled; book a new time instead.")
+        raise Refusal("This seat is cancelled; book a new time instead.")
     check_notice(old, apprentice, "Moving a session")
     try:
         now = utcnow()
@@ -382,7 +378,7 @@ def reschedule_seat(
         new_seat = _book(apprentice, old.master, starts_at, ends_at, mode)
         seat_event(SESSION_MOVED, new_seat, previous_session_id=old.id)
         db.session.commit()
-    except BookingRefusal:
+    except Refusal:
         db.session.rollback()
         raise
     text = (
@@ -399,9 +395,9 @@ def reschedule_session(
 ) -> None:
     """The master moves a whole session; every observer must be free at the new time."""
     if session.master_id != master.id:
-        raise BookingRefusal("Only the master who hosts a session can move it.")
+        raise Refusal("Only the master who hosts a session can move it.")
     if session.cancelled_at is not None:
-        raise BookingRefusal("This session is cancelled.")
+        raise Refusal("This session is cancelled.")
     check_notice(session, master, "Moving a session")
     check_times(starts_at, ends_at)
     check_grid(own_time_grid(master.zone), starts_at, ends_at)
@@ -415,8 +411,8 @@ def reschedule_session(
             refuse_if_busy(
                 seat.apprentice, starts_at, ends_at, you=False, exclude_session=session.id
             )
-        except BookingRefusal as clash:
-            raise BookingRefusal(f"{clash} Choose a time all your observers are free.") from None
+        except Refusal as clash:
+            raise Refusal(f"{clash} Choose a time all your observers are free.") from None
     old_start = session.starts_at
     session.starts_at, session.ends_at = starts_at, ends_at
     session.reminded_at = None

@@ -11,9 +11,9 @@ from __future__ import annotations
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
+from ..errors import Refusal
 from ..extensions import db
 from ..models import Person
-from .rules import BookingRefusal
 
 # PostgreSQL's SQLSTATE when the no_overlapping_seats exclusion constraint refuses a row.
 EXCLUSION_VIOLATION = "23P01"
@@ -40,4 +40,4 @@ def flush_seats(overlap_refusal: str) -> None:
         db.session.rollback()
         if getattr(error.orig, "sqlstate", None) != EXCLUSION_VIOLATION:
             raise
-        raise BookingRefusal(overlap_refusal) from None
+        raise Refusal(overlap_refusal) from None

@@ -1,6 +1,6 @@
 """The rules of booking: who may book whom, when, in which mode, and within which limits.
 
-Each check raises `BookingRefusal` saying what the person can do instead. The actions
+Each check raises `errors.Refusal` saying what the person can do instead. The actions
 (`booking.actions`) run them in one transaction after `booking.locks.lock` has locked the rows
 of the people involved, so seats and monthly limits are counted without a race. The
 organisation's booking settings (the notice period) and a master's openness to bookings are
@@ -45,13 +45,6 @@ NOTHING_HOSTED = (
 )
 
 
-class BookingRefusal(Refusal):
-    """A booking that cannot be made, said so the person can act on it.
-
-    Its own class because the API answers a refused booking with its own error code.
-    """
-
-
 # Settings ---------------------------------------------------------------------------------
 
 
@@ -63,7 +56,7 @@ def booking_settings() -> BookingSettings:
 def save_notice_hours(hours: int) -> BookingSettings:
     """Set how many hours before a session people may still cancel or move it."""
     if not 0 <= hours <= 24 * 14:
-        raise BookingRefusal("Choose a notice period from 0 to 336 hours (two weeks).")
+        raise Refusal("Choose a notice period from 0 to 336 hours (two weeks).")
     settings = db.session.get(BookingSettings, 1)
     if settings is None:
         settings = BookingSettings(id=1)
@@ -110,12 +103,12 @@ def skills_to_watch(
 ) -> list[MicroSkill]:
     """The micro skills the apprentice would watch the master use, or why they may not book."""
     if apprentice.id == master.id:
-        raise BookingRefusal("You cannot book a session with yourself.")
+        raise Refusal("You cannot book a session with yourself.")
     if not (master.active and master.is_master):
-        raise BookingRefusal(f"{master.name} is not hosting sessions.")
+        raise Refusal(f"{master.name} is not hosting sessions.")
     skills = teachable_skills(apprentice, master)
     if not skills:
-        raise BookingRefusal(
+        raise Refusal(
             f"{master.name} does not host a micro skill you are developing above your stage. "
             "Add the micro skills you want to develop on your profile."
         )
@@ -124,9 +117,7 @@ def skills_to_watch(
         or master.open_to_bookings
         or master.id in paired_master_ids(apprentice)
     ):
-        raise BookingRefusal(
-            f"{master.name} takes bookings only from apprentices they are paired with."
-        )
+        raise Refusal(f"{master.name} takes bookings only from apprentices they are paired with.")
     return skills
 
 
@@ -153,11 +144,11 @@ def spoken_time(moment: datetime, person: Person) -> str:
 def check_times(starts_at: datetime, ends_at: datetime) -> None:
     """Times a session of any grid needs: zoned, in order, far enough ahead."""
     if starts_at.tzinfo is None or ends_at.tzinfo is None:
-        raise BookingRefusal("Times must carry their time zone.")
+        raise Refusal("Times must carry their time zone.")
     if ends_at <= starts_at:
-        raise BookingRefusal("A session ends after it starts.")
+        raise Refusal("A session ends after it starts.")
     if starts_at < utcnow() + MIN_LEAD:
-        raise BookingRefusal("Choose a time at least an hour from now.")
+        raise Refusal("Choose a time at least an hour from now.")
 
 
 def check_grid(
@@ -165,9 +156,9 @@ def check_grid(
 ) -> None:
     """The session lies on the grid of the people in it, and lasts from an hour to the longest."""
     if not grid.fits(starts_at, ends_at):
-        raise BookingRefusal(f"Sessions{with_whom} {grid.rule}: choose one of the times offered.")
+        raise Refusal(f"Sessions{with_whom} {grid.rule}: choose one of the times offered.")
     if not SHORTEST <= ends_at - starts_at <= timedelta(hours=MAX_SESSION_HOURS):
-        raise BookingRefusal(f"A session lasts from 1 to {MAX_SESSION_HOURS} hours.")
+        raise Refusal(f"A session lasts from 1 to {MAX_SESSION_HOURS} hours.")
 
 
 def grid_between(master: Person, apprentice: Person, month: Month) -> BookingGrid:
@@ -180,7 +171,7 @@ def check_notice(session: ShadowingSession, person: Person, action: str) -> None
     hours = booking_settings().notice_hours
     if session.starts_at - utcnow() < timedelta(hours=hours):
         other = "your observers" if person.id == session.master_id else session.master.name
-        raise BookingRefusal(
+        raise Refusal(
             f"{action} needs {hours} hours' notice, and this session starts "
             f"{spoken_time(session.starts_at, person)}. Tell {other} directly."
         )
@@ -204,7 +195,7 @@ def check_master_free(
             reached = end
     if reached < ends_at:
         where = "in the room" if mode is SessionMode.IN_PERSON else "on video"
-        raise BookingRefusal(
+        raise Refusal(
             f"{master.name} is not available {where} "
             f"at {spoken_time(reached, master)}. Pick one of their open times."
         )
@@ -266,7 +257,7 @@ def refuse_if_busy(
     clash = seat.starts_at if seat else hosted.starts_at if hosted else None
     if clash is not None:
         who = "You already have" if you else f"{person.name} already has"
-        raise BookingRefusal(f"{who} a session then ({spoken_time(clash, person)}).")
+        raise Refusal(f"{who} a session then ({spoken_time(clash, person)}).")
 
 
 # Monthly limits and seats -------------------------------------------------------------------
@@ -295,13 +286,13 @@ def check_apprentice_limits(
     booked = sum((s.ends_at - s.starts_at).total_seconds() for s in seats) / 3600
     wanted = (ends_at - starts_at).total_seconds() / 3600
     if booked + wanted > limits["observation_hours"]:
-        raise BookingRefusal(
+        raise Refusal(
             f"This would take you past your {limits['observation_hours']} hours for {month.label} "
             f"(you have {booked:g} booked). Change your plan for {month.label} to observe more."
         )
     masters = {seat.session.master_id for seat in seats}
     if master.id not in masters and len(masters) + 1 > limits["max_masters"]:
-        raise BookingRefusal(
+        raise Refusal(
             f"You observe {len(masters)} masters in {month.label}, your limit; "
             "change your plan for the month to add another."
         )
@@ -344,7 +335,7 @@ def check_master_limits(
     before = _union_hours(hosted)
     after = _union_hours([*hosted, (starts_at, ends_at)])
     if after > limits["max_hosting_hours"] and after > before:
-        raise BookingRefusal(
+        raise Refusal(
             f"This would take {master.name} past their {limits['max_hosting_hours']} hosting hours "
             f"for {month.label}. Choose a time when they already host, or another master."
         )
@@ -353,7 +344,7 @@ def check_master_limits(
         and apprentice.id not in apprentices
         and (len(apprentices) + 1 > limits["max_apprentices"])
     ):
-        raise BookingRefusal(
+        raise Refusal(
             f"{master.name} already has {len(apprentices)} apprentices in {month.label}, "
             "their limit."
         )

@@ -49,7 +49,7 @@ def _local_instant(person: Person, day: date, quarter: int) -> datetime:
     """The UTC instant of a local day and quarter-hour, refusing a time the clocks skip."""
     at = time(quarter // 4, (quarter % 4) * 15)
     if local_time_kind(day, at, person.zone) == "missing":
-        raise rules.BookingRefusal(
+        raise Refusal(
             f"{at:%H:%M} does not exist on {day:%d %b %Y} in {person.timezone} "
             "(the clocks change); choose another time."
         )
@@ -110,7 +110,7 @@ def cancel(session_id: int):
         else:
             seat = participant_seat(me, session)
             if seat is None:
-                raise rules.BookingRefusal("You have no seat in this session.")
+                raise Refusal("You have no seat in this session.")
             actions.cancel_seat(me, seat)
             flash("Your seat is cancelled and the master was told.", "success")
     except Refusal as refusal:
