@@ -41,7 +41,7 @@ class Dashboard:
 
 
 @cache
-def _setup_facts_query(master: bool) -> Select:
+def _setup_facts_query(*, master: bool) -> Select:
     """Everything the dashboard needs but the person and their sessions, in one statement.
 
     Built once (for masters and for others) and run with :person_id, :site_id and :now bound:
@@ -105,7 +105,7 @@ def dashboard_for(person: Person) -> Dashboard:
     """Build the checklist of next steps for a person."""
     now = utcnow()
     facts = db.session.execute(
-        _setup_facts_query(person.is_master),
+        _setup_facts_query(master=person.is_master),
         {"person_id": person.id, "site_id": person.site_id, "now": now},
     ).one()
     board = Dashboard(person=person, site_name=facts.site_name)
