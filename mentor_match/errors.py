@@ -6,8 +6,11 @@ end in a 500 page with a request id) and never a validation the form already doe
 those beside its fields). Services raise it before they change anything or after rolling back,
 so the database is as it was.
 
-Packages may name a subclass (`BookingRefusal`, `RoundRefusal`) so a caller can tell theirs apart
-from another package's, but every view catches `Refusal` and shows it the same way.
+Every package raises `Refusal` itself: no caller needs to tell one package's refusal from
+another's, and every view catches `Refusal` and shows it the same way. (A package may name a
+subclass the day a caller must tell its refusals apart.) Parse errors that a view turns into a
+400 (`MonthError`, `DocumentError`), configuration errors and a malformed optimizer problem are
+not refusals and keep their own classes.
 """
 
 from __future__ import annotations

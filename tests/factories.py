@@ -7,7 +7,7 @@ from functools import cache
 
 from mentor_match.accounts.passwords import hash_password
 from mentor_match.availability.expansion import Month
-from mentor_match.booking import services as booking
+from mentor_match.booking import offers
 from mentor_match.extensions import db
 from mentor_match.models import (
     Area,
@@ -275,7 +275,7 @@ def make_small_round_organisation(site_name: str = "Round HQ", **plan_limits) ->
 def first_open_slot(master, apprentice, day_offset: int = 0):
     """The master's first bookable hour on the n-th day with open times next month."""
     slots = [
-        s for s in booking.open_slots(master, apprentice, Month.parse(next_month())) if s.bookable
+        s for s in offers.open_slots(master, apprentice, Month.parse(next_month())) if s.bookable
     ]
     day = sorted({s.starts_at.date() for s in slots})[day_offset]
     return next(s for s in slots if s.starts_at.date() == day)

@@ -6,9 +6,9 @@ import pytest
 from sqlalchemy import func, select
 
 from mentor_match.availability.expansion import Month
-from mentor_match.booking import services
-from mentor_match.booking.services import BookingRefusal
+from mentor_match.booking import actions, offers, rules
 from mentor_match.calendars.services import session_event
+from mentor_match.errors import Refusal
 from mentor_match.extensions import db
 from mentor_match.models import (
     Notification,
@@ -39,11 +39,11 @@ def test_masters_open_to_bookings_who_teach_above_your_stage_are_offered(office)
     give_skill(closed, office["skill"], "master", hosts=True)
     peer = make_master("Peer Journeyman", open_to_bookings=True)
     give_skill(peer, office["skill"], "apprentice", hosts=True)  # not above Tom's stage
-    names = [choice.master.name for choice in services.bookable_masters(tom)]
+    names = [choice.master.name for choice in offers.bookable_masters(tom)]
     assert names == ["Amara Master"]
-    with pytest.raises(BookingRefusal, match="only from apprentices they are paired with"):
+    with pytest.raises(Refusal, match="only from apprentices they are paired with"):
         slot = first_open_slot(office["master"], tom)
-        services.book(tom, closed, slot.starts_at, slot.ends_at, SessionMode.VIRTUAL)
+        actions.book(tom, closed, slot.starts_at, slot.ends_at, SessionMode.VIRTUAL)
 
 
 def test_slots_offer_the_room_only_to_people_at_the_masters_site(office):
@@ -53,8 +53,8 @@ def test_slots_offer_the_room_only_to_people_at_the_masters_site(office):
     there = first_open_slot(office["master"], remote)
     assert (here.room_seats, here.video_seats) == (1, 2)
     assert (there.room_seats, there.video_seats) == (None, 2)
-    with pytest.raises(BookingRefusal, match="Seats in the room are for people at Booking HQ"):
-        services.book(
+    with pytest.raises(Refusal, match="Seats in the room are for people at Booking HQ"):
+        actions.book(
             remote, office["master"], there.starts_at, there.ends_at, SessionMode.IN_PERSON
         )
 
@@ -62,14 +62,14 @@ def test_slots_offer_the_room_only_to_people_at_the_masters_site(office):
 def test_booking_makes_a_session_and_the_next_apprentice_joins_it(office):
     tom, priya, lena = office["apprentices"]
     slot = first_open_slot(office["master"], tom)
-    seat = services.book(tom, office["master"], slot.starts_at, slot.ends_at, SessionMode.VIRTUAL)
+    seat = actions.book(tom, office["master"], slot.starts_at, slot.ends_at, SessionMode.VIRTUAL)
     assert seat.session.mode is SessionMode.VIRTUAL and seat.session.seats == 2
-    second = services.book(
+    second = actions.book(
         priya, office["master"], slot.starts_at, slot.ends_at, SessionMode.VIRTUAL
     )
     assert second.session_id == seat.session_id
-    with pytest.raises(BookingRefusal, match="That seat was just taken"):
-        services.book(lena, office["master"], slot.starts_at, slot.ends_at, SessionMode.VIRTUAL)
+    with pytest.raises(Refusal, match="That seat was just taken"):
+        actions.book(lena, office["master"], slot.starts_at, slot.ends_at, SessionMode.VIRTUAL)
     assert count(SessionObserver) == 2
     # The master hears of each booking, on the site and by mail.
     assert (
@@ -81,8 +81,7 @@ def test_booking_makes_a_session_and_the_next_apprentice_joins_it(office):
         == 2
     )
     remaining = {
-        s.starts_at: s
-        for s in services.open_slots(office["master"], lena, Month.parse(next_month()))
+        s.starts_at: s for s in offers.open_slots(office["master"], lena, Month.parse(next_month()))
     }
     assert remaining[slot.starts_at].video_seats == 0
 
@@ -90,10 +89,10 @@ def test_booking_makes_a_session_and_the_next_apprentice_joins_it(office):
 def test_the_room_and_video_have_their_own_seats(office):
     tom, priya, _ = office["apprentices"]
     slot = first_open_slot(office["master"], tom)
-    services.book(tom, office["master"], slot.starts_at, slot.ends_at, SessionMode.IN_PERSON)
-    with pytest.raises(BookingRefusal, match="That seat was just taken"):
-        services.book(priya, office["master"], slot.starts_at, slot.ends_at, SessionMode.IN_PERSON)
-    services.book(priya, office["master"], slot.starts_at, slot.ends_at, SessionMode.VIRTUAL)
+    actions.book(tom, office["master"], slot.starts_at, slot.ends_at, SessionMode.IN_PERSON)
+    with pytest.raises(Refusal, match="That seat was just taken"):
+        actions.book(priya, office["master"], slot.starts_at, slot.ends_at, SessionMode.IN_PERSON)
+    actions.book(priya, office["master"], slot.starts_at, slot.ends_at, SessionMode.VIRTUAL)
 
 
 def test_monthly_hours_are_a_limit_with_a_clear_message(office):
@@ -101,7 +100,7 @@ def test_monthly_hours_are_a_limit_with_a_clear_message(office):
     month = Month.parse(next_month())
     for offset in range(3):
         slot = first_open_slot(office["master"], tom, offset)
-        services.book(
+        actions.book(
             tom,
             office["master"],
             slot.starts_at,
@@ -109,8 +108,8 @@ def test_monthly_hours_are_a_limit_with_a_clear_message(office):
             SessionMode.VIRTUAL,
         )
     slot = first_open_slot(office["master"], tom, 3)
-    with pytest.raises(BookingRefusal, match=f"past your 6 hours for {month.label}"):
-        services.book(tom, office["master"], slot.starts_at, slot.ends_at, SessionMode.VIRTUAL)
+    with pytest.raises(Refusal, match=f"past your 6 hours for {month.label}"):
+        actions.book(tom, office["master"], slot.starts_at, slot.ends_at, SessionMode.VIRTUAL)
     assert count(SessionObserver) == 3
 
 
@@ -123,15 +122,15 @@ def test_a_full_month_is_the_answer_whatever_the_time_chosen(office):
     for offset in range(3):
         slot = first_open_slot(office["master"], tom, offset)
         booked.append(slot)
-        services.book(
+        actions.book(
             tom,
             office["master"],
             slot.starts_at,
             slot.starts_at + timedelta(hours=2),
             SessionMode.VIRTUAL,
         )
-    with pytest.raises(BookingRefusal, match=f"past your 6 hours for {month.label}"):
-        services.book(
+    with pytest.raises(Refusal, match=f"past your 6 hours for {month.label}"):
+        actions.book(
             tom, office["master"], booked[0].starts_at, booked[0].ends_at, SessionMode.VIRTUAL
         )
     assert count(SessionObserver) == 3
@@ -142,17 +141,17 @@ def test_a_masters_hosting_hours_are_a_limit(office):
     tom, priya, lena = office["apprentices"]
     for person, offset in ((tom, 0), (priya, 1)):
         slot = first_open_slot(master, person, offset)
-        services.book(
+        actions.book(
             person, master, slot.starts_at, slot.starts_at + timedelta(hours=4), SessionMode.VIRTUAL
         )
     slot = first_open_slot(master, lena, 2)
-    with pytest.raises(BookingRefusal, match="past their 10 hosting hours"):
-        services.book(
+    with pytest.raises(Refusal, match="past their 10 hosting hours"):
+        actions.book(
             lena, master, slot.starts_at, slot.starts_at + timedelta(hours=3), SessionMode.VIRTUAL
         )
     # Joining hours the master already hosts costs them nothing more.
     taken = first_open_slot(master, tom, 0)
-    services.book(
+    actions.book(
         lena, master, taken.starts_at, taken.starts_at + timedelta(hours=1), SessionMode.VIRTUAL
     )
 
@@ -164,9 +163,9 @@ def test_nobody_is_in_two_places_at_once(office):
     for weekday in range(5):
         make_weekly_window(other, weekday=weekday, start=time(9), end=time(17))
     slot = first_open_slot(office["master"], tom)
-    services.book(tom, office["master"], slot.starts_at, slot.ends_at, SessionMode.VIRTUAL)
-    with pytest.raises(BookingRefusal, match="You already have a session then"):
-        services.book(tom, other, slot.starts_at, slot.ends_at, SessionMode.VIRTUAL)
+    actions.book(tom, office["master"], slot.starts_at, slot.ends_at, SessionMode.VIRTUAL)
+    with pytest.raises(Refusal, match="You already have a session then"):
+        actions.book(tom, other, slot.starts_at, slot.ends_at, SessionMode.VIRTUAL)
     # A master who observes someone then cannot be booked then.
     give_skill(
         office["master"],
@@ -199,22 +198,22 @@ def test_a_master_observing_elsewhere_cannot_be_booked_then(office):
     )
     db.session.commit()
     assert slot.starts_at not in {
-        s.starts_at for s in services.open_slots(master, tom, Month.parse(next_month()))
+        s.starts_at for s in offers.open_slots(master, tom, Month.parse(next_month()))
     }
-    with pytest.raises(BookingRefusal, match="observing another session then"):
-        services.book(tom, master, slot.starts_at, slot.ends_at, SessionMode.VIRTUAL)
+    with pytest.raises(Refusal, match="observing another session then"):
+        actions.book(tom, master, slot.starts_at, slot.ends_at, SessionMode.VIRTUAL)
 
 
 def test_times_outside_the_masters_windows_are_refused(office):
     tom = office["apprentices"][0]
     slot = first_open_slot(office["master"], tom)
     evening = slot.starts_at.replace(hour=20)
-    with pytest.raises(BookingRefusal, match="is not available"):
-        services.book(
+    with pytest.raises(Refusal, match="is not available"):
+        actions.book(
             tom, office["master"], evening, evening + timedelta(hours=1), SessionMode.VIRTUAL
         )
-    with pytest.raises(BookingRefusal, match="whole hours"):
-        services.book(
+    with pytest.raises(Refusal, match="whole hours"):
+        actions.book(
             tom,
             office["master"],
             slot.starts_at,
@@ -222,8 +221,8 @@ def test_times_outside_the_masters_windows_are_refused(office):
             SessionMode.VIRTUAL,
         )
     past = utcnow().replace(minute=0, second=0, microsecond=0) - timedelta(hours=2)
-    with pytest.raises(BookingRefusal, match="at least an hour from now"):
-        services.book(tom, office["master"], past, past + timedelta(hours=1), SessionMode.VIRTUAL)
+    with pytest.raises(Refusal, match="at least an hour from now"):
+        actions.book(tom, office["master"], past, past + timedelta(hours=1), SessionMode.VIRTUAL)
 
 
 def _soon_session(office, hours_ahead: int = 3) -> SessionObserver:
@@ -250,10 +249,10 @@ def _soon_session(office, hours_ahead: int = 3) -> SessionObserver:
 
 def test_cancelling_needs_the_notice_the_admin_set(office):
     seat = _soon_session(office, hours_ahead=3)
-    with pytest.raises(BookingRefusal, match="needs 24 hours' notice"):
-        services.cancel_seat(office["apprentices"][0], seat)
-    services.save_notice_hours(2)
-    services.cancel_seat(office["apprentices"][0], seat)
+    with pytest.raises(Refusal, match="needs 24 hours' notice"):
+        actions.cancel_seat(office["apprentices"][0], seat)
+    rules.save_notice_hours(2)
+    actions.cancel_seat(office["apprentices"][0], seat)
     db.session.refresh(seat)
     assert seat.cancelled_at is not None
     assert seat.session.cancelled_at is not None  # a booked session ends with its last seat
@@ -263,9 +262,9 @@ def test_a_master_who_cancels_frees_every_seat_and_tells_everyone(office):
     master = office["master"]
     tom, priya, _ = office["apprentices"]
     slot = first_open_slot(master, tom)
-    seat = services.book(tom, master, slot.starts_at, slot.ends_at, SessionMode.VIRTUAL)
-    services.book(priya, master, slot.starts_at, slot.ends_at, SessionMode.VIRTUAL)
-    assert services.cancel_session(master, seat.session) == 2
+    seat = actions.book(tom, master, slot.starts_at, slot.ends_at, SessionMode.VIRTUAL)
+    actions.book(priya, master, slot.starts_at, slot.ends_at, SessionMode.VIRTUAL)
+    assert actions.cancel_session(master, seat.session) == 2
     assert (
         db.session.scalar(
             select(func.count())
@@ -282,13 +281,13 @@ def test_moving_a_seat_is_all_or_nothing(office):
     master = office["master"]
     tom, priya, _ = office["apprentices"]
     first, second = first_open_slot(master, tom, 0), first_open_slot(master, tom, 1)
-    seat = services.book(tom, master, first.starts_at, first.ends_at, SessionMode.VIRTUAL)
-    services.book(priya, master, second.starts_at, second.ends_at, SessionMode.IN_PERSON)
-    with pytest.raises(BookingRefusal, match="just taken"):
-        services.reschedule_seat(tom, seat, second.starts_at, second.ends_at, SessionMode.IN_PERSON)
+    seat = actions.book(tom, master, first.starts_at, first.ends_at, SessionMode.VIRTUAL)
+    actions.book(priya, master, second.starts_at, second.ends_at, SessionMode.IN_PERSON)
+    with pytest.raises(Refusal, match="just taken"):
+        actions.reschedule_seat(tom, seat, second.starts_at, second.ends_at, SessionMode.IN_PERSON)
     db.session.expire_all()
     assert db.session.get(SessionObserver, seat.id).cancelled_at is None
-    moved = services.reschedule_seat(
+    moved = actions.reschedule_seat(
         tom,
         db.session.get(SessionObserver, seat.id),
         second.starts_at,
@@ -303,18 +302,18 @@ def test_a_master_moves_a_session_only_to_a_time_every_observer_is_free(office):
     master = office["master"]
     tom, priya, _ = office["apprentices"]
     first, second = first_open_slot(master, tom, 0), first_open_slot(master, tom, 1)
-    seat = services.book(tom, master, first.starts_at, first.ends_at, SessionMode.VIRTUAL)
-    priyas = services.book(priya, master, first.starts_at, first.ends_at, SessionMode.VIRTUAL)
+    seat = actions.book(tom, master, first.starts_at, first.ends_at, SessionMode.VIRTUAL)
+    priyas = actions.book(priya, master, first.starts_at, first.ends_at, SessionMode.VIRTUAL)
     other = make_master("Second Master", open_to_bookings=True)
     give_skill(other, office["skill"], "master", hosts=True)
     for weekday in range(5):
         make_weekly_window(other, weekday=weekday, start=time(9), end=time(17))
-    services.book(tom, other, second.starts_at, second.ends_at, SessionMode.VIRTUAL)
-    with pytest.raises(BookingRefusal, match="Tom Apprentice already has a session then"):
-        services.reschedule_session(master, seat.session, second.starts_at, second.ends_at)
+    actions.book(tom, other, second.starts_at, second.ends_at, SessionMode.VIRTUAL)
+    with pytest.raises(Refusal, match="Tom Apprentice already has a session then"):
+        actions.reschedule_session(master, seat.session, second.starts_at, second.ends_at)
     db.session.rollback()
     later = second.starts_at + timedelta(hours=3)
-    services.reschedule_session(master, seat.session, later, later + timedelta(hours=1))
+    actions.reschedule_session(master, seat.session, later, later + timedelta(hours=1))
     db.session.refresh(seat)
     db.session.refresh(priyas)
     assert (seat.starts_at, priyas.starts_at, seat.session.starts_at) == (later, later, later)
@@ -322,7 +321,7 @@ def test_a_master_moves_a_session_only_to_a_time_every_observer_is_free(office):
     # as newer versions only if SEQUENCE rises each time.
     event = session_event(seat.session, tom)
     assert (event.decoded("DTSTART"), event.decoded("SEQUENCE")) == (later, 1)
-    services.cancel_session(master, seat.session)
+    actions.cancel_session(master, seat.session)
     db.session.refresh(seat.session)
     cancelled = session_event(seat.session, tom)
     assert (str(cancelled["STATUS"]), cancelled.decoded("SEQUENCE")) == ("CANCELLED", 2)
@@ -331,7 +330,7 @@ def test_a_master_moves_a_session_only_to_a_time_every_observer_is_free(office):
 def test_a_master_opens_a_session_and_apprentices_join_until_it_is_full(office):
     master, (tom, priya, _) = office["master"], office["apprentices"]
     start = datetime.combine(Month.parse(next_month()).first_day + timedelta(days=9), time(19), UTC)
-    session = services.open_session(
+    session = actions.open_session(
         master,
         start,
         start + timedelta(hours=1),
@@ -340,18 +339,18 @@ def test_a_master_opens_a_session_and_apprentices_join_until_it_is_full(office):
         office["skill"].id,
         "Evening client call",
     )
-    assert session in services.open_sessions_to_join(tom)
-    services.join(tom, session)  # outside the master's windows: they chose this time
-    with pytest.raises(BookingRefusal, match="just taken"):
-        services.join(priya, session)
+    assert session in offers.open_sessions_to_join(tom)
+    actions.join(tom, session)  # outside the master's windows: they chose this time
+    with pytest.raises(Refusal, match="just taken"):
+        actions.join(priya, session)
 
 
 def test_a_remote_master_opens_video_sessions_only(office):
     remote = make_master("Remote Master")
     give_skill(remote, office["skill"], "master", hosts=True)
     start = datetime.combine(Month.parse(next_month()).first_day + timedelta(days=9), time(10), UTC)
-    with pytest.raises(BookingRefusal, match="video only"):
-        services.open_session(
+    with pytest.raises(Refusal, match="video only"):
+        actions.open_session(
             remote, start, start + timedelta(hours=1), SessionMode.IN_PERSON, 2, None, ""
         )
 
@@ -360,17 +359,15 @@ def test_a_seat_can_move_into_hours_it_overlaps_now(office):
     """Moving 09:00-11:00 to 10:00-12:00: the seat's own hour is free to move into."""
     master, tom = office["master"], office["apprentices"][0]
     slot = first_open_slot(master, tom)
-    seat = services.book(
+    seat = actions.book(
         tom, master, slot.starts_at, slot.starts_at + timedelta(hours=2), SessionMode.VIRTUAL
     )
     month = Month.parse(next_month())
     later = slot.starts_at + timedelta(hours=1)
-    offered = {
-        s.starts_at: s for s in services.open_slots(master, tom, month, exclude_seat=seat.id)
-    }
+    offered = {s.starts_at: s for s in offers.open_slots(master, tom, month, exclude_seat=seat.id)}
     assert offered[later].bookable and offered[later].video_seats == 2
-    assert not {s.starts_at: s for s in services.open_slots(master, tom, month)}[later].bookable
-    moved = services.reschedule_seat(
+    assert not {s.starts_at: s for s in offers.open_slots(master, tom, month)}[later].bookable
+    moved = actions.reschedule_seat(
         tom, seat, later, later + timedelta(hours=2), SessionMode.VIRTUAL
     )
     assert moved.starts_at == later
@@ -383,16 +380,16 @@ def test_bookings_cancellations_and_moves_are_in_the_event_log(office):
 
     master, tom = office["master"], office["apprentices"][0]
     first, second = first_open_slot(master, tom, 0), first_open_slot(master, tom, 1)
-    seat = services.book(tom, master, first.starts_at, first.ends_at, SessionMode.VIRTUAL)
-    moved = services.reschedule_seat(
+    seat = actions.book(tom, master, first.starts_at, first.ends_at, SessionMode.VIRTUAL)
+    moved = actions.reschedule_seat(
         tom, seat, second.starts_at, second.ends_at, SessionMode.VIRTUAL
     )
-    services.cancel_session(master, moved.session)
+    actions.cancel_session(master, moved.session)
     events = db.session.scalars(select(Event).order_by(Event.id)).all()
     assert [e.kind for e in events] == ["session.booked", "session.moved", "session.cancelled"]
     assert json.loads(events[1].payload_json)["starts_at"] == second.starts_at.isoformat()
-    with pytest.raises(BookingRefusal):
-        services.book(
+    with pytest.raises(Refusal):
+        actions.book(
             tom, master, first.starts_at, first.ends_at + timedelta(minutes=30), SessionMode.VIRTUAL
         )
     assert count(Event) == 3  # a refused booking leaves no event

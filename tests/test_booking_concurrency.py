@@ -3,7 +3,7 @@
 The suite's own database may be SQLite, whose single write lock serialises everything, so
 these tests build their own app on a scratch PostgreSQL database (`mentor_match_concurrency`,
 on the server of POSTGRES_URL; never the suite's `test` database). They prove that the row
-locks taken by `services._lock` and the `no_overlapping_seats` exclusion constraint hold when
+locks taken by `locks.lock` and the `no_overlapping_seats` exclusion constraint hold when
 many requests arrive at the same instant:
 
 1. 50 apprentices posting for the last video seat of a session over real HTTP: one seat, 49
@@ -29,9 +29,9 @@ from sqlalchemy.exc import IntegrityError
 from werkzeug.serving import make_server
 
 from mentor_match import create_app
-from mentor_match.booking import services
-from mentor_match.booking.services import BookingRefusal
+from mentor_match.booking import actions
 from mentor_match.config import TestConfig
+from mentor_match.errors import Refusal
 from mentor_match.extensions import db
 from mentor_match.models import Person, SessionMode, SessionObserver, ShadowingSession
 
@@ -251,7 +251,7 @@ def test_fifty_apprentices_racing_for_the_last_video_seat_get_one_seat(pg, pg_se
     starts_at = _london(_weekday_next_month(), 10)
     ends_at = starts_at + timedelta(hours=1)
     early = _apprentice("Early Bird", site, skill, observation_hours=6, max_masters=2)
-    first = services.book(early, master, starts_at, ends_at, SessionMode.VIRTUAL)
+    first = actions.book(early, master, starts_at, ends_at, SessionMode.VIRTUAL)
     session_id, master_id = first.session_id, master.id
     assert first.session.seats == 2  # one seat left
 
@@ -357,8 +357,8 @@ def test_fifty_overlapping_bookings_by_one_apprentice_give_one_seat(pg):
             db.session.rollback()  # start the booking's transaction after the barrier
             barrier.wait()
             try:
-                seat = services.book(me, master, starts_at, ends_at, SessionMode.VIRTUAL)
-            except BookingRefusal as refusal:
+                seat = actions.book(me, master, starts_at, ends_at, SessionMode.VIRTUAL)
+            except Refusal as refusal:
                 return ("refused", str(refusal))
             except Exception as error:  # noqa: BLE001 - anything else is the failure we look for
                 return ("error", repr(error))

@@ -1,15 +1,15 @@
 """Booking on a grid that fits the people: half hours with India, quarter hours with Nepal."""
 
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import select
 
 from mentor_match.availability.expansion import Month
-from mentor_match.booking import services
+from mentor_match.booking import actions, offers
 from mentor_match.booking.grid import booking_grid
-from mentor_match.booking.services import BookingRefusal
+from mentor_match.errors import Refusal
 from mentor_match.extensions import db
 from mentor_match.models import SessionMode, SessionObserver
 
@@ -28,7 +28,7 @@ DECEMBER = Month.parse("2026-12")
 
 def _starts(master_zone, others, start: time, end: time, length=timedelta(hours=1)) -> list[str]:
     grid = booking_grid(master_zone, others, DECEMBER)
-    day = datetime(2026, 12, 8).date()
+    day = date(2026, 12, 8)
     window = (
         datetime.combine(day, start, master_zone).astimezone(UTC),
         datetime.combine(day, end, master_zone).astimezone(UTC),
@@ -90,7 +90,7 @@ def tom_in_bangalore(office):
 
 
 def test_a_bangalore_apprentice_is_offered_half_hours_of_a_london_master(office, tom_in_bangalore):
-    slots = services.open_slots(office["master"], tom_in_bangalore, Month.parse(next_month()))
+    slots = offers.open_slots(office["master"], tom_in_bangalore, Month.parse(next_month()))
     minutes = {slot.starts_at.astimezone(LONDON).minute for slot in slots}
     assert minutes == {0, 30}  # before the grid: on the London hour only
 
@@ -99,7 +99,7 @@ def test_a_bangalore_apprentice_books_a_half_hour_start_for_ninety_minutes(
     office, tom_in_bangalore
 ):
     starts_at = _first_tuesday_at(LONDON, time(10, 30))  # 16:00 in Bangalore
-    seat = services.book(
+    seat = actions.book(
         tom_in_bangalore,
         office["master"],
         starts_at,
@@ -112,15 +112,13 @@ def test_a_bangalore_apprentice_books_a_half_hour_start_for_ninety_minutes(
 
 def test_a_start_off_the_grid_is_refused_with_the_rule(office, tom_in_bangalore):
     off = _first_tuesday_at(LONDON, time(10, 15))
-    with pytest.raises(
-        BookingRefusal, match="start on the hour or half hour and last whole half hours"
-    ):
-        services.book(
+    with pytest.raises(Refusal, match="start on the hour or half hour and last whole half hours"):
+        actions.book(
             tom_in_bangalore, office["master"], off, off + timedelta(hours=1), SessionMode.VIRTUAL
         )
     on = _first_tuesday_at(LONDON, time(10))
-    with pytest.raises(BookingRefusal, match="whole half hours"):
-        services.book(
+    with pytest.raises(Refusal, match="whole half hours"):
+        actions.book(
             tom_in_bangalore, office["master"], on, on + timedelta(minutes=75), SessionMode.VIRTUAL
         )
     assert db.session.scalars(select(SessionObserver)).first() is None
@@ -129,11 +127,11 @@ def test_a_start_off_the_grid_is_refused_with_the_rule(office, tom_in_bangalore)
 def test_a_london_pair_keeps_the_hour(office):
     tom = office["apprentices"][0]
     half = _first_tuesday_at(LONDON, time(10, 30))
-    with pytest.raises(BookingRefusal, match="start on the hour and last whole hours"):
-        services.book(tom, office["master"], half, half + timedelta(hours=1), SessionMode.VIRTUAL)
+    with pytest.raises(Refusal, match="start on the hour and last whole hours"):
+        actions.book(tom, office["master"], half, half + timedelta(hours=1), SessionMode.VIRTUAL)
     quarter = _first_tuesday_at(LONDON, time(10, 15))  # accepted before grids fitted people
-    with pytest.raises(BookingRefusal, match="start on the hour"):
-        services.book(
+    with pytest.raises(Refusal, match="start on the hour"):
+        actions.book(
             tom, office["master"], quarter, quarter + timedelta(hours=1), SessionMode.VIRTUAL
         )
 
@@ -143,7 +141,7 @@ def test_a_nepal_apprentice_may_book_a_quarter_hour_start(office):
     tom.timezone = "Asia/Kathmandu"
     db.session.commit()
     starts_at = _first_tuesday_at(LONDON, time(10, 15))  # 16:00 in Kathmandu
-    seat = services.book(
+    seat = actions.book(
         tom, office["master"], starts_at, starts_at + timedelta(minutes=75), SessionMode.VIRTUAL
     )
     assert seat.starts_at.astimezone(KATHMANDU).time() == time(16)
@@ -152,7 +150,7 @@ def test_a_nepal_apprentice_may_book_a_quarter_hour_start(office):
 def test_joining_a_session_keeps_its_time_whatever_the_grid(office, tom_in_bangalore):
     """A London apprentice joins the 10:30 session a Bangalore apprentice booked."""
     starts_at = _first_tuesday_at(LONDON, time(10, 30))
-    first = services.book(
+    first = actions.book(
         tom_in_bangalore,
         office["master"],
         starts_at,
@@ -160,7 +158,7 @@ def test_joining_a_session_keeps_its_time_whatever_the_grid(office, tom_in_banga
         SessionMode.VIRTUAL,
     )
     priya = office["apprentices"][1]
-    second = services.book(
+    second = actions.book(
         priya, office["master"], starts_at, starts_at + timedelta(hours=1), SessionMode.VIRTUAL
     )
     assert second.session_id == first.session_id
@@ -168,8 +166,8 @@ def test_joining_a_session_keeps_its_time_whatever_the_grid(office, tom_in_banga
 
 def test_a_session_must_lie_in_the_masters_windows_to_its_last_minute(office, tom_in_bangalore):
     late = _first_tuesday_at(LONDON, time(16))  # the master is free until 17:00
-    with pytest.raises(BookingRefusal, match="is not available"):
-        services.book(
+    with pytest.raises(Refusal, match="is not available"):
+        actions.book(
             tom_in_bangalore,
             office["master"],
             late,
@@ -212,7 +210,7 @@ def test_the_page_refuses_an_off_grid_time_with_the_rule(login, office):
 
 def test_a_master_moving_a_ninety_minute_session_keeps_its_length(login, office, tom_in_bangalore):
     starts_at = _first_tuesday_at(LONDON, time(10, 30))
-    seat = services.book(
+    seat = actions.book(
         tom_in_bangalore,
         office["master"],
         starts_at,

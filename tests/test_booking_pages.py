@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import func, select
 
 from mentor_match.availability.expansion import Month
-from mentor_match.booking import services
+from mentor_match.booking import actions
 from mentor_match.extensions import db
 from mentor_match.models import (
     BookingSettings,
@@ -101,7 +101,7 @@ def test_an_apprentice_who_cannot_learn_from_a_master_is_told_why(login, office)
 def test_cancel_from_the_session_page(login, office):
     tom = office["apprentices"][0]
     slot = first_open_slot(office["master"], tom)
-    seat = services.book(tom, office["master"], slot.starts_at, slot.ends_at, SessionMode.VIRTUAL)
+    seat = actions.book(tom, office["master"], slot.starts_at, slot.ends_at, SessionMode.VIRTUAL)
     client = login(tom)
     client.post(f"/sessions/{seat.session_id}/cancel")
     db.session.refresh(seat)
@@ -111,7 +111,7 @@ def test_cancel_from_the_session_page(login, office):
 def test_other_people_cannot_see_or_cancel_a_session(login, office):
     tom, priya, _ = office["apprentices"]
     slot = first_open_slot(office["master"], tom)
-    seat = services.book(tom, office["master"], slot.starts_at, slot.ends_at, SessionMode.VIRTUAL)
+    seat = actions.book(tom, office["master"], slot.starts_at, slot.ends_at, SessionMode.VIRTUAL)
     client = login(priya)
     assert client.get(f"/sessions/{seat.session_id}").status_code == 404
     assert client.post(f"/sessions/{seat.session_id}/cancel").status_code == 404
@@ -124,8 +124,8 @@ def test_an_observer_who_gave_up_their_seat_sees_neither_the_page_nor_its_calend
 ):
     tom, priya, _ = office["apprentices"]
     slot = first_open_slot(office["master"], tom)
-    seat = services.book(tom, office["master"], slot.starts_at, slot.ends_at, SessionMode.VIRTUAL)
-    services.book(priya, office["master"], slot.starts_at, slot.ends_at, SessionMode.VIRTUAL)
+    seat = actions.book(tom, office["master"], slot.starts_at, slot.ends_at, SessionMode.VIRTUAL)
+    actions.book(priya, office["master"], slot.starts_at, slot.ends_at, SessionMode.VIRTUAL)
     client = login(tom)
     client.post(f"/sessions/{seat.session_id}/cancel")
     db.session.refresh(seat)
@@ -146,7 +146,7 @@ def test_moving_a_seat_through_the_page(login, office):
         first_open_slot(office["master"], tom, 0),
         first_open_slot(office["master"], tom, 1),
     )
-    seat = services.book(tom, office["master"], first.starts_at, first.ends_at, SessionMode.VIRTUAL)
+    seat = actions.book(tom, office["master"], first.starts_at, first.ends_at, SessionMode.VIRTUAL)
     client = login(tom)
     page = client.get(f"/sessions/{seat.session_id}/move?month={next_month()}").get_data(
         as_text=True
@@ -210,7 +210,7 @@ def test_opening_a_session_at_a_time_the_clocks_skip_is_refused(login, office):
 def test_a_master_moves_a_session_through_the_page(login, office):
     tom = office["apprentices"][0]
     slot = first_open_slot(office["master"], tom)
-    seat = services.book(tom, office["master"], slot.starts_at, slot.ends_at, SessionMode.VIRTUAL)
+    seat = actions.book(tom, office["master"], slot.starts_at, slot.ends_at, SessionMode.VIRTUAL)
     later = slot.starts_at.astimezone(office["master"].zone) + timedelta(hours=3)
     response = login(office["master"]).post(
         f"/sessions/{seat.session_id}/move",
@@ -241,7 +241,7 @@ def test_joining_an_open_session_from_the_book_page(login, office):
     start = datetime.combine(
         Month.parse(next_month()).first_day + timedelta(days=12), time(18), UTC
     )
-    session = services.open_session(
+    session = actions.open_session(
         master, start, start + timedelta(hours=1), SessionMode.VIRTUAL, 2, None, ""
     )
     client = login(tom)

@@ -12,7 +12,7 @@ from playwright.sync_api import expect
 from sqlalchemy import select
 
 from mentor_match.availability.expansion import Month
-from mentor_match.booking import services
+from mentor_match.booking import actions, rules
 from mentor_match.extensions import db
 from mentor_match.models import Notification, SessionMode, SessionObserver, ShadowingSession
 
@@ -77,7 +77,7 @@ def test_an_apprentice_books_moves_and_cancels_a_seat(chromium, live_server, off
     month_label = Month.parse(next_month()).label
     # No notice period, so the journey also works on the last day of a month, when next
     # month's first slot may be less than the default 24 hours away.
-    services.save_notice_hours(0)
+    rules.save_notice_hours(0)
     context, page = new_page(chromium)
 
     # Tom lives by Kolkata time: he says so on his profile first.
@@ -237,7 +237,7 @@ def test_a_master_opens_a_session_an_apprentice_joins_and_the_master_cancels(
     chromium, live_server, office
 ):
     master, priya = office["master"], office["apprentices"][1]
-    services.save_notice_hours(0)  # as above: safe on the last day of a month
+    rules.save_notice_hours(0)  # as above: safe on the last day of a month
     month = Month.parse(next_month())
     day = date(month.first_day.year, month.first_day.month, 10)
     starts_at = datetime.combine(day, clock(18), LONDON).astimezone(UTC)
@@ -325,13 +325,14 @@ def test_a_master_opens_a_session_an_apprentice_joins_and_the_master_cancels(
 
 @pytest.mark.parametrize("viewport", [None, PHONE], ids=["desktop", "phone"])
 def test_booking_pages_are_accessible_and_fit_a_phone(chromium, live_server, office, viewport):
-    """Axe finds no serious faults and nothing scrolls sideways on a phone, with sessions to show."""
+    """Axe finds no serious faults and nothing scrolls sideways on a phone, with sessions to
+    show."""
     master, (tom, priya, _) = office["master"], office["apprentices"]
     admin = make_admin("Morgan Admin", site=office["site"])
     tom.timezone = "Asia/Kolkata"
     db.session.commit()
     slot = first_open_slot(master, tom)
-    seat = services.book(
+    seat = actions.book(
         tom, master, slot.starts_at, slot.starts_at + timedelta(hours=2), SessionMode.VIRTUAL
     )
     # A session Amara opened, which Priya joined and Tom may still join.
@@ -339,7 +340,7 @@ def test_booking_pages_are_accessible_and_fit_a_phone(chromium, live_server, off
     opened_at = datetime.combine(
         date(month.first_day.year, month.first_day.month, 12), clock(18), LONDON
     )
-    opened = services.open_session(
+    opened = actions.open_session(
         master,
         opened_at.astimezone(UTC),
         opened_at.astimezone(UTC) + timedelta(hours=1),
@@ -348,7 +349,7 @@ def test_booking_pages_are_accessible_and_fit_a_phone(chromium, live_server, off
         office["skill"].id,
         "A client call; join muted.",
     )
-    services.join(priya, opened)
+    actions.join(priya, opened)
     month_view = f"/sessions?view=month&month={month}"
 
     problems = page_problems(

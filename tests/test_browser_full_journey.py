@@ -19,7 +19,7 @@ from playwright.sync_api import expect
 from sqlalchemy import select
 
 from mentor_match.availability.expansion import Month
-from mentor_match.booking import services as booking
+from mentor_match.booking import rules
 from mentor_match.extensions import db
 from mentor_match.models import (
     Attendance,
@@ -152,7 +152,7 @@ def test_the_full_journey_from_sign_up_to_the_admin_reports(
     make_area("Negotiation", skills=("Anchoring",))
     admin_person = make_admin("Morgan Admin")
     # No notice period, so booking next month works on the last day of this month too.
-    booking.save_notice_hours(0)
+    rules.save_notice_hours(0)
     month = next_month()
     month_label = Month.parse(month).label
     amara_context, amara = new_page(chromium)

@@ -14,7 +14,7 @@ from playwright.sync_api import expect
 from sqlalchemy import select
 
 from mentor_match.availability.expansion import Month
-from mentor_match.booking import services as booking
+from mentor_match.booking import rules
 from mentor_match.extensions import db
 from mentor_match.models import (
     Attendance,
@@ -86,7 +86,7 @@ def test_a_session_goes_from_booking_to_a_verified_mastery_record(chromium, live
     master, tom = office["master"], office["apprentices"][0]
     base, problems = live_server, []
     # No notice period, so booking works on the last day of a month too (as in the booking test).
-    booking.save_notice_hours(0)
+    rules.save_notice_hours(0)
     tom_context, tom_page = new_page(chromium)
     amara_context, amara = new_page(chromium)
 
@@ -223,7 +223,8 @@ def test_a_session_goes_from_booking_to_a_verified_mastery_record(chromium, live
     tom_page.reload()
     expect(attempts).to_contain_text(f"4/5: {TOUGH_NOTE}")
 
-    # 5. Tom's progress: two verified hours in the month charts, the skill chart, and toward journeyman.
+    # 5. Tom's progress: two verified hours in the month charts, the skill chart, and toward
+    # journeyman.
     menu(tom_page).get_by_role("link", name="Progress").click()
     tom_page.wait_for_url(re.compile(r"/progress$"))
     figures = tom_page.locator(".figures")

@@ -8,7 +8,7 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from mentor_match.booking import services as booking
+from mentor_match.booking import actions
 from mentor_match.extensions import db
 from mentor_match.models import MonthPlan, Person, SessionMode, utcnow
 
@@ -36,7 +36,7 @@ def _dashboard(app, person: Person) -> str:
 def test_the_host_and_the_observer_each_see_their_next_session(app, office):
     master, tom = office["master"], office["apprentices"][0]
     slot = first_open_slot(master, tom)
-    booking.book(tom, master, slot.starts_at, slot.starts_at + HOUR, SessionMode.VIRTUAL)
+    actions.book(tom, master, slot.starts_at, slot.starts_at + HOUR, SessionMode.VIRTUAL)
     assert "You observe Amara Master" in _dashboard(app, tom)
     hosting = _dashboard(app, master)
     assert "Your next sessions" in hosting and "You host 1 observer" in hosting
@@ -47,8 +47,8 @@ def test_the_host_and_the_observer_each_see_their_next_session(app, office):
 def test_a_cancelled_seat_leaves_the_dashboard(app, office):
     master, tom = office["master"], office["apprentices"][0]
     slot = first_open_slot(master, tom)
-    seat = booking.book(tom, master, slot.starts_at, slot.starts_at + HOUR, SessionMode.VIRTUAL)
-    booking.cancel_seat(tom, seat)
+    seat = actions.book(tom, master, slot.starts_at, slot.starts_at + HOUR, SessionMode.VIRTUAL)
+    actions.cancel_seat(tom, seat)
     assert "Your next sessions" not in _dashboard(app, tom)
     assert "Your next sessions" not in _dashboard(app, master)
 
@@ -56,12 +56,12 @@ def test_a_cancelled_seat_leaves_the_dashboard(app, office):
 def test_someone_who_hosts_and_observes_sees_both_soonest_first(app, office):
     master, tom = office["master"], office["apprentices"][0]
     later = first_open_slot(master, tom, day_offset=1)
-    booking.book(tom, master, later.starts_at, later.starts_at + HOUR, SessionMode.VIRTUAL)
+    actions.book(tom, master, later.starts_at, later.starts_at + HOUR, SessionMode.VIRTUAL)
     # Tom also hosts a session of his own, sooner than the one he observes.
     tom.is_master = True
     give_skill(tom, make_micro_skill("Active listening"), "master", hosts=True)
     soon = utcnow().replace(minute=0, second=0, microsecond=0) + timedelta(days=1)
-    booking.open_session(tom, soon, soon + timedelta(hours=1), SessionMode.VIRTUAL, 3, None, "")
+    actions.open_session(tom, soon, soon + timedelta(hours=1), SessionMode.VIRTUAL, 3, None, "")
     page = _dashboard(app, tom)
     assert page.index("You host 0 observers") < page.index("You observe Amara Master")
 
@@ -89,7 +89,7 @@ def test_a_hosts_next_sessions_come_with_their_skill_area_and_site_in_one_statem
     observers (a collection) follow, by one IN query: four statements in all, not six."""
     master, tom = office["master"], office["apprentices"][0]
     slot = first_open_slot(master, tom)
-    booking.book(tom, master, slot.starts_at, slot.starts_at + HOUR, SessionMode.VIRTUAL)
+    actions.book(tom, master, slot.starts_at, slot.starts_at + HOUR, SessionMode.VIRTUAL)
     client = app.test_client()
     assert log_in(client, master).status_code == 302
     client.get("/dashboard")  # the first visit after signing in is like any other; warm it

@@ -144,7 +144,7 @@ def test_limits_left_are_cut_to_whole_slots(app):
     """Hours already booked come off the plan; what is left is counted in the round's slots."""
     from datetime import timedelta
 
-    from mentor_match.booking import services as booking
+    from mentor_match.booking import actions
     from mentor_match.models import SessionMode
 
     people = _pair_in("Asia/Kolkata", time(10), time(12), hours=5)
@@ -153,7 +153,7 @@ def test_limits_left_are_cut_to_whole_slots(app):
     tuesday = next(day for day in month.days if day.weekday() == 1)
     zone = people["master"].zone
     starts_at = datetime.combine(tuesday, time(10), zone).astimezone(UTC)
-    booking.book(
+    actions.book(
         people["apprentice"],
         people["master"],
         starts_at,

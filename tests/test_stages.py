@@ -5,8 +5,7 @@ import json
 import pytest
 from sqlalchemy import func, select
 
-from mentor_match.booking import services as booking
-from mentor_match.booking.services import BookingRefusal
+from mentor_match.booking import actions, offers
 from mentor_match.errors import Refusal
 from mentor_match.extensions import db
 from mentor_match.models import (
@@ -63,9 +62,9 @@ def newcomer(office):
 def test_a_self_declared_master_is_not_bookable_until_an_admin_verifies_them(office, newcomer):
     tom, admin = office["apprentices"][0], make_admin()
     master = newcomer.person
-    assert master.name not in [c.master.name for c in booking.bookable_masters(tom)]
-    with pytest.raises(BookingRefusal, match="does not host a micro skill you are developing"):
-        booking.book(tom, master, *_an_hour_next_month(office), SessionMode.VIRTUAL)
+    assert master.name not in [c.master.name for c in offers.bookable_masters(tom)]
+    with pytest.raises(Refusal, match="does not host a micro skill you are developing"):
+        actions.book(tom, master, *_an_hour_next_month(office), SessionMode.VIRTUAL)
     assert services.stages_to_verify() == [newcomer] and services.masters_waiting() == 1
 
     services.approve(
@@ -79,7 +78,7 @@ def test_a_self_declared_master_is_not_bookable_until_an_admin_verifies_them(off
         admin.id,
     )
     assert held.stage_note == "Seen her close deals"
-    assert master.name in [c.master.name for c in booking.bookable_masters(tom)]
+    assert master.name in [c.master.name for c in offers.bookable_masters(tom)]
     assert services.stages_to_verify() == [] and services.masters_waiting() == 0
     [logged] = changes("verified")
     assert (logged.actor_id, logged.subject_id) == (admin.id, master.id)
@@ -198,7 +197,7 @@ def _book_seats(office, how_many: int) -> list[SessionObserver]:
     for n, apprentice in enumerate(office["apprentices"][:how_many]):
         slot = first_open_slot(office["master"], apprentice, day_offset=n)
         seats.append(
-            booking.book(
+            actions.book(
                 apprentice, office["master"], slot.starts_at, slot.ends_at, SessionMode.VIRTUAL
             )
         )

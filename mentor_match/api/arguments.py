@@ -9,7 +9,7 @@ from datetime import UTC, date, datetime
 
 from flask import request
 
-from ..booking import services as booking
+from ..booking.rules import MAX_SESSION_HOURS
 from ..extensions import db
 from ..inputs import MAX_ID, JSONInputError, parse_json, year_in_range, year_range_message
 from ..models import Person, SessionMode
@@ -99,11 +99,11 @@ def booking_body() -> tuple[Person, datetime, int, SessionMode]:
         )
     if not year_in_range(starts_at):
         raise ApiError(422, "invalid", year_range_message("starts_at"), "starts_at")
-    if type(hours) is not int or not 1 <= hours <= booking.MAX_SESSION_HOURS:
+    if type(hours) is not int or not 1 <= hours <= MAX_SESSION_HOURS:
         raise ApiError(
             422,
             "invalid",
-            f"hours must be a whole number from 1 to {booking.MAX_SESSION_HOURS}.",
+            f"hours must be a whole number from 1 to {MAX_SESSION_HOURS}.",
             "hours",
         )
     if mode_raw not in [m.value for m in SessionMode]:

@@ -16,7 +16,8 @@ from sqlalchemy.orm import selectinload
 
 from ..availability.expansion import Month, MonthError
 from ..availability.services import availability_by_person, default_month
-from ..booking import services as booking
+from ..booking.actions import book
+from ..booking.diary import upcoming
 from ..extensions import csrf, db
 from ..inputs import MAX_ID
 from ..limits import api_token, configured, limiter
@@ -201,9 +202,7 @@ def list_sessions():
         raise ApiError(422, "invalid", "to must be on or after from.", "to")
     start = datetime.combine(start_day, time(), UTC) if start_day else None
     end = datetime.combine(end_day, time(), UTC) + timedelta(days=1) if end_day else None
-    return jsonify(
-        {"items": [session_json(a.session, a.seat) for a in booking.upcoming(me(), start, end)]}
-    )
+    return jsonify({"items": [session_json(a.session, a.seat) for a in upcoming(me(), start, end)]})
 
 
 @bp.post("/sessions")
@@ -211,7 +210,7 @@ def list_sessions():
 def book_session():
     master, starts_at, hours, mode = booking_body()
     # A refusal answers 409 "booking_refused" with its message (api.failures).
-    seat = booking.book(me(), master, starts_at, starts_at + timedelta(hours=hours), mode)
+    seat = book(me(), master, starts_at, starts_at + timedelta(hours=hours), mode)
     return jsonify(session_json(seat.session, seat)), 201
 
 

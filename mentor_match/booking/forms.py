@@ -11,7 +11,7 @@ from ..forms import in_usable_years
 from ..inputs import year_in_range
 from ..models import SessionMode
 from .grid import SessionLength
-from .services import MAX_OPEN_SEATS, MAX_SESSION_HOURS
+from .rules import MAX_OPEN_SEATS, MAX_SESSION_HOURS
 
 HOUR_CHOICES = [
     SelectChoice(n, f"{n} hour{'s' if n > 1 else ''}") for n in range(1, MAX_SESSION_HOURS + 1)
@@ -25,6 +25,7 @@ MODE_CHOICES = [SelectChoice(mode.value, mode.label) for mode in SessionMode]
 
 
 def _utc_instant(form, field) -> None:
+    """The posted start as a zoned instant in `field.instant`, in UTC."""
     try:
         moment = datetime.fromisoformat(field.data or "")
     except ValueError:
@@ -85,6 +86,8 @@ class MoveSessionForm(FlaskForm):
 
 
 class NoticeForm(FlaskForm):
+    """The organisation's notice period for cancelling or moving a session."""
+
     notice_hours = IntegerField(
         "Notice to cancel or move (hours)",
         validators=[

@@ -53,7 +53,7 @@ class BookingGrid:
 
     @property
     def offered_step(self) -> timedelta:
-        """Starts offered: every half hour of the master's clock, or every hour on an hourly grid."""
+        """Starts offered: each half hour of the master's clock, or each hour on an hourly grid."""
         return timedelta(minutes=max(self.minutes, 30))
 
     def on_grid(self, moment: datetime) -> bool:
@@ -81,7 +81,7 @@ class BookingGrid:
     def starts(
         self, start_utc: datetime, end_utc: datetime, length: timedelta
     ) -> Iterator[datetime]:
-        """Starts offered in a window: on the master's :00 (and :30) with `length` left to the end."""
+        """Starts offered in a window: on the master's :00 (and :30), with `length` left in it."""
         local = start_utc.astimezone(self.master_zone)
         step_minutes = int(self.offered_step / timedelta(minutes=1))
         first = local.replace(

@@ -5,7 +5,7 @@ from functools import cache
 
 from sqlalchemy import Select, bindparam, exists, func, literal, select, true
 
-from ..booking.services import Appointment, live_hosting, live_seats, upcoming
+from ..booking.diary import Appointment, live_hosting, live_seats, upcoming
 from ..extensions import db
 from ..models import (
     OrganisationSettings,

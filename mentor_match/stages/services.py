@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
-from ..booking.services import cancel_seats_no_longer_hosted
+from ..booking.actions import cancel_seats_no_longer_hosted
 from ..errors import Refusal
 from ..extensions import db
 from ..links import absolute_url
