@@ -2,7 +2,7 @@
 
 A refusal is an action the person cannot take, said so they can act on it: "That seat was taken
 a moment ago; choose another time." It is never a defect (those are exceptions of their own and
-end in a 500 page with a request id) and never a validation the form already does (WTForms says
+end in the error page) and never a validation the form already does (WTForms says
 those beside its fields). Services raise it before they change anything or after rolling back,
 so the database is as it was.
 
