@@ -20,6 +20,7 @@ from mentor_match.mail.services import mail_dispatched
 from .factories import (
     DEFAULT_PASSWORD,
     give_skill,
+    make_admin,
     make_apprentice,
     make_area,
     make_master,
@@ -274,3 +275,31 @@ def office():
         make_month_plan(person, next_month(), observation_hours=6, max_masters=2)
         apprentices.append(person)
     return {"site": site, "skill": skill, "master": master, "apprentices": apprentices}
+
+
+@pytest.fixture
+def imports_folder(app, tmp_path):
+    """Uploads waiting for confirmation go to a folder of this test's own."""
+    previous = app.config.get("IMPORTS_FOLDER")
+    app.config["IMPORTS_FOLDER"] = str(tmp_path / "imports")
+    yield
+    if previous is None:
+        app.config.pop("IMPORTS_FOLDER", None)
+    else:
+        app.config["IMPORTS_FOLDER"] = previous
+
+
+@pytest.fixture
+def world():
+    """For the import tests: an admin, a London site and the skills the import files name."""
+    site = make_site("London", "Europe/London")
+    negotiation = make_area("Negotiation", skills=("Anchoring", "Closing"))
+    coaching = make_area("Coaching", skills=("Listening",))
+    admin = make_admin("Admin", email="admin@example.org")
+    return {
+        "site": site,
+        "anchoring": negotiation.micro_skills[0],
+        "closing": negotiation.micro_skills[1],
+        "listening": coaching.micro_skills[0],
+        "admin": admin,
+    }

@@ -1,6 +1,6 @@
 """Booking on a grid that fits the people: half hours with India, quarter hours with Nepal."""
 
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -28,7 +28,7 @@ DECEMBER = Month.parse("2026-12")
 
 def _starts(master_zone, others, start: time, end: time, length=timedelta(hours=1)) -> list[str]:
     grid = booking_grid(master_zone, others, DECEMBER)
-    day = datetime(2026, 12, 8).date()
+    day = date(2026, 12, 8)
     window = (
         datetime.combine(day, start, master_zone).astimezone(UTC),
         datetime.combine(day, end, master_zone).astimezone(UTC),

@@ -325,7 +325,8 @@ def test_a_master_opens_a_session_an_apprentice_joins_and_the_master_cancels(
 
 @pytest.mark.parametrize("viewport", [None, PHONE], ids=["desktop", "phone"])
 def test_booking_pages_are_accessible_and_fit_a_phone(chromium, live_server, office, viewport):
-    """Axe finds no serious faults and nothing scrolls sideways on a phone, with sessions to show."""
+    """Axe finds no serious faults and nothing scrolls sideways on a phone, with sessions to
+    show."""
     master, (tom, priya, _) = office["master"], office["apprentices"]
     admin = make_admin("Morgan Admin", site=office["site"])
     tom.timezone = "Asia/Kolkata"

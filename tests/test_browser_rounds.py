@@ -44,7 +44,8 @@ REVIEW_TIMEOUT_MS = 30_000
 
 
 def _organisation():
-    """Two masters of anchoring and four apprentices at one site, free Tuesday and Thursday mornings.
+    """Two masters of anchoring and four apprentices at one site, free Tuesday and Thursday
+    mornings.
 
     Master One and Priya (an apprentice who lives by Kolkata time) confirm in the browser;
     the others are confirmed here; Late Apprentice never confirms.
@@ -310,7 +311,8 @@ PERSON_PAGES = ["/pairings", "/notifications", "/dashboard"]
 
 @pytest.mark.parametrize("viewport", [None, PHONE], ids=["desktop", "phone"])
 def test_round_pages_are_accessible_and_fit_a_phone(chromium, live_server, viewport):
-    """Axe finds no serious faults and nothing scrolls sideways on a phone, before and after publishing."""
+    """Axe finds no serious faults and nothing scrolls sideways on a phone, before and after
+    publishing."""
     people, round_, run = _round_with_a_finished_run()
     admin, priya = people["admin"], people["priya"]
     problems = page_problems(

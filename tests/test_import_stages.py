@@ -14,7 +14,9 @@ from mentor_match.models import ChangeRecord, Person, PersonSkill, Stage, StageS
 from mentor_match.rounds import jobs
 
 from .factories import give_skill, make_master
-from .test_imports import GOOD, _page, _token, imports_folder, world  # noqa: F401 (fixtures)
+from .test_imports import GOOD, _page, _token
+
+pytestmark = pytest.mark.usefixtures("imports_folder")
 
 TODAY_NOTE = 'Imported from the file "people.csv" on {day}'
 

@@ -80,14 +80,17 @@ def test_upgrading_a_database_with_data_keeps_every_row_on_sqlite(tmp_path):
         with db.engine.begin() as connection:
             run = connection.exec_driver_sql
             run(
-                "INSERT INTO people (id, email, name, password_hash, is_admin, is_master, is_apprentice,"
-                " active, timezone, bio, session_token, created_at, password_changed_at) VALUES"
-                " (1, 'm@x.org', 'M', 'h', 0, 1, 0, 1, 'UTC', '', 't1', '2026-11-01', '2026-11-01'),"
-                " (2, 'a@x.org', 'A', 'h', 0, 0, 1, 1, 'UTC', '', 't2', '2026-11-01', '2026-11-01')"
+                "INSERT INTO people (id, email, name, password_hash, is_admin, is_master,"
+                " is_apprentice, active, timezone, bio, session_token, created_at,"
+                " password_changed_at) VALUES"
+                " (1, 'm@x.org', 'M', 'h', 0, 1, 0, 1, 'UTC', '', 't1', '2026-11-01',"
+                " '2026-11-01'),"
+                " (2, 'a@x.org', 'A', 'h', 0, 0, 1, 1, 'UTC', '', 't2', '2026-11-01',"
+                " '2026-11-01')"
             )
             run(
-                "INSERT INTO weekly_windows (person_id, weekday, start_time, end_time, in_person, virtual)"
-                " VALUES (1, 1, '09:00:00', '12:00:00', 1, 1)"
+                "INSERT INTO weekly_windows (person_id, weekday, start_time, end_time, in_person,"
+                " virtual) VALUES (1, 1, '09:00:00', '12:00:00', 1, 1)"
             )
             run(
                 "INSERT INTO rounds (id, month, status, confirm_by, created_at) VALUES"
@@ -95,16 +98,18 @@ def test_upgrading_a_database_with_data_keeps_every_row_on_sqlite(tmp_path):
             )
             run(
                 "INSERT INTO pairings (id, round_id, apprentice_id, master_id, apprentice_response,"
-                " master_response, created_at) VALUES (1, 1, 2, 1, 'pending', 'pending', '2026-11-01')"
+                " master_response, created_at)"
+                " VALUES (1, 1, 2, 1, 'pending', 'pending', '2026-11-01')"
             )
             run(
-                "INSERT INTO shadowing_sessions (id, master_id, starts_at, ends_at, mode, seats, round_id,"
-                " created_at) VALUES (1, 1, '2026-12-01 09:00:00', '2026-12-01 11:00:00', 'virtual', 2, 1,"
+                "INSERT INTO shadowing_sessions (id, master_id, starts_at, ends_at, mode, seats,"
+                " round_id, created_at) VALUES"
+                " (1, 1, '2026-12-01 09:00:00', '2026-12-01 11:00:00', 'virtual', 2, 1,"
                 " '2026-11-01')"
             )
             run(
-                "INSERT INTO session_observers (id, session_id, apprentice_id, pairing_id, created_at)"
-                " VALUES (1, 1, 2, 1, '2026-11-01')"
+                "INSERT INTO session_observers (id, session_id, apprentice_id, pairing_id,"
+                " created_at) VALUES (1, 1, 2, 1, '2026-11-01')"
             )
         upgrade()
         with db.engine.connect() as connection:
@@ -204,8 +209,8 @@ def _stage_sources_after_upgrade(other) -> None:
                         "INSERT INTO people (id, email, name, password_hash, is_admin, is_master,"
                         " is_apprentice, active, timezone, bio, session_token, open_to_bookings,"
                         " created_at, password_changed_at) VALUES"
-                        f" ({person_id}, '{email}', 'P{person_id}', 'h', false, true, true, true, 'UTC',"
-                        " '', 't', false, '2026-11-01', '2026-11-01')"
+                        f" ({person_id}, '{email}', 'P{person_id}', 'h', false, true, true, true,"
+                        " 'UTC', '', 't', false, '2026-11-01', '2026-11-01')"
                     )
                 )
             connection.execute(
@@ -213,13 +218,14 @@ def _stage_sources_after_upgrade(other) -> None:
             )
             connection.execute(
                 text(
-                    "INSERT INTO micro_skills (id, area_id, name, description) VALUES (1, 1, 'A', '')"
+                    "INSERT INTO micro_skills (id, area_id, name, description)"
+                    " VALUES (1, 1, 'A', '')"
                 )
             )
             connection.execute(
                 text(
-                    "INSERT INTO person_skills (person_id, micro_skill_id, stage, hosts, develops) VALUES"
-                    " (1, 1, 'master', true, false), (2, 1, 'journeyman', true, false),"
+                    "INSERT INTO person_skills (person_id, micro_skill_id, stage, hosts, develops)"
+                    " VALUES (1, 1, 'master', true, false), (2, 1, 'journeyman', true, false),"
                     " (3, 1, 'apprentice', false, true)"
                 )
             )

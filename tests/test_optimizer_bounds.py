@@ -86,7 +86,8 @@ def optimum_hours(problem: dict, hint: dict | None = None, time_limit: float = 6
                     sum(terms) >= _fewest_slots(problem["min_pairing_hours"], slot_hours) * paired
                 )
                 # Rows implied by the rules that tighten the LP relaxation, so CP-SAT proves sooner:
-                # each session needs the pairing, and a pairing is at most the hours either may give.
+                # each session needs the pairing, and a pairing is at most the hours either may
+                # give.
                 for x in terms:
                     model.add_implication(x, paired)
                 most = min(

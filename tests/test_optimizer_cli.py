@@ -70,8 +70,11 @@ def test_same_input_and_seed_give_the_same_bytes_but_for_solve_seconds(tmp_path)
     second = run_cli(problem, "--time-limit", 3, "--seed", 7)
     assert first.returncode == second.returncode == 0
     assert _without_solve_seconds(first.stdout) == _without_solve_seconds(second.stdout)
+
     # Byte for byte, once the one timing line is set aside.
-    strip = lambda text: [line for line in text.splitlines() if '"solve_seconds"' not in line]
+    def strip(text: str) -> list[str]:
+        return [line for line in text.splitlines() if '"solve_seconds"' not in line]
+
     assert strip(first.stdout) == strip(second.stdout)
 
 

@@ -7,7 +7,8 @@ import sys
 def test_importing_the_optimizer_loads_neither_flask_nor_sqlalchemy():
     probe = (
         "import sys, mentor_match.optimizer, mentor_match.optimizer.__main__\n"
-        "print(sorted({m.split('.')[0] for m in sys.modules} & {'flask', 'sqlalchemy', 'flask_sqlalchemy', 'wtforms'}))"
+        "print(sorted({m.split('.')[0] for m in sys.modules}"
+        " & {'flask', 'sqlalchemy', 'flask_sqlalchemy', 'wtforms'}))"
     )
     result = subprocess.run(
         [sys.executable, "-c", probe], capture_output=True, text=True, check=True

@@ -1,4 +1,5 @@
-"""Admin reports: every figure of every table, on the page and in its CSV, for a known organisation."""
+"""Admin reports: every figure of every table, on the page and in its CSV, for a known
+organisation."""
 
 import csv
 import io

@@ -7,6 +7,7 @@ runs once, and a worker killed mid-run publishes nothing and is noticed by its s
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import random
@@ -39,6 +40,7 @@ from mentor_match.models import (
 from mentor_match.rounds import jobs, services
 
 from .conftest import need_service
+from .database import count
 from .factories import (
     _default_hash,
     make_area,
@@ -133,10 +135,8 @@ class WorkerProcess:
     def kill_all(self) -> None:
         """SIGKILL the worker and its horse at once, as a machine or container dying would."""
         for pid in self.session_pids():
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
         self.process.wait(timeout=10)
         # The horse is not our child, so nothing here waits for it; a killed process runs no
         # more code but takes a moment to be torn down (a large solve's memory, on a busy
@@ -303,10 +303,6 @@ def rq_job(connection, job_id: str):
     from rq.job import Job
 
     return Job.fetch(job_id, connection=connection)
-
-
-def count(model) -> int:
-    return db.session.scalar(select(func.count()).select_from(model))
 
 
 # a. A dispatched run is done by the worker -------------------------------------------------

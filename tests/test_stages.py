@@ -1,9 +1,10 @@
-"""Stages earned, not claimed: who hosts, the verification queue, endorsements, an admin's ruling."""
+"""Stages earned, not claimed: who hosts, the verification queue, endorsements, an admin's
+ruling."""
 
 import json
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from mentor_match.booking import services as booking
 from mentor_match.booking.services import BookingRefusal
@@ -30,6 +31,7 @@ from mentor_match.stages import services
 from mentor_match.stages.services import StageRefusal
 
 from .conftest import log_in
+from .database import count
 from .factories import (
     first_open_slot,
     give_skill,
@@ -41,10 +43,6 @@ from .factories import (
     make_small_round_organisation,
     make_weekly_window,
 )
-
-
-def count(model, *where) -> int:
-    return db.session.scalar(select(func.count()).select_from(model).where(*where))
 
 
 def changes(action: str) -> list[ChangeRecord]:
