@@ -45,9 +45,9 @@ scan: install
 	@(command -v wapiti >/dev/null 2>&1 && command -v sqlmap >/dev/null 2>&1) || (apt-get update -qq && apt-get install -y -qq wapiti sqlmap >/dev/null)
 	$(BIN)/python -m benchmarks.security_scan --as $(SCAN_AS) --out $(SCAN_OUT) $(SCAN_ARGS)
 
-## test: install what the suite needs and run all of it (TEST_DATABASE_URL picks the database).
+## test: install what the suite needs and run all of it (TEST_DATABASE_URL picks the database, PYTEST_ARGS narrows it).
 test: install browser
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q $(PYTEST_ARGS)
 
 ## worker: run queued round runs and round mail from the Redis queue at REDIS_URL (default local db 0).
 worker: REDIS_URL ?= redis://127.0.0.1:6379/0

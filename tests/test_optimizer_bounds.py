@@ -15,6 +15,8 @@ from ortools.sat.python import cp_model
 from mentor_match.optimizer.generator import generate_round
 from mentor_match.optimizer.solve import solve
 
+pytestmark = pytest.mark.database_independent
+
 solve_module = importlib.import_module("mentor_match.optimizer.solve")
 
 RANK = {"apprentice": 0, "journeyman": 1, "master": 2}
