@@ -1,5 +1,6 @@
 """The schema comes only from Alembic: the models and the migrations must agree."""
 
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from flask_migrate import downgrade, upgrade
@@ -21,6 +22,7 @@ def test_models_match_the_migrations(app):
     assert _diff(db.engine) == []
 
 
+@pytest.mark.database_independent
 def test_migrations_upgrade_and_downgrade_on_postgresql(postgres_url, tmp_path):
     """Run every revision up and down on a scratch PostgreSQL schema."""
     scratch = create_engine(postgres_url)
@@ -48,6 +50,7 @@ def test_migrations_upgrade_and_downgrade_on_postgresql(postgres_url, tmp_path):
         scratch.dispose()
 
 
+@pytest.mark.database_independent
 def test_migrations_upgrade_and_downgrade_on_sqlite(tmp_path):
     class FileConfig(TestConfig):
         SQLALCHEMY_DATABASE_URI = f"sqlite:///{tmp_path / 'm.sqlite'}"
@@ -64,6 +67,7 @@ def test_migrations_upgrade_and_downgrade_on_sqlite(tmp_path):
 ROUNDS_REVISION = "9081530cb5d8"  # before booking: seats had no times of their own
 
 
+@pytest.mark.database_independent
 def test_upgrading_a_database_with_data_keeps_every_row_on_sqlite(tmp_path):
     """Batch migrations rebuild SQLite tables; rows that refer to them must survive.
 
@@ -162,6 +166,7 @@ def _feed_tokens_survive_their_digest_migration(other) -> None:
         db.engine.dispose()
 
 
+@pytest.mark.database_independent
 def test_feed_tokens_become_digests_and_old_feed_urls_keep_working_on_sqlite(tmp_path):
     class FileConfig(TestConfig):
         SQLALCHEMY_DATABASE_URI = f"sqlite:///{tmp_path / 'feeds.sqlite'}"
@@ -169,6 +174,7 @@ def test_feed_tokens_become_digests_and_old_feed_urls_keep_working_on_sqlite(tmp
     _feed_tokens_survive_their_digest_migration(create_app(FileConfig))
 
 
+@pytest.mark.database_independent
 def test_feed_tokens_become_digests_and_old_feed_urls_keep_working_on_postgresql(postgres_url):
     _in_scratch_schema(
         postgres_url, "feed_digest_check", _feed_tokens_survive_their_digest_migration
@@ -262,6 +268,7 @@ def _stage_sources_after_upgrade(other) -> None:
         db.engine.dispose()
 
 
+@pytest.mark.database_independent
 def test_stages_get_their_source_on_upgrade_on_sqlite(tmp_path):
     class FileConfig(TestConfig):
         SQLALCHEMY_DATABASE_URI = f"sqlite:///{tmp_path / 'stages.sqlite'}"
@@ -269,5 +276,6 @@ def test_stages_get_their_source_on_upgrade_on_sqlite(tmp_path):
     _stage_sources_after_upgrade(create_app(FileConfig))
 
 
+@pytest.mark.database_independent
 def test_stages_get_their_source_on_upgrade_on_postgresql(postgres_url):
     _in_scratch_schema(postgres_url, "stage_source_check", _stage_sources_after_upgrade)
