@@ -442,6 +442,7 @@ def test_practice_dated_year_1_or_9999_is_refused(login, office, day):
         (b"\xff\xfe\xfa", "it is not UTF-8 text"),
     ],
 )
+@pytest.mark.database_independent
 def test_parse_json_says_why_it_refuses_a_document(text, reason):
     with pytest.raises(JSONInputError) as refusal:
         parse_json(text)
@@ -452,12 +453,14 @@ def test_parse_json_says_why_it_refuses_a_document(text, reason):
     ("document", "reason"),
     [(DEEP_JSON, "it is nested too deeply"), (LONG_NUMBER, "a number has too many digits")],
 )
+@pytest.mark.database_independent
 def test_verify_refuses_deep_json_and_long_numbers(client, document, reason):
     response = client.post("/verify", data={"code": "", "document": document})
     assert response.status_code == 200
     assert f"That is not a JSON document ({reason})." in response.get_data(as_text=True)
 
 
+@pytest.mark.database_independent
 def test_verify_takes_a_blank_document_as_none(client):
     response = client.post("/verify", data={"code": "", "document": "\r\n"})
     assert response.status_code == 200

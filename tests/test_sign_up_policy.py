@@ -450,6 +450,7 @@ def test_saving_updates_the_row_the_migration_made(app):
 # Reading a list of domains ---------------------------------------------------------------------
 
 
+@pytest.mark.database_independent
 def test_a_typed_list_splits_on_lines_commas_and_spaces():
     assert split_domains("a.org, b.org;c.org\r\n d.org\n\n") == ["a.org", "b.org", "c.org", "d.org"]
 
@@ -473,6 +474,7 @@ def test_a_typed_list_splits_on_lines_commas_and_spaces():
         "",
     ],
 )
+@pytest.mark.database_independent
 def test_what_is_not_a_domain(entry):
     with pytest.raises(DomainListProblem):
         clean_domains([entry])
@@ -491,10 +493,12 @@ def test_what_is_not_a_domain(entry):
         (f"{'a' * 63}.org", f"{'a' * 63}.org"),
     ],
 )
+@pytest.mark.database_independent
 def test_what_is_a_domain(entry, cleaned):
     assert clean_domains([entry]) == [cleaned]
 
 
+@pytest.mark.database_independent
 def test_domains_are_described_for_a_sentence():
     assert describe_domains(["a.org"]) == "a.org"
     assert describe_domains(["a.org", "b.org"]) == "a.org or b.org"
