@@ -225,7 +225,9 @@ def test_an_admin_demoting_a_master_cancels_their_upcoming_seats_and_tells_every
     assert (held.stage, held.stage_source) == (Stage.APPRENTICE, StageSource.ADMIN)
     assert count(SessionObserver, SessionObserver.cancelled_at.is_(None)) == 0
     assert count(ShadowingSession, ShadowingSession.cancelled_at.is_(None)) == 0
-    told = {n.person_id for n in db.session.scalars(select(Notification).offset(notices_before))}
+    # In the order written: without ORDER BY, PostgreSQL may skip any rows, not the first ones.
+    newest = select(Notification).order_by(Notification.id).offset(notices_before)
+    told = {n.person_id for n in db.session.scalars(newest)}
     assert told == {seats[0].apprentice_id, seats[1].apprentice_id, master.id}
     assert "Moved to another team's work." in db.session.scalar(
         select(Notification.text)
