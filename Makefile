@@ -45,9 +45,9 @@ scan: install
 	@(command -v wapiti >/dev/null 2>&1 && command -v sqlmap >/dev/null 2>&1) || (apt-get update -qq && apt-get install -y -qq wapiti sqlmap >/dev/null)
 	$(BIN)/python -m benchmarks.security --as $(SCAN_AS) --out $(SCAN_OUT) $(SCAN_ARGS)
 
-## test: install what the suite needs and run all of it (TEST_DATABASE_URL picks the database).
+## test: install what the suite needs and run all of it (TEST_DATABASE_URL picks the database, PYTEST_ARGS narrows it).
 test: install browser
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q $(PYTEST_ARGS)
 
 ## lint: ruff's rules (pyproject.toml) and its formatting, over everything in the repository.
 lint: install

@@ -67,7 +67,8 @@ def log_in(page, base, person, password=DEFAULT_PASSWORD):
 
 
 def page_problems(chromium, base, person, paths, viewport=None) -> list[str]:
-    """Problems on each page: an HTTP error, not one h1, axe faults, or (on a phone) sideways scroll."""
+    """Problems on each page: an HTTP error, not one h1, axe faults, or (on a phone) sideways
+    scroll."""
     problems = []
     context, page = new_page(chromium, viewport)
     try:

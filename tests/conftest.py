@@ -2,9 +2,11 @@
 
 import importlib.util
 import os
+import sqlite3
 import threading
 from contextlib import contextmanager
 from datetime import time
+from functools import cache
 from pathlib import Path
 
 import pytest
@@ -13,6 +15,7 @@ from flask_migrate import upgrade
 from sqlalchemy import create_engine, event, inspect, text
 
 from mentor_match import create_app
+from mentor_match.accounts import passwords
 from mentor_match.config import TestConfig
 from mentor_match.extensions import db
 from mentor_match.mail.services import mail_dispatched
@@ -20,6 +23,7 @@ from mentor_match.mail.services import mail_dispatched
 from .factories import (
     DEFAULT_PASSWORD,
     give_skill,
+    make_admin,
     make_apprentice,
     make_area,
     make_master,
@@ -35,6 +39,14 @@ VERIFY_PATH = REPO_ROOT.parent / "shared" / "verify_round.py"
 POSTGRES_URL = os.environ.get(
     "TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )
+
+
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers",
+        "database_independent: runs no SQL on the database TEST_DATABASE_URL names (pure code, or "
+        "a scratch database of its own), so the PostgreSQL pass of .ci/run leaves it out",
+    )
 
 
 def need_service(reason: str) -> None:
@@ -63,6 +75,19 @@ def _reset_database(url: str) -> None:
     engine.dispose()
 
 
+def _commit_without_flushing_to_disk(dbapi_connection, connection_record) -> None:
+    """A test database need not survive a power cut: skip the flush to disk at each commit,
+    which is most of a commit's time here. What one connection sees of another's work is
+    unchanged."""
+    cursor = dbapi_connection.cursor()
+    if isinstance(dbapi_connection, sqlite3.Connection):
+        cursor.execute("PRAGMA synchronous = OFF")
+    else:
+        cursor.execute("SET synchronous_commit TO off")
+        dbapi_connection.commit()
+    cursor.close()
+
+
 @pytest.fixture(scope="session")
 def app():
     """One app per test run, its schema built by `flask db upgrade` only."""
@@ -72,6 +97,7 @@ def app():
     # signed-in person at each request, as a fresh context in production would.
     request_started.connect(lambda sender, **extra: g.pop("_login_user", None), app, weak=False)
     with app.app_context():
+        event.listen(db.engine, "connect", _commit_without_flushing_to_disk)
         upgrade()
     yield app
     with app.app_context():
@@ -79,19 +105,46 @@ def app():
     _remove_sqlite_file(TestConfig.SQLALCHEMY_DATABASE_URI)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _password_checks_once():
+    """scrypt is slow on purpose, and almost every test signs in someone with the same
+    password hash: check each (hash, password) pair once per run. The answer for a pair
+    never changes, so nothing a test asserts does."""
+    checked = cache(passwords.check_password_hash)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(passwords, "check_password_hash", checked)
+        yield
+
+
 @pytest.fixture(autouse=True)
-def _clean_tables(app):
-    """Each test runs inside an app context and leaves every table empty behind it."""
+def _clean_tables(app, request):
+    """Each test runs inside an app context and leaves every table empty behind it.
+
+    A test marked `database_independent` must run no SQL on the suite's database (the PostgreSQL
+    pass of .ci/run leaves it out), so there is nothing to clean; if it did, it fails.
+    """
     from mentor_match.rounds.queue import wait_for_background_jobs
 
     with app.app_context():
-        yield
+        if request.node.get_closest_marker("database_independent") is None:
+            yield
+        else:
+            with recorded_statements() as seen:
+                yield
+                wait_for_background_jobs()
+            if not seen:
+                return
         wait_for_background_jobs()  # a mail thread a test started must not outlive its data
         db.session.rollback()
         db.session.remove()
         with db.engine.begin() as connection:
             for table in reversed(db.metadata.sorted_tables):
                 connection.execute(table.delete())
+        if request.node.get_closest_marker("database_independent"):
+            pytest.fail(
+                "marked database_independent, yet it ran SQL on the suite's database, "
+                f"so the PostgreSQL pass would miss it: {seen[0][0][:200]}"
+            )
 
 
 @pytest.fixture
@@ -274,3 +327,31 @@ def office():
         make_month_plan(person, next_month(), observation_hours=6, max_masters=2)
         apprentices.append(person)
     return {"site": site, "skill": skill, "master": master, "apprentices": apprentices}
+
+
+@pytest.fixture
+def imports_folder(app, tmp_path):
+    """Uploads waiting for confirmation go to a folder of this test's own."""
+    previous = app.config.get("IMPORTS_FOLDER")
+    app.config["IMPORTS_FOLDER"] = str(tmp_path / "imports")
+    yield
+    if previous is None:
+        app.config.pop("IMPORTS_FOLDER", None)
+    else:
+        app.config["IMPORTS_FOLDER"] = previous
+
+
+@pytest.fixture
+def world():
+    """For the import tests: an admin, a London site and the skills the import files name."""
+    site = make_site("London", "Europe/London")
+    negotiation = make_area("Negotiation", skills=("Anchoring", "Closing"))
+    coaching = make_area("Coaching", skills=("Listening",))
+    admin = make_admin("Admin", email="admin@example.org")
+    return {
+        "site": site,
+        "anchoring": negotiation.micro_skills[0],
+        "closing": negotiation.micro_skills[1],
+        "listening": coaching.micro_skills[0],
+        "admin": admin,
+    }

@@ -148,6 +148,7 @@ def test_signup_refuses_bad_fields_and_saves_nothing(client):
     assert db.session.scalar(select(func.count()).select_from(Person)) == 0
 
 
+@pytest.mark.database_independent
 def test_password_policy():
     assert password_problem("short") == "Use at least 8 characters."
     assert "common" in password_problem("password1")

@@ -4,7 +4,7 @@ import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from mentor_match.admin import services
 from mentor_match.errors import Refusal
@@ -22,6 +22,7 @@ from mentor_match.models import (
 )
 from mentor_match.rounds.queue import wait_for_background_jobs
 
+from .database import count
 from .factories import (
     DEFAULT_PASSWORD,
     give_skill,
@@ -31,10 +32,6 @@ from .factories import (
     make_person,
     make_site,
 )
-
-
-def _count(model, *conditions) -> int:
-    return db.session.scalar(select(func.count()).select_from(model).where(*conditions))
 
 
 def _sign_in(app, person):
@@ -94,7 +91,7 @@ def test_admin_state_changes_need_csrf(client, csrf_enabled):
     assert client.post(f"/admin/people/{target.id}/deactivate").status_code == 400
     assert client.post("/admin/areas", data={"name": "Negotiation"}).status_code == 400
     db.session.refresh(target)
-    assert target.active and _count(Area) == 0
+    assert target.active and count(Area) == 0
 
 
 def test_admin_state_changes_are_post_only(app):
@@ -277,7 +274,7 @@ def test_area_names_are_unique_by_key(login):
         as_text=True
     )
     assert "already exists" in page
-    assert _count(Area) == 2
+    assert count(Area) == 2
     db.session.refresh(other)
     assert other.name == "Writing"
 
@@ -290,7 +287,7 @@ def test_area_form_messages(login):
     assert "Enter a name." in page and "Keep the description to 2000 characters or fewer." in page
     page = client.post("/admin/areas", data={"name": "!!!"}).get_data(as_text=True)
     assert "Use at least one letter or digit in the name." in page
-    assert _count(Area) == 0
+    assert count(Area) == 0
 
 
 def test_micro_skills_within_an_area(login):
@@ -326,7 +323,7 @@ def test_micro_skills_within_an_area(login):
     )
     db.session.refresh(silence)
     assert silence.name == "Strategic silence"
-    assert _count(MicroSkill) == 3
+    assert count(MicroSkill) == 3
 
 
 def test_deleting_a_held_area_asks_and_counts_holders(login):
@@ -344,8 +341,8 @@ def test_deleting_a_held_area_asks_and_counts_holders(login):
         page,
     )
     assert client.post(f"/admin/areas/{area.id}/delete").status_code == 302
-    assert _count(Area) == 0 and _count(MicroSkill) == 0
-    assert _count(PersonSkill) == 0 and _count(PersonArea) == 0
+    assert count(Area) == 0 and count(MicroSkill) == 0
+    assert count(PersonSkill) == 0 and count(PersonArea) == 0
 
 
 def test_deleting_a_held_micro_skill_asks_and_counts_holders(login):
@@ -359,7 +356,7 @@ def test_deleting_a_held_micro_skill_asks_and_counts_holders(login):
         'data-confirm="Delete the micro skill Negotiation: Anchoring? 3 person(s) hold it' in page
     )
     assert client.post(f"/admin/skills/{anchoring.id}/delete").status_code == 302
-    assert _count(MicroSkill) == 1 and _count(PersonSkill) == 0
+    assert count(MicroSkill) == 1 and count(PersonSkill) == 0
 
 
 # --- Sites -------------------------------------------------------------------------------------
@@ -401,7 +398,7 @@ def test_site_names_are_unique_and_time_zones_checked(login):
     assert "already exists" in page
     page = client.post("/admin/sites", data={"name": "", "timezone": "UTC"}).get_data(as_text=True)
     assert "Enter a name." in page
-    assert _count(Site) == 2
+    assert count(Site) == 2
     db.session.refresh(other)
     assert other.name == "York" and other.timezone == "Europe/London"
 
@@ -416,7 +413,7 @@ def test_deleting_a_site_makes_its_people_remote(login):
         as_text=True
     )
     assert "1 person(s) there are now remote" in page
-    assert _count(Site) == 0
+    assert count(Site) == 0
     db.session.refresh(person)
     assert person.site_id is None
 

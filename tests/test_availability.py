@@ -6,13 +6,14 @@ from html import unescape
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from mentor_match.availability import services
 from mentor_match.availability.expansion import Month, clock_changes, expand_availability
 from mentor_match.extensions import db
 from mentor_match.models import AvailabilityChange, ChangeKind, MonthPlan, WeeklyWindow
 
+from .database import count
 from .factories import (
     make_apprentice,
     make_availability_change,
@@ -22,10 +23,6 @@ from .factories import (
     make_site,
     make_weekly_window,
 )
-
-
-def _count(model) -> int:
-    return db.session.scalar(select(func.count()).select_from(model))
 
 
 def _errors(response) -> list[str]:
@@ -46,7 +43,7 @@ def _today(zone: str) -> date:
     return datetime.now(UTC).astimezone(ZoneInfo(zone)).date()
 
 
-def _next_clock_change(zone: str, forward: bool) -> date:
+def _next_clock_change(zone: str, *, forward: bool) -> date:
     """The next day the zone's clocks go forward (or back), from today on."""
     month = Month.containing(_today(zone))
     for _ in range(24):
@@ -115,7 +112,7 @@ def test_bad_weekly_windows_are_refused_with_a_field_message_and_nothing_saved(
     assert response.status_code == 200
     assert field_message in _errors(response)
     assert "nothing has been saved" in response.get_data(as_text=True)
-    assert _count(WeeklyWindow) == 0
+    assert count(WeeklyWindow) == 0
 
 
 def test_an_overlapping_window_on_the_same_day_is_refused_naming_the_other(login, master):
@@ -128,11 +125,11 @@ def test_an_overlapping_window_on_the_same_day_is_refused_naming_the_other(login
             "or delete that window first."
         )
     ]
-    assert _count(WeeklyWindow) == 1
+    assert count(WeeklyWindow) == 1
     # Touching is not overlapping, and another weekday is free.
     assert _add_window(client, start="12:00", end="14:00").status_code == 302
     assert _add_window(client, weekday="2", start="10:00", end="11:00").status_code == 302
-    assert _count(WeeklyWindow) == 3
+    assert count(WeeklyWindow) == 3
 
 
 def test_someone_elses_window_does_not_count_as_an_overlap(login, master):
@@ -146,7 +143,7 @@ def test_a_remote_person_cannot_offer_in_person(login, remote_master, mode):
     assert any(
         "You work remotely (no site), so you can only offer video" in e for e in _errors(response)
     )
-    assert _count(WeeklyWindow) == 0
+    assert count(WeeklyWindow) == 0
 
 
 def test_a_remote_person_can_offer_video_and_is_offered_video_first(login, remote_master):
@@ -162,7 +159,7 @@ def test_deleting_your_own_window(login, master):
     window = make_weekly_window(master)
     response = login(master).post(f"/availability/weekly/{window.id}/delete")
     assert response.status_code == 302
-    assert _count(WeeklyWindow) == 0
+    assert count(WeeklyWindow) == 0
 
 
 def test_you_cannot_delete_someone_elses_window(login, master):
@@ -171,7 +168,7 @@ def test_you_cannot_delete_someone_elses_window(login, master):
     assert client.post(f"/availability/weekly/{theirs.id}/delete").status_code == 404
     assert client.post("/availability/weekly/999999/delete").status_code == 404
     assert client.get(f"/availability/weekly/{theirs.id}/delete").status_code == 405
-    assert _count(WeeklyWindow) == 1
+    assert count(WeeklyWindow) == 1
 
 
 def test_the_weekly_page_lists_only_your_own_windows(login, master):
@@ -247,7 +244,7 @@ def test_bad_changes_are_refused_with_a_field_message_and_nothing_saved(
     response = _add_change(login(master), **overrides)
     assert response.status_code == 200
     assert field_message in _errors(response)
-    assert _count(AvailabilityChange) == 0
+    assert count(AvailabilityChange) == 0
 
 
 def test_a_remote_person_cannot_add_an_in_person_extra_window_but_can_take_time_off(
@@ -256,7 +253,7 @@ def test_a_remote_person_cannot_add_an_in_person_extra_window_but_can_take_time_
     client = login(remote_master)
     response = _add_change(client, kind="extra", start="09:00", end="10:00", mode="both")
     assert any("only offer video" in e for e in _errors(response))
-    assert _count(AvailabilityChange) == 0
+    assert count(AvailabilityChange) == 0
     # The mode does not matter for time off, so it is not refused.
     assert _add_change(client, mode="both").status_code == 302
 
@@ -271,7 +268,7 @@ def test_a_time_the_clocks_skip_is_refused_naming_the_date_and_zone(login, maste
         "forward from 01:00 to 02:00. Choose a time outside that gap."
     )
     assert _errors(response) == [expected]
-    assert _count(AvailabilityChange) == 0
+    assert count(AvailabilityChange) == 0
 
 
 def test_new_york_skips_a_different_hour(login):
@@ -281,8 +278,8 @@ def test_new_york_skips_a_different_hour(login):
     response = _add_change(client, day=day.isoformat(), start="01:00", end="02:30")
     assert _errors(response) == [
         (
-            f"02:30 does not exist on {day.day} Mar {day.year} in America/New_York: clocks go forward "
-            "from 02:00 to 03:00. Choose a time outside that gap."
+            f"02:30 does not exist on {day.day} Mar {day.year} in America/New_York: clocks go "
+            "forward from 02:00 to 03:00. Choose a time outside that gap."
         )
     ]
     assert _add_change(client, day=day.isoformat(), start="01:00", end="03:00").status_code == 302
@@ -293,7 +290,7 @@ def test_a_repeated_time_is_accepted_with_a_note_saying_which_is_used(login, mas
     client = login(master)
     response = _add_change(client, day=day.isoformat(), kind="extra", start="01:30", end="04:00")
     assert response.status_code == 302
-    assert _count(AvailabilityChange) == 1
+    assert count(AvailabilityChange) == 1
     notes = _flashes(client.get(response.headers["Location"]))
     assert (
         f"01:30 happens twice on {day.day} Oct {day.year} in Europe/London because clocks go "
@@ -486,7 +483,7 @@ def test_the_plan_is_prefilled_from_that_month_else_the_latest_earlier_else_defa
     assert "copied from your plan for 2029-03" in page
     page = client.get("/availability/plan?month=2029-09").get_data(as_text=True)
     assert _value(page, "max_hosting_hours") == "90" and "numbers you saved" in page
-    assert _count(MonthPlan) == 3  # looking saves nothing
+    assert count(MonthPlan) == 3  # looking saves nothing
 
 
 def test_saving_a_plan_creates_then_updates_one_row(login, office):
@@ -508,7 +505,7 @@ def test_saving_a_plan_creates_then_updates_one_row(login, office):
         == 302
     )
     db.session.expire_all()
-    assert _count(MonthPlan) == 1
+    assert count(MonthPlan) == 1
     assert db.session.scalar(select(MonthPlan.max_masters)) == 0
 
 
@@ -546,7 +543,7 @@ def test_plan_numbers_out_of_range_are_refused_and_nothing_is_saved(
     page = response.get_data(as_text=True)
     assert re.search(rf'id="{field}-error">{re.escape(message)}<', page)
     assert len(_errors(response)) == 1
-    assert _count(MonthPlan) == 0
+    assert count(MonthPlan) == 0
 
 
 def test_a_remote_master_has_no_seats_in_the_room(login, remote_master):
@@ -557,7 +554,7 @@ def test_a_remote_master_has_no_seats_in_the_room(login, remote_master):
     assert _errors(response) == [
         "You work remotely (no site), so you have no seats in the room; set this to 0."
     ]
-    assert _count(MonthPlan) == 0
+    assert count(MonthPlan) == 0
     assert (
         client.post(
             f"/availability/plan?month={NEXT_YEAR}", data=PLAN | {"in_person_seats": "0"}
@@ -571,13 +568,13 @@ def test_a_past_month_cannot_be_planned(login, master):
     assert "January 2021 has passed; plan this month or a later one." in unescape(
         response.get_data(as_text=True)
     )
-    assert _count(MonthPlan) == 0
+    assert count(MonthPlan) == 0
 
 
 def test_the_plan_page_refuses_a_bad_month(login, master):
     response = login(master).post("/availability/plan?month=2030-00", data=PLAN)
     assert response.status_code == 400
-    assert _count(MonthPlan) == 0
+    assert count(MonthPlan) == 0
 
 
 # --- CSRF ----------------------------------------------------------------------------------
@@ -597,4 +594,4 @@ def test_forms_without_a_csrf_token_change_nothing(app, login, master):
         (f"/availability/plan?month={NEXT_YEAR}", PLAN),
     ]:
         assert client.post(url, data=data).status_code == 400, url
-    assert _count(WeeklyWindow) == 1 and _count(AvailabilityChange) == 0 and _count(MonthPlan) == 0
+    assert count(WeeklyWindow) == 1 and count(AvailabilityChange) == 0 and count(MonthPlan) == 0

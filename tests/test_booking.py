@@ -18,6 +18,7 @@ from mentor_match.models import (
     utcnow,
 )
 
+from .database import count
 from .factories import (
     first_open_slot,
     give_skill,
@@ -27,10 +28,6 @@ from .factories import (
     make_weekly_window,
     next_month,
 )
-
-
-def count(model) -> int:
-    return db.session.scalar(select(func.count()).select_from(model))
 
 
 def test_masters_open_to_bookings_who_teach_above_your_stage_are_offered(office):

@@ -48,6 +48,8 @@ from .factories import (
     next_month,
 )
 
+pytestmark = pytest.mark.database_independent
+
 SCRATCH_DATABASE = "mentor_match_concurrency"
 # Held (on the server's `postgres` database) while this module uses the scratch database,
 # so two runs of the suite on one server take turns instead of dropping each other's schema.

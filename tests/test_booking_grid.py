@@ -36,23 +36,28 @@ def _starts(master_zone, others, start: time, end: time, length=timedelta(hours=
     return [f"{at.astimezone(master_zone):%H:%M}" for at in grid.starts(*window, length)]
 
 
+@pytest.mark.database_independent
 def test_a_london_pair_starts_on_the_hour():
     assert _starts(LONDON, ["Europe/London"], time(9), time(12)) == ["09:00", "10:00", "11:00"]
 
 
+@pytest.mark.database_independent
 def test_a_london_master_with_a_bangalore_apprentice_starts_on_the_hour_or_half_hour():
     assert _starts(LONDON, ["Asia/Kolkata"], time(9), time(11)) == ["09:00", "09:30", "10:00"]
 
 
+@pytest.mark.database_independent
 def test_a_window_starting_off_the_masters_hour_offers_the_next_one():
     assert _starts(LONDON, ["Europe/London"], time(9, 15), time(12)) == ["10:00", "11:00"]
     assert _starts(LONDON, ["Asia/Kolkata"], time(9, 15), time(11)) == ["09:30", "10:00"]
 
 
+@pytest.mark.database_independent
 def test_a_bangalore_master_starts_on_their_own_hour_and_half_hour():
     assert _starts(KOLKATA, ["Europe/London"], time(10), time(12)) == ["10:00", "10:30", "11:00"]
 
 
+@pytest.mark.database_independent
 def test_nepal_gets_a_quarter_hour_grid_but_offers_the_masters_hours_and_half_hours():
     grid = booking_grid(LONDON, ["Asia/Kathmandu"], DECEMBER)
     assert grid.minutes == 15
@@ -68,6 +73,7 @@ def test_nepal_gets_a_quarter_hour_grid_but_offers_the_masters_hours_and_half_ho
         (["Asia/Kolkata"], ["1 h", "1 h 30", "2 h", "2 h 30", "3 h", "3 h 30", "4 h"]),
     ],
 )
+@pytest.mark.database_independent
 def test_lengths_offered_follow_the_grid(others, lengths):
     assert [length.label for length in booking_grid(LONDON, others, DECEMBER).lengths(4)] == lengths
 

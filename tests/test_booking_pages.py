@@ -3,7 +3,7 @@
 from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from mentor_match.availability.expansion import Month
 from mentor_match.booking import actions
@@ -17,11 +17,8 @@ from mentor_match.models import (
 )
 
 from .conftest import log_in
+from .database import count
 from .factories import first_open_slot, make_admin, make_apprentice, next_month
-
-
-def count(model) -> int:
-    return db.session.scalar(select(func.count()).select_from(model))
 
 
 def test_the_book_page_lists_masters_and_their_times_in_my_zone(login, office):

@@ -11,7 +11,7 @@ CSV) count the same hours.
 import csv
 import io
 import re
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -45,6 +45,7 @@ from .browser import (
     serious_accessibility_faults,
     sessions_nav,
 )
+from .database import move_into_the_past
 from .factories import DEFAULT_PASSWORD, make_admin, make_area, make_site, next_month
 
 pytestmark = pytest.mark.browser
@@ -124,24 +125,6 @@ def _confirm_round(page, base, month_label):
     page.wait_for_url(re.compile(r"/availability/plan"))
     page.get_by_role("button", name=f"Confirm for {month_label}").click()
     expect(page.get_by_text("Confirmed: you are in this month's matching round.")).to_be_visible()
-
-
-def _move_into_the_past(session_id: int) -> ShadowingSession:
-    """Time cannot pass in a test, and attendance is confirmed only once a session has ended:
-    move the booked session and its seat back by whole days to about ten days ago, keeping
-    their time of day and length.
-    """
-    db.session.expire_all()
-    session = db.session.get(ShadowingSession, session_id)
-    length = session.ends_at - session.starts_at
-    shift = timedelta(days=(session.starts_at.date() - datetime.now(UTC).date()).days + 10)
-    session.starts_at -= shift
-    session.ends_at = session.starts_at + length
-    for seat in session.observers:
-        seat.starts_at, seat.ends_at = session.starts_at, session.ends_at
-    db.session.commit()
-    assert session.ends_at < datetime.now(UTC) and session.hours == 2
-    return session
 
 
 def test_the_full_journey_from_sign_up_to_the_admin_reports(
@@ -353,7 +336,7 @@ def test_the_full_journey_from_sign_up_to_the_admin_reports(
     assert booked.master_id == master.id and booked.mode is SessionMode.VIRTUAL
     assert booked.hours == 2 and booked.micro_skill.full_name == SKILL
 
-    session = _move_into_the_past(session_id)
+    session = move_into_the_past(session_id)
     seat_id = session.observers[0].id
     local_start = session.starts_at.astimezone(LONDON)
     past_month_label = local_start.strftime("%B %Y")

@@ -15,9 +15,9 @@ from .browser import (
     overflows_sideways,
     serious_accessibility_faults,
 )
-from .test_imports import GOOD, imports_folder, world  # noqa: F401 (fixtures)
+from .test_imports import GOOD
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("imports_folder")]
 
 TRUST = (
     "Trust these stages: the stages in this file were verified by the organisation; "

@@ -6,7 +6,7 @@ he publishes is verified by a stranger who holds only its link, until he revokes
 """
 
 import re
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -24,7 +24,6 @@ from mentor_match.models import (
     PracticeAttempt,
     SessionMode,
     SessionObserver,
-    ShadowingSession,
 )
 
 from .browser import (
@@ -39,6 +38,7 @@ from .browser import (
     serious_accessibility_faults,
     sessions_nav,
 )
+from .database import move_into_the_past
 from .factories import first_open_slot, next_month
 
 pytestmark = pytest.mark.browser
@@ -59,27 +59,6 @@ def _check(page, problems: list[str], where: str) -> None:
     if overflows_sideways(page):
         problems.append(f"{where}: scrolls sideways at phone width")
     page.set_viewport_size(desktop)
-
-
-def _move_into_the_past(session_id: int) -> ShadowingSession:
-    """Time cannot pass in a test: move the booked session and its seat back in the database.
-
-    Attendance is confirmed only after a session has ended, so the session and its seat go
-    back by whole days to about ten days ago, keeping their time of day and their length.
-    """
-    db.session.expire_all()
-    session = db.session.get(ShadowingSession, session_id)
-    length = session.ends_at - session.starts_at
-    days_ahead = (session.starts_at.date() - datetime.now(UTC).date()).days
-    shift = timedelta(days=days_ahead + 10)
-    session.starts_at -= shift
-    session.ends_at = session.starts_at + length
-    for seat in session.observers:
-        seat.starts_at, seat.ends_at = session.starts_at, session.ends_at
-    db.session.commit()
-    assert session.ends_at < datetime.now(UTC) and session.hours == 2
-    assert session.mode is SessionMode.VIRTUAL and session.micro_skill.full_name == SKILL
-    return session
 
 
 def test_a_session_goes_from_booking_to_a_verified_mastery_record(chromium, live_server, office):
@@ -111,7 +90,8 @@ def test_a_session_goes_from_booking_to_a_verified_mastery_record(chromium, live
     session_id = int(tom_page.url.rsplit("/", 1)[1])
     expect(tom_page.get_by_text("Booked: Amara Master has been told.")).to_be_visible()
 
-    session = _move_into_the_past(session_id)
+    session = move_into_the_past(session_id)
+    assert session.mode is SessionMode.VIRTUAL and session.micro_skill.full_name == SKILL
     seat_id = session.observers[0].id
     local_start = session.starts_at.astimezone(LONDON)
     month_label = local_start.strftime("%B %Y")  # Tom's charts count months in London time

@@ -1,11 +1,12 @@
-"""Signed-in pages in a real browser: no serious accessibility faults, and no sideways scroll on a phone."""
+"""Signed-in pages in a real browser: no serious accessibility faults, and no sideways scroll
+on a phone."""
 
 import pytest
 
 from mentor_match.extensions import db
 from mentor_match.mail.services import send_mail
 
-from .browser import PHONE, log_in, overflows_sideways, serious_accessibility_faults
+from .browser import DESKTOP, PHONE, page_problems
 from .factories import give_skill, make_admin, make_area, make_master, make_site
 
 pytestmark = pytest.mark.browser
@@ -45,23 +46,8 @@ def _pages(admin, master, area, site):
 
 def test_signed_in_pages_are_accessible_and_fit_a_phone(chromium, live_server):
     admin, master, area, site = _world()
+    paths = _pages(admin, master, area, site)
     problems = []
-    for viewport in ({"width": 1280, "height": 900}, PHONE):
-        context = chromium.new_context(viewport=viewport)
-        page = context.new_page()
-        page.set_default_timeout(10_000)
-        log_in(page, live_server, admin)
-        for path in _pages(admin, master, area, site):
-            response = page.goto(live_server + path)
-            if response.status != 200:
-                problems.append(f"{path}: HTTP {response.status}")
-                continue
-            if page.locator("h1").count() != 1:
-                problems.append(f"{path}: {page.locator('h1').count()} h1 headings")
-            if viewport is PHONE:
-                if overflows_sideways(page):
-                    problems.append(f"{path}: scrolls sideways at phone width")
-            else:
-                problems += [f"{path}: {fault}" for fault in serious_accessibility_faults(page)]
-        context.close()
+    for viewport in (DESKTOP, PHONE):
+        problems += page_problems(chromium, live_server, admin, paths, viewport)
     assert problems == []

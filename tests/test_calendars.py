@@ -3,12 +3,12 @@
 import hashlib
 import re
 import threading
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import icalendar
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from mentor_match.calendars import services
 from mentor_match.calendars.reminders import send_reminders
@@ -23,6 +23,7 @@ from mentor_match.models import (
 )
 
 from .conftest import log_in
+from .database import count
 from .factories import make_apprentice, make_area, make_master, make_site
 
 # Helpers ------------------------------------------------------------------------------------
@@ -82,10 +83,6 @@ def uid(session: ShadowingSession) -> str:
     return f"session-{session.id}@mentor-match"
 
 
-def count(model) -> int:
-    return db.session.scalar(select(func.count()).select_from(model))
-
-
 @pytest.fixture
 def skill():
     return make_area("Negotiation", skills=("Anchoring",)).micro_skills[0]
@@ -113,26 +110,24 @@ def soon(days: float = 7) -> datetime:
 
 # UTC instants across daylight-saving changes ------------------------------------------------
 
-# (zone, local wall-clock start, the UTC instant it is): either side of each DST change.
+# (zone, the day of a 09:00 local start, the UTC instant it is): either side of each DST change.
 DST_CASES = [
-    ("Europe/London", datetime(2027, 3, 27, 9), datetime(2027, 3, 27, 9, tzinfo=UTC)),  # GMT
-    ("Europe/London", datetime(2027, 3, 29, 9), datetime(2027, 3, 29, 8, tzinfo=UTC)),  # BST
-    ("America/New_York", datetime(2027, 3, 13, 9), datetime(2027, 3, 13, 14, tzinfo=UTC)),  # EST
-    ("America/New_York", datetime(2027, 3, 15, 9), datetime(2027, 3, 15, 13, tzinfo=UTC)),  # EDT
-    ("Asia/Kolkata", datetime(2027, 3, 20, 9), datetime(2027, 3, 20, 3, 30, tzinfo=UTC)),  # IST
-    ("Asia/Kolkata", datetime(2027, 7, 20, 9), datetime(2027, 7, 20, 3, 30, tzinfo=UTC)),  # no DST
+    ("Europe/London", date(2027, 3, 27), datetime(2027, 3, 27, 9, tzinfo=UTC)),  # GMT
+    ("Europe/London", date(2027, 3, 29), datetime(2027, 3, 29, 8, tzinfo=UTC)),  # BST
+    ("America/New_York", date(2027, 3, 13), datetime(2027, 3, 13, 14, tzinfo=UTC)),  # EST
+    ("America/New_York", date(2027, 3, 15), datetime(2027, 3, 15, 13, tzinfo=UTC)),  # EDT
+    ("Asia/Kolkata", date(2027, 3, 20), datetime(2027, 3, 20, 3, 30, tzinfo=UTC)),  # IST
+    ("Asia/Kolkata", date(2027, 7, 20), datetime(2027, 7, 20, 3, 30, tzinfo=UTC)),  # no DST
 ]
 
 
-@pytest.mark.parametrize(("zone", "local_start", "utc_start"), DST_CASES)
-def test_session_ics_has_the_right_utc_instants_across_dst(
-    login, skill, zone, local_start, utc_start
-):
+@pytest.mark.parametrize(("zone", "day", "utc_start"), DST_CASES)
+def test_session_ics_has_the_right_utc_instants_across_dst(login, skill, zone, day, utc_start):
     master = make_master("Amara Okafor", timezone=zone)
     observer = make_apprentice("Tom Gallagher", timezone=zone)
     session = make_session(
         master,
-        local_start.replace(tzinfo=ZoneInfo(zone)),
+        datetime.combine(day, time(9), ZoneInfo(zone)),
         hours=2,
         observers=[observer],
         micro_skill=skill,
@@ -161,12 +156,12 @@ def test_feed_keeps_the_instants_of_sessions_across_the_dst_changes(skill):
         "Asia/Kolkata": make_master("Ravi Menon", timezone="Asia/Kolkata"),
     }
     expected = {}
-    for zone, local_start, utc_start in DST_CASES:
-        if zone == "Asia/Kolkata" and local_start.month == 7:
+    for zone, day, utc_start in DST_CASES:
+        if zone == "Asia/Kolkata" and day.month == 7:
             continue  # one seat per apprentice at a time; the other Kolkata case is enough
         session = make_session(
             masters[zone],
-            local_start.replace(tzinfo=ZoneInfo(zone)),
+            datetime.combine(day, time(9), ZoneInfo(zone)),
             observers=[kolkata],
             micro_skill=skill,
         )

@@ -387,6 +387,7 @@ def _settings(**overrides) -> dict:
     return {**{k: getattr(TestConfig, k) for k in dir(TestConfig) if k.isupper()}, **overrides}
 
 
+@pytest.mark.database_independent
 def test_the_signing_key_comes_from_the_setting(client):
     pem = (
         ec.generate_private_key(ec.SECP256R1())
@@ -423,6 +424,7 @@ def test_the_signing_key_comes_from_the_setting(client):
             create_app(_settings(CREDENTIAL_SIGNING_KEY=bad))
 
 
+@pytest.mark.database_independent
 def test_without_the_setting_a_key_is_made_once_under_instance(tmp_path):
     """Outside tests the key is kept in a file only its owner can read, and kept."""
     made = []
@@ -442,6 +444,7 @@ def test_without_the_setting_a_key_is_made_once_under_instance(tmp_path):
                 db.engine.dispose()
 
 
+@pytest.mark.database_independent
 def test_each_test_app_makes_a_key_of_its_own(app):
     other = create_app(TestConfig)
     try:

@@ -34,11 +34,8 @@ from mentor_match.optimizer import solve
 from mentor_match.rounds.encoder import encode_round, person_id_of
 
 from .conftest import log_in
+from .database import count
 from .factories import make_area
-
-
-def _count(model) -> int:
-    return db.session.scalar(select(func.count()).select_from(model))
 
 
 def _counts() -> dict[str, int]:
@@ -53,7 +50,7 @@ def _counts() -> dict[str, int]:
         AvailabilityChange,
         MonthPlan,
     )
-    return {model.__name__: _count(model) for model in models}
+    return {model.__name__: count(model) for model in models}
 
 
 def _skill_snapshot() -> set[tuple]:
@@ -77,9 +74,8 @@ def _skill_snapshot() -> set[tuple]:
 def _waiting_for_verification() -> list[PersonSkill]:
     """Stages by the definition the whole site uses: an active master's self-declared hosting
     stage above apprentice that nobody has declined."""
-    return [
-        held
-        for held in db.session.scalars(
+    return list(
+        db.session.scalars(
             select(PersonSkill)
             .join(PersonSkill.person)
             .where(
@@ -91,7 +87,7 @@ def _waiting_for_verification() -> list[PersonSkill]:
                 PersonSkill.declined_at.is_(None),
             )
         )
-    ]
+    )
 
 
 def _has_half_hour_offset(zone_name: str) -> bool:
@@ -123,14 +119,15 @@ def test_seed_demo_builds_a_believable_organisation(runner, client):
     # One scrypt hash shared by everyone: seeding must not hash sixty passwords.
     assert len({p.password_hash for p in people}) == 1
 
-    seed_month = next_month_start(date.today()).strftime("%Y-%m")
+    today = datetime.now().astimezone().date()  # the machine's date, which the seed takes
+    seed_month = next_month_start(today).strftime("%Y-%m")
     for person in people:
         assert person.weekly_windows, person.name
         assert person.bio
         assert [plan.month for plan in person.month_plans] == [seed_month]
         if person.site is None:
             assert not any(window.in_person for window in person.weekly_windows), person.name
-    assert _count(AvailabilityChange) >= 2
+    assert count(AvailabilityChange) >= 2
 
     admin = next(p for p in people if p.is_admin)
     assert log_in(client, admin, DEMO_PASSWORD).status_code == 302

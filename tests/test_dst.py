@@ -19,6 +19,8 @@ from mentor_match.availability.expansion import (
     to_utc,
 )
 
+pytestmark = pytest.mark.database_independent
+
 ZONES = ["Europe/London", "America/New_York", "Australia/Sydney", "Asia/Kolkata", "UTC"]
 
 # Plain data, as the rounds feature will pass it: no models, no app.

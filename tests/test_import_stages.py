@@ -15,10 +15,9 @@ from mentor_match.models import ChangeRecord, Person, PersonSkill, Stage, StageS
 from mentor_match.rounds.queue import wait_for_background_jobs
 
 from .factories import give_skill, make_master
-from .test_imports import GOOD, _page, _token, imports_folder, world
+from .test_imports import GOOD, _page, _token
 
-# Fixtures of test_imports these tests use too: pytest finds them here by name.
-SHARED_FIXTURES = (imports_folder, world)
+pytestmark = pytest.mark.usefixtures("imports_folder")
 
 TODAY_NOTE = 'Imported from the file "people.csv" on {day}'
 

@@ -6,7 +6,7 @@ import re
 from html import unescape
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from mentor_match.extensions import db
 from mentor_match.imports import people_file, services
@@ -21,45 +21,20 @@ from mentor_match.models import (
 )
 from mentor_match.rounds.queue import wait_for_background_jobs
 
+from .database import count
 from .factories import (
     give_skill,
     make_admin,
     make_apprentice,
-    make_area,
     make_master,
     make_month_plan,
-    make_site,
     next_month,
 )
 
 HEADER = "name,email,site,timezone,roles,skills,observation_hours,hosting_hours\n"
 
 
-@pytest.fixture(autouse=True)
-def imports_folder(app, tmp_path):
-    """Uploads waiting for confirmation go to a folder of this test's own."""
-    previous = app.config.get("IMPORTS_FOLDER")
-    app.config["IMPORTS_FOLDER"] = str(tmp_path / "imports")
-    yield
-    if previous is None:
-        app.config.pop("IMPORTS_FOLDER", None)
-    else:
-        app.config["IMPORTS_FOLDER"] = previous
-
-
-@pytest.fixture
-def world():
-    site = make_site("London", "Europe/London")
-    negotiation = make_area("Negotiation", skills=("Anchoring", "Closing"))
-    coaching = make_area("Coaching", skills=("Listening",))
-    admin = make_admin("Admin", email="admin@example.org")
-    return {
-        "site": site,
-        "anchoring": negotiation.micro_skills[0],
-        "closing": negotiation.micro_skills[1],
-        "listening": coaching.micro_skills[0],
-        "admin": admin,
-    }
+pytestmark = pytest.mark.usefixtures("imports_folder")
 
 
 def _upload(client, text, filename="people.csv"):
@@ -96,10 +71,6 @@ def _page(response) -> str:
     return re.sub(r"\s+", " ", unescape(response.get_data(as_text=True)))
 
 
-def _count(model) -> int:
-    return db.session.scalar(select(func.count()).select_from(model))
-
-
 GOOD = HEADER + (
     "Ada Lovelace,Ada@Example.org,London,Europe/London,master;apprentice,"
     "Negotiation/Anchoring:master:hosts;coaching/listening:apprentice:develops,5,10\n"
@@ -111,7 +82,7 @@ GOOD = HEADER + (
 def test_preview_lists_creations_and_changes_and_writes_nothing(client, login, world):
     make_master("Old Name", email="rita@example.org", timezone="Europe/London")
     login(world["admin"])
-    before = (_count(Person), _count(PersonSkill), _count(MonthPlan), _count(ChangeRecord))
+    before = (count(Person), count(PersonSkill), count(MonthPlan), count(ChangeRecord))
 
     page = _page(_upload(client, GOOD))
 
@@ -119,7 +90,7 @@ def test_preview_lists_creations_and_changes_and_writes_nothing(client, login, w
     assert "Ada Lovelace" in page and "negotiation/anchoring" in page and "master:hosts" in page
     assert "Old Name" in page and "Remote Rita" in page  # name: old -> new
     assert "Europe/London" in page and "Asia/Kathmandu" in page
-    assert (_count(Person), _count(PersonSkill), _count(MonthPlan), _count(ChangeRecord)) == before
+    assert (count(Person), count(PersonSkill), count(MonthPlan), count(ChangeRecord)) == before
 
 
 def test_bad_rows_are_reported_with_line_and_field(client, login, world):
@@ -157,7 +128,7 @@ def test_bad_rows_are_reported_with_line_and_field(client, login, world):
         assert expected in page, expected
     assert "line 2," not in page
     assert 'name="token"' not in page  # nothing to confirm
-    assert _count(Person) == 1
+    assert count(Person) == 1
 
 
 def test_confirm_refuses_a_file_with_bad_rows(client, login, world, app):
@@ -175,7 +146,7 @@ def test_confirm_refuses_a_file_with_bad_rows(client, login, world, app):
     page = _page(client.post("/admin/import/confirm", data={"token": token}, follow_redirects=True))
 
     assert "1 bad row(s)" in page
-    assert _count(Person) == 1
+    assert count(Person) == 1
 
 
 def test_confirm_creates_people_skills_plans_invitations_and_change_records(
@@ -264,21 +235,21 @@ def test_reimporting_the_same_file_changes_nothing(client, login, world):
     login(world["admin"])
     _import(client, GOOD)
     counts = (
-        _count(Person),
-        _count(PersonSkill),
-        _count(MonthPlan),
-        _count(ChangeRecord),
-        _count(Notification),
+        count(Person),
+        count(PersonSkill),
+        count(MonthPlan),
+        count(ChangeRecord),
+        count(Notification),
     )
 
     assert "0 created, 0 changed, 2 unchanged" in _page(_upload(client, GOOD))
     assert "0 created, 0 changed, 2 unchanged" in _page(_import(client, GOOD))
     assert (
-        _count(Person),
-        _count(PersonSkill),
-        _count(MonthPlan),
-        _count(ChangeRecord),
-        _count(Notification),
+        count(Person),
+        count(PersonSkill),
+        count(MonthPlan),
+        count(ChangeRecord),
+        count(Notification),
     ) == counts
 
 
@@ -287,7 +258,7 @@ def test_a_changed_row_changes_only_that_field(client, login, world):
     _import(client, GOOD)
     ada = db.session.scalar(select(Person).where(Person.email == "ada@example.org"))
     password_hash = ada.password_hash
-    notices = _count(Notification)
+    notices = count(Notification)
 
     changed = GOOD.replace("Europe/London,master;apprentice", "America/New_York,master;apprentice")
     page = _page(_import(client, changed))
@@ -309,7 +280,7 @@ def test_a_changed_row_changes_only_that_field(client, login, world):
         "timezone: Europe/London",
         "timezone: America/New_York",
     )
-    assert _count(Notification) == notices  # existing people are not invited again
+    assert count(Notification) == notices  # existing people are not invited again
 
 
 def test_export_then_import_changes_nothing(client, login, world):
@@ -330,9 +301,9 @@ def test_export_then_import_changes_nothing(client, login, world):
     assert "'=Formula Name" in text and "'-Dash" in text
     assert "gone@example.org" not in text and "admin@example.org" not in text
     assert "negotiation/closing:journeyman:both" in text
-    counts = (_count(PersonSkill), _count(MonthPlan), _count(ChangeRecord))
+    counts = (count(PersonSkill), count(MonthPlan), count(ChangeRecord))
     assert "0 created, 0 changed, 2 unchanged" in _page(_import(client, text))
-    assert (_count(PersonSkill), _count(MonthPlan), _count(ChangeRecord)) == counts
+    assert (count(PersonSkill), count(MonthPlan), count(ChangeRecord)) == counts
     db.session.expire_all()
     assert db.session.get(Person, master.id).name == "=Formula Name"
 
@@ -351,7 +322,7 @@ def test_a_tampered_or_expired_token_is_refused(client, login, world, app, monke
     monkeypatch.setattr(views, "TOKEN_MAX_AGE", -1)
     expired = client.post("/admin/import/confirm", data={"token": token}, follow_redirects=True)
     assert "more than an hour old" in _page(expired)
-    assert _count(Person) == 1
+    assert count(Person) == 1
 
     other_admin = make_admin("Other", email="other@example.org")
     monkeypatch.setattr(views, "TOKEN_MAX_AGE", 3600)
@@ -359,7 +330,7 @@ def test_a_tampered_or_expired_token_is_refused(client, login, world, app, monke
     login(other_admin)
     stolen = client.post("/admin/import/confirm", data={"token": token}, follow_redirects=True)
     assert "That import is not valid" in _page(stolen)
-    assert _count(Person) == 2
+    assert count(Person) == 2
 
 
 def test_non_admins_are_refused(client, login, world):
@@ -388,7 +359,7 @@ def test_a_file_that_is_not_csv_gets_a_clear_error(client, login, world, data, m
     login(world["admin"])
     page = _page(_upload(client, data))
     assert message in page
-    assert _count(Person) == 1
+    assert count(Person) == 1
 
 
 def test_a_bom_and_escaped_cells_are_accepted(client, login, world):

@@ -1,5 +1,6 @@
 """The schema comes only from Alembic: the models and the migrations must agree."""
 
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from flask_migrate import downgrade, upgrade
@@ -21,6 +22,7 @@ def test_models_match_the_migrations(app):
     assert _diff(db.engine) == []
 
 
+@pytest.mark.database_independent
 def test_migrations_upgrade_and_downgrade_on_postgresql(postgres_url, tmp_path):
     """Run every revision up and down on a scratch PostgreSQL schema."""
     scratch = create_engine(postgres_url)
@@ -48,6 +50,7 @@ def test_migrations_upgrade_and_downgrade_on_postgresql(postgres_url, tmp_path):
         scratch.dispose()
 
 
+@pytest.mark.database_independent
 def test_migrations_upgrade_and_downgrade_on_sqlite(tmp_path):
     class FileConfig(TestConfig):
         SQLALCHEMY_DATABASE_URI = f"sqlite:///{tmp_path / 'm.sqlite'}"
@@ -64,6 +67,7 @@ def test_migrations_upgrade_and_downgrade_on_sqlite(tmp_path):
 ROUNDS_REVISION = "9081530cb5d8"  # before booking: seats had no times of their own
 
 
+@pytest.mark.database_independent
 def test_upgrading_a_database_with_data_keeps_every_row_on_sqlite(tmp_path):
     """Batch migrations rebuild SQLite tables; rows that refer to them must survive.
 
@@ -80,14 +84,17 @@ def test_upgrading_a_database_with_data_keeps_every_row_on_sqlite(tmp_path):
         with db.engine.begin() as connection:
             run = connection.exec_driver_sql
             run(
-                "INSERT INTO people (id, email, name, password_hash, is_admin, is_master, is_apprentice,"
-                " active, timezone, bio, session_token, created_at, password_changed_at) VALUES"
-                " (1, 'm@x.org', 'M', 'h', 0, 1, 0, 1, 'UTC', '', 't1', '2026-11-01', '2026-11-01'),"
-                " (2, 'a@x.org', 'A', 'h', 0, 0, 1, 1, 'UTC', '', 't2', '2026-11-01', '2026-11-01')"
+                "INSERT INTO people (id, email, name, password_hash, is_admin, is_master,"
+                " is_apprentice, active, timezone, bio, session_token, created_at,"
+                " password_changed_at) VALUES"
+                " (1, 'm@x.org', 'M', 'h', 0, 1, 0, 1, 'UTC', '', 't1', '2026-11-01',"
+                " '2026-11-01'),"
+                " (2, 'a@x.org', 'A', 'h', 0, 0, 1, 1, 'UTC', '', 't2', '2026-11-01',"
+                " '2026-11-01')"
             )
             run(
-                "INSERT INTO weekly_windows (person_id, weekday, start_time, end_time, in_person, virtual)"
-                " VALUES (1, 1, '09:00:00', '12:00:00', 1, 1)"
+                "INSERT INTO weekly_windows (person_id, weekday, start_time, end_time, in_person,"
+                " virtual) VALUES (1, 1, '09:00:00', '12:00:00', 1, 1)"
             )
             run(
                 "INSERT INTO rounds (id, month, status, confirm_by, created_at) VALUES"
@@ -95,16 +102,18 @@ def test_upgrading_a_database_with_data_keeps_every_row_on_sqlite(tmp_path):
             )
             run(
                 "INSERT INTO pairings (id, round_id, apprentice_id, master_id, apprentice_response,"
-                " master_response, created_at) VALUES (1, 1, 2, 1, 'pending', 'pending', '2026-11-01')"
+                " master_response, created_at)"
+                " VALUES (1, 1, 2, 1, 'pending', 'pending', '2026-11-01')"
             )
             run(
-                "INSERT INTO shadowing_sessions (id, master_id, starts_at, ends_at, mode, seats, round_id,"
-                " created_at) VALUES (1, 1, '2026-12-01 09:00:00', '2026-12-01 11:00:00', 'virtual', 2, 1,"
+                "INSERT INTO shadowing_sessions (id, master_id, starts_at, ends_at, mode, seats,"
+                " round_id, created_at) VALUES"
+                " (1, 1, '2026-12-01 09:00:00', '2026-12-01 11:00:00', 'virtual', 2, 1,"
                 " '2026-11-01')"
             )
             run(
-                "INSERT INTO session_observers (id, session_id, apprentice_id, pairing_id, created_at)"
-                " VALUES (1, 1, 2, 1, '2026-11-01')"
+                "INSERT INTO session_observers (id, session_id, apprentice_id, pairing_id,"
+                " created_at) VALUES (1, 1, 2, 1, '2026-11-01')"
             )
         upgrade()
         with db.engine.connect() as connection:
@@ -157,6 +166,7 @@ def _feed_tokens_survive_their_digest_migration(other) -> None:
         db.engine.dispose()
 
 
+@pytest.mark.database_independent
 def test_feed_tokens_become_digests_and_old_feed_urls_keep_working_on_sqlite(tmp_path):
     class FileConfig(TestConfig):
         SQLALCHEMY_DATABASE_URI = f"sqlite:///{tmp_path / 'feeds.sqlite'}"
@@ -164,6 +174,7 @@ def test_feed_tokens_become_digests_and_old_feed_urls_keep_working_on_sqlite(tmp
     _feed_tokens_survive_their_digest_migration(create_app(FileConfig))
 
 
+@pytest.mark.database_independent
 def test_feed_tokens_become_digests_and_old_feed_urls_keep_working_on_postgresql(postgres_url):
     _in_scratch_schema(
         postgres_url, "feed_digest_check", _feed_tokens_survive_their_digest_migration
@@ -204,8 +215,8 @@ def _stage_sources_after_upgrade(other) -> None:
                         "INSERT INTO people (id, email, name, password_hash, is_admin, is_master,"
                         " is_apprentice, active, timezone, bio, session_token, open_to_bookings,"
                         " created_at, password_changed_at) VALUES"
-                        f" ({person_id}, '{email}', 'P{person_id}', 'h', false, true, true, true, 'UTC',"
-                        " '', 't', false, '2026-11-01', '2026-11-01')"
+                        f" ({person_id}, '{email}', 'P{person_id}', 'h', false, true, true, true,"
+                        " 'UTC', '', 't', false, '2026-11-01', '2026-11-01')"
                     )
                 )
             connection.execute(
@@ -213,13 +224,14 @@ def _stage_sources_after_upgrade(other) -> None:
             )
             connection.execute(
                 text(
-                    "INSERT INTO micro_skills (id, area_id, name, description) VALUES (1, 1, 'A', '')"
+                    "INSERT INTO micro_skills (id, area_id, name, description)"
+                    " VALUES (1, 1, 'A', '')"
                 )
             )
             connection.execute(
                 text(
-                    "INSERT INTO person_skills (person_id, micro_skill_id, stage, hosts, develops) VALUES"
-                    " (1, 1, 'master', true, false), (2, 1, 'journeyman', true, false),"
+                    "INSERT INTO person_skills (person_id, micro_skill_id, stage, hosts, develops)"
+                    " VALUES (1, 1, 'master', true, false), (2, 1, 'journeyman', true, false),"
                     " (3, 1, 'apprentice', false, true)"
                 )
             )
@@ -256,6 +268,7 @@ def _stage_sources_after_upgrade(other) -> None:
         db.engine.dispose()
 
 
+@pytest.mark.database_independent
 def test_stages_get_their_source_on_upgrade_on_sqlite(tmp_path):
     class FileConfig(TestConfig):
         SQLALCHEMY_DATABASE_URI = f"sqlite:///{tmp_path / 'stages.sqlite'}"
@@ -263,5 +276,6 @@ def test_stages_get_their_source_on_upgrade_on_sqlite(tmp_path):
     _stage_sources_after_upgrade(create_app(FileConfig))
 
 
+@pytest.mark.database_independent
 def test_stages_get_their_source_on_upgrade_on_postgresql(postgres_url):
     _in_scratch_schema(postgres_url, "stage_source_check", _stage_sources_after_upgrade)

@@ -19,6 +19,8 @@ from mentor_match.optimizer.model import build_arrays, find_candidates
 from mentor_match.optimizer.solution import solution_document, unmatched_reasons
 from mentor_match.optimizer.swaps import swap_search
 
+pytestmark = pytest.mark.database_independent
+
 # --- Building rounds by hand ------------------------------------------------------------------
 
 

@@ -15,6 +15,8 @@ from ortools.sat.python import cp_model
 from mentor_match.optimizer.generator import generate_round
 from mentor_match.optimizer.solve import solve
 
+pytestmark = pytest.mark.database_independent
+
 solve_module = importlib.import_module("mentor_match.optimizer.solve")
 
 RANK = {"apprentice": 0, "journeyman": 1, "master": 2}
@@ -86,7 +88,8 @@ def optimum_hours(problem: dict, hint: dict | None = None, time_limit: float = 6
                     sum(terms) >= _fewest_slots(problem["min_pairing_hours"], slot_hours) * paired
                 )
                 # Rows implied by the rules that tighten the LP relaxation, so CP-SAT proves sooner:
-                # each session needs the pairing, and a pairing is at most the hours either may give.
+                # each session needs the pairing, and a pairing is at most the hours either may
+                # give.
                 for x in terms:
                     model.add_implication(x, paired)
                 most = min(

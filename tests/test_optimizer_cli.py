@@ -13,6 +13,8 @@ from mentor_match.optimizer.generator import generate_round
 
 from .conftest import REPO_ROOT
 
+pytestmark = pytest.mark.database_independent
+
 COMMAND = [sys.executable, "-m", "mentor_match.optimizer"]
 
 

@@ -12,6 +12,8 @@ from mentor_match.optimizer.heuristic import Scheduler
 from mentor_match.optimizer.model import build_arrays, find_candidates
 from mentor_match.optimizer.problem import SOLUTION_FORMAT, load_problem
 
+pytestmark = pytest.mark.database_independent
+
 SKILL, OTHER, THIRD = "negotiation/anchoring", "coaching/reframing", "facilitation/timekeeping"
 
 

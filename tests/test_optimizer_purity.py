@@ -3,6 +3,10 @@
 import subprocess
 import sys
 
+import pytest
+
+pytestmark = pytest.mark.database_independent
+
 
 def test_importing_the_optimizer_loads_neither_flask_nor_sqlalchemy():
     probe = (

@@ -13,6 +13,8 @@ from mentor_match.optimizer.solution import solution_document, unmatched_reasons
 from mentor_match.optimizer.swaps import MasterPlanner, swap_search
 from tests.test_optimizer import MORNING, OTHER, SKILL, apprentice, master, round_doc
 
+pytestmark = pytest.mark.database_independent
+
 
 def _two_records_one_master() -> dict:
     """One person with two apprentice records, both wanting what one roomy master teaches,

@@ -6,6 +6,8 @@ import pytest
 from mentor_match.optimizer import solve
 from mentor_match.optimizer.generator import generate_round
 
+pytestmark = pytest.mark.database_independent
+
 # The answer is due by the limit, and the last few per cent go to collecting the threads
 # and writing the solution; before issue 22 the large path left 10-15 s of 90 unused.
 USED_AT_LEAST = 0.85

@@ -2,11 +2,10 @@
 
 import re
 
-from sqlalchemy import func, select
-
 from mentor_match.extensions import db
 from mentor_match.models import AreaIntent, PersonArea, PersonSkill, Stage
 
+from .database import count
 from .factories import (
     DEFAULT_PASSWORD,
     give_skill,
@@ -17,11 +16,6 @@ from .factories import (
     make_person,
     make_site,
 )
-
-
-def _count(model) -> int:
-    return db.session.scalar(select(func.count()).select_from(model))
-
 
 # --- Seeing a profile --------------------------------------------------------------------------
 
@@ -168,7 +162,7 @@ def test_edit_profile_refuses_bad_fields_and_saves_nothing(login):
     assert "nothing has been saved" in page
     db.session.refresh(person)
     assert person.name == "Kept Name" and person.bio == "Kept bio" and person.is_master
-    assert _count(PersonArea) == 0
+    assert count(PersonArea) == 0
 
 
 def test_an_area_cannot_be_both_mastered_and_wanted(login):
@@ -180,7 +174,7 @@ def test_an_area_cannot_be_both_mastered_and_wanted(login):
         .get_data(as_text=True)
     )
     assert "cannot be both one you master now and one you want to master next" in page
-    assert _count(PersonArea) == 0
+    assert count(PersonArea) == 0
 
 
 def test_dropping_a_role_clears_its_flags(login):
@@ -228,7 +222,7 @@ def test_hosting_refused_at_apprentice_stage(login):
         .get_data(as_text=True)
     )
     assert "only in a skill where you are a journeyman or a master" in page
-    assert _count(PersonSkill) == 0
+    assert count(PersonSkill) == 0
 
 
 def test_hosting_refused_for_someone_who_is_not_a_master(login):
@@ -241,7 +235,7 @@ def test_hosting_refused_for_someone_who_is_not_a_master(login):
         .get_data(as_text=True)
     )
     assert "Only masters can be observed." in page
-    assert _count(PersonSkill) == 0
+    assert count(PersonSkill) == 0
 
 
 def test_developing_refused_for_someone_who_is_not_an_apprentice(login):
@@ -255,7 +249,7 @@ def test_developing_refused_for_someone_who_is_not_an_apprentice(login):
         .get_data(as_text=True)
     )
     assert "Only apprentices develop skills by observing." in page
-    assert _count(PersonSkill) == 0
+    assert count(PersonSkill) == 0
 
 
 def test_developing_refused_at_master_stage(login):
@@ -269,7 +263,7 @@ def test_developing_refused_at_master_stage(login):
         .get_data(as_text=True)
     )
     assert "You have mastered this skill already" in page
-    assert _count(PersonSkill) == 0
+    assert count(PersonSkill) == 0
 
 
 def test_apprentice_adds_a_skill_to_develop(login):
@@ -310,7 +304,7 @@ def test_adding_refuses_unknown_skill_and_stage(login):
     )
     assert "Choose a micro skill from the list." in page
     assert "Choose a stage from the list." in page
-    assert _count(PersonSkill) == 0
+    assert count(PersonSkill) == 0
 
 
 def test_change_stage_and_flags(login):

@@ -2,7 +2,6 @@
 (reliability point 15). The suite runs with limits off; these tests use an app with them on."""
 
 import pytest
-from sqlalchemy import func, select
 
 from mentor_match import create_app
 from mentor_match.api.tokens import create_token
@@ -12,6 +11,7 @@ from mentor_match.limits import limiter
 from mentor_match.models import OutboxMessage
 from mentor_match.rounds.queue import wait_for_background_jobs
 
+from .database import count
 from .factories import DEFAULT_PASSWORD, make_person
 
 
@@ -42,7 +42,7 @@ def limited(limited_app):
 def _outbox_count() -> int:
     wait_for_background_jobs()
     db.session.expire_all()
-    return db.session.scalar(select(func.count()).select_from(OutboxMessage))
+    return count(OutboxMessage)
 
 
 def test_reset_mail_to_one_person_is_limited_whoever_asks(limited):

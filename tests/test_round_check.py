@@ -14,6 +14,8 @@ from mentor_match.optimizer.generator import generate_round
 from mentor_match.optimizer.problem import SOLUTION_FORMAT
 from mentor_match.optimizer.solve import solve
 
+pytestmark = pytest.mark.database_independent
+
 # A round small enough to solve in a blink, yet with in-person sessions, apprentices with
 # two masters, masters hosting two apprentices at once and pairings across sites.
 ROUND_SIZE = {"n_apprentices": 30, "n_masters": 12, "seed": 1}

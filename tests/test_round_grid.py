@@ -51,10 +51,12 @@ from .factories import (
         (["Not/A_Zone"], "2026-12", 60),  # read as UTC, as everywhere else
     ],
 )
+@pytest.mark.database_independent
 def test_the_grid_fits_every_offset_in_the_month(zones, month, grid):
     assert month_grid_minutes(zones, Month.parse(month)) == grid
 
 
+@pytest.mark.database_independent
 def test_an_offset_in_the_days_around_the_month_counts():
     """Lord Howe goes to +10:30 at 15:00 UTC on 4 April: a span ending before is whole hours."""
     before = grid_minutes(

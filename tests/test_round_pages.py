@@ -6,7 +6,7 @@ import threading
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from mentor_match.errors import Refusal
 from mentor_match.extensions import db
@@ -29,6 +29,7 @@ from mentor_match.rounds.encoder import encode_round
 from mentor_match.rounds.publication import publish
 from mentor_match.rounds.queue import wait_for_background_jobs
 
+from .database import count
 from .factories import (
     make_admin,
     make_apprentice,
@@ -38,10 +39,6 @@ from .factories import (
     make_small_round_organisation,
     next_month,
 )
-
-
-def count(model) -> int:
-    return db.session.scalar(select(func.count()).select_from(model))
 
 
 @pytest.fixture

@@ -18,6 +18,8 @@ from mentor_match.rounds.review import (
     summarise,
 )
 
+pytestmark = pytest.mark.database_independent
+
 ANCHORING, REFRAMING, VOICE = "negotiation/anchoring", "coaching/reframing", "public-speaking/voice"
 
 

@@ -41,6 +41,7 @@ from mentor_match.rounds import jobs, runs
 from mentor_match.rounds import queue as job_queue
 
 from .conftest import need_service
+from .database import count
 from .factories import (
     _default_hash,
     make_area,
@@ -303,10 +304,6 @@ def rq_job(connection, job_id: str):
     from rq.job import Job
 
     return Job.fetch(job_id, connection=connection)
-
-
-def count(model) -> int:
-    return db.session.scalar(select(func.count()).select_from(model))
 
 
 # a. A dispatched run is done by the worker -------------------------------------------------

@@ -85,16 +85,19 @@ def test_trusted_hosts_default_to_site_urls_host(other_app):
 
 
 @pytest.mark.parametrize("missing", ["SITE_URL", "SECRET_KEY"])
+@pytest.mark.database_independent
 def test_outside_debug_and_tests_the_site_will_not_start_without(missing):
     with pytest.raises(MissingSetting, match=f"^{missing} is not set"):
         create_app(_settings(TESTING=False, DEBUG=False, **{missing: ""}))
 
 
+@pytest.mark.database_independent
 def test_a_site_url_without_a_host_is_refused_by_name():
     with pytest.raises(MissingSetting, match="SITE_URL='mentor.example.org' is not an http"):
         create_app(_settings(SITE_URL="mentor.example.org"))
 
 
+@pytest.mark.database_independent
 def test_a_debug_server_starts_with_local_stand_ins(other_app):
     app = other_app(TESTING=False, DEBUG=True, SITE_URL="", SECRET_KEY="")
     assert app.config["SITE_URL"] == "http://127.0.0.1:5000"

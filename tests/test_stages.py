@@ -3,7 +3,7 @@
 import json
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from mentor_match.booking import actions, offers
 from mentor_match.errors import Refusal
@@ -28,6 +28,7 @@ from mentor_match.rounds.publication import publish
 from mentor_match.stages import services
 
 from .conftest import log_in
+from .database import count
 from .factories import (
     first_open_slot,
     give_skill,
@@ -39,10 +40,6 @@ from .factories import (
     make_small_round_organisation,
     make_weekly_window,
 )
-
-
-def count(model, *where) -> int:
-    return db.session.scalar(select(func.count()).select_from(model).where(*where))
 
 
 def changes(action: str) -> list[ChangeRecord]:
@@ -223,7 +220,9 @@ def test_an_admin_demoting_a_master_cancels_their_upcoming_seats_and_tells_every
     assert (held.stage, held.stage_source) == (Stage.APPRENTICE, StageSource.ADMIN)
     assert count(SessionObserver, SessionObserver.cancelled_at.is_(None)) == 0
     assert count(ShadowingSession, ShadowingSession.cancelled_at.is_(None)) == 0
-    told = {n.person_id for n in db.session.scalars(select(Notification).offset(notices_before))}
+    # In the order written: without ORDER BY, PostgreSQL may skip any rows, not the first ones.
+    newest = select(Notification).order_by(Notification.id).offset(notices_before)
+    told = {n.person_id for n in db.session.scalars(newest)}
     assert told == {seats[0].apprentice_id, seats[1].apprentice_id, master.id}
     assert "Moved to another team's work." in db.session.scalar(
         select(Notification.text)

@@ -3,7 +3,7 @@
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from mentor_match.errors import Refusal
 from mentor_match.extensions import db
@@ -24,6 +24,7 @@ from mentor_match.tracking import services
 from mentor_match.tracking.hours import hours_by_skill, verified_seats
 
 from .conftest import log_in
+from .database import count
 from .factories import give_skill, make_admin, make_apprentice, make_master
 
 
@@ -37,10 +38,6 @@ def login(app):
         return client
 
     return _login
-
-
-def count(model, *where) -> int:
-    return db.session.scalar(select(func.count()).select_from(model).where(*where))
 
 
 def past_session(office, hours_ago: int = 5, length: int = 2, observers=None) -> ShadowingSession:
