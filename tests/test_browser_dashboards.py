@@ -71,7 +71,7 @@ def test_each_dashboard_leads_to_its_persons_next_step(chromium, live_server, of
     context, page = new_page(chromium)
     log_in(page, live_server, priya)
     page.goto(live_server + "/dashboard")
-    heading = f"No pairing for you in {label}"
+    heading = f"No master to watch in {label}"
     expect(_first_card(page)).to_have_text(heading)
     card = card_titled(page, heading)
     expect(card).to_contain_text(

@@ -326,7 +326,7 @@ def test_apprentices_left_out_of_a_round_are_told_why_in_their_own_words(app, of
         "for at least 2 h in a mode you both allow."
     )
     page = _dashboard(app, priya)
-    assert f"<h2>No pairing for you in {label}</h2>" in page
+    assert f"<h2>No master to watch in {label}</h2>" in page
     assert "could not be paired" not in page and "negotiation/anchoring" not in page
     assert f'<a href="/book/{master.id}">Amara Master</a>.' in page
     assert '<a href="/availability/weekly">Widen your weekly availability</a>' in page
@@ -338,7 +338,7 @@ def test_apprentices_left_out_of_a_round_are_told_why_in_their_own_words(app, of
         f"You had not confirmed your plan for {label} by the deadline, so the round did not "
         "include you."
     )
-    assert "Confirm your plan when the next round opens" in _dashboard(app, lena)
+    assert "Confirm your plan for each round by its deadline" in _dashboard(app, lena)
 
 
 @pytest.mark.parametrize(
@@ -389,3 +389,19 @@ def test_a_newcomer_sees_what_is_left_to_set_up_and_nothing_folded(app):
     page = _dashboard(app, newcomer)
     assert "<h2>Finish setting up</h2>" in page and "4 of 4 steps left" in page
     assert "steps done" not in page
+
+
+def test_a_master_and_apprentice_paired_as_host_is_still_told_they_have_no_master(office):
+    skill, priya = office["skill"], office["apprentices"][1]
+    both = make_master("Bo Both", is_apprentice=True)
+    give_skill(both, skill, "journeyman", hosts=True)
+    publish_round(next_month(), [(priya, both, skill)], [(both, "masters_full", skill)])
+    board = dashboard_for(both)
+    assert board.next_steps[0] == NextStep.ANSWER_PAIRINGS
+    assert NextStep.LEFT_OUT in board.next_steps
+    assert board.left_out.reason == (
+        "The masters who teach Negotiation: Anchoring above your stage and share your time were "
+        "full this month."
+    )
+    # His profile now develops nothing, so no master open to bookings is offered.
+    assert board.left_out.masters == []
