@@ -7,15 +7,12 @@ serious accessibility fault and fits a phone.
 """
 
 import re
-from datetime import time
+from contextlib import contextmanager
 
 import pytest
 from playwright.sync_api import expect
-from sqlalchemy import update
 
 from mentor_match.availability.expansion import Month
-from mentor_match.extensions import db
-from mentor_match.models import MonthPlan, utcnow
 from mentor_match.tracking import services as tracking
 
 from .browser import (
@@ -27,8 +24,8 @@ from .browser import (
     overflows_sideways,
     serious_accessibility_faults,
 )
-from .factories import make_weekly_window, next_month
-from .test_dashboard import TODAY, publish_round
+from .factories import next_month
+from .test_dashboard import TODAY, after_a_round
 
 pytestmark = pytest.mark.browser
 
@@ -49,75 +46,68 @@ def _problems(page, who: str) -> list[str]:
     return problems
 
 
+@contextmanager
+def _dashboard_of(chromium, base: str, person):
+    """The person's dashboard in a browser context of their own, closed afterwards."""
+    context, page = new_page(chromium)
+    try:
+        log_in(page, base, person)
+        page.goto(base + "/dashboard")
+        yield page
+    finally:
+        context.close()
+
+
 def test_each_dashboard_leads_to_its_persons_next_step(chromium, live_server, office):
     master, skill = office["master"], office["skill"]
     tom, priya, _ = office["apprentices"]
-    for person in (master, tom, priya):
-        if not person.weekly_windows:
-            make_weekly_window(person, weekday=1, start=time(9), end=time(17))
-        person.bio = "Here to watch, and to be watched."
-    db.session.execute(
-        update(MonthPlan)
-        .where(MonthPlan.person_id.in_([tom.id, priya.id]))
-        .values(confirmed_at=utcnow())
-    )
-    db.session.commit()
-    publish_round(next_month(), [(tom, master, skill)], [(priya, "no_common_time", skill)])
+    after_a_round(office)
     tracking.log_practice(priya, skill.id, master.id, TODAY, "Named my price first on a call.")
     label = Month.parse(next_month()).label
     problems: list[str] = []
 
     # Priya, left out: why, in her words, and what to do, with links that lead there.
-    context, page = new_page(chromium)
-    log_in(page, live_server, priya)
-    page.goto(live_server + "/dashboard")
-    heading = f"No master to watch in {label}"
-    expect(_first_card(page)).to_have_text(heading)
-    card = card_titled(page, heading)
-    expect(card).to_contain_text(
-        f"The {label} round paired you with no master. Masters teach Negotiation: Anchoring "
-        "above your stage, but none was free when you were for at least 2 h in a mode you "
-        "both allow."
-    )
-    expect(card.get_by_role("link", name="Widen your weekly availability")).to_have_attribute(
-        "href", "/availability/weekly"
-    )
-    problems += _problems(page, "Priya")
-    card.get_by_role("link", name="Amara Master").click()
-    page.wait_for_url(re.compile(rf"/book/{master.id}$"))
-    expect(page.locator("h1")).to_have_text("Book Amara Master")
-    context.close()
+    with _dashboard_of(chromium, live_server, priya) as page:
+        heading = f"No master to watch in {label}"
+        expect(_first_card(page)).to_have_text(heading)
+        card = card_titled(page, heading)
+        expect(card).to_contain_text(
+            f"The {label} round paired you with no master. Masters teach Negotiation: Anchoring "
+            "above your stage, but none was free when you were for at least 2 h in a mode you "
+            "both allow."
+        )
+        expect(card.get_by_role("link", name="Widen your weekly availability")).to_have_attribute(
+            "href", "/availability/weekly"
+        )
+        problems += _problems(page, "Priya")
+        card.get_by_role("link", name="Amara Master").click()
+        page.wait_for_url(re.compile(rf"/book/{master.id}$"))
+        expect(page.locator("h1")).to_have_text("Book Amara Master")
 
     # Amara: the practice waiting for her rating comes before her pairing and her session.
-    context, page = new_page(chromium)
-    log_in(page, live_server, master)
-    page.goto(live_server + "/dashboard")
-    expect(page.locator("section.card h2")).to_have_text(
-        ["Practice to rate", "Pairings waiting for your answer", "Your next sessions"]
-    )
-    card = card_titled(page, "Practice to rate")
-    expect(card).to_contain_text("1 practice attempt waits for your rating")
-    problems += _problems(page, "Amara")
-    card.get_by_role("link", name="Rate practice").click()
-    page.wait_for_url(re.compile(r"/practice/to-rate$"))
-    expect(page.locator("li[id^=attempt-]")).to_contain_text("Priya Apprentice")
-    context.close()
+    with _dashboard_of(chromium, live_server, master) as page:
+        expect(page.locator("section.card h2")).to_have_text(
+            ["Practice to rate", "Pairings waiting for your answer", "Your next sessions"]
+        )
+        card = card_titled(page, "Practice to rate")
+        expect(card).to_contain_text("1 practice attempt waits for your rating")
+        problems += _problems(page, "Amara")
+        card.get_by_role("link", name="Rate practice").click()
+        page.wait_for_url(re.compile(r"/practice/to-rate$"))
+        expect(page.locator("li[id^=attempt-]")).to_contain_text("Priya Apprentice")
 
     # Tom, newly paired: answer the pairing first, then his session with Amara.
-    context, page = new_page(chromium)
-    log_in(page, live_server, tom)
-    page.goto(live_server + "/dashboard")
-    expect(page.locator("section.card h2")).to_have_text(
-        ["Pairings waiting for your answer", "Your next sessions"]
-    )
-    expect(card_titled(page, "Your next sessions")).to_contain_text("You observe Amara Master")
-    expect(page.get_by_text("Setup: all 4 steps done")).to_be_visible()
-    problems += _problems(page, "Tom")
-    card_titled(page, "Pairings waiting for your answer").get_by_role(
-        "link", name="See your pairings"
-    ).click()
-    page.wait_for_url(re.compile(r"/pairings$"))
-    expect(page.locator("h1")).to_have_text("Your pairings")
-    context.close()
+    with _dashboard_of(chromium, live_server, tom) as page:
+        expect(page.locator("section.card h2")).to_have_text(
+            ["Pairings waiting for your answer", "Your next sessions"]
+        )
+        expect(card_titled(page, "Your next sessions")).to_contain_text("You observe Amara Master")
+        expect(page.get_by_text("Setup: all 4 steps done")).to_be_visible()
+        problems += _problems(page, "Tom")
+        card_titled(page, "Pairings waiting for your answer").get_by_role(
+            "link", name="See your pairings"
+        ).click()
+        page.wait_for_url(re.compile(r"/pairings$"))
+        expect(page.locator("h1")).to_have_text("Your pairings")
 
     assert problems == []

@@ -241,7 +241,7 @@ def publish_round(
     return round_
 
 
-def _set_up(person: Person) -> None:
+def set_up(person: Person) -> None:
     """Finish the person's setup: the office gives skills (and the master availability)."""
     if not person.weekly_windows:
         make_weekly_window(person, weekday=1, start=time(9), end=time(17))
@@ -249,9 +249,25 @@ def _set_up(person: Person) -> None:
     db.session.commit()
 
 
+def after_a_round(office) -> None:
+    """The office, everyone set up, after next month's round: Tom and Priya confirmed, Tom
+    paired with Amara, Priya left out (no common time), Lena never confirmed."""
+    master, skill = office["master"], office["skill"]
+    tom, priya, lena = office["apprentices"]
+    for person in (master, tom, priya, lena):
+        set_up(person)
+    db.session.execute(
+        update(MonthPlan)
+        .where(MonthPlan.person_id.in_([tom.id, priya.id]))
+        .values(confirmed_at=utcnow())
+    )
+    db.session.commit()
+    publish_round(next_month(), [(tom, master, skill)], [(priya, "no_common_time", skill)])
+
+
 def test_a_master_is_asked_first_what_others_wait_for_then_what_has_a_deadline(app, office):
     master, tom, priya = office["master"], *office["apprentices"][:2]
-    _set_up(master)
+    set_up(master)
     # A session that has ended, Tom's hours in it unconfirmed; one ahead with Priya.
     slot = first_open_slot(master, tom)
     seat = actions.book(tom, master, slot.starts_at, slot.starts_at + 2 * HOUR, SessionMode.VIRTUAL)
@@ -303,17 +319,9 @@ def test_practice_leaves_the_masters_dashboard_once_rated(app, office):
 
 
 def test_apprentices_left_out_of_a_round_are_told_why_in_their_own_words(app, office):
-    master, skill = office["master"], office["skill"]
+    master = office["master"]
     tom, priya, lena = office["apprentices"]
-    for person in (tom, priya, lena):
-        _set_up(person)
-    db.session.execute(
-        update(MonthPlan)
-        .where(MonthPlan.person_id.in_([tom.id, priya.id]))
-        .values(confirmed_at=utcnow())
-    )
-    db.session.commit()
-    publish_round(next_month(), [(tom, master, skill)], [(priya, "no_common_time", skill)])
+    after_a_round(office)
     label = Month.parse(next_month()).label
 
     # Tom was paired: he answers, and sees his session; he was not left out.
