@@ -19,7 +19,9 @@ install: $(STAMP)
 
 # Outside debug the site will not start without SITE_URL and SECRET_KEY. Locally: this
 # address, and a random key made once and kept in instance/ (so sessions survive restarts).
-SITE_URL ?= http://127.0.0.1:5000
+# `make demo` serves on PORT (PORT=8000 make demo, or make demo PORT=8000).
+PORT ?= 5000
+SITE_URL ?= http://127.0.0.1:$(PORT)
 KEY_FILE := instance/secret_key
 LOCAL_ENV = SITE_URL='$(SITE_URL)' SECRET_KEY="$$(cat $(KEY_FILE))"
 
@@ -27,11 +29,11 @@ $(KEY_FILE): | $(BIN)/python
 	mkdir -p instance
 	umask 077 && $(BIN)/python -c 'import secrets; print(secrets.token_hex(32))' > $@
 
-## demo: install, migrate a SQLite database under instance/, seed the demo organisation, serve it.
+## demo: install, migrate a SQLite database under instance/, seed the demo organisation, serve it on PORT (default 5000).
 demo: install $(KEY_FILE)
 	$(LOCAL_ENV) $(FLASK) db upgrade
 	$(LOCAL_ENV) $(FLASK) seed-demo
-	$(LOCAL_ENV) COOKIE_SECURE=0 $(FLASK) run --host 127.0.0.1 --port 5000
+	$(LOCAL_ENV) COOKIE_SECURE=0 $(FLASK) run --host 127.0.0.1 --port $(PORT)
 
 ## browser: Debian's Chromium, which the browser tests drive through Playwright.
 browser:

@@ -1,10 +1,11 @@
 """The demo organisation (`flask seed-demo`) and the default taxonomy (`flask taxonomy ...`)."""
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 
+from mentor_match.demo.roster import NOT_CONFIRMING
 from mentor_match.demo.seed import (
     DEMO_PASSWORD,
     FEATURED,
@@ -14,17 +15,22 @@ from mentor_match.demo.seed import (
 )
 from mentor_match.demo.taxonomy import DEFAULT_TAXONOMY, seed_default_taxonomy
 from mentor_match.extensions import db
+from mentor_match.home.services import NextStep, dashboard_for
 from mentor_match.models import (
     Area,
     AreaIntent,
     AvailabilityChange,
     Endorsement,
+    Feedback,
+    FeedbackKind,
     MicroSkill,
     MonthPlan,
     Person,
     PersonArea,
     PersonSkill,
+    PracticeAttempt,
     Round,
+    RoundStatus,
     Site,
     Stage,
     StageSource,
@@ -32,8 +38,9 @@ from mentor_match.models import (
 )
 from mentor_match.optimizer import solve
 from mentor_match.rounds.encoder import encode_round, person_id_of
+from mentor_match.tracking.services import seats_to_confirm
 
-from .conftest import log_in
+from .conftest import REPO_ROOT, log_in
 from .database import count
 from .factories import make_area
 
@@ -302,3 +309,59 @@ def test_the_demo_round_pairs_apprentices_with_verified_masters_only():
     for pairing in solution["pairings"]:
         master_id = person_id_of(pairing["master"])
         assert not {(master_id, key) for key in pairing["skills"]} & unverified
+
+
+def test_the_demo_has_hours_to_confirm_and_practice_to_rate_for_its_featured_masters():
+    """A newcomer signing in as Amara or James can try confirming attendance and rating
+    practice at once; the history's feedback is dated when the practice happened."""
+    seed_demo_organisation()
+    by_name = {p.name: p for p in db.session.scalars(select(Person))}
+    now = datetime.now(UTC)
+    for name in ("Amara Okafor", "James Whitfield"):
+        board = dashboard_for(by_name[name])
+        assert board.next_steps[:2] == [NextStep.CONFIRM_ATTENDANCE, NextStep.RATE_PRACTICE], name
+        assert (board.seats_to_confirm, board.practice_to_rate) == (3, 2), name
+        seats = seats_to_confirm(by_name[name])
+        assert all(seat.session.ends_at < now for seat in seats)
+    waiting = db.session.scalars(
+        select(PracticeAttempt).where(PracticeAttempt.master_id == by_name["Amara Okafor"].id)
+    ).all()
+    assert "Tom Gallagher" in {a.apprentice.name for a in waiting if a.feedback is None}
+    rated = db.session.scalars(select(Feedback).where(Feedback.kind == FeedbackKind.PRACTICE)).all()
+    assert len(rated) >= 20
+    for feedback in rated:
+        asked, practised = feedback.attempt.created_at, feedback.attempt.practised_on
+        assert asked.date() in (practised, practised + timedelta(days=1))
+        assert asked <= feedback.created_at <= asked + timedelta(hours=15)
+        assert feedback.created_at == feedback.updated_at < now
+
+
+def test_the_readme_says_who_has_confirmed_the_open_round_and_the_demo_port():
+    seed_demo_organisation()
+    confirmed = set(
+        db.session.scalars(
+            select(Person.name).join(MonthPlan).where(MonthPlan.confirmed_at.is_not(None))
+        )
+    )
+    everyone = set(db.session.scalars(select(Person.name)))
+    featured = {name for _, name in FEATURED}
+    assert everyone - confirmed == featured | set(NOT_CONFIRMING)
+    assert db.session.scalar(select(Round.status)) is RoundStatus.OPEN
+    readme = (REPO_ROOT / "README.md").read_text(encoding="utf-8")
+    demo = readme[: readme.index("## What it is")]
+    assert "An open round for next month." in demo
+    assert "Everyone has confirmed their month except the five log-ins" in demo
+    assert len(featured) == 5
+    assert all(name in " ".join(demo.split()) for name in NOT_CONFIRMING)
+    assert "PORT=8000 make demo" in demo and "5000 when unset" in demo
+    makefile = (REPO_ROOT / "Makefile").read_text(encoding="utf-8")
+    assert "PORT ?= 5000" in makefile and "--port $(PORT)" in makefile
+
+
+def test_every_page_links_the_favicon_and_it_is_served(client):
+    page = client.get("/").get_data(as_text=True)
+    assert '<link rel="icon" href="/static/favicon.svg" type="image/svg+xml">' in page
+    icon = client.get("/static/favicon.svg")
+    assert icon.status_code == 200 and icon.mimetype == "image/svg+xml"
+    assert icon.get_data(as_text=True).startswith("<svg ")
+    icon.close()

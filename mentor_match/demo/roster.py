@@ -76,6 +76,12 @@ FEATURED: tuple[tuple[str, str], ...] = (
 )
 
 
+# Who never confirms next month's round, besides the featured log-ins (who have not confirmed
+# yet, so a visitor can): the round page then shows who would be left out. The README names
+# them.
+NOT_CONFIRMING: tuple[str, ...] = ("Daniel Osei", "Kevin O'Brien", "Rohan Mehta")
+
+
 def demo_email(name: str) -> str:
     """first.last@example.com, with accents and apostrophes dropped."""
     ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()

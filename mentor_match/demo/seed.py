@@ -3,7 +3,8 @@ month's plans and round, and three months of history, in one transaction.
 
 Who the people are is in ``demo.roster``; their skills in ``demo.people``; their windows,
 plans and changes in ``demo.availability``; the open round and bookable sessions in
-``demo.sessions``; past sessions in ``demo.history``; where each stage comes from
+``demo.sessions``; past sessions, and the hours and practice still waiting for their
+masters, in ``demo.history``; where each stage comes from
 (verified for nearly everyone, a few masters waiting for verification) in
 ``demo.verification``.
 """
@@ -18,7 +19,7 @@ from ..accounts.passwords import hash_password
 from ..extensions import db
 from ..models import Person, Site, slugify
 from .availability import month_plan, next_month_start, one_off_changes, weekly_windows
-from .history import past_months
+from .history import past_months, waiting_for_the_masters
 from .people import (
     ScarceSkill,
     build_person,
@@ -129,9 +130,10 @@ def seed_demo_organisation(
     ensure_most_wanted_are_hosted(people, most_wanted)
     changes = one_off_changes(people, month_start)
     db.session.add_all(changes)
-    open_round(people, month, month_start, today, rng)
+    open_round(people, month, month_start, today)
     open_to_bookings(people, month_start, rng)
     past_months(people, today, rng)
+    waiting_for_the_masters(people, today)
     admin = next(person for person in people.values() if person.is_admin)
     waiting = give_stage_sources(people, admin, today, most_wanted)
 

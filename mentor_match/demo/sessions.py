@@ -7,13 +7,12 @@ from datetime import UTC, date, datetime, time, timedelta
 from ..extensions import db
 from ..models import Notification, Person, Round, RoundStatus, SessionMode, ShadowingSession
 from .availability import first_weekday_on_or_after
-from .roster import FEATURED
+from .roster import FEATURED, NOT_CONFIRMING
 
 
-def open_round(
-    people: dict[str, Person], month: str, month_start: date, today: date, rng: random.Random
-) -> None:
-    """Next month's round, open, with most people confirmed.
+def open_round(people: dict[str, Person], month: str, month_start: date, today: date) -> None:
+    """Next month's round, open, with everyone confirmed but the featured log-ins and
+    NOT_CONFIRMING.
 
     The featured log-ins have not confirmed yet, so a demo visitor can confirm as them,
     and a few others never do, so the round page shows who would be left out.
@@ -28,9 +27,9 @@ def open_round(
             confirm_by=datetime.combine(deadline, time(23, 59), UTC),
         )
     )
-    featured = {name for _, name in FEATURED}
+    waiting = {name for _, name in FEATURED} | set(NOT_CONFIRMING)
     for name, person in people.items():
-        if name not in featured and rng.random() > 0.1:
+        if name not in waiting:
             person.month_plans[0].confirmed_at = now
         if person.is_master or person.is_apprentice:
             db.session.add(

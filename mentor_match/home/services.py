@@ -1,18 +1,23 @@
-"""What a person should see first when they sign in."""
+"""What a person should see first when they sign in: what to do next, most pressing first."""
 
+import enum
 from dataclasses import dataclass, field
 from functools import cache
 
-from sqlalchemy import Select, bindparam, exists, func, literal, select, true
+from sqlalchemy import Select, bindparam, exists, false, func, literal, null, select, true
 
 from ..booking.diary import Appointment, live_hosting, live_seats, upcoming
 from ..extensions import db
 from ..models import (
+    Feedback,
     OrganisationSettings,
     Pairing,
     Person,
     PersonSkill,
+    PracticeAttempt,
     Response,
+    Round,
+    RoundStatus,
     SessionObserver,
     ShadowingSession,
     Site,
@@ -23,13 +28,29 @@ from ..models import (
 )
 from ..rounds.calls import RoundCall, round_call_from, round_call_query
 from ..tracking.services import count_seats_to_confirm
+from .left_out import LeftOut, left_out_of
 
 NEXT_SESSIONS = 3
 
 
+class NextStep(enum.StrEnum):
+    """A card of the dashboard. They show in this order: what others wait for first (hours
+    to confirm, practice to rate, a pairing to answer), then what has a deadline, then what
+    is coming, then what went wrong and how to mend it, and the setup left to finish last."""
+
+    CONFIRM_ATTENDANCE = "confirm_attendance"
+    RATE_PRACTICE = "rate_practice"
+    ANSWER_PAIRINGS = "answer_pairings"
+    CONFIRM_MONTH = "confirm_month"
+    UPCOMING_SESSIONS = "upcoming_sessions"
+    LEFT_OUT = "left_out"
+    ROUND_CONFIRMED = "round_confirmed"  # an open round they confirmed, or whose deadline passed
+    FINISH_SETUP = "finish_setup"
+
+
 @dataclass
 class Dashboard:
-    """A signed-in person's checklist of what is set up and what is missing."""
+    """A signed-in person's next steps, and the checklist of what is set up and what is not."""
 
     person: Person
     steps: list[tuple[str, str, bool]] = field(default_factory=list)  # (label, endpoint, done)
@@ -37,19 +58,52 @@ class Dashboard:
     pairings_to_answer: int = 0
     next_sessions: list[Appointment] = field(default_factory=list)
     seats_to_confirm: int = 0
+    practice_to_rate: int = 0
+    left_out: LeftOut | None = None
     site_name: str | None = None  # None: the person works remotely
+
+    @property
+    def steps_left(self) -> int:
+        """How many setup steps are not done."""
+        return sum(not done for _, _, done in self.steps)
+
+    @property
+    def set_up(self) -> bool:
+        """Every setup step is done."""
+        return self.steps_left == 0
+
+    @property
+    def next_steps(self) -> list[NextStep]:
+        """The cards to show, in NextStep's order."""
+        call = self.round_call
+        month_to_confirm = (
+            call is not None and call.confirmed_at is None and not call.deadline_passed
+        )
+        shown = {
+            NextStep.CONFIRM_ATTENDANCE: self.seats_to_confirm > 0,
+            NextStep.RATE_PRACTICE: self.practice_to_rate > 0,
+            NextStep.ANSWER_PAIRINGS: self.pairings_to_answer > 0,
+            NextStep.CONFIRM_MONTH: month_to_confirm,
+            NextStep.UPCOMING_SESSIONS: bool(self.next_sessions),
+            NextStep.LEFT_OUT: self.left_out is not None,
+            NextStep.ROUND_CONFIRMED: call is not None and not month_to_confirm,
+            NextStep.FINISH_SETUP: not self.set_up,
+        }
+        return [step for step in NextStep if shown[step]]
 
 
 @cache
-def _setup_facts_query(*, master: bool) -> Select:
+def _setup_facts_query(*, master: bool, apprentice: bool) -> Select:
     """Everything the dashboard needs but the person and their sessions, in one statement.
 
-    Built once (for masters and for others) and run with :person_id, :site_id and :now bound:
+    Built once per shape (master or not, apprentice or not) and run with :person_id,
+    :site_id, :now and :this_month (the person's own, "YYYY-MM") bound:
     the dashboard is the most visited page, building the statement costs more CPU than
     running it, and another statement's round trip costs more than another subquery.
     The row also says whether the person hosts or observes anything ahead, so the dashboard
     asks for the halves of the diary that have sessions and skips the others, and brings the
-    first open round with the person's confirmation of it.
+    first open round with the person's confirmation of it, and for an apprentice the latest
+    published round of this month or later with whether it paired them.
     """
     person_id, now = bindparam("person_id"), bindparam("now")
     skills = select(PersonSkill.micro_skill_id).where(PersonSkill.person_id == person_id)
@@ -58,6 +112,17 @@ def _setup_facts_query(*, master: bool) -> Select:
         | ((Pairing.master_id == person_id) & (Pairing.master_response == Response.PENDING))
     )
     seats_to_confirm = count_seats_to_confirm(person_id, now) if master else literal(0)
+    # Practice the person was asked to rate and has not: the master's own list, unrated.
+    practice_to_rate = (
+        select(func.count(PracticeAttempt.id))
+        .where(
+            PracticeAttempt.master_id == person_id,
+            ~exists(select(Feedback.id).where(Feedback.attempt_id == PracticeAttempt.id)),
+        )
+        .scalar_subquery()
+        if master
+        else literal(0)
+    )
     windows = select(WeeklyWindow.id).where(WeeklyWindow.person_id == person_id)
     site_name = select(Site.name).where(Site.id == bindparam("site_id"))
     # The same live sessions booking.upcoming lists, from :now on.
@@ -66,7 +131,34 @@ def _setup_facts_query(*, master: bool) -> Select:
     # The round call rounds.round_call_for finds: the first open round, with :person_id's
     # confirmation of it.
     call = round_call_query(of_month=False).subquery("round_call")
-    return (
+    # The latest published round not over yet: if it paired an apprentice with nobody, the
+    # dashboard says why. A round for a month before :this_month is history.
+    published = (
+        select(Round.id, Round.month, Round.confirm_by)
+        .where(Round.status == RoundStatus.PUBLISHED, Round.month >= bindparam("this_month"))
+        .order_by(Round.month.desc())
+        .limit(1)
+        .subquery("published")
+    )
+    paired = select(Pairing.id).where(
+        Pairing.round_id == published.c.id, Pairing.apprentice_id == person_id
+    )
+    published_columns = (
+        (
+            published.c.id.label("published_round_id"),
+            published.c.month.label("published_month"),
+            published.c.confirm_by.label("published_confirm_by"),
+            exists(paired).label("paired_in_published"),
+        )
+        if apprentice
+        else (
+            null().label("published_round_id"),
+            null().label("published_month"),
+            null().label("published_confirm_by"),
+            false().label("paired_in_published"),
+        )
+    )
+    query = (
         select(
             exists(skills).label("has_skills"),
             exists(skills.where(PersonSkill.hosts)).label("hosts"),
@@ -94,19 +186,28 @@ def _setup_facts_query(*, master: bool) -> Select:
             call.c.month.label("round_month"),
             call.c.confirm_by.label("round_confirm_by"),
             call.c.confirmed_at,
+            practice_to_rate.label("practice_to_rate"),
+            *published_columns,
         )
         .select_from(Person)
         .outerjoin(call, true())
-        .where(Person.id == person_id)
     )
+    if apprentice:
+        query = query.outerjoin(published, true())
+    return query.where(Person.id == person_id)
 
 
 def dashboard_for(person: Person) -> Dashboard:
     """Build the checklist of next steps for a person."""
     now = utcnow()
     facts = db.session.execute(
-        _setup_facts_query(master=person.is_master),
-        {"person_id": person.id, "site_id": person.site_id, "now": now},
+        _setup_facts_query(master=person.is_master, apprentice=person.is_apprentice),
+        {
+            "person_id": person.id,
+            "site_id": person.site_id,
+            "now": now,
+            "this_month": now.astimezone(person.zone).strftime("%Y-%m"),
+        },
     ).one()
     board = Dashboard(person=person, site_name=facts.site_name)
     board.steps.append(("Add your micro skills and stages", "profiles.skills", facts.has_skills))
@@ -140,5 +241,10 @@ def dashboard_for(person: Person) -> Dashboard:
             observing=facts.observing_ahead,
         )
     board.seats_to_confirm = facts.seats_to_confirm
+    board.practice_to_rate = facts.practice_to_rate
     board.pairings_to_answer = facts.pairings_to_answer
+    if facts.published_round_id is not None and not facts.paired_in_published:
+        board.left_out = left_out_of(
+            person, facts.published_round_id, facts.published_month, facts.published_confirm_by
+        )
     return board
