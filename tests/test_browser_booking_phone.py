@@ -12,8 +12,8 @@ from mentor_match.booking import rules
 from mentor_match.extensions import db
 from mentor_match.models import ShadowingSession
 
-from .browser import PHONE, log_in, new_page
-from .factories import first_open_slot, next_month
+from .browser import PHONE, log_in, new_page, page_problems
+from .factories import first_open_slot, give_skill, make_micro_skill, next_month
 
 pytestmark = pytest.mark.browser
 
@@ -49,3 +49,21 @@ def test_a_phone_shows_the_days_folded_and_books_from_an_opened_day(chromium, li
     db.session.expire_all()
     session = db.session.scalars(select(ShadowingSession)).one()
     assert session.starts_at == first.starts_at and session.hours == 2
+
+
+@pytest.mark.parametrize("viewport", [None, PHONE], ids=["desktop", "phone"])
+def test_the_micro_skill_question_is_accessible_and_fits_a_phone(
+    chromium, live_server, office, viewport
+):
+    master, tom = office["master"], office["apprentices"][0]
+    framing = make_micro_skill("Framing", area=office["skill"].area)
+    give_skill(master, framing, "master", hosts=True)
+    give_skill(tom, framing, "apprentice", develops=True)
+    problems = page_problems(
+        chromium,
+        live_server,
+        tom,
+        [f"/book/{master.id}", f"/book/{master.id}?skill={framing.id}&month={next_month()}"],
+        viewport,
+    )
+    assert problems == []
