@@ -109,3 +109,16 @@ def test_the_move_page_marks_the_seats_current_time(login, office):
     assert "Your seat now</strong>" in _slot_block(page, first.starts_at)
     assert "Your seat now</strong>" not in _slot_block(page, first.starts_at + timedelta(hours=1))
     assert count(SessionObserver) == 1
+
+
+def test_a_moved_seat_keeps_the_micro_skill_it_was_booked_for(office):
+    tom, master = office["apprentices"][0], office["master"]
+    framing = make_micro_skill("Framing", area=office["skill"].area)
+    give_skill(master, framing, "master", hosts=True)
+    give_skill(tom, framing, "apprentice", develops=True)
+    first, later = first_open_slot(master, tom, 0), first_open_slot(master, tom, 1)
+    seat = actions.book(
+        tom, master, first.starts_at, first.ends_at, SessionMode.VIRTUAL, framing.id
+    )
+    moved = actions.reschedule_seat(tom, seat, later.starts_at, later.ends_at, SessionMode.VIRTUAL)
+    assert moved.session.micro_skill_id == framing.id
