@@ -109,6 +109,10 @@ def test_the_move_page_marks_the_seats_current_time(login, office):
     assert "Your seat now</strong>" in _slot_block(page, first.starts_at)
     assert "Your seat now</strong>" not in _slot_block(page, first.starts_at + timedelta(hours=1))
     assert count(SessionObserver) == 1
+    # Without a month asked for, the page opens on the seat's own month.
+    page = login(tom).get(f"/sessions/{seat.session_id}/move").get_data(as_text=True)
+    assert f"<strong>{Month.parse(next_month()).label}</strong>" in page
+    assert "Your seat now</strong>" in _slot_block(page, first.starts_at)
 
 
 def test_a_moved_seat_keeps_the_micro_skill_it_was_booked_for(office):

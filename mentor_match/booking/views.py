@@ -140,7 +140,12 @@ def move(session_id: int):
     seat = participant_seat(me, session)
     if seat is None:
         abort(404)
-    month = _booking_month(me)
+    # Open on the month of the seat, where its current time is marked.
+    month = (
+        _booking_month(me)
+        if request.args.get("month")
+        else max(rules.local_month(session.starts_at, me), _this_month(me))
+    )
     form = BookForm()
     if form.validate_on_submit():
         starts_at = form.starts_at.instant
