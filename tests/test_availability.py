@@ -471,16 +471,20 @@ def _value(page: str, name: str) -> str:
     return re.search(rf'<input[^>]*\bname="{name}"[^>]*\bvalue="([^"]*)"', page).group(1)
 
 
-def test_the_plan_is_prefilled_from_that_month_else_the_latest_earlier_else_defaults(login, master):
+def test_the_plan_asks_for_numbers_until_that_month_is_saved(login, master):
+    # Issue 24: a month never planned starts empty (no numbers confirmed unchosen); the latest
+    # earlier plan is offered as a labelled suggestion only; a saved month shows its numbers.
     client = login(master)
     page = client.get(f"/availability/plan?month={NEXT_YEAR}").get_data(as_text=True)
-    assert _value(page, "max_hosting_hours") == "8" and "suggested numbers" in page
+    assert _value(page, "max_hosting_hours") == "" and _value(page, "virtual_seats") == ""
+    assert "You have not planned" in page and "Suggestion" not in page
     make_month_plan(master, "2029-01", max_hosting_hours=20)
     make_month_plan(master, "2029-03", max_hosting_hours=30, virtual_seats=9)
     make_month_plan(master, "2029-09", max_hosting_hours=90)  # later: not a source for 2029-05
     page = client.get("/availability/plan?month=2029-05").get_data(as_text=True)
-    assert (_value(page, "max_hosting_hours"), _value(page, "virtual_seats")) == ("30", "9")
-    assert "copied from your plan for 2029-03" in page
+    assert (_value(page, "max_hosting_hours"), _value(page, "virtual_seats")) == ("", "")
+    assert "from your plan for 2029-03 (not filled in for you)" in page
+    assert "<li>Hosting hours at most: 30</li>" in page and "<li>Seats on video: 9</li>" in page
     page = client.get("/availability/plan?month=2029-09").get_data(as_text=True)
     assert _value(page, "max_hosting_hours") == "90" and "numbers you saved" in page
     assert count(MonthPlan) == 3  # looking saves nothing

@@ -139,6 +139,13 @@ def test_a_person_confirms_from_their_plan_page(login, people):
     newcomer = make_apprentice("Newcomer")
     client = login(newcomer)
     assert "is open" in client.get("/dashboard").get_data(as_text=True)
+    # Issue 24: the plan page asks for the numbers first, and offers to confirm once saved.
+    page = client.get(f"/availability/plan?month={round_.month}").get_data(as_text=True)
+    assert "Confirm for" not in page
+    client.post(
+        f"/availability/plan?month={round_.month}",
+        data={"observation_hours": "6", "max_masters": "2"},
+    )
     page = client.get(f"/availability/plan?month={round_.month}").get_data(as_text=True)
     assert "Confirm for" in page
     response = client.post(f"/rounds/{round_.month}/confirm", follow_redirects=True)

@@ -266,3 +266,40 @@ def test_practice_needs_a_master_who_can_teach_it(login, office):
             "Tried anchoring high.",
         )
     assert count(PracticeAttempt) == 0
+
+
+def test_practice_feedback_has_no_rating_until_the_master_chooses_one(login, office):
+    tom = office["apprentices"][0]
+    attempt = services.log_practice(
+        tom,
+        office["skill"].id,
+        office["master"].id,
+        utcnow().date(),
+        "Opened the supplier call with our anchor of 12% off.",
+    )
+    master_client = login(office["master"])
+    page = master_client.get("/practice/to-rate").get_data(as_text=True)
+    assert '<option value="" selected>Choose a rating</option>' in page
+    assert page.count(" selected>") == 1
+
+    response = master_client.post(
+        f"/practice/{attempt.id}/feedback", data={"note": "You conceded too fast after the anchor."}
+    )
+    page = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert f'<p class="error" id="rating-{attempt.id}-error">Choose a rating.</p>' in page
+    assert "You conceded too fast after the anchor.</textarea>" in page
+    assert count(Feedback) == 0
+
+
+def test_a_session_rating_has_no_default_either(login, office):
+    tom = office["apprentices"][0]
+    session = past_session(office, observers=[tom])
+    seat = session.observers[0]
+    client = login(tom)
+    page = client.get(f"/sessions/{session.id}").get_data(as_text=True)
+    assert '<option value="" selected>Choose a rating</option>' in page
+    assert page.count(" selected>") == 1
+    response = client.post(f"/seats/{seat.id}/rating", data={"note": ""}, follow_redirects=True)
+    assert "Choose a rating." in response.get_data(as_text=True)
+    assert count(Feedback) == 0

@@ -1,7 +1,15 @@
 """Forms for weekly windows, one-off changes and the month plan."""
 
 from flask_wtf import FlaskForm
-from wtforms import DateField, IntegerField, SelectChoice, SelectField, StringField, TimeField
+from wtforms import (
+    DateField,
+    HiddenField,
+    IntegerField,
+    SelectChoice,
+    SelectField,
+    StringField,
+    TimeField,
+)
 from wtforms.validators import InputRequired, Length, Optional, StopValidation
 
 from ..forms import in_usable_years
@@ -169,6 +177,9 @@ class MonthPlanForm(FlaskForm):
     max_masters = _plan_number(
         "Masters at most", "max_masters", "Different masters you want to observe"
     )
+
+    # Set by the page that warned of sessions beyond these numbers: the numbers confirmed.
+    accept_cut = HiddenField()
 
     def __init__(self, person: Person, **kwargs):
         super().__init__(**kwargs)

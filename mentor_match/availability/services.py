@@ -27,6 +27,7 @@ __all__ = [
     "default_month",
     "local_today",
     "month_plan_for",
+    "numbers_to_ask",
     "plan_fields_for",
     "save_month_plan",
 ]
@@ -157,6 +158,14 @@ def month_plan_for(person: Person, month: Month) -> PlanDraft:
             values["in_person_seats"] = 0  # they may have moved from a site since
         return PlanDraft(month, values, "copied", earlier.month)
     return PlanDraft(month, _defaults_for(person), "defaults")
+
+
+def numbers_to_ask(person: Person, draft: PlanDraft) -> dict[str, int]:
+    """The numbers the plan form starts from: those saved for the month, else none to confirm
+    unchosen; only a remote person's seats in the room, which can only be 0, are filled."""
+    if draft.source == "saved":
+        return draft.values
+    return {"in_person_seats": 0} if person.is_remote else {}
 
 
 def save_month_plan(person: Person, month: Month, limits: dict[str, int]) -> MonthPlan:

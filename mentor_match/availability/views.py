@@ -10,6 +10,7 @@ from . import services, windows
 from .expansion import Month, MonthError
 from .forms import ChangeForm, MonthPlanForm, WeeklyWindowForm
 from .month_calendar import month_calendar
+from .plan_cuts import cut_key, plan_cuts
 
 bp = Blueprint("availability", __name__)
 
@@ -99,21 +100,28 @@ def delete_change(change_id: int):
 @bp.route("/availability/plan", methods=["GET", "POST"])
 @login_required
 def plan():
-    """Set how much you will host or observe in a month."""
+    """Set how much you will host or observe in a month, then confirm it for its round."""
     me = current_person()
     month = _month_from_query()
     draft = services.month_plan_for(me, month)
-    form = MonthPlanForm(me, data=draft.values)
-    if form.validate_on_submit() and attempt(
-        lambda: services.save_month_plan(me, month, form.limits()),
-        success=f"Your plan for {month.label} is saved.",
-        form=form,
-    ):
-        return redirect(url_for("availability.plan", month=str(month)))
+    form = MonthPlanForm(me, data=services.numbers_to_ask(me, draft))
+    cuts = []
+    if form.validate_on_submit():
+        limits = form.limits()
+        cuts = plan_cuts(me, month, limits)
+        confirmed = form.accept_cut.data == cut_key(limits)
+        if (not cuts or confirmed) and attempt(
+            lambda: services.save_month_plan(me, month, limits),
+            success=f"Your plan for {month.label} is saved.",
+            form=form,
+        ):
+            return redirect(url_for("availability.plan", month=str(month)))
     return render_template(
         "availability/plan.html",
         form=form,
         draft=draft,
         month=month,
-        round_call=round_call_for(current_person(), str(month)),
+        cuts=cuts,
+        cut_key=cut_key(form.limits()) if cuts else "",
+        round_call=round_call_for(me, str(month)),
     )

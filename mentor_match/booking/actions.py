@@ -54,11 +54,20 @@ from .rules import (
 
 
 def book(
-    apprentice: Person, master: Person, starts_at: datetime, ends_at: datetime, mode: SessionMode
+    apprentice: Person,
+    master: Person,
+    starts_at: datetime,
+    ends_at: datetime,
+    mode: SessionMode,
+    micro_skill_id: int | None = None,
 ) -> SessionObserver:
-    """Book a seat with a master at a time they are free, joining their session if one exists."""
+    """Book a seat with a master at a time they are free, joining their session if one exists.
+
+    A new session is for `micro_skill_id`, one the master can show the apprentice; without
+    it, for the first of those (the booking page asks when there is more than one).
+    """
     try:
-        seat = _book(apprentice, master, starts_at, ends_at, mode)
+        seat = _book(apprentice, master, starts_at, ends_at, mode, micro_skill_id=micro_skill_id)
         seat_event(SESSION_BOOKED, seat)
         tell_of_booking(seat)  # in the same transaction: never booked and not told
         db.session.commit()
@@ -110,6 +119,7 @@ def _book(
     ends_at: datetime,
     mode: SessionMode,
     exclude_seat: int | None = None,
+    micro_skill_id: int | None = None,
 ) -> SessionObserver:
     """The seat, checked and flushed but not committed: `book` and `reschedule_seat` commit."""
     check_times(starts_at, ends_at)
@@ -126,6 +136,8 @@ def _book(
         )
     joining_open = existing is not None and existing.opened_by_master
     skills = skills_to_watch(apprentice, master, joining_open_session=joining_open)
+    if micro_skill_id is not None and micro_skill_id not in {skill.id for skill in skills}:
+        raise Refusal(f"Choose one of the micro skills {master.name} can show you.")
     if mode is SessionMode.IN_PERSON and (
         apprentice.site_id is None or apprentice.site_id != master.site_id
     ):
@@ -166,7 +178,7 @@ def _book(
             mode=mode,
             seats=max(1, seats),
             site_id=master.site_id if mode is SessionMode.IN_PERSON else None,
-            micro_skill_id=skills[0].id,
+            micro_skill_id=micro_skill_id or skills[0].id,
         )
         db.session.add(session)
         db.session.flush()
@@ -375,7 +387,11 @@ def reschedule_seat(
         db.session.flush()
         if not old.opened_by_master and not old.observers_live:
             old.cancelled_at = now
-        new_seat = _book(apprentice, old.master, starts_at, ends_at, mode)
+        # A new session keeps the micro skill the seat was for, while the master still shows it.
+        keep = old.micro_skill_id
+        if keep not in {skill.id for skill in skills_to_watch(apprentice, old.master)}:
+            keep = None
+        new_seat = _book(apprentice, old.master, starts_at, ends_at, mode, micro_skill_id=keep)
         seat_event(SESSION_MOVED, new_seat, previous_session_id=old.id)
         db.session.commit()
     except Refusal:

@@ -5,7 +5,8 @@ from datetime import UTC, datetime
 from flask_wtf import FlaskForm
 from wtforms import DateField, HiddenField, IntegerField, SelectField, TextAreaField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import InputRequired, Length, NumberRange, ValidationError
+from wtforms.validators import InputRequired, Length, NumberRange, Optional, ValidationError
+from wtforms.widgets import HiddenInput
 
 from ..forms import in_usable_years
 from ..inputs import year_in_range
@@ -43,6 +44,8 @@ class BookForm(FlaskForm):
     mode = SelectField(
         "Where", choices=MODE_CHOICES, validators=[InputRequired("Choose in the room or on video.")]
     )
+    # The micro skill chosen on the page, when the pair shares more than one.
+    micro_skill_id = IntegerField(widget=HiddenInput(), validators=[Optional()])
 
 
 class OpenSessionForm(FlaskForm):

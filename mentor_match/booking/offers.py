@@ -24,7 +24,7 @@ from ..models import (
 )
 from ..organisation.services import only_verified_hosts
 from ..stages.hosting import hosting_condition
-from .grid import BookingGrid
+from .grid import BookingGrid, SessionLength
 from .rules import (
     MIN_LEAD,
     grid_between,
@@ -103,10 +103,15 @@ class OpenSlot:
     room_seats: int | None  # None: not possible (another site, or not in the room then)
     video_seats: int | None
     you_are_busy: bool
+    free_until: datetime  # the end of the master's free time from this start
 
     @property
     def bookable(self) -> bool:
         return not self.you_are_busy and bool(self.room_seats or self.video_seats)
+
+    def fits(self, length: SessionLength) -> bool:
+        """A session of that length from this start ends within the master's free time."""
+        return self.starts_at + timedelta(hours=length.hours) <= self.free_until
 
 
 def open_slots(
@@ -159,6 +164,7 @@ def open_slots(
         if observer == master.id:
             master_observing.append((start, end))
     slots = []
+    spans = sorted((interval.start_utc, interval.end_utc) for interval in intervals)
     grids: dict[Month, BookingGrid] = {}
     for interval in intervals:
         # Starts follow the master's own clock on the grid of both people: on the hour where
@@ -179,8 +185,22 @@ def open_slots(
                     taken = most_at_once(seat_spans[SessionMode.VIRTUAL], hour, end)
                     video = max(0, values["virtual_seats"] - taken)
                 busy = any(s < end and e > hour for s, e in mine)
-                slots.append(OpenSlot(hour, end, room, video, busy))
+                # Free to the end of the windows that meet from here (as check_master_free
+                # joins them), or sooner if the master observes someone then.
+                free_until = min(
+                    [_reach(spans, hour), *(s for s, _ in master_observing if s >= end)]
+                )
+                slots.append(OpenSlot(hour, end, room, video, busy, free_until))
     return slots
+
+
+def _reach(spans: list[tuple[datetime, datetime]], start: datetime) -> datetime:
+    """How far the sorted spans cover time without a gap from `start`."""
+    reached = start
+    for span_start, span_end in spans:
+        if span_start <= reached < span_end:
+            reached = span_end
+    return reached
 
 
 def slots_by_day(slots: list[OpenSlot], person: Person) -> list[tuple]:

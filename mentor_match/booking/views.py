@@ -11,7 +11,8 @@ from wtforms.fields.choices import SelectChoice
 from ..availability.expansion import Month, MonthError, local_time_kind, to_utc
 from ..errors import Refusal
 from ..extensions import db
-from ..models import Person, SessionMode, ShadowingSession
+from ..inputs import query_int
+from ..models import MicroSkill, Person, SessionMode, ShadowingSession
 from ..pages import attempt, current_person, show_refusal
 from ..security import admin_required
 from ..stages.hosting import hosted_skills
@@ -31,6 +32,15 @@ def _month_arg(person: Person) -> Month:
         )
     except MonthError:
         abort(404)
+
+
+def _booking_month(person: Person) -> Month:
+    """The month of open times asked for; a month already over shows the current one."""
+    return max(_month_arg(person), _this_month(person))
+
+
+def _this_month(person: Person) -> Month:
+    return Month.containing(datetime.now(UTC).astimezone(person.zone).date())
 
 
 def _session_or_404(session_id: int) -> ShadowingSession:
@@ -130,7 +140,12 @@ def move(session_id: int):
     seat = participant_seat(me, session)
     if seat is None:
         abort(404)
-    month = _month_arg(me)
+    # Open on the month of the seat, where its current time is marked.
+    month = (
+        _booking_month(me)
+        if request.args.get("month")
+        else max(rules.local_month(session.starts_at, me), _this_month(me))
+    )
     form = BookForm()
     if form.validate_on_submit():
         starts_at = form.starts_at.instant
@@ -151,6 +166,7 @@ def move(session_id: int):
         "booking/slots.html",
         master=session.master,
         month=month,
+        first_month=_this_month(me),
         form=form,
         moving=session,
         days=offers.slots_by_day(
@@ -209,48 +225,54 @@ def book_master(master_id: int):
     master = offers.master_to_book(master_id)
     if master is None or not master.active or not master.is_master:
         abort(404)
-    month = _month_arg(me)
+    month = _booking_month(me)
     form = BookForm()
+    page = {"master": master, "month": month, "first_month": _this_month(me), "form": form}
+    try:
+        skills = rules.skills_to_watch(me, master)
+    except Refusal as refusal:
+        # Not a matter of access: the page says why and what to do about it.
+        return render_template(
+            "booking/slots.html", **page, refusal=str(refusal), days=[], skills=[], moving=None
+        )
+    skill = _chosen_skill(skills, form)
     if form.validate_on_submit():
         starts_at = form.starts_at.instant
         try:
+            if skill is None:
+                raise Refusal("Choose which micro skill the session is for.")
             seat = actions.book(
                 me,
                 master,
                 starts_at,
                 starts_at + timedelta(hours=form.hours.data),
                 SessionMode(form.mode.data),
+                micro_skill_id=skill.id,
             )
         except Refusal as refusal:
             show_refusal(refusal)
         else:
             flash(f"Booked: {master.name} has been told.", "success")
             return redirect(url_for("booking.session", session_id=seat.session_id))
-    try:
-        skills = rules.skills_to_watch(me, master)
-    except Refusal as refusal:
-        # Not a matter of access: the page says why and what to do about it.
-        return render_template(
-            "booking/slots.html",
-            master=master,
-            month=month,
-            form=form,
-            refusal=str(refusal),
-            days=[],
-            skills=[],
-            moving=None,
-            lengths=[],
-        )
     return render_template(
         "booking/slots.html",
-        master=master,
-        month=month,
-        form=form,
+        **page,
         skills=skills,
+        skill=skill,
         moving=None,
-        days=offers.slots_by_day(offers.open_slots(master, me, month), me),
+        # Times are offered once the session's micro skill is known.
+        days=offers.slots_by_day(offers.open_slots(master, me, month), me) if skill else [],
         lengths=rules.grid_between(master, me, month).lengths(rules.MAX_SESSION_HOURS),
     )
+
+
+def _chosen_skill(skills: list[MicroSkill], form: BookForm) -> MicroSkill | None:
+    """The micro skill the session is for: the only one the pair shares, else the one chosen
+    (?skill= on the page, micro_skill_id in a booking); None until one is."""
+    if len(skills) == 1:
+        return skills[0]
+    chosen = form.micro_skill_id.data if request.method == "POST" else query_int("skill", None)
+    return next((skill for skill in skills if skill.id == chosen), None)
 
 
 @bp.post("/sessions/<int:session_id>/join")

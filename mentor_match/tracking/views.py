@@ -169,10 +169,16 @@ def practice():
 def to_rate():
     if not current_user.is_master:
         abort(403)
+    return _to_rate_page()
+
+
+def _to_rate_page(refused: PracticeAttempt | None = None, form: RatingForm | None = None):
+    """The practice a master is asked to rate; a refused form shows its errors at its attempt."""
     return render_template(
         "tracking/to_rate.html",
         attempts=services.attempts_to_rate(current_person()),
-        form=RatingForm(),
+        refused=refused,
+        form=form or RatingForm(),
     )
 
 
@@ -184,14 +190,14 @@ def rate_practice(attempt_id: int):
         abort(404)
     form = RatingForm()
     if not form.validate_on_submit():
-        flash_form_errors(form)
-    else:
-        attempt(
-            lambda: services.rate_practice(
-                current_person(), practice_attempt, form.rating.data, form.note.data or ""
-            ),
-            success=f"Your feedback is with {practice_attempt.apprentice.name}.",
-        )
+        # Beside the field it is about, on the attempt it is for, with the note kept.
+        return _to_rate_page(practice_attempt, form)
+    attempt(
+        lambda: services.rate_practice(
+            current_person(), practice_attempt, form.rating.data, form.note.data or ""
+        ),
+        success=f"Your feedback is with {practice_attempt.apprentice.name}.",
+    )
     return redirect(url_for("tracking.to_rate"))
 
 
