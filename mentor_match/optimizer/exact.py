@@ -72,19 +72,25 @@ def stop_when_set(solver: cp_model.CpSolver, cancel: threading.Event | None):
 
 
 class _Reporter(cp_model.CpSolverSolutionCallback):
-    def __init__(self, weight: int, on_solution, cancel: threading.Event | None):
+    """Reports each solution in slots with CP-SAT's bound; stops on `cancel`, or once a
+    solution meets `target`, a bound on the slots known elsewhere (CP-SAT's own bound stops
+    it through its gap limit)."""
+
+    def __init__(
+        self, weight: int, on_solution, cancel: threading.Event | None, target: int | None
+    ):
         super().__init__()
         self.weight = weight
         self.on_solution = on_solution
         self.cancel = cancel
+        self.target = target
 
     def on_solution_callback(self) -> None:
+        slots = int(self.objective_value) // self.weight
         if self.on_solution:
-            self.on_solution(
-                int(self.objective_value) // self.weight,
-                int(self.best_objective_bound) // self.weight,
-            )
-        if self.cancel is not None and self.cancel.is_set():
+            self.on_solution(slots, int(self.best_objective_bound) // self.weight)
+        met = self.target is not None and slots >= self.target
+        if met or (self.cancel is not None and self.cancel.is_set()):
             self.stop_search()
 
 
@@ -253,8 +259,6 @@ def solve_exact(
     # slots are then proven optimal, which pairing more apprentices never outweighs.
     points = 1 + favour
     built = build_model(scheduler, range(len(cand.apprentice)), points, tie_break_share=2)
-    if target is not None:  # a proven bound: it cuts no solution, and tells CP-SAT the goal
-        built.model.add(sum(built.sessions.values()) <= target)
     if hint is not None:
         built.add_hint(hint, cand)
 
@@ -262,7 +266,7 @@ def solve_exact(
     solver = configured_solver(left, seed, workers, work_limit)
     solver.parameters.absolute_gap_limit = (built.weight - 1) // 2
     with stop_when_set(solver, cancel):
-        status = solver.solve(built.model, _Reporter(built.weight, on_solution, cancel))
+        status = solver.solve(built.model, _Reporter(built.weight, on_solution, cancel, target))
     work_done = solver.deterministic_time
     if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
         # With no solution CP-SAT's "bound" is not a statement about the round: drop it.
