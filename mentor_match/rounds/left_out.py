@@ -11,17 +11,10 @@ entry's own words, with micro skill keys turned into names.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
-
-from ..extensions import db
-from ..models import Round, RoundRun, RunKind
-from .encoder import apprentice_ref
 from .review import STAGE_RANK, UnmatchedApprentice
-from .reviewing import skill_names
 
 
 @dataclass(frozen=True)
@@ -132,24 +125,3 @@ def why_left_out(
                 f"{voice.verb('are', 'is')} favoured next month."
             )
     return _with_names(entry.detail, skill_names)
-
-
-def told_to_apprentice(round_: Round, person_id: int) -> str | None:
-    """Why the person, as an apprentice, was left out of the round as published, said to
-    them; None when they were not left out (or the round is not published)."""
-    run = db.session.scalar(
-        select(RoundRun).where(
-            RoundRun.round_id == round_.id,
-            RoundRun.kind == RunKind.FULL,
-            RoundRun.published_at.is_not(None),
-        )
-    )
-    if run is None:
-        return None
-    ref = apprentice_ref(person_id)
-    solution = json.loads(run.solution_json)
-    for entry in solution.get("unmatched") or ():
-        if entry["apprentice"] == ref:
-            unmatched = UnmatchedApprentice(ref, entry["reason"], entry["detail"])
-            return why_left_out(unmatched, json.loads(run.problem_json), skill_names())
-    return None
