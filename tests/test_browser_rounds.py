@@ -218,8 +218,9 @@ def test_a_round_from_creation_to_an_accepted_pairing(chromium, live_server, rel
         "section.card", has=admin.get_by_role("heading", name="Where masters are scarce")
     )
     row = scarce.locator("tr", has=admin.get_by_role("rowheader", name="Negotiation: Anchoring"))
-    # 4 apprentices want 16 hours; 2 masters host up to 20; all 16 are delivered.
-    assert row.get_by_role("cell").all_inner_texts() == ["4", "16.0", "2", "20.0", "16.0", "0.8"]
+    # 4 apprentices want 16 hours; 2 masters host up to 80 observation hours (10 hours each,
+    # with 4 observers at once: 5 seats, 4 apprentices at most); all 16 are delivered.
+    assert row.get_by_role("cell").all_inner_texts() == ["4", "16.0", "2", "80.0", "16.0", "0.2"]
     listing = admin.locator(
         "section.card", has=admin.get_by_role("heading", name=re.compile(r"^Pairings \("))
     )

@@ -3,7 +3,7 @@
 import io
 import json
 import threading
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 
 import pytest
 from sqlalchemy import select
@@ -17,10 +17,12 @@ from mentor_match.models import (
     Pairing,
     Response,
     Round,
+    RoundExclusion,
     RoundRun,
     RoundStatus,
     RunStatus,
     SessionObserver,
+    ShadowingSession,
     utcnow,
 )
 from mentor_match.optimizer.solve import Cancelled, solve
@@ -31,12 +33,15 @@ from mentor_match.rounds.queue import wait_for_background_jobs
 
 from .database import count
 from .factories import (
+    give_skill,
     make_admin,
     make_apprentice,
+    make_area,
     make_confirmed_plan,
     make_month_plan,
     make_round,
     make_small_round_organisation,
+    make_weekly_window,
     next_month,
 )
 
@@ -653,3 +658,80 @@ def test_an_oversized_upload_is_refused_clearly(app, login, admin, people, monke
     assert response.status_code == 413
     assert "larger than 4 KB" in response.get_data(as_text=True)
     assert count(RoundRun) == 1
+
+
+# Issue 24: the review an admin can trust ------------------------------------------------------
+
+
+def test_review_says_why_someone_was_left_out_by_name_and_skill_name(login, admin, people):
+    tom = make_apprentice("Tom")
+    nobody_teaches = make_area("Coaching", skills=("Agreeing accountability",)).micro_skills[0]
+    give_skill(tom, nobody_teaches, "apprentice", develops=True)
+    make_weekly_window(tom, weekday=1, start=time(9), end=time(12))
+    make_confirmed_plan(tom, observation_hours=4)
+    round_ = make_round()
+    run = finished_run(round_)
+    page = login(admin).get(f"/admin/rounds/{round_.month}/runs/{run.id}").get_data(as_text=True)
+    assert (
+        "<tr><td>Tom</td><td>Nobody in this round teaches Coaching: Agreeing accountability "
+        "above Tom&#39;s stage.</td></tr>"
+    ) in page
+    assert "coaching/agreeing-accountability" not in page
+    assert "your stage" not in page
+    assert "<strong>At most</strong> means if every master who teaches the skill" in page
+
+
+def test_a_published_round_offers_no_exclusions_and_refuses_them(login, admin, people):
+    round_ = make_round()
+    apprentice, master = people["apprentices"][0], people["masters"][0]
+    client = login(admin)
+    client.post(
+        f"/admin/rounds/{round_.month}/exclusions",
+        data={"apprentice_id": apprentice.id, "master_id": master.id},
+    )
+    exclusion = db.session.scalars(select(RoundExclusion)).one()
+    publish(finished_run(round_))
+    page = client.get(f"/admin/rounds/{round_.month}").get_data(as_text=True)
+    assert "Exclude pair" not in page
+    assert f"/exclusions/{exclusion.id}/delete" not in page
+    assert "The round is published, so these can no longer change" in page
+    refused = "This round is published: its excluded pairs can no longer change."
+    other = people["apprentices"][1]
+    response = client.post(
+        f"/admin/rounds/{round_.month}/exclusions",
+        data={"apprentice_id": other.id, "master_id": master.id},
+        follow_redirects=True,
+    )
+    assert refused in response.get_data(as_text=True)
+    response = client.post(
+        f"/admin/rounds/{round_.month}/exclusions", data={}, follow_redirects=True
+    )
+    assert refused in response.get_data(as_text=True)
+    response = client.post(
+        f"/admin/rounds/{round_.month}/exclusions/{exclusion.id}/delete", follow_redirects=True
+    )
+    assert refused in response.get_data(as_text=True)
+    assert count(RoundExclusion) == 1
+
+
+def test_the_run_heading_has_no_stray_space(login, admin, people):
+    round_ = make_round()
+    run = runs.start_run(round_, None, time_limit=5)
+    page = login(admin).get(f"/admin/rounds/{round_.month}").get_data(as_text=True)
+    assert f'<h2>Run {run.id}: <span data-field="status">queued</span></h2>' in page
+
+
+def test_round_sessions_show_their_micro_skill(login, people):
+    round_ = make_round()
+    publish(finished_run(round_))
+    sessions = db.session.scalars(select(ShadowingSession)).all()
+    assert sessions and {s.micro_skill_id for s in sessions} == {people["skill"].id}
+    apprentice = people["apprentices"][0]
+    seat = db.session.scalars(
+        select(SessionObserver).where(SessionObserver.apprentice_id == apprentice.id)
+    ).first()
+    client = login(apprentice)
+    for url in ("/sessions", f"/sessions/{seat.session_id}", "/pairings"):
+        page = client.get(url).get_data(as_text=True)
+        assert "Negotiation: Anchoring" in page, url
+    assert "· Negotiation: Anchoring</li>" in client.get("/pairings").get_data(as_text=True)

@@ -15,6 +15,9 @@ from mentor_match.rounds.review import (
     SkillSupply,
     UnmatchedApprentice,
     compare,
+    pairing_skill,
+    session_skills,
+    skills_observed,
     summarise,
 )
 
@@ -164,28 +167,68 @@ def test_skill_supply_of_the_small_round_most_scarce_first():
             delivered_hours=0,
             scarcity=4 / TINY_HOURS,
         ),
-        # a-1's 6 hours and half of a-2's 8; half of m-1's 10 hosting hours. a-1's 3 hours
-        # and half of a-2's 2 hours with m-1 were delivered.
+        # All of a-1's 6 hours and of a-2's 8; m-1 hosts 10 hours with 3 observers at most
+        # (5 seats, 3 apprentices). Only a-1's 3 hours with m-1 were for anchoring.
         SkillSupply(
             ANCHORING,
             apprentices=2,
-            wanted_hours=10,
+            wanted_hours=14,
             masters=1,
-            hosting_hours=5,
-            delivered_hours=4,
-            scarcity=2,
+            hosting_hours=30,
+            delivered_hours=3,
+            scarcity=14 / 30,
         ),
-        # Half of a-2's 8 hours; half of m-1's 10 and all of m-2's 4 (closing teaches nobody).
+        # a-2's 8 hours; m-1's 30 and remote m-2's 4 hours with 3 observers (4 video seats,
+        # 3 apprentices; closing teaches nobody). a-2 is at an earlier stage in reframing
+        # than in anchoring, so both of a-2's pairings are for reframing: 2 + 2 hours.
         SkillSupply(
             REFRAMING,
             apprentices=1,
-            wanted_hours=4,
+            wanted_hours=8,
             masters=2,
-            hosting_hours=9,
-            delivered_hours=3,
-            scarcity=4 / 9,
+            hosting_hours=42,
+            delivered_hours=4,
+            scarcity=8 / 42,
         ),
     )
+
+
+def test_a_shared_session_counts_for_the_skill_most_of_its_observers_share():
+    problem, solution = small_round()
+    # a-1 joins a-2's session with m-1: anchoring is listed by both pairings, reframing
+    # by a-2's only, so the session is for anchoring, and so are a-2's hours in it.
+    solution["pairings"][0]["sessions"].append(session("13:00", "15:00"))
+    assert skills_observed(problem, solution["pairings"]) == [
+        [ANCHORING, ANCHORING, ANCHORING],
+        [ANCHORING],
+        [REFRAMING],
+    ]
+    assert (
+        session_skills(problem, solution["pairings"])[("m-1", at("13:00"), at("15:00"), "virtual")]
+        == ANCHORING
+    )
+    supply = {row.skill: row.delivered_hours for row in summarise(problem, solution).skills}
+    assert supply == {VOICE: 0, ANCHORING: 7, REFRAMING: 2}
+
+
+def test_a_pairing_is_for_the_skill_its_apprentice_is_least_advanced_in():
+    pairing = {"skills": [ANCHORING, REFRAMING, VOICE]}
+    assert pairing_skill(pairing, {ANCHORING: "journeyman", REFRAMING: "apprentice"}) == REFRAMING
+    # Among equals, the first by key.
+    equals = {ANCHORING: "apprentice", REFRAMING: "journeyman", VOICE: "apprentice"}
+    assert pairing_skill(pairing, equals) == ANCHORING
+
+
+@pytest.mark.parametrize(("apprentices", "masters", "seed"), [(30, 12, 6), (120, 30, 3)])
+def test_no_skill_shows_more_delivered_than_possible_on_a_generated_round(
+    apprentices, masters, seed
+):
+    problem = generate_round(apprentices, masters, seed=seed)
+    summary = summarise(problem, solve(problem, time_limit=2))
+    assert summary.observation_hours > 0
+    for row in summary.skills:
+        assert row.delivered_hours <= row.hosting_hours + 1e-9, row
+        assert row.delivered_hours <= row.wanted_hours + 1e-9, row
 
 
 def test_a_solution_without_sessions_has_no_gap_figure():
@@ -240,15 +283,21 @@ def test_figures_of_a_generated_round_are_consistent():
     assert len(summary.unmatched) == summary.apprentices_total - summary.apprentices_paired
     assert 0 <= summary.gap <= 1
     skills = summary.skills
+    # Each observer's hour counts once, for one skill; wanted and hosting hours count each
+    # person's hours in every skill they want or teach.
     assert sum(row.delivered_hours for row in skills) == approx(summary.observation_hours)
     assert sum(row.wanted_hours for row in skills) == approx(
-        sum(a["max_hours"] for a in problem["apprentices"] if a["wants"])
+        sum(a["max_hours"] * len(a["wants"]) for a in problem["apprentices"])
     )
     assert sum(row.hosting_hours for row in skills) == approx(
         sum(
             m["max_hosting_hours"]
+            * min(
+                m["virtual_capacity"] + (m["in_person_capacity"] if m["site"] else 0),
+                m["max_apprentices"],
+            )
+            * sum(stage != "apprentice" for stage in m["skills"].values())
             for m in problem["masters"]
-            if any(stage != "apprentice" for stage in m["skills"].values())
         )
     )
     scarcities = [row.scarcity for row in skills]

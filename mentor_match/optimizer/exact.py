@@ -72,19 +72,25 @@ def stop_when_set(solver: cp_model.CpSolver, cancel: threading.Event | None):
 
 
 class _Reporter(cp_model.CpSolverSolutionCallback):
-    def __init__(self, weight: int, on_solution, cancel: threading.Event | None):
+    """Reports each solution in slots with CP-SAT's bound; stops on `cancel`, or once a
+    solution meets `target`, a bound on the slots known elsewhere (CP-SAT's own bound stops
+    it through its gap limit)."""
+
+    def __init__(
+        self, weight: int, on_solution, cancel: threading.Event | None, target: int | None
+    ):
         super().__init__()
         self.weight = weight
         self.on_solution = on_solution
         self.cancel = cancel
+        self.target = target
 
     def on_solution_callback(self) -> None:
+        slots = int(self.objective_value) // self.weight
         if self.on_solution:
-            self.on_solution(
-                int(self.objective_value) // self.weight,
-                int(self.best_objective_bound) // self.weight,
-            )
-        if self.cancel is not None and self.cancel.is_set():
+            self.on_solution(slots, int(self.best_objective_bound) // self.weight)
+        met = self.target is not None and slots >= self.target
+        if met or (self.cancel is not None and self.cancel.is_set()):
             self.stop_search()
 
 
@@ -125,19 +131,21 @@ def build_model(
     blocked: dict[int, np.ndarray] | None = None,
     observing_left: np.ndarray | None = None,
     masters_left: np.ndarray | None = None,
+    tie_break_share: int = 1,
 ) -> RoundModel:
     """Every rule of the round format over `pairs`, as CP-SAT constraints.
 
     The whole round by default. For a piece of it (the neighbourhoods of lns.py), people's
     slots taken elsewhere are `blocked` (person -> bool per slot), and apprentices have
     `observing_left` slots and `masters_left` pairings left. The objective counts slots,
-    then `pairing_points[a]` for each apprentice a newly paired (worth less than a slot).
+    then `pairing_points[a]` for each apprentice a newly paired (worth less than a slot:
+    all of them together are worth at most 1 / `tie_break_share` of one).
     """
     ar, cand = scheduler.arrays, scheduler.candidates
     blocked = blocked or {}
     observing = ar.observing_slots if observing_left is None else observing_left
     max_masters = ar.max_masters if masters_left is None else masters_left
-    weight = int(pairing_points.sum()) + 1
+    weight = tie_break_share * int(pairing_points.sum()) + 1
     minimum = ar.min_pairing_slots
     model = cp_model.CpModel()
     sessions: dict[tuple[int, int, int], cp_model.IntVar] = {}
@@ -232,8 +240,11 @@ def solve_exact(
     on_solution=None,
     workers: int = 4,
     work_limit: float | None = None,
+    target: int | None = None,
 ) -> ExactResult:
-    """Solve the whole round with CP-SAT within the time limit, from an optional hint.
+    """Solve the whole round with CP-SAT within the time limit, from an optional hint, and
+    stop once the slots are proven optimal: by CP-SAT's own bound, or by `target`, a bound
+    on the slots known elsewhere.
 
     With `work_limit` the search is deterministic (CP-SAT's interleaved workers and its
     deterministic time), so the same model and seed give the same answer whatever the
@@ -243,14 +254,19 @@ def solve_exact(
     called = time.monotonic()
     cand = scheduler.candidates
     # A newly paired apprentice is worth one point, a favoured one two.
-    built = build_model(scheduler, range(len(cand.apprentice)), 1 + favour)
+    # Pairing points add up to at most half a slot, and CP-SAT stops within half a slot of
+    # its bound (its own deterministic stop, so the same seed gives the same answer): the
+    # slots are then proven optimal, which pairing more apprentices never outweighs.
+    points = 1 + favour
+    built = build_model(scheduler, range(len(cand.apprentice)), points, tie_break_share=2)
     if hint is not None:
         built.add_hint(hint, cand)
 
     left = time_limit - (time.monotonic() - called)
     solver = configured_solver(left, seed, workers, work_limit)
+    solver.parameters.absolute_gap_limit = (built.weight - 1) // 2
     with stop_when_set(solver, cancel):
-        status = solver.solve(built.model, _Reporter(built.weight, on_solution, cancel))
+        status = solver.solve(built.model, _Reporter(built.weight, on_solution, cancel, target))
     work_done = solver.deterministic_time
     if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
         # With no solution CP-SAT's "bound" is not a statement about the round: drop it.

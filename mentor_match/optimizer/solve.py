@@ -60,6 +60,8 @@ FINISH_SHARE = 0.04
 # (plus a few seconds, as one master's refinement may run past its deadline).
 LP_AGAIN_MARGIN = 2.0
 LP_AGAIN_SECONDS = 2.0
+# Progress is reported at least this often while a run works, whatever the phase.
+TICK_SECONDS = 0.5
 
 
 class Cancelled(Exception):
@@ -98,6 +100,24 @@ def solve(
     started = time.monotonic()
     if deadline is None:
         deadline = started + time_limit
+    ticker = _Ticker(on_progress, started)
+    ticker.start()
+    try:
+        return _solve(problem, time_limit, ticker, cancel, seed, deadline, started)
+    finally:
+        ticker.stop()
+
+
+def _solve(
+    problem: dict | Problem,
+    time_limit: float,
+    ticker: _Ticker,
+    cancel: threading.Event | None,
+    seed: int,
+    deadline: float,
+    started: float,
+) -> dict:
+    """The search behind `solve`, reporting through `ticker`."""
 
     def elapsed() -> float:
         return time.monotonic() - started
@@ -106,14 +126,15 @@ def solve(
         if cancel is not None and cancel.is_set():
             raise Cancelled()
 
+    # Set once a schedule reaches the bound (nothing can beat it, so every phase stops at
+    # once) or when the search is over (the bound thread stops at its next check).
+    enough = threading.Event()
+
     def report(phase: str, slots: int | None, bound: int | None) -> None:
-        if on_progress is not None:
-            hours = None if slots is None else slots * arrays.slot_hours
-            on_progress(
-                Progress(
-                    phase, elapsed(), hours, None if bound is None else bound * arrays.slot_hours
-                )
-            )
+        if slots is not None and bound is not None and slots >= bound:
+            enough.set()
+        hours = None if slots is None else slots * arrays.slot_hours
+        ticker.report(phase, hours, None if bound is None else bound * arrays.slot_hours)
 
     if not isinstance(problem, Problem):
         problem = load_problem(problem)
@@ -156,7 +177,7 @@ def solve(
     # On rounds too large to solve whole, the bound is tightened on the other core from now
     # until the finish (CP-SAT and the LP solvers leave Python's lock while they work), while
     # this thread improves the schedule: swaps until they settle, then neighbourhoods.
-    stop_bound = threading.Event()
+    settled = _either(cancel, enough)
     pool = tightening = None
     if not small and bound != schedule.slots:
         pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="optimizer-bound")
@@ -167,7 +188,7 @@ def solve(
             scheduler,
             schedule,
             finish,
-            _either(cancel, stop_bound),
+            settled,
         )
     try:
         if small:
@@ -176,9 +197,12 @@ def solve(
                 schedule,
                 deadline - 0.25 * time_limit,
                 int(PLANS_PER_SECOND * SWAP_SHARE * time_limit),
+                target=bound,
             )
         else:  # the only phase still gaining when it stops on large rounds: give it the time
-            schedule, plans = swaps.swap_search(scheduler, schedule, finish, 10**12, sweeps=1_000)
+            schedule, plans = swaps.swap_search(
+                scheduler, schedule, finish, 10**12, sweeps=1_000, target=bound
+            )
         report("swaps", schedule.slots, bound)
         check_cancel()
         optimal = bound == schedule.slots
@@ -193,9 +217,10 @@ def solve(
                 max(0.1, remaining),
                 seed,
                 favour,
-                cancel,
+                cancel,  # CP-SAT stops itself once proven optimal, at the same point every time
                 on_solution=lambda slots, b: report("exact search", slots, min(b, bound)),
                 work_limit=WORK_SHARE * time_limit,
+                target=bound,
             )
             check_cancel()
             if exact.bound_slots is not None and exact.bound_slots >= schedule.slots:
@@ -217,10 +242,12 @@ def solve(
                 float("inf"),
                 finish,
                 seed,
-                cancel,
+                settled,
                 on_improvement=lambda slots: report("neighbourhood search", slots, bound),
             )
-            tightened = tightening.result()
+            check_cancel()
+            # Proven optimal: an LP under way in the bound thread is not waited for.
+            tightened = Tightened(bound, 0, 0) if enough.is_set() else tightening.result()
             if neighbourhoods:
                 method += " + neighbourhood search"
             check_cancel()
@@ -231,9 +258,9 @@ def solve(
             optimal = bound == schedule.slots
             report("bound refined", schedule.slots, bound)
     finally:
-        # Proven optimal by the flow bound (or cancelled): the bound thread stops at its next
-        # check; an LP solve under way finishes on its own.
-        stop_bound.set()
+        # Proven optimal, finished or cancelled: the bound thread stops at its next check; an
+        # LP solve under way finishes on its own.
+        enough.set()
         if pool is not None:
             pool.shutdown(wait=False)
     if bound < schedule.slots:
@@ -268,10 +295,44 @@ def _low_bound(which: str, bound: int, found: int) -> None:
     )
 
 
+class _Ticker(threading.Thread):
+    """Passes each report on, and repeats the latest with a fresh elapsed time at least every
+    TICK_SECONDS, so progress moves while a phase works without reporting (swaps, an LP)."""
+
+    def __init__(self, on_progress: Callable[[Progress], None] | None, started: float) -> None:
+        super().__init__(name="optimizer-progress", daemon=True)
+        self.on_progress = on_progress
+        self.started = started
+        self.latest: tuple[str, float | None, float | None] = ("preparing", None, None)
+        self.halt = threading.Event()
+
+    def report(self, phase: str, hours: float | None, bound: float | None) -> None:
+        self.latest = (phase, hours, bound)
+        self._send()
+
+    def _send(self) -> None:
+        if self.on_progress is not None:
+            phase, hours, bound = self.latest
+            self.on_progress(Progress(phase, time.monotonic() - self.started, hours, bound))
+
+    def start(self) -> None:
+        if self.on_progress is not None:
+            super().start()
+
+    def run(self) -> None:
+        while not self.halt.wait(TICK_SECONDS):
+            self._send()
+
+    def stop(self) -> None:
+        self.halt.set()
+        if self.is_alive():
+            self.join()
+
+
 class _either:
     """Set when either of two events is (the bound thread's stop signal)."""
 
-    def __init__(self, first: threading.Event | None, second: threading.Event):
+    def __init__(self, first: threading.Event | None, second: threading.Event) -> None:
         self.first, self.second = first, second
 
     def is_set(self) -> bool:

@@ -197,9 +197,15 @@ class RoundState:
 
 
 def swap_search(
-    scheduler: Scheduler, schedule: Schedule, deadline: float, max_plans: int, sweeps: int = 20
+    scheduler: Scheduler,
+    schedule: Schedule,
+    deadline: float,
+    max_plans: int,
+    sweeps: int = 20,
+    target: int | None = None,
 ) -> tuple[Schedule, int]:
-    """Improve the schedule master by master until no swap helps or the work budget is spent.
+    """Improve the schedule master by master until no swap helps, the work budget is spent or
+    the schedule reaches `target` slots (the bound: nothing can beat it).
 
     The budget counts master plans evaluated, so the same round gives the same answer
     whatever the machine's load; the wall-clock deadline only guards a much slower machine.
@@ -213,10 +219,15 @@ def swap_search(
     # Each master's candidates, most common time first: a short list keeps sweeps fast.
     pool = [pairs.tolist() for pairs in candidates_by_master(cand, n_m)]
     minimum = ar.min_pairing_slots
+    scheduled = schedule.slots
     for _ in range(sweeps):
         improved = False
         for m in range(n_m):
-            if plans >= max_plans or time.monotonic() > deadline:
+            if (
+                plans >= max_plans
+                or time.monotonic() > deadline
+                or (target is not None and scheduled >= target)
+            ):
                 return Schedule(state.sessions), plans
             current = sorted(state.pairs_of_master.get(m, ()))
             own = {p: state.remove(p) for p in current}
@@ -260,6 +271,7 @@ def swap_search(
                     best_total, best_plan = total, plan
             for p, slots in best_plan.items():
                 state.add(p, slots)
+            scheduled += best_total - base_total
             improved |= best_plan is not own
         if not improved:
             break

@@ -36,6 +36,7 @@ from ..stages.rounds import pairings_without_host
 from ..zones import zone_or_utc
 from .encoder import person_id_of
 from .notices import notify_many
+from .review import SessionKey, session_key, session_skills
 
 
 @dataclass(frozen=True)
@@ -138,11 +139,11 @@ def _create_everything(run: RoundRun, round_: Round, problem: dict, solution: di
         db.session.execute(insert(pairing_skills), skill_rows)
 
     # One session per master, time and mode; every apprentice there takes a seat in it.
-    seats_taken: dict[tuple, list[tuple[int, int]]] = defaultdict(list)
+    seats_taken: dict[SessionKey, list[tuple[int, int]]] = defaultdict(list)
     for pairing_id, p in zip(pairing_ids, pairings, strict=True):
         for session in p["sessions"]:
-            key = (p["master"], session["start"], session["end"], session["mode"])
-            seats_taken[key].append((person_id_of(p["apprentice"]), pairing_id))
+            seats_taken[session_key(p, session)].append((person_id_of(p["apprentice"]), pairing_id))
+    skill_of = session_skills(problem, pairings)
     session_rows = []
     for master_ref, start, end, mode in seats_taken:
         master = masters[master_ref]
@@ -159,6 +160,7 @@ def _create_everything(run: RoundRun, round_: Round, problem: dict, solution: di
                 "seats": max(1, capacity),
                 "site_id": person_id_of(site) if site else None,
                 "round_id": round_.id,
+                "micro_skill_id": skill_ids.get(skill_of[master_ref, start, end, mode]),
             }
         )
     session_ids: list[int] = []

@@ -40,19 +40,20 @@ class UnmatchedApprentice:
 class SkillSupply:
     """Demand against supply for one micro skill, to show where masters are scarce.
 
-    Hours are shared out so that no hour counts twice across skills: an apprentice's
-    max_hours is split evenly over the skills they want, a master's max_hosting_hours
-    evenly over the skills they can teach (stage above apprentice), and a pairing's
-    observation hours evenly over its skills. Summed over all skills, wanted hours are the
-    apprentices' max_hours, hosting hours the teaching masters' max_hosting_hours, and
-    delivered hours the round's observation hours.
+    Wanted and hosting hours are each the most the round could give the skill, in
+    observation hours (apprentice-hours, as delivered hours are): every apprentice who wants
+    it could spend all their max_hours on it, and every master who teaches it all their
+    max_hosting_hours, each hour with as many observers as they seat at once. So a person
+    with several skills counts in each, and neither column sums to a round total. Delivered
+    hours count each observer's session hour once, for the skill its session is for
+    (`session_skills`), so they never exceed either column.
     """
 
     skill: str
     apprentices: int  # apprentices who want it
-    wanted_hours: float
+    wanted_hours: float  # the max_hours of the apprentices who want it
     masters: int  # masters whose stage in it is above apprentice
-    hosting_hours: float
+    hosting_hours: float  # the observation hours those masters could host at most
     delivered_hours: float
     scarcity: float  # wanted_hours / hosting_hours (hosting floored at TINY_HOURS)
 
@@ -101,6 +102,61 @@ def _teaches(master: dict[str, Any]) -> list[str]:
     return [skill for skill, stage in master["skills"].items() if STAGE_RANK[stage] > 0]
 
 
+def observers_at_once(master: dict[str, Any]) -> int:
+    """The most apprentices a master can have watching in one hour (round-format rules 3, 5, 6)."""
+    seats = master["virtual_capacity"] + (master["in_person_capacity"] if master.get("site") else 0)
+    return min(seats, master["max_apprentices"])
+
+
+# A session of a round: its master, start, end and mode, as the solution writes them. The
+# apprentices seated in it share one session on the site (see `publication`).
+SessionKey = tuple[str, str, str, str]
+
+
+def session_key(pairing: dict[str, Any], session: dict[str, Any]) -> SessionKey:
+    return (pairing["master"], session["start"], session["end"], session["mode"])
+
+
+def pairing_skill(pairing: dict[str, Any], wants: dict[str, str]) -> str:
+    """The micro skill a pairing is for, of those it lists: the one its apprentice is at the
+    earliest stage in (`wants`, their stages); among equals, the first by key."""
+    return min(pairing["skills"], key=lambda skill: (STAGE_RANK.get(wants.get(skill), 0), skill))
+
+
+def session_skills(problem: dict[str, Any], pairings: list[dict]) -> dict[SessionKey, str]:
+    """The micro skill each session of a round is for: of those its observers' pairings
+    list, the one most of them share; among equals, the first observer's own skill
+    (`pairing_skill`), then the first by key."""
+    wants = {apprentice["id"]: apprentice["wants"] for apprentice in problem["apprentices"]}
+    votes: dict[SessionKey, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    first_choice: dict[SessionKey, str] = {}
+    for pairing in pairings:
+        own = pairing_skill(pairing, wants.get(pairing["apprentice"], {}))
+        for session in pairing["sessions"]:
+            key = session_key(pairing, session)
+            first_choice.setdefault(key, own)
+            for skill in pairing["skills"]:
+                votes[key][skill] += 1
+    return {
+        key: min(counts, key=lambda skill: (-counts[skill], skill != first_choice[key], skill))
+        for key, counts in votes.items()
+    }
+
+
+def skills_observed(problem: dict[str, Any], pairings: list[dict]) -> list[list[str]]:
+    """For each pairing, the micro skill each of its sessions counts for: the session's own
+    (`session_skills`), unless the pairing does not list it (a session shared with others),
+    then the pairing's (`pairing_skill`)."""
+    wants = {apprentice["id"]: apprentice["wants"] for apprentice in problem["apprentices"]}
+    skill_of = session_skills(problem, pairings)
+    observed = []
+    for pairing in pairings:
+        own = pairing_skill(pairing, wants.get(pairing["apprentice"], {}))
+        sessions = [skill_of[session_key(pairing, session)] for session in pairing["sessions"]]
+        observed.append([skill if skill in pairing["skills"] else own for skill in sessions])
+    return observed
+
+
 def summarise(problem: dict[str, Any], solution: dict[str, Any]) -> RoundSummary:
     """The figures for reviewing `solution`, a solution of `problem`."""
     remote = {a["id"] for a in problem["apprentices"] if not a.get("site")}
@@ -108,16 +164,15 @@ def summarise(problem: dict[str, Any], solution: dict[str, Any]) -> RoundSummary
     hours_by_mode: dict[str, float] = defaultdict(float)
     remote_hours = 0.0
     delivered: dict[str, float] = defaultdict(float)
-    for pairing in pairings:
+    for pairing, skills in zip(pairings, skills_observed(problem, pairings), strict=True):
         pairing_hours = 0.0
-        for session in pairing["sessions"]:
+        for session, skill in zip(pairing["sessions"], skills, strict=True):
             hours = session_hours(session)
             hours_by_mode[session["mode"]] += hours
             pairing_hours += hours
+            delivered[skill] += hours
         if pairing["apprentice"] in remote:
             remote_hours += pairing_hours
-        for skill in pairing["skills"]:
-            delivered[skill] += pairing_hours / len(pairing["skills"])
     observation_hours = sum(hours_by_mode.values())
     bound = float(solution["upper_bound"])
     paired = {pairing["apprentice"] for pairing in pairings}
@@ -151,14 +206,13 @@ def _skill_supply(problem: dict[str, Any], delivered: dict[str, float]) -> tuple
     for apprentice in problem["apprentices"]:
         for skill in apprentice["wants"]:
             wanting[skill] += 1
-            wanted[skill] += apprentice["max_hours"] / len(apprentice["wants"])
+            wanted[skill] += apprentice["max_hours"]
     teaching: dict[str, int] = defaultdict(int)
     hosting: dict[str, float] = defaultdict(float)
     for master in problem["masters"]:
-        taught = _teaches(master)
-        for skill in taught:
+        for skill in _teaches(master):
             teaching[skill] += 1
-            hosting[skill] += master["max_hosting_hours"] / len(taught)
+            hosting[skill] += master["max_hosting_hours"] * observers_at_once(master)
     rows = [
         SkillSupply(
             skill=skill,

@@ -159,6 +159,7 @@ def exclusion_candidates() -> tuple[list[tuple[int, str]], list[tuple[int, str]]
 
 def exclude_pair(round_: Round, apprentice_id: int, master_id: int) -> None:
     """Keep this apprentice and master apart in the round's next runs."""
+    check_exclusions_open(round_)
     if apprentice_id == master_id:
         raise Refusal("A person is never paired with themself.")
     for person_id in (apprentice_id, master_id):
@@ -175,8 +176,22 @@ def exclude_pair(round_: Round, apprentice_id: int, master_id: int) -> None:
 
 
 def remove_exclusion(round_: Round, exclusion_id: int) -> None:
+    """Let the round's next runs pair this apprentice and master again."""
+    check_exclusions_open(round_)
     exclusion = db.session.get(RoundExclusion, exclusion_id)
     if exclusion is None or exclusion.round_id != round_.id:
         raise Refusal("That exclusion is not part of this round.")
     db.session.delete(exclusion)
     db.session.commit()
+
+
+PUBLISHED_EXCLUSIONS = (
+    "This round is published: its excluded pairs can no longer change. "
+    "Keep a pair apart in next month's round instead."
+)
+
+
+def check_exclusions_open(round_: Round) -> None:
+    """Exclusions shape the runs before publication; after it they would only mislead."""
+    if round_.status is RoundStatus.PUBLISHED:
+        raise Refusal(PUBLISHED_EXCLUSIONS)

@@ -107,6 +107,14 @@ class RunState:
     run: RoundRun
     status: RunStatus
     error: str
+    elapsed: float  # seconds; counted to the moment asked while the run is running
+
+
+def _elapsed(run: RoundRun, now: datetime) -> float:
+    """Seconds the run has worked: between heartbeats the clock still moves on the page."""
+    if run.status is RunStatus.RUNNING and run.started_at is not None:
+        return max(run.elapsed, (now - run.started_at).total_seconds())
+    return run.elapsed
 
 
 def _stale_after() -> timedelta:
@@ -122,14 +130,14 @@ def run_state(run: RoundRun, now: datetime | None = None) -> RunState:
         and run.heartbeat_at is not None
         and run.heartbeat_at < stale_since
     ):
-        return RunState(run, RunStatus.FAILED, SILENT_WORKER)
+        return RunState(run, RunStatus.FAILED, SILENT_WORKER, run.elapsed)
     if (
         run.status is RunStatus.QUEUED
         and run.created_at < stale_since
         and job_is_lost(run_job_id(run.id))
     ):
-        return RunState(run, RunStatus.FAILED, LOST_JOB)
-    return RunState(run, run.status, run.error)
+        return RunState(run, RunStatus.FAILED, LOST_JOB, run.elapsed)
+    return RunState(run, run.status, run.error, _elapsed(run, now))
 
 
 def run_states(round_: Round) -> list[RunState]:

@@ -25,21 +25,24 @@ from ..inputs import UPLOAD_FORM_OVERHEAD, allows_upload, page_arg, query_int
 from ..models import Pairing, RoundRun, RunKind, RunStatus
 from ..optimizer.solution import gap
 from ..organisation.services import only_verified_hosts
-from ..pages import attempt, current_person, show_refusal
+from ..pages import attempt, current_person, flash_form_errors, show_refusal
 from ..security import admin_required, is_local_url
 from ..stages.rounds import host_stages
 from ..stages.services import masters_waiting
 from . import answers, jobs, opening, reviewing, runs
 from .encoder import person_id_of
 from .forms import ExcludeForm, NewRoundForm, RemovePairingForm, RunForm, UploadSolutionForm
+from .left_out import why_left_out
 from .notices import mark_all_read, unread_for
 from .publication import publish
 from .queue import QueueUnavailable
-from .review import compare, summarise
+from .review import compare, skills_observed, summarise
 
 bp = Blueprint("rounds", __name__)
 
 PAIRINGS_PER_PAGE = 100
+# The review lists this many apprentices left out; the solution file has them all.
+LEFT_OUT_SHOWN = 300
 
 
 def _round_or_404(month: str):
@@ -181,7 +184,7 @@ def progress(month: str, run_id: int):
     return jsonify(
         status=state.status.value,
         phase=run.phase,
-        elapsed=round(run.elapsed, 1),
+        elapsed=round(state.elapsed, 1),
         time_limit=run.time_limit,
         best_hours=run.best_hours,
         bound=run.bound,
@@ -212,18 +215,27 @@ def review(month: str, run_id: int):
     summary = previous = None
     pairings: list[dict] = []
     names: dict[str, str] = {}
+    left_out: list[tuple[str, str]] = []
+    observed: list[list[str]] = []
+    skill_names = reviewing.skill_names()
     if run.solution_json and run.problem_json:
         problem, solution = json.loads(run.problem_json), json.loads(run.solution_json)
         summary = summarise(problem, solution)
         previous = reviewing.previous_summary(run.round)
         pairings = solution["pairings"]
+        observed = skills_observed(problem, pairings)
         names = reviewing.names_for_refs(
             [p["apprentice"] for p in pairings]
             + [p["master"] for p in pairings]
             + [u.apprentice for u in summary.unmatched]
         )
+        left_out = [
+            (names[u.apprentice], why_left_out(u, problem, skill_names, names[u.apprentice]))
+            for u in summary.unmatched[:LEFT_OUT_SHOWN]
+        ]
     page = page_arg()
-    shown = pairings[(page - 1) * PAIRINGS_PER_PAGE : page * PAIRINGS_PER_PAGE]
+    window = slice((page - 1) * PAIRINGS_PER_PAGE, page * PAIRINGS_PER_PAGE)
+    shown = pairings[window]
     return render_template(
         "rounds/review.html",
         run=run,
@@ -233,11 +245,14 @@ def review(month: str, run_id: int):
         comparison=compare(summary, previous) if summary else [],
         has_previous=previous is not None,
         pairings=shown,
+        # What each shown pairing's sessions are for, as published sessions will say.
+        sessions_for=[sorted(set(skills)) for skills in observed[window]],
         pairing_count=len(pairings),
         page=page,
         pages=max(1, -(-len(pairings) // PAIRINGS_PER_PAGE)),
         names=names,
-        skill_names=reviewing.skill_names(),
+        left_out=left_out,
+        skill_names=skill_names,
         remove_form=RemovePairingForm(),
         upload_form=UploadSolutionForm(),
         can_publish=runs.can_publish(run),
@@ -333,14 +348,20 @@ def exclude(month: str):
     round_ = _round_or_404(month)
     form = ExcludeForm()
     _exclusion_choices(form)
-    if not form.validate_on_submit():
-        for errors in form.errors.values():
-            flash(" ".join(errors), "error")
+    try:
+        reviewing.check_exclusions_open(round_)
+    except Refusal as refusal:  # whatever the form holds: say why first
+        show_refusal(refusal)
     else:
-        attempt(
-            lambda: reviewing.exclude_pair(round_, form.apprentice_id.data, form.master_id.data),
-            success="Pair excluded: the next run keeps them apart.",
-        )
+        if not form.validate_on_submit():
+            flash_form_errors(form)
+        else:
+            attempt(
+                lambda: reviewing.exclude_pair(
+                    round_, form.apprentice_id.data, form.master_id.data
+                ),
+                success="Pair excluded: the next run keeps them apart.",
+            )
     return redirect(url_for("rounds.show", month=month))
 
 
