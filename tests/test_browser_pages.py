@@ -9,15 +9,7 @@ from playwright.sync_api import expect
 from mentor_match.extensions import db
 from mentor_match.mail.services import send_mail
 
-from .browser import (
-    DESKTOP,
-    PHONE,
-    log_in,
-    menu,
-    overflows_sideways,
-    page_problems,
-    serious_accessibility_faults,
-)
+from .browser import DESKTOP, PHONE, log_in, menu, page_problems
 from .factories import give_skill, make_admin, make_area, make_master, make_site
 
 pytestmark = pytest.mark.browser
@@ -95,8 +87,6 @@ def test_at_phone_width_the_menu_is_one_line_behind_a_button_that_works_without_
             ]
         )
         expect(menu(page).get_by_role("button", name="Log out")).to_be_visible()
-        assert not overflows_sideways(page)
-        assert serious_accessibility_faults(page) == []
         menu(page).get_by_role("link", name="Sessions").click()
         page.wait_for_url(re.compile(r"/sessions$"))
         expect(menu(page).get_by_role("link", name="Sessions")).to_be_hidden()  # closed again
