@@ -10,6 +10,19 @@ document.addEventListener("DOMContentLoaded", () => {
     );
     if (select.value === "UTC" && zone && option) select.value = option.value;
   }
+  // A table wider than the screen scrolls sideways in its .table-wrap: let a keyboard reach
+  // it too, as a region named by its caption or its section's heading.
+  const reachTables = () => {
+    for (const wrap of document.querySelectorAll(".table-wrap:not([tabindex])")) {
+      if (wrap.scrollWidth <= wrap.clientWidth) continue;
+      const title = wrap.querySelector("caption") || wrap.closest("section")?.querySelector("h2, h3");
+      wrap.tabIndex = 0;
+      wrap.setAttribute("role", "region");
+      wrap.setAttribute("aria-label", title ? title.textContent.trim() : "Table");
+    }
+  };
+  reachTables();
+  window.addEventListener("resize", reachTables);
   // Ask before destructive actions.
   for (const form of document.querySelectorAll("form[data-confirm]")) {
     form.addEventListener("submit", (event) => {
