@@ -7,18 +7,26 @@ from wtforms.validators import ValidationError
 from .extensions import db
 from .inputs import year_in_range, year_range_message
 from .models import Site
-from .zones import is_valid_timezone, timezone_choices
+from .zones import canonical_zone, is_valid_timezone, timezone_choices
 
 REMOTE = 0  # value of the "remote, no site" choice
 
 
+def _current_zone_name(value) -> str:
+    return canonical_zone(str(value))
+
+
 class TimezoneField(SelectField):
-    """A select of IANA time zones, validated against the zone database."""
+    """A select of IANA time zones, validated against the zone database.
+
+    A legacy name (Asia/Calcutta), sent or stored, is taken as its current one (Asia/Kolkata):
+    the picker shows it selected and saving stores the current name.
+    """
 
     def __init__(self, label="Time zone", **kwargs):
         kwargs.setdefault("default", "UTC")
         kwargs.setdefault("description", "Times are shown to you in this zone.")
-        super().__init__(label, choices=timezone_choices(), **kwargs)
+        super().__init__(label, choices=timezone_choices(), coerce=_current_zone_name, **kwargs)
 
     def pre_validate(self, form):
         if not self.data or not is_valid_timezone(self.data):

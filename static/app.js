@@ -1,12 +1,28 @@
 // Small progressive enhancements; every page works without them.
 document.addEventListener("DOMContentLoaded", () => {
   // Pre-select the browser's time zone on sign-up when the field is still at its default.
+  // Browsers may report a legacy name (Chrome says Asia/Calcutta): each option lists the
+  // legacy names it stands for in data-aliases, so the current name is the one chosen.
   for (const select of document.querySelectorAll("select[data-detect-timezone]")) {
     const zone = Intl.DateTimeFormat().resolvedOptions().timeZone;
-    if (select.value === "UTC" && zone && [...select.options].some((o) => o.value === zone)) {
-      select.value = zone;
-    }
+    const option = [...select.options].find(
+      (o) => o.value === zone || (o.dataset.aliases || "").split(" ").includes(zone),
+    );
+    if (select.value === "UTC" && zone && option) select.value = option.value;
   }
+  // A table wider than the screen scrolls sideways in its .table-wrap: let a keyboard reach
+  // it too, as a region named by its caption or its section's heading.
+  const reachTables = () => {
+    for (const wrap of document.querySelectorAll(".table-wrap:not([tabindex])")) {
+      if (wrap.scrollWidth <= wrap.clientWidth) continue;
+      const title = wrap.querySelector("caption") || wrap.closest("section")?.querySelector("h2, h3");
+      wrap.tabIndex = 0;
+      wrap.setAttribute("role", "region");
+      wrap.setAttribute("aria-label", title ? title.textContent.trim() : "Table");
+    }
+  };
+  reachTables();
+  window.addEventListener("resize", reachTables);
   // Ask before destructive actions.
   for (const form of document.querySelectorAll("form[data-confirm]")) {
     form.addEventListener("submit", (event) => {

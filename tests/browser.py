@@ -67,8 +67,8 @@ def log_in(page, base, person, password=DEFAULT_PASSWORD):
 
 
 def page_problems(chromium, base, person, paths, viewport=None) -> list[str]:
-    """Problems on each page: an HTTP error, not one h1, axe faults, or (on a phone) sideways
-    scroll."""
+    """Problems on each page: an HTTP error, not one h1, axe faults (at any width), or (on a
+    phone) sideways scroll or a menu that is not one line behind its button."""
     problems = []
     context, page = new_page(chromium, viewport)
     try:
@@ -80,13 +80,32 @@ def page_problems(chromium, base, person, paths, viewport=None) -> list[str]:
                 continue
             if page.locator("h1").count() != 1:
                 problems.append(f"{path}: {page.locator('h1').count()} h1 headings")
+            where = f"{path} at {PHONE['width']} px" if viewport is PHONE else path
             if viewport is PHONE:
                 if overflows_sideways(page):
                     problems.append(f"{path}: scrolls sideways at phone width")
-            else:
-                problems += [f"{path}: {fault}" for fault in serious_accessibility_faults(page)]
+                problems += [f"{path}: {problem}" for problem in phone_menu_problems(page)]
+            problems += [f"{where}: {fault}" for fault in serious_accessibility_faults(page)]
     finally:
         context.close()
+    return problems
+
+
+def phone_menu_problems(page) -> list[str]:
+    """At phone width: the header is one line (the brand and a Menu button), and the button
+    opens the links; axe is run with the menu open too. Leaves the menu closed."""
+    problems = []
+    header = page.locator("header.site-header").bounding_box()
+    if header["height"] > 64:
+        problems.append(f"the header is {header['height']:.0f} px high at phone width")
+    button = menu(page).locator("summary")
+    if not button.is_visible():
+        return [*problems, "no Menu button at phone width"]
+    button.click()
+    if not menu(page).get_by_role("link").first.is_visible():
+        problems.append("the Menu button does not show the links")
+    problems += [f"menu open: {fault}" for fault in serious_accessibility_faults(page)]
+    button.click()
     return problems
 
 

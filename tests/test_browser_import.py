@@ -45,8 +45,7 @@ def test_an_admin_previews_an_import_and_trusts_its_stages(
         expect(box).not_to_be_checked()
         if viewport is PHONE:
             assert not overflows_sideways(page)
-        else:
-            assert serious_accessibility_faults(page) == []
+        assert serious_accessibility_faults(page) == []
         box.check()
         page.get_by_role("button", name="Import 2 new and 0 changed").click()
 
@@ -57,3 +56,28 @@ def test_an_admin_previews_an_import_and_trusts_its_stages(
     assert {(held.stage_source, held.stage_set_by_id) for held in ada.skills} == {
         (StageSource.IMPORTED, world["admin"].id)
     }
+
+
+@pytest.mark.parametrize("viewport", [None, PHONE], ids=["desktop", "phone"])
+def test_a_preview_with_bad_rows_takes_the_corrected_file_at_once(
+    chromium, live_server, world, tmp_path, viewport
+):
+    bad, fixed = tmp_path / "bad.csv", tmp_path / "fixed.csv"
+    bad.write_text(GOOD.replace("Europe/London", "Mars/Olympus", 1), encoding="utf-8")
+    fixed.write_text(GOOD, encoding="utf-8")
+    context, page = new_page(chromium, viewport)
+    try:
+        log_in(page, live_server, world["admin"])
+        page.goto(live_server + "/admin/import")
+        expect(page.get_by_text("works for 7 days from when its mail is sent")).to_be_visible()
+        page.get_by_label("People file (CSV, UTF-8)").set_input_files(str(bad))
+        page.get_by_role("button", name="Preview").click()
+        expect(page.get_by_role("heading", name="Bad rows")).to_be_visible()
+        if viewport is PHONE:
+            assert not overflows_sideways(page)
+        assert serious_accessibility_faults(page) == []
+        page.get_by_label("People file (CSV, UTF-8)").set_input_files(str(fixed))
+        page.get_by_role("button", name="Preview").click()
+        expect(page.get_by_role("button", name="Import 2 new and 0 changed")).to_be_visible()
+    finally:
+        context.close()

@@ -3,6 +3,7 @@
 import io
 import os
 import re
+from datetime import timedelta
 from html import unescape
 
 import pytest
@@ -129,6 +130,46 @@ def test_bad_rows_are_reported_with_line_and_field(client, login, world):
     assert "line 2," not in page
     assert 'name="token"' not in page  # nothing to confirm
     assert count(Person) == 1
+
+
+def test_a_preview_with_bad_rows_offers_the_upload_again(client, login, world):
+    login(world["admin"])
+    bad = HEADER + "Bad Zone,zone@example.org,,Mars/Olympus,master,,,\n"
+
+    page = _page(_upload(client, bad))
+
+    assert "Fix the bad rows below and upload the file again" in page
+    assert "<h2>Upload the corrected file</h2>" in page
+    form = re.search(r'<form method="post" action="/admin/import" [^>]*>.*?</form>', page)
+    assert form and 'enctype="multipart/form-data"' in form.group(0)
+    assert 'type="file"' in form.group(0) and 'name="people"' in form.group(0)
+    assert "Please correct the fields marked below" not in page  # the new upload has no error
+    # The corrected file, sent from that form, previews like any other.
+    fixed = _page(_upload(client, bad.replace("Mars/Olympus", "Europe/London")))
+    assert "1 created, 0 changed, 0 unchanged, 0 bad row(s)" in fixed
+
+
+def test_the_import_page_says_how_long_an_invitation_link_lasts(client, login, world, app):
+    login(world["admin"])
+    page = _page(client.get("/admin/import"))
+    assert (
+        "An invitation's link to choose a password works for 7 days from when its mail is sent"
+        in page
+    )
+    assert "one hour" not in page
+    previous = app.config["INVITATION_MAX_AGE"]
+    app.config["INVITATION_MAX_AGE"] = timedelta(days=3)
+    try:
+        assert "works for 3 days from when" in _page(client.get("/admin/import"))
+    finally:
+        app.config["INVITATION_MAX_AGE"] = previous
+
+
+def test_an_imported_legacy_zone_is_stored_under_its_current_name(client, login, world):
+    login(world["admin"])
+    _import(client, HEADER + "Priya Nair,priya@example.org,,Asia/Calcutta,apprentice,,,\n")
+    priya = db.session.scalar(select(Person).where(Person.email == "priya@example.org"))
+    assert priya.timezone == "Asia/Kolkata"
 
 
 def test_confirm_refuses_a_file_with_bad_rows(client, login, world, app):

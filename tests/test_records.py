@@ -623,3 +623,12 @@ def test_the_stylesheet_lays_records_out_for_one_a4_page():
     print_block = records_css[records_css.index("@media print") :]
     assert ".site-header" in print_block and ".site-footer" in print_block
     assert "display: none" in print_block
+
+
+def test_the_check_page_s_example_code_has_the_shape_of_a_real_code(client):
+    page = client.get("/verify").get_data(as_text=True)
+    assert "As printed on the record, e.g. 7K3QX-M9D2P-4TZ8W-HN6CA. " in page
+    example, real = services.EXAMPLE_CODE, services.new_code()
+    assert [len(group) for group in example.split("-")] == [5, 5, 5, 5]
+    assert [len(group) for group in real.split("-")] == [5, 5, 5, 5]
+    assert services.normalise_code(example) == example

@@ -93,6 +93,29 @@ def test_the_master_sees_what_to_confirm_and_confirms(login, office):
     assert hours_by_skill(verified_seats([seat.apprentice_id])) == {office["skill"].id: 1.5}
 
 
+def test_minutes_that_are_not_a_number_come_back_as_typed_beside_the_error(login, office):
+    session = past_session(office, observers=office["apprentices"][:2])
+    client = login(office["master"])
+    typed, other = session.observers
+    response = client.post(f"/seats/{typed.id}/attendance", data={"minutes": "ninety"})
+    page = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert (
+        f'<input id="minutes-{typed.id}" name="minutes" type="text" inputmode="numeric" '
+        f'value="ninety" aria-invalid="true" aria-describedby="minutes-{typed.id}-error">'
+    ) in page
+    assert (
+        f'<p class="error" id="minutes-{typed.id}-error">Enter the minutes watched, from 0.</p>'
+    ) in page
+    # The other row keeps its own value and has no error.
+    assert (
+        f'<input id="minutes-{other.id}" name="minutes" type="text" inputmode="numeric" '
+        'value="120">'
+    ) in page
+    assert page.count('class="error"') == 1
+    assert count(Attendance) == 0
+
+
 def test_unconfirmed_and_absent_seats_count_nothing(office):
     session = past_session(office, observers=office["apprentices"][:2])
     services.confirm_attendance(office["master"], session.observers[1], 0)
@@ -158,6 +181,9 @@ def test_a_dispute_goes_to_the_admin_who_settles_it(login, office):
         as_text=True
     )
     attendance = db.session.scalars(select(Attendance)).one()
+    refused = admin_client.post(f"/admin/disputes/{attendance.id}", data={"minutes": "2h"})
+    assert 'value="2h" aria-invalid="true"' in refused.get_data(as_text=True)
+    assert "Enter minutes from 0." in refused.get_data(as_text=True)
     admin_client.post(f"/admin/disputes/{attendance.id}", data={"minutes": 120})
     db.session.refresh(attendance)
     assert attendance.minutes == 120 and not attendance.is_disputed

@@ -1,11 +1,11 @@
 """Forms for signing up, logging in and managing a password."""
 
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, EmailField, PasswordField, SelectField, StringField
+from wtforms import BooleanField, EmailField, PasswordField, SelectChoice, SelectField, StringField
 from wtforms.validators import DataRequired, Email, EqualTo, Length, ValidationError
 
 from ..errors import Refusal
-from ..forms import TimezoneField
+from ..forms import TimezoneField, site_choices
 from .passwords import MAX_LENGTH, MIN_LENGTH, password_problem
 from .services import check_sign_up_policy
 
@@ -14,6 +14,27 @@ def _strong_password(form, field):
     problem = password_problem(field.data or "")
     if problem:
         raise ValidationError(problem)
+
+
+CHOOSE_SITE = "Choose where you work: a site, or Remote if you have none and meet by video."
+
+
+def _optional_site_id(value) -> int | None:
+    """A site choice's id; the empty "choose" option is None."""
+    return None if value in ("", None) else int(value)
+
+
+def _site_chosen(form, field):
+    if field.data is None and not field.errors:  # a value not in the list is said once
+        raise ValidationError(CHOOSE_SITE)
+
+
+_site_chosen.field_flags = {"required": True}
+
+
+def sign_up_site_choices() -> list[SelectChoice]:
+    """Sites and Remote after an empty first choice: nobody is remote by not looking."""
+    return [SelectChoice("", "Choose…"), *site_choices()]
 
 
 _PASSWORD_HELP = f"{MIN_LENGTH} to {MAX_LENGTH} characters; a passphrase of several words is good."
@@ -31,7 +52,14 @@ class SignupForm(FlaskForm):
     )
     is_master = BooleanField("I am a master: others can learn by watching me work")
     is_apprentice = BooleanField("I am an apprentice: I want to learn by watching masters")
-    site = SelectField("Where you work", coerce=int)
+    site = SelectField(
+        "Where you work",
+        coerce=_optional_site_id,
+        choices=sign_up_site_choices,
+        validators=[_site_chosen],
+        invalid_value_message=CHOOSE_SITE,
+        invalid_choice_message=CHOOSE_SITE,
+    )
     timezone = TimezoneField()
 
     def validate_email(self, field):

@@ -6,7 +6,7 @@ from flask import Blueprint, flash, redirect, render_template, request, session,
 from flask_login import current_user, login_required, login_user, logout_user
 
 from ..errors import Refusal
-from ..forms import site_choices, site_from_choice
+from ..forms import site_from_choice
 from ..limits import (
     client_address,
     configured,
@@ -71,7 +71,6 @@ def signup():
         status = 403 if request.method == "POST" else 200
         return render_template("accounts/signup.html", form=None), status
     form = SignupForm()
-    form.site.choices = site_choices()
     if settings.sign_up_policy is SignUpPolicy.DOMAINS:
         form.email.description = f"Your address at {describe_domains(settings.domains)}."
     if form.validate_on_submit():

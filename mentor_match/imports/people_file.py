@@ -32,8 +32,8 @@ first line names these columns, in any order::
 Cells starting with ``=``, ``+``, ``-`` or ``@`` are exported with a leading ``'`` so that
 spreadsheets do not run them as formulas; the importer removes that quote again.
 
-The invitation link is a password-reset link, so it is valid for PASSWORD_RESET_MAX_AGE
-(one hour by default); after that the person asks for a new one on the "Forgot your
+The invitation link is made as its mail is sent and works for INVITATION_MAX_AGE (7 days by
+default) from then; after that the person asks for a new one on the "Forgot your
 password?" page with the same email, as the invitation mail says.
 """
 

@@ -15,7 +15,7 @@ from sqlalchemy.orm import selectinload
 from ..extensions import db
 from ..models import MicroSkill, Site, Stage
 from ..models.skills import slugify
-from ..zones import is_valid_timezone
+from ..zones import canonical_zone, is_valid_timezone
 from .people_file import MAX_HOURS, ROLE_SETS, SKILL_ROLES
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -159,5 +159,14 @@ def check_row(
         problems.extend(found)
         return None
     return Row(
-        line, name, email, site, cells["timezone"], roles[0], roles[1], skills, observation, hosting
+        line,
+        name,
+        email,
+        site,
+        canonical_zone(cells["timezone"]),
+        roles[0],
+        roles[1],
+        skills,
+        observation,
+        hosting,
     )

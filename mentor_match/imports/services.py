@@ -65,9 +65,14 @@ def _changes_text(changes: list[tuple[str, str, str]], side: int) -> str:
     return "; ".join(f"{change[0]}: {change[side]}" for change in changes)
 
 
+def invitation_lifetime_days() -> int:
+    """How many days an invitation's set-password link works, from when its mail is sent."""
+    return current_app.config["INVITATION_MAX_AGE"].days
+
+
 def _invitations(people: list[Person]) -> list[dict]:
     """The invitation notices (for notify_many): a welcome, and a mail with a set-password link."""
-    days = current_app.config["INVITATION_MAX_AGE"].days
+    days = invitation_lifetime_days()
     profile = absolute_url("profiles.edit")
     forgot = absolute_url("accounts.forgot_password")
     return [

@@ -34,7 +34,7 @@ from .export import export_csv
 from .forms import ConfirmForm, UploadForm
 from .people_file import COLUMNS, MAX_BYTES, decode_upload
 from .plan import ImportPlan, build_plan
-from .services import apply_import
+from .services import apply_import, invitation_lifetime_days
 
 bp = Blueprint("imports", __name__, url_prefix="/admin")
 
@@ -134,8 +134,14 @@ def upload():
                 token=token,
                 filename=filename or "the file",
                 only_verified_hosts=only_verified_hosts(),
+                form=UploadForm(formdata=None),
             )
-    return render_template("imports/upload.html", form=form, columns=COLUMNS)
+    return render_template(
+        "imports/upload.html",
+        form=form,
+        columns=COLUMNS,
+        invitation_days=invitation_lifetime_days(),
+    )
 
 
 @bp.route("/import/confirm", methods=["POST"])

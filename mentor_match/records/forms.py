@@ -18,7 +18,7 @@ class VerifyForm(FlaskForm):
     code = StringField(
         "Verification code",
         validators=[Optional(), Length(max=60)],
-        description="As printed on the record, e.g. 7K3QX-M9D2P-4TZ8W-HN6CA-R5VBE. "
+        description=f"As printed on the record, e.g. {services.EXAMPLE_CODE}. "
         "Capitals, spaces and dashes do not matter.",
         render_kw={"autocomplete": "off", "spellcheck": "false", "autocapitalize": "characters"},
     )

@@ -49,6 +49,8 @@ _CODE_LENGTH = CODE_GROUPS * CODE_GROUP_LENGTH
 # What people type by mistake for the characters Crockford leaves out.
 _LOOKALIKES = str.maketrans({"O": "0", "I": "1", "L": "1"})
 _IGNORED_IN_CODES = " -_\t\r\n"
+# The code shown as an example on /verify: the real shape, four groups of five.
+EXAMPLE_CODE = "7K3QX-M9D2P-4TZ8W-HN6CA"
 
 
 class RecordStatus(enum.StrEnum):

@@ -23,6 +23,7 @@ class AttendanceForm(FlaskForm):
             InputRequired("Enter the minutes watched (0 if they did not come)."),
             NumberRange(0, 1440, "Enter the minutes watched, from 0."),
         ],
+        invalid_value_message="Enter the minutes watched, from 0.",
     )
 
 
@@ -43,6 +44,7 @@ class ResolveForm(FlaskForm):
             InputRequired("Enter the minutes to count."),
             NumberRange(0, 1440, "Enter minutes from 0."),
         ],
+        invalid_value_message="Enter minutes from 0.",
     )
 
 

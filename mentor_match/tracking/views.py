@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from flask import Blueprint, abort, redirect, render_template, url_for
 from flask_login import current_user, login_required
 from wtforms.fields.choices import SelectChoice
@@ -21,6 +23,24 @@ from .forms import (
 )
 
 bp = Blueprint("tracking", __name__)
+
+
+@dataclass(frozen=True)
+class RejectedMinutes:
+    """Minutes typed into one row's form and refused: the row shows them again, as typed,
+    with the reason (a row's form holds one number, so there is no other field to keep)."""
+
+    row_id: int
+    typed: str
+    problem: str
+
+    @classmethod
+    def of(cls, row_id: int, form: AttendanceForm | ResolveForm) -> RejectedMinutes | None:
+        """The refusal of the form's minutes, or None when the fault lies elsewhere."""
+        if not form.minutes.errors:
+            return None
+        problems = dict.fromkeys(form.minutes.errors)  # "not a number" and "out of range" agree
+        return cls(row_id, (form.minutes.raw_data or [""])[0], " ".join(problems))
 
 
 def _hosted_seat(seat_id: int) -> SessionObserver:
@@ -50,10 +70,15 @@ def to_confirm():
     """Finished sessions whose observers the master has not confirmed: hours wait for this."""
     if not current_user.is_master:
         abort(403)
+    return _to_confirm_page()
+
+
+def _to_confirm_page(rejected: RejectedMinutes | None = None):
     return render_template(
         "tracking/to_confirm.html",
         seats=services.seats_to_confirm(current_person()),
         form=AttendanceForm(),
+        rejected=rejected,
     )
 
 
@@ -63,6 +88,9 @@ def confirm_attendance(seat_id: int):
     seat = _hosted_seat(seat_id)
     form = AttendanceForm()
     if not form.validate_on_submit():
+        rejected = RejectedMinutes.of(seat.id, form)
+        if rejected is not None:
+            return _to_confirm_page(rejected)
         flash_form_errors(form)
     else:
         attempt(
@@ -207,8 +235,15 @@ def rate_practice(attempt_id: int):
 @bp.route("/admin/disputes")
 @admin_required
 def disputes():
+    return _disputes_page()
+
+
+def _disputes_page(rejected: RejectedMinutes | None = None):
     return render_template(
-        "tracking/disputes.html", disputes=services.open_disputes(), form=ResolveForm()
+        "tracking/disputes.html",
+        disputes=services.open_disputes(),
+        form=ResolveForm(),
+        rejected=rejected,
     )
 
 
@@ -220,6 +255,9 @@ def resolve(attendance_id: int):
         abort(404)
     form = ResolveForm()
     if not form.validate_on_submit():
+        rejected = RejectedMinutes.of(attendance.id, form)
+        if rejected is not None:
+            return _disputes_page(rejected)
         flash_form_errors(form)
     else:
         attempt(
