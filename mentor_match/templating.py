@@ -8,6 +8,7 @@ from flask_login import current_user
 from sqlalchemy import Select, bindparam, func, select
 from werkzeug.exceptions import SecurityError
 
+from .availability.expansion import Month
 from .zones import in_zone
 
 
@@ -17,6 +18,11 @@ def local_time(moment: datetime | None, fmt: str = "%a %d %b %Y, %H:%M %Z") -> s
         return ""
     zone = current_user.timezone if current_user.is_authenticated else "UTC"
     return in_zone(moment, zone).strftime(fmt)
+
+
+def month_label(month: str) -> str:
+    """A month written for people: "2027-01" reads "January 2027"."""
+    return Month.parse(month).label
 
 
 def unread_count_of(person_id) -> Select:
@@ -40,6 +46,7 @@ def init_templating(app: Flask) -> None:
     from .links import absolute_url
 
     app.add_template_filter(local_time, "local_time")
+    app.add_template_filter(month_label, "month_label")
     app.add_template_global(absolute_url, "absolute_url")
 
     @app.context_processor

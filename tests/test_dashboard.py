@@ -97,7 +97,10 @@ def test_an_open_round_asks_masters_and_apprentices_to_confirm(app, office):
     plan.confirmed_at = utcnow()
     db.session.commit()
     asked = _dashboard(app, tom)
-    assert f"The {next_month()} matching round is open" in asked and "Check and confirm" in asked
+    assert (
+        f"The {Month.parse(next_month()).label} matching round is open" in asked
+        and "Check and confirm" in asked
+    )
     confirmed = _dashboard(app, priya)
     assert "You confirmed on" in confirmed and "Check and confirm" not in confirmed
     # An admin who neither hosts nor observes is not asked.
@@ -295,7 +298,7 @@ def test_a_master_is_asked_first_what_others_wait_for_then_what_has_a_deadline(a
         "Attendance to confirm",
         "Practice to rate",
         "Pairings waiting for your answer",
-        f"The {next_month()} matching round is open",
+        f"The {Month.parse(next_month()).label} matching round is open",
         "Your next sessions",
     ]
     assert sorted(headings, key=page.index) == headings

@@ -4,6 +4,7 @@ one session already open for observers to join."""
 import random
 from datetime import UTC, date, datetime, time, timedelta
 
+from ..availability.expansion import Month
 from ..extensions import db
 from ..models import Notification, Person, Round, RoundStatus, SessionMode, ShadowingSession
 from .availability import first_weekday_on_or_after
@@ -36,8 +37,8 @@ def open_round(people: dict[str, Person], month: str, month_start: date, today: 
                 Notification(
                     person=person,
                     link=f"/availability/plan?month={month}",
-                    text=f"The {month} matching round is open: confirm your availability, "
-                    f"hours and seats by {deadline:%d %b %Y} to be included.",
+                    text=f"The {Month.parse(month).label} matching round is open: confirm your "
+                    f"availability, hours and seats by {deadline:%d %b %Y} to be included.",
                 )
             )
 
