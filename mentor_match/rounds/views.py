@@ -156,8 +156,7 @@ def start_run(month: str):
     round_ = _round_or_404(month)
     form = RunForm()
     if not form.validate_on_submit():
-        for errors in form.errors.values():
-            flash(" ".join(errors), "error")
+        flash_form_errors(form)
         return redirect(url_for("rounds.show", month=month))
     kind = RunKind.FILL if form.kind.data == "fill" else RunKind.FULL
     try:
@@ -295,8 +294,7 @@ def upload(month: str, run_id: int):
     run = _run_or_404(month, run_id)
     form = UploadSolutionForm()
     if not form.validate_on_submit():
-        for errors in form.errors.values():
-            flash(" ".join(errors), "error")
+        flash_form_errors(form)
         return redirect(url_for("rounds.review", month=month, run_id=run.id))
     try:
         uploaded = reviewing.upload_solution(run, form.solution.data.read(), current_person())
