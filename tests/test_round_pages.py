@@ -6,7 +6,7 @@ import threading
 from datetime import UTC, datetime, time, timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from mentor_match.errors import Refusal
 from mentor_match.extensions import db
@@ -27,6 +27,7 @@ from mentor_match.models import (
 )
 from mentor_match.optimizer.solve import Cancelled, solve
 from mentor_match.rounds import opening, runs, solving
+from mentor_match.rounds import views as rounds_views
 from mentor_match.rounds.encoder import encode_round
 from mentor_match.rounds.publication import publish
 from mentor_match.rounds.queue import wait_for_background_jobs
@@ -235,6 +236,34 @@ def test_a_run_that_ends_before_its_page_loads_goes_to_its_review(login, admin, 
     # Without a finished run to go to, the round page itself.
     assert client.get(f"/admin/rounds/{round_.month}?run=9999").status_code == 200
     assert client.get(f"/admin/rounds/{round_.month}?run=x").status_code == 200
+
+
+def test_the_round_page_shows_a_run_that_ended_while_the_page_was_being_built(
+    login, admin, people, monkeypatch
+):
+    """The page loads the run while it is running, then asks for the latest result: a run the
+    worker finished in between must be read afresh, not from the session's stale copy."""
+    round_ = make_round()
+    run = runs.start_run(round_, None, time_limit=5)
+    run_id = run.id
+    views_runs = rounds_views.runs
+    load_active = views_runs.active_run
+
+    def active_then_finished_elsewhere(round_):
+        active = load_active(round_)
+        assert active is not None and active.observation_hours is None
+        with db.engine.begin() as worker:
+            worker.execute(
+                update(RoundRun)
+                .where(RoundRun.id == run_id)
+                .values(status=RunStatus.SUCCEEDED, observation_hours=11.0, upper_bound=12.0)
+            )
+        return active
+
+    monkeypatch.setattr(views_runs, "active_run", active_then_finished_elsewhere)
+    page = login(admin).get(f"/admin/rounds/{round_.month}")
+    assert page.status_code == 200
+    assert "<strong>11.0</strong> observation hours of a proven bound of 12.0" in page.text
 
 
 def test_run_needs_a_sane_time_limit(login, admin, people):

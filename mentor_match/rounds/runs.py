@@ -191,9 +191,15 @@ def active_run(round_: Round) -> RoundRun | None:
 
 
 def latest_result(round_: Round, kind: RunKind | None = None) -> RoundRun | None:
-    """The newest run with a solution, to review or publish."""
-    query = select(RoundRun).where(
-        RoundRun.round_id == round_.id, RoundRun.status == RunStatus.SUCCEEDED
+    """The newest run with a solution, to review or publish.
+
+    Read afresh: the same page may have loaded this run moments ago as still running, and the
+    worker that finished it since wrote its figures on another connection.
+    """
+    query = (
+        select(RoundRun)
+        .where(RoundRun.round_id == round_.id, RoundRun.status == RunStatus.SUCCEEDED)
+        .execution_options(populate_existing=True)
     )
     if kind is not None:
         query = query.where(RoundRun.kind == kind)
