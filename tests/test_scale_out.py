@@ -65,7 +65,8 @@ MAIL_MONTH = str(Month.parse(RUN_MONTH).next)  # a draft round the mail test ope
 # Extra people to mail when the round opens, so a delivery lasts long enough to overlap another.
 EXTRA_APPRENTICES = 40
 WAIT_SECONDS = 30.0
-CSRF_FIELD = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
+# A form's token, whether WTForms wrote the field or a template did (attributes differ in order).
+CSRF_FIELD = re.compile(r'<input[^>]*name="csrf_token"[^>]*value="([^"]+)"')
 
 
 @dataclass(frozen=True)
@@ -165,9 +166,9 @@ def stack(tmp_path_factory) -> Iterator[Stack]:
     """
     from rq import Worker
 
+    _fresh_schema()
     redis = _redis()
     redis.flushdb()
-    _fresh_schema()
     logs = tmp_path_factory.mktemp("scale-out")
     ports = (free_port(), free_port())
     web = tuple(f"http://127.0.0.1:{port}" for port in ports)
@@ -228,10 +229,19 @@ def _fresh_rate_limits(stack):
         stack.redis.delete(key)
 
 
+def new_browser() -> requests.Session:
+    """A browser's cookie jar: a cookie set by one web process goes to the other (same host).
+
+    Proxy settings of the environment are ignored: the site is on this machine.
+    """
+    session = requests.Session()
+    session.trust_env = False
+    return session
+
+
 @pytest.fixture
 def browser() -> Iterator[requests.Session]:
-    """A browser's cookie jar: a cookie set by one web process goes to the other (same host)."""
-    with requests.Session() as session:
+    with new_browser() as session:
         yield session
 
 
@@ -253,7 +263,7 @@ def log_in(browser: requests.Session, form_from: str, post_to: str, email: str, 
 
 def signed_in(stack: Stack, email: str, on: str) -> requests.Session:
     """A new browser session signed in as `email` through the web process at `on`."""
-    session = requests.Session()
+    session = new_browser()
     response = log_in(session, on, on, email, DEFAULT_PASSWORD)
     assert response.status_code == 302, response.text[:500]
     return session
@@ -268,7 +278,7 @@ def forged(token: str) -> str:
 # Sessions, CSRF, rate limits ---------------------------------------------------------------
 
 
-def test_a_session_from_one_web_process_is_accepted_by_the_other(stack, browser):
+def test_a_session_from_one_web_process_is_accepted_and_ended_by_the_other(stack, browser):
     web1, web2 = stack.web
     # Not signed in, web 2 sends the visitor to log in.
     assert browser.get(f"{web2}/dashboard", allow_redirects=False).status_code == 302
@@ -279,6 +289,20 @@ def test_a_session_from_one_web_process_is_accepted_by_the_other(stack, browser)
     dashboard = browser.get(f"{web2}/dashboard", allow_redirects=False)
     assert dashboard.status_code == 200
     assert f"Hello, {stack.apprentice_name}" in dashboard.text
+
+    # Logging out on web 2 ends the session on web 1 too: a copy of the cookie, accepted by
+    # web 1 before, is refused after.
+    copy = {"session": browser.cookies["session"]}
+    with new_browser() as replay:
+        assert replay.get(f"{web1}/dashboard", cookies=copy).status_code == 200
+        token = csrf_token(browser.get(f"{web1}/dashboard"))
+        logged_out = browser.post(
+            f"{web2}/logout", data={"csrf_token": token}, allow_redirects=False
+        )
+        assert logged_out.status_code == 302
+        replayed = replay.get(f"{web1}/dashboard", cookies=copy, allow_redirects=False)
+    assert replayed.status_code == 302
+    assert "/login" in replayed.headers["Location"]
 
 
 def test_a_csrf_token_from_one_web_process_is_accepted_by_the_other_and_a_forged_one_by_neither(
@@ -341,7 +365,9 @@ def _finished(job_ids: list[str], stack: Stack) -> list:
     while True:
         found = [Job.fetch(job_id, connection=stack.redis) for job_id in job_ids]
         statuses = [job.get_status() for job in found]
-        failed = [job for job, status in zip(found, statuses, strict=True) if status == "failed"]
+        failed = [
+            job for job, status in zip(found, statuses, strict=True) if status == JobStatus.FAILED
+        ]
         assert not failed, failed[0].latest_result().exc_string
         if all(status == JobStatus.FINISHED for status in statuses):
             return found
@@ -457,14 +483,16 @@ def test_opening_a_round_mails_each_person_once_although_both_workers_deliver(st
             allow_redirects=False,
         )
         assert opened.status_code == 302
-        # The web process queued one delivery; two more at once reach the two workers while
-        # it may still be sending, as a job delivered again or `flask rounds deliver-mail` would.
+        # The web process queued one delivery, which the worker waiting longest took; two more
+        # at once (as a job delivered again, or `flask rounds deliver-mail`, would add) go first
+        # to the other worker, as Redis serves waiting clients in turn, so both workers deliver,
+        # most often while the first delivery is still sending.
         extra = queue.enqueue_many([queue.prepare_data(jobs.deliver_mail_job) for _ in range(2)])
         page = admin.get(f"{web1}/admin/rounds/{MAIL_MONTH}")
         asked = len(stack.people_asked)
         assert f"Round opened: {asked} people were asked to confirm by mail" in page.text
 
-    # Every delivery job there has been: the web's, found on the queue's finished registry.
+    # The web's delivery job and ours, queued, running or finished.
     deadline = time.monotonic() + WAIT_SECONDS
     while len(deliveries := _delivery_job_ids(stack)) < 3:
         assert time.monotonic() < deadline, deliveries
