@@ -93,6 +93,16 @@ class StartedProcess:
         """The end of what the process wrote, for failure messages."""
         return self.log_path.read_text(errors="replace")[-tail:]
 
+    def log_size(self) -> int:
+        """Where the log ends now, for `log_since`."""
+        return self.log_path.stat().st_size
+
+    def log_since(self, offset: int) -> str:
+        """What the process wrote after the log was `offset` bytes long."""
+        with open(self.log_path, "rb") as log:
+            log.seek(offset)
+            return log.read().decode(errors="replace")
+
     def _refuse(self, what: str) -> ProcessNotReady:
         return ProcessNotReady(f"{self.name} {what}. Its log ends:\n{self.log()}")
 

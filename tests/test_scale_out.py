@@ -24,6 +24,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import gunicorn
 import pytest
 import requests
 from flask import Flask
@@ -65,6 +66,9 @@ MAIL_MONTH = str(Month.parse(RUN_MONTH).next)  # a draft round the mail test ope
 # Extra people to mail when the round opens, so a delivery lasts long enough to overlap another.
 EXTRA_APPRENTICES = 40
 WAIT_SECONDS = 30.0
+# Gunicorn 27 opens a control socket at one path in the home directory, which two servers
+# (and a developer's own) would fight over; these have no use for it.
+_NO_CONTROL_SOCKET = ("--no-control-socket",) if gunicorn.version_info >= (27,) else ()
 # A form's token, whether WTForms wrote the field or a template did (attributes differ in order).
 CSRF_FIELD = re.compile(r'<input[^>]*name="csrf_token"[^>]*value="([^"]+)"')
 
@@ -81,6 +85,7 @@ class Stack:
     apprentice_email: str
     apprentice_name: str
     people_asked: frozenset[str]  # every master and apprentice: the round's mail goes to them
+    processes: tuple[StartedProcess, ...]
 
 
 def _scratch_url() -> str:
@@ -194,8 +199,9 @@ def stack(tmp_path_factory) -> Iterator[Stack]:
         servers = [
             start(
                 f"web {n}",
-                *(str(BIN / "gunicorn"), "--config", str(settings), "--workers", "1"),
-                *("--graceful-timeout", "5", "--bind", f"127.0.0.1:{port}", "wsgi:app"),
+                *(str(BIN / "gunicorn"), "--config", str(settings), *_NO_CONTROL_SOCKET),
+                *("--workers", "1", "--graceful-timeout", "5"),
+                *("--bind", f"127.0.0.1:{port}", "wsgi:app"),
             )
             for n, port in enumerate(ports, 1)
         ]
@@ -211,7 +217,14 @@ def stack(tmp_path_factory) -> Iterator[Stack]:
             worker.wait_for_log("Listening on")
         names = frozenset(worker.name for worker in Worker.all(connection=redis))
         assert len(names) == 2, names
-        yield Stack(web=web, worker_names=names, app=app, redis=redis, **people)
+        yield Stack(
+            web=web,
+            worker_names=names,
+            app=app,
+            redis=redis,
+            processes=tuple(servers + workers),
+            **people,
+        )
     finally:
         stop_all(started)
         with app.app_context():
@@ -223,10 +236,16 @@ def stack(tmp_path_factory) -> Iterator[Stack]:
 
 
 @pytest.fixture(autouse=True)
-def _fresh_rate_limits(stack):
-    """Each test starts with no log-in counted: every test signs in, and the limit is low."""
+def _each_test(stack):
+    """Each test starts with no log-in counted (every test signs in, and the limit is low),
+    and fails if any process of the site logged an error while it ran (a 500, a failed job)."""
     for key in stack.redis.scan_iter(match="*LIMITER/*"):
         stack.redis.delete(key)
+    ends = [process.log_size() for process in stack.processes]
+    yield
+    for process, end in zip(stack.processes, ends, strict=True):
+        written = process.log_since(end)
+        assert "Traceback" not in written, f"{process.name} logged an error:\n{written[-4000:]}"
 
 
 def new_browser() -> requests.Session:
