@@ -82,6 +82,7 @@ class StartedProcess:
             self._log.close()
             raise
         self.pid = self.process.pid
+        self._stopped = False
 
     def __enter__(self) -> StartedProcess:
         return self
@@ -159,7 +160,11 @@ class StartedProcess:
 
     def stop(self, *, grace: float = STOP_GRACE_SECONDS) -> None:
         """SIGTERM the process group (a graceful stop), SIGKILL whatever of the session is left
-        after `grace` seconds, and wait for all of it. Safe to call twice."""
+        after `grace` seconds, and wait for all of it. Safe to call twice: the second time does
+        nothing (the session's id, once free, may be another process's)."""
+        if self._stopped:
+            return
+        self._stopped = True
         if self.process.poll() is None:
             self.terminate()
             try:
