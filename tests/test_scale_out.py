@@ -129,7 +129,9 @@ def test_a_session_from_one_web_process_is_accepted_and_ended_by_the_other(stack
     # web 1 before, is refused after.
     copy = {"session": browser.cookies["session"]}
     with new_browser() as replay:
-        assert replay.get(f"{web1}/dashboard", cookies=copy).status_code == 200
+        before = replay.get(f"{web1}/dashboard", cookies=copy, allow_redirects=False)
+        assert before.status_code == 200
+        assert f"Hello, {stack.apprentice_name}" in before.text
         token = csrf_token(browser.get(f"{web1}/dashboard"))
         logged_out = browser.post(
             f"{web2}/logout", data={"csrf_token": token}, allow_redirects=False
