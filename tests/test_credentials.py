@@ -8,8 +8,10 @@ trusting the code that made it.
 import base64
 import hashlib
 import json
+import threading
 import time
 from datetime import UTC, datetime, timedelta
+from types import SimpleNamespace
 
 import itsdangerous
 import jwt
@@ -442,6 +444,38 @@ def test_without_the_setting_a_key_is_made_once_under_instance(tmp_path):
         for app in made[::2]:
             with app.app_context():
                 db.engine.dispose()
+
+
+@pytest.mark.database_independent
+def test_web_processes_making_the_key_at_once_all_read_the_one_kept(tmp_path, monkeypatch):
+    """Two web processes that first sign a credential at the same moment: each gets the key
+    that is kept, never a key file another is still writing (which failed their requests)."""
+    site = SimpleNamespace(instance_path=str(tmp_path))
+    generating = threading.Event()
+    generate = keys.ECKey.generate_key
+
+    def slow_generate(*args, **kwargs):
+        generating.set()
+        time.sleep(0.3)  # a busy machine: the other process starts meanwhile
+        return generate(*args, **kwargs)
+
+    monkeypatch.setattr(keys.ECKey, "generate_key", slow_generate)
+    got = {}
+
+    def make(name: str) -> None:
+        try:
+            got[name] = keys._from_instance_file(site).thumbprint
+        except keys.CredentialKeyError as error:
+            got[name] = str(error)
+
+    first = threading.Thread(target=make, args=("first",))
+    first.start()
+    assert generating.wait(timeout=10)
+    make("second")
+    first.join(timeout=10)
+    kept = keys._from_pem((tmp_path / keys.KEY_FILE_NAME).read_bytes(), "the kept key")
+    assert got == {"first": kept.thumbprint, "second": kept.thumbprint}
+    assert [path.name for path in tmp_path.iterdir()] == [keys.KEY_FILE_NAME]
 
 
 @pytest.mark.database_independent

@@ -80,16 +80,32 @@ def _from_instance_file(app: Flask) -> SigningKey:
     """The key kept under instance/, made there once (readable by the owner only)."""
     path = Path(app.instance_path) / KEY_FILE_NAME
     path.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        # O_EXCL: of two processes starting at once, one writes the key and both read it.
-        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        pass
-    else:
-        with os.fdopen(descriptor, "wb") as handle:
-            handle.write(ECKey.generate_key(CURVE, private=True).as_pem(private=True))
-        log.info("made a credential signing key in %s; set %s to use your own", path, SETTING)
+    if not path.exists():
+        _keep_new_key(path)
     return _from_pem(path.read_bytes(), str(path))
+
+
+def _keep_new_key(path: Path) -> None:
+    """Make a key and put it at `path` unless another process got there first.
+
+    Web processes starting at once may each make one; the file is written whole under a
+    name of its own, then linked into place, which fails if a key is there already. So
+    every process reads the one key kept, never a file another is still writing.
+    """
+    draft = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}")
+    draft.unlink(missing_ok=True)
+    pem = ECKey.generate_key(CURVE, private=True).as_pem(private=True)
+    descriptor = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(descriptor, "wb") as handle:
+            handle.write(pem)
+        os.link(draft, path)
+    except FileExistsError:
+        pass  # another process kept its key first: that is the one every process uses
+    else:
+        log.info("made a credential signing key in %s; set %s to use your own", path, SETTING)
+    finally:
+        draft.unlink(missing_ok=True)
 
 
 def init_app(app: Flask) -> None:
