@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import secrets
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -41,9 +40,13 @@ def create_app(config: type[Config] | dict | None = None) -> Flask:
     else:
         app.config.from_object(config or Config)
     _require_settings(app)
-    logging.basicConfig(level=logging.INFO)
 
     from .inputs import init_inputs
+    from .logs import init_logging
+
+    # Its hooks come before every other, so each line logged while a request runs, a refusal
+    # by another hook included, carries the request's id.
+    init_logging(app)
 
     # First: its id converter must be in place before any route is added, and its body
     # limits before any hook reads a form.
@@ -110,6 +113,10 @@ def create_app(config: type[Config] | dict | None = None) -> Flask:
         stages_bp,
     ):
         app.register_blueprint(blueprint)
+
+    from .health import init_health
+
+    init_health(app)
 
     from .cli import register_commands
     from .templating import init_templating

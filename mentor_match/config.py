@@ -103,6 +103,12 @@ class Config:
     ROUND_HEARTBEAT_SECONDS = float(os.environ.get("ROUND_HEARTBEAT_SECONDS", "2"))
     ROUND_RUN_STALE_SECONDS = float(os.environ.get("ROUND_RUN_STALE_SECONDS", "30"))
 
+    # Logs (mentor_match/logs.py): "json", one object per line for a log collector, or "text"
+    # for a terminal. Empty: json, except text when debugging.
+    LOG_FORMAT = os.environ.get("LOG_FORMAT", "")
+    # /readyz: how long the database and Redis may take to answer before they count as down.
+    READINESS_TIMEOUT_SECONDS = float(os.environ.get("READINESS_TIMEOUT_SECONDS", "2"))
+
 
 class TestConfig(Config):
     """Settings for the test suite: a throwaway database, no real mail, fast hashing off."""

@@ -61,6 +61,9 @@ def init_reads(app) -> None:
     def read_in_autocommit() -> None:
         if request.method not in SAFE_METHODS or request.endpoint == "static":
             return
+        view = app.view_functions.get(request.endpoint) if request.endpoint else None
+        if getattr(view, "for_machines", False):
+            return  # the health checks: no connection for the request (security.for_machines)
         if db.engine.dialect.name != "postgresql" or db.session().in_transaction():
             return
         db.session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})

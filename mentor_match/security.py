@@ -5,7 +5,7 @@ import time
 from datetime import UTC, datetime, timedelta
 from functools import cache, wraps
 
-from flask import Flask, abort, flash, g, redirect, request, session, url_for
+from flask import Flask, abort, current_app, flash, g, redirect, request, session, url_for
 from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
 from flask_login import current_user, logout_user
 from itsdangerous import BadSignature
@@ -132,6 +132,22 @@ def without_session(view):
     return view
 
 
+def for_machines(view):
+    """A view for load balancers and monitors (the health checks): it sends no session cookie,
+    looks no one up, and takes no database connection for the request (extensions.init_reads),
+    so it answers alike whoever asks and whatever cookie they send, database up or down.
+    Put it just under the route decorator, as `without_session`."""
+    view.without_session = True  # type: ignore[attr-defined]
+    view.for_machines = True  # type: ignore[attr-defined]  # read by is_for_machines
+    return view
+
+
+def is_for_machines() -> bool:
+    """Whether the request is for a view marked `for_machines`."""
+    view = current_app.view_functions.get(request.endpoint) if request.endpoint else None
+    return getattr(view, "for_machines", False)
+
+
 def admin_required(view):
     """Let only signed-in admins through; everyone else gets 403 (or the log-in page)."""
 
@@ -170,7 +186,7 @@ def init_security(app: Flask) -> None:
         # The idle limit is PERMANENT_SESSION_LIFETIME, refreshed by activity (SessionCookies);
         # this is the hard limit after which a person signs in again however active they have been.
         # Static files are public: a browser fetching the style sheet needs no one loaded.
-        if request.endpoint == "static" or not current_user.is_authenticated:
+        if request.endpoint == "static" or is_for_machines() or not current_user.is_authenticated:
             return None
         started = session.get("signed_in_at")
         limit = app.config["SESSION_ABSOLUTE_LIFETIME"].total_seconds()
@@ -190,6 +206,6 @@ def init_security(app: Flask) -> None:
         response.headers.setdefault("Referrer-Policy", "same-origin")
         if request.is_secure:
             response.headers.setdefault("Strict-Transport-Security", STRICT_TRANSPORT_SECURITY)
-        if request.endpoint != "static" and current_user.is_authenticated:
+        if request.endpoint != "static" and not is_for_machines() and current_user.is_authenticated:
             response.headers.setdefault("Cache-Control", "no-store")
         return response

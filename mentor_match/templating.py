@@ -1,5 +1,6 @@
 """Jinja filters and globals: times in the viewer's own zone, stage labels, error pages."""
 
+import logging
 from datetime import datetime
 from functools import cache
 
@@ -10,6 +11,8 @@ from werkzeug.exceptions import SecurityError
 
 from .availability.expansion import Month
 from .zones import in_zone
+
+log = logging.getLogger(__name__)
 
 
 def local_time(moment: datetime | None, fmt: str = "%a %d %b %Y, %H:%M %Z") -> str:
@@ -102,13 +105,27 @@ def init_templating(app: Flask) -> None:
 
     @app.errorhandler(500)
     def server_error(error):
-        from .extensions import db
+        """The page for an error of ours, with the request's id for the person to quote.
 
-        # A failed flush leaves the session unusable until it is rolled back, and the page
-        # (its menu's count) still asks the database something.
-        db.session.rollback()
-        return render_template(
-            "errors/error.html",
-            code=500,
-            message="Something went wrong on our side. It has been logged.",
-        ), 500
+        Flask has logged the traceback already, once (Flask.log_exception), and that line
+        carries the same id (logs.py), so the page adds no second copy.
+        """
+        from .extensions import db
+        from .logs import current_request_id
+
+        message = "Something went wrong on our side. It has been logged."
+        reference = current_request_id()
+        try:
+            # A failed flush leaves the session unusable until it is rolled back, and the page
+            # (its menu's count) still asks the database something.
+            db.session.rollback()
+            page = render_template(
+                "errors/error.html", code=500, message=message, reference=reference
+            )
+        except Exception:  # the page needs the database, which may be what failed
+            log.exception("the error page could not be drawn; a plain one was sent")
+            page = Response(
+                f"{message}\nIf you tell us about it, quote this reference: {reference}\n",
+                mimetype="text/plain",
+            )
+        return page, 500

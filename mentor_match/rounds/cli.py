@@ -24,13 +24,14 @@ from sqlalchemy.exc import SQLAlchemyError
 from ..availability.expansion import Month, MonthError
 from ..errors import Refusal
 from ..extensions import db
+from ..logs import request_id_context
 from ..models import RoundRun, RunKind, RunStatus, utcnow
 from ..optimizer.interrupts import BackgroundWork, Interrupts, wait_for
 from ..optimizer.solution import gap
 from . import jobs
 from .notices import deliver_pending_mail
 from .opening import round_for
-from .queue import QUEUE_NAME
+from .queue import QUEUE_NAME, REQUEST_ID_META
 from .runs import cancel_run, reap_stale_runs, start_run
 from .solving import perform_run
 
@@ -43,6 +44,10 @@ rounds_cli = AppGroup(
 
 # How often `flask rounds run` reads the run's row to redraw its progress bar.
 POLL_SECONDS = 0.5
+# RQ's worker_ttl: an idle worker writes its heartbeat every WORKER_TTL_SECONDS - 15 s (a busy
+# one every 30 s), so /readyz, which wants one within the last minute, sees a live worker.
+# RQ's default (420 s) would leave an idle worker silent for almost seven minutes.
+WORKER_TTL_SECONDS = 45
 
 
 @rounds_cli.command("worker")
@@ -73,13 +78,20 @@ def worker_command(*, burst: bool) -> None:
     queue = Queue(QUEUE_NAME, connection=connection)
 
     class ReapingWorker(Worker):
-        """RQ's worker, whose upkeep (at start, then every few minutes) also records dead runs."""
+        """RQ's worker, whose upkeep (at start, then every few minutes) also records dead runs,
+        and whose lines about a job carry the id of the request that queued it."""
 
         def run_maintenance_tasks(self) -> None:
             super().run_maintenance_tasks()
             _reap_stale_runs_logged()
 
-    worker = ReapingWorker([queue], connection=connection)
+        def execute_job(self, job, queue) -> None:
+            # Set before RQ forks the work horse, which inherits it: the job's own lines and
+            # the worker's about it (done, failed) are the request's.
+            with request_id_context(job.meta.get(REQUEST_ID_META)):
+                super().execute_job(job, queue)
+
+    worker = ReapingWorker([queue], connection=connection, worker_ttl=WORKER_TTL_SECONDS)
     click.echo(
         f"Working on the {QUEUE_NAME!r} queue at {url}" + (" until it is empty." if burst else ".")
     )

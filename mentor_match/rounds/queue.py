@@ -14,6 +14,8 @@ from typing import Any
 
 from flask import Flask, current_app
 
+from ..logs import current_request_id, request_id_context
+
 log = logging.getLogger(__name__)
 
 QUEUE_NAME = "mentor-match"
@@ -21,6 +23,9 @@ QUEUE_NAME = "mentor-match"
 JOB_TIMEOUT_SECONDS = 3600
 # How long RQ keeps a failed job, so a lost one can be told from one still waiting.
 FAILURE_TTL_SECONDS = 86400
+# The job's meta entry that holds the id of the request that queued it (rounds.cli's worker
+# logs the job's lines with it).
+REQUEST_ID_META = "request_id"
 
 _threads: list[threading.Thread] = []
 
@@ -46,14 +51,16 @@ def dispatch(function: Callable[..., Any], *args: Any, job_id: str | None = None
     """Run `function(*args)` in the background: on the RQ queue, or in a thread of this process.
 
     On the queue the job goes by `job_id` (RQ picks one when None), which `job_is_lost` asks
-    about. Raises QueueUnavailable when Redis is configured but cannot be reached.
+    about. The job logs with the id of the request that queued it (logs.py). Raises
+    QueueUnavailable when Redis is configured but cannot be reached.
     """
     app = current_app._get_current_object()
+    request_id = current_request_id()
     rq_queue = redis_queue(app)
     if rq_queue is None:
         thread = threading.Thread(
             target=_in_app_context,
-            args=(app, function, *args),
+            args=(app, request_id, function, *args),
             daemon=True,
             name=f"mentor-match-{function.__name__}",
         )
@@ -64,7 +71,13 @@ def dispatch(function: Callable[..., Any], *args: Any, job_id: str | None = None
     from redis.exceptions import RedisError
 
     try:
-        rq_queue.enqueue(function, *args, job_id=job_id, failure_ttl=FAILURE_TTL_SECONDS)
+        rq_queue.enqueue(
+            function,
+            *args,
+            job_id=job_id,
+            failure_ttl=FAILURE_TTL_SECONDS,
+            meta={REQUEST_ID_META: request_id},
+        )
     except RedisError as error:
         raise QueueUnavailable(
             f"The job queue at {app.config['REDIS_URL']} cannot be reached: {error}"
@@ -103,8 +116,10 @@ def job_is_lost(job_id: str) -> bool:
         return False  # the queue is unreachable: say nothing until it is back
 
 
-def _in_app_context(app: Flask, function: Callable[..., Any], *args: Any) -> None:
-    with app.app_context():
+def _in_app_context(
+    app: Flask, request_id: str | None, function: Callable[..., Any], *args: Any
+) -> None:
+    with app.app_context(), request_id_context(request_id):
         try:
             function(*args)
         except Exception:
