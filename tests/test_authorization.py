@@ -283,6 +283,8 @@ def _outbox_message(world, owner):
 ACCESS: dict[str, Access] = {
     "static": Access("public", lambda world, owner: {"filename": "style.css"}),
     "home.index": Access("public"),
+    "health.healthz": Access("public"),
+    "health.readyz": Access("public"),
     "home.dashboard": Access("signed_in"),
     "accounts.signup": Access("guest"),
     "accounts.login": Access("guest"),
