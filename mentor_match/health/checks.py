@@ -147,7 +147,13 @@ def _engine(app: Flask) -> Engine:
         else:
             connect_args = {"timeout": timeout}
         engine = create_engine(
-            url, pool_size=1, max_overflow=1, pool_timeout=timeout, connect_args=connect_args
+            url,
+            pool_size=1,
+            max_overflow=1,
+            pool_timeout=timeout,
+            connect_args=connect_args,
+            # The SELECT alone goes to the server: no BEGIN before it, no ROLLBACK after.
+            isolation_level="AUTOCOMMIT",
         )
         app.extensions["readiness_engine"] = engine
     return engine
