@@ -104,7 +104,7 @@ class Config:
     ROUND_RUN_STALE_SECONDS = float(os.environ.get("ROUND_RUN_STALE_SECONDS", "30"))
 
     # Logs (mentor_match/logs.py): "json", one object per line for a log collector, or "text"
-    # for a terminal. Empty: json, except text when debugging.
+    # for a person. Empty: text in debug or on a terminal (make demo), else json.
     LOG_FORMAT = os.environ.get("LOG_FORMAT", "")
     # /readyz: how long the database and Redis may take to answer before they count as down.
     READINESS_TIMEOUT_SECONDS = float(os.environ.get("READINESS_TIMEOUT_SECONDS", "2"))

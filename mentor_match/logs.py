@@ -6,8 +6,9 @@ on the error page, carried by every log line written while the request runs, and
 the jobs it queues (rounds.queue.dispatch), whose lines carry it too. So one id finds, in the
 logs of every process, all that a click caused.
 
-LOG_FORMAT=json (the default) writes one JSON object per line for a log collector;
-LOG_FORMAT=text writes lines for a person reading a terminal (the default in debug).
+LOG_FORMAT=json writes one JSON object per line for a log collector; LOG_FORMAT=text writes
+lines for a person. Unset, it is text in debug or when stderr is a terminal (`make demo`),
+and json otherwise: under Gunicorn, a process manager or a container, and in tests.
 """
 
 from __future__ import annotations
@@ -111,7 +112,7 @@ class _SiteHandler(logging.StreamHandler):
 def init_logging(app: Flask) -> None:
     """Send every logger's records (the site's, Flask's, RQ's, the libraries') to stderr, in
     LOG_FORMAT, at INFO; Gunicorn's own loggers keep their own handlers."""
-    choice = (app.config.get("LOG_FORMAT") or ("text" if app.debug else "json")).lower()
+    choice = (app.config.get("LOG_FORMAT") or _default_format(app)).lower()
     if choice not in {"json", "text"}:
         raise ValueError(f"LOG_FORMAT={choice!r}: use json (for a log collector) or text.")
     handler = _SiteHandler(sys.stderr)
@@ -127,6 +128,10 @@ def init_logging(app: Flask) -> None:
 
     app.logger.removeHandler(default_handler)
     _init_request_logs(app)
+
+
+def _default_format(app: Flask) -> str:
+    return "text" if app.debug or sys.stderr.isatty() else "json"
 
 
 def _init_request_logs(app: Flask) -> None:

@@ -310,3 +310,11 @@ def test_a_job_run_by_the_worker_logs_with_the_id_of_the_request_that_queued_it(
     assert any("Job OK" in line["message"] for line in of_request), worker.stderr[-3000:]
     # The worker's own lines outside the job carry no request's id.
     assert any(line["request_id"] is None for line in lines)
+
+
+@pytest.mark.database_independent
+def test_an_unknown_log_format_stops_the_site_naming_the_choices():
+    with pytest.raises(
+        ValueError, match=r"^LOG_FORMAT='xml': use json \(for a log collector\) or text\.$"
+    ):
+        create_app(type("Xml", (TestConfig,), {"LOG_FORMAT": "xml"}))
