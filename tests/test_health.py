@@ -257,14 +257,11 @@ def private_postgres():
 
 @pytest.fixture(scope="module")
 def app_on_private_postgres(private_postgres):
-    """The site on the private PostgreSQL, migrated by Alembic, as one long-running process."""
+    """The site on the private PostgreSQL, as one long-running process; not yet migrated."""
     config = type(
         "OnPrivatePostgres", (TestConfig,), {"SQLALCHEMY_DATABASE_URI": private_postgres.url}
     )
     site = create_app(config)
-    with site.app_context():
-        upgrade()
-        db.session.remove()
     yield site
     checks.close_connections(site)
     with site.app_context():
@@ -276,7 +273,16 @@ def test_readyz_goes_red_when_postgresql_stops_and_green_when_it_returns(
     private_postgres, app_on_private_postgres
 ):
     client = app_on_private_postgres.test_client()
+    (head,) = checks.migration_heads()
+    before = client.get("/readyz")
+    assert before.status_code == 503
+    assert before.get_json()["checks"]["database"] == {"ok": True, "detail": "answers"}
+    assert before.get_json()["checks"]["migrations"] == {
+        "ok": False,
+        "detail": f"the database is at none, the code needs {head}: run `flask db upgrade`",
+    }
     with app_on_private_postgres.app_context():
+        upgrade()
         # The site's own pool holds a connection too, as it would after serving pages.
         assert db.session.scalar(text("SELECT 1")) == 1
         db.session.remove()

@@ -117,17 +117,19 @@ def _no_version_table(error: DBAPIError) -> bool:
 
 
 def _applied_revisions(engine: Engine) -> frozenset[str]:
-    query = text("SELECT version_num FROM alembic_version")
-    for attempt in (1, 2):
-        try:
-            with engine.connect() as connection:
-                return frozenset(connection.scalars(query))
-        except DBAPIError as error:
-            # A connection the server dropped (it restarted) fails once and is discarded;
-            # a fresh one tells whether the server is back.
-            if attempt == 2 or not error.connection_invalidated:
-                raise
-    raise AssertionError("unreachable")
+    try:
+        return _select_revisions(engine)
+    except DBAPIError as error:
+        if not error.connection_invalidated:
+            raise
+    # A connection the server dropped (it restarted) fails once and is discarded; a fresh
+    # one tells whether the server is back.
+    return _select_revisions(engine)
+
+
+def _select_revisions(engine: Engine) -> frozenset[str]:
+    with engine.connect() as connection:
+        return frozenset(connection.scalars(text("SELECT version_num FROM alembic_version")))
 
 
 def _engine(app: Flask) -> Engine:
