@@ -18,6 +18,7 @@ from mentor_match import create_app
 from mentor_match.accounts import passwords
 from mentor_match.config import TestConfig
 from mentor_match.extensions import db
+from mentor_match.health.checks import close_connections
 from mentor_match.mail.services import mail_dispatched
 
 from .factories import (
@@ -102,6 +103,7 @@ def app():
     yield app
     with app.app_context():
         db.engine.dispose()
+    close_connections(app)  # /readyz keeps connections of its own
     _remove_sqlite_file(TestConfig.SQLALCHEMY_DATABASE_URI)
 
 
