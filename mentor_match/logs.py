@@ -89,8 +89,10 @@ class TextFormatter(logging.Formatter):
         super().__init__("%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s")
 
     def format(self, record: logging.LogRecord) -> str:
-        record.request_id = _record_request_id(record) or "-"
-        text = super().format(record)
+        # A copy: other handlers (a JSON one) format the same record after this one.
+        shown = logging.makeLogRecord(record.__dict__)
+        shown.request_id = _record_request_id(record) or "-"
+        text = super().format(shown)
         fields = getattr(record, "fields", None)
         if fields:
             first, newline, rest = text.partition("\n")

@@ -122,6 +122,7 @@ def test_a_json_line_holds_the_record_its_fields_and_traceback():
     assert "ValueError: bad value" in line["traceback"]
     text = TextFormatter().format(record)
     assert " ERROR x [-] failed for Ada status=500\nTraceback" in text
+    assert not hasattr(record, "request_id")  # left as it was for the next handler
 
 
 @pytest.mark.database_independent
