@@ -222,7 +222,11 @@ class PrivatePostgres:
         self.data = self.root / "data"
         self.port = _free_port()
         self.url = f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/postgres"
-        self._run(initdb, "-D", str(self.data), "-U", "postgres", "--auth=trust", "--no-sync")
+        try:
+            self._run(initdb, "-D", str(self.data), "-U", "postgres", "--auth=trust", "--no-sync")
+        except BaseException:
+            shutil.rmtree(self.root, ignore_errors=True)
+            raise
 
     def _run(self, *command: str) -> None:
         finished = subprocess.run(
