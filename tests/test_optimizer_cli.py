@@ -1,9 +1,12 @@
 """mentor-match-solve as a person runs it: a separate process, files in and out, exit status."""
 
 import json
+import os
 import signal
+import stat
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -103,6 +106,23 @@ def test_the_work_planned_does_not_depend_on_how_long_start_up_took(
     (work_fast, due_fast), (work_slow, due_slow) = calls
     assert work_fast == work_slow < 10
     assert due_fast - due_slow == pytest.approx(2.0, abs=0.01)
+
+
+def test_an_output_that_is_a_pipe_is_written_into_not_replaced(small_problem, tmp_path):
+    """--output /dev/null or a named pipe: renaming a finished file over it would replace the
+    device itself (as root, /dev/null for every process on the machine)."""
+    pipe = tmp_path / "solution.pipe"
+    os.mkfifo(pipe)
+    received: list[bytes] = []
+    # A daemon: on a broken command nobody ever opens the pipe to write, and the read waits on.
+    reader = threading.Thread(target=lambda: received.append(pipe.read_bytes()), daemon=True)
+    reader.start()
+    done = run_cli(small_problem, "--time-limit", 1, "--output", pipe)
+    reader.join(10)
+    assert done.returncode == 0, done.stderr
+    assert stat.S_ISFIFO(pipe.stat().st_mode), "the pipe was replaced by a file"
+    assert json.loads(received[0])["observation_hours"] > 0
+    assert list(tmp_path.glob(".solution.pipe.*")) == []
 
 
 def _broken(tmp_path: Path, change) -> Path:

@@ -235,6 +235,13 @@ def _open_output(path: str | None):
     target = Path(path)
     if target.is_dir():
         raise BadInput(f"cannot write {path}: it is a directory")
+    if target.exists() and not target.is_file():
+        # A device or a pipe (/dev/null, a FIFO): written into, since renaming a file over it
+        # would replace it (as root, even /dev/null itself).
+        try:
+            return target.open("wb")
+        except OSError as failure:
+            raise BadInput(f"cannot write {path}: {failure.strerror or failure}") from None
     try:
         # Kept open until the solution is written (or discarded): no context manager.
         handle = tempfile.NamedTemporaryFile(  # noqa: SIM115
@@ -248,7 +255,14 @@ def _open_output(path: str | None):
 def _discard(handle) -> None:
     if handle is not None:
         handle.close()
-        Path(handle.name).unlink(missing_ok=True)
+        if _beside_output(handle):
+            Path(handle.name).unlink(missing_ok=True)
+
+
+def _beside_output(handle) -> bool:
+    """Whether `handle` is the temporary file beside --output: a regular file, where an output
+    written into in place is a device or a pipe (see `_open_output`)."""
+    return Path(handle.name).is_file()
 
 
 def _umask() -> int:
@@ -349,8 +363,9 @@ def _run(argv: list[str] | None, clock_started: float, interrupts: Interrupts) -
         else:
             with output:
                 output.write(text)
-            os.chmod(output.name, 0o666 & ~_umask())  # as if opened plainly, not 0600
-            os.replace(output.name, args.output)
+            if _beside_output(output):
+                os.chmod(output.name, 0o666 & ~_umask())  # as if opened plainly, not 0600
+                os.replace(output.name, args.output)
     except OSError as failure:
         _discard(output)
         print(
