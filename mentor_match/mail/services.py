@@ -17,7 +17,7 @@ import logging
 from dataclasses import dataclass
 from datetime import timedelta
 from email.message import EmailMessage
-from email.utils import make_msgid, parseaddr
+from email.utils import parseaddr
 
 from blinker import Namespace
 from flask import current_app
@@ -217,7 +217,7 @@ def _email(mail: Mail, message: OutboxMessage, *, sender: str) -> EmailMessage:
         ) from error
     email["Subject"] = mail.subject
     domain = parseaddr(sender)[1].rpartition("@")[2] or "mentor-match.local"
-    email["Message-ID"] = make_msgid(f"outbox-{message.id}", domain=domain)
+    email["Message-ID"] = f"<outbox-{message.id}.{int(message.created_at.timestamp())}@{domain}>"
     email.set_content(mail.body)
     return email
 
