@@ -49,8 +49,8 @@ def upgrade():
         " last_error = '' WHERE delivered_via = 'smtp'"
     )
     op.execute(
-        "UPDATE outbox_messages SET state = 'logged', attempts = 0, last_error = ''"
-        " WHERE delivered_via = 'outbox'"
+        "UPDATE outbox_messages SET state = 'logged', attempts = 1, sent_at = created_at,"
+        " last_error = '' WHERE delivered_via = 'outbox'"
     )
     op.execute(
         "UPDATE outbox_messages SET state = 'gave_up', attempts = 1, last_error = 'It failed"
