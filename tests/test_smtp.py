@@ -22,9 +22,11 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from sqlalchemy import select, update
 
 from mentor_match.accounts.passwords import verify_password
+from mentor_match.accounts.services import INVITATION_LINK
 from mentor_match.extensions import db
 from mentor_match.mail.services import deliver_due_mail, queue_mail, send_mail
-from mentor_match.models import MailState, OutboxMessage, utcnow
+from mentor_match.models import MailState, Notification, OutboxMessage, utcnow
+from mentor_match.rounds.notices import deliver_pending_mail, notify
 from mentor_match.rounds.queue import wait_for_background_jobs
 
 from .database import count
@@ -433,3 +435,30 @@ def test_a_password_reset_goes_out_by_smtp_with_a_working_link(server, client):
     assert response.status_code == 302
     db.session.refresh(person)
     assert verify_password(person.password_hash, "brand new passphrase")
+
+
+def test_an_invitation_kept_while_the_server_is_down_goes_out_later_with_a_fresh_link(
+    server, app, monkeypatch, client
+):
+    person = make_person(email="ines@example.org")
+    body = f"Choose your password:\n\n{INVITATION_LINK}\n"
+    notify(person, "Welcome", subject="Welcome to Mentor Match", body=body)
+    notify(person, "On the site only")
+    db.session.commit()
+    monkeypatch.setitem(app.config, "MAIL_PORT", _free_port())
+    assert deliver_pending_mail() == 0
+    stored = _stored("Welcome to Mentor Match")
+    assert (stored.state, stored.attempts, stored.link_kind) == (MailState.PENDING, 1, "invitation")
+    assert stored.body == body and stored.person_id == person.id
+    unqueued = select(Notification).where(Notification.mailed_at.is_(None))
+    assert db.session.scalars(unqueued).all() == []
+
+    monkeypatch.setitem(app.config, "MAIL_PORT", server.port)
+    _due_now(stored)
+    assert deliver_pending_mail() == 1
+    assert deliver_pending_mail() == 0
+    ((_, recipients, message),) = server.inbox.received
+    assert recipients == ["ines@example.org"]
+    link = re.search(r"http://localhost(/reset-password/\S+)", message.get_content()).group(1)
+    assert client.get(link).status_code == 200
+    assert count(OutboxMessage) == 1

@@ -18,10 +18,17 @@ log = logging.getLogger(__name__)
 def notify_many(notices: list[dict]) -> None:
     """Add notifications in bulk: dicts of person_id, text, link, mail_subject, mail_body.
 
-    The caller commits, so the news is part of the same transaction as what it reports.
+    The caller commits, so the news is part of the same transaction as what it reports. A
+    notice with no mail is marked mailed at once, so the index on mailed_at holds only mail
+    still to queue and the every-minute delivery pass reads nothing else.
     """
     if notices:
-        db.session.execute(insert(Notification), notices)
+        now = utcnow()
+        rows = [
+            {**notice, "mailed_at": None if notice.get("mail_subject") else now}
+            for notice in notices
+        ]
+        db.session.execute(insert(Notification), rows)
 
 
 def notify(person: Person, text: str, link: str = "", subject: str = "", body: str = "") -> None:
@@ -42,7 +49,8 @@ def deliver_pending_mail(batch: int = 500) -> int:
     """Put the mail of every notification not yet mailed in the outbox, then send every mail
     that is due there (new ones and retries); returns how many went out.
 
-    Run every minute by the schedule; with nothing to do it is two indexed queries.
+    Run every minute by the schedule; with nothing to do it is two indexed queries (the
+    notifications with mailed_at unset, the outbox's mail that is due).
     """
     queue_notification_mail(batch)
     return deliver_due_mail(batch=batch)
@@ -66,7 +74,7 @@ def queue_notification_mail(batch: int = 500) -> int:
                 Notification.mail_body,
             )
             .join(Person, Person.id == Notification.person_id)
-            .where(Notification.mail_subject != "", Notification.mailed_at.is_(None))
+            .where(Notification.mailed_at.is_(None), Notification.mail_subject != "")
             .order_by(Notification.id)
             .limit(batch)
         ).all()

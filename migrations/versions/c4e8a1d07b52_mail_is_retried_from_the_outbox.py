@@ -58,6 +58,9 @@ def upgrade():
         " WHERE state IS NULL"
     )
     op.execute("UPDATE outbox_messages SET link_kind = ''")
+    # A notification with no mail counts as mailed, so the delivery pass that runs every minute
+    # finds, through the index on mailed_at, only notifications with mail still to queue.
+    op.execute("UPDATE notifications SET mailed_at = created_at WHERE mail_subject = ''")
     with op.batch_alter_table("outbox_messages", schema=None) as batch_op:
         batch_op.alter_column("state", existing_type=STATE, nullable=False)
         batch_op.alter_column("attempts", existing_type=sa.Integer(), nullable=False)
@@ -78,6 +81,7 @@ def upgrade():
 
 
 def downgrade():
+    op.execute("UPDATE notifications SET mailed_at = NULL WHERE mail_subject = ''")
     with op.batch_alter_table("outbox_messages", schema=None) as batch_op:
         batch_op.add_column(sa.Column("delivered_via", sa.String(length=10), nullable=True))
     # The old column knew only these three; a mail still waiting is reported failed (unsent).
