@@ -81,3 +81,26 @@ def test_a_link_mail_whose_person_is_gone_is_refused_not_retried(app, sent_mail)
         "The person this mail was for has been removed, so its link cannot be made.",
     )
     assert len(sent_mail) == 1
+
+
+def test_a_fault_while_composing_leaves_the_mail_to_be_tried_again(app, monkeypatch, caplog):
+    person = make_person(email="ada@example.org")
+
+    def broken(body, kind, person):
+        raise RuntimeError("no link today")
+
+    monkeypatch.setattr(links, "with_link", broken)
+    message = send_mail(
+        "ada@example.org",
+        "Reset",
+        links.PLACEHOLDERS[links.RESET],
+        person_id=person.id,
+        link_kind=links.RESET,
+    )
+    db.session.refresh(message)
+    assert (message.state, message.attempts, message.last_error) == (
+        MailState.PENDING,
+        1,
+        "The site could not compose this mail (RuntimeError); see the log.",
+    )
+    assert f"mail {message.id} to ada@example.org could not be composed" in caplog.text

@@ -3,22 +3,11 @@ here, AUTH, a server that is down, busy or refusing, and no mail ever sent twice
 
 from __future__ import annotations
 
-import asyncio
-import ipaddress
 import re
-import socket
-import ssl
 import threading
-from datetime import UTC, datetime, timedelta
-from email import message_from_bytes, policy
+from datetime import timedelta
 
 import pytest
-from aiosmtpd.controller import Controller
-from aiosmtpd.smtp import AuthResult, LoginPassword
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from sqlalchemy import select, update
 
 from mentor_match.accounts.passwords import verify_password
@@ -31,119 +20,12 @@ from mentor_match.rounds.queue import wait_for_background_jobs
 
 from .database import count
 from .factories import make_admin, make_person
-
-USER, PASSWORD = "mailer", "a mail server passphrase"
-SENDER = "Mentor Match <no-reply@mentor-match.example>"
-
-
-class Inbox:
-    """The server's side: what it accepted, how clients logged in, and its answers to some
-    addresses (nobody@ does not exist, busy@ is busy, slow@ answers DATA too late)."""
-
-    def __init__(self) -> None:
-        self.received: list[tuple[str, list[str], object]] = []
-        self.mechanisms: list[str] = []
-
-    def authenticate(self, server, session, envelope, mechanism, auth_data) -> AuthResult:
-        self.mechanisms.append(mechanism)
-        given = auth_data if isinstance(auth_data, LoginPassword) else None
-        # handled=False: aiosmtpd answers a failure itself (535), as a real server does.
-        return AuthResult(success=given == (USER.encode(), PASSWORD.encode()), handled=False)
-
-    async def handle_RCPT(self, server, session, envelope, address, rcpt_options) -> str:
-        if address.startswith("nobody@"):
-            return "550 5.1.1 No such mailbox here"
-        if address.startswith("busy@"):
-            return "451 4.3.0 Mailbox busy, try again later"
-        envelope.rcpt_tos.append(address)
-        return "250 OK"
-
-    async def handle_DATA(self, server, session, envelope) -> str:
-        wire = envelope.original_content.replace(b"\r\n", b"\n")
-        message = message_from_bytes(wire, policy=policy.default)
-        self.received.append((envelope.mail_from, list(envelope.rcpt_tos), message))
-        if any(address.startswith("slow@") for address in envelope.rcpt_tos):
-            await asyncio.sleep(1.5)  # taken, but the answer comes after the client gave up
-        return "250 2.0.0 Accepted for delivery"
-
-    def subjects(self) -> list[str]:
-        return sorted(message["Subject"] for _, _, message in self.received)
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def _certificate(directory) -> tuple[str, str]:
-    """A self-signed certificate for 127.0.0.1 and localhost: (certificate file, key file)."""
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "mail.test")])
-    now = datetime.now(UTC)
-    certificate = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - timedelta(minutes=5))
-        .not_valid_after(now + timedelta(days=1))
-        .add_extension(
-            x509.SubjectAlternativeName(
-                [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]
-            ),
-            critical=False,
-        )
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
-        .sign(key, hashes.SHA256())
-    )
-    cert_file, key_file = directory / "mail.pem", directory / "mail.key"
-    cert_file.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
-    key_file.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-    )
-    return str(cert_file), str(key_file)
-
-
-class MailServer:
-    """One running aiosmtpd server and its inbox."""
-
-    def __init__(self, cert: tuple[str, str], *, implicit_tls: bool = False, **smtp) -> None:
-        tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-        tls.load_cert_chain(*cert)
-        self.inbox = Inbox()
-        self.port = _free_port()
-        # With TLS from the first byte aiosmtpd cannot tell the session is encrypted, so it
-        # is told not to insist on STARTTLS before AUTH (and then, not to insist on AUTH).
-        extra = (
-            {"ssl_context": tls, "auth_require_tls": False, "auth_required": False}
-            if implicit_tls
-            else {"tls_context": tls, "auth_required": True}
-        )
-        self.controller = Controller(
-            self.inbox,
-            hostname="127.0.0.1",
-            port=self.port,
-            authenticator=self.inbox.authenticate,
-            **extra,
-            **smtp,
-        )
-        self.controller.start()
-
-    def stop(self) -> None:
-        self.controller.stop()
-        self.controller.loop.close()
+from .smtp_server import PASSWORD, SENDER, USER, MailServer, free_port, make_certificate
 
 
 @pytest.fixture(scope="module")
 def certificate(tmp_path_factory):
-    return _certificate(tmp_path_factory.mktemp("smtp-tls"))
+    return make_certificate(tmp_path_factory.mktemp("smtp-tls"))
 
 
 @pytest.fixture(scope="module")
@@ -283,7 +165,7 @@ def test_the_certificate_is_verified_unless_its_authority_is_given(server, app, 
 def test_a_server_that_is_down_loses_nothing_and_later_sends_each_mail_once(
     server, app, monkeypatch
 ):
-    down = _free_port()  # nothing listens there
+    down = free_port()  # nothing listens there
     monkeypatch.setitem(app.config, "MAIL_PORT", down)
     queue_mail("ada@example.org", "First", "Body\n")
     queue_mail("bo@example.org", "Second", "Body\n")
@@ -308,7 +190,7 @@ def test_a_server_that_is_down_loses_nothing_and_later_sends_each_mail_once(
 
 
 def test_pauses_grow_and_a_mail_is_given_up_after_a_day(server, app, monkeypatch, login):
-    monkeypatch.setitem(app.config, "MAIL_PORT", _free_port())
+    monkeypatch.setitem(app.config, "MAIL_PORT", free_port())
     message = send_mail("ada@example.org", "Never", "Body\n")
     pauses = []
     for _ in range(3):
@@ -445,7 +327,7 @@ def test_an_invitation_kept_while_the_server_is_down_goes_out_later_with_a_fresh
     notify(person, "Welcome", subject="Welcome to Mentor Match", body=body)
     notify(person, "On the site only")
     db.session.commit()
-    monkeypatch.setitem(app.config, "MAIL_PORT", _free_port())
+    monkeypatch.setitem(app.config, "MAIL_PORT", free_port())
     assert deliver_pending_mail() == 0
     stored = _stored("Welcome to Mentor Match")
     assert (stored.state, stored.attempts, stored.link_kind) == (MailState.PENDING, 1, "invitation")

@@ -160,7 +160,7 @@ def deliver(message_id: int) -> Attempt:
         return Attempt.TAKEN
     message = db.session.get_one(OutboxMessage, message_id)
     try:
-        mail = _as_sent(message)
+        mail = _composed(message)
         _hand_over(mail, message)
     except DeliveryFailure as failure:
         _record_failure(message, failure)
@@ -172,6 +172,21 @@ def deliver(message_id: int) -> Attempt:
     db.session.commit()
     mail_dispatched.send(current_app._get_current_object(), mail=mail)
     return Attempt.SENT
+
+
+def _composed(message: OutboxMessage) -> Mail:
+    """The mail as the recipient gets it; nothing has reached the server yet, so a fault in
+    the code here leaves the mail to be tried again (and logged), not "delivery unknown"."""
+    try:
+        return _as_sent(message)
+    except DeliveryFailure:
+        raise
+    except Exception as error:
+        log.exception("mail %d to %s could not be composed", message.id, message.recipient)
+        raise DeliveryFailure(
+            f"The site could not compose this mail ({type(error).__name__}); see the log.",
+            Failure.TEMPORARY,
+        ) from error
 
 
 def _as_sent(message: OutboxMessage) -> Mail:
