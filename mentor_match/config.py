@@ -76,7 +76,14 @@ class Config:
     MAIL_PORT = int(os.environ.get("MAIL_PORT", "587"))
     MAIL_USERNAME = os.environ.get("MAIL_USERNAME", "")
     MAIL_PASSWORD = os.environ.get("MAIL_PASSWORD", "")
+    # STARTTLS on MAIL_PORT (587); MAIL_USE_SSL instead speaks TLS from the start (port 465).
     MAIL_USE_TLS = _flag("MAIL_USE_TLS", default=True)
+    MAIL_USE_SSL = _flag("MAIL_USE_SSL", default=False)
+    # The server's certificate is always verified: against the system's authorities, or this
+    # PEM file of a private CA (a relay inside the organisation with its own certificates).
+    MAIL_CA_FILE = os.environ.get("MAIL_CA_FILE", "")
+    # Seconds each step of the SMTP conversation may take before the attempt counts as failed.
+    MAIL_TIMEOUT = float(os.environ.get("MAIL_TIMEOUT", "10"))
     MAIL_SENDER = os.environ.get("MAIL_SENDER", "Mentor Match <no-reply@mentor-match.local>")
 
     # Where people reach the site, e.g. https://mentor.example.org: every absolute link the site

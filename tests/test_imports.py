@@ -230,7 +230,7 @@ def test_confirm_creates_people_skills_plans_invitations_and_change_records(
     mails = db.session.scalars(select(OutboxMessage)).all()
     assert sorted(m.recipient for m in mails) == ["ada@example.org", "rita@example.org"]
     assert not any("/reset-password/" in m.body for m in mails)
-    assert all("only the recipient's mail holds it" in m.body for m in mails)
+    assert all("[set-password link, made when the mail is sent]" in m.body for m in mails)
     records = db.session.scalars(select(ChangeRecord).where(ChangeRecord.subject == "person")).all()
     assert {(r.subject_id, r.action, r.actor_id) for r in records} == {
         (ada.id, "imported", world["admin"].id),

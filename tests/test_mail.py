@@ -1,121 +1,106 @@
-"""One mail service: SMTP when configured, else the log; a stored copy without secrets."""
+"""One mail service: SMTP when configured (tests/test_smtp.py), else the log; the outbox keeps
+every mail without its personal link, which is made afresh at each attempt."""
 
 import logging
-import smtplib
+import re
 
 from sqlalchemy import select
 
 from mentor_match.extensions import db
-from mentor_match.mail.services import send_mail
-from mentor_match.models import OutboxMessage
+from mentor_match.mail import links
+from mentor_match.mail.services import deliver_due_mail, send_mail
+from mentor_match.models import MailState, OutboxMessage
+
+from .factories import make_person
 
 
-class FakeSMTP:
-    """Stands in for smtplib.SMTP and remembers what it was asked to do."""
-
-    sent: list = []
-    refuse = False
-
-    def __init__(self, host, port, timeout):
-        if self.refuse:
-            raise ConnectionRefusedError(f"nothing listens on {host}:{port}")
-        self.host, self.port = host, port
-        self.tls = False
-        self.login_as = None
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        return False
-
-    def starttls(self):
-        self.tls = True
-
-    def login(self, user, password):
-        self.login_as = user
-
-    def send_message(self, message):
-        FakeSMTP.sent.append((self, message))
-
-
-def test_without_smtp_mail_stays_in_the_outbox(app):
+def test_without_smtp_mail_is_logged_and_kept(app):
     send_mail("ada@example.org", "Hello", "Body text")
-    db.session.commit()
     message = db.session.scalar(select(OutboxMessage))
-    assert (message.recipient, message.subject, message.delivered_via) == (
+    assert (message.recipient, message.subject, message.state, message.attempts) == (
         "ada@example.org",
         "Hello",
-        "outbox",
+        MailState.LOGGED,
+        1,
     )
+    assert message.next_attempt_at is None and message.sent_at is not None
 
 
-def test_with_smtp_mail_is_sent_and_recorded(app, monkeypatch):
-    FakeSMTP.sent, FakeSMTP.refuse = [], False
-    monkeypatch.setattr(smtplib, "SMTP", FakeSMTP)
-    monkeypatch.setitem(app.config, "MAIL_SERVER", "smtp.example.org")
-    monkeypatch.setitem(app.config, "MAIL_USERNAME", "mailer")
+def test_the_stored_copy_keeps_no_link_and_the_mail_goes_out_whole(app, sent_mail):
+    person = make_person(email="ada@example.org")
+    placeholder = links.PLACEHOLDERS[links.RESET]
     send_mail(
         "ada@example.org",
-        "Your pairing",
-        "You are paired with Grace: http://x/secret",
-        secrets=["http://x/secret"],
+        "Reset",
+        f"Choose a password: {placeholder}\nThen log in.",
+        person_id=person.id,
+        link_kind=links.RESET,
     )
-    db.session.commit()
-    ((connection, sent),) = FakeSMTP.sent
-    assert (
-        connection.host == "smtp.example.org" and connection.tls and connection.login_as == "mailer"
-    )
-    assert sent["To"] == "ada@example.org" and sent["Subject"] == "Your pairing"
-    assert "paired with Grace: http://x/secret" in sent.get_content()
-    stored = db.session.scalar(select(OutboxMessage))
-    assert stored.delivered_via == "smtp" and "http://x/secret" not in stored.body
-
-
-def test_a_refused_smtp_server_loses_no_mail_and_logs_why(app, monkeypatch, caplog):
-    FakeSMTP.sent, FakeSMTP.refuse = [], True
-    monkeypatch.setattr(smtplib, "SMTP", FakeSMTP)
-    monkeypatch.setitem(app.config, "MAIL_SERVER", "smtp.example.org")
-    send_mail("ada@example.org", "Hello", "Body")
-    db.session.commit()
-    assert db.session.scalar(select(OutboxMessage)).delivered_via == "failed"
-    assert "could not send mail" in caplog.text
-
-
-def test_the_stored_copy_keeps_no_secret_and_the_mail_goes_out_whole(app, sent_mail):
-    body = "Choose a password: http://x/reset-password/abc.def\nThen log in."
-    send_mail("ada@example.org", "Invitation", body, secrets=["http://x/reset-password/abc.def"])
-    db.session.commit()
     (mail,) = sent_mail
-    assert (mail.recipient, mail.subject, mail.body) == ("ada@example.org", "Invitation", body)
+    assert re.fullmatch(
+        r"Choose a password: http://localhost/reset-password/\S+\nThen log in\.", mail.body
+    )
     assert db.session.scalar(select(OutboxMessage)).body == (
-        "Choose a password: [link removed from the stored copy: only the recipient's mail holds"
-        " it]\nThen log in."
+        "Choose a password: [reset link, made when the mail is sent: only the recipient's mail"
+        " holds it]\nThen log in."
     )
 
 
 def test_without_smtp_the_whole_mail_is_logged_for_the_demo(app, caplog):
     caplog.set_level(logging.INFO, logger="mentor_match.mail.services")
+    person = make_person(email="ada@example.org")
     send_mail(
         "ada@example.org",
-        "Reset",
-        "Follow http://x/reset-password/abc.def",
-        secrets=["http://x/reset-password/abc.def"],
+        "Confirm",
+        f"Follow {links.PLACEHOLDERS[links.CONFIRM_ADDRESS]}",
+        person_id=person.id,
+        link_kind=links.CONFIRM_ADDRESS,
     )
     assert "mail to ada@example.org" in caplog.text
-    assert "Subject: Reset" in caplog.text and "http://x/reset-password/abc.def" in caplog.text
+    assert "Subject: Confirm" in caplog.text
+    assert "Follow http://localhost/signup/confirm/" in caplog.text
 
 
-def test_a_mail_that_smtp_refused_is_not_reported_as_sent(app, monkeypatch, sent_mail):
-    FakeSMTP.sent, FakeSMTP.refuse = [], True
-    monkeypatch.setattr(smtplib, "SMTP", FakeSMTP)
-    monkeypatch.setitem(app.config, "MAIL_SERVER", "smtp.example.org")
-    send_mail(
+def test_a_link_mail_whose_person_is_gone_is_refused_not_retried(app, sent_mail):
+    person = make_person(email="gone@example.org")
+    message = send_mail(
+        "gone@example.org",
+        "Reset",
+        links.PLACEHOLDERS[links.RESET],
+        person_id=person.id,
+        link_kind=links.RESET,
+    )
+    message.state, message.next_attempt_at = MailState.PENDING, message.created_at
+    db.session.delete(person)
+    db.session.commit()
+    assert deliver_due_mail() == 0
+    db.session.refresh(message)
+    assert (message.state, message.person_id, message.last_error) == (
+        MailState.REFUSED,
+        None,
+        "The person this mail was for has been removed, so its link cannot be made.",
+    )
+    assert len(sent_mail) == 1
+
+
+def test_a_fault_while_composing_leaves_the_mail_to_be_tried_again(app, monkeypatch, caplog):
+    person = make_person(email="ada@example.org")
+
+    def broken(body, kind, person):
+        raise RuntimeError("no link today")
+
+    monkeypatch.setattr(links, "with_link", broken)
+    message = send_mail(
         "ada@example.org",
         "Reset",
-        "http://x/reset-password/abc",
-        secrets=["http://x/reset-password/abc"],
+        links.PLACEHOLDERS[links.RESET],
+        person_id=person.id,
+        link_kind=links.RESET,
     )
-    db.session.commit()
-    assert sent_mail == []
-    assert "abc" not in db.session.scalar(select(OutboxMessage)).body
+    db.session.refresh(message)
+    assert (message.state, message.attempts, message.last_error) == (
+        MailState.PENDING,
+        1,
+        "The site could not compose this mail (RuntimeError); see the log.",
+    )
+    assert f"mail {message.id} to ada@example.org could not be composed" in caplog.text

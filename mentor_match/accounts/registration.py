@@ -25,6 +25,7 @@ from sqlalchemy.exc import IntegrityError
 from ..errors import Refusal
 from ..extensions import db
 from ..links import absolute_url
+from ..mail import links
 from ..mail.services import send_mail
 from ..models import Person, Site
 from .passwords import hash_password, verify_password
@@ -69,24 +70,31 @@ def _serializer() -> URLSafeTimedSerializer:
     return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt="confirm-address")
 
 
+def confirmation_link(person: Person) -> str:
+    """The link that confirms the person's address; it lasts SIGNUP_CONFIRM_MAX_AGE from now."""
+    token = _serializer().dumps({"id": person.id, "email": person.email})
+    return absolute_url("accounts.confirm_address", token=token)
+
+
 def send_sign_up_mail(email: str) -> None:
     """Mail the address what its sign-up means: a link to confirm, or that it already has an
-    account. Run in the background (rounds.jobs.dispatch_sign_up_mail); commits."""
+    account. Run in the background (rounds.jobs.dispatch_sign_up_mail); commits. The link is
+    made when the mail goes out (mail.links), so one retried later still works."""
     person = find_person_by_email(email)
     if person is None:
         return
     if person.email_confirmed_at is None:
         days = current_app.config["SIGNUP_CONFIRM_MAX_AGE"].days
-        token = _serializer().dumps({"id": person.id, "email": person.email})
-        link = absolute_url("accounts.confirm_address", token=token)
         send_mail(
             person.email,
             "Confirm your address to finish signing up",
             f"Hello {person.name},\n\nFollow this link within {days} days to confirm your "
-            f"address and finish signing up to Mentor Match:\n\n{link}\n\n"
+            f"address and finish signing up to Mentor Match:\n\n"
+            f"{links.PLACEHOLDERS[links.CONFIRM_ADDRESS]}\n\n"
             "You will be asked for the password you chose.\n\n"
             "If you did not sign up, ignore this message: no account is opened.\n",
-            secrets=[link],
+            person_id=person.id,
+            link_kind=links.CONFIRM_ADDRESS,
         )
     else:
         send_mail(
@@ -98,7 +106,6 @@ def send_sign_up_mail(email: str) -> None:
             f"Forgot your password? {absolute_url('accounts.forgot_password')}\n\n"
             "If it was not you, ignore this message.\n",
         )
-    db.session.commit()
 
 
 def person_to_confirm(token: str) -> Person:

@@ -13,6 +13,7 @@ from sqlalchemy import delete, func, select
 from ..errors import Refusal
 from ..extensions import db
 from ..links import absolute_url
+from ..mail import links
 from ..mail.services import send_mail
 from ..models import FailedLogin, Person, SignUpPolicy
 from ..organisation.domains import describe_domains, domain_of
@@ -21,7 +22,7 @@ from .passwords import hash_password, verify_password
 
 # Stands for the set-password link in a stored invitation: the link is made as the mail goes
 # out (invitation_link), so the database never holds a usable token.
-INVITATION_LINK = "[set-password link, made when the mail is sent]"
+INVITATION_LINK = links.PLACEHOLDERS[links.INVITATION]
 # Compared against when the email is unknown, so a wrong email takes as long as a wrong password.
 _DUMMY_HASH = hash_password("not-a-real-password-for-timing")
 
@@ -143,22 +144,30 @@ def invitation_link(person: Person) -> str:
     return absolute_url("accounts.reset_password", token=make_reset_token(person, invitation=True))
 
 
+def reset_link(person: Person) -> str:
+    """A link to choose a new password; it lasts PASSWORD_RESET_MAX_AGE from now."""
+    return absolute_url("accounts.reset_password", token=make_reset_token(person))
+
+
 def send_password_reset(email: str) -> None:
-    """Mail a time-limited reset link if the address has an account; silent otherwise."""
+    """Mail a time-limited reset link if the address has an account; silent otherwise.
+
+    The link is made when the mail goes out (mail.links), so one retried later still works.
+    """
     person = find_person_by_email(email)
     if person is None or not person.active:
         return
     minutes = int(current_app.config["PASSWORD_RESET_MAX_AGE"].total_seconds() // 60)
-    link = absolute_url("accounts.reset_password", token=make_reset_token(person))
     send_mail(
         person.email,
         "Reset your Mentor Match password",
         f"Hello {person.name},\n\nSomeone (hopefully you) asked to reset your password.\n"
-        f"Follow this link within {minutes} minutes to choose a new one:\n\n{link}\n\n"
+        f"Follow this link within {minutes} minutes to choose a new one:\n\n"
+        f"{links.PLACEHOLDERS[links.RESET]}\n\n"
         "If you did not ask for this, ignore this message: your password stays as it is.\n",
-        secrets=[link],
+        person_id=person.id,
+        link_kind=links.RESET,
     )
-    db.session.commit()
 
 
 def person_for_reset_token(token: str) -> Person:

@@ -2,7 +2,7 @@
 
 from .availability import AvailabilityChange, ChangeKind, MonthPlan, WeeklyWindow
 from .integrations import ApiToken, Event
-from .mail import OutboxMessage
+from .mail import MailState, OutboxMessage
 from .notifications import Notification
 from .organisation import OrganisationSettings, SignUpPolicy
 from .people import FailedLogin, Person
@@ -63,6 +63,7 @@ __all__ = [
     "Notification",
     "Observation",
     "OrganisationSettings",
+    "MailState",
     "OutboxMessage",
     "Pairing",
     "Person",

@@ -25,7 +25,9 @@ class Notification(db.Model):
     read_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     mail_subject: Mapped[str] = mapped_column(String(200), default="")
     mail_body: Mapped[str] = mapped_column(Text, default="")
-    # Set when the mail is claimed for sending, so a second delivery job never sends it again.
+    # Set when its mail is put in the outbox (which sends and retries it), in the same
+    # transaction, so a second delivery job never queues it again; set at once when there is
+    # no mail, so only notifications with mail to queue are unset.
     mailed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
 
     person: Mapped[Person] = relationship()

@@ -249,7 +249,7 @@ def _result_text(run: RoundRun) -> str:
 
 @rounds_cli.command("deliver-mail")
 def deliver_mail_command() -> None:
-    """Send the mail of every notification not yet mailed."""
+    """Send the mail of every notification not yet mailed, and every mail due another attempt."""
     sent = deliver_pending_mail()
     click.echo(f"Sent {sent} notification mail{'' if sent == 1 else 's'}.")
 

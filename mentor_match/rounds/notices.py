@@ -6,9 +6,10 @@ import logging
 
 from sqlalchemy import insert, select, update
 
-from ..accounts.services import INVITATION_LINK, invitation_link
+from ..accounts.services import INVITATION_LINK
 from ..extensions import db
-from ..mail.services import send_mail
+from ..mail import links
+from ..mail.services import deliver_due_mail, queue_mail
 from ..models import Notification, Person, utcnow
 
 log = logging.getLogger(__name__)
@@ -17,10 +18,17 @@ log = logging.getLogger(__name__)
 def notify_many(notices: list[dict]) -> None:
     """Add notifications in bulk: dicts of person_id, text, link, mail_subject, mail_body.
 
-    The caller commits, so the news is part of the same transaction as what it reports.
+    The caller commits, so the news is part of the same transaction as what it reports. A
+    notice with no mail is marked mailed at once, so the index on mailed_at holds only mail
+    still to queue and the every-minute delivery pass reads nothing else.
     """
     if notices:
-        db.session.execute(insert(Notification), notices)
+        now = utcnow()
+        rows = [
+            {**notice, "mailed_at": None if notice.get("mail_subject") else now}
+            for notice in notices
+        ]
+        db.session.execute(insert(Notification), rows)
 
 
 def notify(person: Person, text: str, link: str = "", subject: str = "", body: str = "") -> None:
@@ -38,12 +46,24 @@ def notify(person: Person, text: str, link: str = "", subject: str = "", body: s
 
 
 def deliver_pending_mail(batch: int = 500) -> int:
-    """Send the mail of every notification not yet mailed; returns how many were sent.
+    """Put the mail of every notification not yet mailed in the outbox, then send every mail
+    that is due there (new ones and retries); returns how many went out.
 
-    Each one is claimed by a conditional update before it is sent, so two deliveries
-    running at once (or a job delivered twice) never send the same mail twice.
+    Run every minute by the schedule; with nothing to do it is two indexed queries (the
+    notifications with mailed_at unset, the outbox's mail that is due).
     """
-    sent = 0
+    queue_notification_mail(batch)
+    return deliver_due_mail(batch=batch)
+
+
+def queue_notification_mail(batch: int = 500) -> int:
+    """Move the mail of notifications not yet mailed into the outbox; returns how many.
+
+    Each notification is claimed (mailed_at set by a conditional update) in the transaction
+    that adds its mail, so two deliveries running at once never queue the same mail twice.
+    An invitation's set-password link is made when the mail is sent, not stored.
+    """
+    queued = 0
     while True:
         pending = db.session.execute(
             select(
@@ -54,12 +74,12 @@ def deliver_pending_mail(batch: int = 500) -> int:
                 Notification.mail_body,
             )
             .join(Person, Person.id == Notification.person_id)
-            .where(Notification.mail_subject != "", Notification.mailed_at.is_(None))
+            .where(Notification.mailed_at.is_(None), Notification.mail_subject != "")
             .order_by(Notification.id)
             .limit(batch)
         ).all()
         if not pending:
-            return sent
+            return queued
         for notice_id, person_id, email, subject, body in pending:
             claimed = db.session.execute(
                 update(Notification)
@@ -67,14 +87,11 @@ def deliver_pending_mail(batch: int = 500) -> int:
                 .values(mailed_at=utcnow())
             ).rowcount
             if claimed:
-                secrets = []
-                if INVITATION_LINK in body:
-                    link = invitation_link(db.session.get_one(Person, person_id))
-                    body, secrets = body.replace(INVITATION_LINK, link), [link]
-                send_mail(email, subject, body, secrets=secrets)
-                sent += 1
-            db.session.commit()
-        log.info("delivered %d notification mails so far", sent)
+                link_kind = links.INVITATION if INVITATION_LINK in body else ""
+                queue_mail(email, subject, body, person_id=person_id, link_kind=link_kind)
+                queued += 1
+        db.session.commit()
+        log.info("queued %d notification mails so far", queued)
 
 
 def unread_for(person: Person, limit: int = 20) -> list[Notification]:
