@@ -484,33 +484,47 @@ def _run(stack: Stack, run_id: int) -> RoundRun:
     return fresh(select(RoundRun).where(RoundRun.id == run_id))[0]
 
 
-def test_a_round_runs_on_a_worker_and_survives_a_killed_one(stack):
-    """A run whose work horse is killed is failed by the scheduled reaper; the next succeeds."""
-    from rq.job import Job
-    from rq.worker import Worker
-
+@pytest.fixture(scope="module")
+def big_round(stack):
+    """An open round big enough to solve for a minute, and an admin signed in to run it."""
     with stack.app.app_context():
         make_big_round_organisation()
         month = make_round().month
         admin_email = make_admin("Ada Admin").email
     browser = Browser(stack.address)
     browser.log_in(admin_email)
-    workers_before = {pid for pid, (_, command) in _workers(stack)}
+    return browser, month
+
+
+def _solving(stack: Stack, browser: Browser, month: str) -> tuple[int, int, int]:
+    """Start a run of up to a minute from the admin page and wait until a worker solves it;
+    (the run's id, its worker's pid, its work horse's pid)."""
+    from rq.job import Job
+    from rq.worker import Worker
 
     with stack.app.app_context():
-        doomed = _start_run_from_the_admin_page(browser, month, 60)
+        run_id = _start_run_from_the_admin_page(browser, month, 60)
         _wait_for(
-            lambda: (run := _run(stack, doomed)).status is RunStatus.RUNNING and run.problem_json,
+            lambda: (run := _run(stack, run_id)).status is RunStatus.RUNNING and run.problem_json,
             30,
-            f"run {doomed} to be solving",
+            f"run {run_id} to be solving",
             stack,
         )
-        job = Job.fetch(f"round-run-{doomed}", connection=stack.redis)
-        worker = Worker.find_by_key(f"rq:worker:{job.worker_name}", connection=stack.redis)
-        horses = [pid for pid, (ppid, _) in _process_table().items() if ppid == worker.pid]
-        assert len(horses) == 1, f"worker {worker.pid} should be solving in one horse"
-        os.kill(horses[0], signal.SIGKILL)  # as the kernel's out-of-memory killer would
+    job = Job.fetch(f"round-run-{run_id}", connection=stack.redis)
+    worker = Worker.find_by_key(f"rq:worker:{job.worker_name}", connection=stack.redis)
+    horses = [pid for pid, (ppid, _) in _process_table().items() if ppid == worker.pid]
+    assert len(horses) == 1, f"worker {worker.pid} should be solving in one horse"
+    return run_id, worker.pid, horses[0]
 
+
+def test_a_round_runs_on_a_worker_and_survives_a_killed_one(stack, big_round):
+    """A run whose work horse is killed is failed by the scheduled reaper; the next succeeds."""
+    browser, month = big_round
+    workers_before = {pid for pid, _ in _workers(stack)}
+    doomed, worker_pid, horse = _solving(stack, browser, month)
+    os.kill(horse, signal.SIGKILL)  # as the kernel's out-of-memory killer would
+
+    with stack.app.app_context():
         failed = _wait_for(
             lambda: (run := _run(stack, doomed)).status is RunStatus.FAILED and run,
             STALE_SECONDS + 20,
@@ -539,7 +553,7 @@ def test_a_round_runs_on_a_worker_and_survives_a_killed_one(stack):
         assert done.observation_hours > 0
     # Both workers are the ones started: the one whose horse died went on working.
     assert {pid for pid, _ in _workers(stack)} == workers_before
-    assert worker.pid in workers_before
+    assert worker_pid in workers_before
 
 
 def _workers(stack: Stack) -> list[tuple[int, tuple[int, str]]]:
@@ -554,8 +568,12 @@ def _workers(stack: Stack) -> list[tuple[int, tuple[int, str]]]:
     ]
 
 
-def test_ctrl_c_stops_every_process_of_the_stack(stack):
+def test_ctrl_c_stops_every_process_of_the_stack_even_mid_run(stack, big_round):
+    """Ctrl-C while a worker solves a round: its horse (a process group of its own) goes too."""
+    browser, month = big_round
+    run_id, _, horse = _solving(stack, browser, month)
     started = stack.processes()
+    assert horse in started
     names = " ".join(command for pid, (_, command) in _process_table().items() if pid in started)
     for part in ("honcho start", "gunicorn", "rounds worker", "flask --app wsgi scheduler"):
         assert part in names, f"{part} is not running:\n{stack.log()}"
@@ -568,4 +586,8 @@ def test_ctrl_c_stops_every_process_of_the_stack(stack):
     assert not left, f"still running after Ctrl-C: {left}\n{stack.log()}"
     assert took < 15, f"stopping took {took:.1f} s\n{stack.log()}"
     assert "SIGINT received" in stack.log()
+    assert "stopping: the round run in hand is abandoned" in stack.log()
     assert not _answers(stack.address)
+    # Left running, with no heartbeat: the next stack's reaper fails it.
+    with stack.app.app_context():
+        assert _run(stack, run_id).status is RunStatus.RUNNING
