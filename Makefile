@@ -65,7 +65,9 @@ worker: install $(KEY_FILE)
 
 # GNU make (4.3) stops passing an environment variable to recipes once a target-specific value
 # is declared for it, as worker's just above; exported after it, `make serve` sees REDIS_URL.
+ifdef REDIS_URL
 export REDIS_URL
+endif
 
 ## serve: the production stack here, in the foreground: refuses to start without SECRET_KEY,
 ## SITE_URL, a PostgreSQL DATABASE_URL and REDIS_URL (naming each), migrates, then runs the
