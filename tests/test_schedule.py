@@ -5,12 +5,15 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from redis import Redis
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 from rq.cron import CronScheduler
 from sqlalchemy import select
 
 from mentor_match.extensions import db
 from mentor_match.models import Notification, OutboxMessage, RoundRun, RunStatus, utcnow
 from mentor_match.operations.schedule import ScheduleError, read_schedule, register_schedule
+from mentor_match.operations.scheduler import PatientCronScheduler
 from mentor_match.rounds import jobs
 from mentor_match.rounds.runs import SILENT_WORKER
 
@@ -111,6 +114,26 @@ def test_the_scheduler_needs_a_reachable_queue(app, runner, monkeypatch):
     result = runner.invoke(args=["scheduler"])
     assert result.exit_code == 1
     assert "The job queue at redis://127.0.0.1:1/0 cannot be reached:" in result.output
+
+
+@pytest.mark.database_independent
+def test_the_scheduler_waits_out_a_redis_outage_instead_of_exiting(caplog):
+    # Port 1 on the loopback: nothing listens there, as while Redis restarts.
+    connection = Redis(port=1, socket_connect_timeout=1, retry=Retry(NoBackoff(), 0))
+    scheduler = PatientCronScheduler(connection=connection)
+    scheduler.retry_seconds = 0
+    register_schedule(scheduler, read_schedule({}))
+
+    assert scheduler.enqueue_jobs() == []
+    scheduler.heartbeat()
+    scheduler.register_death()
+    # Nothing was queued, so every job is still due and goes on the next try.
+    assert all(job.should_run() for job in scheduler.get_jobs())
+    errors = [record.getMessage() for record in caplog.records if record.levelname == "ERROR"]
+    assert errors[0].startswith(f"CronScheduler {scheduler.name}: Redis did not answer (")
+    assert errors[0].endswith("); trying again in 0 s")
+    assert len(errors) == 3
+    connection.close()
 
 
 def test_the_reminder_job_reminds_sessions_within_its_horizon_and_mails_them(sent_mail):

@@ -18,7 +18,8 @@ def scheduler_command() -> None:
     # Loaded only here: a site without Redis never imports RQ.
     from redis import Redis
     from redis.exceptions import RedisError
-    from rq.cron import CronScheduler
+
+    from .scheduler import PatientCronScheduler
 
     url = current_app.config.get("REDIS_URL")
     if not url:
@@ -36,13 +37,14 @@ def scheduler_command() -> None:
     except RedisError as error:
         connection.close()
         raise click.ClickException(f"The job queue at {url} cannot be reached: {error}") from None
-    scheduler = CronScheduler(connection=connection, logging_level="INFO")
+    scheduler = PatientCronScheduler(connection=connection, logging_level="INFO")
     register_schedule(scheduler, schedule)
     for job in schedule:
         click.echo(f"Every {job.every_seconds} s: {job.what} ({job.name}).")
     try:
         # RQ's own loop: it installs handlers so SIGINT and SIGTERM end it after the current
-        # step, and records the scheduler's start and end in Redis.
+        # step, and records the scheduler's start and end in Redis; a Redis outage is waited
+        # out (PatientCronScheduler).
         scheduler.start()
     finally:
         connection.close()
