@@ -83,7 +83,6 @@ DEFAULT_SIGINT = [
 ]
 
 pytestmark = pytest.mark.database_independent
-# The stack ---------------------------------------------------------------------------------
 
 
 class StackConfig(TestConfig):
@@ -372,7 +371,7 @@ def _start_run_from_the_admin_page(browser: Browser, month: str, seconds: int) -
     return int(match.group(1))
 
 
-def _run(stack: Stack, run_id: int) -> RoundRun:
+def _run(run_id: int) -> RoundRun:
     return fresh(select(RoundRun).where(RoundRun.id == run_id))[0]
 
 
@@ -397,7 +396,7 @@ def _solving(stack: Stack, browser: Browser, month: str) -> tuple[int, int, int]
     with stack.app.app_context():
         run_id = _start_run_from_the_admin_page(browser, month, 60)
         _wait_for(
-            lambda: (run := _run(stack, run_id)).status is RunStatus.RUNNING and run.problem_json,
+            lambda: (run := _run(run_id)).status is RunStatus.RUNNING and run.problem_json,
             30,
             f"run {run_id} to be solving",
             stack,
@@ -418,7 +417,7 @@ def test_a_round_runs_on_a_worker_and_survives_a_killed_one(stack, big_round):
 
     with stack.app.app_context():
         failed = _wait_for(
-            lambda: (run := _run(stack, doomed)).status is RunStatus.FAILED and run,
+            lambda: (run := _run(doomed)).status is RunStatus.FAILED and run,
             STALE_SECONDS + 20,
             f"run {doomed} to be failed by the reaper",
             stack,
@@ -436,7 +435,7 @@ def test_a_round_runs_on_a_worker_and_survives_a_killed_one(stack, big_round):
 
         done_id = _start_run_from_the_admin_page(browser, month, 5)
         done = _wait_for(
-            lambda: not (run := _run(stack, done_id)).status.is_active and run,
+            lambda: not (run := _run(done_id)).status.is_active and run,
             60,
             f"run {done_id} to finish",
             stack,
@@ -482,4 +481,4 @@ def test_ctrl_c_stops_every_process_of_the_stack_even_mid_run(stack, big_round):
     assert not _answers(stack.address)
     # Left running, with no heartbeat: the next stack's reaper fails it.
     with stack.app.app_context():
-        assert _run(stack, run_id).status is RunStatus.RUNNING
+        assert _run(run_id).status is RunStatus.RUNNING
