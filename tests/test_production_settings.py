@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from mentor_match.operations.settings import production_problems
+from mentor_match.operations.settings import production_problems, unreachable_services
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 # `make serve` without reinstalling: the suite runs on the installed virtualenv.
@@ -118,3 +118,21 @@ def test_make_serve_refuses_to_start_naming_what_is_missing():
     assert "DATABASE_URL names a sqlite database" in done.stderr
     # Nothing after the check ran: no migration, no processes.
     assert "db upgrade" not in done.stdout and "honcho start" not in done.stdout
+
+
+def test_services_that_do_not_answer_are_named_without_their_passwords():
+    # Port 1 on the loopback: nothing listens there, so each connection is refused at once.
+    problems = unreachable_services(
+        {
+            "DATABASE_URL": "postgresql+psycopg://mentor:hunter2@127.0.0.1:1/mentor_match",
+            "REDIS_URL": "redis://:hunter2@127.0.0.1:1/0",
+        }
+    )
+    assert len(problems) == 2
+    assert problems[0].startswith(
+        "DATABASE_URL: PostgreSQL at postgresql+psycopg://mentor:***@127.0.0.1:1/mentor_match "
+        "does not answer: "
+    )
+    assert problems[1].startswith("REDIS_URL: Redis at redis://127.0.0.1:1/0 does not answer: ")
+    assert all("refused" in problem for problem in problems)
+    assert not any("hunter2" in problem for problem in problems)

@@ -2,8 +2,8 @@
 
 Run before anything starts (`make serve`, the Procfile's `release:` line). It names every
 setting that is missing or wrong in one message and exits 1, so an operator fixes them all
-at once instead of meeting them one traceback at a time. Values are never printed: they hold
-passwords.
+at once instead of meeting them one traceback at a time; then it asks PostgreSQL and Redis
+whether they answer. Values are never printed: they hold passwords.
 """
 
 from __future__ import annotations
@@ -26,6 +26,8 @@ DATABASE_EXAMPLE = "postgresql+psycopg://mentor:PASSWORD@127.0.0.1:5432/mentor_m
 # means psycopg2, which is not.
 DATABASE_DRIVER = "postgresql+psycopg"
 REDIS_SCHEMES = {"redis", "rediss", "unix"}
+# How long the check waits for PostgreSQL or Redis to answer before saying it does not.
+CONNECT_TIMEOUT_SECONDS = 5
 
 
 def production_problems(environ: Mapping[str, str] | None = None) -> list[str]:
@@ -108,6 +110,62 @@ def _redis_problems(url: str) -> list[str]:
     return []
 
 
+def unreachable_services(environ: Mapping[str, str] | None = None) -> list[str]:
+    """Which of PostgreSQL and Redis, as the settings name them, does not answer, and why.
+
+    Asked before the migrations and the processes start, so a wrong host or password is told
+    in one line instead of a traceback from each process. The addresses are shown without
+    their passwords.
+    """
+    environ = os.environ if environ is None else environ
+    return [
+        *_database_unreachable(environ["DATABASE_URL"].strip()),
+        *_redis_unreachable(environ["REDIS_URL"].strip()),
+    ]
+
+
+def _database_unreachable(url: str) -> list[str]:
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.exc import SQLAlchemyError
+
+    engine = create_engine(url, connect_args={"connect_timeout": CONNECT_TIMEOUT_SECONDS})
+    try:
+        with engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+    except SQLAlchemyError as error:
+        reason = str(getattr(error, "orig", None) or error).strip().splitlines()[0]
+        where = make_url(url).render_as_string(hide_password=True)
+        return [f"DATABASE_URL: PostgreSQL at {where} does not answer: {reason}"]
+    finally:
+        engine.dispose()
+    return []
+
+
+def _redis_unreachable(url: str) -> list[str]:
+    from redis import Redis
+    from redis.backoff import NoBackoff
+    from redis.exceptions import RedisError
+    from redis.retry import Retry
+
+    connection = Redis.from_url(
+        url,
+        socket_connect_timeout=CONNECT_TIMEOUT_SECONDS,
+        socket_timeout=CONNECT_TIMEOUT_SECONDS,
+        retry=Retry(NoBackoff(), 0),  # one try: the answer is wanted now
+    )
+    try:
+        connection.ping()
+    except RedisError as error:
+        address = urlsplit(url)
+        where = f"{address.scheme}://{address.hostname or ''}" + (
+            f":{address.port}" if address.port else ""
+        )
+        return [f"REDIS_URL: Redis at {where}{address.path} does not answer: {error}"]
+    finally:
+        connection.close()
+    return []
+
+
 def main() -> int:
     """Print what is wrong and return 1, or say the settings are fit to start and return 0."""
     problems = production_problems()
@@ -120,7 +178,16 @@ def main() -> int:
         for problem in problems:
             print(f"  - {problem}", file=sys.stderr)
         return 1
-    print("Settings checked: SECRET_KEY, SITE_URL, DATABASE_URL (PostgreSQL) and REDIS_URL.")
+    unreachable = unreachable_services()
+    if unreachable:
+        print("Not starting: the site cannot reach what its settings name.", file=sys.stderr)
+        for problem in unreachable:
+            print(f"  - {problem}", file=sys.stderr)
+        return 1
+    print(
+        "Settings checked: SECRET_KEY, SITE_URL, DATABASE_URL (PostgreSQL, answering) and "
+        "REDIS_URL (answering)."
+    )
     return 0
 
 
