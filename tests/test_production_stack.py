@@ -73,6 +73,8 @@ SECRET_KEY = "stack-test-secret-key-of-forty-characters"
 HEARTBEAT_SECONDS, STALE_SECONDS = 1, 4
 # `make serve` without reinstalling: the suite runs on the installed virtualenv.
 MAKE_SERVE = ["make", "--no-print-directory", "-o", ".venv/.installed", "serve"]
+# What a make running the suite passes to makes under it.
+MAKE_OWN = {"MAKEFLAGS", "MFLAGS", "MAKELEVEL", "MAKEOVERRIDES"}
 # Ctrl-C's default action for the started command: a shell without job control starts
 # background jobs with SIGINT ignored, which children inherit, and make would ignore it.
 DEFAULT_SIGINT = [
@@ -204,7 +206,8 @@ def stack(tmp_path_factory):
     redis = _redis()
     port = _free_port()
     address = f"http://127.0.0.1:{port}"
-    env = dict(os.environ)
+    # As from a terminal: not the settings of a make that runs the suite (`make test`).
+    env = {key: value for key, value in os.environ.items() if key not in MAKE_OWN}
     env.update(
         {
             "SECRET_KEY": SECRET_KEY,
