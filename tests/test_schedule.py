@@ -1,5 +1,6 @@
 """The recurring jobs: what `flask scheduler` registers with RQ's cron scheduler, and the jobs."""
 
+import threading
 from datetime import timedelta
 from zoneinfo import ZoneInfo
 
@@ -159,9 +160,11 @@ def test_the_reminder_job_reminds_sessions_within_its_horizon_and_mails_them(sen
     assert db.session.scalar(select(Notification).where(Notification.mailed_at.is_(None))) is None
 
 
-def test_the_reaper_job_fails_a_run_whose_worker_went_silent(app):
+def _silent_run(app, month: str) -> RoundRun:
+    """A run of the month's round, still marked running, whose heartbeat stopped longer ago
+    than the stale limit (a round has one active run at most, hence a month each)."""
     run = RoundRun(
-        round_id=make_round().id,
+        round_id=make_round(month).id,
         status=RunStatus.RUNNING,
         time_limit=60,
         started_at=utcnow() - timedelta(minutes=5),
@@ -169,8 +172,41 @@ def test_the_reaper_job_fails_a_run_whose_worker_went_silent(app):
     )
     db.session.add(run)
     db.session.commit()
+    return run
+
+
+def test_the_reaper_job_fails_a_run_whose_worker_went_silent(app):
+    run = _silent_run(app, "2031-01")
 
     assert jobs.reap_stale_runs_job() == 1
     db.session.refresh(run)
     assert run.status is RunStatus.FAILED and run.error == SILENT_WORKER
     assert jobs.reap_stale_runs_job() == 0
+
+
+def test_two_reaper_jobs_at_once_fail_each_run_once(app):
+    stale = [_silent_run(app, "2031-01"), _silent_run(app, "2031-02")]
+    barrier = threading.Barrier(2)
+    reaped, errors = [], []
+
+    def reap() -> None:
+        with app.app_context():
+            try:
+                barrier.wait()
+                reaped.append(jobs.reap_stale_runs_job())
+            except Exception as error:  # noqa: BLE001 - reported below
+                errors.append(error)
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=reap) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert sum(reaped) == 2
+    db.session.rollback()
+    for run in stale:
+        db.session.refresh(run)
+        assert run.status is RunStatus.FAILED
