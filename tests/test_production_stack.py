@@ -414,7 +414,8 @@ def _solving(stack: Stack, browser: Browser, month: str) -> tuple[int, int, int]
 def test_a_round_runs_on_a_worker_and_survives_a_killed_one(stack, big_round):
     """A run whose work horse is killed is failed by the scheduled reaper; the next succeeds."""
     browser, month = big_round
-    workers_before = {pid for pid, _ in _workers(stack)}
+    workers_before = _workers(stack)
+    assert len(workers_before) == 2, stack.log()
     doomed, worker_pid, horse = _solving(stack, browser, month)
     os.kill(horse, signal.SIGKILL)  # as the kernel's out-of-memory killer would
 
@@ -446,20 +447,19 @@ def test_a_round_runs_on_a_worker_and_survives_a_killed_one(stack, big_round):
         assert done.status is RunStatus.SUCCEEDED, done.error
         assert done.observation_hours > 0
     # Both workers are the ones started: the one whose horse died went on working.
-    assert {pid for pid, _ in _workers(stack)} == workers_before
+    assert _workers(stack) == workers_before
     assert worker_pid in workers_before
 
 
-def _workers(stack: Stack) -> list[tuple[int, tuple[int, str]]]:
-    """The RQ worker processes (not their horses): `rounds worker` run by honcho's shell."""
-    table = _process_table()
-    return [
-        (pid, (ppid, command))
-        for pid, (ppid, command) in table.items()
-        if pid in stack.processes()
-        and "rounds worker" in command
-        and table.get(ppid, (0, ""))[1].startswith("/bin/sh")
-    ]
+def _workers(stack: Stack) -> set[int]:
+    """The RQ worker processes: Python running `flask ... rounds worker` (not the shell that
+    honcho starts it with, nor the work horses, which run `python -c`)."""
+    started = stack.processes()
+    return {
+        pid
+        for pid, (_, command) in _process_table().items()
+        if pid in started and "bin/flask --app wsgi rounds worker" in command
+    }
 
 
 def test_ctrl_c_stops_every_process_of_the_stack_even_mid_run(stack, big_round):
