@@ -4,6 +4,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 FLASK := $(BIN)/flask --app wsgi
 STAMP := $(VENV)/.installed
+# The Procfile's commands (gunicorn, flask) are the virtualenv's.
+VENV_PATH := PATH="$(CURDIR)/$(BIN):$$PATH"
 
 .PHONY: demo test lint install browser seed serve clean worker scan
 
@@ -60,6 +62,23 @@ lint: install
 worker: REDIS_URL ?= redis://127.0.0.1:6379/0
 worker: install $(KEY_FILE)
 	$(LOCAL_ENV) REDIS_URL='$(REDIS_URL)' $(FLASK) rounds worker
+
+# GNU make (4.3) stops passing an environment variable to recipes once a target-specific value
+# is declared for it, as worker's just above; exported after it, `make serve` sees REDIS_URL.
+ifdef REDIS_URL
+export REDIS_URL
+endif
+
+## serve: the production stack here, in the foreground: refuses to start without SECRET_KEY,
+## SITE_URL, a PostgreSQL DATABASE_URL and REDIS_URL (naming each), migrates, then runs the
+## Procfile's web (gunicorn on PORT), WORKERS job workers (default 2) and the scheduler; Ctrl-C
+## stops them all. Settings come from the environment or a .env file beside the Procfile.
+serve: WORKERS ?= 2
+serve: install
+	$(VENV_PATH) $(BIN)/honcho run python -m mentor_match.operations.settings
+	$(VENV_PATH) $(BIN)/honcho run flask --app wsgi db upgrade
+	$(VENV_PATH) exec $(BIN)/honcho start --port $(PORT) --concurrency worker=$(WORKERS) \
+		web worker scheduler
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache

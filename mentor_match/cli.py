@@ -71,9 +71,11 @@ def seed_demo_command(*, reset: bool) -> None:
 def register_commands(app: Flask) -> None:
     """Attach the project's commands to `flask`."""
     from .calendars.cli import sessions_cli
+    from .operations.cli import scheduler_command
     from .rounds.cli import rounds_cli
 
     app.cli.add_command(seed_demo_command)
     app.cli.add_command(taxonomy_cli)
     app.cli.add_command(rounds_cli)
     app.cli.add_command(sessions_cli)
+    app.cli.add_command(scheduler_command)

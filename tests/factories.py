@@ -2,6 +2,7 @@
 
 import itertools
 import json
+import random
 from datetime import UTC, date, datetime, time, timedelta
 from functools import cache
 
@@ -279,3 +280,64 @@ def first_open_slot(master, apprentice, day_offset: int = 0):
     ]
     day = sorted({s.starts_at.date() for s in slots})[day_offset]
     return next(s for s in slots if s.starts_at.date() == day)
+
+
+def make_big_round_organisation() -> None:
+    """20 masters and 80 apprentices in six micro skills, confirmed for next month's round:
+    CP-SAT searches it for most of a minute.
+
+    (Measured: with a 60 s limit the solve takes about 50 s and does not prove optimality,
+    so a worker is still solving when a test kills it.)
+    """
+    rng = random.Random(7)
+    site = make_site("Big HQ", "Europe/London")
+    skills = make_area("Craft", skills=tuple(f"Skill {n}" for n in range(6))).micro_skills
+    month = next_month()
+    for n in range(100):
+        is_master = n < 20
+        person = Person(
+            name=f"Big {n}",
+            email=f"big{n}@example.org",
+            password_hash=_default_hash(),
+            is_master=is_master,
+            is_apprentice=not is_master,
+            site=site,
+            timezone="Europe/London",
+        )
+        db.session.add(person)
+        for skill in rng.sample(skills, 2):
+            db.session.add(
+                PersonSkill(
+                    person=person,
+                    micro_skill=skill,
+                    stage=Stage.MASTER if is_master else Stage.APPRENTICE,
+                    hosts=is_master,
+                    develops=not is_master,
+                    # Verified, so the masters host: a self-declared one would be left out.
+                    stage_source=StageSource.ADMIN if is_master else StageSource.SELF_DECLARED,
+                )
+            )
+        for weekday in rng.sample(range(5), 2):
+            hour = rng.choice([8, 9, 10, 13, 14])
+            db.session.add(
+                WeeklyWindow(
+                    person=person,
+                    weekday=weekday,
+                    start_time=time(hour),
+                    end_time=time(hour + rng.choice([2, 3])),
+                    in_person=True,
+                    virtual=True,
+                )
+            )
+        db.session.add(
+            MonthPlan(
+                person=person,
+                month=month,
+                confirmed_at=utcnow(),
+                max_hosting_hours=8,
+                max_apprentices=3,
+                observation_hours=6,
+                max_masters=2,
+            )
+        )
+    db.session.commit()

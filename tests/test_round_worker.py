@@ -10,12 +10,10 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import random
 import signal
 import subprocess
 import sys
 import time
-from datetime import time as clock
 from datetime import timedelta
 from pathlib import Path
 
@@ -24,17 +22,11 @@ from sqlalchemy import func, select
 
 from mentor_match.extensions import db
 from mentor_match.models import (
-    MonthPlan,
     Pairing,
-    Person,
-    PersonSkill,
     RoundRun,
     RoundStatus,
     RunStatus,
     ShadowingSession,
-    Stage,
-    StageSource,
-    WeeklyWindow,
     utcnow,
 )
 from mentor_match.rounds import jobs, runs
@@ -43,12 +35,9 @@ from mentor_match.rounds import queue as job_queue
 from .conftest import need_service
 from .database import count
 from .factories import (
-    _default_hash,
-    make_area,
+    make_big_round_organisation,
     make_round,
-    make_site,
     make_small_round_organisation,
-    next_month,
 )
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -194,63 +183,8 @@ def organisation():
 
 @pytest.fixture
 def big_organisation():
-    """20 masters and 80 apprentices in six micro skills: CP-SAT searches it for most of a minute.
-
-    (Measured: with a 60 s limit the solve takes about 50 s and does not prove optimality,
-    so a worker is still solving when a test kills it.)
-    """
-    rng = random.Random(7)
-    site = make_site("Big HQ", "Europe/London")
-    skills = make_area("Craft", skills=tuple(f"Skill {n}" for n in range(6))).micro_skills
-    month = next_month()
-    for n in range(100):
-        is_master = n < 20
-        person = Person(
-            name=f"Big {n}",
-            email=f"big{n}@example.org",
-            password_hash=_default_hash(),
-            is_master=is_master,
-            is_apprentice=not is_master,
-            site=site,
-            timezone="Europe/London",
-        )
-        db.session.add(person)
-        for skill in rng.sample(skills, 2):
-            db.session.add(
-                PersonSkill(
-                    person=person,
-                    micro_skill=skill,
-                    stage=Stage.MASTER if is_master else Stage.APPRENTICE,
-                    hosts=is_master,
-                    develops=not is_master,
-                    # Verified, so the masters host: a self-declared one would be left out.
-                    stage_source=StageSource.ADMIN if is_master else StageSource.SELF_DECLARED,
-                )
-            )
-        for weekday in rng.sample(range(5), 2):
-            hour = rng.choice([8, 9, 10, 13, 14])
-            db.session.add(
-                WeeklyWindow(
-                    person=person,
-                    weekday=weekday,
-                    start_time=clock(hour),
-                    end_time=clock(hour + rng.choice([2, 3])),
-                    in_person=True,
-                    virtual=True,
-                )
-            )
-        db.session.add(
-            MonthPlan(
-                person=person,
-                month=month,
-                confirmed_at=utcnow(),
-                max_hosting_hours=8,
-                max_apprentices=3,
-                observation_hours=6,
-                max_masters=2,
-            )
-        )
-    db.session.commit()
+    """20 masters and 80 apprentices: a run is still solving when a test kills its worker."""
+    make_big_round_organisation()
 
 
 # Helpers -----------------------------------------------------------------------------------

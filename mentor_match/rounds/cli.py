@@ -91,6 +91,22 @@ def worker_command(*, burst: bool) -> None:
             with request_id_context(job.meta.get(REQUEST_ID_META)):
                 super().execute_job(job, queue)
 
+        def handle_warm_shutdown_request(self) -> None:
+            """Stop after the job in hand, as RQ does, but never wait on a round run.
+
+            A run may solve for minutes, and RQ's work horse is in a process group of its own:
+            whatever asks this worker to stop (Ctrl-C under `make serve`, systemd, a platform)
+            kills it soon after, and would leave the horse solving alone. It goes now; the
+            reaper records the run as failed, and it can be run again.
+            """
+            super().handle_warm_shutdown_request()
+            if any(
+                execution.job_id.startswith("round-run-")  # runs.run_job_id
+                for execution in self.executions.values()
+            ):
+                self.log.warning("stopping: the round run in hand is abandoned")
+                self.kill_horse()
+
     worker = ReapingWorker([queue], connection=connection, worker_ttl=WORKER_TTL_SECONDS)
     click.echo(
         f"Working on the {QUEUE_NAME!r} queue at {url}" + (" until it is empty." if burst else ".")

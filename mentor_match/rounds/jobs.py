@@ -9,16 +9,18 @@ Both call the same functions, which are safe to run twice (see `perform_run`).
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 
 from flask import Flask, current_app
 
 from .. import create_app
 from ..accounts.registration import send_sign_up_mail
 from ..accounts.services import send_password_reset
+from ..calendars.reminders import send_reminders
 from ..extensions import db
 from .notices import deliver_pending_mail
 from .queue import dispatch, dispatch_or_run_now
-from .runs import run_job_id
+from .runs import reap_stale_runs, run_job_id
 from .solving import perform_run
 
 _worker_app: Flask | None = None
@@ -108,3 +110,24 @@ def deliver_mail_job() -> int:
     with _app().app_context():
         _fresh_pool_after_fork()
         return deliver_pending_mail()
+
+
+# Jobs the scheduler queues (`flask scheduler`, mentor_match/operations/schedule.py). Each is
+# safe when two copies run at once: every reminder, mail and reaped run is claimed by a
+# conditional update first.
+
+
+def send_reminders_job(hours: float) -> int:
+    """Remind the sessions starting within `hours`, then send their mail; how many sessions."""
+    with _app().app_context():
+        _fresh_pool_after_fork()
+        reminded = send_reminders(horizon=timedelta(hours=hours))
+        deliver_pending_mail()
+        return reminded
+
+
+def reap_stale_runs_job() -> int:
+    """Record as failed the runs whose worker or job is gone, so their round can run again."""
+    with _app().app_context():
+        _fresh_pool_after_fork()
+        return reap_stale_runs()
