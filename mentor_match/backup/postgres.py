@@ -1,0 +1,187 @@
+"""PostgreSQL backups through the client tools: pg_dump's custom format, restored by pg_restore.
+
+The connection's pieces reach the tools in libpq's environment variables (PGHOST, PGPASSWORD,
+...), never on their command line, where any user of the machine could read them with `ps`.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+from psycopg.conninfo import make_conninfo
+from sqlalchemy.engine import URL
+
+from ..errors import Refusal
+
+# The first bytes of every pg_dump custom-format archive.
+ARCHIVE_MAGIC = b"PGDMP"
+# Settings a database URL may carry in its query, and the libpq variable that says each.
+LIBPQ_VARIABLES = {
+    "host": "PGHOST",
+    "port": "PGPORT",
+    "options": "PGOPTIONS",
+    "application_name": "PGAPPNAME",
+    "connect_timeout": "PGCONNECT_TIMEOUT",
+    "sslmode": "PGSSLMODE",
+    "sslrootcert": "PGSSLROOTCERT",
+    "sslcert": "PGSSLCERT",
+    "sslkey": "PGSSLKEY",
+    "sslcrl": "PGSSLCRL",
+    "channel_binding": "PGCHANNELBINDING",
+    "gssencmode": "PGGSSENCMODE",
+    "target_session_attrs": "PGTARGETSESSIONATTRS",
+    "passfile": "PGPASSFILE",
+    "service": "PGSERVICE",
+}
+# A dump of a big database takes a while; a tool silent for this long is stuck.
+TOOL_TIMEOUT_SECONDS = 6 * 60 * 60
+CLIENT_TOOLS_HINT = "on Debian or Ubuntu: apt install postgresql-client"
+
+
+@dataclass(frozen=True)
+class ToolTarget:
+    """Where pg_dump and pg_restore connect: a database name and libpq's environment."""
+
+    database: str
+    environment: dict[str, str]
+
+
+def tool_target(url: URL) -> ToolTarget:
+    """The database a SQLAlchemy URL names, as libpq environment variables for the tools."""
+    pieces = {
+        "PGHOST": url.host,
+        "PGPORT": str(url.port) if url.port else None,
+        "PGUSER": url.username,
+        "PGPASSWORD": url.password,
+        "PGDATABASE": url.database,
+    }
+    for name, value in url.query.items():
+        variable = LIBPQ_VARIABLES.get(name)
+        if variable is None or not isinstance(value, str):
+            raise Refusal(
+                f"The database URL's setting {name!r} cannot be passed to pg_dump and "
+                "pg_restore; back up with them by hand, or remove the setting."
+            )
+        pieces[variable] = value
+    if not url.database:
+        raise Refusal("The database URL names no database to back up or restore.")
+    environment = dict(os.environ)
+    environment.update({name: value for name, value in pieces.items() if value})
+    return ToolTarget(database=url.database, environment=environment)
+
+
+def server_major_version(server_version_num: int) -> int:
+    """PostgreSQL's major version from `SHOW server_version_num` (150020 is 15)."""
+    return server_version_num // 10000
+
+
+def tool_major_version(version_output: str) -> int | None:
+    """The major version in a tool's `--version` output: "pg_dump (PostgreSQL) 15.20" is 15."""
+    match = re.search(r"\(PostgreSQL\) (\d+)", version_output)
+    return int(match.group(1)) if match else None
+
+
+def checked_tool(name: str, *, server_major: int) -> str:
+    """The path of pg_dump or pg_restore on PATH, refused when missing or older than the server.
+
+    A pg_dump older than the server cannot read its catalogue, and an older pg_restore cannot
+    read a newer pg_dump's archive; both fail halfway with less helpful words.
+    """
+    path = shutil.which(name)
+    if path is None:
+        raise Refusal(
+            f"{name} was not found on PATH. Install the PostgreSQL client tools, version "
+            f"{server_major} or newer ({CLIENT_TOOLS_HINT})."
+        )
+    result = subprocess.run(
+        [path, "--version"], capture_output=True, text=True, check=False, timeout=60
+    )
+    major = tool_major_version(result.stdout)
+    if major is None:
+        raise Refusal(f"{path} --version did not say its PostgreSQL version: {result.stdout!r}.")
+    if major < server_major:
+        raise Refusal(
+            f"{path} is from PostgreSQL {major}, older than the database server (PostgreSQL "
+            f"{server_major}). Install the client tools of PostgreSQL {server_major} or newer "
+            "and put them first on PATH."
+        )
+    return path
+
+
+def _run(command: list[str], target: ToolTarget, *, failure: str) -> str:
+    """Run a client tool; its standard output, or a refusal quoting what it said went wrong."""
+    result = subprocess.run(
+        command,
+        env=target.environment,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=TOOL_TIMEOUT_SECONDS,
+    )
+    if result.returncode != 0:
+        said = " ".join(result.stderr.split()) or f"exit status {result.returncode}"
+        raise Refusal(f"{failure}: {said}")
+    return result.stdout
+
+
+def dump(target: ToolTarget, path: Path, *, snapshot: str, server_major: int) -> None:
+    """Write the database, as seen by the exported `snapshot`, to `path` in custom format."""
+    tool = checked_tool("pg_dump", server_major=server_major)
+    _run(
+        [tool, "--format=custom", "--no-password", f"--snapshot={snapshot}", f"--file={path}"],
+        target,
+        failure="pg_dump could not back up the database",
+    )
+
+
+def archive_revisions(target: ToolTarget, path: Path, *, server_major: int) -> list[str]:
+    """The Alembic revisions an archive's alembic_version table holds, read without restoring.
+
+    Refused when pg_restore cannot read the archive (truncated, damaged) or it has no
+    alembic_version table, so it is no Mentor Match database.
+    """
+    tool = checked_tool("pg_restore", server_major=server_major)
+    script = _run(
+        [tool, "--data-only", "--table=alembic_version", "--file=-", str(path)],
+        target,
+        failure=f"{path} cannot be read as a PostgreSQL backup, so nothing was changed",
+    )
+    lines = iter(script.splitlines())
+    for line in lines:
+        if line.startswith("COPY ") and "alembic_version" in line:
+            revisions = []
+            for row in lines:
+                if row == "\\.":
+                    return revisions
+                revisions.append(row.strip())
+            break
+    raise Refusal(
+        f"{path} is a PostgreSQL backup, but not of a Mentor Match database: "
+        "it has no alembic_version table."
+    )
+
+
+def restore(target: ToolTarget, path: Path, *, server_major: int) -> None:
+    """Replace the archive's tables in the database in one transaction: all of it, or nothing."""
+    tool = checked_tool("pg_restore", server_major=server_major)
+    _run(
+        [
+            tool,
+            "--clean",
+            "--if-exists",
+            "--no-owner",
+            "--single-transaction",
+            "--exit-on-error",
+            "--no-password",
+            # Only the name: the rest of the connection comes from the environment.
+            f"--dbname={make_conninfo(dbname=target.database)}",
+            str(path),
+        ],
+        target,
+        failure=f"pg_restore could not restore {path}; the database is as it was",
+    )
