@@ -244,6 +244,28 @@ def test_a_truncated_postgresql_backup_is_rolled_back(postgres_site, tmp_path):
     )
 
 
+def test_a_restore_gives_up_on_tables_another_process_is_using(
+    postgres_site, tmp_path, monkeypatch
+):
+    """A web process left running holds a table; the restore is cancelled, and says by whom,
+    instead of waiting unseen for ever while holding up the site."""
+    monkeypatch.setattr(postgres, "RESTORE_LOCK_WAIT_SECONDS", 0.5)
+    with postgres_site.app.app_context():
+        backup = services.create_backup(tmp_path / "site.dump").path
+        web = create_engine(db.engine.url, connect_args={"application_name": "mentor-match web"})
+        try:
+            with web.connect() as web_process, web_process.begin():
+                web_process.execute(text("SELECT count(*) FROM people"))  # holds a share lock
+                said = _unchanged_by(postgres_site.app, "restore", str(backup), "--yes")
+        finally:
+            web.dispose()
+    assert said.startswith(
+        f"Error: pg_restore could not restore {backup}; the database is as it was: it waited "
+        "0.5 s for tables in use by mentor-match web"
+    )
+    assert said.endswith(". Stop the web processes and workers, then run the restore again.\n")
+
+
 def test_a_backup_from_a_newer_release_is_refused(site, tmp_path):
     with site.app.app_context():
         head = _head(site.app)

@@ -14,7 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from psycopg.conninfo import make_conninfo
-from sqlalchemy.engine import URL
+from sqlalchemy import text
+from sqlalchemy.engine import URL, Engine
 
 from ..errors import Refusal
 
@@ -40,6 +41,25 @@ LIBPQ_VARIABLES = {
 }
 # A dump of a big database takes a while; a tool silent for this long is stuck.
 TOOL_TIMEOUT_SECONDS = 6 * 60 * 60
+# How long a restore may wait for a table another connection is using (a web process or worker
+# left running) before it is cancelled, rather than waiting unseen for ever while the tables it
+# has already locked hold up the site. (Its archive sets lock_timeout to 0 itself.)
+RESTORE_LOCK_WAIT_SECONDS = 30.0
+# How often the restore is looked at, while it runs, for such a wait.
+_WATCH_SECONDS = 0.25
+# The restore's statement if it has waited too long for a lock, and who holds the lock.
+_LONG_LOCK_WAIT = text(
+    """
+    SELECT waiting.pid, string_agg(DISTINCT
+        coalesce(nullif(holder.application_name, ''), 'a client')
+        || coalesce(' at ' || host(holder.client_addr), ''), ', ')
+    FROM pg_stat_activity AS waiting
+    LEFT JOIN pg_stat_activity AS holder ON holder.pid = ANY(pg_blocking_pids(waiting.pid))
+    WHERE waiting.application_name = :application AND waiting.wait_event_type = 'Lock'
+      AND waiting.query_start < now() - make_interval(secs => :seconds)
+    GROUP BY waiting.pid
+    """
+)
 CLIENT_TOOLS_HINT = "on Debian or Ubuntu: apt install postgresql-client"
 
 
@@ -166,22 +186,60 @@ def archive_revisions(target: ToolTarget, path: Path, *, server_major: int) -> l
     )
 
 
-def restore(target: ToolTarget, path: Path, *, server_major: int) -> None:
-    """Replace the archive's tables in the database in one transaction: all of it, or nothing."""
+def restore(target: ToolTarget, path: Path, *, server_major: int, engine: Engine) -> None:
+    """Replace the archive's tables in the database in one transaction: all of it, or nothing.
+
+    Watched through `engine` while it runs: a restore that waits longer than
+    RESTORE_LOCK_WAIT_SECONDS for a table another connection holds is cancelled, and so
+    rolled back, and the refusal names who held it.
+    """
     tool = checked_tool("pg_restore", server_major=server_major)
-    _run(
-        [
-            tool,
-            "--clean",
-            "--if-exists",
-            "--no-owner",
-            "--single-transaction",
-            "--exit-on-error",
-            "--no-password",
-            # Only the name: the rest of the connection comes from the environment.
-            f"--dbname={make_conninfo(dbname=target.database)}",
-            str(path),
-        ],
-        target,
-        failure=f"pg_restore could not restore {path}; the database is as it was",
-    )
+    application = f"mentor-match-restore-{os.getpid()}"
+    command = [
+        tool,
+        "--clean",
+        "--if-exists",
+        "--no-owner",
+        "--single-transaction",
+        "--exit-on-error",
+        "--no-password",
+        # Only the name: the rest of the connection comes from the environment.
+        f"--dbname={make_conninfo(dbname=target.database)}",
+        str(path),
+    ]
+    environment = {**target.environment, "PGAPPNAME": application}
+    holders = None
+    with (
+        engine.connect().execution_options(isolation_level="AUTOCOMMIT") as watcher,
+        subprocess.Popen(
+            command, env=environment, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        ) as process,
+    ):
+        try:
+            while True:
+                try:
+                    _, stderr = process.communicate(timeout=_WATCH_SECONDS)
+                    break
+                except subprocess.TimeoutExpired:
+                    if holders is not None:
+                        continue
+                    stuck = watcher.execute(
+                        _LONG_LOCK_WAIT,
+                        {"application": application, "seconds": RESTORE_LOCK_WAIT_SECONDS},
+                    ).first()
+                    if stuck is not None:
+                        holders = stuck[1] or "another connection"
+                        watcher.execute(text("SELECT pg_cancel_backend(:pid)"), {"pid": stuck[0]})
+        except BaseException:
+            # Ctrl-C, or the watcher lost its connection: end the restore, which rolls it back.
+            process.kill()
+            raise
+    failure = f"pg_restore could not restore {path}; the database is as it was"
+    if holders is not None:
+        raise Refusal(
+            f"{failure}: it waited {RESTORE_LOCK_WAIT_SECONDS:g} s for tables in use by "
+            f"{holders}. Stop the web processes and workers, then run the restore again."
+        )
+    if process.returncode != 0:
+        said = " ".join(stderr.split()) or f"exit status {process.returncode}"
+        raise Refusal(f"{failure}: {said}")

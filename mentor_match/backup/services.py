@@ -267,7 +267,7 @@ def restore_backup(path: Path, *, confirmed: bool) -> RestoreSummary:
         with db.engine.connect() as connection:
             server_major = _server_major(connection)
         db.engine.dispose()
-        postgres.restore(target, path, server_major=server_major)
+        postgres.restore(target, path, server_major=server_major, engine=db.engine)
     else:
         with db.engine.connect() as connection:
             sqlite.copy_in(path, connection.connection.driver_connection)
