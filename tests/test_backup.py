@@ -266,6 +266,27 @@ def test_a_restore_gives_up_on_tables_another_process_is_using(
     assert said.endswith(". Stop the web processes and workers, then run the restore again.\n")
 
 
+def test_a_restore_that_would_leave_tables_behind_is_refused(postgres_site, tmp_path):
+    """A table the backup lacks (one a later release's migration made, after a failed
+    upgrade) would survive pg_restore --clean and break the next `flask db upgrade`."""
+    with postgres_site.app.app_context():
+        backup = services.create_backup(tmp_path / "site.dump").path
+        with db.engine.begin() as connection:
+            connection.execute(text("CREATE TABLE made_by_a_later_release (id integer)"))
+        try:
+            said = _unchanged_by(postgres_site.app, "restore", str(backup), "--yes")
+            where = _where()
+        finally:
+            with db.engine.begin() as connection:
+                connection.execute(text("DROP TABLE made_by_a_later_release"))
+    assert said == (
+        f"Error: {where} has tables the backup does not: made_by_a_later_release. A restore "
+        "would leave them as they are, and the next `flask db upgrade` would fail on them. "
+        "Restore into an empty database instead (dropdb, then createdb), then run this again. "
+        "Nothing was changed.\n"
+    )
+
+
 def test_a_backup_from_a_newer_release_is_refused(site, tmp_path):
     with site.app.app_context():
         head = _head(site.app)

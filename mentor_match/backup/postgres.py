@@ -159,6 +159,19 @@ def dump(target: ToolTarget, path: Path, *, snapshot: str, server_major: int) ->
     )
 
 
+def archive_tables(target: ToolTarget, path: Path, *, server_major: int) -> set[str]:
+    """The names of the tables an archive holds, from its table of contents."""
+    tool = checked_tool("pg_restore", server_major=server_major)
+    contents = _run(
+        [tool, "--list", str(path)],
+        target,
+        failure=f"{path} cannot be read as a PostgreSQL backup, so nothing was changed",
+    )
+    # An entry reads "215; 1259 17639 TABLE public alembic_version postgres".
+    entries = (line.split() for line in contents.splitlines() if not line.startswith(";"))
+    return {entry[5] for entry in entries if len(entry) > 5 and entry[3] == "TABLE"}
+
+
 def archive_revisions(target: ToolTarget, path: Path, *, server_major: int) -> list[str]:
     """The Alembic revisions an archive's alembic_version table holds, read without restoring.
 

@@ -237,7 +237,19 @@ def _backup_revisions(path: Path, kind: DatabaseKind) -> list[str]:
     target = postgres.tool_target(db.engine.url)
     with db.engine.connect() as connection:
         server_major = _server_major(connection)
-    return postgres.archive_revisions(target, path, server_major=server_major)
+        tables = set(inspect(connection).get_table_names())
+    revisions = postgres.archive_revisions(target, path, server_major=server_major)
+    # pg_restore --clean replaces the archive's tables and leaves any other, such as those a
+    # later release's migrations made; the next `flask db upgrade` would then fail on them.
+    left_behind = tables - postgres.archive_tables(target, path, server_major=server_major)
+    if left_behind:
+        raise Refusal(
+            f"{_where(kind)} has tables the backup does not: {', '.join(sorted(left_behind))}. "
+            "A restore would leave them as they are, and the next `flask db upgrade` would fail "
+            "on them. Restore into an empty database instead (dropdb, then createdb), then run "
+            "this again. Nothing was changed."
+        )
+    return revisions
 
 
 def restore_backup(path: Path, *, confirmed: bool) -> RestoreSummary:
