@@ -203,6 +203,23 @@ def test_a_backup_of_the_other_engine_is_refused(sqlite_site, postgres_site, tmp
     )
 
 
+def test_a_backup_never_overwrites_a_file(sqlite_site, tmp_path):
+    taken = tmp_path / "taken.sqlite"
+    taken.write_text("An older backup.")
+    busy = tmp_path / "busy.sqlite"
+    (tmp_path / "busy.sqlite.partial").write_text("Half a backup.")
+    with sqlite_site.app.app_context():
+        assert _backup(sqlite_site.app, "create", str(taken)).stderr == (
+            f"Error: {taken} already exists; give a new file name so no backup is overwritten.\n"
+        )
+        assert _backup(sqlite_site.app, "create", str(busy)).stderr == (
+            f"Error: {busy}.partial exists: another backup is being written to it, or one "
+            "stopped halfway. Give another file name, or delete it once no backup is running.\n"
+        )
+    assert taken.read_text() == "An older backup."
+    assert not busy.exists()
+
+
 def test_a_file_that_is_no_backup_is_refused(site, tmp_path):
     garbage = tmp_path / "notes.txt"
     garbage.write_text("Not a backup at all.\n")

@@ -146,7 +146,13 @@ def create_backup(path: Path | None = None) -> BackupSummary:
     kind = database_kind()
     path = _destination(path, kind)
     partial = path.with_name(path.name + ".partial")
-    os.close(os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    try:
+        os.close(os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except FileExistsError:
+        raise Refusal(
+            f"{partial} exists: another backup is being written to it, or one stopped halfway. "
+            "Give another file name, or delete it once no backup is running."
+        ) from None
     try:
         if kind is DatabaseKind.POSTGRESQL:
             rows, revisions = _dump_postgresql(partial)
