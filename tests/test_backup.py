@@ -79,6 +79,8 @@ def _server() -> object:
 
 @pytest.fixture(scope="module")
 def postgres_site():
+    if shutil.which("pg_dump") is None or shutil.which("pg_restore") is None:
+        need_service("pg_dump and pg_restore are not installed (apt install postgresql-client)")
     server = _server()
     name = f"test_backup_site_{os.getpid()}"
     with server.connect() as connection:
@@ -399,8 +401,6 @@ def test_pg_dump_gets_the_password_from_its_environment_not_its_command_line(
     """Any user of the machine can read a process' arguments (`ps`); only the tool's own
     environment carries the connection."""
     real = shutil.which("pg_dump")
-    if real is None:
-        need_service("pg_dump is not installed (apt install postgresql-client)")
     seen = tmp_path / "seen"
     wrapper = _fake_tool(
         tmp_path / "bin",
