@@ -262,8 +262,9 @@ def restore_backup(path: Path, *, confirmed: bool) -> RestoreSummary:
     """Replace the configured database's contents with the backup at `path`.
 
     Without `confirmed`, only checks the file and refuses, saying what would be replaced.
-    The web processes and workers should be stopped first: PostgreSQL waits for their
-    transactions to end, and their pooled connections would otherwise see the swap midway.
+    The web processes and workers should be stopped first: on PostgreSQL a restore that
+    waits too long for tables they use is cancelled, and their pooled connections would
+    otherwise see the swap midway.
     """
     kind = database_kind()
     revisions = _backup_revisions(path, kind)
