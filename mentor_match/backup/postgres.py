@@ -167,9 +167,14 @@ def archive_tables(target: ToolTarget, path: Path, *, server_major: int) -> set[
         target,
         failure=f"{path} cannot be read as a PostgreSQL backup, so nothing was changed",
     )
-    # An entry reads "215; 1259 17639 TABLE public alembic_version postgres".
+    # A table's entry reads "215; 1259 17639 TABLE public alembic_version postgres"; its rows'
+    # "3611; 0 17639 TABLE DATA public alembic_version postgres".
     entries = (line.split() for line in contents.splitlines() if not line.startswith(";"))
-    return {entry[5] for entry in entries if len(entry) > 5 and entry[3] == "TABLE"}
+    return {
+        entry[5]
+        for entry in entries
+        if len(entry) > 5 and entry[3] == "TABLE" and entry[4] != "DATA"
+    }
 
 
 def archive_revisions(target: ToolTarget, path: Path, *, server_major: int) -> list[str]:
