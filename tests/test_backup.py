@@ -16,6 +16,7 @@ from alembic.script import ScriptDirectory
 from flask import Flask
 from flask_migrate import upgrade
 from sqlalchemy import create_engine, delete, make_url, select, text
+from sqlalchemy.engine import Engine
 
 from mentor_match import create_app
 from mentor_match.backup import postgres, services
@@ -65,7 +66,7 @@ def sqlite_site(tmp_path_factory):
         db.engine.dispose()
 
 
-def _server() -> object:
+def _server() -> Engine:
     """An engine on the PostgreSQL server that can make and drop databases."""
     engine = create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
     try:
