@@ -70,6 +70,7 @@ def seed_demo_command(*, reset: bool) -> None:
 
 def register_commands(app: Flask) -> None:
     """Attach the project's commands to `flask`."""
+    from .backup.cli import backup_cli
     from .calendars.cli import sessions_cli
     from .operations.cli import scheduler_command
     from .rounds.cli import rounds_cli
@@ -79,3 +80,4 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(rounds_cli)
     app.cli.add_command(sessions_cli)
     app.cli.add_command(scheduler_command)
+    app.cli.add_command(backup_cli)

@@ -1,0 +1,1 @@
+"""Backups of the site's database and restoring them: `flask backup create` / `restore`."""
