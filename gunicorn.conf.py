@@ -5,6 +5,8 @@ Read from the environment:
   HOST and PORT     HOST (default 127.0.0.1: behind a proxy on this machine) and PORT (8000)
   WEB_CONCURRENCY   worker processes (default two per core, plus one)
   WEB_TIMEOUT       seconds a request may take before its worker is restarted (default 30)
+  GUNICORN_ACCESS_LOG  gunicorn's own access log as well ("-": standard output); the site
+                    writes one JSON line per request itself
 """
 
 import os
@@ -35,10 +37,15 @@ max_requests_jitter = 200
 # Workers' heartbeat files in memory: a container's disk can stall them into a timeout.
 worker_tmp_dir = "/dev/shm" if os.path.isdir("/dev/shm") else None
 
-accesslog = "-"
+# The site writes the access log itself: one JSON line per request with its route, status,
+# duration, person and request id (mentor_match/logs.py), which gunicorn cannot know. Its own
+# line would say the same request twice; GUNICORN_ACCESS_LOG=- turns it on as well (the usual
+# combined format, the request id and the milliseconds taken).
+accesslog = os.environ.get("GUNICORN_ACCESS_LOG") or None
 errorlog = "-"
-# The usual combined format, plus how long each request took in milliseconds.
-access_log_format = '%(h)s %(l)s %(u)s %(t)s "%(r)s" %(s)s %(b)s "%(f)s" "%(a)s" %(M)sms'
+access_log_format = (
+    '%(h)s %(l)s %(u)s %(t)s "%(r)s" %(s)s %(b)s "%(f)s" "%(a)s" %(M)sms %({x-request-id}o)s'
+)
 proc_name = "mentor-match"
 
 # Forwarded headers (X-Forwarded-For, -Proto) are trusted by the site itself, for as many
