@@ -194,14 +194,15 @@ def deliver(delivery_id: int) -> DeliveryState | None:
 def _request(delivery: WebhookDelivery) -> tuple[str, bytes, dict[str, str]]:
     """The address, body and headers of the post, made afresh at each attempt."""
     endpoint = delivery.endpoint
+    url = unseal(endpoint.sealed_url)
+    secret = unseal(endpoint.sealed_secret) if endpoint.kind is EndpointKind.SIGNED else ""
     body = body_for(endpoint.kind, delivery.event)
     headers = {"Content-Type": "application/json"}
-    if endpoint.kind is EndpointKind.SIGNED:
-        secret = unseal(endpoint.sealed_secret)
+    if secret:
         headers[HEADER] = signature(secret, body, timestamp=int(time.time()))
         headers["Mentor-Match-Event"] = delivery.event.kind
         headers["Mentor-Match-Delivery"] = str(delivery.id)
-    return unseal(endpoint.sealed_url), body, headers
+    return url, body, headers
 
 
 def _finish(delivery: WebhookDelivery, state: DeliveryState, error: str) -> DeliveryState:

@@ -29,21 +29,19 @@ class NewEndpoint:
 def add_endpoint(name: str, kind: EndpointKind, url: str, event_kinds: list[str]) -> NewEndpoint:
     """Add an active endpoint; commits. Refusal names each problem with the input."""
     name, url = name.strip(), url.strip()
-    problems = []
+    problems: dict[str, str] = {}
     if not name:
-        problems.append("Give the endpoint a name, such as the channel it posts to.")
+        problems["name"] = "Give the endpoint a name, such as the channel it posts to."
     parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        problems.append("The address must be a full web address starting with https://.")
-    elif kind in (EndpointKind.SLACK, EndpointKind.TEAMS) and parts.scheme != "https":
-        problems.append(f"{kind.label} webhook addresses start with https://.")
+    if parts.scheme not in ("http", "https") or not parts.hostname or len(url) > 2000:
+        problems["url"] = "The address must be a full web address starting with https://."
     unknown = sorted(set(event_kinds) - set(KINDS))
     if unknown:
-        problems.append(f"Unknown event kinds: {', '.join(unknown)}.")
-    if not event_kinds:
-        problems.append("Choose at least one kind of event to send.")
+        problems["event_kinds"] = f"Unknown event kinds: {', '.join(unknown)}."
+    elif not event_kinds:
+        problems["event_kinds"] = "Choose at least one kind of event to send."
     if problems:
-        raise Refusal("The endpoint was not added.", problems=problems)
+        raise Refusal(problems=problems)
     secret = new_secret() if kind is EndpointKind.SIGNED else None
     endpoint = WebhookEndpoint(
         name=name[:100],

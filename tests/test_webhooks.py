@@ -1,0 +1,249 @@
+"""Webhooks: events reach Slack, Teams and signed endpoints from the worker, never twice."""
+
+import json
+import time
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select
+
+from mentor_match.booking.actions import book
+from mentor_match.extensions import db
+from mentor_match.integrations.events import SESSION_BOOKED, SESSION_REMINDED, record_event
+from mentor_match.models import (
+    DeliveryState,
+    EndpointKind,
+    Event,
+    SessionMode,
+    WebhookDelivery,
+    utcnow,
+)
+from mentor_match.rounds.queue import wait_for_background_jobs
+from mentor_match.webhooks import signing
+from mentor_match.webhooks.delivery import deliver_due_webhooks, replay
+from mentor_match.webhooks.endpoints import add_endpoint
+
+from .database import count
+from .factories import first_open_slot
+from .test_secrets_at_rest import _stored_text
+from .webhook_receiver import Receiver
+
+
+@pytest.fixture
+def receiver(app, monkeypatch):
+    """A receiver on this machine, which the site may post to only when allowed."""
+    monkeypatch.setitem(app.config, "WEBHOOK_ALLOW_PRIVATE_ADDRESSES", True)
+    monkeypatch.setitem(app.config, "WEBHOOK_TIMEOUT_SECONDS", 2.0)
+    with Receiver() as running:
+        yield running
+
+
+def _book(office):
+    master, apprentice = office["master"], office["apprentices"][0]
+    slot = first_open_slot(master, apprentice)
+    seat = book(apprentice, master, slot.starts_at, slot.ends_at, SessionMode.VIRTUAL)
+    wait_for_background_jobs()  # the delivery job the commit queued
+    db.session.expire_all()
+    return seat
+
+
+def _deliveries():
+    return db.session.scalars(select(WebhookDelivery).order_by(WebhookDelivery.id)).all()
+
+
+def _make_due(delivery):
+    delivery.next_attempt_at = utcnow() - timedelta(seconds=1)
+    db.session.commit()
+
+
+def test_a_booking_reaches_a_signed_endpoint_with_a_valid_signature(office, receiver):
+    added = add_endpoint("Reporting", EndpointKind.SIGNED, receiver.url, [SESSION_BOOKED])
+    assert added.signing_secret.startswith("whsec_")
+    seat = _book(office)
+
+    (post,) = receiver.received
+    header = post.headers[signing.HEADER]
+    assert signing.verify(added.signing_secret, post.body, header)
+    document = json.loads(post.body)
+    event = db.session.scalars(select(Event)).one()
+    assert document["id"] == f"evt_{event.id}" and document["type"] == "session.booked"
+    assert document["data"]["seat_id"] == seat.id
+    assert document["data"]["master_id"] == office["master"].id
+    assert post.headers["Content-Type"] == "application/json"
+    # What a receiver must refuse: another body, another secret, an old or a missing stamp.
+    assert not signing.verify(added.signing_secret, post.body.replace(b"booked", b"cancel"), header)
+    assert not signing.verify("whsec_another", post.body, header)
+    stamp = int(header.split(",")[0].removeprefix("t="))
+    assert not signing.verify(added.signing_secret, post.body, header, now=stamp + 301)
+    assert signing.verify(added.signing_secret, post.body, header, now=stamp + 299)
+    assert not signing.verify(added.signing_secret, post.body, header.split(",")[1])
+
+    (delivery,) = _deliveries()
+    assert delivery.state is DeliveryState.DELIVERED and delivery.attempts == 1
+    assert delivery.last_status == 200 and delivery.event_id == event.id
+    # Delivered once: another pass posts nothing.
+    assert deliver_due_webhooks() == 0 and len(receiver.received) == 1
+
+
+def test_a_booking_reaches_slack_in_words_with_a_link(office, receiver):
+    add_endpoint("#shadowing", EndpointKind.SLACK, receiver.url, [SESSION_BOOKED])
+    seat = _book(office)
+    (post,) = receiver.received
+    message = json.loads(post.body)
+    assert message["text"] == "Ada Apprentice booked a seat in Amara Master's session".replace(
+        "Ada Apprentice", office["apprentices"][0].name
+    )
+    starts = seat.starts_at
+    details = message["blocks"][1]["text"]["text"]
+    # December: London is on UTC.
+    assert details == (
+        f"When: {starts:%a %d %b %Y, %H:%M} UTC ({starts:%H:%M} Europe/London) to "
+        f"{seat.ends_at:%H:%M} UTC\nHow: virtual"
+    )
+    link = message["blocks"][2]["elements"][0]["text"]
+    assert link == f"<http://localhost/sessions/{seat.session_id}|Open the session>"
+    assert signing.HEADER not in post.headers
+
+
+def test_teams_receives_a_message_card(office, receiver):
+    add_endpoint("Team channel", EndpointKind.TEAMS, receiver.url, [SESSION_BOOKED])
+    seat = _book(office)
+    card = json.loads(receiver.received[0].body)
+    assert card["@type"] == "MessageCard"
+    assert (
+        card["title"] == f"{office['apprentices'][0].name} booked a seat in Amara Master's session"
+    )
+    assert card["potentialAction"][0]["targets"][0]["uri"] == (
+        f"http://localhost/sessions/{seat.session_id}"
+    )
+
+
+def test_an_endpoint_gets_only_the_kinds_it_chose_and_a_rollback_makes_none(app, receiver):
+    add_endpoint("Reminders only", EndpointKind.SIGNED, receiver.url, [SESSION_REMINDED])
+    record_event(SESSION_BOOKED, seat_id=1)
+    db.session.commit()
+    record_event(SESSION_REMINDED, session_id=1)
+    db.session.rollback()
+    assert count(WebhookDelivery) == 0 and count(Event) == 1
+
+
+def test_a_failing_receiver_is_retried_with_pauses_until_it_takes_the_post(office, receiver):
+    add_endpoint("Flaky", EndpointKind.SIGNED, receiver.url, [SESSION_BOOKED])
+    receiver.answers = [503, 429]
+    _book(office)
+    (delivery,) = _deliveries()
+    assert delivery.state is DeliveryState.PENDING and delivery.last_status == 503
+    assert (
+        delivery.last_error
+        == "The receiver answered 503: it is busy or failing, so it is tried again."
+    )
+    pause = delivery.next_attempt_at - utcnow()
+    assert timedelta(seconds=50) < pause <= timedelta(minutes=1)
+    assert deliver_due_webhooks() == 0  # not due yet
+    _make_due(delivery)
+    assert deliver_due_webhooks() == 0
+    db.session.refresh(delivery)
+    assert delivery.last_status == 429 and delivery.attempts == 2
+    assert delivery.next_attempt_at - utcnow() > timedelta(minutes=4)  # the pause grew
+    _make_due(delivery)
+    assert deliver_due_webhooks() == 1
+    db.session.refresh(delivery)
+    assert delivery.state is DeliveryState.DELIVERED and delivery.attempts == 3
+    assert len(receiver.received) == 3
+    # Each attempt is signed afresh; the event is the same one.
+    assert len({json.loads(post.body)["id"] for post in receiver.received}) == 1
+
+
+def test_a_refusal_is_not_retried(office, receiver):
+    add_endpoint("Wrong path", EndpointKind.SIGNED, receiver.url, [SESSION_BOOKED])
+    receiver.answers = [404]
+    _book(office)
+    (refused,) = _deliveries()
+    assert refused.state is DeliveryState.FAILED and refused.next_attempt_at is None
+    assert (
+        refused.last_error
+        == "The receiver answered 404: it refused the post, so it is not retried."
+    )
+
+
+def test_a_dead_endpoint_loses_nothing_and_is_given_up_after_a_day(office, receiver):
+    with Receiver() as dead:
+        dead_url = dead.url
+    add_endpoint("Dead", EndpointKind.SIGNED, dead_url, [SESSION_BOOKED])
+    _book(office)
+    (delivery,) = _deliveries()
+    assert delivery.state is DeliveryState.PENDING
+    # (outbound.py words a refused connection as no answer: urllib3 makes it a timeout kind)
+    assert delivery.last_error.endswith("127.0.0.1 within 2 seconds.") and delivery.attempts == 1
+    assert count(Event) == 1  # still in the event log, for pollers and replays
+    delivery.created_at = utcnow() - timedelta(days=1, minutes=1)
+    _make_due(delivery)
+    deliver_due_webhooks()
+    db.session.refresh(delivery)
+    assert delivery.state is DeliveryState.GAVE_UP and delivery.attempts == 2
+
+
+def test_a_claim_left_by_a_dead_process_is_unknown_and_never_resent(office, receiver):
+    add_endpoint("Reporting", EndpointKind.SIGNED, receiver.url, [SESSION_BOOKED])
+    receiver.answers = [500]
+    _book(office)
+    (delivery,) = _deliveries()
+    # A worker claimed it and died mid-post, eleven minutes ago.
+    delivery.state, delivery.claimed_at = DeliveryState.SENDING, utcnow() - timedelta(minutes=11)
+    _make_due(delivery)
+    assert delivery.shown_state() is DeliveryState.UNKNOWN
+    assert deliver_due_webhooks() == 0 and len(receiver.received) == 1
+    again = replay(delivery)
+    wait_for_background_jobs()
+    db.session.refresh(again)
+    assert again.state is DeliveryState.DELIVERED and again.replay_of_id == delivery.id
+    assert len(receiver.received) == 2
+
+
+def test_an_address_on_a_private_network_is_refused_unless_allowed(
+    office, receiver, app, monkeypatch
+):
+    monkeypatch.setitem(app.config, "WEBHOOK_ALLOW_PRIVATE_ADDRESSES", False)
+    add_endpoint("Intranet", EndpointKind.SIGNED, receiver.url, [SESSION_BOOKED])
+    _book(office)
+    (delivery,) = _deliveries()
+    assert delivery.state is DeliveryState.FAILED and receiver.received == []
+    assert "127.0.0.1" in delivery.last_error and "this machine itself" in delivery.last_error
+
+
+def test_addresses_and_secrets_are_sealed_at_rest(app, monkeypatch):
+    slack = "https://hooks.slack.com/services/T000/B000/sealedsecretpath"
+    add_endpoint("#general", EndpointKind.SLACK, slack, [SESSION_BOOKED])
+    signed = add_endpoint(
+        "Reporting", EndpointKind.SIGNED, "https://example.org/in", [SESSION_BOOKED]
+    )
+    stored = [value for _, value in _stored_text()]
+    assert not [value for value in stored if "sealedsecretpath" in value]
+    assert not [value for value in stored if signed.signing_secret[6:] in value]
+    assert "https://hooks.slack.com/…" in stored
+    # Under another SECRET_KEY nothing can be read, and the delivery says what to do.
+    record_event(SESSION_BOOKED, seat_id=1)
+    db.session.commit()
+    wait_for_background_jobs()
+    monkeypatch.setitem(app.config, "SECRET_KEY", "a new key")
+    for delivery in _deliveries():
+        delivery.state, delivery.next_attempt_at = DeliveryState.PENDING, utcnow()
+    db.session.commit()
+    deliver_due_webhooks()
+    db.session.expire_all()
+    assert {d.last_error for d in _deliveries()} == {
+        "This endpoint's address or secret was saved under another SECRET_KEY and cannot be "
+        "read: add the endpoint again."
+    }
+
+
+@pytest.mark.database_independent
+def test_the_signature_is_hmac_sha256_over_the_stamp_and_body():
+    import hashlib
+    import hmac
+
+    header = signing.signature("whsec_x", b'{"a":1}', timestamp=1700000000)
+    expected = hmac.new(b"whsec_x", b'1700000000.{"a":1}', hashlib.sha256).hexdigest()
+    assert header == f"t=1700000000,v1={expected}"
+    assert signing.verify("whsec_x", b'{"a":1}', header, now=1700000100)
+    assert not signing.verify("whsec_x", b'{"a":1}', "t=abc,v1=00", now=time.time())
