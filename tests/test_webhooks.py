@@ -1,6 +1,7 @@
 """Webhooks: events reach Slack, Teams and signed endpoints from the worker, never twice."""
 
 import json
+import re
 import time
 from datetime import timedelta
 
@@ -16,6 +17,7 @@ from mentor_match.models import (
     Event,
     SessionMode,
     WebhookDelivery,
+    WebhookEndpoint,
     utcnow,
 )
 from mentor_match.rounds.queue import wait_for_background_jobs
@@ -24,7 +26,7 @@ from mentor_match.webhooks.delivery import deliver_due_webhooks, replay
 from mentor_match.webhooks.endpoints import add_endpoint
 
 from .database import count
-from .factories import first_open_slot
+from .factories import first_open_slot, make_admin
 from .local_http import local_server
 from .test_secrets_at_rest import _stored_text
 
@@ -261,3 +263,40 @@ def test_the_signature_is_hmac_sha256_over_the_stamp_and_body():
     assert header == f"t=1700000000,v1={expected}"
     assert signing.verify("whsec_x", b'{"a":1}', header, now=1700000100)
     assert not signing.verify("whsec_x", b'{"a":1}', "t=abc,v1=00", now=time.time())
+
+
+def test_an_admin_adds_an_endpoint_reads_the_log_replays_and_deactivates(office, receiver, login):
+    client = login(make_admin())
+    form = {"name": "Reporting", "kind": "signed", "url": receiver.url(HOOK)}
+    refused = client.post("/admin/webhooks/", data={**form, "url": "ftp://x", "event_kinds": []})
+    page = refused.get_data(as_text=True)
+    assert "The address must be a full web address starting with https://." in page
+    assert "Choose at least one kind of event." in page and count(WebhookEndpoint) == 0
+
+    added = client.post("/admin/webhooks/", data={**form, "event_kinds": [SESSION_BOOKED]})
+    secret = re.search(r'id="signing-secret">(whsec_[\w-]+)<', added.get_data(as_text=True))[1]
+    listed = client.get("/admin/webhooks/").get_data(as_text=True)
+    assert "http://127.0.0.1:" in listed and HOOK not in listed and secret not in listed
+
+    _book(office)
+    ((headers, body),) = _posts(receiver)
+    assert signing.verify(secret, body, headers[signing.HEADER])
+    log = client.get("/admin/webhooks/deliveries").get_data(as_text=True)
+    assert "session.booked #" in log and "Delivered" in log and "(last answer 200)" in log
+
+    (delivery,) = _deliveries()
+    replayed = client.post(f"/admin/webhooks/deliveries/{delivery.id}/replay")
+    wait_for_background_jobs()
+    assert replayed.status_code == 302 and len(_posts(receiver)) == 2
+    assert f"replay of delivery {delivery.id}" in client.get("/admin/webhooks/deliveries").get_data(
+        as_text=True
+    )
+
+    endpoint_id = delivery.endpoint_id
+    client.post(f"/admin/webhooks/{endpoint_id}/deactivate")
+    assert "(deactivated)" in client.get("/admin/webhooks/").get_data(as_text=True)
+    again = client.post(f"/admin/webhooks/deliveries/{delivery.id}/replay", follow_redirects=True)
+    assert "Reporting is deactivated, so nothing is posted to it." in again.get_data(as_text=True)
+    record_event(SESSION_BOOKED, seat_id=1)
+    db.session.commit()
+    assert count(WebhookDelivery) == 2  # none for a deactivated endpoint

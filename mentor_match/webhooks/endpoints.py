@@ -16,6 +16,7 @@ from .sealing import seal
 from .signing import new_secret
 
 DELIVERIES_PER_PAGE = 50
+URL_PROBLEM = "The address must be a full web address starting with https://."
 
 
 @dataclass(frozen=True)
@@ -34,7 +35,7 @@ def add_endpoint(name: str, kind: EndpointKind, url: str, event_kinds: list[str]
         problems["name"] = "Give the endpoint a name, such as the channel it posts to."
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname or len(url) > 2000:
-        problems["url"] = "The address must be a full web address starting with https://."
+        problems["url"] = URL_PROBLEM
     unknown = sorted(set(event_kinds) - set(KINDS))
     if unknown:
         problems["event_kinds"] = f"Unknown event kinds: {', '.join(unknown)}."
@@ -75,9 +76,7 @@ def endpoints() -> list[WebhookEndpoint]:
     )
 
 
-def deliveries_page(page: int, *, endpoint_id: int | None = None) -> Pagination:
-    """The delivery log, newest first; of one endpoint when given."""
+def deliveries_page(page: int) -> Pagination:
+    """The delivery log, newest first."""
     query = select(WebhookDelivery).order_by(WebhookDelivery.id.desc())
-    if endpoint_id is not None:
-        query = query.where(WebhookDelivery.endpoint_id == endpoint_id)
     return db.paginate(query, page=page, per_page=DELIVERIES_PER_PAGE, error_out=False)
