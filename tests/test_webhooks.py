@@ -1,6 +1,7 @@
 """Webhooks: events reach Slack, Teams and signed endpoints from the worker, never twice."""
 
 import json
+import os
 import re
 import time
 from datetime import timedelta
@@ -9,6 +10,7 @@ import pytest
 from sqlalchemy import select
 
 from mentor_match.booking.actions import book
+from mentor_match.calendars.reminders import send_reminders
 from mentor_match.extensions import db
 from mentor_match.integrations.events import SESSION_BOOKED, SESSION_REMINDED, record_event
 from mentor_match.models import (
@@ -20,11 +22,12 @@ from mentor_match.models import (
     WebhookEndpoint,
     utcnow,
 )
-from mentor_match.rounds.queue import wait_for_background_jobs
+from mentor_match.rounds.queue import QUEUE_NAME, wait_for_background_jobs
 from mentor_match.webhooks import signing
 from mentor_match.webhooks.delivery import deliver_due_webhooks, replay
 from mentor_match.webhooks.endpoints import add_endpoint
 
+from .conftest import need_service
 from .database import count
 from .factories import first_open_slot, make_admin
 from .local_http import local_server
@@ -300,3 +303,53 @@ def test_an_admin_adds_an_endpoint_reads_the_log_replays_and_deactivates(office,
     record_event(SESSION_BOOKED, seat_id=1)
     db.session.commit()
     assert count(WebhookDelivery) == 2  # none for a deactivated endpoint
+
+
+def test_a_reminder_reaches_the_channel(office, receiver):
+    add_endpoint("#shadowing", EndpointKind.SLACK, receiver.url(HOOK), [SESSION_REMINDED])
+    seat = _book(office)
+    assert _posts(receiver) == []  # bookings are not what this channel asked for
+    assert send_reminders(now=seat.starts_at - timedelta(hours=2)) == 1
+    wait_for_background_jobs()
+    ((_, body),) = _posts(receiver)
+    starts = seat.starts_at
+    assert json.loads(body)["text"] == (
+        f"Reminder: Amara Master's session starts {starts:%a %d %b %Y, %H:%M} UTC "
+        f"({starts:%H:%M} Europe/London)"
+    )
+    assert json.loads(body)["blocks"][1]["text"]["text"] == (
+        f"Shadowing: {office['apprentices'][0].name}."
+    )
+
+
+REDIS_URL = os.environ.get("TEST_WEBHOOKS_REDIS_URL", "redis://127.0.0.1:6379/9")
+
+
+def test_with_redis_the_commit_queues_the_delivery_for_a_worker(office, receiver, app, monkeypatch):
+    from redis import Redis
+    from redis.exceptions import RedisError
+    from rq import Queue, SimpleWorker
+
+    connection = Redis.from_url(REDIS_URL, socket_connect_timeout=2)
+    try:
+        connection.ping()
+    except RedisError as error:
+        connection.close()
+        need_service(f"Redis at {REDIS_URL} is not reachable: {error}")
+    connection.flushdb()
+    monkeypatch.setitem(app.config, "REDIS_URL", REDIS_URL)
+    try:
+        add_endpoint("Reporting", EndpointKind.SIGNED, receiver.url(HOOK), [SESSION_BOOKED])
+        _book(office)
+        assert _posts(receiver) == []  # queued, not posted by the web process
+        queue = Queue(QUEUE_NAME, connection=connection)
+        assert [job.func_name for job in queue.jobs] == [
+            "mentor_match.rounds.jobs.deliver_webhooks_job"
+        ]
+        SimpleWorker([queue], connection=connection).work(burst=True)
+        db.session.expire_all()
+        assert len(_posts(receiver)) == 1
+        assert _deliveries()[0].state is DeliveryState.DELIVERED
+    finally:
+        connection.flushdb()
+        connection.close()
