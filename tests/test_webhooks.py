@@ -5,6 +5,7 @@ import os
 import re
 import time
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from sqlalchemy import select
@@ -353,3 +354,22 @@ def test_with_redis_the_commit_queues_the_delivery_for_a_worker(office, receiver
     finally:
         connection.flushdb()
         connection.close()
+
+
+def test_the_readmes_verification_example_checks_a_real_post(office, receiver):
+    """The README's receiver code, run as written, accepts the site's post and no forgery."""
+    readme = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## Chat and webhooks", 1)[1]
+    code = re.search(r"```python\n(.*?)```", section, re.DOTALL)[1]
+    assert len(code.splitlines()) <= 10
+    namespace: dict = {}
+    exec(code, namespace)  # the README's own example, run as a reader would
+    added = add_endpoint("Reporting", EndpointKind.SIGNED, receiver.url(HOOK), [SESSION_BOOKED])
+    _book(office)
+    ((headers, body),) = _posts(receiver)
+    header = headers[signing.HEADER]
+    assert namespace["verify"](added.signing_secret, body, header)
+    assert not namespace["verify"](added.signing_secret, body + b" ", header)
+    stamp = int(header.split(",")[0].removeprefix("t="))
+    old = header.replace(f"t={stamp}", f"t={stamp - 301}")
+    assert not namespace["verify"](added.signing_secret, body, old)
