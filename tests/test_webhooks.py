@@ -23,10 +23,11 @@ from mentor_match.models import (
     WebhookEndpoint,
     utcnow,
 )
+from mentor_match.rounds.jobs import deliver_webhooks_job
 from mentor_match.rounds.queue import QUEUE_NAME, wait_for_background_jobs
 from mentor_match.webhooks import signing
 from mentor_match.webhooks.delivery import deliver_due_webhooks, replay
-from mentor_match.webhooks.endpoints import add_endpoint
+from mentor_match.webhooks.endpoints import add_endpoint, deactivate
 
 from .conftest import need_service
 from .database import count
@@ -108,9 +109,8 @@ def test_a_booking_reaches_slack_in_words_with_a_link(office, receiver):
     seat = _book(office)
     ((headers, body),) = _posts(receiver)
     message = json.loads(body)
-    assert message["text"] == "Ada Apprentice booked a seat in Amara Master's session".replace(
-        "Ada Apprentice", office["apprentices"][0].name
-    )
+    apprentice = office["apprentices"][0].name
+    assert message["text"] == f"{apprentice} booked a seat in Amara Master's session"
     starts = seat.starts_at
     details = message["blocks"][1]["text"]["text"]
     # December: London is on UTC.
@@ -123,17 +123,25 @@ def test_a_booking_reaches_slack_in_words_with_a_link(office, receiver):
     assert signing.HEADER not in headers
 
 
-def test_teams_receives_a_message_card(office, receiver):
+def test_teams_receives_an_adaptive_card(office, receiver):
     add_endpoint("Team channel", EndpointKind.TEAMS, receiver.url(HOOK), [SESSION_BOOKED])
     seat = _book(office)
-    card = json.loads(_posts(receiver)[0][1])
-    assert card["@type"] == "MessageCard"
-    assert (
-        card["title"] == f"{office['apprentices'][0].name} booked a seat in Amara Master's session"
+    message = json.loads(_posts(receiver)[0][1])
+    assert message["type"] == "message"
+    (attachment,) = message["attachments"]
+    assert attachment["contentType"] == "application/vnd.microsoft.card.adaptive"
+    card = attachment["content"]
+    assert card["type"] == "AdaptiveCard" and card["version"] == "1.4"
+    assert [block["text"] for block in card["body"]][0] == (
+        f"{office['apprentices'][0].name} booked a seat in Amara Master's session"
     )
-    assert card["potentialAction"][0]["targets"][0]["uri"] == (
-        f"http://localhost/sessions/{seat.session_id}"
-    )
+    assert card["actions"] == [
+        {
+            "type": "Action.OpenUrl",
+            "title": "Open the session",
+            "url": f"http://localhost/sessions/{seat.session_id}",
+        }
+    ]
 
 
 def test_an_endpoint_gets_only_the_kinds_it_chose_and_a_rollback_makes_none(app, receiver):
@@ -172,6 +180,22 @@ def test_a_failing_receiver_is_retried_with_pauses_until_it_takes_the_post(offic
     assert len(_posts(receiver)) == 3
     # Each attempt is signed afresh; the event is the same one.
     assert len({json.loads(body)["id"] for _, body in _posts(receiver)}) == 1
+
+
+def test_a_deactivated_endpoint_gets_no_more_retries(office, receiver):
+    added = add_endpoint("Flaky", EndpointKind.SIGNED, receiver.url(HOOK), [SESSION_BOOKED])
+    _answer(receiver, 503)
+    _book(office)
+    (delivery,) = _deliveries()
+    deactivate(added.endpoint)
+    _make_due(delivery)
+    _answer(receiver, 200)
+    assert deliver_due_webhooks() == 0 and len(_posts(receiver)) == 1
+    db.session.refresh(delivery)
+    assert delivery.state is DeliveryState.FAILED
+    assert delivery.last_error == (
+        "The endpoint was deactivated before this was posted, so it was not."
+    )
 
 
 def test_a_refusal_is_not_retried(office, receiver):
@@ -373,3 +397,18 @@ def test_the_readmes_verification_example_checks_a_real_post(office, receiver):
     stamp = int(header.split(",")[0].removeprefix("t="))
     old = header.replace(f"t={stamp}", f"t={stamp - 301}")
     assert not namespace["verify"](added.signing_secret, body, old)
+
+
+def test_with_the_queue_down_the_booking_stands_and_the_schedule_posts_it(
+    office, receiver, app, monkeypatch, caplog
+):
+    add_endpoint("Reporting", EndpointKind.SIGNED, receiver.url(HOOK), [SESSION_BOOKED])
+    # Port 1 on the loopback: nothing listens there, so the queue is refused at once.
+    monkeypatch.setitem(app.config, "REDIS_URL", "redis://127.0.0.1:1/0")
+    seat = _book(office)
+    assert seat.id is not None and _posts(receiver) == []
+    assert "webhooks go out with the next scheduled pass" in caplog.text
+    (delivery,) = _deliveries()
+    assert delivery.state is DeliveryState.PENDING and delivery.attempts == 0
+    monkeypatch.setitem(app.config, "REDIS_URL", "")
+    assert deliver_webhooks_job() == 1 and len(_posts(receiver)) == 1

@@ -21,7 +21,7 @@ class EndpointKind(enum.StrEnum):
     """What the receiver expects: a chat message, or the signed event itself."""
 
     SLACK = "slack"  # a Slack incoming webhook: {"text", "blocks"}
-    TEAMS = "teams"  # a Microsoft Teams incoming webhook: a MessageCard
+    TEAMS = "teams"  # a Microsoft Teams Workflows webhook: an Adaptive Card
     SIGNED = "signed"  # any system: the event as JSON, signed with HMAC-SHA256
 
     @property

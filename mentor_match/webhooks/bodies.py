@@ -80,19 +80,25 @@ def slack_message(message: Message) -> dict:
 
 
 def teams_card(message: Message) -> dict:
-    """A MessageCard, which Teams incoming webhooks (and workflow webhooks) accept."""
+    """An Adaptive Card in a message, as Teams' Workflows webhooks ("Send webhook alerts to a
+    channel") take it; the Office 365 connectors that took MessageCards retired in 2026."""
+    card = {
+        "type": "AdaptiveCard",
+        "$schema": "http://adaptivecards.io/schemas/adaptive-card.json",
+        "version": "1.4",
+        "body": [
+            {"type": "TextBlock", "text": message.headline, "weight": "Bolder", "wrap": True},
+            *({"type": "TextBlock", "text": line, "wrap": True} for line in message.details),
+        ],
+        "actions": [{"type": "Action.OpenUrl", "title": message.link_label, "url": message.link}],
+    }
     return {
-        "@type": "MessageCard",
-        "@context": "https://schema.org/extensions",
-        "summary": message.headline,
-        "themeColor": "2F5D8A",
-        "title": message.headline,
-        "text": "\n\n".join(message.details),
-        "potentialAction": [
+        "type": "message",
+        "attachments": [
             {
-                "@type": "OpenUri",
-                "name": message.link_label,
-                "targets": [{"os": "default", "uri": message.link}],
+                "contentType": "application/vnd.microsoft.card.adaptive",
+                "contentUrl": None,
+                "content": card,
             }
         ],
     }

@@ -78,7 +78,12 @@ def _queue_after_commit(session: Session) -> None:
     # Imported here: the job module imports the whole site.
     from ..rounds.jobs import dispatch_webhooks
 
-    dispatch_webhooks()
+    try:
+        dispatch_webhooks()
+    except Exception:
+        # What the caller committed stands (a booking must not fail for its webhooks): the
+        # deliveries are in the database, and the scheduled pass posts them within a minute.
+        log.exception("webhook deliveries could not be queued; the scheduled pass sends them")
 
 
 @sqlalchemy_event.listens_for(Session, "after_rollback")
@@ -116,12 +121,13 @@ def deliver_due_webhooks(*, batch: int = 200) -> int:
             .where(
                 WebhookDelivery.state == DeliveryState.PENDING,
                 WebhookDelivery.next_attempt_at <= utcnow(),
+                WebhookDelivery.endpoint_id.not_in(unreachable),
             )
             .order_by(WebhookDelivery.next_attempt_at, WebhookDelivery.id)
             .limit(batch)
         ).all()
         db.session.commit()
-        waiting = [row for row in due if row.id not in tried and row.endpoint_id not in unreachable]
+        waiting = [row for row in due if row.id not in tried]
         if not waiting:
             return delivered
         for delivery_id, endpoint_id in waiting:
@@ -154,6 +160,12 @@ def deliver(delivery_id: int) -> DeliveryState | None:
         return None
     delivery = db.session.get_one(WebhookDelivery, delivery_id, populate_existing=True)
     endpoint = delivery.endpoint
+    if not endpoint.active:
+        return _finish(
+            delivery,
+            DeliveryState.FAILED,
+            "The endpoint was deactivated before this was posted, so it was not.",
+        )
     try:
         url, body, headers = _request(delivery)
     except Unsealable as failure:
