@@ -108,12 +108,12 @@ def replay(delivery: WebhookDelivery) -> WebhookDelivery:
 def deliver_due_webhooks(*, batch: int = 200) -> int:
     """Post every delivery whose attempt is due; returns how many were delivered.
 
-    An endpoint that could not be reached is not tried again in the same pass, so a dead
-    endpoint costs one timeout per pass, not one per waiting event. With nothing due this is
-    one indexed query.
+    An endpoint whose post failed for now (down, slow, busy) is not tried again in the same
+    pass, so a dead endpoint costs one timeout per pass, not one per waiting event. With
+    nothing due this is one indexed query.
     """
     delivered = 0
-    unreachable: set[int] = set()
+    unreachable: set[int] = set()  # endpoints that failed in this pass
     tried: set[int] = set()
     while True:
         due = db.session.execute(
