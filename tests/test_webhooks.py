@@ -385,7 +385,7 @@ def test_the_readmes_verification_example_checks_a_real_post(office, receiver):
     readme = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
     section = readme.split("## Chat and webhooks", 1)[1]
     code = re.search(r"```python\n(.*?)```", section, re.DOTALL)[1]
-    assert len(code.splitlines()) <= 10
+    assert len([line for line in code.splitlines() if line.strip()]) <= 10
     namespace: dict = {}
     exec(code, namespace)  # the README's own example, run as a reader would
     added = add_endpoint("Reporting", EndpointKind.SIGNED, receiver.url(HOOK), [SESSION_BOOKED])
