@@ -92,6 +92,7 @@ def create_app(config: type[Config] | dict | None = None) -> Flask:
     from .rounds.views import bp as rounds_bp
     from .stages.views import bp as stages_bp
     from .tracking.views import bp as tracking_bp
+    from .webhooks.views import bp as webhooks_bp
 
     for blueprint in (
         home_bp,
@@ -111,6 +112,7 @@ def create_app(config: type[Config] | dict | None = None) -> Flask:
         imports_bp,
         organisation_bp,
         stages_bp,
+        webhooks_bp,
     ):
         app.register_blueprint(blueprint)
 

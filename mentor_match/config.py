@@ -110,6 +110,13 @@ class Config:
     ROUND_HEARTBEAT_SECONDS = float(os.environ.get("ROUND_HEARTBEAT_SECONDS", "2"))
     ROUND_RUN_STALE_SECONDS = float(os.environ.get("ROUND_RUN_STALE_SECONDS", "30"))
 
+    # Webhooks (mentor_match/webhooks): how long a receiver may take to answer a post, and
+    # whether endpoints on private networks (an intranet system) may be posted to.
+    WEBHOOK_TIMEOUT_SECONDS = float(os.environ.get("WEBHOOK_TIMEOUT_SECONDS", "10"))
+    WEBHOOK_ALLOW_PRIVATE_ADDRESSES = _flag("WEBHOOK_ALLOW_PRIVATE_ADDRESSES", default=False)
+    # Chat messages give times in UTC and in this zone, the site's default.
+    CHAT_TIME_ZONE = os.environ.get("CHAT_TIME_ZONE", "Europe/London")
+
     # Logs (mentor_match/logs.py): "json", one object per line for a log collector, or "text"
     # for a person. Empty: text in debug or on a terminal (make demo), else json.
     LOG_FORMAT = os.environ.get("LOG_FORMAT", "")

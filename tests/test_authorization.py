@@ -280,6 +280,26 @@ def _outbox_message(world, owner):
     return {"message_id": message.id}
 
 
+def _webhook_endpoint(world, owner):
+    from mentor_match.models import EndpointKind
+    from mentor_match.webhooks.endpoints import add_endpoint
+
+    # On this machine, which the site does not post to: no request leaves the test.
+    added = add_endpoint("Walk", EndpointKind.SIGNED, "https://127.0.0.1:9/in", ["session.booked"])
+    return {"endpoint_id": added.endpoint.id}
+
+
+def _webhook_delivery(world, owner):
+    from mentor_match.integrations.events import SESSION_BOOKED, record_event
+    from mentor_match.models import WebhookDelivery
+
+    _webhook_endpoint(world, owner)
+    record_event(SESSION_BOOKED, seat_id=1)
+    db.session.commit()
+    wait_for_background_jobs()
+    return {"delivery_id": db.session.scalars(select(WebhookDelivery.id)).first()}
+
+
 ACCESS: dict[str, Access] = {
     "static": Access("public", lambda world, owner: {"filename": "style.css"}),
     "home.index": Access("public"),
@@ -328,6 +348,10 @@ ACCESS: dict[str, Access] = {
     ),
     "admin.outbox": Access("admin"),
     "admin.outbox_message": Access("admin", _outbox_message),
+    "webhooks.index": Access("admin"),
+    "webhooks.deactivate": Access("admin", _webhook_endpoint),
+    "webhooks.deliveries": Access("admin"),
+    "webhooks.replay": Access("admin", _webhook_delivery),
     "rounds.index": Access("admin"),
     "rounds.show": Access("admin", _month),
     "rounds.open_round": Access("admin", _month),

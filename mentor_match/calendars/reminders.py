@@ -8,6 +8,7 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import exists, select, update
 
 from ..extensions import db
+from ..integrations.events import SESSION_REMINDED, record_event
 from ..models import Person, SessionMode, SessionObserver, ShadowingSession
 from ..models.types import utcnow
 from ..rounds.notices import notify
@@ -76,6 +77,16 @@ def _remind(session: ShadowingSession, now: datetime) -> None:
     ics_link = services.session_ics_link(session)
     video = services.video_url(session)
     people: list[Person] = [session.master, *(seat.apprentice for seat in seats)]
+    # In the claim's transaction, as the notifications are: reminded once, told once.
+    record_event(
+        SESSION_REMINDED,
+        session_id=session.id,
+        master_id=session.master_id,
+        apprentice_ids=[seat.apprentice_id for seat in seats],
+        starts_at=session.starts_at.isoformat(),
+        ends_at=session.ends_at.isoformat(),
+        mode=session.mode.value,
+    )
     for person in people:
         if not person.active:
             continue

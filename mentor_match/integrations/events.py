@@ -16,11 +16,25 @@ SESSION_BOOKED = "session.booked"
 SESSION_CANCELLED = "session.cancelled"
 SESSION_MOVED = "session.moved"
 ATTENDANCE_CONFIRMED = "session.confirmed"
-KINDS = (ROUND_PUBLISHED, SESSION_BOOKED, SESSION_CANCELLED, SESSION_MOVED, ATTENDANCE_CONFIRMED)
+SESSION_REMINDED = "session.reminded"
+KINDS = (
+    ROUND_PUBLISHED,
+    SESSION_BOOKED,
+    SESSION_CANCELLED,
+    SESSION_MOVED,
+    ATTENDANCE_CONFIRMED,
+    SESSION_REMINDED,
+)
 
 
 def record_event(kind: str, /, **payload) -> None:
-    """Add an event to the caller's transaction (the caller commits)."""
+    """Add an event, and its deliveries to webhook endpoints, to the caller's transaction (the
+    caller commits)."""
+    # Imported here: the webhooks read this module's KINDS.
+    from ..webhooks.delivery import add_deliveries
+
     if kind not in KINDS:
         raise ValueError(f"unknown event kind {kind!r}")
-    db.session.add(Event(kind=kind, payload_json=json.dumps(payload, sort_keys=True, default=str)))
+    event = Event(kind=kind, payload_json=json.dumps(payload, sort_keys=True, default=str))
+    db.session.add(event)
+    add_deliveries(event)

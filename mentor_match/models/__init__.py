@@ -42,6 +42,7 @@ from .tracking import (
     observation_skills,
 )
 from .types import UTCDateTime, utcnow
+from .webhooks import DeliveryState, EndpointKind, WebhookDelivery, WebhookEndpoint
 
 __all__ = [
     "ApiToken",
@@ -52,7 +53,9 @@ __all__ = [
     "BookingSettings",
     "ChangeKind",
     "ChangeRecord",
+    "DeliveryState",
     "Endorsement",
+    "EndpointKind",
     "Event",
     "FailedLogin",
     "Feedback",
@@ -86,6 +89,8 @@ __all__ = [
     "StageSource",
     "StageThreshold",
     "UTCDateTime",
+    "WebhookDelivery",
+    "WebhookEndpoint",
     "WeeklyWindow",
     "observation_skills",
     "pairing_skills",

@@ -8,6 +8,7 @@ Both call the same functions, which are safe to run twice (see `perform_run`).
 
 from __future__ import annotations
 
+import logging
 import os
 from datetime import timedelta
 
@@ -18,10 +19,13 @@ from ..accounts.registration import send_sign_up_mail
 from ..accounts.services import send_password_reset
 from ..calendars.reminders import send_reminders
 from ..extensions import db
+from ..webhooks.delivery import deliver_due_webhooks
 from .notices import deliver_pending_mail
-from .queue import dispatch, dispatch_or_run_now
+from .queue import QueueUnavailable, dispatch, dispatch_or_run_now
 from .runs import reap_stale_runs, run_job_id
 from .solving import perform_run
+
+log = logging.getLogger(__name__)
 
 _worker_app: Flask | None = None
 _worker_pid: int | None = None
@@ -35,6 +39,15 @@ def dispatch_run(run_id: int) -> None:
 def dispatch_mail() -> None:
     """Send every pending notification mail in the background."""
     dispatch(deliver_mail_job)
+
+
+def dispatch_webhooks() -> None:
+    """Post the webhook deliveries just committed, on the worker. With the queue unreachable
+    they wait for the scheduled pass (deliver_webhooks_job, every minute)."""
+    try:
+        dispatch(deliver_webhooks_job)
+    except QueueUnavailable:
+        log.exception("the job queue is down: webhooks go out with the next scheduled pass")
 
 
 def dispatch_password_reset(email: str) -> None:
@@ -131,3 +144,10 @@ def reap_stale_runs_job() -> int:
     with _app().app_context():
         _fresh_pool_after_fork()
         return reap_stale_runs()
+
+
+def deliver_webhooks_job() -> int:
+    """Post every webhook delivery that is due (new ones, and retries whose pause is over)."""
+    with _app().app_context():
+        _fresh_pool_after_fork()
+        return deliver_due_webhooks()
