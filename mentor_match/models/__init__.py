@@ -29,6 +29,7 @@ from .skills import (
     StageSource,
     slugify,
 )
+from .sso import SingleSignOnLink, SingleSignOnSettings
 from .tracking import (
     Attendance,
     ChangeRecord,
@@ -81,6 +82,8 @@ __all__ = [
     "SessionObserver",
     "ShadowingSession",
     "SignUpPolicy",
+    "SingleSignOnLink",
+    "SingleSignOnSettings",
     "Site",
     "Stage",
     "StageSource",
