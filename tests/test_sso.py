@@ -443,3 +443,56 @@ def test_plain_http_issuers_are_for_loopback_in_tests_only(app):
         assert provider_module.url_problem("https://127.0.0.1:8443") is None
     finally:
         app.testing = True
+
+
+def test_a_forged_error_from_the_provider_shows_no_words_of_its_own(client, sso):
+    client.get("/login/sso")
+    with client.session_transaction() as session:
+        state = next(key for key in session if key.startswith("_state_sso_"))
+    state = state.removeprefix("_state_sso_")
+    client.get(f"/login/sso/callback?state={state}&error=Call+0800+now&error_description=x")
+    assert flashes(client) == [
+        "Acme refused to sign you in (an unknown error). Start again from the log-in page."
+    ]
+
+
+def test_an_address_too_long_to_keep_is_refused_not_cut(client, sso):
+    sso.reset({**USER, "email": "a" * 250 + "@example.org"})
+    sign_in(client)
+    assert flashes(client)[0].startswith("Acme did not confirm your email address")
+    assert count(Person, Person.is_admin.is_(False)) == 0
+
+
+def test_with_sso_only_a_mailed_confirmation_link_opens_nothing(client, sso, sent_mail):
+    from mentor_match.accounts.registration import confirmation_link, sign_up
+
+    sign_up(
+        name="Nia",
+        email="nia@example.org",
+        password="a long sign-up phrase",
+        is_master=False,
+        is_apprentice=True,
+        site=None,
+        timezone_name="UTC",
+    )
+    nia = db.session.scalar(select(Person).where(Person.email == "nia@example.org"))
+    link = confirmation_link(nia).removeprefix("http://localhost")
+    db.session.get(SingleSignOnSettings, 1).sso_only = True
+    db.session.commit()
+    response = client.post(link, data={"password": "a long sign-up phrase"})
+    assert response.headers["Location"] == "/login"
+    assert flashes(client) == ["Sign in with Acme: it opens your account."]
+    assert signed_in_as(client) is None
+
+
+def test_the_admin_and_the_person_see_the_link(client, login, sso):
+    make_apprentice("Rosa Existing", email=USER["email"])
+    sign_in(client)
+    page = client.get("/profile").get_data(as_text=True)
+    assert "You sign in with Acme (rosa@example.org), linked on" in page
+    log_out(client)
+    login(make_admin("Admin", email="admin@example.org"))
+    page = client.get("/admin/sso").get_data(as_text=True)
+    assert "People who sign in with Acme" in page
+    assert "1 person is linked." in page
+    assert "Rosa Existing" in page

@@ -112,6 +112,9 @@ def signup():
 @bp.route("/signup/confirm/<token>", methods=["GET", "POST"])
 def confirm_address(token: str):
     """Finish signing up from the mailed link, with the password chosen at sign-up."""
+    if sso_only():
+        flash(f"Sign in with {sso_settings().display_name}: it opens your account.", "info")
+        return redirect(url_for("accounts.login"))
     try:
         person = registration.person_to_confirm(token)
     except Refusal as refusal:

@@ -16,19 +16,21 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from ..accounts.services import check_sign_up_policy, find_person_by_email, normalise_email
 from ..errors import Refusal
 from ..extensions import db
 from ..models import Person, SingleSignOnLink
+from .settings import sso_settings
 
 log = logging.getLogger(__name__)
 
 DEACTIVATED = "This account has been deactivated. Ask an admin to restore it."
 TRY_AGAIN = "Signing in did not finish: the same account signed in at the same moment. Try again."
 NAME_LENGTH = 120
+EMAIL_LENGTH = 254  # longer is refused, never cut: a cut address could be someone else's
 
 
 @dataclass(frozen=True)
@@ -72,14 +74,19 @@ def sign_in(claims: Mapping, *, issuer: str, display_name: str) -> SignIn:
     if link is not None:
         return _through_link(link)
     email = claims.get("email")
-    if not isinstance(email, str) or "@" not in email or not _verified(claims):
+    if (
+        not isinstance(email, str)
+        or "@" not in email
+        or len(email.strip()) > EMAIL_LENGTH
+        or not _verified(claims)
+    ):
         log.warning("sso refused: subject %s has no verified address and no link", subject)
         raise Refusal(
             f"{display_name} did not confirm your email address, so it cannot be matched to "
             "an account here. Ask an admin of Mentor Match to add you, or your "
             f"{display_name} administrator to share your verified address."
         )
-    email = normalise_email(email)[:254]
+    email = normalise_email(email)
     try:
         return _link_by_email(claims, issuer=issuer, email=email, display_name=display_name)
     except IntegrityError:  # the same account's first sign-in in two tabs at once
@@ -153,3 +160,59 @@ def _link_by_email(claims: Mapping, *, issuer: str, email: str, display_name: st
         "new account" if created else "by verified email",
     )
     return SignIn(person=person, linked=True, created=created)
+
+
+@dataclass(frozen=True)
+class LinkedPerson:
+    """One person who signs in through the provider, for the admin's list."""
+
+    person_id: int
+    name: str
+    email: str  # the address the provider gave when the link was made
+    linked_at: datetime
+    last_used_at: datetime
+
+
+LINKS_SHOWN = 100
+
+
+def linked_people(issuer: str) -> tuple[int, list[LinkedPerson]]:
+    """How many people are linked to the issuer, and the LINKS_SHOWN who signed in last."""
+    total = db.session.scalar(
+        select(func.count()).select_from(SingleSignOnLink).where(SingleSignOnLink.issuer == issuer)
+    )
+    rows = db.session.execute(
+        select(SingleSignOnLink, Person.name)
+        .join(Person, Person.id == SingleSignOnLink.person_id)
+        .where(SingleSignOnLink.issuer == issuer)
+        .order_by(SingleSignOnLink.last_used_at.desc(), SingleSignOnLink.id.desc())
+        .limit(LINKS_SHOWN)
+    ).all()
+    return total or 0, [
+        LinkedPerson(link.person_id, name, link.email, link.created_at, link.last_used_at)
+        for link, name in rows
+    ]
+
+
+@dataclass(frozen=True)
+class PersonSignIn:
+    """How a person signs in through the provider, for their own profile."""
+
+    display_name: str
+    email: str
+    linked_at: datetime
+
+
+def sso_sign_in_of(person: Person) -> PersonSignIn | None:
+    """The person's link to the configured provider, or None (no link, or single sign-on off)."""
+    settings = sso_settings()
+    if not settings.enabled:
+        return None
+    link = db.session.scalar(
+        select(SingleSignOnLink).where(
+            SingleSignOnLink.person_id == person.id, SingleSignOnLink.issuer == settings.issuer
+        )
+    )
+    if link is None:
+        return None
+    return PersonSignIn(settings.display_name, link.email, link.created_at)

@@ -18,7 +18,7 @@ from joserfc.errors import JoseError
 
 from ..accounts.views import start_session
 from ..errors import Refusal
-from ..limits import remember_device
+from ..limits import configured, limiter, remember_device
 from ..links import absolute_url
 from ..pages import current_person, show_refusal
 from ..security import admin_required, is_local_url
@@ -30,6 +30,24 @@ log = logging.getLogger(__name__)
 
 bp = Blueprint("sso", __name__)
 
+# Error codes of RFC 6749 (sections 4.1.2.1 and 5.2) and OpenID Connect Core (3.1.2.6).
+_ERROR_CODES = frozenset(
+    {
+        "invalid_request",
+        "unauthorized_client",
+        "unsupported_response_type",
+        "invalid_scope",
+        "server_error",
+        "temporarily_unavailable",
+        "invalid_client",
+        "invalid_grant",
+        "unsupported_grant_type",
+        "interaction_required",
+        "login_required",
+        "account_selection_required",
+        "consent_required",
+    }
+)
 _NEXT = "sso_next"  # where to go after signing in, kept in the session across the provider
 
 
@@ -58,6 +76,7 @@ def _client_or_refusal():
 
 
 @bp.route("/login/sso")
+@limiter.limit(configured("LOGIN_LIMIT_PER_CLIENT"))
 def start():
     """Send the person to the provider, with a fresh state, nonce and PKCE challenge."""
     if current_user.is_authenticated:
@@ -77,6 +96,7 @@ def start():
 
 
 @bp.route("/login/sso/callback")
+@limiter.limit(configured("LOGIN_LIMIT_PER_CLIENT"))
 def callback():
     """Where the provider sends the person back: check everything, then sign them in."""
     if current_user.is_authenticated:
@@ -95,10 +115,16 @@ def callback():
             f"That sign-in answer from {name} was already used or has expired. {start_again}"
         )
     except OAuthError as failure:
-        log.warning("sso refused: the provider said %s: %s", failure.error, failure.description)
+        log.warning(
+            "sso refused: the provider said %r: %r",
+            str(failure.error)[:100],
+            str(failure.description)[:300],
+        )
         if failure.error == "access_denied":
             return _back_to_log_in(f"Signing in with {name} was cancelled. {start_again}")
-        return _back_to_log_in(f"{name} refused to sign you in ({failure.error}). {start_again}")
+        # Only a code the standards name is shown: the callback's words are anyone's to write.
+        code = failure.error if failure.error in _ERROR_CODES else "an unknown error"
+        return _back_to_log_in(f"{name} refused to sign you in ({code}). {start_again}")
     except (JoseError, AuthlibBaseError) as failure:
         log.warning("sso refused: the ID token failed its checks: %r", failure)
         return _back_to_log_in(
@@ -158,9 +184,13 @@ def settings():
         else:
             flash("Single sign-on saved." if changed else "Nothing changed.", "success")
             return redirect(url_for("sso.settings"))
+    total, linked = services.linked_people(saved.issuer) if saved.issuer else (0, [])
     return render_template(
         "sso/settings.html",
         form=form,
         has_secret=bool(saved.client_secret_sealed),
         redirect_uri=absolute_url("sso.callback"),
+        linked_total=total,
+        linked=linked,
+        display_name=saved.display_name,
     )
