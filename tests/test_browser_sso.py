@@ -4,6 +4,9 @@ logs in through the provider's page and lands on their dashboard."""
 import pytest
 from playwright.sync_api import expect
 
+from mentor_match.extensions import db
+from mentor_match.models import SingleSignOnSettings
+
 from .browser import expect_flash, log_in, new_page, serious_accessibility_faults
 from .factories import make_admin, make_apprentice
 from .oidc_provider import OidcProvider
@@ -62,5 +65,20 @@ def test_a_person_logs_in_through_the_organisation_provider(chromium, live_serve
         page.wait_for_url(live_server + "/dashboard")
         expect_flash(page, "Your account is now linked to Acme: sign in with it from now on.")
         expect(page.get_by_text("Rosa Apprentice").first).to_be_visible()
+    finally:
+        context.close()
+
+    # The only way in: the password form folds away, for admins.
+    settings = db.session.get(SingleSignOnSettings, 1)
+    settings.sso_only = True
+    db.session.commit()
+    context, page = new_page(chromium)
+    try:
+        page.goto(live_server + "/login")
+        expect(page.get_by_role("link", name="Sign in with Acme")).to_be_visible()
+        expect(page.get_by_label("Password")).to_be_hidden()
+        page.get_by_text("Admins: log in with a password").click()
+        expect(page.get_by_label("Password")).to_be_visible()
+        assert serious_accessibility_faults(page) == []
     finally:
         context.close()
