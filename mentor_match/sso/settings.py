@@ -12,7 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from ..errors import Refusal
 from ..extensions import db
 from ..models import Person, SingleSignOnSettings
-from ..tracking.hours import record_change
+from ..tracking.hours import record_field_changes
 from . import provider
 from .sealing import UnsealError, seal, unseal
 
@@ -144,10 +144,7 @@ def save_settings(
     settings.enabled, settings.issuer, settings.client_id = enabled, issuer, client_id
     settings.display_name, settings.sso_only = display_name, only_way_in
     settings.updated_at = datetime.now(UTC)
-    for name, before, after in changed:
-        record_change(
-            admin, CHANGE_SUBJECT, settings.id, "changed", f"{name}: {before}", f"{name}: {after}"
-        )
+    record_field_changes(admin, CHANGE_SUBJECT, settings.id, changed)
     try:
         db.session.commit()
     except IntegrityError:  # the row created by two first saves at once: the other stands
