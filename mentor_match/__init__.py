@@ -90,6 +90,7 @@ def create_app(config: type[Config] | dict | None = None) -> Flask:
     from .records.views import bp as records_bp
     from .reports.views import bp as reports_bp
     from .rounds.views import bp as rounds_bp
+    from .sso.views import bp as sso_bp
     from .stages.views import bp as stages_bp
     from .tracking.views import bp as tracking_bp
     from .webhooks.views import bp as webhooks_bp
@@ -113,6 +114,7 @@ def create_app(config: type[Config] | dict | None = None) -> Flask:
         organisation_bp,
         stages_bp,
         webhooks_bp,
+        sso_bp,
     ):
         app.register_blueprint(blueprint)
 

@@ -21,6 +21,7 @@ from ..organisation.services import organisation_settings
 from ..pages import current_person, show_refusal
 from ..rounds import jobs
 from ..security import is_local_url
+from ..sso.settings import password_log_in_refused, sso_only, sso_settings
 from . import registration, services
 from .forms import (
     ChangePasswordForm,
@@ -40,11 +41,18 @@ def _safe_next(target: str | None) -> str:
     return target if is_local_url(target) else url_for("home.dashboard")
 
 
-def _start_session(person) -> None:
+def start_session(person) -> None:
+    """Sign the person in on a fresh session (also used by single sign-on)."""
     session.clear()
     login_user(person)
     session.permanent = True
     session["signed_in_at"] = datetime.now(UTC).timestamp()
+
+
+def _sso_button() -> str | None:
+    """The organisation's name for "Sign in with …", or None while single sign-on is off."""
+    settings = sso_settings()
+    return settings.display_name if settings.enabled else None
 
 
 def _mail_went_out(response) -> bool:
@@ -66,10 +74,13 @@ def signup():
     if current_user.is_authenticated:
         return redirect(url_for("home.dashboard"))
     settings = organisation_settings()
-    if settings.sign_up_policy is SignUpPolicy.INVITATION:
+    sso = _sso_button()
+    if settings.sign_up_policy is SignUpPolicy.INVITATION or sso_only():
         # No form to fill in; a form sent anyway is refused before it is read.
         status = 403 if request.method == "POST" else 200
-        return render_template("accounts/signup.html", form=None), status
+        return render_template(
+            "accounts/signup.html", form=None, sso=sso, sso_only=sso_only()
+        ), status
     form = SignupForm()
     if settings.sign_up_policy is SignUpPolicy.DOMAINS:
         form.email.description = f"Your address at {describe_domains(settings.domains)}."
@@ -95,12 +106,15 @@ def signup():
                 "success",
             )
             return redirect(url_for("accounts.login"))
-    return render_template("accounts/signup.html", form=form)
+    return render_template("accounts/signup.html", form=form, sso=sso, sso_only=False)
 
 
 @bp.route("/signup/confirm/<token>", methods=["GET", "POST"])
 def confirm_address(token: str):
     """Finish signing up from the mailed link, with the password chosen at sign-up."""
+    if sso_only():
+        flash(f"Sign in with {sso_settings().display_name}: it opens your account.", "info")
+        return redirect(url_for("accounts.login"))
     try:
         person = registration.person_to_confirm(token)
     except Refusal as refusal:
@@ -113,7 +127,7 @@ def confirm_address(token: str):
         except Refusal as refusal:
             show_refusal(refusal, form=form)
         else:
-            _start_session(person)
+            start_session(person)
             flash("Welcome to Mentor Match! Next, add your micro skills.", "success")
             response = redirect(url_for("profiles.skills"))
             remember_device(response, person.email)
@@ -143,12 +157,22 @@ def login():
         except Refusal as refusal:
             show_refusal(refusal)
         else:
-            _start_session(person)
-            response = redirect(_safe_next(request.args.get("next")))
-            remember_device(response, person.email)
-            return response
+            refused = password_log_in_refused(person)
+            if refused is None:
+                start_session(person)
+                response = redirect(_safe_next(request.args.get("next")))
+                remember_device(response, person.email)
+                return response
+            flash(refused, "error")
     by_invitation = organisation_settings().sign_up_policy is SignUpPolicy.INVITATION
-    return render_template("accounts/login.html", form=form, by_invitation=by_invitation)
+    return render_template(
+        "accounts/login.html",
+        form=form,
+        by_invitation=by_invitation,
+        sso=_sso_button(),
+        sso_only=sso_only(),
+        next_target=request.args.get("next") if is_local_url(request.args.get("next")) else None,
+    )
 
 
 @bp.route("/logout", methods=["POST"])
@@ -173,7 +197,7 @@ def change_password():
             form.current.errors.append("That is not your current password.")
         else:
             services.change_password(person, form.password.data)
-            _start_session(person)
+            start_session(person)
             flash("Your password has changed. Other devices have been logged out.", "success")
             return redirect(url_for("home.dashboard"))
     return render_template("accounts/change_password.html", form=form)

@@ -29,6 +29,7 @@ from .skills import (
     StageSource,
     slugify,
 )
+from .sso import SingleSignOnLink, SingleSignOnSettings
 from .tracking import (
     Attendance,
     ChangeRecord,
@@ -84,6 +85,8 @@ __all__ = [
     "SessionObserver",
     "ShadowingSession",
     "SignUpPolicy",
+    "SingleSignOnLink",
+    "SingleSignOnSettings",
     "Site",
     "Stage",
     "StageSource",

@@ -7,7 +7,7 @@ from sqlalchemy.exc import IntegrityError
 from ..errors import Refusal
 from ..extensions import db
 from ..models import OrganisationSettings, Person, SignUpPolicy
-from ..tracking.hours import record_change
+from ..tracking.hours import record_field_changes
 from .domains import clean_domains
 
 CHANGE_SUBJECT = "organisation_settings"
@@ -78,10 +78,7 @@ def save_settings(
     settings.sign_up_policy = policy
     settings.sign_up_domains = "\n".join(cleaned)
     settings.only_verified_hosts = only_verified_hosts
-    for name, before, after in changed:
-        record_change(
-            admin, CHANGE_SUBJECT, settings.id, "changed", f"{name}: {before}", f"{name}: {after}"
-        )
+    record_field_changes(admin, CHANGE_SUBJECT, settings.id, changed)
     try:
         db.session.commit()
     except IntegrityError:  # the row created by two first saves at once: the other stands

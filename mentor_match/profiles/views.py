@@ -8,6 +8,7 @@ from ..forms import REMOTE, site_from_choice
 from ..inputs import page_arg
 from ..models import AreaIntent
 from ..pages import current_person, show_refusal
+from ..sso.services import sso_sign_in_of
 from . import services
 from .forms import AddSkillForm, ProfileForm, SearchForm, SkillFlagsForm
 
@@ -61,7 +62,7 @@ def edit():
             for note in notes:
                 flash(note, "info")
             return redirect(url_for("profiles.show", person_id=person.id))
-    return render_template("profiles/edit.html", form=form)
+    return render_template("profiles/edit.html", form=form, sso=sso_sign_in_of(person))
 
 
 def _render_skills(add_form: AddSkillForm, failed: tuple[int, SkillFlagsForm] | None = None):

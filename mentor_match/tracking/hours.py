@@ -50,6 +50,17 @@ def record_change(
     )
 
 
+def record_field_changes(
+    actor: Person, subject: str, subject_id: int, changed: list[tuple[str, str, str]]
+) -> None:
+    """Keep each (field, before, after) of a settings form an admin saved, one record apiece;
+    the caller commits with the change itself."""
+    for name, before, after in changed:
+        record_change(
+            actor, subject, subject_id, "changed", f"{name}: {before}", f"{name}: {after}"
+        )
+
+
 @dataclass(frozen=True)
 class VerifiedSeat:
     """One seat with host-verified attendance, and what it counts towards."""

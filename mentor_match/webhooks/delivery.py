@@ -35,12 +35,17 @@ from ..models import (
     WebhookEndpoint,
     utcnow,
 )
+from ..sealing import Unsealable, unseal
+from . import SEALING_PURPOSE
 from .bodies import body_for
-from .sealing import Unsealable, unseal
 from .signing import HEADER, signature
 
 log = logging.getLogger(__name__)
 
+UNREADABLE = (
+    "This endpoint's address or secret was saved under another SECRET_KEY and cannot be read: "
+    "add the endpoint again."
+)
 # The session's note that it holds new deliveries, so its commit queues a delivery job.
 _QUEUE_AFTER_COMMIT = "webhook_deliveries_added"
 
@@ -168,8 +173,8 @@ def deliver(delivery_id: int) -> DeliveryState | None:
         )
     try:
         url, body, headers = _request(delivery)
-    except Unsealable as failure:
-        return _finish(delivery, DeliveryState.FAILED, str(failure))
+    except Unsealable:
+        return _finish(delivery, DeliveryState.FAILED, UNREADABLE)
     except Exception as error:
         log.exception("webhook delivery %d to %s could not be composed", delivery.id, endpoint.name)
         return _retry(delivery, f"The site could not compose this post ({type(error).__name__}).")
@@ -206,8 +211,12 @@ def deliver(delivery_id: int) -> DeliveryState | None:
 def _request(delivery: WebhookDelivery) -> tuple[str, bytes, dict[str, str]]:
     """The address, body and headers of the post, made afresh at each attempt."""
     endpoint = delivery.endpoint
-    url = unseal(endpoint.sealed_url)
-    secret = unseal(endpoint.sealed_secret) if endpoint.kind is EndpointKind.SIGNED else ""
+    url = unseal(endpoint.sealed_url, purpose=SEALING_PURPOSE)
+    secret = (
+        unseal(endpoint.sealed_secret, purpose=SEALING_PURPOSE)
+        if endpoint.kind is EndpointKind.SIGNED
+        else ""
+    )
     body = body_for(endpoint.kind, delivery.event)
     headers = {"Content-Type": "application/json"}
     if secret:

@@ -12,7 +12,8 @@ from ..errors import Refusal
 from ..extensions import db
 from ..integrations.events import KINDS
 from ..models import EndpointKind, WebhookDelivery, WebhookEndpoint
-from .sealing import seal
+from ..sealing import seal
+from . import SEALING_PURPOSE
 from .signing import new_secret
 
 DELIVERIES_PER_PAGE = 50
@@ -47,10 +48,10 @@ def add_endpoint(name: str, kind: EndpointKind, url: str, event_kinds: list[str]
     endpoint = WebhookEndpoint(
         name=name[:100],
         kind=kind,
-        sealed_url=seal(url),
+        sealed_url=seal(url, purpose=SEALING_PURPOSE),
         # The host only: a chat webhook's path is its credential.
         url_hint=f"{parts.scheme}://{parts.netloc.rpartition('@')[2]}/…"[:300],
-        sealed_secret=seal(secret) if secret else "",
+        sealed_secret=seal(secret, purpose=SEALING_PURPOSE) if secret else "",
         event_kinds=" ".join(kind_ for kind_ in KINDS if kind_ in event_kinds),
         active=True,
     )

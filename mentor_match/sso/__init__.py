@@ -1,0 +1,1 @@
+"""Single sign-on with OpenID Connect: log in with the organisation's own accounts."""
