@@ -47,16 +47,27 @@ class BusyTimes:
 def busy_times(feed: bytes, *, zone: ZoneInfo, start: datetime, end: datetime) -> BusyTimes:
     """The busy spans a feed gives between `start` and `end` (UTC), clipped to them."""
     calendar = _calendar(feed)
+    spans: list[Span] = []
+    seen = 0
     try:
         query = recurring_ical_events.of(calendar, skip_bad_series=True)
-        occurrences = []
-        for event in query.between(start, end):
-            occurrences.append(event)
-            if len(occurrences) > MAX_OCCURRENCES:
+        # after() yields occurrences in order of start, lazily: a rule that repeats every
+        # second is cut off at the cap instead of being expanded for three months.
+        for event in query.after(start):
+            span = _span(event, zone)
+            if span is not None and span[0] >= end:
+                break
+            seen += 1
+            if seen > MAX_OCCURRENCES:
                 raise FeedError(
                     f"The calendar has more than {MAX_OCCURRENCES} events in the coming months; "
                     "this site reads calendars kept by a person, not generated ones."
                 )
+            if span is None or not _is_busy(event):
+                continue
+            clipped = (max(span[0], start), min(span[1], end))
+            if clipped[1] > clipped[0]:
+                spans.append(clipped)
     except FeedError:
         raise
     except (ValueError, TypeError, KeyError, recurring_ical_events.InvalidCalendar) as error:
@@ -64,16 +75,6 @@ def busy_times(feed: bytes, *, zone: ZoneInfo, start: datetime, end: datetime) -
             "The calendar could not be read: one of its events is not valid iCalendar "
             f"({_short(error)})."
         ) from error
-    spans: list[Span] = []
-    for event in occurrences:
-        if not _is_busy(event):
-            continue
-        span = _span(event, zone)
-        if span is None:
-            continue
-        clipped = (max(span[0], start), min(span[1], end))
-        if clipped[1] > clipped[0]:
-            spans.append(clipped)
     return BusyTimes(tuple(merged(spans)), len(spans))
 
 
