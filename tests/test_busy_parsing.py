@@ -68,6 +68,14 @@ def test_free_and_cancelled_events_are_not_busy():
     assert found.event_count == 1
 
 
+def test_the_sites_own_sessions_copied_into_a_calendar_are_not_busy():
+    feed = _feed(
+        "DTSTART:20270104T090000Z\nDTEND:20270104T100000Z",
+        "DTSTART:20270104T110000Z\nDTEND:20270104T120000Z",
+    ).replace(b"UID:1@tests", b"UID:session-42@mentor-match")
+    assert _spans(feed) == [("04 09:00", "04 10:00")]
+
+
 def test_an_all_day_event_is_busy_for_the_whole_day_where_the_person_is():
     feed = _feed("DTSTART;VALUE=DATE:20270111\nDTEND;VALUE=DATE:20270113")
     assert _spans(feed) == [("11 00:00", "13 00:00")]

@@ -8,13 +8,17 @@ exceptions (EXDATE, moved or cancelled occurrences). What counts as busy:
 * an all-day event (dates, not times) is busy for the whole of those days where the person
   is, in their time zone (leave, a conference); calendars mark holidays and birthdays that
   do not keep anyone away as free (TRANSPARENT), and those are left out by the rule above;
-* a time with no zone ("floating") is read in the person's zone.
+* a time with no zone ("floating") is read in the person's zone;
+* the site's own sessions (UID session-N@mentor-match, from its .ics files and feeds) are
+  left out: a person who copied them into their calendar is not kept from their own session,
+  and the site already knows when they have one.
 
 Only the times come out: no title, place or attendee.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -26,6 +30,8 @@ from icalendar import Calendar
 MAX_OCCURRENCES = 5000
 
 Span = tuple[datetime, datetime]
+# The UID the site gives its sessions (mentor_match/calendars/services.py).
+_OWN_SESSION_UID = re.compile(r"session-\d+@mentor-match")
 
 
 class FeedError(ValueError):
@@ -107,6 +113,8 @@ def _calendar(feed: bytes) -> Calendar:
 
 
 def _is_busy(event) -> bool:
+    if _OWN_SESSION_UID.fullmatch(str(event.get("UID", ""))):
+        return False
     if str(event.get("STATUS", "")).upper() == "CANCELLED":
         return False
     if str(event.get("TRANSP", "")).upper() == "TRANSPARENT":
