@@ -6,7 +6,7 @@ from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from mentor_match.availability.expansion import Month
 from mentor_match.booking import actions, offers
@@ -442,3 +442,26 @@ def test_saving_an_address_queues_the_fetch_on_rq(
     finally:
         connection.flushdb()
         connection.close()
+
+
+def test_a_calendar_removed_while_it_is_read_leaves_no_busy_times(
+    signed_in, office, served, private_allowed, monkeypatch
+):
+    master = office["master"]
+    served.answers["/cal.ics"] = (
+        200,
+        {},
+        weekly_meeting(next_month(), weekday=0, start=time(10), end=time(11)),
+    )
+    services.save_address(master, served.url("/cal.ics"))
+    read = services._read_feed
+
+    def removed_meanwhile(*args, **kwargs):
+        found = read(*args, **kwargs)
+        with db.engine.begin() as connection:  # the person's own request, elsewhere
+            connection.execute(delete(CalendarFeed))
+        return found
+
+    monkeypatch.setattr(services, "_read_feed", removed_meanwhile)
+    assert services.refresh_feed(master.id) == ""
+    assert count(BusyInterval) == 0

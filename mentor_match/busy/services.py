@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import delete, func, insert, select
 
@@ -161,14 +162,33 @@ def refresh_feed(person_id: int) -> str:
         return ""
     now = utcnow()
     start, end = window_for(person, now)
+    sealed, host, zone = feed.sealed_address, feed.host, person.zone
+    allow_private = private_addresses_allowed()
+    # No transaction stays open while another server takes its time to answer.
+    db.session.rollback()
     try:
-        found = _read_feed(feed, person, start=start, end=end)
+        found = _read_feed(
+            sealed, host=host, zone=zone, allow_private=allow_private, start=start, end=end
+        )
+        error = ""
     except FeedError as problem:
-        feed.fetched_at = now
-        feed.error = str(problem)[:500]
+        found, error = None, str(problem)[:500]
+    # The person may have removed or replaced the address while it was read: lock the row and
+    # write nothing if it is gone or changed (a replaced address queued a read of its own).
+    feed = db.session.scalar(
+        select(CalendarFeed)
+        .where(CalendarFeed.person_id == person_id, CalendarFeed.sealed_address == sealed)
+        .with_for_update()
+    )
+    if feed is None:
+        db.session.rollback()
+        return ""
+    feed.fetched_at = now
+    feed.error = error
+    if found is None:
         db.session.commit()
-        log.info("calendar feed of person %s not refreshed: %s", person_id, feed.error)
-        return feed.error
+        log.info("calendar feed of person %s not refreshed: %s", person_id, error)
+        return error
     db.session.execute(delete(BusyInterval).where(BusyInterval.person_id == person_id))
     if found.spans:
         db.session.execute(
@@ -178,30 +198,38 @@ def refresh_feed(person_id: int) -> str:
                 for begins, ends in found.spans
             ],
         )
-    feed.fetched_at = feed.refreshed_at = now
+    feed.refreshed_at = now
     feed.covers_until = end
-    feed.error = ""
     feed.event_count = found.event_count
     db.session.commit()
     return ""
 
 
-def _read_feed(feed: CalendarFeed, person: Person, *, start: datetime, end: datetime) -> BusyTimes:
+def _read_feed(
+    sealed: str,
+    *,
+    host: str,
+    zone: ZoneInfo,
+    allow_private: bool,
+    start: datetime,
+    end: datetime,
+) -> BusyTimes:
+    """Fetch and read one feed, with no database work: FeedError says what went wrong."""
     try:
-        address = unseal(feed.sealed_address)
+        address = unseal(sealed)
     except Unsealable:
         raise FeedError(UNREADABLE) from None
     result = outbound.fetch(
         address,
         max_bytes=MAX_FEED_BYTES,
         timeout=FETCH_TIMEOUT_SECONDS,
-        allow_private=private_addresses_allowed(),
+        allow_private=allow_private,
     )
     if result.error is not None:
         raise FeedError(result.error)
     if not result.ok:
-        raise FeedError(_status_words(result.status or 0, feed.host))
-    return busy_times(result.body, zone=person.zone, start=start, end=end)
+        raise FeedError(_status_words(result.status or 0, host))
+    return busy_times(result.body, zone=zone, start=start, end=end)
 
 
 def _status_words(status: int, host: str) -> str:
