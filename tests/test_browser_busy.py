@@ -10,7 +10,14 @@ from mentor_match.availability.expansion import Month
 from mentor_match.busy import services
 from mentor_match.rounds.queue import wait_for_background_jobs
 
-from .browser import expect_flash, log_in, new_page, serious_accessibility_faults
+from .browser import (
+    PHONE,
+    expect_flash,
+    log_in,
+    new_page,
+    page_problems,
+    serious_accessibility_faults,
+)
 from .busy_feeds import first_weekday, weekly_meeting
 from .factories import make_admin, next_month
 from .local_http import local_server
@@ -69,3 +76,10 @@ def test_a_pasted_calendar_marks_busy_hours_and_book_stops_offering_them(
         expect(page.get_by_text("Busy in your calendar")).to_have_count(0)
     finally:
         context.close()
+
+
+def test_the_calendar_pages_are_accessible_and_fit_a_phone(chromium, live_server, office):
+    admin = make_admin("Phone Admin")
+    feed_page = ["/availability/calendar-feed"]
+    assert page_problems(chromium, live_server, office["master"], feed_page, PHONE) == []
+    assert page_problems(chromium, live_server, admin, ["/admin/calendar-addresses"], PHONE) == []
