@@ -329,6 +329,14 @@ def _contents(engine) -> dict[str, tuple[list[str], list[tuple]]]:
     return contents
 
 
+# Columns a migration fills in on purpose where they were empty, never overwriting a value.
+FILLED_BY_A_MIGRATION = {
+    # c4e8a1d07b52: a notification without mail counts as mailed when it was made, so the
+    # mail pass reads only notifications with mail still to queue.
+    "notifications.mailed_at",
+}
+
+
 def _lost(before: dict, after: dict) -> list[str]:
     """What an upgrade lost: a table, rows of one, or values of a column it kept by name."""
     lost = []
@@ -344,6 +352,8 @@ def _lost(before: dict, after: dict) -> list[str]:
             old, new = columns.index(column), after_columns.index(column)
             changed = [(a[old], b[new]) for a, b in zip(rows, after_rows, strict=True)]
             changed = [pair for pair in changed if pair[0] != pair[1]]
+            if f"{table}.{column}" in FILLED_BY_A_MIGRATION:
+                changed = [pair for pair in changed if pair[0] is not None]
             if changed:
                 lost.append(f"{table}.{column}: {len(changed)} values changed, e.g. {changed[0]}")
     return lost
@@ -368,32 +378,38 @@ def _every_revision_upgrades_a_populated_database(url: str, *, copy_url: str | N
     walk = _app_on(url)
     copy = _app_on(copy_url) if copy_url else None
     with walk.app_context():
-        upgrade()
-        populate()
-        db.session.remove()
-        at_head = _contents(db.engine)
-        revisions = _revisions_with_a_parent(walk)
-        for revision in revisions:
-            downgrade(revision=revision.down_revision)
-            before = _contents(db.engine)
-            # Every table the parent's schema has holds rows, if it held any at head.
-            assert [t for t, (_, rows) in before.items() if not rows and at_head[t][1]] == []
-            if copy is None:
-                upgrade()
-                lost = _lost(before, _contents(db.engine))
+        try:
+            upgrade()
+            populate()
+            db.session.remove()
+            at_head = _contents(db.engine)
+            revisions = _revisions_with_a_parent(walk)
+            for revision in revisions:
                 downgrade(revision=revision.down_revision)
-            else:
-                db.engine.dispose()
-                shutil.copyfile(url.removeprefix("sqlite:///"), copy_url.removeprefix("sqlite:///"))
-                with copy.app_context():
+                before = _contents(db.engine)
+                # Every table the parent's schema has holds rows, if it held any at head.
+                assert [t for t, (_, rows) in before.items() if not rows and at_head[t][1]] == []
+                if copy is None:
                     upgrade()
                     lost = _lost(before, _contents(db.engine))
+                    downgrade(revision=revision.down_revision)
+                else:
                     db.engine.dispose()
-            assert lost == [], (
-                f"upgrading a populated database from {revision.down_revision} "
-                f"(before {revision.revision}) to head lost: {lost}"
-            )
-        db.engine.dispose()
+                    shutil.copyfile(
+                        url.removeprefix("sqlite:///"), copy_url.removeprefix("sqlite:///")
+                    )
+                    with copy.app_context():
+                        upgrade()
+                        lost = _lost(before, _contents(db.engine))
+                        db.engine.dispose()
+                assert lost == [], (
+                    f"upgrading a populated database from {revision.down_revision} "
+                    f"(before {revision.revision}) to head lost: {lost}"
+                )
+        finally:
+            # Also when an assertion fails: a pooled connection left to the garbage collector
+            # warns in whichever later test it is collected.
+            db.engine.dispose()
     assert len(revisions) >= 9  # the test saw the migrations it was written with
 
 

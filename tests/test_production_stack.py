@@ -452,14 +452,17 @@ def test_a_round_runs_on_a_worker_and_survives_a_killed_one(stack, big_round):
 
 
 def _workers(stack: Stack) -> set[int]:
-    """The RQ worker processes: Python running `flask ... rounds worker` (not the shell that
-    honcho starts it with, nor the work horses, which run `python -c`)."""
+    """The RQ worker processes: Python running `flask ... rounds worker`, not the shell that
+    honcho starts it with, nor a work horse doing a scheduled job (forked from its worker, it
+    has the same command line)."""
     started = stack.processes()
-    return {
+    table = _process_table()
+    running = {
         pid
-        for pid, (_, command) in _process_table().items()
+        for pid, (_, command) in table.items()
         if pid in started and "bin/flask --app wsgi rounds worker" in command
     }
+    return {pid for pid in running if table[pid][0] not in running}
 
 
 def test_ctrl_c_stops_every_process_of_the_stack_even_mid_run(stack, big_round):
