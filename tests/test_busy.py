@@ -392,8 +392,11 @@ def test_the_scheduled_job_refreshes_every_feed(office, served, private_allowed)
         )
     )
     db.session.commit()
-    assert jobs.refresh_calendars_job() == 2
+    assert jobs.refresh_calendars_job() == 3
+    wait_for_background_jobs()
     db.session.expire_all()
+    failing = db.session.scalars(select(CalendarFeed.person_id).where(CalendarFeed.error != ""))
+    assert list(failing) == [office["apprentices"][1].id]
     people = set(db.session.scalars(select(BusyInterval.person_id)))
     assert people == {master.id, tom.id}
 

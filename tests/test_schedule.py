@@ -77,7 +77,7 @@ def test_reminders_mail_and_the_reaper_are_scheduled_at_their_default_intervals(
             "mentor-match",
             1800,
             {},
-            1200,
+            120,
             1860,
         ),
     ]

@@ -248,9 +248,9 @@ def _status_words(status: int, host: str) -> str:
     return f"{host} could not give the calendar just now (HTTP {status}); it is tried again later."
 
 
-def refresh_all_feeds() -> int:
-    """Refresh every feed of an active person; how many were refreshed without an error."""
-    people = list(
+def feed_owners() -> list[int]:
+    """The ids of the active people with a calendar feed, for the scheduled refresh."""
+    return list(
         db.session.scalars(
             select(CalendarFeed.person_id)
             .join(Person, Person.id == CalendarFeed.person_id)
@@ -258,7 +258,6 @@ def refresh_all_feeds() -> int:
             .order_by(CalendarFeed.person_id)
         )
     )
-    return sum(1 for person_id in people if not refresh_feed(person_id))
 
 
 # Reading busy times -------------------------------------------------------------------------

@@ -100,7 +100,7 @@ def read_schedule(environ: Mapping[str, str] | None = None) -> tuple[ScheduledJo
             "fetch the calendars people keep, for their busy times",
             "refresh_calendars_job",
             every_seconds=calendars_every,
-            timeout_seconds=1200,
+            timeout_seconds=120,  # it only queues one fetch job per feed
         ),
     )
 

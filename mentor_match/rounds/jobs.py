@@ -16,7 +16,7 @@ from flask import Flask, current_app
 from .. import create_app
 from ..accounts.registration import send_sign_up_mail
 from ..accounts.services import send_password_reset
-from ..busy.services import refresh_all_feeds, refresh_feed
+from ..busy.services import feed_owners, refresh_feed
 from ..calendars.reminders import send_reminders
 from ..extensions import db
 from .notices import deliver_pending_mail
@@ -151,7 +151,11 @@ def refresh_calendar_job(person_id: int) -> str:
 
 
 def refresh_calendars_job() -> int:
-    """Fetch every calendar feed; how many were read without an error."""
+    """Queue a fetch of every calendar feed, one job each, so a slow calendar server holds up
+    only its own; how many were queued."""
     with _app().app_context():
         _fresh_pool_after_fork()
-        return refresh_all_feeds()
+        owners = feed_owners()
+        for person_id in owners:
+            dispatch(refresh_calendar_job, person_id)
+        return len(owners)
