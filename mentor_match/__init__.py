@@ -81,6 +81,7 @@ def create_app(config: type[Config] | dict | None = None) -> Flask:
     from .api.views import bp as api_bp
     from .availability.views import bp as availability_bp
     from .booking.views import bp as booking_bp
+    from .busy.views import bp as busy_bp
     from .calendars.views import bp as calendars_bp
     from .home.views import bp as home_bp
     from .imports.views import bp as imports_bp
@@ -100,6 +101,7 @@ def create_app(config: type[Config] | dict | None = None) -> Flask:
         accounts_bp,
         profiles_bp,
         availability_bp,
+        busy_bp,
         admin_bp,
         rounds_bp,
         booking_bp,

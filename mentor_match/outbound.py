@@ -321,4 +321,9 @@ def _reason(error: BaseException) -> str:
         return "the connection was refused."
     if "timed out" in text:
         return "the connection timed out."
+    if "certificate verify failed" in text:
+        detail = text.split("certificate verify failed:", 1)[-1].split("(_ssl", 1)[0].strip()
+        return f"its certificate is not valid ({detail or 'not trusted'})."
+    if "doesn't match" in text:
+        return "its certificate is for another name."
     return text.split(": ", 1)[-1][:200]

@@ -3,15 +3,19 @@ organisation, and a row in the tables the demo leaves empty (a published mastery
 a round's run and pairing, an API token, a failed log-in, an event, a mail)."""
 
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from sqlalchemy import select
 
 from mentor_match.api.tokens import create_token
+from mentor_match.busy.sealing import seal
 from mentor_match.demo.seed import seed_demo_organisation
 from mentor_match.extensions import db
 from mentor_match.integrations.events import SESSION_BOOKED, record_event
 from mentor_match.mail.services import send_mail
 from mentor_match.models import (
+    BusyInterval,
+    CalendarFeed,
     Endorsement,
     FailedLogin,
     MasteryRecord,
@@ -60,6 +64,20 @@ def populate() -> Populated:
     db.session.add(pairing)
     create_token(endorsed, "Backup check")
     db.session.add(FailedLogin(person_id=endorsed.id, client="192.0.2.7"))
+    db.session.add(
+        CalendarFeed(
+            person_id=endorsed.id,
+            sealed_address=seal("https://calendar.example/private-abc/basic.ics"),
+            host="calendar.example",
+        )
+    )
+    db.session.add(
+        BusyInterval(
+            person_id=endorsed.id,
+            starts_at=datetime(2027, 1, 4, 10, tzinfo=UTC),
+            ends_at=datetime(2027, 1, 4, 11, tzinfo=UTC),
+        )
+    )
     record_event(SESSION_BOOKED, session_id=1)
     send_mail(endorsed.email, "Your record", "It is published.")
     db.session.commit()

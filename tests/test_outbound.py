@@ -219,3 +219,89 @@ def test_post_refuses_private_addresses_too():
         "The address 192.168.0.10 of 192.168.0.10 is on a private network, "
         "which this site does not reach."
     )
+
+
+@pytest.fixture
+def tls_server(tmp_path):
+    """An https server on 127.0.0.1 whose self-signed certificate names calendar.test."""
+    import datetime as dt
+    import ssl
+    import threading
+    from http.server import BaseHTTPRequestHandler, HTTPServer
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "calendar.test")])
+    now = dt.datetime.now(dt.UTC)
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(minutes=5))
+        .not_valid_after(now + dt.timedelta(hours=1))
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName("calendar.test")]), False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), True)
+        .sign(key, hashes.SHA256())
+    )
+    cert_file, key_file = tmp_path / "cert.pem", tmp_path / "key.pem"
+    cert_file.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+    key_file.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self):
+            self.send_response(200)
+            self.send_header("Content-Length", "15")
+            self.end_headers()
+            self.wfile.write(b"BEGIN:VCALENDAR")
+
+        def log_message(self, format, *args):
+            return
+
+    server = HTTPServer(("127.0.0.1", 0), Handler)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert_file, key_file)
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
+    thread.start()
+    yield server.server_address[1], cert_file
+    server.shutdown()
+    server.server_close()
+    thread.join()
+
+
+def test_https_checks_the_certificate_against_the_name_while_connecting_to_the_address(
+    tls_server, monkeypatch
+):
+    """TLS names the host (SNI, certificate check) though the socket goes to the checked address."""
+    port, cert_file = tls_server
+    monkeypatch.setattr(outbound, "resolve", lambda host, p: [ipaddress.ip_address("127.0.0.1")])
+    untrusted = outbound.fetch(
+        f"https://calendar.test:{port}/a.ics", max_bytes=100, timeout=3, allow_private=True
+    )
+    assert untrusted.error == (
+        "The secure connection to calendar.test failed: "
+        "its certificate is not valid (self-signed certificate)."
+    )
+    monkeypatch.setenv("SSL_CERT_FILE", str(cert_file))
+    trusted = outbound.fetch(
+        f"https://calendar.test:{port}/a.ics", max_bytes=100, timeout=3, allow_private=True
+    )
+    assert trusted.ok and trusted.body == b"BEGIN:VCALENDAR"
+    other_name = outbound.fetch(
+        f"https://other.test:{port}/a.ics", max_bytes=100, timeout=3, allow_private=True
+    )
+    assert other_name.error == (
+        "The secure connection to other.test failed: its certificate is for another name."
+    )

@@ -80,6 +80,15 @@ def test_reminders_mail_and_the_reaper_are_scheduled_at_their_default_intervals(
             600,
             120,
         ),
+        (
+            "mentor-match-calendars",
+            "mentor_match.rounds.jobs.refresh_calendars_job",
+            "mentor-match",
+            1800,
+            {},
+            120,
+            1860,
+        ),
     ]
 
 
@@ -91,12 +100,14 @@ def test_the_environment_sets_each_interval_and_the_reminder_horizon():
         "MAIL_EVERY_SECONDS": "3",
         "REAP_EVERY_SECONDS": "1",
         "WEBHOOKS_EVERY_SECONDS": "4",
+        "CALENDARS_EVERY_SECONDS": "4",
     }
     assert [(name, every, kwargs) for name, _, _, every, kwargs, _, _ in registered(environ)] == [
         ("mentor-match-reminders", 2, {"hours": 48.0}),
         ("mentor-match-mail", 3, {}),
         ("mentor-match-reap", 1, {}),
         ("mentor-match-webhooks", 4, {}),
+        ("mentor-match-calendars", 4, {}),
     ]
     assert read_schedule(environ)[0].what == "remind sessions starting within 48 h, and mail them"
 

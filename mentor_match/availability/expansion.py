@@ -311,6 +311,23 @@ def expand_availability(
     return intervals
 
 
+def cut_out(intervals: list[Interval], busy: Iterable[tuple[datetime, datetime]]) -> list[Interval]:
+    """Availability with the busy times (booked sessions, a person's own calendar) cut out."""
+    result = list(intervals)
+    for busy_start, busy_end in busy:
+        cut = []
+        for interval in result:
+            if interval.end_utc <= busy_start or interval.start_utc >= busy_end:
+                cut.append(interval)
+                continue
+            if interval.start_utc < busy_start:
+                cut.append(interval._replace(end_utc=busy_start))
+            if interval.end_utc > busy_end:
+                cut.append(interval._replace(start_utc=busy_end))
+        result = cut
+    return result
+
+
 def clock_changes(zone: ZoneInfo, month: Month) -> list[tuple[date, timedelta, timedelta]]:
     """Days in the month on which the zone's offset changes: (day, offset before, offset after)."""
 

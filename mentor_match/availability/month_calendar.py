@@ -1,17 +1,19 @@
 """The month calendar: a person's availability for a month as matching will use it, laid out
-in weeks in their own zone, with the days the clocks change."""
+in weeks in their own zone, with the days the clocks change and the hours their own calendar
+says they are busy (shown to them alone: this page is only ever the signed-in person's)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from functools import cache
 
 from sqlalchemy import Select, bindparam, select
 
+from ..busy.services import busy_by_person
 from ..extensions import db
 from ..models import AvailabilityChange, ChangeKind, Person
-from .expansion import Month, clock_changes, expand_availability
+from .expansion import Month, clock_changes, cut_out, expand_availability
 from .wording import clock, long_day, utc_offset
 
 
@@ -21,29 +23,32 @@ class CalendarSlot:
 
     start: time | None
     end: time | None
-    kind: str  # "window" or "off"
+    kind: str  # "window", "off" or "busy" (the person's own calendar)
     in_person: bool = False
     virtual: bool = False
     note: str = ""
 
     @property
     def times(self) -> str:
-        if self.start is None or self.end is None:
+        if self.start is None or self.end is None or self.start == self.end == time(0):
             return "All day"
-        return f"{clock(self.start)}–{clock(self.end)}"
+        # A busy stretch that runs to midnight ends at 24:00 of its day, not 00:00.
+        return f"{clock(self.start)}–{'24:00' if self.end == time(0) else clock(self.end)}"
 
     @property
     def mode(self) -> str:
         if self.kind == "off":
             return "Day off" if self.start is None else "Unavailable"
+        if self.kind == "busy":
+            return "Busy in your calendar"
         if self.in_person and self.virtual:
             return "In person or video"
         return "In person only" if self.in_person else "Video only"
 
     @property
     def css(self) -> str:
-        if self.kind == "off":
-            return "slot off"
+        if self.kind in ("off", "busy"):
+            return f"slot {self.kind}"
         return "slot in-person" if self.in_person else "slot"
 
 
@@ -96,7 +101,10 @@ def month_calendar(person: Person, month: Month) -> MonthCalendar:
             {"person_id": person.id, "first": month.first_day, "last": month.days[-1]},
         )
     )
-    intervals = expand_availability(zone, person.weekly_windows, changes, month)
+    first_utc = datetime.combine(month.first_day, time(0), zone).astimezone(UTC)
+    end_utc = datetime.combine(month.days[-1] + timedelta(days=1), time(0), zone).astimezone(UTC)
+    busy = busy_by_person([person.id], first_utc, end_utc).get(person.id, [])
+    intervals = cut_out(expand_availability(zone, person.weekly_windows, changes, month), busy)
 
     # Show the expanded UTC intervals back in local time, so the page shows what matching
     # will really use (a window starting in a skipped hour shows its true start).
@@ -115,6 +123,10 @@ def month_calendar(person: Person, month: Month) -> MonthCalendar:
             days[change.day].slots.append(
                 CalendarSlot(change.start_time, change.end_time, "off", note=change.note)
             )
+    for start_utc, stop_utc in busy:
+        for day, start, end in _local_days(max(start_utc, first_utc), min(stop_utc, end_utc), zone):
+            if day in days:
+                days[day].slots.append(CalendarSlot(start, end, "busy"))
     for calendar_day in days.values():
         calendar_day.slots.sort(key=lambda slot: (slot.start is not None, slot.start or time(0)))
 
@@ -135,3 +147,15 @@ def month_calendar(person: Person, month: Month) -> MonthCalendar:
     weeks = [padded[i : i + 7] for i in range(0, len(padded), 7)]
     total = sum((i.end_utc - i.start_utc).total_seconds() for i in intervals) / 3600
     return MonthCalendar(month, person.timezone, weeks, clock_notes, round(total, 2))
+
+
+def _local_days(start: datetime, end: datetime, zone) -> list[tuple[date, time, time]]:
+    """A UTC span as the local days it touches: (day, from, to), a whole day as 00:00-00:00."""
+    pieces = []
+    local, stop = start.astimezone(zone), end.astimezone(zone)
+    while local < stop:
+        next_midnight = datetime.combine(local.date() + timedelta(days=1), time(0), zone)
+        piece_end = min(stop, next_midnight)
+        pieces.append((local.date(), local.time(), piece_end.time()))
+        local = piece_end
+    return pieces

@@ -45,6 +45,7 @@ from .rules import (
     peak_seats,
     plan_seats,
     refuse_if_busy,
+    refuse_if_calendar_busy,
     seat_clash,
     skills_to_watch,
     spoken_time,
@@ -154,6 +155,7 @@ def _book(
     if not joining_open:
         check_master_free(master, starts_at, ends_at, mode)
     refuse_if_busy(apprentice, starts_at, ends_at, you=True, exclude_seat=exclude_seat)
+    refuse_if_calendar_busy(apprentice, starts_at, ends_at)
     # The master may host other observers then; they must not be observing someone else.
     if seat_clash(master, starts_at, ends_at) is not None:
         raise Refusal(f"{master.name} is observing another session then.")

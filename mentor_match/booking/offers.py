@@ -12,6 +12,7 @@ from sqlalchemy.orm import joinedload, selectinload
 
 from ..availability.expansion import Month
 from ..availability.services import availability_by_person, month_plan_for
+from ..busy.services import busy_by_person
 from ..extensions import db
 from ..models import (
     MicroSkill,
@@ -163,6 +164,9 @@ def open_slots(
             mine.append((start, end))
         if observer == master.id:
             master_observing.append((start, end))
+    # The apprentice's own calendar: busy there is busy here (the master's is already out of
+    # `intervals`, through availability_by_person).
+    mine.extend(busy_by_person([apprentice.id], span_start, span_end).get(apprentice.id, []))
     slots = []
     spans = sorted((interval.start_utc, interval.end_utc) for interval in intervals)
     grids: dict[Month, BookingGrid] = {}

@@ -16,6 +16,7 @@ from sqlalchemy.orm import selectinload
 
 from ..availability.expansion import Month
 from ..availability.services import availability_by_person, month_plan_for
+from ..busy.services import busy_by_person
 from ..errors import Refusal
 from ..extensions import db
 from ..models import (
@@ -258,6 +259,15 @@ def refuse_if_busy(
     if clash is not None:
         who = "You already have" if you else f"{person.name} already has"
         raise Refusal(f"{who} a session then ({spoken_time(clash, person)}).")
+
+
+def refuse_if_calendar_busy(person: Person, starts_at: datetime, ends_at: datetime) -> None:
+    """The person's own calendar (their feed) must not say they are busy then; they are told
+    when, and nobody else ever is."""
+    busy = busy_by_person([person.id], starts_at, ends_at).get(person.id)
+    if busy:
+        when = spoken_time(max(busy[0][0], starts_at), person)
+        raise Refusal(f"Your calendar shows you busy then ({when}). Pick another time.")
 
 
 # Monthly limits and seats -------------------------------------------------------------------

@@ -1,6 +1,7 @@
 """Typed SQLAlchemy models, one module per concept; imported here so Alembic sees them all."""
 
 from .availability import AvailabilityChange, ChangeKind, MonthPlan, WeeklyWindow
+from .busy import BusyInterval, CalendarFeed
 from .integrations import ApiToken, Event
 from .mail import MailState, OutboxMessage
 from .notifications import Notification
@@ -52,6 +53,8 @@ __all__ = [
     "Attendance",
     "AvailabilityChange",
     "BookingSettings",
+    "BusyInterval",
+    "CalendarFeed",
     "ChangeKind",
     "ChangeRecord",
     "DeliveryState",

@@ -41,6 +41,10 @@ class OrganisationSettings(db.Model):
     )
     # Lower-case domains, one per line, for SignUpPolicy.DOMAINS (e.g. "example.org").
     sign_up_domains: Mapped[str] = mapped_column(Text, default="")
+    # Calendar feeds are fetched from addresses people type: off, an address on a private
+    # network (or this machine) is refused, so the site cannot be used to read the intranet.
+    # An admin turns it on for a calendar server inside the organisation's own network.
+    allow_private_calendar_addresses: Mapped[bool] = mapped_column(default=False)
 
     @property
     def domains(self) -> list[str]:

@@ -1,9 +1,10 @@
 """What runs on a schedule, how often, and its registration with RQ's cron scheduler.
 
-Four jobs, each queued on the job queue for the workers (`flask rounds worker`) to run:
+Five jobs, each queued on the job queue for the workers (`flask rounds worker`) to run:
 reminders of the sessions starting within the horizon (and their mail), the notification mail
-still pending, the webhook deliveries that are due, and the reaping of round runs whose worker
-died. The intervals come from the environment, so an operator (or a test) can change them
+still pending, the webhook deliveries that are due, the reaping of round runs whose
+worker died, and the fetching of the calendars people keep (their busy times). The
+intervals come from the environment, so an operator (or a test) can change them
 without touching code.
 """
 
@@ -24,6 +25,8 @@ REMINDER_HORIZON = ("REMINDER_HORIZON_HOURS", 24)
 MAIL_EVERY = ("MAIL_EVERY_SECONDS", 60)
 REAP_EVERY = ("REAP_EVERY_SECONDS", 60)
 WEBHOOKS_EVERY = ("WEBHOOKS_EVERY_SECONDS", 60)
+# People's calendar feeds (mentor_match/busy): every 30 minutes, as calendar apps poll them.
+CALENDARS_EVERY = ("CALENDARS_EVERY_SECONDS", 1800)
 # A scheduled job still waiting this long after its next copy was due is dropped from the
 # queue: the next copy does the same work, so a queue left without workers does not fill up.
 WAITING_GRACE_SECONDS = 60
@@ -69,6 +72,7 @@ def read_schedule(environ: Mapping[str, str] | None = None) -> tuple[ScheduledJo
     mail_every = number(MAIL_EVERY, unit="seconds")
     reap_every = number(REAP_EVERY, unit="seconds")
     webhooks_every = number(WEBHOOKS_EVERY, unit="seconds")
+    calendars_every = number(CALENDARS_EVERY, unit="seconds")
     if problems:
         raise ScheduleError(problems)
     return (
@@ -100,6 +104,13 @@ def read_schedule(environ: Mapping[str, str] | None = None) -> tuple[ScheduledJo
             "deliver_webhooks_job",
             every_seconds=webhooks_every,
             timeout_seconds=600,
+        ),
+        ScheduledJob(
+            "mentor-match-calendars",
+            "fetch the calendars people keep, for their busy times",
+            "refresh_calendars_job",
+            every_seconds=calendars_every,
+            timeout_seconds=120,  # it only queues one fetch job per feed
         ),
     )
 

@@ -14,7 +14,7 @@ from datetime import UTC, datetime, time, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import contains_eager
 
-from ..availability.expansion import Month
+from ..availability.expansion import Month, cut_out
 from ..availability.services import Interval, availability_by_person
 from ..extensions import db
 from ..models import (
@@ -283,23 +283,6 @@ def _usage(
     return usage
 
 
-def _without(intervals: list[Interval], busy: list[tuple[datetime, datetime]]) -> list[Interval]:
-    """Availability with the busy times cut out."""
-    result = list(intervals)
-    for busy_start, busy_end in busy:
-        cut = []
-        for interval in result:
-            if interval.end_utc <= busy_start or interval.start_utc >= busy_end:
-                cut.append(interval)
-                continue
-            if interval.start_utc < busy_start:
-                cut.append(interval._replace(end_utc=busy_start))
-            if interval.end_utc > busy_end:
-                cut.append(interval._replace(start_utc=busy_end))
-        result = cut
-    return result
-
-
 def _encode(
     round_: Round, people: list[tuple[Person, MonthPlan]], *, usage: _Usage, slot_minutes: int
 ) -> dict:
@@ -309,7 +292,7 @@ def _encode(
     masters, apprentices = [], []
     for person, plan in people:
         remote = person.site_id is None
-        intervals = _without(availability.get(person.id, []), usage.busy.get(person.id, []))
+        intervals = cut_out(availability.get(person.id, []), usage.busy.get(person.id, []))
         windows = _windows(intervals, slot_minutes, remote=remote)
         site = None if remote else f"site-{person.site_id}"
         teaches = {

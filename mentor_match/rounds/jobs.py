@@ -17,6 +17,7 @@ from flask import Flask, current_app
 from .. import create_app
 from ..accounts.registration import send_sign_up_mail
 from ..accounts.services import send_password_reset
+from ..busy.services import feed_owners, refresh_feed
 from ..calendars.reminders import send_reminders
 from ..extensions import db
 from ..webhooks.delivery import deliver_due_webhooks
@@ -57,6 +58,15 @@ def dispatch_password_reset(email: str) -> None:
     never waits for the mail server. With the queue unreachable the mail goes out at once.
     """
     dispatch_or_run_now(password_reset_job, email)
+
+
+def dispatch_calendar_refresh(person_id: int) -> None:
+    """Fetch a person's calendar feed in the background, once they have saved its address.
+
+    Raises QueueUnavailable when Redis is configured but cannot be reached; the scheduled
+    refresh then fetches it later.
+    """
+    dispatch(refresh_calendar_job, person_id)
 
 
 def dispatch_sign_up_mail(email: str) -> None:
@@ -151,3 +161,21 @@ def deliver_webhooks_job() -> int:
     with _app().app_context():
         _fresh_pool_after_fork()
         return deliver_due_webhooks()
+
+
+def refresh_calendar_job(person_id: int) -> str:
+    """Fetch one person's calendar feed and keep its busy times; the error in words, or ""."""
+    with _app().app_context():
+        _fresh_pool_after_fork()
+        return refresh_feed(person_id)
+
+
+def refresh_calendars_job() -> int:
+    """Queue a fetch of every calendar feed, one job each, so a slow calendar server holds up
+    only its own; how many were queued."""
+    with _app().app_context():
+        _fresh_pool_after_fork()
+        owners = feed_owners()
+        for person_id in owners:
+            dispatch(refresh_calendar_job, person_id)
+        return len(owners)
