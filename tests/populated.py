@@ -8,7 +8,8 @@ from datetime import UTC, datetime
 from sqlalchemy import select
 
 from mentor_match.api.tokens import create_token
-from mentor_match.busy.sealing import seal
+from mentor_match.busy.services import SEALING_PURPOSE
+from mentor_match.sealing import seal
 from mentor_match.demo.seed import seed_demo_organisation
 from mentor_match.extensions import db
 from mentor_match.integrations.events import SESSION_BOOKED, record_event
@@ -67,7 +68,9 @@ def populate() -> Populated:
     db.session.add(
         CalendarFeed(
             person_id=endorsed.id,
-            sealed_address=seal("https://calendar.example/private-abc/basic.ics"),
+            sealed_address=seal(
+                "https://calendar.example/private-abc/basic.ics", purpose=SEALING_PURPOSE
+            ),
             host="calendar.example",
         )
     )

@@ -20,7 +20,7 @@ class CalendarFeed(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"), unique=True)
     # The private address reads the whole calendar, titles and all: it is a secret, sealed
-    # under a key derived from SECRET_KEY (busy/sealing.py), never stored as typed.
+    # under a key derived from SECRET_KEY (mentor_match/sealing.py), never stored as typed.
     sealed_address: Mapped[str] = mapped_column(Text)
     # Only the host, to tell the person which calendar this is without unsealing anything.
     host: Mapped[str] = mapped_column(String(255), default="")
