@@ -9,7 +9,6 @@ from sqlalchemy import select
 
 from mentor_match.api.tokens import create_token
 from mentor_match.busy.services import SEALING_PURPOSE
-from mentor_match.sealing import seal
 from mentor_match.demo.seed import seed_demo_organisation
 from mentor_match.extensions import db
 from mentor_match.integrations.events import SESSION_BOOKED, record_event
@@ -26,6 +25,7 @@ from mentor_match.models import (
 )
 from mentor_match.records.credential import signed_credential
 from mentor_match.records.services import publish_record
+from mentor_match.sealing import seal
 
 from .factories import make_finished_run
 

@@ -25,8 +25,8 @@ class SingleSignOnSettings(db.Model):
     # The provider's issuer URL: its discovery document is at <issuer>/.well-known/...
     issuer: Mapped[str] = mapped_column(String(500), default="")
     client_id: Mapped[str] = mapped_column(String(255), default="")
-    # The client secret sealed with a key derived from SECRET_KEY (sso.sealing): the database
-    # alone, or a backup of it, does not give the secret away.
+    # The client secret sealed with a key derived from SECRET_KEY (mentor_match/sealing.py):
+    # the database alone, or a backup of it, does not give the secret away.
     client_secret_sealed: Mapped[str] = mapped_column(Text, default="")
     # The name on the log-in button: "Sign in with <display_name>".
     display_name: Mapped[str] = mapped_column(String(80), default="")

@@ -44,7 +44,7 @@ class WebhookEndpoint(db.Model):
     """An address the site posts events to, with the event kinds it wants.
 
     The address (a Slack or Teams one is itself the credential) and the signing secret are
-    kept sealed (webhooks.sealing): the database alone gives neither.
+    kept sealed (mentor_match/sealing.py): the database alone gives neither.
     """
 
     __tablename__ = "webhook_endpoints"
