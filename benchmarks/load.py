@@ -13,8 +13,9 @@ them). Each run's bookings fill the same 50 people's diaries, so their dashboard
 heavier from run to run: compare --reuse runs only with each other in the order they ran,
 and figures across changes on fresh seeds.
 
-Then `gunicorn -w WORKERS --threads 1 wsgi:app` is started on a free local port with
-DATABASE_URL, a fixed SECRET_KEY and COOKIE_SECURE=0, and --users distinct seeded
+Then `gunicorn -w WORKERS --threads 1 --max-requests 0 wsgi:app` (the rest from the site's
+gunicorn.conf.py) is started on a free local port with DATABASE_URL, a fixed SECRET_KEY and
+COOKIE_SECURE=0, and --users distinct seeded
 apprentices log in through the real log-in form (GET /login for the CSRF token, POST
 /login). The load generator is pure Python: one thread per person, each with its own
 keep-alive connection (reopened whenever gunicorn's sync workers close it) and its own
@@ -246,6 +247,11 @@ class Server:
             "1",
             "--backlog",
             "2048",
+            # gunicorn reads the site's gunicorn.conf.py from the working directory; recycling
+            # workers (WEB_MAX_REQUESTS) would restart them mid-scenario, costing latency to
+            # app start-ups and hiding the CPU time of the workers that left.
+            "--max-requests",
+            "0",
             "-b",
             f"127.0.0.1:{self.port}",
             "wsgi:app",

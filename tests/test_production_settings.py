@@ -27,7 +27,15 @@ GOOD_SETTINGS = {
 
 
 def gunicorn_settings(monkeypatch, **environ) -> dict:
-    for name in ("BIND", "HOST", "PORT", "WEB_CONCURRENCY", "WEB_TIMEOUT", "GUNICORN_ACCESS_LOG"):
+    for name in (
+        "BIND",
+        "HOST",
+        "PORT",
+        "WEB_CONCURRENCY",
+        "WEB_TIMEOUT",
+        "GUNICORN_ACCESS_LOG",
+        "WEB_MAX_REQUESTS",
+    ):
         monkeypatch.delenv(name, raising=False)
     for name, value in environ.items():
         monkeypatch.setenv(name, value)
@@ -45,6 +53,10 @@ def test_gunicorn_listens_and_sizes_itself_from_the_environment(monkeypatch):
     # The site logs each request itself (mentor_match/logs.py); gunicorn's line only on request.
     assert defaults["accesslog"] is None and defaults["forwarded_allow_ips"] == ""
     assert gunicorn_settings(monkeypatch, GUNICORN_ACCESS_LOG="-")["accesslog"] == "-"
+    # Workers are recycled only on request: each restart loads the app again.
+    assert defaults["max_requests"] == 0
+    recycled = gunicorn_settings(monkeypatch, WEB_MAX_REQUESTS="5000")
+    assert (recycled["max_requests"], recycled["max_requests_jitter"]) == (5000, 500)
     platform = gunicorn_settings(monkeypatch, HOST="0.0.0.0", PORT="5123", WEB_CONCURRENCY="3")
     assert (platform["bind"], platform["workers"]) == ("0.0.0.0:5123", 3)
     socket_file = gunicorn_settings(monkeypatch, BIND="unix:/run/mentor.sock", PORT="5123")
