@@ -1,5 +1,6 @@
 """Typed SQLAlchemy models, one module per concept; imported here so Alembic sees them all."""
 
+from .allowances import AllowanceKind, AllowanceRequest, LearningAllowance, RequestState
 from .availability import AvailabilityChange, ChangeKind, MonthPlan, WeeklyWindow
 from .busy import BusyInterval, CalendarFeed
 from .integrations import ApiToken, Event
@@ -47,6 +48,8 @@ from .types import UTCDateTime, utcnow
 from .webhooks import DeliveryState, EndpointKind, WebhookDelivery, WebhookEndpoint
 
 __all__ = [
+    "AllowanceKind",
+    "AllowanceRequest",
     "ApiToken",
     "Area",
     "AreaIntent",
@@ -64,6 +67,7 @@ __all__ = [
     "FailedLogin",
     "Feedback",
     "FeedbackKind",
+    "LearningAllowance",
     "MasteryRecord",
     "MicroSkill",
     "MonthPlan",
@@ -77,6 +81,7 @@ __all__ = [
     "PersonArea",
     "PersonSkill",
     "PracticeAttempt",
+    "RequestState",
     "Response",
     "Round",
     "RoundExclusion",

@@ -45,6 +45,12 @@ class OrganisationSettings(db.Model):
     # network (or this machine) is refused, so the site cannot be used to read the intranet.
     # An admin turns it on for a calendar server inside the organisation's own network.
     allow_private_calendar_addresses: Mapped[bool] = mapped_column(default=False)
+    # The monthly learning time everyone is granted unless their manager sets their own
+    # figure: hours observing (as an apprentice) and hosting (as a master). None means the
+    # organisation has set no allowance, and plans need no one's approval, as before there
+    # were allowances: an upgrade does not cut anyone's next round.
+    observing_allowance_hours: Mapped[int | None]
+    hosting_allowance_hours: Mapped[int | None]
 
     @property
     def domains(self) -> list[str]:

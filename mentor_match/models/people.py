@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from flask_login import UserMixin
-from sqlalchemy import ForeignKey, Index, String, Text
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
@@ -29,6 +29,11 @@ class Person(UserMixin, db.Model):
     """Someone who signs in. Masters host observers; apprentices observe; admins run rounds."""
 
     __tablename__ = "people"
+    # A cycle through several people is refused by people.managers.set_manager; the
+    # database can only refuse the shortest one.
+    __table_args__ = (
+        CheckConstraint("manager_id IS NULL OR manager_id <> id", name="not_own_manager"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     email: Mapped[str] = mapped_column(String(254), unique=True)
@@ -43,6 +48,11 @@ class Person(UserMixin, db.Model):
         ForeignKey("sites.id", ondelete="SET NULL"), index=True
     )
     timezone: Mapped[str] = mapped_column(String(64), default="UTC")
+    # Who grants this person's learning time and decides their requests for more; None means
+    # the admins do. Kept NULL, not deleted with the manager, when a manager's row goes.
+    manager_id: Mapped[int | None] = mapped_column(
+        ForeignKey("people.id", ondelete="SET NULL"), index=True
+    )
     bio: Mapped[str] = mapped_column(Text, default="")
     session_token: Mapped[str] = mapped_column(String(64), default=new_session_token)
     # SHA-256 of the secret in the person's calendar feed URL (the URL is shown once, when
@@ -58,6 +68,8 @@ class Person(UserMixin, db.Model):
     password_changed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     site: Mapped[Site | None] = relationship(back_populates="people")
+    manager: Mapped[Person | None] = relationship(remote_side=[id], back_populates="team")
+    team: Mapped[list[Person]] = relationship(back_populates="manager", order_by="Person.name")
     skills: Mapped[list[PersonSkill]] = relationship(
         back_populates="person",
         cascade="all, delete-orphan",
