@@ -255,6 +255,8 @@ def review(month: str, run_id: int):
         remove_form=RemovePairingForm(),
         upload_form=UploadSolutionForm(),
         can_publish=runs.can_publish(run),
+        can_upload=reviewing.upload_refusal(run) is None,
+        published_instead=reviewing.published_instead(run),
         host_stages=host_stages(shown, person_id_of) if not run.published_at else {},
         masters_waiting=masters_waiting(),
         verified_only=only_verified_hosts(),
