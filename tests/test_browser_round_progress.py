@@ -11,7 +11,14 @@ import pytest
 from mentor_match.rounds import runs, solving
 from mentor_match.rounds.queue import wait_for_background_jobs
 
-from .browser import log_in, new_page
+from .browser import (
+    PHONE,
+    log_in,
+    new_page,
+    overflows_sideways,
+    phone_menu_problems,
+    serious_accessibility_faults,
+)
 from .factories import make_admin, make_round, make_small_round_organisation
 
 pytestmark = pytest.mark.browser
@@ -39,12 +46,12 @@ WATCH_ELAPSED = """ms => new Promise(resolve => {
 
 @pytest.fixture
 def held_solver(monkeypatch):
-    """Each run's solver waits at its start until the test sets this event (at most 20 s)."""
+    """Each run's solver waits at its start until the test sets this event (at most 90 s)."""
     release = threading.Event()
     solve = solving.solve
 
     def held(*args, **kwargs):
-        release.wait(20)
+        release.wait(90)
         return solve(*args, **kwargs)
 
     monkeypatch.setattr(solving, "solve", held)
@@ -68,6 +75,8 @@ def slow_answers(monkeypatch):
 def test_elapsed_moves_at_least_once_a_second_and_a_proven_run_ends_at_once(
     chromium, live_server, held_solver, slow_answers
 ):
+    """The admin runs the round from its page and watches; while the solver is held the run
+    stays under way, as a long one would."""
     make_small_round_organisation("Progress HQ")
     admin = make_admin("Ada Admin")
     round_ = make_round()
@@ -93,6 +102,8 @@ def test_elapsed_moves_at_least_once_a_second_and_a_proven_run_ends_at_once(
         # It moved with the clock: about the 3.5 s watched, never past the time limit.
         assert 2.5 <= shown[-1] - shown[0] <= 4.5, changes
         assert shown[-1] < TIME_LIMIT
+        assert serious_accessibility_faults(page) == []
+        _check_the_panel_on_a_phone(chromium, live_server, admin, round_.month)
 
         # Released, the solver proves this small round optimal in moments: the run ends and
         # the page shows its review long before the 60 s limit.
@@ -102,5 +113,20 @@ def test_elapsed_moves_at_least_once_a_second_and_a_proven_run_ends_at_once(
         assert time.monotonic() - released < 20
         figures = page.locator(".figures").first.inner_text()
         assert "Gap\n0.0%" in figures, figures
+    finally:
+        context.close()
+
+
+def _check_the_panel_on_a_phone(chromium, live_server, admin, month):
+    """The round page with the run under way, at 375 px: axe finds nothing serious, and
+    nothing scrolls sideways."""
+    context, page = new_page(chromium, PHONE)
+    try:
+        log_in(page, live_server, admin)
+        page.goto(f"{live_server}/admin/rounds/{month}")
+        assert page.locator("#run-progress [data-field='status']").inner_text() == "running"
+        assert not overflows_sideways(page)
+        assert phone_menu_problems(page) == []
+        assert serious_accessibility_faults(page) == []
     finally:
         context.close()
