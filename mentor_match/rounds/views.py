@@ -394,7 +394,12 @@ def confirm(month: str):
 @login_required
 def my_pairings():
     """The person's pairings, with sessions in their own time zone, to accept or decline."""
-    return render_template("rounds/pairings.html", pairings=answers.pairings_of(current_person()))
+    me = current_person()
+    return render_template(
+        "rounds/pairings.html",
+        pairings=answers.pairings_of(me),
+        left_out_of=answers.round_without_me(me),
+    )
 
 
 @bp.post("/pairings/<int:pairing_id>/respond")
