@@ -32,6 +32,8 @@ document.addEventListener("DOMContentLoaded", () => {
 });
 
 // A matching run's live progress: poll its state every second and reload when it ends.
+// Between answers the elapsed time runs on from the last one, so it moves several times a
+// second while the run goes on, however slowly a busy server answers.
 document.addEventListener("DOMContentLoaded", () => {
   const panel = document.querySelector("[data-progress-url]");
   if (!panel) return;
@@ -41,14 +43,28 @@ document.addEventListener("DOMContentLoaded", () => {
     if (field) field.textContent = value;
   };
   const hours = (value) => (value === null || value === undefined ? "—" : value.toFixed(1));
+  // The last answer of a running run: its elapsed seconds, when it came, the time limit.
+  let clock = null;
+  let shown = 0;
+  const showElapsed = (seconds) => {
+    shown = Math.max(shown, seconds);
+    bar.value = shown;
+    show("elapsed", shown.toFixed(1));
+  };
+  const tick = () => {
+    if (clock) showElapsed(Math.min(clock.elapsed + (performance.now() - clock.at) / 1000, clock.limit));
+  };
+  window.setInterval(tick, 200);
   const poll = async () => {
+    const asked = performance.now();
     try {
       const response = await fetch(panel.dataset.progressUrl, { headers: { Accept: "application/json" } });
       if (!response.ok) throw new Error(`status ${response.status}`);
       const run = await response.json();
-      bar.value = Math.min(run.elapsed, run.time_limit);
+      const running = run.status === "running";
+      clock = running ? { elapsed: run.elapsed, at: performance.now(), limit: run.time_limit } : null;
+      showElapsed(Math.min(run.elapsed, run.time_limit));
       show("status", run.status);
-      show("elapsed", run.elapsed.toFixed(1));
       show("best_hours", hours(run.best_hours));
       show("bound", hours(run.bound));
       show("phase", run.phase || (run.status === "queued" ? "waiting for a worker" : ""));
@@ -57,9 +73,11 @@ document.addEventListener("DOMContentLoaded", () => {
         return;
       }
     } catch (error) {
+      clock = null; // the run's clock is not known to be going on
       show("phase", "lost contact with the server; retrying");
     }
-    window.setTimeout(poll, 1000);
+    // A second from one question to the next, not from the last answer.
+    window.setTimeout(poll, Math.max(0, 1000 - (performance.now() - asked)));
   };
-  window.setTimeout(poll, 1000);
+  poll();
 });

@@ -13,6 +13,7 @@ from ..models import (
     Person,
     Response,
     Round,
+    RoundStatus,
     SessionObserver,
     ShadowingSession,
     utcnow,
@@ -28,6 +29,28 @@ def pairings_of(person: Person) -> list[Pairing]:
             .order_by(Pairing.created_at.desc(), Pairing.id)
         )
     )
+
+
+def round_without_me(person: Person) -> Round | None:
+    """The latest published round, this month's or later, that paired this apprentice with
+    nobody though they were here by its deadline (their dashboard says why)."""
+    if not person.is_apprentice:
+        return None
+    this_month = utcnow().astimezone(person.zone).strftime("%Y-%m")
+    round_ = db.session.scalar(
+        select(Round)
+        .where(Round.status == RoundStatus.PUBLISHED, Round.month >= this_month)
+        .order_by(Round.month.desc())
+        .limit(1)
+    )
+    if round_ is None or person.created_at > round_.confirm_by:
+        return None
+    paired = db.session.scalar(
+        select(Pairing.id)
+        .where(Pairing.round_id == round_.id, Pairing.apprentice_id == person.id)
+        .limit(1)
+    )
+    return None if paired else round_
 
 
 def respond(pairing: Pairing, person: Person, *, accept: bool) -> None:

@@ -35,19 +35,31 @@ from .review import RoundSummary, session_hours, summarise
 MAX_UPLOAD_BYTES = 50 * 1024 * 1024
 
 
+def published_run(round_: Round) -> RoundRun | None:
+    """The full run the round was published from, if it was."""
+    return db.session.scalar(
+        select(RoundRun).where(
+            RoundRun.round_id == round_.id,
+            RoundRun.kind == RunKind.FULL,
+            RoundRun.published_at.is_not(None),
+        )
+    )
+
+
+def published_instead(run: RoundRun) -> RoundRun | None:
+    """For a full run that was not published: the run its round was published from, if any."""
+    if run.kind is not RunKind.FULL or run.published_at is not None:
+        return None
+    return published_run(run.round)
+
+
 def previous_summary(round_: Round) -> RoundSummary | None:
     """The published result of the month before, summarised, for a side-by-side."""
     month = Month.parse(round_.month).previous
     previous = round_for(str(month))
     if previous is None:
         return None
-    run = db.session.scalar(
-        select(RoundRun).where(
-            RoundRun.round_id == previous.id,
-            RoundRun.kind == RunKind.FULL,
-            RoundRun.published_at.is_not(None),
-        )
-    )
+    run = published_run(previous)
     if run is None:
         return None
     return summarise(json.loads(run.problem_json), json.loads(run.solution_json))
@@ -78,16 +90,25 @@ def names_for_refs(refs: list[str]) -> dict[str, str]:
     return {ref: names.get(pid, ref) for ref, pid in ids.items()}
 
 
-def upload_solution(run: RoundRun, data: bytes, requested_by: Person | None) -> RoundRun:
-    """A solution made elsewhere for this run's problem, kept as a new run once it checks out."""
+def upload_refusal(run: RoundRun) -> str | None:
+    """Why no solution can be uploaded for this run, or None when one can (the review offers
+    the form only then)."""
     if run.problem_json is None:
-        raise Refusal("This run has no problem snapshot to check a solution against.")
+        return "This run has no problem snapshot to check a solution against."
     if (
         run.published_at is not None
         or run.round.status is RoundStatus.PUBLISHED
         and run.kind is RunKind.FULL
     ):
-        raise Refusal("This round is already published; upload a solution to a fill run instead.")
+        return "This round is already published; upload a solution to a fill run instead."
+    return None
+
+
+def upload_solution(run: RoundRun, data: bytes, requested_by: Person | None) -> RoundRun:
+    """A solution made elsewhere for this run's problem, kept as a new run once it checks out."""
+    refusal = upload_refusal(run)
+    if refusal:
+        raise Refusal(refusal)
     if len(data) > MAX_UPLOAD_BYTES:
         raise Refusal("The file is larger than 50 MB.")
     try:

@@ -255,6 +255,8 @@ def review(month: str, run_id: int):
         remove_form=RemovePairingForm(),
         upload_form=UploadSolutionForm(),
         can_publish=runs.can_publish(run),
+        can_upload=reviewing.upload_refusal(run) is None,
+        published_instead=reviewing.published_instead(run),
         host_stages=host_stages(shown, person_id_of) if not run.published_at else {},
         masters_waiting=masters_waiting(),
         verified_only=only_verified_hosts(),
@@ -392,7 +394,12 @@ def confirm(month: str):
 @login_required
 def my_pairings():
     """The person's pairings, with sessions in their own time zone, to accept or decline."""
-    return render_template("rounds/pairings.html", pairings=answers.pairings_of(current_person()))
+    me = current_person()
+    return render_template(
+        "rounds/pairings.html",
+        pairings=answers.pairings_of(me),
+        left_out_of=answers.round_without_me(me),
+    )
 
 
 @bp.post("/pairings/<int:pairing_id>/respond")
