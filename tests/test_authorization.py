@@ -303,6 +303,7 @@ def _webhook_delivery(world, owner):
 ACCESS: dict[str, Access] = {
     "static": Access("public", lambda world, owner: {"filename": "style.css"}),
     "home.index": Access("public"),
+    "home.favicon": Access("public"),
     "health.healthz": Access("public"),
     "health.readyz": Access("public"),
     "home.dashboard": Access("signed_in"),

@@ -483,7 +483,7 @@ def test_the_plan_asks_for_numbers_until_that_month_is_saved(login, master):
     make_month_plan(master, "2029-09", max_hosting_hours=90)  # later: not a source for 2029-05
     page = client.get("/availability/plan?month=2029-05").get_data(as_text=True)
     assert (_value(page, "max_hosting_hours"), _value(page, "virtual_seats")) == ("", "")
-    assert "from your plan for 2029-03 (not filled in for you)" in page
+    assert "from your plan for March 2029 (not filled in for you)" in page  # in words
     assert "<li>Hosting hours at most: 30</li>" in page and "<li>Seats on video: 9</li>" in page
     page = client.get("/availability/plan?month=2029-09").get_data(as_text=True)
     assert _value(page, "max_hosting_hours") == "90" and "numbers you saved" in page

@@ -342,12 +342,13 @@ def test_apprentices_left_out_of_a_round_are_told_why_in_their_own_words(app, of
     assert f'<a href="/book/{master.id}">Amara Master</a>.' in page
     assert '<a href="/availability/weekly">Widen your weekly availability</a>' in page
 
-    # Lena never confirmed: the round did not consider her, and she is told so.
+    # Lena never confirmed: the round did not consider her, and she is told so, without
+    # "by the deadline" (an admin may publish the round before its deadline, as here).
     lena_board = dashboard_for(lena)
     assert lena_board.next_steps == [NextStep.LEFT_OUT]
     assert lena_board.left_out.reason == (
-        f"You had not confirmed your plan for {label} by the deadline, so the round did not "
-        "include you."
+        f"You had not confirmed your plan for {label} when the round was matched, so it did "
+        "not include you."
     )
     assert "Confirm your plan for each round by its deadline" in _dashboard(app, lena)
 

@@ -365,3 +365,6 @@ def test_every_page_links_the_favicon_and_it_is_served(client):
     assert icon.status_code == 200 and icon.mimetype == "image/svg+xml"
     assert icon.get_data(as_text=True).startswith("<svg ")
     icon.close()
+    # Where a browser looks on what links no icon (a record's JSON, a feed): not a 404.
+    fallback = client.get("/favicon.ico")
+    assert (fallback.status_code, fallback.location) == (301, "/static/favicon.svg")

@@ -139,7 +139,12 @@ class PlanDraft:
     month: Month
     values: dict[str, int]
     source: str  # "saved", "copied" or "defaults"
-    copied_from: str | None = None
+    copied_from: str | None = None  # "YYYY-MM"
+
+    @property
+    def copied_from_label(self) -> str | None:
+        """The month the suggestion comes from, in words (January 2027), as pages name months."""
+        return None if self.copied_from is None else Month.parse(self.copied_from).label
 
 
 def _model_defaults() -> dict[str, int]:

@@ -151,9 +151,10 @@ def left_out_of(person: Person, round_id: int, month: str, confirm_by: datetime)
             )
         )
         if confirmed is None:
+            # Not "by the deadline": an admin may run and publish the round before it.
             reason = (
-                f"You had not confirmed your plan for {Month.parse(month).label} by the "
-                "deadline, so the round did not include you."
+                f"You had not confirmed your plan for {Month.parse(month).label} when the "
+                "round was matched, so it did not include you."
             )
             fix = "confirm"
         else:

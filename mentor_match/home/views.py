@@ -1,6 +1,6 @@
 """Landing page for visitors and the dashboard for people who are signed in."""
 
-from flask import Blueprint, render_template
+from flask import Blueprint, redirect, render_template, url_for
 from flask_login import current_user, login_required
 
 from ..pages import current_person
@@ -15,6 +15,12 @@ def index():
     if current_user.is_authenticated:
         return dashboard()
     return render_template("home/index.html")
+
+
+@bp.route("/favicon.ico")
+def favicon():
+    """The icon, where browsers look for it on what links none (a JSON record, a feed)."""
+    return redirect(url_for("static", filename="favicon.svg"), code=301)
 
 
 @bp.route("/dashboard")
