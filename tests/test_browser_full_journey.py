@@ -124,7 +124,9 @@ def _confirm_round(page, base, month_label):
     card.get_by_role("link", name="Check and confirm").click()
     page.wait_for_url(re.compile(r"/availability/plan"))
     page.get_by_role("button", name=f"Confirm for {month_label}").click()
-    expect(page.get_by_text("Confirmed: you are in this month's matching round.")).to_be_visible()
+    expect(
+        page.get_by_text(f"Confirmed: you are in the {month_label} matching round.")
+    ).to_be_visible()
 
 
 def test_the_full_journey_from_sign_up_to_the_admin_reports(

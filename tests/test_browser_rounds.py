@@ -105,7 +105,7 @@ def _confirm_in_browser(chromium, base, person, month_label):
         page.wait_for_url(re.compile(r"/availability/plan"))
         page.get_by_role("button", name=f"Confirm for {month_label}").click()
         expect(
-            page.get_by_text("Confirmed: you are in this month's matching round.")
+            page.get_by_text(f"Confirmed: you are in the {month_label} matching round.")
         ).to_be_visible()
         assert page.get_by_role("button", name=f"Confirm for {month_label}").count() == 0
         page.goto(base + "/dashboard")
@@ -152,7 +152,7 @@ def test_a_round_from_creation_to_an_accepted_pairing(chromium, live_server, rel
         ZoneInfo("Europe/London")
     )
     assert end_of_day.strftime("%a %d %b %Y, %H:%M %Z") in admin.locator("main").inner_text()
-    assert f"Round {month}" in admin.locator("h1").inner_text()
+    assert f"{Month.parse(month).label} round" in admin.locator("h1").inner_text()
     assert "Draft" in admin.locator("h1").inner_text()
     admin.get_by_role("button", name="Open round and notify people").click()
     # Two masters and five apprentices are asked; the admin, neither, is not.
@@ -203,7 +203,7 @@ def test_a_round_from_creation_to_an_accepted_pairing(chromium, live_server, rel
     db.session.expire_all()
     run = db.session.scalars(select(RoundRun)).one()
     assert run.status.value == "succeeded", run.error
-    assert admin.locator("h1").inner_text() == f"Round {month}: run {run.id}"
+    assert admin.locator("h1").inner_text() == f"{Month.parse(month).label} round: run {run.id}"
     figures = {
         admin.locator(".figures dt").nth(i).inner_text(): admin.locator(".figures dd")
         .nth(i)

@@ -8,6 +8,7 @@ from datetime import UTC, datetime, time, timedelta
 import pytest
 from sqlalchemy import select, update
 
+from mentor_match.availability.expansion import Month
 from mentor_match.errors import Refusal
 from mentor_match.extensions import db
 from mentor_match.models import (
@@ -155,7 +156,8 @@ def test_a_person_confirms_from_their_plan_page(login, people):
     page = client.get(f"/availability/plan?month={round_.month}").get_data(as_text=True)
     assert "Confirm for" in page
     response = client.post(f"/rounds/{round_.month}/confirm", follow_redirects=True)
-    assert "Confirmed" in response.get_data(as_text=True)
+    label = Month.parse(round_.month).label
+    assert f"Confirmed: you are in the {label} matching round." in response.get_data(as_text=True)
     plan = db.session.scalar(select(MonthPlan).where(MonthPlan.person_id == newcomer.id))
     assert plan.month == round_.month and plan.confirmed_at is not None
     assert newcomer.id in {row[0] for row in opening.confirmations(round_).confirmed}
@@ -180,6 +182,19 @@ def test_confirming_refuses_an_off_site_next_page(login, target):
         data={"next_page": f"/availability/plan?month={round_.month}"},
     )
     assert response.headers["Location"] == f"/availability/plan?month={round_.month}"
+
+
+def test_confirming_a_month_never_planned_is_refused_and_saves_nothing(login):
+    """Issue 24: the round takes only numbers the person chose, never defaults unseen."""
+    round_ = make_round()
+    client = login(make_apprentice("Newcomer"))
+    response = client.post(f"/rounds/{round_.month}/confirm", follow_redirects=True)
+    label = Month.parse(round_.month).label
+    assert (
+        f"Save your numbers for {label} on your month plan first; then confirm."
+        in response.get_data(as_text=True)
+    )
+    assert count(MonthPlan) == 0
 
 
 def test_confirming_after_the_deadline_is_refused(login):

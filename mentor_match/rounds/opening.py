@@ -9,7 +9,6 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
 from ..availability.expansion import Month, MonthError
-from ..availability.services import month_plan_for, save_month_plan
 from ..errors import Refusal
 from ..extensions import db
 from ..links import absolute_url
@@ -141,8 +140,12 @@ def confirm_month(person: Person, month: str) -> MonthPlan:
         select(MonthPlan).where(MonthPlan.person_id == person.id, MonthPlan.month == month)
     )
     if plan is None:
-        draft = month_plan_for(person, Month.parse(month))
-        plan = save_month_plan(person, Month.parse(month), draft.values)
+        # The round uses the hours and seats the person chose: confirming numbers they never
+        # saw (defaults, or an earlier month's) would commit them to those (issue 24).
+        raise Refusal(
+            f"Save your numbers for {Month.parse(month).label} on your month plan first; "
+            "then confirm."
+        )
     plan.confirmed_at = utcnow()
     db.session.commit()
     return plan

@@ -19,6 +19,7 @@ from flask import (
 from flask_login import login_required
 from wtforms.fields.choices import SelectChoice
 
+from ..availability.expansion import Month
 from ..errors import Refusal
 from ..extensions import db
 from ..inputs import UPLOAD_FORM_OVERHEAD, allows_upload, page_arg, query_int
@@ -380,9 +381,10 @@ def remove_exclusion(month: str, exclusion_id: int):
 @login_required
 def confirm(month: str):
     try:
+        label = Month.parse(month).label
         attempt(
             lambda: opening.confirm_month(current_person(), month),
-            success="Confirmed: you are in this month's matching round.",
+            success=f"Confirmed: you are in the {label} matching round.",
         )
     except ValueError:
         abort(404)
