@@ -108,6 +108,26 @@ def apprentice_progress(person: Person, now: datetime | None = None) -> Apprenti
         key=lambda row: (-row.verified_hours, row.master.name),
     )
 
+    skills = progress_toward_next_stage(person, by_skill)
+    return ApprenticeProgress(
+        total_hours=sum(seat.hours for seat in seats),
+        hours_by_month=month_bars(hours_by_month(seats, person.zone), person.zone, now),
+        hours_by_skill=skill_bars(by_skill),
+        masters=master_hours,
+        feedback=_practice_feedback(receiver_id=person.id),
+        skills=skills,
+    )
+
+
+def progress_toward_next_stage(
+    person: Person, by_skill: dict[int | None, float] | None = None
+) -> list[SkillProgress]:
+    """Where the person stands in each micro skill they develop, against the next stage.
+
+    `by_skill` is their verified hours by micro skill, when the caller has them already.
+    """
+    if by_skill is None:
+        by_skill = hours_by_skill(verified_seats(apprentice_ids=[person.id]))
     endorsements: dict[int, list[Endorsement]] = defaultdict(list)
     for endorsement in db.session.scalars(
         select(Endorsement)
@@ -124,7 +144,7 @@ def apprentice_progress(person: Person, now: datetime | None = None) -> Apprenti
         .where(PersonSkill.person_id == person.id, PersonSkill.develops)
         .options(selectinload(PersonSkill.micro_skill).selectinload(MicroSkill.area))
     )
-    skills = sorted(
+    return sorted(
         (
             skill_progress(
                 held, by_skill, ratings, thresholds, tuple(endorsements[held.micro_skill_id])
@@ -132,14 +152,6 @@ def apprentice_progress(person: Person, now: datetime | None = None) -> Apprenti
             for held in developed
         ),
         key=lambda row: row.micro_skill.full_name,
-    )
-    return ApprenticeProgress(
-        total_hours=sum(seat.hours for seat in seats),
-        hours_by_month=month_bars(hours_by_month(seats, person.zone), person.zone, now),
-        hours_by_skill=skill_bars(by_skill),
-        masters=master_hours,
-        feedback=_practice_feedback(receiver_id=person.id),
-        skills=skills,
     )
 
 
