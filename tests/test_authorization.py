@@ -476,6 +476,7 @@ ACCESS: dict[str, Access] = {
     "api.get_me": Access("token"),
     "api.list_people": Access("token"),
     "api.get_person": Access("token", _person),
+    "api.set_person_manager": Access("token", _person),
     "api.list_skills": Access("token"),
     "api.person_skills": Access("token", _person),
     "api.person_availability": Access("token", _person),
