@@ -121,3 +121,14 @@ def test_another_managers_member_and_a_deactivated_one_are_not_found(login, clie
     db.session.commit()
     assert client.get(f"/team/members/{tom.id}").status_code == 404
     assert "Tom Member" not in client.get("/team").get_data(as_text=True)
+
+
+def test_a_plan_above_the_granted_figure_says_it_is_capped(login, client):
+    manager, tom, _ = _team()
+    set_organisation_allowance(observing=6)
+    month = month_of(NOW, tom.zone)
+    make_month_plan(tom, str(month), observation_hours=9)
+    login(manager)
+    page = client.get("/team").get_data(as_text=True)
+    row = page.split(f'<th scope="row">{month.label}</th>', 1)[1].split("</tr>", 1)[0]
+    assert '9 h <span class="muted">(above what is granted: capped at 6 h)</span>' in row
