@@ -77,6 +77,7 @@ def create_app(config: type[Config] | dict | None = None) -> Flask:
 
     from .accounts.views import bp as accounts_bp
     from .admin.views import bp as admin_bp
+    from .allowances.team_views import bp as team_bp
     from .api.pages import bp as api_tokens_bp
     from .api.views import bp as api_bp
     from .availability.views import bp as availability_bp
@@ -110,6 +111,7 @@ def create_app(config: type[Config] | dict | None = None) -> Flask:
         records_bp,
         reports_bp,
         progress_bp,
+        team_bp,
         api_bp,
         api_tokens_bp,
         imports_bp,

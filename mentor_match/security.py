@@ -9,7 +9,8 @@ from flask import Flask, abort, current_app, flash, g, redirect, request, sessio
 from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
 from flask_login import current_user, logout_user
 from itsdangerous import BadSignature
-from sqlalchemy import Select, bindparam, select
+from sqlalchemy import Select, bindparam, exists, select
+from sqlalchemy.orm import aliased
 
 from .extensions import db, login_manager
 from .models import Person
@@ -78,12 +79,17 @@ class SessionCookies(SecureCookieSessionInterface):
 
 @cache
 def _signed_in_query() -> Select:
-    """The signed-in person and their unread notifications for the menu, in one statement.
+    """The signed-in person, their unread notifications and whether they manage anyone (both
+    for the menu), in one statement.
 
-    Every page asks both, so they come in one round trip; built once, with :person_id bound.
+    Every page asks all three, so they come in one round trip; built once, with :person_id bound.
     """
     unread = unread_count_of(Person.id).scalar_subquery()
-    return select(Person, unread.label("unread")).where(Person.id == bindparam("person_id"))
+    member = aliased(Person)
+    manages = exists().where(member.manager_id == Person.id, member.active)
+    return select(Person, unread.label("unread"), manages.label("manages")).where(
+        Person.id == bindparam("person_id")
+    )
 
 
 @login_manager.user_loader
@@ -96,6 +102,7 @@ def load_person(user_id: str) -> Person | None:
     if row is None or not secrets.compare_digest(row.Person.session_token, token):
         return None
     g.unread_notifications = row.unread  # for the menu: see templating.unread_notifications
+    g.manages_someone = bool(row.manages)  # for the menu: see templating.manages_someone
     return row.Person
 
 

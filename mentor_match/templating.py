@@ -66,6 +66,25 @@ def init_templating(app: Flask) -> None:
             count = db.session.scalar(_unread_count(), {"person_id": current_user.id})
         return {"unread_notifications": count}
 
+    @app.context_processor
+    def manages_someone() -> dict:
+        """Whether the signed-in person manages anyone, for the menu's link to their team."""
+        if not current_user.is_authenticated:
+            return {"manages_someone": False}
+        manages = g.get("manages_someone")
+        if manages is None:
+            from sqlalchemy import exists, select
+
+            from .extensions import db
+            from .models import Person
+
+            manages = bool(
+                db.session.scalar(
+                    select(exists().where(Person.manager_id == current_user.id, Person.active))
+                )
+            )
+        return {"manages_someone": manages}
+
     @app.errorhandler(403)
     def forbidden(error):
         return render_template(

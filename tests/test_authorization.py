@@ -272,6 +272,14 @@ def _run(world, owner):
     return {"month": world.objects["round"].month, "run_id": world.objects["run"].id}
 
 
+def _team_member(world, owner):
+    """Someone the owner manages: their team page shows them, no one else's does."""
+    member = make_apprentice(f"Member of {owner}")
+    member.manager_id = world.people[owner].id
+    db.session.commit()
+    return {"person_id": member.id}
+
+
 def _outbox_message(world, owner):
     from mentor_match.mail.services import send_mail
 
@@ -434,6 +442,12 @@ ACCESS: dict[str, Access] = {
     ),
     "reports.index": Access("admin"),
     "reports.csv": Access("admin", lambda world, owner: {"table": "participation"}),
+    "reports.learning_time": Access("admin"),
+    "reports.learning_time_csv": Access(
+        "admin", lambda world, owner: {"table": "learning-time-by-team"}
+    ),
+    "team.index": Access("signed_in"),
+    "team.member": Access("own", _team_member),
     "records.mine": Access("signed_in"),
     "records.publish": Access("signed_in"),
     "records.revoke": Access("own", _own("mastery_record", "record_id")),
@@ -463,6 +477,7 @@ ACCESS: dict[str, Access] = {
     "api.get_me": Access("token"),
     "api.list_people": Access("token"),
     "api.get_person": Access("token", _person),
+    "api.set_person_manager": Access("token", _person),
     "api.list_skills": Access("token"),
     "api.person_skills": Access("token", _person),
     "api.person_availability": Access("token", _person),

@@ -128,10 +128,17 @@ def test_seed_demo_builds_a_believable_organisation(runner, client):
 
     today = datetime.now().astimezone().date()  # the machine's date, which the seed takes
     seed_month = next_month_start(today).strftime("%Y-%m")
+    last_month = (today.replace(day=1) - timedelta(days=1)).replace(day=1)
+    before_last = (last_month - timedelta(days=1)).strftime("%Y-%m")
+    past_months = [before_last, last_month.strftime("%Y-%m")]
     for person in people:
         assert person.weekly_windows, person.name
         assert person.bio
-        assert [plan.month for plan in person.month_plans] == [seed_month]
+        # Next month's plan, and (for learning-time history) the two months before this one.
+        assert sorted(plan.month for plan in person.month_plans) == [
+            *past_months,
+            seed_month,
+        ], person.name
         if person.site is None:
             assert not any(window.in_person for window in person.weekly_windows), person.name
     assert count(AvailabilityChange) >= 2
@@ -159,7 +166,8 @@ def test_skills_follow_the_stage_rules_and_the_most_wanted_are_scarce():
 
 def test_month_plans_and_changes_fall_in_the_next_month_across_a_new_year():
     seed_demo_organisation(today=date(2026, 12, 15))
-    assert set(db.session.scalars(select(MonthPlan.month))) == {"2027-01"}
+    # Next month's plans, and the learning-time history's plans of October and November.
+    assert set(db.session.scalars(select(MonthPlan.month))) == {"2026-10", "2026-11", "2027-01"}
     days = db.session.scalars(select(AvailabilityChange.day)).all()
     assert days and all((day.year, day.month) == (2027, 1) for day in days)
 

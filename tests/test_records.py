@@ -161,7 +161,7 @@ def test_content_states_verified_hours_masters_endorsements_and_feedback(journey
     record = services.publish_record(journey["tom"])
     content = json.loads(record.content_json)
 
-    assert content["version"] == "mentor-match/mastery-record@2"
+    assert content["version"] == "mentor-match/mastery-record@3"
     assert content["code"] == record.code
     assert content["person"] == {"name": "Tom Apprentice"}
     assert content["issued_at"] == record.created_at.strftime("%Y-%m-%dT%H:%M:%SZ")

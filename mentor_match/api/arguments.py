@@ -112,3 +112,23 @@ def booking_body() -> tuple[Person, datetime, int, SessionMode]:
     if master is None:
         raise ApiError(422, "invalid", "No person has that master_id.", "master_id")
     return master, starts_at.astimezone(UTC), hours, SessionMode(mode_raw)
+
+
+def manager_body() -> Person | None:
+    """The manager a {"manager_id": id or null} body names (None: no manager)."""
+    body = json_body()
+    if not isinstance(body, dict) or set(body) != {"manager_id"}:
+        raise ApiError(
+            422, "invalid", 'Send a JSON object: {"manager_id": id, or null for none}.', "body"
+        )
+    manager_id = body["manager_id"]
+    if manager_id is None:
+        return None
+    if type(manager_id) is not int or not 1 <= manager_id <= MAX_ID:
+        raise ApiError(
+            422, "invalid", "manager_id must be the id of a person, or null.", "manager_id"
+        )
+    manager = db.session.get(Person, manager_id)
+    if manager is None:
+        raise ApiError(422, "invalid", "No person has that manager_id.", "manager_id")
+    return manager

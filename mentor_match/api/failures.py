@@ -17,7 +17,10 @@ from ..limits import retry_after_seconds, too_many_message
 
 PREFIX = "/api/v1/"
 # A refusal's code names what was refused, by the endpoint that acted; "refused" otherwise.
-REFUSAL_CODES = {"api.book_session": "booking_refused"}
+REFUSAL_CODES = {
+    "api.book_session": "booking_refused",
+    "api.set_person_manager": "manager_refused",
+}
 
 
 class ApiError(Exception):

@@ -116,6 +116,30 @@ def openapi_document() -> dict:
         "/api/v1/people/{person_id}": _get(
             "getPerson", "One person", "Person", "NotFound", parameters=[PERSON_ID]
         ),
+        "/api/v1/people/{person_id}/manager": {
+            "put": {
+                "operationId": "setPersonManager",
+                "summary": "Set or clear a person's manager (admins)",
+                "tags": ["people"],
+                "description": (
+                    "The manager grants the person's learning time and decides their requests "
+                    "for more. A person cannot manage themselves, nor be managed by someone "
+                    "they manage, directly or through others (409 manager_refused)."
+                ),
+                "security": BEARER,
+                "parameters": [PERSON_ID],
+                "requestBody": {
+                    "required": True,
+                    "content": {"application/json": {"schema": ref("ManagerRequest")}},
+                },
+                "responses": {
+                    "200": _json("Person", "The person, with their manager."),
+                    **_errors(
+                        "Unauthorized", "Forbidden", "NotFound", "Conflict", "ValidationError"
+                    ),
+                },
+            }
+        },
         "/api/v1/skills": _get(
             "listSkills", "Areas of mastery and their micro skills", "Taxonomy", tags=("skills",)
         ),

@@ -30,6 +30,7 @@ def person_json(person: Person) -> dict:
         "site": None
         if person.site is None
         else {"id": person.site.id, "name": person.site.name, "timezone": person.site.timezone},
+        "manager": None if person.manager is None else person_ref(person.manager),
     }
 
 

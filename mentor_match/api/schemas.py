@@ -71,7 +71,15 @@ SCHEMAS = {
             "bio": STRING,
             "open_to_bookings": {"type": "boolean"},
             "site": nullable(ref("Site")),
+            "manager": {
+                **nullable(ref("PersonRef")),
+                "description": "Who grants their learning time; null: the admins.",
+            },
         }
+    ),
+    "ManagerRequest": obj(
+        {"manager_id": {**nullable(ID), "description": "The manager's id; null for none."}},
+        additionalProperties=False,
     ),
     "PeoplePage": obj(
         {
@@ -285,7 +293,10 @@ RESPONSES = {
     "Forbidden": _error("The token's person may not use this endpoint (admins only)."),
     "NotFound": _error("No such resource, or not one the token's person may see."),
     "ValidationError": _error("A parameter or body field is invalid; error.field names it."),
-    "Conflict": _error("The booking was refused; error.message says why."),
+    "Conflict": _error(
+        "The action was refused under the site's rules (a booking, or a manager who would "
+        "manage themselves or their own manager); error.message says why."
+    ),
     "TooManyRequests": _error(
         "Rate limited (per token and per client address); wait Retry-After seconds.",
         {

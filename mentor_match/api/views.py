@@ -14,6 +14,7 @@ from flask import Blueprint, jsonify, request
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
+from ..allowances.managers import set_manager
 from ..availability.expansion import Month, MonthError
 from ..availability.services import availability_by_person, default_month
 from ..booking.actions import book
@@ -25,7 +26,7 @@ from ..models import Area, Event, Pairing, Person, PersonSkill
 from ..rounds import answers, opening
 from ..tracking import hours as tracking
 from .access import me, token_required, visible_person
-from .arguments import MAX_EVENTS, MAX_PER_PAGE, booking_body, date_arg, int_arg
+from .arguments import MAX_EVENTS, MAX_PER_PAGE, booking_body, date_arg, int_arg, manager_body
 from .failures import ApiError, answer_in_json
 from .openapi import openapi_document
 from .representations import (
@@ -67,7 +68,7 @@ def list_people():
         people = list(
             db.session.scalars(
                 select(Person)
-                .options(selectinload(Person.site))
+                .options(selectinload(Person.site), selectinload(Person.manager))
                 .order_by(Person.id)
                 .limit(per_page)
                 .offset((page - 1) * per_page)
@@ -89,6 +90,18 @@ def list_people():
 @token_required
 def get_person(person_id: int):
     return jsonify(person_json(visible_person(person_id)))
+
+
+@bp.put("/people/<int:person_id>/manager")
+@token_required(admin=True)
+def set_person_manager(person_id: int):
+    """An admin sets a person's manager ({"manager_id": id}), or clears it (null)."""
+    person = visible_person(person_id)
+    manager = manager_body()
+    # A refusal (themselves, or a cycle) answers 409 "manager_refused" with its message.
+    set_manager(me(), person, manager)
+    db.session.commit()
+    return jsonify(person_json(person))
 
 
 @bp.get("/skills")

@@ -14,6 +14,7 @@ from icalendar import Calendar, Event
 from sqlalchemy import or_, select
 from sqlalchemy.orm import joinedload, selectinload
 
+from ..allowances.protected import CATEGORY, LearningTime, learning_time
 from ..api.tokens import digest_of
 from ..extensions import db
 from ..links import absolute_url
@@ -120,9 +121,14 @@ def cancelled_for(session: ShadowingSession, person: Person) -> datetime | None:
 
 
 def session_event(
-    session: ShadowingSession, for_person: Person, now: datetime | None = None
+    session: ShadowingSession,
+    for_person: Person,
+    now: datetime | None = None,
+    *,
+    protected: LearningTime | None = None,
 ) -> Event:
-    """The session as a VEVENT seen by its master or one of its observers."""
+    """The session as a VEVENT seen by its master or one of its observers; `protected` when
+    it falls within their granted learning time, so their colleagues see the time as taken."""
     now = now or utcnow()
     cancelled = cancelled_for(session, for_person) is not None
     video = video_url(session)
@@ -140,7 +146,11 @@ def session_event(
         event.add("location", location)
     if link:
         event.add("url", link)
-    event.add("description", _description(session, for_person, video, link, cancelled=cancelled))
+    description = _description(session, for_person, video, link, cancelled=cancelled)
+    if protected is not None and not cancelled:
+        event.add("categories", [CATEGORY])
+        description += "\n\n" + protected.line
+    event.add("description", description)
     # Each move, and then a cancellation, raises SEQUENCE, so calendars holding the event
     # take the new version in place of the old.
     event.add("status", "CANCELLED" if cancelled else "CONFIRMED")
@@ -205,7 +215,11 @@ def _calendar(name: str | None = None) -> Calendar:
 def session_calendar(session: ShadowingSession, for_person: Person) -> bytes:
     """One session as an .ics file, for the person's own calendar."""
     calendar = _calendar()
-    calendar.add_component(session_event(session, for_person))
+    calendar.add_component(
+        session_event(
+            session, for_person, protected=learning_time(for_person, [session]).get(session.id)
+        )
+    )
     return calendar.to_ical()
 
 
@@ -249,8 +263,12 @@ def feed_calendar(person: Person, now: datetime | None = None) -> bytes:
     """The person's whole feed as an .ics file."""
     now = now or utcnow()
     calendar = _calendar(f"Mentor Match: {person.name}")
-    for session in feed_sessions(person, now):
-        calendar.add_component(session_event(session, person, now))
+    sessions = feed_sessions(person, now)
+    protected = learning_time(person, sessions)
+    for session in sessions:
+        calendar.add_component(
+            session_event(session, person, now, protected=protected.get(session.id))
+        )
     return calendar.to_ical()
 
 

@@ -20,6 +20,7 @@ from ..extensions import db
 from ..models import Person, Site, slugify
 from .availability import month_plan, next_month_start, one_off_changes, weekly_windows
 from .history import past_months, waiting_for_the_masters
+from .learning_time import grant_learning_time
 from .people import (
     ScarceSkill,
     build_person,
@@ -136,6 +137,7 @@ def seed_demo_organisation(
     waiting_for_the_masters(people, today)
     admin = next(person for person in people.values() if person.is_admin)
     waiting = give_stage_sources(people, admin, today, most_wanted)
+    grant_learning_time(people, today, rng_seed)
 
     everyone = list(people.values())
     summary = DemoSummary(
@@ -150,7 +152,7 @@ def seed_demo_organisation(
         taxonomy_created=taxonomy_created,
         weekly_windows=sum(len(p.weekly_windows) for p in everyone),
         availability_changes=len(changes),
-        month_plans=sum(len(p.month_plans) for p in everyone),
+        month_plans=sum(plan.month == month for p in everyone for plan in p.month_plans),
         logins=[_login(role, people[name]) for role, name in FEATURED],
         scarce_skills=[scarcity(skill, everyone) for skill in most_wanted],
         waiting_for_verification=waiting,

@@ -6,6 +6,7 @@ from functools import cache
 
 from sqlalchemy import Select, bindparam, exists, false, func, literal, null, select, true
 
+from ..allowances.protected import LearningTime, learning_time
 from ..booking.diary import Appointment, live_hosting, live_seats, upcoming
 from ..extensions import db
 from ..models import (
@@ -60,6 +61,8 @@ class Dashboard:
     seats_to_confirm: int = 0
     practice_to_rate: int = 0
     left_out: LeftOut | None = None
+    # The next sessions within the person's granted learning time, by session id.
+    learning_time: dict[int, LearningTime] = field(default_factory=dict)
     site_name: str | None = None  # None: the person works remotely
 
     @property
@@ -239,6 +242,9 @@ def dashboard_for(person: Person) -> Dashboard:
             limit=NEXT_SESSIONS,
             hosting=facts.hosting_ahead,
             observing=facts.observing_ahead,
+        )
+        board.learning_time = learning_time(
+            person, [appointment.session for appointment in board.next_sessions]
         )
     board.seats_to_confirm = facts.seats_to_confirm
     board.practice_to_rate = facts.practice_to_rate

@@ -28,6 +28,7 @@ def export_csv() -> str:
         .where(Person.active.is_(True), Person.is_master | Person.is_apprentice)
         .options(
             selectinload(Person.site),
+            selectinload(Person.manager),
             selectinload(Person.skills)
             .selectinload(PersonSkill.micro_skill)
             .selectinload(MicroSkill.area),
@@ -62,6 +63,7 @@ def export_csv() -> str:
                     skills,
                     str(plan.observation_hours) if plan else "",
                     str(plan.max_hosting_hours) if plan else "",
+                    person.manager.email if person.manager else "",
                 )
             ]
         )

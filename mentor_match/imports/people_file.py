@@ -5,7 +5,9 @@ People are imported from a CSV file (``imports.export`` writes the same format).
 The file is UTF-8 (a byte-order mark is allowed), at most 5 MB and 20,000 rows, and its
 first line names these columns, in any order::
 
-    name,email,site,timezone,roles,skills,observation_hours,hosting_hours
+    name,email,site,timezone,roles,skills,observation_hours,hosting_hours,manager_email
+
+``manager_email`` may be left out (older files): then no one's manager changes.
 
 - ``name``: required, at most 120 characters.
 - ``email``: required; people are matched by email, ignoring case. A known email updates
@@ -28,6 +30,10 @@ first line names these columns, in any order::
 - ``observation_hours``, ``hosting_hours``: whole numbers (0-744) for the person's plan for
   NEXT month (observation hours as an apprentice, most hosting hours as a master). A new
   plan gets the usual defaults for everything else. Empty keeps the plan as it is.
+- ``manager_email``: the email of the person's manager, someone already on the site or
+  another row of the file; empty means no manager (the admins decide their requests). An
+  unknown address, the person's own, or a manager the file or the site has managed by the
+  person (a cycle) is an error on that row.
 
 Cells starting with ``=``, ``+``, ``-`` or ``@`` are exported with a leading ``'`` so that
 spreadsheets do not run them as formulas; the importer removes that quote again.
@@ -54,7 +60,10 @@ COLUMNS = (
     "skills",
     "observation_hours",
     "hosting_hours",
+    "manager_email",
 )
+# Columns a file may leave out: older files, written before people had managers.
+OPTIONAL_COLUMNS = ("manager_email",)
 MAX_BYTES = 5 * 1024 * 1024
 MAX_ROWS = 20_000
 MAX_HOURS = 744  # hours in a 31-day month
@@ -121,7 +130,8 @@ def read_records(text: str) -> list[tuple[int, dict[str, str]]]:
         if header is None:
             raise refuse_file("The file is empty.")
         names = [unescape_cell(name).strip().lower() for name in header]
-        if sorted(names) != sorted(COLUMNS):
+        required = [column for column in COLUMNS if column not in OPTIONAL_COLUMNS]
+        if sorted(names) not in (sorted(COLUMNS), sorted(required)):
             raise refuse_file(
                 "The first line must name the columns "
                 + ",".join(COLUMNS)

@@ -17,6 +17,8 @@ from .people_file import read_records, roles_text, skill_text
 from .rows import Lookups, Row, RowProblem, check_row
 from .stages import StageOutlook
 
+NO_MANAGER = "(none)"
+
 
 @dataclass
 class Entry:
@@ -51,7 +53,13 @@ def next_month(today: date | None = None) -> str:
     return f"{today.year + 1}-01" if today.month == 12 else f"{today.year}-{today.month + 1:02d}"
 
 
-def _diff(person: Person, row: Row, plan: MonthPlan | None, skill_keys: dict[int, str]):
+def _diff(
+    person: Person,
+    row: Row,
+    plan: MonthPlan | None,
+    skill_keys: dict[int, str],
+    manager_email: str,
+):
     changes = []
 
     def compare(label: str, old, new) -> None:
@@ -90,6 +98,8 @@ def _diff(person: Person, row: Row, plan: MonthPlan | None, skill_keys: dict[int
             str(plan.max_hosting_hours) if plan else "(no plan)",
             str(row.hosting_hours),
         )
+    if row.manager_email is not None:
+        compare("manager", manager_email or NO_MANAGER, row.manager_email or NO_MANAGER)
     return changes
 
 
@@ -108,7 +118,51 @@ def _new_person_fields(row: Row, skill_keys: dict[int, str]) -> list[tuple[str, 
         fields.append(("observation_hours", "", str(row.observation_hours)))
     if row.hosting_hours is not None:
         fields.append(("hosting_hours", "", str(row.hosting_hours)))
+    if row.manager_email:
+        fields.append(("manager", "", row.manager_email))
     return fields
+
+
+def manager_problems(
+    rows: list[Row], managers: dict[str, str], known: set[str]
+) -> list[RowProblem]:
+    """Rows whose manager is unknown, or would close a cycle once the whole file applies.
+
+    `managers` maps each person's email to their manager's ("" for none) as the site has
+    them; `known` holds every email on the site or in the file.
+    """
+    after = dict(managers)
+    for row in rows:
+        if row.manager_email is not None:
+            after[row.email] = row.manager_email
+    problems = []
+    for row in rows:
+        if not row.manager_email:
+            continue
+        if row.manager_email not in known:
+            problems.append(
+                RowProblem(
+                    row.line,
+                    "manager_email",
+                    f'no one with the address "{row.manager_email}" on the site or in the file',
+                )
+            )
+            continue
+        seen, current = set(), row.manager_email
+        while current and current not in seen:
+            if current == row.email:
+                problems.append(
+                    RowProblem(
+                        row.line,
+                        "manager_email",
+                        f"{row.manager_email} would be managed by this person, directly or "
+                        "through others: a cycle",
+                    )
+                )
+                break
+            seen.add(current)
+            current = after.get(current, "")
+    return problems
 
 
 def build_plan(text: str) -> ImportPlan:
@@ -135,6 +189,17 @@ def build_plan(text: str) -> ImportPlan:
             select(Person).options(selectinload(Person.skills), selectinload(Person.site))
         )
     }
+    email_of = {person.id: email for email, person in people.items()}
+    managers = {
+        email: email_of.get(person.manager_id, "") if person.manager_id else ""
+        for email, person in people.items()
+    }
+    refused = manager_problems(rows, managers, set(people) | set(first_line))
+    if refused:
+        result.problems.extend(refused)
+        result.problems.sort(key=lambda problem: problem.line)
+        bad_lines = {problem.line for problem in refused}
+        rows = [row for row in rows if row.line not in bad_lines]
     plans = {
         plan.person_id: plan
         for plan in db.session.scalars(select(MonthPlan).where(MonthPlan.month == result.month))
@@ -153,7 +218,7 @@ def build_plan(text: str) -> ImportPlan:
             result.creations.append(Entry(row, None, _new_person_fields(row, skill_keys)))
             continue
         month_plan = plans.get(person.id)
-        changes = _diff(person, row, month_plan, skill_keys)
+        changes = _diff(person, row, month_plan, skill_keys, managers[row.email])
         (result.changes if changes else result.repeated).append(
             Entry(row, person, changes, month_plan)
         )

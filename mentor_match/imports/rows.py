@@ -47,6 +47,8 @@ class Row:
     skills: dict[int, tuple[Stage, bool, bool]]  # micro skill id -> (stage, hosts, develops)
     observation_hours: int | None
     hosting_hours: int | None
+    # The manager's email, lower case; "" for none; None when the file has no such column.
+    manager_email: str | None = None
 
 
 class Lookups:
@@ -155,6 +157,13 @@ def check_row(
     skills = _skills(cells["skills"], line, lookups, found)
     observation = _hours(cells["observation_hours"], "observation_hours", line, found)
     hosting = _hours(cells["hosting_hours"], "hosting_hours", line, found)
+    manager_email = cells.get("manager_email")
+    if manager_email is not None:
+        manager_email = manager_email.lower()
+        if manager_email and (not _EMAIL.match(manager_email) or len(manager_email) > 254):
+            found.append(RowProblem(line, "manager_email", "not an email address"))
+        elif manager_email == email:
+            found.append(RowProblem(line, "manager_email", "a person cannot be their own manager"))
     if found:
         problems.extend(found)
         return None
@@ -169,4 +178,5 @@ def check_row(
         skills,
         observation,
         hosting,
+        manager_email,
     )

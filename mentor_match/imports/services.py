@@ -9,9 +9,11 @@ import secrets
 from datetime import UTC, datetime
 
 from flask import current_app
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from ..accounts.services import INVITATION_LINK
+from ..allowances.managers import set_manager
 from ..errors import Refusal
 from ..extensions import db
 from ..links import absolute_url
@@ -58,6 +60,31 @@ def _apply_row(person: Person, row: Row, month: str, plan: MonthPlan | None) -> 
         plan.observation_hours = row.observation_hours
     if row.hosting_hours is not None:
         plan.max_hosting_hours = row.hosting_hours
+
+
+def _apply_managers(actor: Person, entries: list) -> None:
+    """Each row's manager, through set_manager: first every changing person's manager is
+    cleared, so no step meets a cycle the whole file does not have (the plan checked that)."""
+    changing = [
+        (person, entry.row.manager_email)
+        for person, entry in entries
+        if entry.row.manager_email is not None
+        and any(change[0] == "manager" for change in entry.changes)
+    ]
+    if not changing:
+        return
+    emails = {email for _, email in changing if email}
+    managers = {
+        person.email.lower(): person
+        for person in db.session.scalars(
+            select(Person).where(func.lower(Person.email).in_(sorted(emails)))
+        )
+    }
+    for person, _ in changing:
+        set_manager(actor, person, None)
+    for person, email in changing:
+        if email:
+            set_manager(actor, person, managers[email])
 
 
 def _changes_text(changes: list[tuple[str, str, str]], side: int) -> str:
@@ -131,6 +158,7 @@ def apply_import(
                 for change in _apply_skills(person, entry.row, origin, plan.skill_keys)
             ]
         db.session.flush()
+        _apply_managers(actor, [*created, *((e.person, e) for e in plan.changes)])
         # A person's stage has no id of its own: the subject is the person, the skill in the text.
         for person, (before, after) in moved:
             record_change(actor, "person_skill", person.id, "stage_changed", before, after)

@@ -15,8 +15,11 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
+from ..allowances.figures import granted
+from ..allowances.usage import month_of
 from ..extensions import db
 from ..models import (
+    AllowanceKind,
     Endorsement,
     Feedback,
     FeedbackKind,
@@ -26,6 +29,7 @@ from ..models import (
     SessionObserver,
     ShadowingSession,
 )
+from ..models.types import utcnow
 from ..tracking.hours import (
     VerifiedSeat,
     average_ratings,
@@ -108,6 +112,26 @@ def apprentice_progress(person: Person, now: datetime | None = None) -> Apprenti
         key=lambda row: (-row.verified_hours, row.master.name),
     )
 
+    skills = progress_toward_next_stage(person, by_skill)
+    return ApprenticeProgress(
+        total_hours=sum(seat.hours for seat in seats),
+        hours_by_month=month_bars(hours_by_month(seats, person.zone), person.zone, now),
+        hours_by_skill=skill_bars(by_skill),
+        masters=master_hours,
+        feedback=_practice_feedback(receiver_id=person.id),
+        skills=skills,
+    )
+
+
+def progress_toward_next_stage(
+    person: Person, by_skill: dict[int | None, float] | None = None
+) -> list[SkillProgress]:
+    """Where the person stands in each micro skill they develop, against the next stage.
+
+    `by_skill` is their verified hours by micro skill, when the caller has them already.
+    """
+    if by_skill is None:
+        by_skill = hours_by_skill(verified_seats(apprentice_ids=[person.id]))
     endorsements: dict[int, list[Endorsement]] = defaultdict(list)
     for endorsement in db.session.scalars(
         select(Endorsement)
@@ -124,7 +148,7 @@ def apprentice_progress(person: Person, now: datetime | None = None) -> Apprenti
         .where(PersonSkill.person_id == person.id, PersonSkill.develops)
         .options(selectinload(PersonSkill.micro_skill).selectinload(MicroSkill.area))
     )
-    skills = sorted(
+    return sorted(
         (
             skill_progress(
                 held, by_skill, ratings, thresholds, tuple(endorsements[held.micro_skill_id])
@@ -132,14 +156,6 @@ def apprentice_progress(person: Person, now: datetime | None = None) -> Apprenti
             for held in developed
         ),
         key=lambda row: row.micro_skill.full_name,
-    )
-    return ApprenticeProgress(
-        total_hours=sum(seat.hours for seat in seats),
-        hours_by_month=month_bars(hours_by_month(seats, person.zone), person.zone, now),
-        hours_by_skill=skill_bars(by_skill),
-        masters=master_hours,
-        feedback=_practice_feedback(receiver_id=person.id),
-        skills=skills,
     )
 
 
@@ -162,6 +178,8 @@ class HostingOverview:
     total_hours: float
     hours_by_month: list[Bar]
     apprentices: list[HostedApprentice]
+    # Hours hosted this month against the hosting figure granted for it (None: no allowance).
+    this_month_granted: int | None
     feedback: list[Feedback]
     ready: list[SkillProgress]
 
@@ -194,6 +212,32 @@ def hosted_spans(seats: list[VerifiedSeat]) -> list[tuple[datetime, datetime]]:
     return merged_spans(spans)
 
 
+@dataclass(frozen=True)
+class HostingContribution:
+    """A master's contribution: host-verified hours hosted and distinct apprentices hosted."""
+
+    hours: float
+    apprentices: int
+
+    @property
+    def line(self) -> str:
+        """The contribution in words, e.g. "hosted 40 h, 12 apprentices"."""
+        return (
+            f"hosted {self.hours:g} h, {self.apprentices} "
+            f"apprentice{'' if self.apprentices == 1 else 's'}"
+        )
+
+
+def hosting_contribution(master: Person) -> HostingContribution:
+    """The master's host-verified hours hosted, overlaps joined, and apprentices hosted."""
+    seats = verified_seats(master_ids=[master.id])
+    spans = hosted_spans(seats) if seats else []
+    return HostingContribution(
+        hours=round(sum((end - start).total_seconds() / 3600 for start, end in spans), 2),
+        apprentices=len({seat.apprentice_id for seat in seats}),
+    )
+
+
 def hosting_overview(master: Person, now: datetime | None = None) -> HostingOverview:
     """A master's verified hosting hours, apprentices, feedback given, and who is ready."""
     seats = verified_seats(master_ids=[master.id])
@@ -224,6 +268,9 @@ def hosting_overview(master: Person, now: datetime | None = None) -> HostingOver
         total_hours=sum((end - start).total_seconds() / 3600 for start, end in spans),
         hours_by_month=month_bars(by_month, master.zone, now),
         apprentices=apprentices,
+        this_month_granted=granted(
+            master, month_of(now or utcnow(), master.zone), AllowanceKind.HOSTING
+        ).hours,
         feedback=_practice_feedback(giver_id=master.id),
         ready=ready_for_endorsement(master, apprentices_of(master, seats)),
     )

@@ -26,12 +26,16 @@ from ..models import (
     Stage,
     StageSource,
 )
+from ..progress.services import hosting_contribution
 from ..tracking.hours import average_ratings, hours_by_skill, skill_names, verified_seats
 
-# Version 2 says where each stage comes from. Records issued as version 1 keep verifying
-# (what was signed is what is stored), but their stages carry no source.
-RECORD_VERSION = "mentor-match/mastery-record@2"
-LEGACY_RECORD_VERSIONS = ("mentor-match/mastery-record@1",)
+# Version 2 says where each stage comes from; version 3 adds what the person gave as a master
+# (hours hosted, apprentices hosted). Records issued earlier keep verifying (what was signed
+# is what is stored): version 1 stages carry no source, and neither 1 nor 2 states hosting.
+RECORD_VERSION = "mentor-match/mastery-record@3"
+# Versions whose stages carry their source, as the record page reads them.
+SOURCED_STAGE_VERSIONS = ("mentor-match/mastery-record@2", RECORD_VERSION)
+LEGACY_RECORD_VERSIONS = ("mentor-match/mastery-record@2", "mentor-match/mastery-record@1")
 READABLE_VERSIONS = (RECORD_VERSION, *LEGACY_RECORD_VERSIONS)
 ISSUER_NAME = "Mentor Match"
 
@@ -175,6 +179,17 @@ def record_content(person: Person, code: str, issued_at: datetime) -> dict:
         "total_verified_hours": _hours(sum(seat.hours for seat in seats)),
         "masters_observed": _masters_observed(seats),
         "endorsements": _endorsements(person),
+        "hosting": _hosting(person),
+    }
+
+
+def _hosting(person: Person) -> dict:
+    """What the person gave as a master: host-verified hours hosted (an hour with several
+    observers counts once, as on the hosting page) and the distinct apprentices who watched."""
+    contribution = hosting_contribution(person)
+    return {
+        "verified_hours": _hours(contribution.hours),
+        "apprentices": contribution.apprentices,
     }
 
 

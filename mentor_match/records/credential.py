@@ -115,6 +115,14 @@ def _narrative(content: dict) -> str:
                 f"{master['name']} ({master['verified_hours']:.1f} h)" for master in masters
             ),
         ]
+    hosting = content.get("hosting") or {}
+    if hosting.get("verified_hours"):
+        count = hosting["apprentices"]
+        lines += [
+            "",
+            f"**Hosted as a master**: hosted {hosting['verified_hours']:g} h, "
+            f"{count} apprentice{'' if count == 1 else 's'} (host-verified)",
+        ]
     endorsements = content.get("endorsements", [])
     if endorsements:
         lines += ["", "**Stage endorsements**"]

@@ -15,7 +15,7 @@ from ..links import absolute_url
 from ..pages import current_person, show_refusal
 from ..security import without_session
 from . import credential, keys, services
-from .content import stage_provenance, stages_on_record
+from .content import SOURCED_STAGE_VERSIONS, stage_provenance, stages_on_record
 from .forms import VerifyForm
 
 bp = Blueprint("records", __name__)
@@ -86,6 +86,7 @@ def public(code: str):
             verification=verification,
             content=services.content_of(record),
             current_version=services.RECORD_VERSION,
+            sourced_versions=SOURCED_STAGE_VERSIONS,
         )
     )
     response.headers.update(PUBLIC_HEADERS)

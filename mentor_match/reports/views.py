@@ -9,6 +9,7 @@ from flask import Blueprint, Response, abort, render_template, request
 from ..pages import current_person
 from ..security import admin_required
 from . import services
+from .learning_time import learning_time_report, learning_time_table
 from .period import PeriodChoice, choose_period
 from .tables import csv_bytes, csv_filename
 
@@ -47,4 +48,34 @@ def download_csv(table: str):
         csv_bytes(report),
         mimetype="text/csv",
         headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )
+
+
+@bp.get("/admin/reports/learning-time")
+@admin_required
+def learning_time():
+    """Learning time granted, planned and used by team, site and month, and where it runs out."""
+    choice = _period_asked()
+    today = datetime.now(current_person().zone).date()
+    return render_template(
+        "reports/learning_time.html",
+        period=choice.period,
+        problem=choice.problem,
+        report=learning_time_report(choice.period, today),
+    )
+
+
+@bp.get("/admin/reports/learning-time/<table>.csv", endpoint="learning_time_csv")
+@admin_required
+def learning_time_download(table: str):
+    """One learning-time table as a CSV file, for the same period as the page."""
+    period = _period_asked().period
+    today = datetime.now(current_person().zone).date()
+    report = learning_time_table(table, period, today)
+    if report is None:
+        abort(404)
+    return Response(
+        csv_bytes(report),
+        mimetype="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="{csv_filename(report, period)}"'},
     )
