@@ -77,6 +77,7 @@ def create_app(config: type[Config] | dict | None = None) -> Flask:
 
     from .accounts.views import bp as accounts_bp
     from .admin.views import bp as admin_bp
+    from .allowances.views import bp as allowances_bp
     from .api.pages import bp as api_tokens_bp
     from .api.views import bp as api_bp
     from .availability.views import bp as availability_bp
@@ -117,6 +118,7 @@ def create_app(config: type[Config] | dict | None = None) -> Flask:
         stages_bp,
         webhooks_bp,
         sso_bp,
+        allowances_bp,
     ):
         app.register_blueprint(blueprint)
 
