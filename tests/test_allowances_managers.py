@@ -54,7 +54,11 @@ def test_a_person_sets_their_own_manager_and_it_is_logged(people):
     assert _managers()["Tom Apprentice"] == "Priya Manager"
     assert priya.team == [tom]
     (record,) = db.session.scalars(select(ChangeRecord)).all()
-    assert (record.actor_id, record.subject, record.subject_id) == (tom.id, "person_manager", tom.id)
+    assert (record.actor_id, record.subject, record.subject_id) == (
+        tom.id,
+        "person_manager",
+        tom.id,
+    )
     assert (record.before, record.after) == ("none", f"Priya Manager <{priya.email}>")
     # The same manager again changes and logs nothing.
     assert set_manager(tom, tom, priya) is False
@@ -179,13 +183,9 @@ def test_admin_sets_anyones_manager_on_their_admin_page(login, people):
     admin, tom, priya = people["admin"], people["tom"], people["priya"]
     client = login(admin)
     assert "Manager" in client.get("/admin/people").get_data(as_text=True)
-    response = client.post(
-        f"/admin/people/{priya.id}/manager", data={"manager": "Tom Apprentice"}
-    )
+    response = client.post(f"/admin/people/{priya.id}/manager", data={"manager": "Tom Apprentice"})
     assert response.status_code == 302
-    response = client.post(
-        f"/admin/people/{tom.id}/manager", data={"manager": "Priya Manager"}
-    )
+    response = client.post(f"/admin/people/{tom.id}/manager", data={"manager": "Priya Manager"})
     page = response.get_data(as_text=True)
     assert response.status_code == 200
     assert (
