@@ -113,10 +113,11 @@ def test_a_plan_above_is_saved_and_asks_the_manager(login, team, sent_mail):
         login(tom), month, observation_hours=10, reason="The negotiation course needs it."
     ).get_data(as_text=True)
     assert f"Your plan for {label} is saved." in page
+    assert "You asked for 10 h observing, above your 6 h: see below who decides." in page
     assert (
-        "You asked for 10 h observing: until it is approved, the round and booking use 6 h." in page
+        "You asked for 10 h observing; Priya Manager decides. Until it is approved, the round "
+        "and booking use 6 h." in page
     )
-    assert "Priya Manager decides" in page
     assert db.session.scalar(select(MonthPlan.observation_hours)) == 10
     assert _requests() == [("Tom Apprentice", "observing", 10, 6, "waiting", priya.id)]
     assert db.session.scalar(select(AllowanceRequest.reason)) == "The negotiation course needs it."

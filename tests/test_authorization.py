@@ -304,15 +304,20 @@ def _allowance_request(world, owner):
     """A request of the owner's for more hours, with no manager: the admins decide it."""
     from mentor_match.models import AllowanceKind, AllowanceRequest
 
-    request = AllowanceRequest(
-        person=world.people[owner],
-        month="2026-12",
-        kind=AllowanceKind.OBSERVING,
-        hours=10,
-        allowance_hours=6,
+    # Asked once per world: a walk that fills the URL again meets the same request.
+    request = db.session.scalar(
+        select(AllowanceRequest).where(AllowanceRequest.person_id == world.people[owner].id)
     )
-    db.session.add(request)
-    db.session.commit()
+    if request is None:
+        request = AllowanceRequest(
+            person=world.people[owner],
+            month="2026-12",
+            kind=AllowanceKind.OBSERVING,
+            hours=10,
+            allowance_hours=6,
+        )
+        db.session.add(request)
+        db.session.commit()
     return {"request_id": request.id}
 
 

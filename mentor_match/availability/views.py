@@ -127,8 +127,8 @@ def plan():
             for outcome in asked:
                 if outcome.above:
                     flash(
-                        f"You asked for {outcome.planned} h {outcome.kind.label}: until it is "
-                        f"approved, the round and booking use {outcome.granted.hours} h.",
+                        f"You asked for {outcome.planned} h {outcome.kind.label}, above your "
+                        f"{outcome.granted.hours} h: see below who decides.",
                         "info",
                     )
                 elif outcome.withdrew:
