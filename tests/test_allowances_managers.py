@@ -5,7 +5,7 @@ someone hands that person's open requests to the admins."""
 import pytest
 from sqlalchemy import select
 
-from mentor_match.allowances.managers import active_person_named, set_manager
+from mentor_match.allowances.managers import person_named, set_manager
 from mentor_match.errors import Refusal
 from mentor_match.extensions import db
 from mentor_match.models import (
@@ -149,14 +149,14 @@ def test_a_manager_replaced_hands_that_persons_open_requests_to_the_admins(peopl
 
 
 def test_finding_a_manager_by_email_or_name(people):
-    assert active_person_named(people["priya"].email.upper()) == people["priya"]
-    assert active_person_named("priya manager") == people["priya"]
-    assert active_person_named("  ") is None
-    with pytest.raises(Refusal, match="No active person has that name or email"):
-        active_person_named("nobody@example.org")
+    assert person_named(people["priya"].email.upper()) == people["priya"]
+    assert person_named("priya manager") == people["priya"]
+    assert person_named("  ") is None
+    with pytest.raises(Refusal, match="No one has that name or email"):
+        person_named("nobody@example.org")
     make_master("Priya Manager", email="priya2@example.org")
     with pytest.raises(Refusal, match="More than one person has that name"):
-        active_person_named("Priya Manager")
+        person_named("Priya Manager")
 
 
 def test_profile_page_sets_and_clears_your_manager(login, people):
@@ -169,10 +169,19 @@ def test_profile_page_sets_and_clears_your_manager(login, people):
     assert _managers()["Tom Apprentice"] == "Priya Manager"
     response = client.post("/profile/manager", data={"manager": tom.email}, follow_redirects=True)
     assert "You cannot be your own manager." in response.get_data(as_text=True)
+    people["lee"].active = False
+    db.session.commit()
+    response = client.post(
+        "/profile/manager", data={"manager": "Lee Director"}, follow_redirects=True
+    )
+    assert (
+        "Lee Director is deactivated and cannot be a manager; choose someone active."
+        in response.get_data(as_text=True)
+    )
     response = client.post(
         "/profile/manager", data={"manager": "ghost@example.org"}, follow_redirects=True
     )
-    assert "No active person has that name or email" in response.get_data(as_text=True)
+    assert "No one has that name or email" in response.get_data(as_text=True)
     assert _managers()["Tom Apprentice"] == "Priya Manager"
     response = client.post("/profile/manager", data={"manager": ""}, follow_redirects=True)
     assert "You have no manager now" in response.get_data(as_text=True)

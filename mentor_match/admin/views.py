@@ -98,7 +98,7 @@ def person_manager(person_id: int):
     form = ManagerForm(data={"manager": person.manager.email if person.manager else ""})
     if form.validate_on_submit():
         try:
-            manager = managers.active_person_named(form.manager.data or "")
+            manager = managers.person_named(form.manager.data or "")
             changed = managers.set_manager(current_person(), person, manager)
         except Refusal as refusal:
             show_refusal(refusal, form=form)

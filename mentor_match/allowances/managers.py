@@ -14,7 +14,7 @@ from .requests import hand_over_requests
 CHANGE_SUBJECT = "person_manager"
 NOT_YOURS = "You can set only your own manager; an admin can set anyone's."
 OWN_MANAGER = "You cannot be your own manager."
-NO_SUCH_PERSON = "No active person has that name or email; check it, or leave it empty."
+NO_SUCH_PERSON = "No one has that name or email; check it, or leave it empty."
 SEVERAL_NAMED = "More than one person has that name; enter their email instead."
 
 
@@ -83,21 +83,22 @@ def set_manager(
     return True
 
 
-def active_person_named(text: str) -> Person | None:
-    """The active person with that email (any case) or exact name; None for empty text.
+def person_named(text: str) -> Person | None:
+    """The person with that email or name (any case); None for empty text.
 
-    Refuses a name or email that matches no active person, and a name several people share.
+    Refuses a name or email that matches no one, and a name several people share. A
+    deactivated person is found, so that set_manager can say why they cannot manage.
     """
     text = text.strip()
     if not text:
         return None
     if "@" in text:
         found = db.session.scalars(
-            select(Person).where(func.lower(Person.email) == text.lower(), Person.active.is_(True))
+            select(Person).where(func.lower(Person.email) == text.lower())
         ).all()
     else:
         found = db.session.scalars(
-            select(Person).where(func.lower(Person.name) == text.lower(), Person.active.is_(True))
+            select(Person).where(func.lower(Person.name) == text.lower())
         ).all()
     if not found:
         raise Refusal(NO_SUCH_PERSON, problems={"manager": NO_SUCH_PERSON})

@@ -25,7 +25,7 @@ def own_manager():
         flash_form_errors(form)
         return redirect(url_for("profiles.edit"))
     try:
-        manager = managers.active_person_named(form.manager.data or "")
+        manager = managers.person_named(form.manager.data or "")
         changed = managers.set_manager(me, me, manager)
     except Refusal as refusal:
         show_refusal(refusal)
