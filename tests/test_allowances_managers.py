@@ -2,6 +2,8 @@
 never in a circle, never to someone deactivated; logged, and a manager who stops managing
 someone hands that person's open requests to the admins."""
 
+import threading
+
 import pytest
 from sqlalchemy import select
 
@@ -203,3 +205,37 @@ def test_admin_sets_anyones_manager_on_their_admin_page(login, people):
     )
     assert _managers()["Tom Apprentice"] is None
     assert _managers()["Priya Manager"] == "Tom Apprentice"
+
+
+def test_two_people_naming_each_other_at_once_make_no_circle(app, people):
+    """On PostgreSQL both rows are locked before the chain is read, so the second waits for
+    the first and sees it: one is set, the other refused. (SQLite serialises every write.)"""
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("row locks are PostgreSQL's; SQLite has one write lock")
+    tom_id, priya_id = people["tom"].id, people["priya"].id
+    ready = threading.Barrier(2)
+    outcomes = []
+
+    def name(person_id, manager_id):
+        with app.app_context():
+            person = db.session.get(Person, person_id)
+            manager = db.session.get(Person, manager_id)
+            ready.wait()
+            try:
+                set_manager(person, person, manager)
+                outcomes.append("set")
+            except Refusal:
+                db.session.rollback()
+                outcomes.append("refused")
+
+    threads = [
+        threading.Thread(target=name, args=(tom_id, priya_id)),
+        threading.Thread(target=name, args=(priya_id, tom_id)),
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(outcomes) == ["refused", "set"]
+    managers = _managers()
+    assert [managers["Tom Apprentice"], managers["Priya Manager"]].count(None) == 1

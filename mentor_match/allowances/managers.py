@@ -24,15 +24,27 @@ def _said(person: Person | None) -> str:
 
 
 def _reports_to(manager: Person, person: Person) -> bool:
-    """Whether `manager` is managed by `person`, directly or through others."""
+    """Whether `manager` is managed by `person`, directly or through others, as the database
+    has it now (each step is read, not taken from rows this session loaded earlier)."""
     seen: set[int] = set()
-    current = manager.manager_id
+    current: int | None = manager.id
     while current is not None and current not in seen:
-        if current == person.id:
-            return True
         seen.add(current)
         current = db.session.scalar(select(Person.manager_id).where(Person.id == current))
+        if current == person.id:
+            return True
     return False
+
+
+def _lock(*people: Person) -> None:
+    """Lock the rows of the two people a change joins (on PostgreSQL), in id order, so that two
+    people naming each other at the same moment are checked one after the other."""
+    db.session.execute(
+        select(Person.id)
+        .where(Person.id.in_(sorted({person.id for person in people})))
+        .order_by(Person.id)
+        .with_for_update()
+    ).all()
 
 
 def set_manager(
@@ -56,6 +68,7 @@ def set_manager(
                 if actor.id == person.id
                 else f"{person.name} cannot be their own manager."
             )
+        _lock(person, manager)
         if not manager.active:
             raise Refusal(
                 f"{manager.name} is deactivated and cannot be a manager; choose someone active."
