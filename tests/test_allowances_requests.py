@@ -381,3 +381,24 @@ def test_the_admin_sets_the_organisations_allowance(login, app):
     )
     assert granted(tom, month, OBSERVING).hours is None
     assert count(ChangeRecord) == 2
+
+
+def test_only_an_active_admin_sets_the_organisations_allowance(team):
+    from mentor_match.organisation.services import save_allowances
+
+    before = (
+        db.session.get(OrganisationSettings, 1).observing_allowance_hours,
+        count(ChangeRecord),
+    )
+    for actor in (team["priya"], team["tom"]):
+        with pytest.raises(Refusal) as refusal:
+            save_allowances(actor, observing_hours=100, hosting_hours=None)
+        assert str(refusal.value) == "Only an admin can change the organisation's settings."
+    team["admin"].active = False
+    db.session.commit()
+    with pytest.raises(Refusal):
+        save_allowances(team["admin"], observing_hours=100, hosting_hours=None)
+    db.session.rollback()
+    db.session.expire_all()
+    after = (db.session.get(OrganisationSettings, 1).observing_allowance_hours, count(ChangeRecord))
+    assert after == before == (6, 0)
