@@ -78,6 +78,7 @@ def create_app(config: type[Config] | dict | None = None) -> Flask:
     from .accounts.views import bp as accounts_bp
     from .admin.views import bp as admin_bp
     from .allowances.team_views import bp as team_bp
+    from .allowances.views import bp as allowances_bp
     from .api.pages import bp as api_tokens_bp
     from .api.views import bp as api_bp
     from .availability.views import bp as availability_bp
@@ -119,6 +120,7 @@ def create_app(config: type[Config] | dict | None = None) -> Flask:
         stages_bp,
         webhooks_bp,
         sso_bp,
+        allowances_bp,
     ):
         app.register_blueprint(blueprint)
 

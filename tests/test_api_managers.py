@@ -66,8 +66,7 @@ def test_self_management_and_cycles_are_refused_and_change_nothing(client):
     response = _put(client, grace.id, {"manager_id": uma.id}, token)
     assert response.status_code == 409
     assert response.get_json()["error"]["message"] == (
-        "Grace already manages Uma, directly or through others; a manager cannot be managed "
-        "by their own team."
+        "Uma reports to Grace, directly or through others, so cannot be Grace's manager."
     )
     assert (_manager_id(grace), _manager_id(tom), _manager_id(uma)) == (None, grace.id, tom.id)
 

@@ -308,6 +308,27 @@ def _webhook_delivery(world, owner):
     return {"delivery_id": db.session.scalars(select(WebhookDelivery.id)).first()}
 
 
+def _allowance_request(world, owner):
+    """A request of the owner's for more hours, with no manager: the admins decide it."""
+    from mentor_match.models import AllowanceKind, AllowanceRequest
+
+    # Asked once per world: a walk that fills the URL again meets the same request.
+    request = db.session.scalar(
+        select(AllowanceRequest).where(AllowanceRequest.person_id == world.people[owner].id)
+    )
+    if request is None:
+        request = AllowanceRequest(
+            person=world.people[owner],
+            month="2026-12",
+            kind=AllowanceKind.OBSERVING,
+            hours=10,
+            allowance_hours=6,
+        )
+        db.session.add(request)
+        db.session.commit()
+    return {"request_id": request.id}
+
+
 ACCESS: dict[str, Access] = {
     "static": Access("public", lambda world, owner: {"filename": "style.css"}),
     "home.index": Access("public"),
@@ -411,6 +432,15 @@ ACCESS: dict[str, Access] = {
     "booking.toggle_open_to_bookings": Access("master"),
     "booking.settings": Access("admin"),
     "organisation.settings": Access("admin"),
+    "organisation.allowance": Access("admin"),
+    # Learning time. The walk's world has no managers, so a member's allowance and deciding a
+    # request are the admins' alone there; tests/test_allowances_*.py walk them as a manager.
+    "allowances.own_manager": Access("signed_in"),
+    "allowances.member_allowance": Access("admin", _person),
+    "allowances.requests_list": Access("signed_in"),
+    "allowances.approve": Access("admin", _allowance_request),
+    "allowances.decline": Access("admin", _allowance_request),
+    "admin.person_manager": Access("admin", _person),
     "sso.start": Access("guest"),
     "sso.callback": Access("guest"),
     "sso.settings": Access("admin"),

@@ -44,6 +44,11 @@ def _pages(admin, master, area, site):
         "/admin/sites",
         f"/admin/sites/{site.id}",
         "/admin/outbox",
+        # Issue 27's learning time: a person's manager, their allowance, requests to decide.
+        f"/admin/people/{master.id}/manager",
+        f"/team/{master.id}/allowance",
+        "/team/requests",
+        "/admin/organisation",
     ]
 
 

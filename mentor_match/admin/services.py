@@ -8,6 +8,7 @@ from flask_sqlalchemy.pagination import Pagination
 from sqlalchemy import delete, func, or_, select, union, update
 from sqlalchemy.exc import IntegrityError
 
+from ..allowances.requests import hand_over_requests
 from ..errors import Refusal
 from ..extensions import db
 from ..models import Area, MicroSkill, OutboxMessage, Person, PersonArea, PersonSkill, Site, slugify
@@ -116,6 +117,8 @@ def deactivate_person(admin: Person, person: Person) -> None:
         _refuse_if_last_admin(person)
     person.active = False
     person.end_sessions()
+    # A manager who leaves hands the requests they had still to decide to the admins.
+    hand_over_requests(person, why=f"{person.name} was deactivated")
     db.session.commit()
 
 

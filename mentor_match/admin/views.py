@@ -2,6 +2,8 @@
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 
+from ..allowances import managers
+from ..allowances.forms import ManagerForm
 from ..errors import Refusal
 from ..extensions import db
 from ..inputs import page_arg
@@ -86,6 +88,34 @@ def revoke_admin(person_id: int):
     if done and person.id == current_person().id:
         return redirect(url_for("home.dashboard"))
     return _back_to_people()
+
+
+@bp.route("/people/<int:person_id>/manager", methods=["GET", "POST"])
+@admin_required
+def person_manager(person_id: int):
+    """Set or clear who manages a person."""
+    person = db.get_or_404(Person, person_id)
+    form = ManagerForm(data={"manager": person.manager.email if person.manager else ""})
+    if form.validate_on_submit():
+        try:
+            manager = managers.person_named(form.manager.data or "")
+            changed = managers.set_manager(current_person(), person, manager)
+        except Refusal as refusal:
+            show_refusal(refusal, form=form)
+        else:
+            if not changed:
+                flash("Nothing changed.", "info")
+            elif manager:
+                flash(f"{manager.name} now manages {person.name}.", "success")
+            else:
+                flash(f"{person.name} has no manager now: the admins decide.", "success")
+            return redirect(url_for("admin.person_manager", person_id=person.id))
+    return render_template(
+        "admin/person_manager.html",
+        person=person,
+        form=form,
+        people_choices=managers.active_people_choices(),
+    )
 
 
 # --- Taxonomy ----------------------------------------------------------------------------------

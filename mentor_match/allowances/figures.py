@@ -128,3 +128,24 @@ def granted_for(person_ids: Iterable[int], month: Month, kind: AllowanceKind) ->
 def granted(person: Person, month: Month, kind: AllowanceKind) -> Granted:
     """One person's granted figure for the month."""
     return granted_for([person.id], month, kind)[person.id]
+
+
+_GRANTED_BY = {
+    Source.APPROVED: "approved on request",
+    Source.OWN: "granted by {whose} manager",
+    Source.ORGANISATION: "granted by the organisation",
+    Source.NONE: "",
+}
+
+
+def granted_by(figure: Granted, *, whose: str = "your") -> str:
+    """Who granted the figure, as a booking refusal or the plan page says it: "granted by your
+    manager"; empty when no allowance is set."""
+    return _GRANTED_BY[figure.source].format(whose=whose)
+
+
+def in_words(figure: Granted) -> str:
+    """The figure as the month plan page says it: "6 h observing, granted by your manager"."""
+    if figure.hours is None:
+        return f"no {figure.kind.label} allowance set: plan what you need"
+    return f"{figure.hours} h {figure.kind.label}, {granted_by(figure)}"

@@ -98,9 +98,9 @@ def set_person_manager(person_id: int):
     """An admin sets a person's manager ({"manager_id": id}), or clears it (null)."""
     person = visible_person(person_id)
     manager = manager_body()
-    # A refusal (themselves, or a cycle) answers 409 "manager_refused" with its message.
+    # A refusal (themselves, or a cycle) answers 409 "manager_refused" with its message;
+    # set_manager commits the change with its change-log entry.
     set_manager(me(), person, manager)
-    db.session.commit()
     return jsonify(person_json(person))
 
 

@@ -8,6 +8,7 @@ from wtforms import (
     SelectChoice,
     SelectField,
     StringField,
+    TextAreaField,
     TimeField,
 )
 from wtforms.validators import InputRequired, Length, Optional, StopValidation
@@ -176,6 +177,13 @@ class MonthPlanForm(FlaskForm):
     )
     max_masters = _plan_number(
         "Masters at most", "max_masters", "Different masters you want to observe"
+    )
+
+    # Shown when an allowance bounds the plan: sent with the request for hours above it.
+    reason = TextAreaField(
+        "Why you need more hours (only if you plan above your allowance)",
+        validators=[Length(max=1000, message="Keep the reason to 1000 characters or fewer.")],
+        description="Your manager (or the admins) reads it when deciding.",
     )
 
     # Set by the page that warned of sessions beyond these numbers: the numbers confirmed.

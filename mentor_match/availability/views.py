@@ -3,6 +3,8 @@
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import login_required
 
+from ..allowances.figures import in_words
+from ..allowances.requests import PLAN_FIELD, ask_for_plan, plan_allowances
 from ..errors import Refusal
 from ..pages import attempt, current_person, show_refusal
 from ..rounds.calls import round_call_for
@@ -106,18 +108,42 @@ def plan():
     draft = services.month_plan_for(me, month)
     form = MonthPlanForm(me, data=services.numbers_to_ask(me, draft))
     cuts = []
+    asked = []
+
+    def save_and_ask(limits: dict[str, int]) -> None:
+        saved = services.save_month_plan(me, month, limits)
+        planned = {name: getattr(saved, name) for name in PLAN_FIELD.values()}
+        asked.extend(ask_for_plan(me, month, planned, reason=form.reason.data or ""))
+
     if form.validate_on_submit():
         limits = form.limits()
         cuts = plan_cuts(me, month, limits)
         confirmed = form.accept_cut.data == cut_key(limits)
         if (not cuts or confirmed) and attempt(
-            lambda: services.save_month_plan(me, month, limits),
+            lambda: save_and_ask(limits),
             success=f"Your plan for {month.label} is saved.",
             form=form,
         ):
+            for outcome in asked:
+                if outcome.above:
+                    flash(
+                        f"You asked for {outcome.planned} h {outcome.kind.label}, above your "
+                        f"{outcome.granted.hours} h: see below who decides.",
+                        "info",
+                    )
+                elif outcome.withdrew:
+                    flash(
+                        f"Your plan is within your {outcome.kind.label} allowance, so your "
+                        "request for more is withdrawn.",
+                        "info",
+                    )
             return redirect(url_for("availability.plan", month=str(month)))
+    allowances = plan_allowances(me, month)
     return render_template(
         "availability/plan.html",
+        allowances=allowances,
+        allowance_words={shown.kind: in_words(shown.granted) for shown in allowances},
+        limited=any(shown.granted.limited for shown in allowances),
         form=form,
         draft=draft,
         month=month,

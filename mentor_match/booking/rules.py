@@ -14,12 +14,14 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import and_, select
 from sqlalchemy.orm import selectinload
 
+from ..allowances.figures import granted, granted_by
 from ..availability.expansion import Month
 from ..availability.services import availability_by_person, month_plan_for
 from ..busy.services import busy_by_person
 from ..errors import Refusal
 from ..extensions import db
 from ..models import (
+    AllowanceKind,
     BookingSettings,
     MicroSkill,
     Pairing,
@@ -295,7 +297,14 @@ def check_apprentice_limits(
     seats = list(db.session.scalars(query.options(selectinload(SessionObserver.session))))
     booked = sum((s.ends_at - s.starts_at).total_seconds() for s in seats) / 3600
     wanted = (ends_at - starts_at).total_seconds() / 3600
-    if booked + wanted > limits["observation_hours"]:
+    planned = limits["observation_hours"]
+    figure = granted(apprentice, month, AllowanceKind.OBSERVING)
+    if booked + wanted > figure.cap(planned) and figure.cap(planned) < planned:
+        raise Refusal(
+            f"This would take you past your {figure.hours} hours for {month.label} "
+            f"{granted_by(figure)} (you have {booked:g} booked); ask for more on your month plan."
+        )
+    if booked + wanted > planned:
         raise Refusal(
             f"This would take you past your {limits['observation_hours']} hours for {month.label} "
             f"(you have {booked:g} booked). Change your plan for {month.label} to observe more."
@@ -344,7 +353,15 @@ def check_master_limits(
         apprentices.add(apprentice_id)
     before = _union_hours(hosted)
     after = _union_hours([*hosted, (starts_at, ends_at)])
-    if after > limits["max_hosting_hours"] and after > before:
+    planned = limits["max_hosting_hours"]
+    figure = granted(master, month, AllowanceKind.HOSTING)
+    if after > figure.cap(planned) and after > before and figure.cap(planned) < planned:
+        raise Refusal(
+            f"This would take {master.name} past their {figure.hours} hosting hours for "
+            f"{month.label} {granted_by(figure, whose='their')}. Choose a time when they already "
+            "host, or another master."
+        )
+    if after > planned and after > before:
         raise Refusal(
             f"This would take {master.name} past their {limits['max_hosting_hours']} hosting hours "
             f"for {month.label}. Choose a time when they already host, or another master."

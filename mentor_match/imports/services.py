@@ -81,10 +81,10 @@ def _apply_managers(actor: Person, entries: list) -> None:
         )
     }
     for person, _ in changing:
-        set_manager(actor, person, None)
+        set_manager(actor, person, None, commit=False)
     for person, email in changing:
         if email:
-            set_manager(actor, person, managers[email])
+            set_manager(actor, person, managers[email], commit=False)
 
 
 def _changes_text(changes: list[tuple[str, str, str]], side: int) -> str:

@@ -7,6 +7,7 @@ from wtforms import BooleanField, RadioField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Length, ValidationError
 
+from ..allowances.forms import AllowanceForm
 from ..errors import Refusal
 from ..models import OrganisationSettings, SignUpPolicy
 from .domains import MAX_DOMAINS, split_domains
@@ -67,3 +68,10 @@ class OrganisationForm(FlaskForm):
     @property
     def policy(self) -> SignUpPolicy:
         return SignUpPolicy(self.sign_up_policy.data)
+
+
+class OrganisationAllowanceForm(AllowanceForm):
+    """The organisation's default learning time, with a prefix of its own on the shared page."""
+
+    def __init__(self, **kwargs):
+        super().__init__(prefix="allowance", **kwargs)

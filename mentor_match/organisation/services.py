@@ -85,3 +85,55 @@ def save_settings(
         db.session.rollback()
         raise Refusal(SAVED_AT_ONCE) from None
     return len(changed)
+
+
+ALLOWANCE_CHANGE_SUBJECT = "organisation_allowance"
+MOST_ALLOWANCE_HOURS = 744  # a month's hours, as models.allowances.MOST_HOURS_IN_A_MONTH
+ALLOWANCE_HOURS_PROBLEM = (
+    f"Enter whole hours from 0 to {MOST_ALLOWANCE_HOURS}, or leave it empty for no allowance."
+)
+
+
+def _allowance_said(hours: int | None) -> str:
+    return "none" if hours is None else f"{hours} h"
+
+
+def save_allowances(
+    admin: Person, *, observing_hours: int | None, hosting_hours: int | None
+) -> int:
+    """Set the organisation's default monthly learning time (None: no allowance, plans need no
+    approval), logging each changed figure; commits. Returns how many figures changed.
+
+    Refuses anyone but an active admin and hours outside 0 to a month's 744.
+    """
+    if not (admin.is_admin and admin.active):
+        raise Refusal(NOT_AN_ADMIN)
+    problems = {
+        name: ALLOWANCE_HOURS_PROBLEM
+        for name, hours in (("observing_hours", observing_hours), ("hosting_hours", hosting_hours))
+        if hours is not None and not 0 <= hours <= MOST_ALLOWANCE_HOURS
+    }
+    if problems:
+        raise Refusal(problems=problems)
+    settings = db.session.get(OrganisationSettings, 1)
+    if settings is None:
+        settings = organisation_settings()
+        db.session.add(settings)
+    wanted = {
+        "observing_allowance_hours": (settings.observing_allowance_hours, observing_hours),
+        "hosting_allowance_hours": (settings.hosting_allowance_hours, hosting_hours),
+    }
+    changed = [
+        (name, _allowance_said(before), _allowance_said(after))
+        for name, (before, after) in wanted.items()
+        if before != after
+    ]
+    settings.observing_allowance_hours = observing_hours
+    settings.hosting_allowance_hours = hosting_hours
+    record_field_changes(admin, ALLOWANCE_CHANGE_SUBJECT, settings.id, changed)
+    try:
+        db.session.commit()
+    except IntegrityError:  # the row created by two first saves at once: the other stands
+        db.session.rollback()
+        raise Refusal(SAVED_AT_ONCE) from None
+    return len(changed)

@@ -9,7 +9,7 @@ from ..pages import current_person, show_refusal
 from ..security import admin_required
 from . import services
 from .domains import split_domains
-from .forms import OrganisationForm
+from .forms import OrganisationAllowanceForm, OrganisationForm
 
 bp = Blueprint("organisation", __name__)
 
@@ -36,4 +36,39 @@ def settings():
         else:
             flash("Organisation settings saved." if changed else "Nothing changed.", "success")
             return redirect(url_for("organisation.settings"))
-    return render_template("organisation/settings.html", form=form)
+    return _render(form, _allowance_form())
+
+
+def _allowance_form() -> OrganisationAllowanceForm:
+    settings = services.organisation_settings()
+    return OrganisationAllowanceForm(
+        formdata=None,
+        data={
+            "observing_hours": settings.observing_allowance_hours,
+            "hosting_hours": settings.hosting_allowance_hours,
+        },
+    )
+
+
+def _render(form: OrganisationForm, allowance_form: OrganisationAllowanceForm):
+    return render_template("organisation/settings.html", form=form, allowance_form=allowance_form)
+
+
+@bp.route("/admin/organisation/allowance", methods=["POST"])
+@admin_required
+def allowance():
+    """The organisation's monthly learning time, observing and hosting; empty for none."""
+    allowance_form = OrganisationAllowanceForm()
+    if allowance_form.validate_on_submit():
+        try:
+            changed = services.save_allowances(
+                current_person(),
+                observing_hours=allowance_form.observing_hours.data,
+                hosting_hours=allowance_form.hosting_hours.data,
+            )
+        except Refusal as refusal:
+            show_refusal(refusal, form=allowance_form)
+        else:
+            flash("Learning time allowance saved." if changed else "Nothing changed.", "success")
+            return redirect(url_for("organisation.settings"))
+    return _render(OrganisationForm.filled(services.organisation_settings()), allowance_form)

@@ -3,6 +3,8 @@
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import login_required
 
+from ..allowances.forms import ManagerForm
+from ..allowances.managers import active_people_choices
 from ..errors import Refusal
 from ..forms import REMOTE, site_from_choice
 from ..inputs import page_arg
@@ -62,7 +64,16 @@ def edit():
             for note in notes:
                 flash(note, "info")
             return redirect(url_for("profiles.show", person_id=person.id))
-    return render_template("profiles/edit.html", form=form, sso=sso_sign_in_of(person))
+    manager_form = ManagerForm(
+        formdata=None, data={"manager": person.manager.email if person.manager else ""}
+    )
+    return render_template(
+        "profiles/edit.html",
+        form=form,
+        sso=sso_sign_in_of(person),
+        manager_form=manager_form,
+        people_choices=active_people_choices(),
+    )
 
 
 def _render_skills(add_form: AddSkillForm, failed: tuple[int, SkillFlagsForm] | None = None):

@@ -14,10 +14,12 @@ from datetime import UTC, datetime, time, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import contains_eager
 
+from ..allowances.figures import granted_for
 from ..availability.expansion import Month, cut_out
 from ..availability.services import Interval, availability_by_person
 from ..extensions import db
 from ..models import (
+    AllowanceKind,
     MicroSkill,
     MonthPlan,
     Pairing,
@@ -289,6 +291,10 @@ def _encode(
     ids = [person.id for person, _ in people]
     availability = availability_by_person(round_.month, ids)
     skills = _skills_by_person(ids, verified_only=only_verified_hosts())
+    # The plan's hours as granted: an allowance, or an approved request, caps what it says.
+    month = Month.parse(round_.month)
+    hosting_granted = granted_for(ids, month, AllowanceKind.HOSTING)
+    observing_granted = granted_for(ids, month, AllowanceKind.OBSERVING)
     masters, apprentices = [], []
     for person, plan in people:
         remote = person.site_id is None
@@ -307,7 +313,12 @@ def _encode(
         }
         if person.is_master and teaches:
             hosting = _hours_on_grid(
-                max(0, plan.max_hosting_hours - usage.hosting_hours.get(person.id, 0)), slot_minutes
+                max(
+                    0,
+                    hosting_granted[person.id].cap(plan.max_hosting_hours)
+                    - usage.hosting_hours.get(person.id, 0),
+                ),
+                slot_minutes,
             )
             taken = max(0, plan.max_apprentices - len(usage.apprentices.get(person.id, ())))
             if hosting and taken:
@@ -326,7 +337,11 @@ def _encode(
                 )
         if person.is_apprentice and wants:
             hours = _hours_on_grid(
-                max(0, plan.observation_hours - usage.observed_hours.get(person.id, 0)),
+                max(
+                    0,
+                    observing_granted[person.id].cap(plan.observation_hours)
+                    - usage.observed_hours.get(person.id, 0),
+                ),
                 slot_minutes,
             )
             masters_left = max(0, plan.max_masters - len(usage.masters.get(person.id, ())))
