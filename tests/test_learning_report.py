@@ -103,12 +103,11 @@ TOTAL = ["All", "4", "24.00", "11.00", "11.00", "32.00", "10.00", "11.00", "1", 
 
 def test_by_team(login, client, organisation):
     login(make_admin())
-    grace = organisation["grace"]
     assert _csv(client, "learning-time-by-team") == [
         ["Team (manager)", *HEADER],
         # Tom: 4 granted in September, 8 (approved) in October; Uma 6 and 6.
         [
-            f"Grace Manager (#{grace.id})",
+            "Grace Manager",
             "2",
             "24.00",
             "11.00",
@@ -235,3 +234,16 @@ def test_an_unknown_table_is_not_found_and_non_admins_are_refused(login, client,
     client.post("/logout")
     login(make_admin())
     assert client.get("/admin/reports/learning-time/nothing.csv").status_code == 404
+
+
+def test_two_managers_of_one_name_are_two_teams_told_apart(login, client, organisation):
+    grace, amara = organisation["grace"], organisation["amara"]
+    namesake = make_master("Grace Manager")
+    db.session.flush()
+    amara.manager_id = namesake.id
+    db.session.commit()
+    login(make_admin())
+    teams = [row[0] for row in _csv(client, "learning-time-by-team")[1:]]
+    assert sorted(teams[:2]) == sorted(
+        [f"Grace Manager (#{grace.id})", f"Grace Manager (#{namesake.id})"]
+    )

@@ -132,3 +132,13 @@ def test_a_plan_above_the_granted_figure_says_it_is_capped(login, client):
     page = client.get("/team").get_data(as_text=True)
     row = page.split(f'<th scope="row">{month.label}</th>', 1)[1].split("</tr>", 1)[0]
     assert '9 h <span class="muted">(above what is granted: capped at 6 h)</span>' in row
+
+
+def test_the_team_page_leads_to_each_allowance_and_to_the_requests(login, client):
+    manager, tom, _ = _team()
+    login(manager)
+    page = client.get("/team").get_data(as_text=True)
+    assert f'href="/team/{tom.id}/allowance"' in page
+    assert "Raise or lower Tom Member's allowance" in page
+    assert 'href="/team/requests"' in page
+    assert client.get(f"/team/{tom.id}/allowance").status_code == 200

@@ -239,11 +239,14 @@ def _figures_table(
 def by_team_table(picture: LearningTimePicture) -> ReportTable:
     """Each manager's team, and the people with no manager."""
     names = picture.manager_names
+    shared = {name for name in names.values() if list(names.values()).count(name) > 1}
 
     def team(member: Member, month: Month) -> str:
         if member.manager_id is None:
             return NO_MANAGER
-        return f"{names.get(member.manager_id, '')} (#{member.manager_id})"
+        name = names.get(member.manager_id, "")
+        # Two managers of the same name stay two teams, told apart by their number.
+        return f"{name} (#{member.manager_id})" if name in shared else name
 
     groups = picture.grouped(team)
     order = sorted((name for name in groups if name != NO_MANAGER), key=str.casefold)
