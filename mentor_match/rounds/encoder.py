@@ -32,6 +32,7 @@ from ..models import (
 )
 from ..models.skills import Area
 from ..organisation.services import only_verified_hosts
+from ..stages.hosting import hosting_condition
 from ..zones import month_grid_minutes, zone_or_utc
 
 FORMAT = "mentor-match/round@1"
@@ -107,8 +108,9 @@ def _skills_by_person(
 ) -> dict[int, list[tuple[str, Stage, bool, bool]]]:
     """(micro skill key, stage, hosts, develops) for each person, in two queries.
 
-    `hosts` is true only where the person may host the skill: with `verified_only`, a
-    self-declared stage waits for verification and is not offered to the optimizer.
+    `hosts` is true only where the person may host the skill (stages.hosting's rule, in SQL):
+    with `verified_only`, a self-declared stage waits for verification and is not offered to
+    the optimizer.
     """
     skills: dict[int, list[tuple[str, Stage, bool, bool]]] = defaultdict(list)
     keys = {
@@ -123,14 +125,14 @@ def _skills_by_person(
                 PersonSkill.person_id,
                 PersonSkill.micro_skill_id,
                 PersonSkill.stage,
-                PersonSkill.hosts,
+                hosting_condition(verified_only=verified_only).label("hosts"),
                 PersonSkill.develops,
-                PersonSkill.stage_source,
             ).where(PersonSkill.person_id.in_(chunk))
         )
         for row in rows:
-            hosts = row.hosts and (row.stage_source.verified or not verified_only)
-            skills[row.person_id].append((keys[row.micro_skill_id], row.stage, hosts, row.develops))
+            skills[row.person_id].append(
+                (keys[row.micro_skill_id], row.stage, bool(row.hosts), row.develops)
+            )
     return skills
 
 
@@ -295,11 +297,7 @@ def _encode(
         intervals = cut_out(availability.get(person.id, []), usage.busy.get(person.id, []))
         windows = _windows(intervals, slot_minutes, remote=remote)
         site = None if remote else f"site-{person.site_id}"
-        teaches = {
-            key: stage.value
-            for key, stage, hosts, _ in skills[person.id]
-            if hosts and stage is not Stage.APPRENTICE
-        }
+        teaches = {key: stage.value for key, stage, hosts, _ in skills[person.id] if hosts}
         wants = {
             key: stage.value
             for key, stage, _, develops in skills[person.id]
