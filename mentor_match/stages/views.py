@@ -13,8 +13,11 @@ from ..pages import current_person, show_refusal
 from ..security import admin_required
 from . import services
 from .forms import AdminStageForm, PeerEndorsementForm, RevokeForm, RulingForm
+from .hosting import waiting_for_verification
 
 bp = Blueprint("stages", __name__)
+# templates/stages/_source.html says "waiting for verification" by the queue's own rule.
+bp.add_app_template_global(waiting_for_verification, "waiting_for_verification")
 
 
 def _form_errors(form) -> str:
