@@ -9,7 +9,7 @@ from ..errors import Refusal
 from ..models import Person
 from ..pages import current_person, show_refusal
 from ..security import admin_required
-from ..stages.services import stages_to_endorse
+from ..stages.services import MAX_REASON, stages_to_endorse
 from . import endorsement, services
 from .forms import EndorseForm, ThresholdsForm
 from .thresholds import DEFAULT_THRESHOLDS, save_thresholds, stage_thresholds
@@ -46,6 +46,7 @@ def hosting():
         overview=services.hosting_overview(me),
         to_endorse=stages_to_endorse(me),
         max_note=endorsement.MAX_NOTE,
+        max_peer_note=MAX_REASON,
     )
 
 
