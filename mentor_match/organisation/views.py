@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, redirect, render_template, request, url_for
 
-from ..errors import Refusal
-from ..pages import current_person, show_refusal
+from ..pages import attempt, current_person
 from ..security import admin_required
 from . import services
 from .domains import split_domains
@@ -23,17 +22,14 @@ def settings():
         if request.method == "GET"
         else OrganisationForm()
     )
-    if form.validate_on_submit():
-        try:
-            changed = services.save_settings(
-                current_person(),
-                policy=form.policy,
-                domains=split_domains(form.sign_up_domains.data or ""),
-                only_verified_hosts=form.only_verified_hosts.data,
-            )
-        except Refusal as refusal:
-            show_refusal(refusal)
-        else:
-            flash("Organisation settings saved." if changed else "Nothing changed.", "success")
-            return redirect(url_for("organisation.settings"))
+    if form.validate_on_submit() and attempt(
+        lambda: services.save_settings(
+            current_person(),
+            policy=form.policy,
+            domains=split_domains(form.sign_up_domains.data or ""),
+            only_verified_hosts=form.only_verified_hosts.data,
+        ),
+        success=lambda changed: "Organisation settings saved." if changed else "Nothing changed.",
+    ):
+        return redirect(url_for("organisation.settings"))
     return render_template("organisation/settings.html", form=form)
