@@ -34,6 +34,7 @@ from ..models.skills import Area
 from ..organisation.services import only_verified_hosts
 from ..stages.hosting import hosting_condition
 from ..zones import month_grid_minutes, zone_or_utc
+from .opening import confirmed_in
 
 FORMAT = "mentor-match/round@1"
 MIN_PAIRING_HOURS = 2
@@ -92,12 +93,7 @@ def confirmed_people(round_: Round) -> list[tuple[Person, MonthPlan]]:
     rows = db.session.execute(
         select(Person, MonthPlan)
         .join(MonthPlan, MonthPlan.person_id == Person.id)
-        .where(
-            MonthPlan.month == round_.month,
-            MonthPlan.confirmed_at.is_not(None),
-            Person.active,
-            Person.is_master | Person.is_apprentice,
-        )
+        .where(confirmed_in(round_.month))
         .order_by(Person.id)
     )
     return [(person, plan) for person, plan in rows]
@@ -173,15 +169,7 @@ def encode_round(round_: Round) -> dict:
 
     Sessions people have already booked in the month come off their time and limits.
     """
-    people = confirmed_people(round_)
-    zones = {person.id: person.timezone for person, _ in people}
-    slot_minutes = round_slot_minutes(round_, zones.values())
-    return _encode(
-        round_,
-        people,
-        slot_minutes=slot_minutes,
-        usage=_usage(round_, zones, with_pairings=False, slot_minutes=slot_minutes),
-    )
+    return _encode_confirmed(round_, with_pairings=False)
 
 
 def encode_fill(round_: Round) -> dict:
@@ -191,6 +179,12 @@ def encode_fill(round_: Round) -> dict:
     their times come out of everyone's availability, and no pair already made (or declined)
     in this round can be made again.
     """
+    return _encode_confirmed(round_, with_pairings=True)
+
+
+def _encode_confirmed(round_: Round, *, with_pairings: bool) -> dict:
+    """The confirmed people on the round's grid, less what is booked (and, with
+    `with_pairings`, what the standing pairings hold)."""
     people = confirmed_people(round_)
     zones = {person.id: person.timezone for person, _ in people}
     slot_minutes = round_slot_minutes(round_, zones.values())
@@ -198,7 +192,7 @@ def encode_fill(round_: Round) -> dict:
         round_,
         people,
         slot_minutes=slot_minutes,
-        usage=_usage(round_, zones, with_pairings=True, slot_minutes=slot_minutes),
+        usage=_usage(round_, zones, with_pairings=with_pairings, slot_minutes=slot_minutes),
     )
 
 
