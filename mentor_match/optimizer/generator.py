@@ -134,7 +134,7 @@ def _weekly_pattern(
     return windows
 
 
-def _availability(rng, days, zone_name, *, remote, host, slot_minutes=60):
+def _availability(rng, days, zone_name, remote, host, slot_minutes=60):
     zone = ZoneInfo(zone_name)
     pattern = _weekly_pattern(rng, remote=remote, host=host, slot_minutes=slot_minutes)
     leave = set(rng.sample(days, 2)) if rng.random() < 0.3 else set()
@@ -213,9 +213,7 @@ def generate_round(
                 "max_apprentices": rng.choice([2, 3, 3, 4]),
                 "in_person_capacity": 0 if site is None else rng.choice([1, 1, 2]),
                 "virtual_capacity": rng.choice([3, 4, 4, 6]),
-                "availability": _availability(
-                    rng, days, zone, remote=site is None, host=True, slot_minutes=slot_minutes
-                ),
+                "availability": _availability(rng, days, zone, site is None, True, slot_minutes),
                 "_zone": zone,
             }
         )
@@ -243,9 +241,7 @@ def generate_round(
                 "wants": dict(sorted(wants.items())),
                 "max_hours": rng.choice([4, 6, 8, 8, 10, 12]),
                 "max_masters": rng.choice([1, 2, 2, 3]),
-                "availability": _availability(
-                    rng, days, zone, remote=site is None, host=False, slot_minutes=slot_minutes
-                ),
+                "availability": _availability(rng, days, zone, site is None, False, slot_minutes),
                 "_zone": zone,
             }
         )
