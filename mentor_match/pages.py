@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TypeVar
+from dataclasses import dataclass
+from typing import Generic, TypeVar
 
 from flask import flash
 from flask_login import current_user
@@ -40,19 +41,44 @@ def show_refusal(refusal: Refusal, *, form: FlaskForm | None = None) -> None:
             form.form_errors.append(message)
 
 
-def attempt(action: Callable[[], T], *, success: str, form: FlaskForm | None = None) -> bool:
+@dataclass(frozen=True)
+class Attempted(Generic[T]):
+    """What `attempt` came to: true when the action was done, with what it returned."""
+
+    done: bool
+    result: T | None = None
+
+    def __bool__(self) -> bool:
+        return self.done
+
+
+def attempt(
+    action: Callable[[], T],
+    *,
+    success: str | Callable[[T], str] | None,
+    form: FlaskForm | None = None,
+) -> Attempted[T]:
     """Run one service call: flash `success` when it is done, show its refusal when it is not.
 
     The shape of nearly every POST view: `if attempt(lambda: services.x(...), success="Done."):`
-    followed by the redirect, with the refusal shown by `show_refusal`.
+    followed by the redirect, with the refusal shown by `show_refusal`. A `success` that depends
+    on what the action returned is a function of it (`lambda area: f"Added {area.name}."`);
+    None flashes nothing, for a view that says more itself. The result is `.result`.
     """
     try:
-        action()
+        result = action()
     except Refusal as refusal:
         show_refusal(refusal, form=form)
-        return False
-    flash(success, "success")
-    return True
+        return Attempted(done=False)
+    if success is not None:
+        flash(success if isinstance(success, str) else success(result), "success")
+    return Attempted(done=True, result=result)
+
+
+def form_problems(form: FlaskForm) -> str:
+    """Everything wrong with a form's fields in one sentence, for a form posted from a page
+    the view returns to with one message."""
+    return " ".join(error for messages in form.errors.values() for error in messages)
 
 
 def flash_form_errors(form: FlaskForm) -> None:

@@ -3,13 +3,14 @@
 import re
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from mentor_match.accounts.passwords import password_problem, verify_password
 from mentor_match.extensions import db
 from mentor_match.models import FailedLogin, OutboxMessage, Person
 from mentor_match.rounds.queue import wait_for_background_jobs
 
+from .database import count
 from .factories import DEFAULT_PASSWORD, make_apprentice, make_person, make_site
 
 
@@ -78,7 +79,7 @@ def test_sign_up_of_a_known_address_answers_alike_and_tells_its_owner(client, se
     assert "we have mailed" in flashes[0]
     db.session.refresh(owner)
     assert (owner.name, owner.password_hash, owner.is_apprentice) == before
-    assert db.session.scalar(select(func.count()).select_from(Person)) == 2
+    assert count(Person) == 2
     wait_for_background_jobs()
     (told,) = [mail for mail in sent_mail if mail.recipient == "ada@example.org"]
     assert told.subject == "Someone tried to sign up with your address"
@@ -148,7 +149,7 @@ def test_signup_refuses_bad_fields_and_saves_nothing(client):
     assert "The two passwords differ." in page
     assert "Choose master, apprentice, or both." in page
     assert "Choose a time zone from the list." in page
-    assert db.session.scalar(select(func.count()).select_from(Person)) == 0
+    assert count(Person) == 0
 
 
 def test_signup_asks_where_you_work_with_nothing_chosen(client):
@@ -169,7 +170,7 @@ def test_signup_without_a_site_choice_says_to_choose_and_saves_nothing(client, s
         page.count("Choose where you work: a site, or Remote if you have none and meet by video.")
         == 1
     )
-    assert db.session.scalar(select(func.count()).select_from(Person)) == 0
+    assert count(Person) == 0
 
 
 def test_signup_as_remote_has_no_site(client):
@@ -199,7 +200,7 @@ def test_login_refuses_wrong_password_and_records_it(client):
         "/login", data={"email": person.email, "password": "wrong one!"}, follow_redirects=True
     )
     assert "do not match an account" in response.get_data(as_text=True)
-    assert db.session.scalar(select(func.count()).select_from(FailedLogin)) == 1
+    assert count(FailedLogin) == 1
 
 
 def _fail_99_times(person, client="127.0.0.1"):
@@ -258,7 +259,7 @@ def test_a_password_reset_lifts_the_lock(client):
         data={"password": "brand new passphrase", "confirm": "brand new passphrase"},
     )
     assert response.status_code == 302
-    assert db.session.scalar(select(func.count()).select_from(FailedLogin)) == 0
+    assert count(FailedLogin) == 0
     assert (
         client.post(
             "/login", data={"email": person.email, "password": "brand new passphrase"}
@@ -387,7 +388,7 @@ def test_forgot_password_says_the_same_for_unknown_addresses(client):
     ).get_data(as_text=True)
     assert "If that address has an account" in page
     wait_for_background_jobs()
-    assert db.session.scalar(select(func.count()).select_from(OutboxMessage)) == 0
+    assert count(OutboxMessage) == 0
 
 
 def test_forgot_password_answers_alike_and_leaves_the_lookup_to_the_background(client, monkeypatch):
@@ -402,7 +403,7 @@ def test_forgot_password_answers_alike_and_leaves_the_lookup_to_the_background(c
     assert (known.status_code, known.location) == (unknown.status_code, unknown.location)
     assert known.get_data() == unknown.get_data()
     assert queued == [("known@example.org",), ("unknown@example.org",)]
-    assert db.session.scalar(select(func.count()).select_from(OutboxMessage)) == 0
+    assert count(OutboxMessage) == 0
 
 
 def test_expired_reset_link_is_refused(client, app, monkeypatch):

@@ -18,7 +18,6 @@ import jwt
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
-from sqlalchemy import func, select
 
 from mentor_match import create_app
 from mentor_match.config import TestConfig
@@ -34,6 +33,7 @@ from mentor_match.models import (
 )
 from mentor_match.records import keys, services
 
+from .database import count
 from .factories import give_skill, make_apprentice, make_area, make_master
 
 SITE = "http://localhost"
@@ -339,14 +339,14 @@ def test_a_record_altered_in_the_database_gives_no_credential(client, login, ear
 
 def test_only_the_owner_can_download_the_credential(client, login, earned):
     record = earned["record"]
-    changes_before = db.session.scalar(select(func.count()).select_from(ChangeRecord))
+    changes_before = count(ChangeRecord)
     anonymous = client.get(f"/records/{record.id}/credential")
     assert anonymous.status_code == 302 and "/login" in anonymous.headers["Location"]
     assert _download(client, login, earned["other"], record).status_code == 404
     assert client.get("/records/999999/credential").status_code == 404
     with pytest.raises(services.NotOwner):
         services.credential_of(earned["other"], record)
-    assert db.session.scalar(select(func.count()).select_from(ChangeRecord)) == changes_before
+    assert count(ChangeRecord) == changes_before
 
 
 def test_the_records_page_links_the_credential_of_each_active_record(client, login, earned):

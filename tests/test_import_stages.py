@@ -6,7 +6,7 @@ import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from mentor_match.errors import Refusal
 from mentor_match.extensions import db
@@ -14,6 +14,7 @@ from mentor_match.imports import services
 from mentor_match.models import ChangeRecord, Person, PersonSkill, Stage, StageSource
 from mentor_match.rounds.queue import wait_for_background_jobs
 
+from .database import count
 from .factories import give_skill, make_master
 from .test_imports import GOOD, _page, _token
 
@@ -256,13 +257,13 @@ def test_only_an_admin_can_trust_the_stages_of_an_import(client, login, world, a
 
     # The service refuses too, whoever calls it, and writes nothing.
     counts = (
-        db.session.scalar(select(func.count()).select_from(Person)),
-        db.session.scalar(select(func.count()).select_from(ChangeRecord)),
+        count(Person),
+        count(ChangeRecord),
     )
     with pytest.raises(Refusal, match="^Only an admin can mark imported stages as verified.$"):
         services.apply_import(GOOD, master, trust_stages=True, filename="people.csv")
     db.session.rollback()
     assert (
-        db.session.scalar(select(func.count()).select_from(Person)),
-        db.session.scalar(select(func.count()).select_from(ChangeRecord)),
+        count(Person),
+        count(ChangeRecord),
     ) == counts

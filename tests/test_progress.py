@@ -6,7 +6,7 @@ from html import unescape
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from mentor_match.extensions import db
 from mentor_match.models import (
@@ -28,6 +28,7 @@ from mentor_match.progress import services, thresholds
 
 from .browser import PHONE, overflows_sideways, serious_accessibility_faults
 from .conftest import log_in
+from .database import count
 from .factories import (
     DEFAULT_PASSWORD,
     give_skill,
@@ -129,8 +130,7 @@ def _chart_rows(html: str, chart_id: str) -> dict[str, str]:
 
 def _counts() -> tuple:
     return tuple(
-        db.session.scalar(select(func.count()).select_from(model))
-        for model in (Endorsement, ChangeRecord, Notification, StageThreshold)
+        count(model) for model in (Endorsement, ChangeRecord, Notification, StageThreshold)
     )
 
 
@@ -417,7 +417,7 @@ def test_endorsing_twice_moves_one_stage_only(app, ready_apprentice):
     for _ in range(2):
         client.post("/progress/endorse", data={"person_id": tom.id, "micro_skill_id": anchoring.id})
     assert _stage(tom, anchoring) is Stage.JOURNEYMAN
-    assert db.session.scalar(select(func.count()).select_from(Endorsement)) == 1
+    assert count(Endorsement) == 1
 
 
 def _refusal(app, master, person, skill) -> str:
@@ -581,7 +581,7 @@ def test_thresholds_save_log_and_apply(app, negotiation):
     # Saving the same figures again changes and logs nothing.
     client.post("/admin/stages", data=VALID)
     assert "Nothing changed." in _page(client, "/admin/stages")
-    assert db.session.scalar(select(func.count()).select_from(ChangeRecord)) == 2
+    assert count(ChangeRecord) == 2
 
 
 # Privacy --------------------------------------------------------------------------------------

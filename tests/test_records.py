@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from mentor_match.extensions import db
 from mentor_match.models import (
@@ -25,6 +25,7 @@ from mentor_match.models import (
 from mentor_match.records import services
 from mentor_match.records.services import RecordStatus
 
+from .database import count
 from .factories import (
     give_skill,
     make_admin,
@@ -548,7 +549,7 @@ def test_after_revoking_the_record_says_revoked_everywhere(client, login, journe
 
 def test_only_the_owner_can_revoke(client, login, journey):
     record = services.publish_record(journey["tom"])
-    changes_before = db.session.scalar(select(func.count()).select_from(ChangeRecord))
+    changes_before = count(ChangeRecord)
 
     anonymous = client.post(f"/records/{record.id}/revoke")
     assert anonymous.status_code == 302 and "/login" in anonymous.headers["Location"]
@@ -558,7 +559,7 @@ def test_only_the_owner_can_revoke(client, login, journey):
 
     db.session.expire_all()
     assert db.session.get(MasteryRecord, record.id).revoked_at is None
-    assert db.session.scalar(select(func.count()).select_from(ChangeRecord)) == changes_before
+    assert count(ChangeRecord) == changes_before
     assert services.verify(record.code).status is RecordStatus.AUTHENTIC
     with pytest.raises(services.NotOwner):
         services.revoke(journey["other"], record)
@@ -610,7 +611,7 @@ def test_my_records_page_needs_a_login(client):
     response = client.get("/records")
     assert response.status_code == 302 and "/login" in response.headers["Location"]
     assert client.post("/records").status_code == 302
-    assert db.session.scalar(select(func.count()).select_from(MasteryRecord)) == 0
+    assert count(MasteryRecord) == 0
 
 
 # Print -----------------------------------------------------------------------------------

@@ -127,13 +127,13 @@ def areas():
     """Areas of mastery, with how many micro skills and people each has; add one."""
     form = TaxonomyForm()
     if form.validate_on_submit():
-        try:
-            area = services.create_area(form.name.data, form.description.data or "")
-        except Refusal as refusal:
-            show_refusal(refusal, form=form)
-        else:
-            flash(f"Added the area {area.name}. Now add its micro skills.", "success")
-            return redirect(url_for("admin.edit_area", area_id=area.id))
+        added = attempt(
+            lambda: services.create_area(form.name.data, form.description.data or ""),
+            success=lambda area: f"Added the area {area.name}. Now add its micro skills.",
+            form=form,
+        )
+        if added:
+            return redirect(url_for("admin.edit_area", area_id=added.result.id))
     return render_template("admin/areas.html", form=form, summaries=services.area_summaries())
 
 
@@ -154,14 +154,12 @@ def edit_area(area_id: int):
     """Rename or describe an area, and see its micro skills."""
     area = db.get_or_404(Area, area_id)
     form = TaxonomyForm(obj=area)
-    if form.validate_on_submit():
-        try:
-            services.update_area(area, form.name.data, form.description.data or "")
-        except Refusal as refusal:
-            show_refusal(refusal, form=form)
-        else:
-            flash(f"Saved the area {area.name}.", "success")
-            return redirect(url_for("admin.edit_area", area_id=area.id))
+    if form.validate_on_submit() and attempt(
+        lambda: services.update_area(area, form.name.data, form.description.data or ""),
+        success=lambda _: f"Saved the area {area.name}.",
+        form=form,
+    ):
+        return redirect(url_for("admin.edit_area", area_id=area.id))
     return _render_area(area, form, TaxonomyForm(formdata=None, prefix="skill"))
 
 
@@ -182,16 +180,14 @@ def create_micro_skill(area_id: int):
     """Add a micro skill to an area."""
     area = db.get_or_404(Area, area_id)
     skill_form = TaxonomyForm(prefix="skill")
-    if skill_form.validate_on_submit():
-        try:
-            skill = services.create_micro_skill(
-                area, skill_form.name.data, skill_form.description.data or ""
-            )
-        except Refusal as refusal:
-            show_refusal(refusal, form=skill_form)
-        else:
-            flash(f"Added the micro skill {skill.full_name}.", "success")
-            return redirect(url_for("admin.edit_area", area_id=area.id))
+    if skill_form.validate_on_submit() and attempt(
+        lambda: services.create_micro_skill(
+            area, skill_form.name.data, skill_form.description.data or ""
+        ),
+        success=lambda skill: f"Added the micro skill {skill.full_name}.",
+        form=skill_form,
+    ):
+        return redirect(url_for("admin.edit_area", area_id=area.id))
     return _render_area(area, TaxonomyForm(formdata=None, obj=area), skill_form)
 
 
@@ -201,14 +197,12 @@ def edit_micro_skill(micro_skill_id: int):
     """Rename or describe a micro skill."""
     skill = db.get_or_404(MicroSkill, micro_skill_id)
     form = TaxonomyForm(obj=skill)
-    if form.validate_on_submit():
-        try:
-            services.update_micro_skill(skill, form.name.data, form.description.data or "")
-        except Refusal as refusal:
-            show_refusal(refusal, form=form)
-        else:
-            flash(f"Saved the micro skill {skill.full_name}.", "success")
-            return redirect(url_for("admin.edit_area", area_id=skill.area_id))
+    if form.validate_on_submit() and attempt(
+        lambda: services.update_micro_skill(skill, form.name.data, form.description.data or ""),
+        success=lambda _: f"Saved the micro skill {skill.full_name}.",
+        form=form,
+    ):
+        return redirect(url_for("admin.edit_area", area_id=skill.area_id))
     holders = services.micro_skill_holders([skill])[skill.id]
     return render_template("admin/micro_skill.html", skill=skill, form=form, holders=holders)
 
@@ -232,14 +226,12 @@ def delete_micro_skill(micro_skill_id: int):
 def sites():
     """Sites with how many people work at each; add one."""
     form = SiteForm()
-    if form.validate_on_submit():
-        try:
-            site = services.create_site(form.name.data, form.timezone.data)
-        except Refusal as refusal:
-            show_refusal(refusal, form=form)
-        else:
-            flash(f"Added the site {site.name}.", "success")
-            return redirect(url_for("admin.sites"))
+    if form.validate_on_submit() and attempt(
+        lambda: services.create_site(form.name.data, form.timezone.data),
+        success=lambda site: f"Added the site {site.name}.",
+        form=form,
+    ):
+        return redirect(url_for("admin.sites"))
     return render_template("admin/sites.html", form=form, summaries=services.site_summaries())
 
 
@@ -249,14 +241,12 @@ def edit_site(site_id: int):
     """Rename a site or change its time zone."""
     site = db.get_or_404(Site, site_id)
     form = SiteForm(obj=site)
-    if form.validate_on_submit():
-        try:
-            services.update_site(site, form.name.data, form.timezone.data)
-        except Refusal as refusal:
-            show_refusal(refusal, form=form)
-        else:
-            flash(f"Saved the site {site.name}.", "success")
-            return redirect(url_for("admin.sites"))
+    if form.validate_on_submit() and attempt(
+        lambda: services.update_site(site, form.name.data, form.timezone.data),
+        success=lambda _: f"Saved the site {site.name}.",
+        form=form,
+    ):
+        return redirect(url_for("admin.sites"))
     return render_template(
         "admin/site.html", site=site, form=form, people=services.site_people(site)
     )

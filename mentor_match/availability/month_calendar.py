@@ -108,7 +108,7 @@ def month_calendar(person: Person, month: Month) -> MonthCalendar:
 
     # Show the expanded UTC intervals back in local time, so the page shows what matching
     # will really use (a window starting in a skipped hour shows its true start).
-    days = {day: CalendarDay(day, True) for day in month.days}
+    days = {day: CalendarDay(day, in_month=True) for day in month.days}
     for interval in intervals:
         start = interval.start_utc.astimezone(zone)
         end = interval.end_utc.astimezone(zone)
@@ -140,10 +140,13 @@ def month_calendar(person: Person, month: Month) -> MonthCalendar:
         )
 
     first = month.first_day
-    padded = [CalendarDay(first - timedelta(days=n), False) for n in range(first.weekday(), 0, -1)]
+    padded = [
+        CalendarDay(first - timedelta(days=n), in_month=False)
+        for n in range(first.weekday(), 0, -1)
+    ]
     padded += list(days.values())
     while len(padded) % 7:
-        padded.append(CalendarDay(padded[-1].day + timedelta(days=1), False))
+        padded.append(CalendarDay(padded[-1].day + timedelta(days=1), in_month=False))
     weeks = [padded[i : i + 7] for i in range(0, len(padded), 7)]
     total = sum((i.end_utc - i.start_utc).total_seconds() for i in intervals) / 3600
     return MonthCalendar(month, person.timezone, weeks, clock_notes, round(total, 2))

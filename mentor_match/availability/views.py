@@ -5,8 +5,7 @@ from flask_login import login_required
 
 from ..allowances.figures import in_words
 from ..allowances.requests import PLAN_FIELD, ask_for_plan, plan_allowances
-from ..errors import Refusal
-from ..pages import attempt, current_person, show_refusal
+from ..pages import attempt, current_person
 from ..rounds.calls import round_call_for
 from . import services, windows
 from .expansion import Month, MonthError
@@ -75,13 +74,11 @@ def changes():
     me = current_person()
     form = ChangeForm(me)
     if form.validate_on_submit():
-        try:
-            saved = windows.add_change(me, **form.change())
-        except Refusal as refusal:
-            show_refusal(refusal, form=form)
-        else:
-            flash("Change added.", "success")
-            for note in saved.notes:
+        added = attempt(
+            lambda: windows.add_change(me, **form.change()), success="Change added.", form=form
+        )
+        if added:
+            for note in added.result.notes:
                 flash(note, "info")
             return redirect(url_for("availability.changes"))
     return render_template(

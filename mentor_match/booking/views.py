@@ -149,19 +149,18 @@ def move(session_id: int):
     form = BookForm()
     if form.validate_on_submit():
         starts_at = form.starts_at.instant
-        try:
-            moved = actions.reschedule_seat(
+        moved = attempt(
+            lambda: actions.reschedule_seat(
                 me,
                 seat,
                 starts_at,
                 starts_at + timedelta(hours=form.hours.data),
                 SessionMode(form.mode.data),
-            )
-        except Refusal as refusal:
-            show_refusal(refusal)
-        else:
-            flash("Moved: the master was told.", "success")
-            return redirect(url_for("booking.session", session_id=moved.session_id))
+            ),
+            success="Moved: the master was told.",
+        )
+        if moved:
+            return redirect(url_for("booking.session", session_id=moved.result.session_id))
     return render_template(
         "booking/slots.html",
         master=session.master,

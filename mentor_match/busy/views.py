@@ -10,8 +10,7 @@ from flask_login import login_required
 
 from ..availability.expansion import Month
 from ..availability.services import local_today
-from ..errors import Refusal
-from ..pages import attempt, current_person, show_refusal
+from ..pages import attempt, current_person
 from ..rounds.jobs import dispatch_calendar_refresh
 from ..rounds.queue import QueueUnavailable
 from ..security import admin_required
@@ -42,14 +41,12 @@ def feed():
     """Your calendar's private address: what it last gave, and a form to paste or replace it."""
     me = current_person()
     form = CalendarAddressForm()
-    if form.validate_on_submit():
-        try:
-            services.save_address(me, form.address.data or "")
-        except Refusal as refusal:
-            show_refusal(refusal, form=form)
-        else:
-            _fetch_soon(me.id)
-            return redirect(url_for("busy.feed"))
+    # Saved, _fetch_soon says so, and when the calendar is read.
+    if form.validate_on_submit() and attempt(
+        lambda: services.save_address(me, form.address.data or ""), success=None, form=form
+    ):
+        _fetch_soon(me.id)
+        return redirect(url_for("busy.feed"))
     month = Month.containing(local_today(me))
     start = datetime.combine(month.first_day, time(0), me.zone).astimezone(UTC)
     end = datetime.combine(month.next.first_day, time(0), me.zone).astimezone(UTC)

@@ -6,6 +6,7 @@ mail the server could not take for now (down, busy, a 4xx) waits and is tried ag
 growing pauses for a day; one it refuses for good (a 5xx on RCPT or DATA, a bad address) is
 not retried. A claim still held after CLAIM_LIFETIME belongs to a process that died, perhaps
 after the server took the mail: it is shown as "delivery unknown" and never re-sent by itself.
+The claim, the pauses and the lifetime are webhook deliveries' too (mentor_match/claims.py).
 
 The stored copy keeps no secret: a personal link is made at each attempt (see links.py).
 """
@@ -15,14 +16,14 @@ from __future__ import annotations
 import enum
 import logging
 from dataclasses import dataclass
-from datetime import timedelta
 from email.message import EmailMessage
 from email.utils import parseaddr
 
 from blinker import Namespace
 from flask import current_app
-from sqlalchemy import select, update
+from sqlalchemy import select
 
+from ..claims import RETRY_FOR, claim, next_pause
 from ..extensions import db
 from ..models import MailState, OutboxMessage, Person, utcnow
 from . import links
@@ -33,18 +34,6 @@ log = logging.getLogger(__name__)
 # Sent with each mail that went out, in full, as Flask-Mail's email_dispatched is: tests
 # listen to it to read what a person really received.
 mail_dispatched = Namespace().signal("mail-dispatched")
-
-# The pause after the 1st, 2nd... failed attempt; the last repeats until the mail is a day old.
-RETRY_PAUSES = (
-    timedelta(minutes=1),
-    timedelta(minutes=5),
-    timedelta(minutes=15),
-    timedelta(minutes=30),
-    timedelta(hours=1),
-    timedelta(hours=2),
-)
-# A mail that still could not be handed over this long after it was written is given up.
-RETRY_FOR = timedelta(days=1)
 
 
 @dataclass(frozen=True)
@@ -145,18 +134,7 @@ def deliver_due_mail(*, batch: int = 500) -> int:
 
 def deliver(message_id: int) -> Attempt:
     """Claim one due mail, hand it to the server, and record what happened; commits."""
-    now = utcnow()
-    claimed = db.session.execute(
-        update(OutboxMessage)
-        .where(
-            OutboxMessage.id == message_id,
-            OutboxMessage.state == MailState.PENDING,
-            OutboxMessage.next_attempt_at <= now,
-        )
-        .values(state=MailState.SENDING, claimed_at=now, attempts=OutboxMessage.attempts + 1)
-    ).rowcount
-    db.session.commit()  # the claim must be durable before anything reaches the server
-    if not claimed:
+    if not claim(OutboxMessage, message_id):
         return Attempt.TAKEN
     message = db.session.get_one(OutboxMessage, message_id)
     try:
@@ -258,8 +236,3 @@ def _record_failure(message: OutboxMessage, failure: DeliveryFailure) -> None:
         failure.reason,
         message.state.value,
     )
-
-
-def next_pause(attempts: int) -> timedelta:
-    """How long to wait after `attempts` failed attempts before the next."""
-    return RETRY_PAUSES[min(attempts, len(RETRY_PAUSES)) - 1]

@@ -3,17 +3,14 @@
 from __future__ import annotations
 
 import enum
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from sqlalchemy import ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
+from ..claims import Claimed
 from ..extensions import db
 from .types import UTCDateTime, utcnow, value_enum
-
-# A delivery holds its claim for one SMTP conversation (each step times out in seconds). A claim
-# older than this belongs to a process that died mid-send: the server may have the mail.
-CLAIM_LIFETIME = timedelta(minutes=10)
 
 
 class MailState(enum.StrEnum):
@@ -28,7 +25,7 @@ class MailState(enum.StrEnum):
     UNKNOWN = "unknown"  # handed over, then the connection broke: never re-sent automatically
 
 
-class OutboxMessage(db.Model):
+class OutboxMessage(Claimed, db.Model):
     """A mail the site sends: its record for admins and its place in the delivery queue.
 
     It is stored without secrets. A mail that carries a personal link (reset, invitation,
@@ -59,10 +56,3 @@ class OutboxMessage(db.Model):
         ForeignKey("people.id", ondelete="SET NULL"), index=True
     )
     link_kind: Mapped[str] = mapped_column(String(20), default="")
-
-    def shown_state(self, now: datetime | None = None) -> MailState:
-        """The state as an admin should read it: a claim held too long is delivery unknown."""
-        held = self.state is MailState.SENDING and self.claimed_at is not None
-        if held and (now or utcnow()) - self.claimed_at > CLAIM_LIFETIME:
-            return MailState.UNKNOWN
-        return self.state

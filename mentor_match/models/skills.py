@@ -54,6 +54,14 @@ class StageSource(enum.StrEnum):
             StageSource.IMPORTED: "imported",
         }[self]
 
+    def given_by(self, name: str | None) -> str:
+        """The source with who gave it, as profiles say it: "endorsed by Amara Okafor"."""
+        if self is StageSource.ENDORSED:
+            return f"{self.label} by {name or 'a master'}"
+        if self is StageSource.ADMIN and name:
+            return f"set by {name} (admin)"
+        return f"{self.label} by {name}" if name else self.label
+
 
 def slugify(text: str) -> str:
     """Lower-case words joined by hyphens: the stable key used in round files."""

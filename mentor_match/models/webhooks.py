@@ -3,18 +3,15 @@
 from __future__ import annotations
 
 import enum
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from sqlalchemy import ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from ..claims import Claimed
 from ..extensions import db
 from .integrations import Event
 from .types import UTCDateTime, utcnow, value_enum
-
-# A delivery holds its claim for one HTTP request (it times out in seconds). A claim older than
-# this belongs to a process that died mid-post: the receiver may have the event.
-CLAIM_LIFETIME = timedelta(minutes=10)
 
 
 class EndpointKind(enum.StrEnum):
@@ -66,7 +63,7 @@ class WebhookEndpoint(db.Model):
         return self.event_kinds.split()
 
 
-class WebhookDelivery(db.Model):
+class WebhookDelivery(Claimed, db.Model):
     """One post of one event to one endpoint: its record for admins and its place in the queue.
 
     Made in the event's own transaction, so an event is never without its deliveries; a replay
@@ -100,10 +97,3 @@ class WebhookDelivery(db.Model):
 
     event: Mapped[Event] = relationship()
     endpoint: Mapped[WebhookEndpoint] = relationship()
-
-    def shown_state(self, now: datetime | None = None) -> DeliveryState:
-        """The state as an admin should read it: a claim held too long is delivery unknown."""
-        held = self.state is DeliveryState.SENDING and self.claimed_at is not None
-        if held and (now or utcnow()) - self.claimed_at > CLAIM_LIFETIME:
-            return DeliveryState.UNKNOWN
-        return self.state

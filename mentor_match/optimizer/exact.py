@@ -270,7 +270,7 @@ def solve_exact(
     work_done = solver.deterministic_time
     if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
         # With no solution CP-SAT's "bound" is not a statement about the round: drop it.
-        return ExactResult(None, None, False, len(built.sessions), work_done)
+        return ExactResult(None, None, optimal=False, variables=len(built.sessions), work=work_done)
     bound = int(solver.best_objective_bound) // built.weight
     return ExactResult(
         built.schedule(solver), bound, status == cp_model.OPTIMAL, len(built.sessions), work_done

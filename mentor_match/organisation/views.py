@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, redirect, render_template, request, url_for
 
-from ..errors import Refusal
-from ..pages import current_person, show_refusal
+from ..pages import attempt, current_person
 from ..security import admin_required
 from . import services
 from .domains import split_domains
@@ -23,19 +22,16 @@ def settings():
         if request.method == "GET"
         else OrganisationForm()
     )
-    if form.validate_on_submit():
-        try:
-            changed = services.save_settings(
-                current_person(),
-                policy=form.policy,
-                domains=split_domains(form.sign_up_domains.data or ""),
-                only_verified_hosts=form.only_verified_hosts.data,
-            )
-        except Refusal as refusal:
-            show_refusal(refusal)
-        else:
-            flash("Organisation settings saved." if changed else "Nothing changed.", "success")
-            return redirect(url_for("organisation.settings"))
+    if form.validate_on_submit() and attempt(
+        lambda: services.save_settings(
+            current_person(),
+            policy=form.policy,
+            domains=split_domains(form.sign_up_domains.data or ""),
+            only_verified_hosts=form.only_verified_hosts.data,
+        ),
+        success=lambda changed: "Organisation settings saved." if changed else "Nothing changed.",
+    ):
+        return redirect(url_for("organisation.settings"))
     return _render(form, _allowance_form())
 
 
@@ -59,16 +55,14 @@ def _render(form: OrganisationForm, allowance_form: OrganisationAllowanceForm):
 def allowance():
     """The organisation's monthly learning time, observing and hosting; empty for none."""
     allowance_form = OrganisationAllowanceForm()
-    if allowance_form.validate_on_submit():
-        try:
-            changed = services.save_allowances(
-                current_person(),
-                observing_hours=allowance_form.observing_hours.data,
-                hosting_hours=allowance_form.hosting_hours.data,
-            )
-        except Refusal as refusal:
-            show_refusal(refusal, form=allowance_form)
-        else:
-            flash("Learning time allowance saved." if changed else "Nothing changed.", "success")
-            return redirect(url_for("organisation.settings"))
+    if allowance_form.validate_on_submit() and attempt(
+        lambda: services.save_allowances(
+            current_person(),
+            observing_hours=allowance_form.observing_hours.data,
+            hosting_hours=allowance_form.hosting_hours.data,
+        ),
+        success=lambda changed: "Learning time allowance saved." if changed else "Nothing changed.",
+        form=allowance_form,
+    ):
+        return redirect(url_for("organisation.settings"))
     return _render(OrganisationForm.filled(services.organisation_settings()), allowance_form)

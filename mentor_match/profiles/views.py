@@ -5,11 +5,10 @@ from flask_login import login_required
 
 from ..allowances.forms import ManagerForm
 from ..allowances.managers import active_people_choices
-from ..errors import Refusal
 from ..forms import REMOTE, site_from_choice
 from ..inputs import page_arg
 from ..models import AreaIntent
-from ..pages import current_person, show_refusal
+from ..pages import attempt, current_person
 from ..sso.services import sso_sign_in_of
 from . import services
 from .forms import AddSkillForm, ProfileForm, SearchForm, SkillFlagsForm
@@ -45,8 +44,8 @@ def edit():
         }
     )
     if form.validate_on_submit():
-        try:
-            notes = services.update_profile(
+        saved = attempt(
+            lambda: services.update_profile(
                 person,
                 name=form.name.data,
                 bio=form.bio.data or "",
@@ -56,12 +55,12 @@ def edit():
                 is_apprentice=form.is_apprentice.data,
                 masters_now=services.areas_by_ids(form.masters_now.data),
                 wants_next=services.areas_by_ids(form.wants_next.data),
-            )
-        except Refusal as refusal:
-            show_refusal(refusal, form=form)
-        else:
-            flash("Your profile has been saved.", "success")
-            for note in notes:
+            ),
+            success="Your profile has been saved.",
+            form=form,
+        )
+        if saved:
+            for note in saved.result:
                 flash(note, "info")
             return redirect(url_for("profiles.show", person_id=person.id))
     manager_form = ManagerForm(
@@ -96,20 +95,18 @@ def _render_skills(add_form: AddSkillForm, failed: tuple[int, SkillFlagsForm] | 
 def skills():
     """Your micro skills: add one with a stage and flags, or change and remove those you hold."""
     form = AddSkillForm()
-    if form.validate_on_submit():
-        try:
-            held = services.add_skill(
-                current_person(),
-                form.chosen_micro_skill(),
-                form.stage.data,
-                hosts=form.hosts.data,
-                develops=form.develops.data,
-            )
-        except Refusal as refusal:
-            show_refusal(refusal, form=form)
-        else:
-            flash(f"Added {held.micro_skill.full_name}.", "success")
-            return redirect(url_for("profiles.skills"))
+    if form.validate_on_submit() and attempt(
+        lambda: services.add_skill(
+            current_person(),
+            form.chosen_micro_skill(),
+            form.stage.data,
+            hosts=form.hosts.data,
+            develops=form.develops.data,
+        ),
+        success=lambda held: f"Added {held.micro_skill.full_name}.",
+        form=form,
+    ):
+        return redirect(url_for("profiles.skills"))
     return _render_skills(form)
 
 
@@ -126,20 +123,18 @@ def change_skill(micro_skill_id: int):
     """Change the stage and flags of a micro skill you hold."""
     held = _own_held_skill(micro_skill_id)
     form = SkillFlagsForm(prefix=f"skill-{micro_skill_id}")
-    if form.validate_on_submit():
-        try:
-            services.change_skill(
-                current_person(),
-                held,
-                form.stage.data,
-                hosts=form.hosts.data,
-                develops=form.develops.data,
-            )
-        except Refusal as refusal:
-            show_refusal(refusal, form=form)
-        else:
-            flash(f"Saved {held.micro_skill.full_name}.", "success")
-            return redirect(url_for("profiles.skills"))
+    if form.validate_on_submit() and attempt(
+        lambda: services.change_skill(
+            current_person(),
+            held,
+            form.stage.data,
+            hosts=form.hosts.data,
+            develops=form.develops.data,
+        ),
+        success=lambda _: f"Saved {held.micro_skill.full_name}.",
+        form=form,
+    ):
+        return redirect(url_for("profiles.skills"))
     if not form.errors:
         form.form_errors.append("That change could not be saved; please try again.")
     return _render_skills(AddSkillForm(formdata=None), failed=(micro_skill_id, form))

@@ -5,11 +5,10 @@ from __future__ import annotations
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import login_required
 
-from ..errors import Refusal
 from ..models import Person
-from ..pages import current_person, show_refusal
+from ..pages import attempt, current_person, form_problems
 from ..security import admin_required
-from ..stages.services import stages_to_endorse
+from ..stages.services import MAX_REASON, stages_to_endorse
 from . import endorsement, services
 from .forms import EndorseForm, ThresholdsForm
 from .thresholds import DEFAULT_THRESHOLDS, save_thresholds, stage_thresholds
@@ -46,6 +45,7 @@ def hosting():
         overview=services.hosting_overview(me),
         to_endorse=stages_to_endorse(me),
         max_note=endorsement.MAX_NOTE,
+        max_peer_note=MAX_REASON,
     )
 
 
@@ -56,21 +56,17 @@ def endorse():
     me = _master()
     form = EndorseForm()
     if not form.validate_on_submit():
-        errors = [error for messages in form.errors.values() for error in messages]
-        flash(" ".join(errors) or "Choose an apprentice to endorse.", "error")
+        flash(form_problems(form) or "Choose an apprentice to endorse.", "error")
         return redirect(url_for("progress.hosting"))
-    try:
-        given = endorsement.endorse(
+    attempt(
+        lambda: endorsement.endorse(
             me, form.person_id.data, form.micro_skill_id.data, form.note.data or ""
-        )
-    except Refusal as refusal:
-        show_refusal(refusal)
-    else:
-        flash(
+        ),
+        success=lambda given: (
             f"You endorsed {given.person.name} as a {given.to_stage.value} in "
-            f"{given.micro_skill.full_name}; they have been told.",
-            "success",
-        )
+            f"{given.micro_skill.full_name}; they have been told."
+        ),
+    )
     return redirect(url_for("progress.hosting"))
 
 
@@ -81,12 +77,9 @@ def thresholds():
     form = (
         ThresholdsForm.filled(stage_thresholds()) if request.method == "GET" else ThresholdsForm()
     )
-    if form.validate_on_submit():
-        try:
-            changed = save_thresholds(current_person(), form.thresholds())
-        except Refusal as refusal:
-            show_refusal(refusal)
-        else:
-            flash("Thresholds saved." if changed else "Nothing changed.", "success")
-            return redirect(url_for("progress.thresholds"))
+    if form.validate_on_submit() and attempt(
+        lambda: save_thresholds(current_person(), form.thresholds()),
+        success=lambda changed: "Thresholds saved." if changed else "Nothing changed.",
+    ):
+        return redirect(url_for("progress.thresholds"))
     return render_template("progress/thresholds.html", form=form, defaults=DEFAULT_THRESHOLDS)

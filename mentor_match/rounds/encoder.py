@@ -34,7 +34,9 @@ from ..models import (
 )
 from ..models.skills import Area
 from ..organisation.services import only_verified_hosts
+from ..stages.hosting import hosting_condition
 from ..zones import month_grid_minutes, zone_or_utc
+from .opening import confirmed_in
 
 FORMAT = "mentor-match/round@1"
 MIN_PAIRING_HOURS = 2
@@ -93,12 +95,7 @@ def confirmed_people(round_: Round) -> list[tuple[Person, MonthPlan]]:
     rows = db.session.execute(
         select(Person, MonthPlan)
         .join(MonthPlan, MonthPlan.person_id == Person.id)
-        .where(
-            MonthPlan.month == round_.month,
-            MonthPlan.confirmed_at.is_not(None),
-            Person.active,
-            Person.is_master | Person.is_apprentice,
-        )
+        .where(confirmed_in(round_.month))
         .order_by(Person.id)
     )
     return [(person, plan) for person, plan in rows]
@@ -109,8 +106,9 @@ def _skills_by_person(
 ) -> dict[int, list[tuple[str, Stage, bool, bool]]]:
     """(micro skill key, stage, hosts, develops) for each person, in two queries.
 
-    `hosts` is true only where the person may host the skill: with `verified_only`, a
-    self-declared stage waits for verification and is not offered to the optimizer.
+    `hosts` is true only where the person may host the skill (stages.hosting's rule, in SQL):
+    with `verified_only`, a self-declared stage waits for verification and is not offered to
+    the optimizer.
     """
     skills: dict[int, list[tuple[str, Stage, bool, bool]]] = defaultdict(list)
     keys = {
@@ -125,14 +123,14 @@ def _skills_by_person(
                 PersonSkill.person_id,
                 PersonSkill.micro_skill_id,
                 PersonSkill.stage,
-                PersonSkill.hosts,
+                hosting_condition(verified_only=verified_only).label("hosts"),
                 PersonSkill.develops,
-                PersonSkill.stage_source,
             ).where(PersonSkill.person_id.in_(chunk))
         )
         for row in rows:
-            hosts = row.hosts and (row.stage_source.verified or not verified_only)
-            skills[row.person_id].append((keys[row.micro_skill_id], row.stage, hosts, row.develops))
+            skills[row.person_id].append(
+                (keys[row.micro_skill_id], row.stage, bool(row.hosts), row.develops)
+            )
     return skills
 
 
@@ -173,15 +171,7 @@ def encode_round(round_: Round) -> dict:
 
     Sessions people have already booked in the month come off their time and limits.
     """
-    people = confirmed_people(round_)
-    zones = {person.id: person.timezone for person, _ in people}
-    slot_minutes = round_slot_minutes(round_, zones.values())
-    return _encode(
-        round_,
-        people,
-        slot_minutes=slot_minutes,
-        usage=_usage(round_, zones, with_pairings=False, slot_minutes=slot_minutes),
-    )
+    return _encode_confirmed(round_, with_pairings=False)
 
 
 def encode_fill(round_: Round) -> dict:
@@ -191,6 +181,12 @@ def encode_fill(round_: Round) -> dict:
     their times come out of everyone's availability, and no pair already made (or declined)
     in this round can be made again.
     """
+    return _encode_confirmed(round_, with_pairings=True)
+
+
+def _encode_confirmed(round_: Round, *, with_pairings: bool) -> dict:
+    """The confirmed people on the round's grid, less what is booked (and, with
+    `with_pairings`, what the standing pairings hold)."""
     people = confirmed_people(round_)
     zones = {person.id: person.timezone for person, _ in people}
     slot_minutes = round_slot_minutes(round_, zones.values())
@@ -198,7 +194,7 @@ def encode_fill(round_: Round) -> dict:
         round_,
         people,
         slot_minutes=slot_minutes,
-        usage=_usage(round_, zones, with_pairings=True, slot_minutes=slot_minutes),
+        usage=_usage(round_, zones, with_pairings=with_pairings, slot_minutes=slot_minutes),
     )
 
 
@@ -301,11 +297,7 @@ def _encode(
         intervals = cut_out(availability.get(person.id, []), usage.busy.get(person.id, []))
         windows = _windows(intervals, slot_minutes, remote=remote)
         site = None if remote else f"site-{person.site_id}"
-        teaches = {
-            key: stage.value
-            for key, stage, hosts, _ in skills[person.id]
-            if hosts and stage is not Stage.APPRENTICE
-        }
+        teaches = {key: stage.value for key, stage, hosts, _ in skills[person.id] if hosts}
         wants = {
             key: stage.value
             for key, stage, _, develops in skills[person.id]

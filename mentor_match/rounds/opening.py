@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 
-from sqlalchemy import select, update
+from sqlalchemy import ColumnElement, and_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from ..availability.expansion import Month, MonthError
@@ -101,17 +101,23 @@ class Confirmations:
     waiting: list[tuple[int, str]]
 
 
+def confirmed_in(month: str) -> ColumnElement[bool]:
+    """Who is in the month's round: active masters and apprentices who confirmed their plan
+    for it (a WHERE clause on people joined to month_plans)."""
+    return and_(
+        MonthPlan.month == month,
+        MonthPlan.confirmed_at.is_not(None),
+        Person.active,
+        Person.is_master | Person.is_apprentice,
+    )
+
+
 def confirmations(round_: Round) -> Confirmations:
     """Who has confirmed their plan for the round's month, and who is still to."""
     confirmed = db.session.execute(
         select(Person.id, Person.name, MonthPlan.confirmed_at)
         .join(MonthPlan, MonthPlan.person_id == Person.id)
-        .where(
-            MonthPlan.month == round_.month,
-            MonthPlan.confirmed_at.is_not(None),
-            Person.active,
-            Person.is_master | Person.is_apprentice,
-        )
+        .where(confirmed_in(round_.month))
         .order_by(Person.name)
     ).all()
     done = {row[0] for row in confirmed}

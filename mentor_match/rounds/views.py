@@ -69,13 +69,15 @@ def index():
     """Every round, newest month first, and a form to create the next."""
     form = NewRoundForm()
     if form.validate_on_submit():
-        try:
-            round_ = opening.create_round(form.month.data, form.confirm_by.data)
-        except Refusal as refusal:
-            show_refusal(refusal, form=form)
-        else:
-            flash(f"Round {round_.month} created. Open it to ask people to confirm.", "success")
-            return redirect(url_for("rounds.show", month=round_.month))
+        created = attempt(
+            lambda: opening.create_round(form.month.data, form.confirm_by.data),
+            success=lambda round_: (
+                f"Round {round_.month} created. Open it to ask people to confirm."
+            ),
+            form=form,
+        )
+        if created:
+            return redirect(url_for("rounds.show", month=created.result.month))
     return render_template("rounds/index.html", rounds=opening.all_rounds(), form=form)
 
 

@@ -20,7 +20,7 @@ from ..accounts.views import start_session
 from ..errors import Refusal
 from ..limits import configured, limiter, remember_device
 from ..links import absolute_url
-from ..pages import current_person, show_refusal
+from ..pages import attempt, current_person, show_refusal
 from ..security import admin_required, is_local_url
 from . import provider, services
 from .forms import SingleSignOnForm
@@ -168,22 +168,20 @@ def settings():
     """The organisation's OpenID Connect provider, and whether it is the only way in."""
     saved = sso_settings()
     form = SingleSignOnForm.filled(saved) if request.method == "GET" else SingleSignOnForm()
-    if form.validate_on_submit():
-        try:
-            changed = save_settings(
-                current_person(),
-                enabled=form.enabled.data,
-                issuer=form.issuer.data or "",
-                client_id=form.client_id.data or "",
-                client_secret=form.client_secret.data or "",
-                display_name=form.display_name.data or "",
-                only_way_in=form.sso_only.data,
-            )
-        except Refusal as refusal:
-            show_refusal(refusal, form=form)
-        else:
-            flash("Single sign-on saved." if changed else "Nothing changed.", "success")
-            return redirect(url_for("sso.settings"))
+    if form.validate_on_submit() and attempt(
+        lambda: save_settings(
+            current_person(),
+            enabled=form.enabled.data,
+            issuer=form.issuer.data or "",
+            client_id=form.client_id.data or "",
+            client_secret=form.client_secret.data or "",
+            display_name=form.display_name.data or "",
+            only_way_in=form.sso_only.data,
+        ),
+        success=lambda changed: "Single sign-on saved." if changed else "Nothing changed.",
+        form=form,
+    ):
+        return redirect(url_for("sso.settings"))
     total, linked = services.linked_people(saved.issuer) if saved.issuer else (0, [])
     return render_template(
         "sso/settings.html",

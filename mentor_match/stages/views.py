@@ -5,20 +5,18 @@ from __future__ import annotations
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import login_required
 
-from ..errors import Refusal
 from ..extensions import db
 from ..models import PersonSkill, Stage
 from ..organisation.services import only_verified_hosts
-from ..pages import current_person, show_refusal
+from ..pages import attempt, current_person, form_problems
 from ..security import admin_required
 from . import services
 from .forms import AdminStageForm, PeerEndorsementForm, RevokeForm, RulingForm
+from .hosting import waiting_for_verification
 
 bp = Blueprint("stages", __name__)
-
-
-def _form_errors(form) -> str:
-    return " ".join(error for messages in form.errors.values() for error in messages)
+# templates/stages/_source.html says "waiting for verification" by the queue's own rule.
+bp.add_app_template_global(waiting_for_verification, "waiting_for_verification")
 
 
 @bp.get("/admin/verification")
@@ -39,35 +37,35 @@ def rule():
     """Verify a waiting stage as claimed, or decline it with a reason."""
     form = RulingForm()
     if not form.validate_on_submit():
-        flash(_form_errors(form) or "Choose a stage to rule on.", "error")
+        flash(form_problems(form) or "Choose a stage to rule on.", "error")
         return redirect(url_for("stages.queue"))
     approving = form.decision.data == "approve"
-    try:
+
+    def ruling() -> PersonSkill:
         if approving:
-            held = services.approve(
+            return services.approve(
                 current_person(),
                 form.person_id.data,
                 form.micro_skill_id.data,
                 stage_seen=form.stage,
                 note=form.reason.data or "",
             )
-        else:
-            held = services.decline(
-                current_person(),
-                form.person_id.data,
-                form.micro_skill_id.data,
-                stage_seen=form.stage,
-                reason=form.reason.data or "",
-            )
-    except Refusal as refusal:
-        show_refusal(refusal)
-    else:
-        done = "verified" if approving else "declined"
-        flash(
-            f"{held.person.name}'s stage {held.stage.value} in {held.micro_skill.full_name} is "
-            f"{done}; they have been told.",
-            "success",
+        return services.decline(
+            current_person(),
+            form.person_id.data,
+            form.micro_skill_id.data,
+            stage_seen=form.stage,
+            reason=form.reason.data or "",
         )
+
+    done = "verified" if approving else "declined"
+    attempt(
+        ruling,
+        success=lambda held: (
+            f"{held.person.name}'s stage {held.stage.value} in {held.micro_skill.full_name} is "
+            f"{done}; they have been told."
+        ),
+    )
     return redirect(url_for("stages.queue"))
 
 
@@ -79,24 +77,21 @@ def endorse():
         abort(403)
     form = PeerEndorsementForm()
     if not form.validate_on_submit():
-        flash(_form_errors(form) or "Choose whom to endorse.", "error")
+        flash(form_problems(form) or "Choose whom to endorse.", "error")
         return redirect(url_for("progress.hosting"))
-    try:
-        held = services.endorse_peer(
+    attempt(
+        lambda: services.endorse_peer(
             current_person(),
             form.person_id.data,
             form.micro_skill_id.data,
             stage_seen=form.stage,
             note=form.note.data or "",
-        )
-    except Refusal as refusal:
-        show_refusal(refusal)
-    else:
-        flash(
+        ),
+        success=lambda held: (
             f"You endorsed {held.person.name} as a {held.stage.value} in "
-            f"{held.micro_skill.full_name}; they have been told.",
-            "success",
-        )
+            f"{held.micro_skill.full_name}; they have been told."
+        ),
+    )
     return redirect(url_for("progress.hosting"))
 
 
@@ -145,20 +140,19 @@ def change(person_id: int, micro_skill_id: int):
 
 def _act(held: PersonSkill, action):
     person, skill = held.person, held.micro_skill
-    try:
-        change = action()
-    except Refusal as refusal:
-        show_refusal(refusal)
-        return redirect(url_for("stages.change", person_id=person.id, micro_skill_id=skill.id))
-    cancelled = (
-        f" {change.seats_cancelled} upcoming seat{'s' if change.seats_cancelled != 1 else ''} "
-        "were cancelled and their apprentices told."
-        if change.seats_cancelled
-        else ""
-    )
-    flash(
-        f"{person.name} is now a {change.held.stage.value} in {skill.full_name} "
-        f"({change.held.stage_source.label}); they have been told.{cancelled}",
-        "success",
-    )
-    return redirect(url_for("profiles.show", person_id=person.id))
+
+    def changed(change) -> str:
+        cancelled = (
+            f" {change.seats_cancelled} upcoming seat{'s' if change.seats_cancelled != 1 else ''} "
+            "were cancelled and their apprentices told."
+            if change.seats_cancelled
+            else ""
+        )
+        return (
+            f"{person.name} is now a {change.held.stage.value} in {skill.full_name} "
+            f"({change.held.stage_source.label}); they have been told.{cancelled}"
+        )
+
+    if attempt(action, success=changed):
+        return redirect(url_for("profiles.show", person_id=person.id))
+    return redirect(url_for("stages.change", person_id=person.id, micro_skill_id=skill.id))

@@ -6,11 +6,12 @@ deliveries and a rolled-back one has none. Once committed, a job is queued to po
 
 A delivery claims its row (a conditional update, committed) before it posts and marks it
 delivered once the receiver answered 2xx. A receiver that is down, slow, busy (429) or failing
-(5xx) is tried again with the outbox's growing pauses for a day; a 4xx or a refused address is
-not retried. A claim still held after CLAIM_LIFETIME belongs to a process that died, perhaps
-after the receiver took the post: it is shown as "delivery unknown" and never re-sent by
-itself. An admin's replay is a new delivery of the same event. The event log keeps every event,
-so an endpoint that was dead loses nothing: it can be replayed, or read at /api/v1/events.
+(5xx) is tried again with growing pauses for a day; a 4xx or a refused address is not retried.
+A claim still held after CLAIM_LIFETIME belongs to a process that died, perhaps after the
+receiver took the post: it is shown as "delivery unknown" and never re-sent by itself. The
+claim, the pauses and the lifetime are the outbox's too (mentor_match/claims.py). An admin's
+replay is a new delivery of the same event. The event log keeps every event, so an endpoint
+that was dead loses nothing: it can be replayed, or read at /api/v1/events.
 """
 
 from __future__ import annotations
@@ -20,13 +21,13 @@ import time
 
 from flask import current_app
 from sqlalchemy import event as sqlalchemy_event
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from .. import outbound
+from ..claims import RETRY_FOR, claim, next_pause
 from ..errors import Refusal
 from ..extensions import db
-from ..mail.services import RETRY_FOR, next_pause
 from ..models import (
     DeliveryState,
     EndpointKind,
@@ -149,19 +150,7 @@ def deliver_due_webhooks(*, batch: int = 200) -> int:
 def deliver(delivery_id: int) -> DeliveryState | None:
     """Claim one due delivery, post it, and record what came of it; commits. None when it
     was not due or another delivery had claimed it."""
-    now = utcnow()
-    claimed = db.session.execute(
-        update(WebhookDelivery)
-        .where(
-            WebhookDelivery.id == delivery_id,
-            WebhookDelivery.state == DeliveryState.PENDING,
-            WebhookDelivery.next_attempt_at <= now,
-        )
-        .values(state=DeliveryState.SENDING, claimed_at=now, attempts=WebhookDelivery.attempts + 1)
-        .execution_options(synchronize_session=False)
-    ).rowcount
-    db.session.commit()  # the claim must be durable before anything reaches the receiver
-    if not claimed:
+    if not claim(WebhookDelivery, delivery_id):
         return None
     delivery = db.session.get_one(WebhookDelivery, delivery_id, populate_existing=True)
     endpoint = delivery.endpoint

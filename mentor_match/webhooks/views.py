@@ -2,11 +2,10 @@
 
 from flask import Blueprint, redirect, render_template, url_for
 
-from ..errors import Refusal
 from ..extensions import db
 from ..inputs import page_arg
 from ..models import EndpointKind, WebhookDelivery, WebhookEndpoint
-from ..pages import attempt, show_refusal
+from ..pages import attempt
 from ..security import admin_required
 from . import delivery, endpoints
 from .forms import EVENT_LABELS, EndpointForm
@@ -20,17 +19,18 @@ def index():
     """The endpoints, and a form to add one; a signed one's secret is shown once, here."""
     form = EndpointForm()
     if form.validate_on_submit():
-        try:
-            added = endpoints.add_endpoint(
+        added = attempt(
+            lambda: endpoints.add_endpoint(
                 form.name.data,
                 EndpointKind(form.kind.data),
                 form.url.data,
                 list(form.event_kinds.data),
-            )
-        except Refusal as refusal:
-            show_refusal(refusal, form=form)
-        else:
-            return render_template("webhooks/added.html", added=added, labels=EVENT_LABELS)
+            ),
+            success=None,  # the page it shows says so, with the secret to copy
+            form=form,
+        )
+        if added:
+            return render_template("webhooks/added.html", added=added.result, labels=EVENT_LABELS)
     return render_template(
         "webhooks/index.html",
         form=form,
