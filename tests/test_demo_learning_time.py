@@ -48,8 +48,7 @@ def test_the_report_shows_real_figures_for_the_last_two_months():
     period = Period(add_months(today, -2), add_months(today, -1))
     table = learning_time_table("learning-time-by-team", period, today)
     rows = {row[0]: row for row in table.rows}
-    amara = _person("Amara Okafor")
-    team = rows[f"Amara Okafor (#{amara.id})"]
+    team = rows["Amara Okafor"]
     granted, planned, observed = team[2], team[3], team[4]
     assert granted > 0 and planned > 0 and observed > 0
     assert table.total[8] == 1 and table.total[9] == 1  # Tom approved, Tyler declined
