@@ -45,7 +45,27 @@ def configured_solver(
         # Interleaved workers take turns on one thread: a portfolio's strength (it proves
         # small rounds optimal in seconds) with the same answer on every run.
         solver.parameters.interleave_search = True
+        if workers > 1:
+            _stop_when_done(solver)
     return solver
+
+
+def _stop_when_done(solver: cp_model.CpSolver) -> None:
+    """Stop an interleaved search as soon as it is proven done.
+
+    OR-Tools 9.15's interleaved workers log "#Done" when the search is proven optimal, then
+    run on until the time limit (measured: a round of 60 x 20 proven at 1.7 s of a 4 s limit
+    returned at 4.3 s), so a run proven optimal did not end until its time was up. The log
+    line is the one signal CP-SAT gives at that moment; it is read, not shown.
+    """
+    solver.parameters.log_search_progress = True
+    solver.parameters.log_to_stdout = False
+
+    def read(line: str) -> None:
+        if line.startswith("#Done"):
+            solver.stop_search()
+
+    solver.log_callback = read
 
 
 @contextmanager
@@ -74,7 +94,7 @@ def stop_when_set(solver: cp_model.CpSolver, cancel: threading.Event | None):
 class _Reporter(cp_model.CpSolverSolutionCallback):
     """Reports each solution in slots with CP-SAT's bound; stops on `cancel`, or once a
     solution meets `target`, a bound on the slots known elsewhere (CP-SAT's own bound stops
-    it through its gap limit)."""
+    it through its gap limit, or at its proof: `_stop_when_done`)."""
 
     def __init__(
         self, weight: int, on_solution, cancel: threading.Event | None, target: int | None
