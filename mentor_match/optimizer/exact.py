@@ -211,6 +211,7 @@ def build_model(
         pairs_of_apprentice.setdefault(a, []).append(z)
         pairs_of_master.setdefault(m, []).append(z)
         slots_of_apprentice.setdefault(a, []).extend(xs)
+    _start_on_step(model, ar, cand, sessions)
     hosting: dict[tuple[int, int], cp_model.IntVar] = {}
     for (m, t, mode), xs in by_master_slot_mode.items():
         if (m, t) not in hosting:
@@ -248,6 +249,25 @@ def build_model(
             paired_terms.append(int(pairing_points[a]) * paired)
     model.maximize(weight * sum(sessions.values()) + sum(paired_terms))
     return RoundModel(model, weight, sessions, pair_var, hosting)
+
+
+def _start_on_step(model: cp_model.CpModel, ar, cand, sessions: dict) -> None:
+    """A session starts on its master's step (starts.py): a slot off the step is used only
+    when the slot just before it is, in the same mode, for the same pair."""
+    steps = ar.start_step
+    if not (steps > 1).any():
+        return
+    ids = ar.slot_ids
+    for (p, t, mode), x in sessions.items():
+        step = int(steps[cand.master[p]])
+        epoch = int(ids[t])
+        if step <= 1 or epoch % step == 0:
+            continue
+        before = sessions.get((p, t - 1, mode)) if t > 0 and int(ids[t - 1]) == epoch - 1 else None
+        if before is None:
+            model.add(x == 0)
+        else:
+            model.add_implication(x, before)
 
 
 def solve_exact(

@@ -39,6 +39,7 @@ from .lns import neighbourhood_search
 from .model import build_arrays, find_candidates
 from .problem import Problem, load_problem
 from .solution import gap, solution_document, unmatched_reasons
+from .starts import aligned
 
 log = logging.getLogger(__name__)
 
@@ -171,6 +172,10 @@ def _solve(
         )
 
     schedule = improve(scheduler, schedule, scale, favour, rounds=6, out_of_time=out_of_time)
+    # The first schedule may start sessions off a master's :00 and :30; the searches below
+    # keep the rule (a master's re-planned sessions are trimmed to it, CP-SAT carries it),
+    # so they start from a schedule that does too and weigh every plan the same way.
+    schedule = aligned(scheduler, schedule)
     report("improved", schedule.slots, bound)
     exact_size = count_session_variables(scheduler) if len(candidates.apprentice) < 5_000 else None
     small = exact_size is not None and exact_size <= EXACT_MODEL_LIMIT
@@ -264,6 +269,13 @@ def _solve(
         enough.set()
         if pool is not None:
             pool.shutdown(wait=False)
+    final = aligned(scheduler, schedule)
+    if final is not schedule:  # the searches keep the rule; this is a safety net
+        log.warning(
+            "a session started off its master's step; %d slots trimmed",
+            schedule.slots - final.slots,
+        )
+        schedule, optimal = final, bound == final.slots
     if bound < schedule.slots:
         _low_bound("flow", bound, schedule.slots)
     bound = max(bound, schedule.slots)

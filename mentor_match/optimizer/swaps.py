@@ -14,6 +14,7 @@ import time
 import numpy as np
 
 from .heuristic import IN_PERSON, VIRTUAL, Schedule, Scheduler
+from .starts import trimmed
 
 CANDIDATES_PER_MASTER = 20
 
@@ -60,6 +61,8 @@ class MasterPlanner:
         minimum = self.arrays.min_pairing_slots
         while True:
             plan = self._greedy(m, pairs, budget, blocked, host_blocked)
+            if self.arrays.start_step[m] > 1:  # sessions start on the master's :00 and :30
+                plan = {p: trimmed(self.arrays, m, slots) for p, slots in plan.items()}
             short = [p for p in pairs if len(plan.get(p, ())) < minimum]
             if not short:
                 return plan
