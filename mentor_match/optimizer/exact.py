@@ -50,6 +50,12 @@ def configured_solver(
     return solver
 
 
+# How long after its '#Done' an interleaved search is left to finish on its own before it is
+# stopped. Stopped at the line itself, the workers' last solutions were sometimes not yet
+# handed in: a proven round gave one of two equally good answers from run to run.
+DONE_GRACE_SECONDS = 1.0
+
+
 def _stop_when_done(solver: cp_model.CpSolver) -> None:
     """Stop an interleaved search as soon as it is proven done.
 
@@ -63,7 +69,9 @@ def _stop_when_done(solver: cp_model.CpSolver) -> None:
 
     def read(line: str) -> None:
         if line.startswith("#Done"):
-            solver.stop_search()
+            stop = threading.Timer(DONE_GRACE_SECONDS, solver.stop_search)
+            stop.daemon = True
+            stop.start()
 
     solver.log_callback = read
 
