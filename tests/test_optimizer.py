@@ -486,10 +486,12 @@ def test_progress_reports_hours_and_bound():
 def _pairings(problem: dict, seed: int) -> list[dict]:
     """The pairings with their sessions: what people would be told.
 
-    The time limit leaves room: the search stops by its counted work (the same on every
-    run) or at a proof of optimality, long before the clock, even on a loaded machine.
+    The time limit leaves room: the search stops at a proof of optimality (the same point
+    on every run), long before the clock, even on a loaded machine. Since a run uses all its
+    time unless proven optimal (issue 22), no counted work stops it first: the 40 x 12 round
+    below is proven in 1.5 s on a quiet machine and in 8-12 s at a load of 17 on 2 cores.
     """
-    return solve(problem, time_limit=20, seed=seed)["pairings"]
+    return solve(problem, time_limit=60, seed=seed)["pairings"]
 
 
 def test_same_seed_gives_the_same_pairings_from_the_flow_heuristic():

@@ -101,6 +101,18 @@ def _month_days(month: str) -> list[date]:
     return [date(year, number, day) for day in range(1, calendar.monthrange(year, number)[1] + 1)]
 
 
+def _start_minutes(zone: str, days: list[date], slot_minutes: int) -> dict:
+    """On a grid finer than half hours, a master whose offsets this month are whole or half
+    hours starts sessions on their :00 and :30 (as the encoder asks); nothing otherwise."""
+    if slot_minutes >= 30:
+        return {}
+    tz = ZoneInfo(zone)
+    offsets = {
+        datetime.combine(day, time(12), tzinfo=tz).utcoffset().total_seconds() // 60 for day in days
+    }
+    return {"start_minutes": 30} if all(offset % 30 == 0 for offset in offsets) else {}
+
+
 def _utc(day: date, clock: time, zone: ZoneInfo) -> str:
     moment = datetime.combine(day, clock, tzinfo=zone).astimezone(UTC)
     return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -214,6 +226,7 @@ def generate_round(
                 "in_person_capacity": 0 if site is None else rng.choice([1, 1, 2]),
                 "virtual_capacity": rng.choice([3, 4, 4, 6]),
                 "availability": _availability(rng, days, zone, site is None, True, slot_minutes),
+                **_start_minutes(zone, days, slot_minutes),
                 "_zone": zone,
             }
         )

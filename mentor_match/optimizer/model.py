@@ -36,6 +36,8 @@ class RoundArrays:
     observing_slots: np.ndarray  # max observed slots of each apprentice
     max_masters: np.ndarray
     min_pairing_slots: int
+    # Each master's session starts come every this many slots from the epoch (1: any slot).
+    start_step: np.ndarray
 
     @property
     def n_slots(self) -> int:
@@ -154,6 +156,10 @@ def build_arrays(problem: Problem) -> RoundArrays:
         ),
         max_masters=np.array([a.max_masters for a in problem.apprentices], dtype=np.int64),
         min_pairing_slots=_min_pairing_slots(problem.min_pairing_hours, problem.slot_minutes),
+        start_step=np.array(
+            [max(1, m.start_minutes // problem.slot_minutes) for m in problem.masters],
+            dtype=np.int64,
+        ),
     )
 
 

@@ -49,6 +49,9 @@ class Master:
     in_person_capacity: int
     virtual_capacity: int
     availability: list[Window]
+    # Sessions with this master start on multiples of this many minutes from the epoch (the
+    # master's :00 and :30 when their zone allows it on a finer grid); 0 for any slot.
+    start_minutes: int = 0
 
 
 @dataclass
@@ -133,6 +136,17 @@ def _count(record: dict, key: str, path: str) -> int:
     return int(_non_negative(value, f"{path}.{key}", MAX_COUNT))
 
 
+def _start_minutes(record: dict, path: str, slot_minutes: int) -> int:
+    """A master's optional `start_minutes`: a whole number of slots that divides a day."""
+    value = _get(record, "start_minutes", path, int, optional=True, default=0)
+    if value and (value < 0 or value % slot_minutes or (24 * 60) % value):
+        raise ProblemError(
+            f"{path}.start_minutes",
+            "must be a whole number of slots that divides a day (such as 30 or 60)",
+        )
+    return value
+
+
 def _hours(record: dict, key: str, path: str) -> float:
     value = _get(record, key, path, (int, float))
     return float(_non_negative(value, f"{path}.{key}" if path else key, MAX_HOURS))
@@ -209,6 +223,7 @@ def load_problem(document: Any) -> Problem:
                 in_person_capacity=_count(raw, "in_person_capacity", path),
                 virtual_capacity=_count(raw, "virtual_capacity", path),
                 availability=_windows(raw, path),
+                start_minutes=_start_minutes(raw, path, slot_minutes),
             )
         )
     apprentices = []

@@ -14,6 +14,7 @@ import time
 import numpy as np
 
 from .heuristic import IN_PERSON, VIRTUAL, Schedule, Scheduler
+from .starts import trimmed
 
 CANDIDATES_PER_MASTER = 20
 
@@ -60,6 +61,8 @@ class MasterPlanner:
         minimum = self.arrays.min_pairing_slots
         while True:
             plan = self._greedy(m, pairs, budget, blocked, host_blocked)
+            if self.arrays.start_step[m] > 1:  # sessions start on the master's :00 and :30
+                plan = {p: trimmed(self.arrays, m, slots) for p, slots in plan.items()}
             short = [p for p in pairs if len(plan.get(p, ())) < minimum]
             if not short:
                 return plan
@@ -129,7 +132,60 @@ class MasterPlanner:
                 if need[i] == 0:
                     active[i] = False
                     counts -= either[i]
+        if ar.start_step[m] > 1:
+            self._start_earlier(m, pairs, sessions, (virtual, in_person), need, person)
         return sessions
+
+    def _start_earlier(self, m, pairs, sessions, masks, need, person) -> None:
+        """Move the start of each session that begins off the master's step (a :15 or :45)
+        one slot earlier where the pair, a seat and the master's hours allow it, so that
+        trimming to the step (`starts.trimmed`) costs nothing there; an apprentice with no
+        hours left gives up their last slot for it. What cannot move is trimmed by `plan`."""
+        ar = self.arrays
+        ids, step, cols = ar.slot_ids, int(ar.start_step[m]), self.columns(m)
+        column = {int(t): j for j, t in enumerate(cols.tolist())}
+        seats = (int(ar.virtual_capacity[m]), int(ar.in_person_capacity[m]))
+        taken: dict[tuple[int, int], int] = {}
+        seated: dict[int, set[int]] = {}
+        for i, p in enumerate(pairs):
+            for t, mode in sessions.get(p, ()):
+                taken[(t, mode)] = taken.get((t, mode), 0) + 1
+                seated.setdefault(t, set()).add(person[i])
+        hours_left = int(ar.hosting_slots[m]) - len(seated)
+        for i, p in enumerate(pairs):
+            slots = sessions.get(p)
+            if not slots:
+                continue
+            held = set(slots)
+            for t, mode in sorted(slots):
+                if (t, mode) not in held or int(ids[t]) % step == 0 or (t - 1, mode) in held:
+                    continue
+                j = column.get(t - 1)
+                if (
+                    j is None
+                    or int(ids[t - 1]) != int(ids[t]) - 1
+                    or not masks[mode][i, j]
+                    or taken.get((t - 1, mode), 0) >= seats[mode]
+                    or person[i] in seated.get(t - 1, ())
+                    or (t - 1 not in seated and hours_left <= 0)
+                ):
+                    continue
+                if t - 1 not in seated:
+                    hours_left -= 1
+                held.add((t - 1, mode))
+                taken[(t - 1, mode)] = taken.get((t - 1, mode), 0) + 1
+                seated.setdefault(t - 1, set()).add(person[i])
+                if need[i] > 0:
+                    need[i] -= 1
+                    continue
+                last = max(held)  # no hours left: the pair's last slot makes way
+                held.discard(last)
+                taken[last] -= 1
+                seated[last[0]].discard(person[i])
+                if not seated[last[0]]:
+                    del seated[last[0]]
+                    hours_left += 1
+            sessions[p] = sorted(held)
 
 
 def candidates_by_master(candidates, n_masters: int) -> list[np.ndarray]:

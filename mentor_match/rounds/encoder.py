@@ -207,6 +207,31 @@ def round_slot_minutes(round_: Round, zone_names: Iterable[str]) -> int:
     return month_grid_minutes(zone_names, Month.parse(round_.month))
 
 
+# Sessions start on the hour or half hour of the master's own clock.
+SESSION_START_MINUTES = 30
+
+
+class _MasterStarts:
+    """A master's `start_minutes` (optimizer/starts.py): on a grid finer than half hours
+    (someone in the round is at +05:45), 30 for a master whose zone keeps whole or half hour
+    offsets through the month, so a London master is not given 09:15; nothing for a master in
+    Kathmandu, whose own :00 falls on a quarter hour, nor on a 30 or 60-minute grid, where
+    every slot already starts on an :00 or :30 of every zone in the round."""
+
+    def __init__(self, month: Month, slot_minutes: int) -> None:
+        self.month = month
+        self.slot_minutes = slot_minutes
+        self.by_zone: dict[str, dict] = {}
+
+    def of(self, zone_name: str) -> dict:
+        if self.slot_minutes >= SESSION_START_MINUTES:
+            return {}
+        if zone_name not in self.by_zone:
+            fits = month_grid_minutes([zone_name], self.month) >= SESSION_START_MINUTES
+            self.by_zone[zone_name] = {"start_minutes": SESSION_START_MINUTES} if fits else {}
+        return self.by_zone[zone_name]
+
+
 class _Usage:
     """What sessions already booked in the month take from each person.
 
@@ -285,6 +310,7 @@ def _encode(
     round_: Round, people: list[tuple[Person, MonthPlan]], *, usage: _Usage, slot_minutes: int
 ) -> dict:
     ids = [person.id for person, _ in people]
+    starts = _MasterStarts(Month.parse(round_.month), slot_minutes)
     availability = availability_by_person(round_.month, ids)
     skills = _skills_by_person(ids, verified_only=only_verified_hosts())
     # The plan's hours as granted: an allowance, or an approved request, caps what it says.
@@ -325,6 +351,7 @@ def _encode(
                         "in_person_capacity": 0 if remote else plan.in_person_seats,
                         "virtual_capacity": plan.virtual_seats,
                         "availability": windows,
+                        **starts.of(person.timezone),
                     }
                 )
         if person.is_apprentice and wants:
