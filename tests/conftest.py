@@ -77,6 +77,28 @@ def pytest_configure(config):
     )
 
 
+# Modules whose tests take a minute or more each (`pytest --durations=30`): under xdist they
+# start first, so the run does not end waiting on one of them while the other workers idle.
+SLOW_MODULES = ("test_input_fuzz", "test_optimizer", "test_migrations", "test_browser_", "test_api")
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(config, items):
+    """`make test` hands each test to whichever xdist worker is free (--dist loadgroup), but
+    keeps together the tests of a module that share a module- or class-scoped fixture, so
+    that set-up (a production stack, a populated site) is made once, in one worker."""
+    if WORKER:
+        slow = tuple(f"tests/{name}" for name in SLOW_MODULES)
+        items.sort(key=lambda item: not item.nodeid.startswith(slow))
+    for item in items:
+        fixtures = getattr(item, "_fixtureinfo", None)
+        if fixtures is None:
+            continue
+        scopes = {defs[-1].scope for defs in fixtures.name2fixturedefs.values() if defs}
+        if scopes & {"module", "class", "package"}:
+            item.add_marker(pytest.mark.xdist_group(item.nodeid.split("::")[0]))
+
+
 def need_service(reason: str) -> None:
     """In CI a missing service is a failure; on a laptop the test skips and says why."""
     if os.environ.get("CI"):
