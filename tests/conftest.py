@@ -69,7 +69,22 @@ _REDIS_SERVER, _, _REDIS_BASE_NUMBER = os.environ.get(
 REDIS_URL = f"{_REDIS_SERVER}/{int(_REDIS_BASE_NUMBER) + WORKER_NUMBER}"
 
 
+def pytest_addoption(parser):
+    parser.addoption(
+        "--wall-clock",
+        choices=("all", "skip", "only"),
+        default="all",
+        help="tests marked wall_clock: run them with the rest (all), leave them out (skip), or "
+        "run only them (only); make test runs them on their own after the parallel run",
+    )
+
+
 def pytest_configure(config):
+    config.addinivalue_line(
+        "markers",
+        "wall_clock: times a run that needs the processor (a time limit kept, progress each "
+        "second), so make test runs it after the parallel run, with no other test beside it",
+    )
     config.addinivalue_line(
         "markers",
         "database_independent: runs no SQL on the database TEST_DATABASE_URL names (pure code, or "
@@ -87,6 +102,12 @@ def pytest_collection_modifyitems(config, items):
     """`make test` hands each test to whichever xdist worker is free (--dist loadgroup), but
     keeps together the tests of a module that share a module- or class-scoped fixture, so
     that set-up (a production stack, a populated site) is made once, in one worker."""
+    choice = config.getoption("wall_clock")
+    if choice != "all":
+        wanted = choice == "only"
+        kept = [item for item in items if bool(item.get_closest_marker("wall_clock")) == wanted]
+        config.hook.pytest_deselected(items=[item for item in items if item not in kept])
+        items[:] = kept
     if WORKER:
         slow = tuple(f"tests/{name}" for name in SLOW_MODULES)
         items.sort(key=lambda item: not item.nodeid.startswith(slow))
