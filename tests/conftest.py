@@ -105,8 +105,11 @@ def pytest_collection_modifyitems(config, items):
     choice = config.getoption("wall_clock")
     if choice != "all":
         wanted = choice == "only"
-        kept = [item for item in items if bool(item.get_closest_marker("wall_clock")) == wanted]
-        config.hook.pytest_deselected(items=[item for item in items if item not in kept])
+        kept, left_out = [], []
+        for item in items:
+            timed = item.get_closest_marker("wall_clock") is not None
+            (kept if timed == wanted else left_out).append(item)
+        config.hook.pytest_deselected(items=left_out)
         items[:] = kept
     if WORKER:
         slow = tuple(f"tests/{name}" for name in SLOW_MODULES)
