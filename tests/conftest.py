@@ -99,9 +99,10 @@ SLOW_MODULES = ("test_input_fuzz", "test_optimizer", "test_migrations", "test_br
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config, items):
-    """`make test` hands each test to whichever xdist worker is free (--dist loadgroup), but
-    keeps together the tests of a module that share a module- or class-scoped fixture, so
-    that set-up (a production stack, a populated site) is made once, in one worker."""
+    """--wall-clock leaves out, or keeps only, the wall_clock tests. `make test` hands each
+    test to whichever xdist worker is free (--dist loadgroup), slow modules first, but keeps
+    together the tests of a module that share a module- or class-scoped fixture, so that
+    set-up (a production stack, a populated site) is made once, in one worker."""
     choice = config.getoption("wall_clock")
     if choice != "all":
         wanted = choice == "only"
