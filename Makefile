@@ -50,8 +50,16 @@ scan: install
 	$(BIN)/python -m benchmarks.security --as $(SCAN_AS) --out $(SCAN_OUT) $(SCAN_ARGS)
 
 ## test: install what the suite needs and run all of it (TEST_DATABASE_URL picks the database, PYTEST_ARGS narrows it).
+# Much of the suite's time is spent waiting on the processes tests start (gunicorn, workers,
+# browsers, servers), so it runs in TEST_WORKERS processes (pytest-xdist) even on two cores;
+# TEST_WORKERS=0 runs it in one. Each test goes to the next free worker, except that tests
+# sharing a module's set-up stay in one (tests/conftest.py groups them for --dist loadgroup).
+# The tests that time a run needing the processor (marked wall_clock) come after, alone; the
+# second pytest finding none of them to run (exit status 5) is not a failure.
+TEST_WORKERS ?= 4
 test: install browser
-	$(BIN)/pytest -q $(PYTEST_ARGS)
+	$(BIN)/pytest -q -n $(TEST_WORKERS) --dist loadgroup --wall-clock=skip $(PYTEST_ARGS)
+	$(BIN)/pytest -q --wall-clock=only $(PYTEST_ARGS) || [ $$? -eq 5 ]
 
 ## lint: ruff's rules (pyproject.toml) and its formatting, over everything in the repository.
 lint: install

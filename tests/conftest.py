@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 from flask import g, request_started
 from flask_migrate import upgrade
-from sqlalchemy import create_engine, event, inspect, text
+from sqlalchemy import create_engine, event, inspect, make_url, text
+from sqlalchemy.exc import OperationalError
 
 from mentor_match import create_app
 from mentor_match.accounts import passwords
@@ -37,17 +38,90 @@ from .factories import (
 REPO_ROOT = Path(__file__).resolve().parents[1]
 # The independent checker of round solutions lives in shared/, beside the project.
 VERIFY_PATH = REPO_ROOT.parent / "shared" / "verify_round.py"
-POSTGRES_URL = os.environ.get(
-    "TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+
+# `make test` runs the suite in several processes (pytest-xdist's workers gw0, gw1, ...) at
+# once. Each worker has databases and a Redis database of its own, so no two tests running at
+# the same time share one; a run without xdist is worker 0 and uses the names as given.
+WORKER = os.environ.get("PYTEST_XDIST_WORKER", "")
+WORKER_NUMBER = int(WORKER.removeprefix("gw") or 0)
+
+
+def of_this_worker(url: str) -> str:
+    """A PostgreSQL URL made this worker's own (database `test` becomes `test_gw1`); SQLite
+    files are already per process (TestConfig names them after the process id)."""
+    if not WORKER or not url.startswith("postgresql"):
+        return url
+    parsed = make_url(url)
+    return parsed.set(database=f"{parsed.database}_{WORKER}").render_as_string(hide_password=False)
+
+
+POSTGRES_URL = of_this_worker(
+    os.environ.get("TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 )
+TestConfig.SQLALCHEMY_DATABASE_URI = of_this_worker(TestConfig.SQLALCHEMY_DATABASE_URI)
+
+# The Redis database (its URL ends with its number) of a run without xdist, and of worker 0;
+# worker n uses the n-th after it. CI runs alone and uses 8 upwards (a Redis has 16, 0 to 15);
+# runs sharing one Redis give each run a range of its own.
+_REDIS_SERVER, _, _REDIS_BASE_NUMBER = os.environ.get(
+    "TEST_REDIS_URL", "redis://127.0.0.1:6379/8"
+).rpartition("/")
+REDIS_URL = f"{_REDIS_SERVER}/{int(_REDIS_BASE_NUMBER) + WORKER_NUMBER}"
+
+
+def pytest_addoption(parser):
+    parser.addoption(
+        "--wall-clock",
+        choices=("all", "skip", "only"),
+        default="all",
+        help="tests marked wall_clock: run them with the rest (all), leave them out (skip), or "
+        "run only them (only); make test runs them on their own after the parallel run",
+    )
 
 
 def pytest_configure(config):
     config.addinivalue_line(
         "markers",
+        "wall_clock: times a run that needs the processor (a time limit kept, progress each "
+        "second), so make test runs it after the parallel run, with no other test beside it",
+    )
+    config.addinivalue_line(
+        "markers",
         "database_independent: runs no SQL on the database TEST_DATABASE_URL names (pure code, or "
         "a scratch database of its own), so the PostgreSQL pass of .ci/run leaves it out",
     )
+
+
+# Modules whose tests take a minute or more each (`pytest --durations=30`): under xdist they
+# start first, so the run does not end waiting on one of them while the other workers idle.
+SLOW_MODULES = ("test_input_fuzz", "test_optimizer", "test_migrations", "test_browser_", "test_api")
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(config, items):
+    """--wall-clock leaves out, or keeps only, the wall_clock tests. `make test` hands each
+    test to whichever xdist worker is free (--dist loadgroup), slow modules first, but keeps
+    together the tests of a module that share a module- or class-scoped fixture, so that
+    set-up (a production stack, a populated site) is made once, in one worker."""
+    choice = config.getoption("wall_clock")
+    if choice != "all":
+        wanted = choice == "only"
+        kept, left_out = [], []
+        for item in items:
+            timed = item.get_closest_marker("wall_clock") is not None
+            (kept if timed == wanted else left_out).append(item)
+        config.hook.pytest_deselected(items=left_out)
+        items[:] = kept
+    if WORKER:
+        slow = tuple(f"tests/{name}" for name in SLOW_MODULES)
+        items.sort(key=lambda item: not item.nodeid.startswith(slow))
+    for item in items:
+        fixtures = getattr(item, "_fixtureinfo", None)
+        if fixtures is None:
+            continue
+        scopes = {defs[-1].scope for defs in fixtures.name2fixturedefs.values() if defs}
+        if scopes & {"module", "class", "package"}:
+            item.add_marker(pytest.mark.xdist_group(item.nodeid.split("::")[0]))
 
 
 def need_service(reason: str) -> None:
@@ -57,10 +131,61 @@ def need_service(reason: str) -> None:
     pytest.skip(reason)
 
 
+def empty_redis():
+    """A connection to this worker's Redis database (REDIS_URL), emptied; or the test skips
+    (fails in CI) when Redis does not answer. The caller empties it again and closes it."""
+    from redis import Redis
+    from redis.exceptions import RedisError
+
+    connection = Redis.from_url(REDIS_URL, socket_connect_timeout=2)
+    try:
+        connection.ping()
+    except RedisError as error:
+        connection.close()
+        need_service(f"Redis at {REDIS_URL} is not reachable: {error}")
+    connection.flushdb()
+    return connection
+
+
+@pytest.fixture
+def redis_connection():
+    """This worker's Redis database, empty when the test starts and emptied after it."""
+    connection = empty_redis()
+    yield connection
+    connection.flushdb()
+    connection.close()
+
+
 def _remove_sqlite_file(url: str) -> None:
     path = url.removeprefix("sqlite:///")
     if url.startswith("sqlite:///") and os.path.exists(path):
         os.remove(path)
+
+
+def create_database_if_missing(url: str) -> None:
+    """Make the PostgreSQL database the URL names, if the server has none of that name (a
+    worker's own database on the first run). A server that does not answer is left for the
+    tests that need it to report."""
+    name = make_url(url).database
+    server = create_engine(make_url(url).set(database="postgres"), isolation_level="AUTOCOMMIT")
+    try:
+        with server.connect() as connection:
+            exists = connection.scalar(
+                text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": name}
+            )
+            if not exists:
+                connection.execute(text(f'CREATE DATABASE "{name}"'))
+    except OperationalError:
+        pass
+    finally:
+        server.dispose()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _worker_postgres_database():
+    """Under xdist, the database of POSTGRES_URL is this worker's own: make it if missing."""
+    if WORKER:
+        create_database_if_missing(POSTGRES_URL)
 
 
 def _reset_database(url: str) -> None:
@@ -68,6 +193,8 @@ def _reset_database(url: str) -> None:
     if url.startswith("sqlite"):
         _remove_sqlite_file(url)
         return
+    if WORKER:
+        create_database_if_missing(url)
     engine = create_engine(url)
     with engine.begin() as connection:
         if connection.dialect.name == "postgresql":

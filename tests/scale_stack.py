@@ -2,7 +2,8 @@
 
 `started_stack` migrates a scratch schema of TEST_POSTGRES_URL's database with `flask db
 upgrade`, fills it with the factories, and runs two `gunicorn wsgi:app` and two `flask rounds
-worker` processes on it and on the Redis at TEST_REDIS_URL, all with one set of settings.
+worker` processes on it and on this worker's Redis database (conftest's REDIS_URL), all with
+one set of settings.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from mentor_match.config import TestConfig
 from mentor_match.extensions import db
 from mentor_match.models import RoundStatus
 
-from .conftest import POSTGRES_URL, need_service
+from .conftest import POSTGRES_URL, REDIS_URL, empty_redis, need_service
 from .factories import (
     make_admin,
     make_apprentice,
@@ -32,7 +33,6 @@ from .factories import (
     next_month,
 )
 from .processes import StartedProcess, free_port, stop_all
-from .test_round_worker import REDIS_URL
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 BIN = REPO_ROOT / ".venv" / "bin"
@@ -83,19 +83,6 @@ def _drop_schema() -> None:
     with engine.begin() as connection:
         connection.exec_driver_sql(f"DROP SCHEMA IF EXISTS {SCHEMA} CASCADE")
     engine.dispose()
-
-
-def _redis():
-    from redis import Redis
-    from redis.exceptions import RedisError
-
-    connection = Redis.from_url(REDIS_URL, socket_connect_timeout=2)
-    try:
-        connection.ping()
-    except RedisError as error:
-        connection.close()
-        need_service(f"Redis at {REDIS_URL} is not reachable: {error}")
-    return connection
 
 
 def _environment(site_url: str) -> dict[str, str]:
@@ -150,8 +137,7 @@ def started_stack(logs: Path) -> Iterator[Stack]:
     from rq import Worker
 
     _fresh_schema()
-    redis = _redis()
-    redis.flushdb()
+    redis = empty_redis()
     ports = (free_port(), free_port())
     web = tuple(f"http://127.0.0.1:{port}" for port in ports)
     env = _environment(site_url=web[0])

@@ -4,18 +4,14 @@ made here: STARTTLS or TLS from the first byte, AUTH, and answers chosen by addr
 from __future__ import annotations
 
 import asyncio
-import ipaddress
-import socket
 import ssl
-from datetime import UTC, datetime, timedelta
 from email import message_from_bytes, policy
 
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+from . import certificates
+from .processes import free_port
 
 USER, PASSWORD = "mailer", "a mail server passphrase"
 SENDER = "Mentor Match <no-reply@mentor-match.example>"
@@ -55,45 +51,12 @@ class Inbox:
         return sorted(message["Subject"] for _, _, message in self.received)
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 def make_certificate(directory) -> tuple[str, str]:
-    """A self-signed certificate for 127.0.0.1 and localhost: (certificate file, key file)."""
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "mail.test")])
-    now = datetime.now(UTC)
-    certificate = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - timedelta(minutes=5))
-        .not_valid_after(now + timedelta(days=1))
-        .add_extension(
-            x509.SubjectAlternativeName(
-                [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]
-            ),
-            critical=False,
-        )
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
-        .sign(key, hashes.SHA256())
+    """The mail server's self-signed certificate, for 127.0.0.1 and localhost: (certificate
+    file, key file)."""
+    return certificates.make_certificate(
+        directory, common_name="mail.test", dns_names=("localhost",), ip_addresses=("127.0.0.1",)
     )
-    cert_file, key_file = directory / "mail.pem", directory / "mail.key"
-    cert_file.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
-    key_file.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-    )
-    return str(cert_file), str(key_file)
 
 
 class MailServer:

@@ -1,10 +1,10 @@
 """Booking under contention, on a real PostgreSQL whatever database the rest of the suite uses.
 
 The suite's own database may be SQLite, whose single write lock serialises everything, so
-these tests build their own app on a scratch PostgreSQL database (`mentor_match_concurrency`,
-on the server of POSTGRES_URL; never the suite's `test` database). They prove that the row
-locks taken by `locks.lock` and the `no_overlapping_seats` exclusion constraint hold when
-many requests arrive at the same instant:
+these tests build their own app on a scratch PostgreSQL database (POSTGRES_URL's database name
+with `_concurrency` after it, so each xdist worker has its own; never the suite's `test`
+database). They prove that the row locks taken by `locks.lock` and the `no_overlapping_seats`
+exclusion constraint hold when many requests arrive at the same instant:
 
 1. 50 apprentices posting for the last video seat of a session over real HTTP: one seat, 49
    clear refusals, no server error.
@@ -50,7 +50,7 @@ from .factories import (
 
 pytestmark = pytest.mark.database_independent
 
-SCRATCH_DATABASE = "mentor_match_concurrency"
+SCRATCH_DATABASE = f"{make_url(POSTGRES_URL).database}_concurrency"
 # Held (on the server's `postgres` database) while this module uses the scratch database,
 # so two runs of the suite on one server take turns instead of dropping each other's schema.
 ADVISORY_LOCK_KEY = 0x6D6D_636F  # "mmco"

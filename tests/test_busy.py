@@ -1,7 +1,6 @@
 """Busy times from the calendars people keep: fetched from a local server, taken out of what
 the optimizer sees and what /book offers, and shown to their owner alone."""
 
-import os
 from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -26,7 +25,7 @@ from mentor_match.rounds.queue import wait_for_background_jobs
 from mentor_match.sealing import seal
 
 from .busy_feeds import first_weekday, weekly_meeting
-from .conftest import log_in, need_service
+from .conftest import REDIS_URL, log_in
 from .database import count
 from .factories import (
     make_admin,
@@ -405,50 +404,34 @@ def test_the_scheduled_job_refreshes_every_feed(office, served, private_allowed)
     assert people == {master.id, tom.id}
 
 
-BUSY_REDIS_URL = os.environ.get("TEST_BUSY_REDIS_URL", "redis://127.0.0.1:6379/8")
-
-
 def test_saving_an_address_queues_the_fetch_on_rq(
-    app, signed_in, office, served, private_allowed, monkeypatch
+    app, signed_in, office, served, private_allowed, monkeypatch, redis_connection
 ):
     """With Redis, the fetch is an RQ job that a worker runs: here RQ's in-process worker."""
-    from redis import Redis
-    from redis.exceptions import RedisError
     from rq import SimpleWorker
 
     from mentor_match.rounds.queue import redis_queue
 
-    connection = Redis.from_url(BUSY_REDIS_URL, socket_connect_timeout=2)
-    try:
-        connection.ping()
-    except RedisError as error:
-        connection.close()
-        need_service(f"Redis at {BUSY_REDIS_URL} is not reachable: {error}")
-    connection.flushdb()
-    monkeypatch.setitem(app.config, "REDIS_URL", BUSY_REDIS_URL)
-    try:
-        served.answers["/cal.ics"] = (
-            200,
-            {},
-            weekly_meeting(next_month(), weekday=0, start=time(10), end=time(11)),
-        )
-        client = signed_in(office["master"])
-        client.post("/availability/calendar-feed", data={"address": served.url("/cal.ics")})
-        queue = redis_queue(app)
-        (job,) = queue.get_jobs()
-        assert (job.func_name, job.args) == (
-            "mentor_match.rounds.jobs.refresh_calendar_job",
-            (office["master"].id,),
-        )
-        assert count(BusyInterval) == 0  # nothing is read inside the request
-        SimpleWorker([queue], connection=queue.connection).work(burst=True)
-        db.session.expire_all()
-        assert count(BusyInterval) > 0
-        assert db.session.scalar(select(CalendarFeed.error)) == ""
-        queue.connection.close()
-    finally:
-        connection.flushdb()
-        connection.close()
+    monkeypatch.setitem(app.config, "REDIS_URL", REDIS_URL)
+    served.answers["/cal.ics"] = (
+        200,
+        {},
+        weekly_meeting(next_month(), weekday=0, start=time(10), end=time(11)),
+    )
+    client = signed_in(office["master"])
+    client.post("/availability/calendar-feed", data={"address": served.url("/cal.ics")})
+    queue = redis_queue(app)
+    (job,) = queue.get_jobs()
+    assert (job.func_name, job.args) == (
+        "mentor_match.rounds.jobs.refresh_calendar_job",
+        (office["master"].id,),
+    )
+    assert count(BusyInterval) == 0  # nothing is read inside the request
+    SimpleWorker([queue], connection=queue.connection).work(burst=True)
+    db.session.expire_all()
+    assert count(BusyInterval) > 0
+    assert db.session.scalar(select(CalendarFeed.error)) == ""
+    queue.connection.close()
 
 
 def test_a_calendar_removed_while_it_is_read_leaves_no_busy_times(

@@ -6,7 +6,6 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
-import socket
 import subprocess
 import tempfile
 import time
@@ -23,10 +22,10 @@ from mentor_match.extensions import db
 from mentor_match.health import checks
 from mentor_match.rounds.queue import QUEUE_NAME
 
-from .conftest import log_in, need_service, recorded_statements
+from .conftest import REDIS_URL, log_in, need_service, recorded_statements
 from .factories import make_apprentice
+from .processes import free_port
 
-REDIS_URL = os.environ.get("TEST_HEALTH_REDIS_URL", "redis://127.0.0.1:6379/4")
 THREADS = "not configured: jobs run in threads of the web process"
 
 
@@ -126,22 +125,10 @@ def test_readyz_on_a_database_never_migrated_says_so(tmp_path):
 
 
 @pytest.fixture
-def redis_connection(app, monkeypatch):
-    """An empty Redis database of these tests' own, set as the app's queue."""
-    from redis import Redis
-    from redis.exceptions import RedisError
-
-    connection = Redis.from_url(REDIS_URL, socket_connect_timeout=2)
-    try:
-        connection.ping()
-    except RedisError as error:
-        connection.close()
-        need_service(f"Redis at {REDIS_URL} is not reachable: {error}")
-    connection.flushdb()
+def redis_connection(app, monkeypatch, redis_connection):
+    """This worker's empty Redis database (conftest), set as the app's queue."""
     monkeypatch.setitem(app.config, "REDIS_URL", REDIS_URL)
-    yield connection
-    connection.flushdb()
-    connection.close()
+    return redis_connection
 
 
 def test_readyz_wants_a_worker_that_was_heard_from_in_the_last_minute(client, redis_connection):
@@ -175,7 +162,7 @@ def test_readyz_wants_a_worker_that_was_heard_from_in_the_last_minute(client, re
 
 
 def test_readyz_says_redis_is_down_without_naming_where_it_is(client, app, monkeypatch, caplog):
-    unused = _free_port()
+    unused = free_port()
     monkeypatch.setitem(app.config, "REDIS_URL", f"redis://127.0.0.1:{unused}/4")
     response = client.get("/readyz")
     assert response.status_code == 503
@@ -191,12 +178,6 @@ def test_readyz_says_redis_is_down_without_naming_where_it_is(client, app, monke
 
 
 # A real PostgreSQL that stops and starts again -----------------------------------------------
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def _postgres_bin(name: str) -> str | None:
@@ -220,7 +201,7 @@ class PrivatePostgres:
         if self.as_owner:
             shutil.chown(self.root, "postgres")
         self.data = self.root / "data"
-        self.port = _free_port()
+        self.port = free_port()
         self.url = f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/postgres"
         try:
             self._run(initdb, "-D", str(self.data), "-U", "postgres", "--auth=trust", "--no-sync")

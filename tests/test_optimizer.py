@@ -208,6 +208,7 @@ def test_pricing_apprentices_stops_masters_collecting_more_than_they_may_take():
     assert solution["observation_hours"] == solution["upper_bound"] == 6
 
 
+@pytest.mark.wall_clock  # proven optimal within its 10 s
 @pytest.mark.parametrize("n_apprentices, n_masters, seed", [(60, 20, 0), (80, 25, 1), (90, 30, 2)])
 def test_the_priced_bound_is_never_below_a_proven_optimum(n_apprentices, n_masters, seed):
     problem = generate_round(n_apprentices, n_masters, seed=seed)

@@ -16,7 +16,8 @@ from mentor_match.optimizer.generator import generate_round
 
 from .conftest import REPO_ROOT
 
-pytestmark = pytest.mark.database_independent
+# The command's runs are timed against their limits: run with no other test beside them.
+pytestmark = [pytest.mark.database_independent, pytest.mark.wall_clock]
 
 COMMAND = [sys.executable, "-m", "mentor_match.optimizer"]
 

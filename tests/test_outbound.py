@@ -6,6 +6,7 @@ import pytest
 
 from mentor_match import outbound
 
+from .certificates import make_certificate
 from .local_http import local_server
 
 pytestmark = pytest.mark.database_independent
@@ -224,39 +225,12 @@ def test_post_refuses_private_addresses_too():
 @pytest.fixture
 def tls_server(tmp_path):
     """An https server on 127.0.0.1 whose self-signed certificate names calendar.test."""
-    import datetime as dt
     import ssl
     import threading
     from http.server import BaseHTTPRequestHandler, HTTPServer
 
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import NameOID
-
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "calendar.test")])
-    now = dt.datetime.now(dt.UTC)
-    certificate = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(minutes=5))
-        .not_valid_after(now + dt.timedelta(hours=1))
-        .add_extension(x509.SubjectAlternativeName([x509.DNSName("calendar.test")]), False)
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), True)
-        .sign(key, hashes.SHA256())
-    )
-    cert_file, key_file = tmp_path / "cert.pem", tmp_path / "key.pem"
-    cert_file.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
-    key_file.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
+    cert_file, key_file = make_certificate(
+        tmp_path, common_name="calendar.test", dns_names=("calendar.test",)
     )
 
     class Handler(BaseHTTPRequestHandler):

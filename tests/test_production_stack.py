@@ -14,7 +14,6 @@ import html
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -44,7 +43,7 @@ from mentor_match.models import (
 )
 from mentor_match.rounds.runs import SILENT_WORKER
 
-from .conftest import POSTGRES_URL, need_service
+from .conftest import POSTGRES_URL, REDIS_URL, empty_redis, need_service
 from .factories import (
     DEFAULT_PASSWORD,
     give_skill,
@@ -59,9 +58,9 @@ from .factories import (
     make_weekly_window,
     next_month,
 )
+from .processes import free_port
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-STACK_REDIS_URL = os.environ.get("TEST_STACK_REDIS_URL", "redis://127.0.0.1:6379/3")
 # A database of its own on the suite's PostgreSQL server: `make serve` migrates it from empty.
 STACK_DATABASE_URL = os.environ.get("TEST_STACK_DATABASE_URL") or (
     make_url(POSTGRES_URL)
@@ -154,26 +153,6 @@ def _fresh_database() -> None:
     engine.dispose()
 
 
-def _redis():
-    from redis import Redis
-    from redis.exceptions import RedisError
-
-    connection = Redis.from_url(STACK_REDIS_URL, socket_connect_timeout=2)
-    try:
-        connection.ping()
-    except RedisError as error:
-        connection.close()
-        need_service(f"Redis at {STACK_REDIS_URL} is not reachable: {error}")
-    connection.flushdb()
-    return connection
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 def _wait_for(condition, seconds: float, what: str, stack: Stack | None = None, every=0.2):
     """Poll condition() until it is truthy; fail naming what never happened, with the log."""
     deadline = time.monotonic() + seconds
@@ -203,8 +182,8 @@ def stack(tmp_path_factory):
     if not sys.platform.startswith("linux"):
         pytest.skip("the stack test follows the stack's processes through /proc")
     _fresh_database()
-    redis = _redis()
-    port = _free_port()
+    redis = empty_redis()
+    port = free_port()
     address = f"http://127.0.0.1:{port}"
     # As from a terminal: not the settings of a make that runs the suite (`make test`).
     env = {key: value for key, value in os.environ.items() if key not in MAKE_OWN}
@@ -213,7 +192,7 @@ def stack(tmp_path_factory):
             "SECRET_KEY": SECRET_KEY,
             "SITE_URL": address,
             "DATABASE_URL": STACK_DATABASE_URL,
-            "REDIS_URL": STACK_REDIS_URL,
+            "REDIS_URL": REDIS_URL,
             "COOKIE_SECURE": "0",  # plain http on the loopback
             "WEB_CONCURRENCY": "1",
             "REMINDERS_EVERY_SECONDS": "2",

@@ -25,12 +25,11 @@ from mentor_match.logs import (
 )
 from mentor_match.rounds.queue import QUEUE_NAME, dispatch, wait_for_background_jobs
 
-from .conftest import need_service
+from .conftest import REDIS_URL
 from .factories import make_apprentice
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 FLASK = REPO_ROOT / ".venv" / "bin" / "flask"
-REDIS_URL = os.environ.get("TEST_HEALTH_REDIS_URL", "redis://127.0.0.1:6379/4")
 JOB_LOGGER = "tests.request_logs"
 
 
@@ -256,22 +255,10 @@ def test_a_job_in_a_thread_logs_with_the_id_of_the_request_that_queued_it(site, 
 
 
 @pytest.fixture
-def job_queue(site, monkeypatch):
-    """Redis database 4, empty, as the site's queue."""
-    from redis import Redis
-    from redis.exceptions import RedisError
-
-    connection = Redis.from_url(REDIS_URL, socket_connect_timeout=2)
-    try:
-        connection.ping()
-    except RedisError as error:
-        connection.close()
-        need_service(f"Redis at {REDIS_URL} is not reachable: {error}")
-    connection.flushdb()
+def job_queue(site, monkeypatch, redis_connection):
+    """This worker's empty Redis database (conftest), as the site's queue."""
     monkeypatch.setitem(site.config, "REDIS_URL", REDIS_URL)
-    yield connection
-    connection.flushdb()
-    connection.close()
+    return redis_connection
 
 
 def test_a_job_run_by_the_worker_logs_with_the_id_of_the_request_that_queued_it(

@@ -27,6 +27,7 @@ def progress_times(problem: dict, time_limit: float) -> tuple[list[float], float
 
 
 @pytest.mark.database_independent
+@pytest.mark.wall_clock
 def test_a_run_reports_progress_at_least_once_a_second():
     problem = generate_round(400, 80, seed=2)
     times, took, solution = progress_times(problem, time_limit=4)
@@ -37,6 +38,7 @@ def test_a_run_reports_progress_at_least_once_a_second():
 
 
 @pytest.mark.database_independent
+@pytest.mark.wall_clock
 def test_a_run_proven_optimal_ends_well_before_its_time_limit():
     # Solved whole by CP-SAT, whose bound in hours meets its best in moments; it used to
     # search on for more apprentices paired until the time was up.

@@ -32,7 +32,7 @@ from mentor_match.models import (
 from mentor_match.rounds import jobs, runs
 from mentor_match.rounds import queue as job_queue
 
-from .conftest import need_service
+from .conftest import REDIS_URL
 from .database import count
 from .factories import (
     make_big_round_organisation,
@@ -42,7 +42,6 @@ from .factories import (
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 FLASK = REPO_ROOT / ".venv" / "bin" / "flask"
-REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 # The worker processes fail a run whose heartbeat is this old; the test app uses the same.
 STALE_SECONDS = 3.0
 # Production's heartbeat interval (Config.ROUND_HEARTBEAT_SECONDS), which the workers use.
@@ -63,22 +62,12 @@ DEFAULT_SIGINT = [
 
 
 @pytest.fixture
-def redis_queue(app, monkeypatch):
-    """A real, empty Redis database for the queue; the app dispatches to it for this test."""
-    from redis import Redis
-    from redis.exceptions import RedisError
-
-    connection = Redis.from_url(REDIS_URL, socket_connect_timeout=2)
-    try:
-        connection.ping()
-    except RedisError as error:
-        need_service(f"Redis at {REDIS_URL} is not reachable: {error}")
-    connection.flushdb()
+def redis_queue(app, monkeypatch, redis_connection):
+    """This worker's empty Redis database (conftest) for the queue; the app dispatches to it
+    for this test."""
     monkeypatch.setitem(app.config, "REDIS_URL", REDIS_URL)
     monkeypatch.setitem(app.config, "ROUND_RUN_STALE_SECONDS", STALE_SECONDS)
-    yield connection
-    connection.flushdb()
-    connection.close()
+    return redis_connection
 
 
 class WorkerProcess:

@@ -20,7 +20,8 @@ from mentor_match.rounds.queue import wait_for_background_jobs
 
 from .database import count
 from .factories import make_admin, make_person
-from .smtp_server import PASSWORD, SENDER, USER, MailServer, free_port, make_certificate
+from .processes import free_port
+from .smtp_server import PASSWORD, SENDER, USER, MailServer, make_certificate
 
 
 @pytest.fixture(scope="module")

@@ -1,7 +1,6 @@
 """Webhooks: events reach Slack, Teams and signed endpoints from the worker, never twice."""
 
 import json
-import os
 import re
 import time
 from datetime import timedelta
@@ -29,7 +28,7 @@ from mentor_match.webhooks import signing
 from mentor_match.webhooks.delivery import deliver_due_webhooks, replay
 from mentor_match.webhooks.endpoints import add_endpoint, deactivate
 
-from .conftest import need_service
+from .conftest import REDIS_URL
 from .database import count
 from .factories import first_open_slot, make_admin
 from .local_http import local_server
@@ -347,37 +346,23 @@ def test_a_reminder_reaches_the_channel(office, receiver):
     )
 
 
-REDIS_URL = os.environ.get("TEST_WEBHOOKS_REDIS_URL", "redis://127.0.0.1:6379/9")
-
-
-def test_with_redis_the_commit_queues_the_delivery_for_a_worker(office, receiver, app, monkeypatch):
-    from redis import Redis
-    from redis.exceptions import RedisError
+def test_with_redis_the_commit_queues_the_delivery_for_a_worker(
+    office, receiver, app, monkeypatch, redis_connection
+):
     from rq import Queue, SimpleWorker
 
-    connection = Redis.from_url(REDIS_URL, socket_connect_timeout=2)
-    try:
-        connection.ping()
-    except RedisError as error:
-        connection.close()
-        need_service(f"Redis at {REDIS_URL} is not reachable: {error}")
-    connection.flushdb()
     monkeypatch.setitem(app.config, "REDIS_URL", REDIS_URL)
-    try:
-        add_endpoint("Reporting", EndpointKind.SIGNED, receiver.url(HOOK), [SESSION_BOOKED])
-        _book(office)
-        assert _posts(receiver) == []  # queued, not posted by the web process
-        queue = Queue(QUEUE_NAME, connection=connection)
-        assert [job.func_name for job in queue.jobs] == [
-            "mentor_match.rounds.jobs.deliver_webhooks_job"
-        ]
-        SimpleWorker([queue], connection=connection).work(burst=True)
-        db.session.expire_all()
-        assert len(_posts(receiver)) == 1
-        assert _deliveries()[0].state is DeliveryState.DELIVERED
-    finally:
-        connection.flushdb()
-        connection.close()
+    add_endpoint("Reporting", EndpointKind.SIGNED, receiver.url(HOOK), [SESSION_BOOKED])
+    _book(office)
+    assert _posts(receiver) == []  # queued, not posted by the web process
+    queue = Queue(QUEUE_NAME, connection=redis_connection)
+    assert [job.func_name for job in queue.jobs] == [
+        "mentor_match.rounds.jobs.deliver_webhooks_job"
+    ]
+    SimpleWorker([queue], connection=redis_connection).work(burst=True)
+    db.session.expire_all()
+    assert len(_posts(receiver)) == 1
+    assert _deliveries()[0].state is DeliveryState.DELIVERED
 
 
 def test_the_readmes_verification_example_checks_a_real_post(office, receiver):
