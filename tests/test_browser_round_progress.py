@@ -21,7 +21,9 @@ from .browser import (
 )
 from .factories import make_admin, make_round, make_small_round_organisation
 
-pytestmark = pytest.mark.browser
+# It times the page against the server (a change each second): run alone, not beside the
+# parallel run on a shared processor.
+pytestmark = [pytest.mark.browser, pytest.mark.wall_clock]
 
 # How long the server takes to answer each poll, as on a machine busy solving.
 SLOW_ANSWER_SECONDS = 0.4

@@ -9,7 +9,8 @@ import pytest
 from mentor_match.optimizer import solve
 from mentor_match.optimizer.generator import generate_round
 
-pytestmark = pytest.mark.database_independent
+# It times runs against their limits: run alone, after the parallel run (make test).
+pytestmark = [pytest.mark.database_independent, pytest.mark.wall_clock]
 
 # The answer is due by the limit, and the last few per cent go to collecting the threads and
 # writing the solution: the whole-round CP-SAT search stops at 95% of the limit, the
