@@ -10,7 +10,7 @@ from sqlalchemy.exc import IntegrityError
 from ..errors import Refusal
 from ..extensions import db
 from ..models import AllowanceKind, LearningAllowance, Person, utcnow
-from ..models.allowances import MOST_HOURS_IN_A_MONTH
+from ..models.allowances import MOST_HOURS_IN_A_MONTH, hours_outside_a_month
 from ..tracking.hours import record_field_changes
 from .figures import organisation_allowance
 
@@ -68,11 +68,9 @@ def set_member_allowance(
     0 to MOST_HOURS_IN_A_MONTH. Returns how many figures changed."""
     if not may_set_allowance(actor, person):
         raise refusal_to_set(person)
-    problems = {
-        name: HOURS_PROBLEM
-        for name, hours in (("observing_hours", observing_hours), ("hosting_hours", hosting_hours))
-        if hours is not None and not 0 <= hours <= MOST_HOURS_IN_A_MONTH
-    }
+    problems = hours_outside_a_month(
+        HOURS_PROBLEM, observing_hours=observing_hours, hosting_hours=hosting_hours
+    )
     if problems:
         raise Refusal(problems=problems)
     own = own_allowance(person)

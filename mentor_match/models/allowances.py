@@ -124,3 +124,14 @@ class AllowanceRequest(db.Model):
     person: Mapped[Person] = relationship(foreign_keys=[person_id])
     approver: Mapped[Person | None] = relationship(foreign_keys=[approver_id])
     decided_by: Mapped[Person | None] = relationship(foreign_keys=[decided_by_id])
+
+
+def hours_outside_a_month(message: str, **figures: int | None) -> dict[str, str]:
+    """Each figure (named as its form field) that no month holds, with `message`: the one
+    check of an allowance's hours, for the organisation's default and a member's own alike.
+    None is never outside: it means the figure is not set."""
+    return {
+        name: message
+        for name, hours in figures.items()
+        if hours is not None and not 0 <= hours <= MOST_HOURS_IN_A_MONTH
+    }

@@ -7,6 +7,7 @@ from sqlalchemy.exc import IntegrityError
 from ..errors import Refusal
 from ..extensions import db
 from ..models import OrganisationSettings, Person, SignUpPolicy
+from ..models.allowances import MOST_HOURS_IN_A_MONTH, hours_outside_a_month
 from ..tracking.hours import record_field_changes
 from .domains import clean_domains
 
@@ -88,9 +89,8 @@ def save_settings(
 
 
 ALLOWANCE_CHANGE_SUBJECT = "organisation_allowance"
-MOST_ALLOWANCE_HOURS = 744  # a month's hours, as models.allowances.MOST_HOURS_IN_A_MONTH
 ALLOWANCE_HOURS_PROBLEM = (
-    f"Enter whole hours from 0 to {MOST_ALLOWANCE_HOURS}, or leave it empty for no allowance."
+    f"Enter whole hours from 0 to {MOST_HOURS_IN_A_MONTH}, or leave it empty for no allowance."
 )
 
 
@@ -108,11 +108,9 @@ def save_allowances(
     """
     if not (admin.is_admin and admin.active):
         raise Refusal(NOT_AN_ADMIN)
-    problems = {
-        name: ALLOWANCE_HOURS_PROBLEM
-        for name, hours in (("observing_hours", observing_hours), ("hosting_hours", hosting_hours))
-        if hours is not None and not 0 <= hours <= MOST_ALLOWANCE_HOURS
-    }
+    problems = hours_outside_a_month(
+        ALLOWANCE_HOURS_PROBLEM, observing_hours=observing_hours, hosting_hours=hosting_hours
+    )
     if problems:
         raise Refusal(problems=problems)
     settings = db.session.get(OrganisationSettings, 1)
