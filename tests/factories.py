@@ -12,16 +12,21 @@ from mentor_match.booking import offers
 from mentor_match.extensions import db
 from mentor_match.models import (
     Area,
+    Attendance,
     AvailabilityChange,
     ChangeKind,
     MicroSkill,
     MonthPlan,
+    Observation,
     Person,
     PersonSkill,
     Round,
     RoundRun,
     RoundStatus,
     RunStatus,
+    SessionMode,
+    SessionObserver,
+    ShadowingSession,
     Site,
     Stage,
     StageSource,
@@ -341,3 +346,44 @@ def make_big_round_organisation() -> None:
             )
         )
     db.session.commit()
+
+
+def make_session(
+    master: Person, starts_at: datetime, hours: float = 2, skill=None, *, note: str = ""
+) -> ShadowingSession:
+    """A video session the master hosts, with four seats, saved."""
+    session = ShadowingSession(
+        master_id=master.id,
+        starts_at=starts_at,
+        ends_at=starts_at + timedelta(hours=hours),
+        mode=SessionMode.VIRTUAL,
+        seats=4,
+        micro_skill_id=skill.id if skill else None,
+        note=note,
+    )
+    db.session.add(session)
+    db.session.commit()
+    return session
+
+
+def make_seat(
+    session: ShadowingSession, apprentice: Person, *, minutes: int | None = None, notes: str = ""
+) -> SessionObserver:
+    """A seat in the session; with `minutes` the master has confirmed attendance; with `notes`
+    the apprentice wrote an observation."""
+    seat = SessionObserver(
+        session_id=session.id,
+        apprentice_id=apprentice.id,
+        starts_at=session.starts_at,
+        ends_at=session.ends_at,
+    )
+    db.session.add(seat)
+    db.session.flush()
+    if minutes is not None:
+        db.session.add(
+            Attendance(seat_id=seat.id, minutes=minutes, confirmed_by_id=session.master_id)
+        )
+    if notes:
+        db.session.add(Observation(seat_id=seat.id, notes=notes))
+    db.session.commit()
+    return seat

@@ -2,17 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from mentor_match.extensions import db
-from mentor_match.models import (
-    Attendance,
-    Observation,
-    OrganisationSettings,
-    SessionMode,
-    SessionObserver,
-    ShadowingSession,
-)
+from mentor_match.models import OrganisationSettings, ShadowingSession
+
+from .factories import make_seat, make_session
 
 
 def set_organisation_allowance(*, observing=None, hosting=None) -> None:
@@ -26,38 +21,11 @@ def set_organisation_allowance(*, observing=None, hosting=None) -> None:
 
 
 def session_of(master, starts_at: datetime, hours: float = 2, skill=None) -> ShadowingSession:
-    session = ShadowingSession(
-        master_id=master.id,
-        starts_at=starts_at,
-        ends_at=starts_at + timedelta(hours=hours),
-        mode=SessionMode.VIRTUAL,
-        seats=4,
-        micro_skill_id=skill.id if skill else None,
-        note="Bring the Hargreaves file",
-    )
-    db.session.add(session)
-    db.session.commit()
-    return session
+    """A session with a note, which the team page and the report must never show."""
+    return make_session(master, starts_at, hours, skill, note="Bring the Hargreaves file")
 
 
-def seat_in(session, apprentice, *, minutes: int | None = None, notes: str = "") -> SessionObserver:
-    """A seat; with `minutes` the master has confirmed attendance; with `notes` an observation."""
-    seat = SessionObserver(
-        session_id=session.id,
-        apprentice_id=apprentice.id,
-        starts_at=session.starts_at,
-        ends_at=session.ends_at,
-    )
-    db.session.add(seat)
-    db.session.flush()
-    if minutes is not None:
-        db.session.add(
-            Attendance(seat_id=seat.id, minutes=minutes, confirmed_by_id=session.master_id)
-        )
-    if notes:
-        db.session.add(Observation(seat_id=seat.id, notes=notes))
-    db.session.commit()
-    return seat
+seat_in = make_seat
 
 
 def observed(

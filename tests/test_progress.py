@@ -10,16 +10,13 @@ from sqlalchemy import select
 
 from mentor_match.extensions import db
 from mentor_match.models import (
-    Attendance,
     ChangeRecord,
     Endorsement,
     Feedback,
     FeedbackKind,
     Notification,
     PersonSkill,
-    SessionMode,
     SessionObserver,
-    ShadowingSession,
     Stage,
     StageSource,
     StageThreshold,
@@ -36,6 +33,8 @@ from .factories import (
     make_apprentice,
     make_area,
     make_master,
+    make_seat,
+    make_session,
 )
 
 NOW = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
@@ -47,41 +46,9 @@ def _month_start(moment: datetime, months_back: int = 0) -> datetime:
     return moment.replace(year=index // 12, month=index % 12 + 1, day=1, hour=0)
 
 
-def _session(master, starts_at, hours=2, skill=None) -> ShadowingSession:
-    session = ShadowingSession(
-        master_id=master.id,
-        starts_at=starts_at,
-        ends_at=starts_at + timedelta(hours=hours),
-        mode=SessionMode.VIRTUAL,
-        seats=4,
-        micro_skill_id=skill.id if skill else None,
-    )
-    db.session.add(session)
-    db.session.commit()
-    return session
-
-
-def _attend(session, apprentice, minutes=None) -> SessionObserver:
-    """A seat in the session; with minutes, the master has confirmed the attendance."""
-    seat = SessionObserver(
-        session_id=session.id,
-        apprentice_id=apprentice.id,
-        starts_at=session.starts_at,
-        ends_at=session.ends_at,
-    )
-    db.session.add(seat)
-    db.session.flush()
-    if minutes is not None:
-        db.session.add(
-            Attendance(seat_id=seat.id, minutes=minutes, confirmed_by_id=session.master_id)
-        )
-    db.session.commit()
-    return seat
-
-
 def _observe(master, apprentice, starts_at, minutes, skill, hours=None) -> SessionObserver:
-    session = _session(master, starts_at, hours or max(1, -(-minutes // 60)), skill)
-    return _attend(session, apprentice, minutes)
+    session = make_session(master, starts_at, hours or max(1, -(-minutes // 60)), skill)
+    return make_seat(session, apprentice, minutes=minutes)
 
 
 def _rate(master, apprentice, skill, rating, note="", at=None) -> Feedback:
@@ -158,7 +125,7 @@ def test_verified_hours_by_month_and_micro_skill(app, negotiation):
     _observe(master, tom, before + timedelta(days=3, hours=9), 180, anchoring)
     _observe(master, tom, _month_start(NOW, 14) + timedelta(days=3, hours=9), 60, anchoring)
     # Neither an unconfirmed seat nor one confirmed as "did not attend" counts.
-    _attend(_session(master, last + timedelta(days=6, hours=9), 5, anchoring), tom)
+    make_seat(make_session(master, last + timedelta(days=6, hours=9), 5, anchoring), tom)
     _observe(master, tom, last + timedelta(days=8, hours=9), 0, anchoring, hours=5)
 
     html = _page(_client_for(app, tom), "/progress")
@@ -210,7 +177,7 @@ def test_unverified_and_zero_minute_seats_count_nothing(app, negotiation):
     tom = make_apprentice("Tom Apprentice")
     give_skill(master, anchoring, Stage.MASTER, hosts=True)
     give_skill(tom, anchoring, develops=True)
-    _attend(_session(master, NOW - timedelta(days=10), 3, anchoring), tom)
+    make_seat(make_session(master, NOW - timedelta(days=10), 3, anchoring), tom)
     _observe(master, tom, NOW - timedelta(days=5), 0, anchoring, hours=3)
 
     progress = services.apprentice_progress(tom)
@@ -230,15 +197,27 @@ def test_hosting_hours_count_each_hour_once(app, negotiation):
     master = make_master("Amara Master", timezone="UTC")
     tom, priya, lena, sam = (make_apprentice(name) for name in ("Tom", "Priya", "Lena", "Sam"))
     last = _month_start(NOW, 1)
-    first = _session(master, last + timedelta(days=2, hours=10), 2, anchoring)
-    _attend(first, tom, 120)
-    _attend(first, priya, 60)
-    _attend(first, sam)  # not confirmed
+    first = make_session(master, last + timedelta(days=2, hours=10), 2, anchoring)
+    make_seat(first, tom, minutes=120)
+    make_seat(first, priya, minutes=60)
+    make_seat(first, sam)  # not confirmed
     # Overlaps the first by an hour: together they span 10:00 to 13:00.
-    _attend(_session(master, last + timedelta(days=2, hours=11), 2, anchoring), lena, 120)
+    make_seat(
+        make_session(master, last + timedelta(days=2, hours=11), 2, anchoring),
+        lena,
+        minutes=120,
+    )
     # Only a "did not attend": no hosting hour.
-    _attend(_session(master, last + timedelta(days=4, hours=10), 4, anchoring), tom, 0)
-    _attend(_session(master, last + timedelta(days=6, hours=10), 1, anchoring), tom, 30)
+    make_seat(
+        make_session(master, last + timedelta(days=4, hours=10), 4, anchoring),
+        tom,
+        minutes=0,
+    )
+    make_seat(
+        make_session(master, last + timedelta(days=6, hours=10), 1, anchoring),
+        tom,
+        minutes=30,
+    )
 
     html = _page(_client_for(app, master), "/progress/hosting")
 
