@@ -89,33 +89,29 @@ def _request_to_decide(request_id: int) -> AllowanceRequest:
     return request
 
 
-@bp.route("/team/requests/<int:request_id>/approve", methods=["POST"])
-@login_required
-def approve(request_id: int):
-    """Grant the hours a request asks for its month."""
+def _decide(request_id: int, decide, *, success: str):
+    """Approve or decline (`decide`, a requests function) the request, with the form's reason."""
     request = _request_to_decide(request_id)
     form = DecisionForm()
     if form.validate_on_submit():
         attempt(
-            lambda: requests.approve(current_person(), request, reason=form.reason.data or ""),
-            success=f"Approved: {request.person.name} is told.",
+            lambda: decide(current_person(), request, reason=form.reason.data or ""),
+            success=success.format(name=request.person.name),
         )
     else:
         flash_form_errors(form)
     return redirect(url_for("allowances.requests_list"))
+
+
+@bp.route("/team/requests/<int:request_id>/approve", methods=["POST"])
+@login_required
+def approve(request_id: int):
+    """Grant the hours a request asks for its month."""
+    return _decide(request_id, requests.approve, success="Approved: {name} is told.")
 
 
 @bp.route("/team/requests/<int:request_id>/decline", methods=["POST"])
 @login_required
 def decline(request_id: int):
     """Refuse the hours a request asks for, saying why."""
-    request = _request_to_decide(request_id)
-    form = DecisionForm()
-    if form.validate_on_submit():
-        attempt(
-            lambda: requests.decline(current_person(), request, reason=form.reason.data or ""),
-            success=f"Declined: {request.person.name} is told why.",
-        )
-    else:
-        flash_form_errors(form)
-    return redirect(url_for("allowances.requests_list"))
+    return _decide(request_id, requests.decline, success="Declined: {name} is told why.")
