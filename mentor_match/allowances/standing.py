@@ -5,13 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 
 from ..errors import Refusal
 from ..extensions import db
 from ..models import AllowanceKind, LearningAllowance, Person, utcnow
 from ..models.allowances import MOST_HOURS_IN_A_MONTH, hours_outside_a_month
-from ..tracking.hours import record_field_changes
+from ..tracking.hours import commit_field_changes
 from .figures import organisation_allowance
 
 CHANGE_SUBJECT = "learning_allowance"
@@ -92,10 +91,6 @@ def set_member_allowance(
     own.hosting_hours = hosting_hours
     own.set_by = actor
     own.set_at = utcnow()
-    record_field_changes(actor, CHANGE_SUBJECT, person.id, changed)
-    try:
-        db.session.commit()
-    except IntegrityError:  # the row made by two first saves at once: the other stands
-        db.session.rollback()
-        raise Refusal(SAVED_AT_ONCE) from None
-    return len(changed)
+    return commit_field_changes(
+        actor, CHANGE_SUBJECT, person.id, changed, saved_at_once=SAVED_AT_ONCE
+    )

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from sqlalchemy.exc import IntegrityError
-
 from ..errors import Refusal
 from ..extensions import db
 from ..models import OrganisationSettings, Person, SignUpPolicy
 from ..models.allowances import MOST_HOURS_IN_A_MONTH, hours_outside_a_month
-from ..tracking.hours import record_field_changes
+from ..tracking.hours import commit_field_changes
 from .domains import clean_domains
 
 CHANGE_SUBJECT = "organisation_settings"
@@ -79,13 +77,9 @@ def save_settings(
     settings.sign_up_policy = policy
     settings.sign_up_domains = "\n".join(cleaned)
     settings.only_verified_hosts = only_verified_hosts
-    record_field_changes(admin, CHANGE_SUBJECT, settings.id, changed)
-    try:
-        db.session.commit()
-    except IntegrityError:  # the row created by two first saves at once: the other stands
-        db.session.rollback()
-        raise Refusal(SAVED_AT_ONCE) from None
-    return len(changed)
+    return commit_field_changes(
+        admin, CHANGE_SUBJECT, settings.id, changed, saved_at_once=SAVED_AT_ONCE
+    )
 
 
 ALLOWANCE_CHANGE_SUBJECT = "organisation_allowance"
@@ -128,10 +122,6 @@ def save_allowances(
     ]
     settings.observing_allowance_hours = observing_hours
     settings.hosting_allowance_hours = hosting_hours
-    record_field_changes(admin, ALLOWANCE_CHANGE_SUBJECT, settings.id, changed)
-    try:
-        db.session.commit()
-    except IntegrityError:  # the row created by two first saves at once: the other stands
-        db.session.rollback()
-        raise Refusal(SAVED_AT_ONCE) from None
-    return len(changed)
+    return commit_field_changes(
+        admin, ALLOWANCE_CHANGE_SUBJECT, settings.id, changed, saved_at_once=SAVED_AT_ONCE
+    )

@@ -7,13 +7,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy.exc import IntegrityError
-
 from ..errors import Refusal
 from ..extensions import db
 from ..models import Person, SingleSignOnSettings
 from ..sealing import Unsealable, seal, unseal
-from ..tracking.hours import record_field_changes
+from ..tracking.hours import commit_field_changes
 from . import provider
 
 CHANGE_SUBJECT = "sso_settings"
@@ -146,14 +144,11 @@ def save_settings(
     settings.enabled, settings.issuer, settings.client_id = enabled, issuer, client_id
     settings.display_name, settings.sso_only = display_name, only_way_in
     settings.updated_at = datetime.now(UTC)
-    record_field_changes(admin, CHANGE_SUBJECT, settings.id, changed)
-    try:
-        db.session.commit()
-    except IntegrityError:  # the row created by two first saves at once: the other stands
-        db.session.rollback()
-        raise Refusal(SAVED_AT_ONCE) from None
+    count = commit_field_changes(
+        admin, CHANGE_SUBJECT, settings.id, changed, saved_at_once=SAVED_AT_ONCE
+    )
     provider.forget_discoveries()
-    return len(changed)
+    return count
 
 
 def _changes(settings, enabled, issuer, client_id, display_name, only_way_in):

@@ -12,8 +12,10 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
+from ..errors import Refusal
 from ..extensions import db
 from ..models import (
     Attendance,
@@ -59,6 +61,28 @@ def record_field_changes(
         record_change(
             actor, subject, subject_id, "changed", f"{name}: {before}", f"{name}: {after}"
         )
+
+
+def commit_field_changes(
+    actor: Person,
+    subject: str,
+    subject_id: int,
+    changed: list[tuple[str, str, str]],
+    *,
+    saved_at_once: str,
+) -> int:
+    """Log each changed field and commit the settings saved with them; returns how many changed.
+
+    For a settings row made on its first save: when two first saves race, the unique row one
+    of them made stands, and the other is refused with `saved_at_once`, nothing changed.
+    """
+    record_field_changes(actor, subject, subject_id, changed)
+    try:
+        db.session.commit()
+    except IntegrityError:
+        db.session.rollback()
+        raise Refusal(saved_at_once) from None
+    return len(changed)
 
 
 @dataclass(frozen=True)
