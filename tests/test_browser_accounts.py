@@ -37,8 +37,8 @@ def test_signup_shows_field_errors_in_the_browser(page, live_server):
     page.get_by_label("Password", exact=True).fill("password")
     page.get_by_label("Repeat password").fill("password")
     page.get_by_role("button", name="Create my account").click()
-    assert page.get_by_text("one of the most common").is_visible()
-    assert page.get_by_text("Choose master, apprentice, or both.").is_visible()
+    expect(page.get_by_text("one of the most common")).to_be_visible()
+    expect(page.get_by_text("Choose master, apprentice, or both.")).to_be_visible()
     assert page.get_by_label("Full name").input_value() == "Grace Hopper"
 
 

@@ -5,6 +5,7 @@ import re
 from datetime import date, datetime
 
 import pytest
+from playwright.sync_api import expect
 
 from .browser import confirm_sign_up, serious_accessibility_faults
 from .factories import make_area, make_site
@@ -43,7 +44,7 @@ def test_a_new_master_signs_up_adds_skills_and_availability_and_sees_the_month(
     page.get_by_label("Your stage").select_option("master")
     page.get_by_label("I can be observed doing this").check()
     page.get_by_role("button", name="Add micro skill").click()
-    assert page.get_by_role("rowheader", name=re.compile("Negotiation: Anchoring")).is_visible()
+    expect(page.get_by_role("rowheader", name=re.compile("Negotiation: Anchoring"))).to_be_visible()
     assert serious_accessibility_faults(page) == []
 
     # Weekly availability in her own local time: Tuesdays 09:00-12:00, video only.
@@ -53,7 +54,13 @@ def test_a_new_master_signs_up_adds_skills_and_availability_and_sees_the_month(
     page.get_by_label("Until").fill("12:00")
     page.get_by_label("How people can join").select_option("video")
     page.get_by_role("button", name="Add window").click()
-    assert page.get_by_text("09:00").first.is_visible()
+    # expect() waits for the page the form leads to; an immediate is_visible() read the page
+    # while it was being replaced and failed CI once. The row is matched, not any "09:00" (the
+    # help text below the form names 09:00 too).
+    tuesday = page.get_by_role("row").filter(has=page.get_by_role("rowheader", name="Tuesday"))
+    expect(tuesday).to_contain_text("09:00")
+    expect(tuesday).to_contain_text("12:00")
+    expect(tuesday).to_contain_text("Video only")
 
     # The month calendar shows every Tuesday of next month at 09:00 in Asia/Kolkata.
     year, month = _next_month(datetime.now().astimezone().date())
