@@ -216,6 +216,12 @@ def _commit_without_flushing_to_disk(dbapi_connection, connection_record) -> Non
     cursor.close()
 
 
+def _empty_tables() -> None:
+    with db.engine.begin() as connection:
+        for table in reversed(db.metadata.sorted_tables):
+            connection.execute(table.delete())
+
+
 @pytest.fixture(scope="session")
 def app():
     """One app per test run, its schema built by `flask db upgrade` only."""
@@ -227,6 +233,9 @@ def app():
     with app.app_context():
         event.listen(db.engine, "connect", _commit_without_flushing_to_disk)
         upgrade()
+        # The migrations insert rows too (the organisation's settings): the first test in
+        # each worker must start from the same empty tables as every later one.
+        _empty_tables()
     yield app
     with app.app_context():
         db.engine.dispose()
@@ -266,9 +275,7 @@ def _clean_tables(app, request):
         wait_for_background_jobs()  # a mail thread a test started must not outlive its data
         db.session.rollback()
         db.session.remove()
-        with db.engine.begin() as connection:
-            for table in reversed(db.metadata.sorted_tables):
-                connection.execute(table.delete())
+        _empty_tables()
         if request.node.get_closest_marker("database_independent"):
             pytest.fail(
                 "marked database_independent, yet it ran SQL on the suite's database, "
