@@ -1,6 +1,8 @@
-"""Reading and adjusting the test database behind the services: row counts, and moving a
-booked session into the past (time cannot pass in a test)."""
+"""Reading and adjusting the test database behind the services: row counts, every row of
+every table kept and put back, and moving a booked session into the past (time cannot pass in
+a test)."""
 
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import func, select
@@ -12,6 +14,39 @@ from mentor_match.models import ShadowingSession
 def count(model, *where) -> int:
     """How many rows of `model` there are, or how many meet the conditions `where`."""
     return db.session.scalar(select(func.count()).select_from(model).where(*where))
+
+
+@dataclass(frozen=True)
+class Rows:
+    """Every row of every table as it was at one moment, ids included."""
+
+    by_table: dict[str, list[dict]]
+
+
+def every_row() -> Rows:
+    """What the tables hold now (committed), each table's rows in primary-key order, so rows
+    that refer to earlier rows of their own table (a person's manager) go back after them."""
+    db.session.commit()
+    return Rows(
+        {
+            table.name: [
+                dict(row)
+                for row in db.session.execute(
+                    select(table).order_by(*table.primary_key.columns)
+                ).mappings()
+            ]
+            for table in db.metadata.sorted_tables
+        }
+    )
+
+
+def put_back(rows: Rows) -> None:
+    """Insert the rows, with their ids, into the empty tables they were read from: the same
+    database state as when they were read, for a fraction of what building it again costs."""
+    for table in db.metadata.sorted_tables:
+        if rows.by_table[table.name]:
+            db.session.execute(table.insert(), rows.by_table[table.name])
+    db.session.commit()
 
 
 def move_into_the_past(session_id: int) -> ShadowingSession:

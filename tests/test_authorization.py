@@ -9,7 +9,7 @@ from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
 from flask import url_for
-from sqlalchemy import select
+from sqlalchemy import inspect, select
 
 from mentor_match import create_app
 from mentor_match.calendars.services import new_feed_token
@@ -20,6 +20,7 @@ from mentor_match.records.keys import signing_key
 from mentor_match.rounds.queue import wait_for_background_jobs
 
 from .conftest import recorded_statements
+from .database import Rows, every_row, put_back
 from .factories import (
     give_skill,
     make_admin,
@@ -46,6 +47,41 @@ class World:
 
 
 def build_world() -> World:
+    """The world, on empty tables. The first call in a process builds it with the factories;
+    later calls put the same rows back and load the same objects (the walk builds it hundreds
+    of times, and building took most of its time)."""
+    global _built
+    if _built is None:
+        world = _build_world()
+        _built = (every_row(), _identities(world.people), _identities(world.objects))
+        return world
+    rows, people, objects = _built
+    put_back(rows)
+    return World(people=_objects(people), objects=_objects(objects))
+
+
+# The rows a first build_world made in this process, and where each of its objects is.
+_built: tuple[Rows, dict, dict] | None = None
+
+
+def _identities(values: dict) -> dict:
+    """The world's (nested) dicts of rows, each row as its class and primary key."""
+    return {
+        key: _identities(value)
+        if isinstance(value, dict)
+        else (type(value), inspect(value).identity)
+        for key, value in values.items()
+    }
+
+
+def _objects(identities: dict) -> dict:
+    return {
+        key: _objects(value) if isinstance(value, dict) else db.session.get(*value)
+        for key, value in identities.items()
+    }
+
+
+def _build_world() -> World:
     site = make_site("Walk HQ", "Europe/London")
     area = make_area("Negotiation", skills=("Anchoring", "Active listening"))
     anchoring = area.micro_skills[0]
