@@ -104,6 +104,16 @@ def pytest_collection_modifyitems(config, items):
     together the tests of a module that share a module- or class-scoped fixture, so that
     set-up (a production stack, a populated site) is made once, in one worker."""
     choice = config.getoption("wall_clock")
+    for item in items:
+        # .ci/run's PostgreSQL pass (TIMED_TESTS=no) runs no wall_clock test: each must be one
+        # that pass leaves out anyway, or it would never run on PostgreSQL.
+        if item.get_closest_marker("wall_clock") and not (
+            item.get_closest_marker("database_independent") or item.get_closest_marker("browser")
+        ):
+            raise pytest.UsageError(
+                f"{item.nodeid} is marked wall_clock, so it must be browser or "
+                "database_independent too: the PostgreSQL pass runs no wall_clock test"
+            )
     if choice != "all":
         wanted = choice == "only"
         kept, left_out = [], []
