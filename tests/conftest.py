@@ -22,6 +22,7 @@ from mentor_match.extensions import db
 from mentor_match.health.checks import close_connections
 from mentor_match.mail.services import mail_dispatched
 
+from .database import empty_tables
 from .factories import (
     DEFAULT_PASSWORD,
     give_skill,
@@ -226,12 +227,6 @@ def _commit_without_flushing_to_disk(dbapi_connection, connection_record) -> Non
     cursor.close()
 
 
-def _empty_tables() -> None:
-    with db.engine.begin() as connection:
-        for table in reversed(db.metadata.sorted_tables):
-            connection.execute(table.delete())
-
-
 @pytest.fixture(scope="session")
 def app():
     """One app per test run, its schema built by `flask db upgrade` only."""
@@ -245,7 +240,7 @@ def app():
         upgrade()
         # The migrations insert rows too (the organisation's settings): the first test in
         # each worker must start from the same empty tables as every later one.
-        _empty_tables()
+        empty_tables()
     yield app
     with app.app_context():
         db.engine.dispose()
@@ -285,7 +280,7 @@ def _clean_tables(app, request):
         wait_for_background_jobs()  # a mail thread a test started must not outlive its data
         db.session.rollback()
         db.session.remove()
-        _empty_tables()
+        empty_tables()
         if request.node.get_closest_marker("database_independent"):
             pytest.fail(
                 "marked database_independent, yet it ran SQL on the suite's database, "

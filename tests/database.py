@@ -1,6 +1,6 @@
-"""Reading and adjusting the test database behind the services: row counts, every row of
-every table kept and put back, and moving a booked session into the past (time cannot pass in
-a test)."""
+"""Reading and adjusting the test database behind the services: row counts, every table
+emptied, its rows kept and put back, and moving a booked session into the past (time cannot
+pass in a test)."""
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -21,6 +21,13 @@ class Rows:
     """Every row of every table as it was at one moment, ids included."""
 
     by_table: dict[str, list[dict]]
+
+
+def empty_tables() -> None:
+    """Delete every row of every table, children first."""
+    with db.engine.begin() as connection:
+        for table in reversed(db.metadata.sorted_tables):
+            connection.execute(table.delete())
 
 
 def every_row() -> Rows:

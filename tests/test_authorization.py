@@ -20,7 +20,7 @@ from mentor_match.records.keys import signing_key
 from mentor_match.rounds.queue import wait_for_background_jobs
 
 from .conftest import recorded_statements
-from .database import Rows, every_row, put_back
+from .database import Rows, empty_tables, every_row, put_back
 from .factories import (
     give_skill,
     make_admin,
@@ -670,9 +670,7 @@ def _as_built(world: World, statements: list[tuple[str, bool | None]]) -> World 
 
 def _wipe():
     db.session.rollback()
-    with db.engine.begin() as connection:
-        for table in reversed(db.metadata.sorted_tables):
-            connection.execute(table.delete())
+    empty_tables()
 
 
 STATE_CHANGING = ("POST", "PUT", "PATCH", "DELETE")

@@ -36,6 +36,7 @@ from mentor_match.extensions import db
 from mentor_match.models import Person, SessionMode, SessionObserver, ShadowingSession
 
 from .conftest import POSTGRES_URL, need_service
+from .database import empty_tables
 from .factories import (
     DEFAULT_PASSWORD,
     give_skill,
@@ -124,9 +125,7 @@ def pg(pg_app):
         yield pg_app
         db.session.rollback()
         db.session.remove()
-        with db.engine.begin() as connection:
-            for table in reversed(db.metadata.sorted_tables):
-                connection.execute(table.delete())
+        empty_tables()
 
 
 # Helpers -------------------------------------------------------------------------------------
