@@ -19,10 +19,15 @@ GROUPED_MODULE = "tests/test_round_check.py"
 
 
 def test_a_module_sharing_its_set_up_runs_in_one_worker(tmp_path):
+    # The inner run is not a worker of this one, and its workers must not take this run's
+    # databases: SQLite files of their own, and Redis databases no other run of the suite
+    # uses (the inner workers touch none anyway). On PostgreSQL, its workers would drop the
+    # schema of this run's own (test_gw0, test_gw1).
     environment = {
-        name: value for name, value in os.environ.items() if not name.startswith("PYTEST_")
+        name: value
+        for name, value in os.environ.items()
+        if not name.startswith("PYTEST_") and name != "TEST_DATABASE_URL"
     }
-    # Redis databases no other run of the suite uses (the inner workers touch none anyway).
     environment["TEST_REDIS_URL"] = "redis://127.0.0.1:6379/14"
     finished = subprocess.run(
         [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-n", "2"]
