@@ -93,9 +93,17 @@ def pytest_configure(config):
     )
 
 
-# Modules whose tests take a minute or more each (`pytest --durations=30`): under xdist they
-# start first, so the run does not end waiting on one of them while the other workers idle.
-SLOW_MODULES = ("test_input_fuzz", "test_optimizer", "test_migrations", "test_browser_", "test_api")
+# Modules whose tests take a minute or more each (`pytest --durations=30`), or wait that long
+# on a run of their own (test_suite_grouping's pytest, slow on a busy machine): under xdist
+# they start first, so the run does not end waiting on one of them while the other workers idle.
+SLOW_MODULES = (
+    "test_input_fuzz",
+    "test_optimizer",
+    "test_migrations",
+    "test_browser_",
+    "test_api",
+    "test_suite_grouping",
+)
 
 
 @pytest.hookimpl(tryfirst=True)
