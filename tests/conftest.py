@@ -401,12 +401,30 @@ CHROMIUM_ARGS = [
 ]
 
 
+def _read_whole(app):
+    """The app, each response read whole and its iterable closed before a byte is sent. When a
+    browser drops a connection mid-response (a page closed while app.js loads), werkzeug's
+    development server can skip closing the response's file; collected later, it raised an
+    unclosed-file ResourceWarning in whichever test was then running. The site streams nothing,
+    so reading whole changes no response."""
+
+    def read_whole(environ, start_response):
+        iterable = app(environ, start_response)
+        try:
+            return [b"".join(iterable)]
+        finally:
+            if hasattr(iterable, "close"):
+                iterable.close()
+
+    return read_whole
+
+
 @pytest.fixture
 def live_server(app):
     """The app served over real HTTP on a free loopback port, for the browser tests."""
     from werkzeug.serving import make_server
 
-    server = make_server("127.0.0.1", 0, app, threaded=False)
+    server = make_server("127.0.0.1", 0, _read_whole(app), threaded=False)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     # The site's address is where it is served: links in mail and feeds lead back to it.
