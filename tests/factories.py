@@ -349,15 +349,21 @@ def make_big_round_organisation() -> None:
 
 
 def make_session(
-    master: Person, starts_at: datetime, hours: float = 2, skill=None, *, note: str = ""
+    master: Person,
+    starts_at: datetime,
+    hours: float = 2,
+    skill=None,
+    *,
+    note: str = "",
+    seats: int = 4,
 ) -> ShadowingSession:
-    """A video session the master hosts, with four seats, saved."""
+    """A video session the master hosts, with four seats unless told, saved."""
     session = ShadowingSession(
         master_id=master.id,
         starts_at=starts_at,
         ends_at=starts_at + timedelta(hours=hours),
         mode=SessionMode.VIRTUAL,
-        seats=4,
+        seats=seats,
         micro_skill_id=skill.id if skill else None,
         note=note,
     )

@@ -44,6 +44,7 @@ from .factories import (
     make_area,
     make_master,
     make_month_plan,
+    make_session,
     make_site,
     make_weekly_window,
     next_month,
@@ -395,17 +396,7 @@ def test_the_database_refuses_overlapping_live_seats_inserted_directly(pg):
     at = datetime(2030, 1, 7, tzinfo=UTC)
 
     def session(start_hour: float, hours: float = 1) -> int:
-        starts_at = at + timedelta(hours=start_hour)
-        row = ShadowingSession(
-            master_id=master.id,
-            starts_at=starts_at,
-            ends_at=starts_at + timedelta(hours=hours),
-            mode=SessionMode.VIRTUAL,
-            seats=5,
-        )
-        db.session.add(row)
-        db.session.commit()
-        return row.id
+        return make_session(master, at + timedelta(hours=start_hour), hours, seats=5).id
 
     ten, half_past_ten, eleven = session(10), session(10.5), session(11)
     insert = text(
